@@ -1,0 +1,44 @@
+# Two commands on a fresh machine:  make run   ·   make test
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+FLASK  := $(BIN)/flask --app wsgi
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test install translations migrate demo clean lint-migrations
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP) translations
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d grants/translations
+
+migrate: install
+	$(FLASK) db upgrade
+
+demo: migrate
+	$(FLASK) demo load --if-empty
+
+run: demo
+	@echo "Fondos en http://$(HOST):$(PORT)  (cuentas de demostración en README.md, contraseña demo-2026)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# The whole suite: SQLite always; PostgreSQL too when TEST_DATABASE_URL (default: the local
+# server's `test` database) is reachable; browser tests in Debian's chromium.
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Regenerate the message catalogue after changing UI text (then translate the new entries).
+extract-messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o grants/translations/messages.pot .
+	$(BIN)/pybabel update -q -i grants/translations/messages.pot -d grants/translations
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,134 @@
+"""Settings read from the environment (12-factor).
+
+``FONDOS_ENV`` picks the profile: ``development`` (default for ``make run``), ``testing`` or
+``production``. Every setting can be overridden by an environment variable of the same name.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("FONDOS_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _dev_secret_key() -> str:
+    """A per-checkout key kept in instance/ so development sessions survive restarts."""
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Config:
+    ENV_NAME = "base"
+    SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'fondos.db'}"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    # Sessions: HttpOnly, SameSite=Lax; Secure everywhere except development.
+    SESSION_COOKIE_NAME = "fondos_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    REMEMBER_COOKIE_DURATION = timedelta(0)
+
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+
+    BABEL_DEFAULT_LOCALE = "es"
+    BABEL_DEFAULT_TIMEZONE = "America/El_Salvador"
+    LANGUAGES = ("es", "en")
+
+    # Login throttling (Flask-Limiter). Only failed attempts count.
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+    LOGIN_LIMIT_PER_ADDRESS = "30 per minute"
+
+    API_TOKEN_TTL = timedelta(hours=12)
+    API_TOKEN_MAX_TTL = timedelta(days=30)
+    API_PAGE_SIZE_MAX = 200
+
+    # flask-smorest / OpenAPI
+    API_TITLE = "Fondos API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"  # served locally from swagger-ui-bundle
+
+    # Argon2id parameters (OWASP: m=19 MiB, t=2, p=1 is the minimum; we use 46 MiB, t=1, p=1,
+    # one of OWASP's equivalent configurations).
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 47104
+    ARGON2_PARALLELISM = 1
+
+    DEMO_PASSWORD = "demo-2026"
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    SESSION_COOKIE_SECURE = False
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SESSION_COOKIE_SECURE = False
+    SECRET_KEY = "testing-only-secret-key-not-for-production"
+    # Tests hash many passwords: the same algorithm (Argon2id) with the smallest OWASP memory.
+    ARGON2_MEMORY_COST = 19456
+    ARGON2_TIME_COST = 2
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+
+
+PROFILES = {c.ENV_NAME: c for c in (DevelopmentConfig, TestingConfig, ProductionConfig)}
+
+_OVERRIDABLE = (
+    "SECRET_KEY",
+    "SESSION_COOKIE_SECURE",
+    "RATELIMIT_STORAGE_URI",
+    "LOGIN_LIMIT_PER_ACCOUNT",
+    "LOGIN_LIMIT_PER_ADDRESS",
+)
+
+
+def load_config(profile: str | None = None, **overrides) -> dict:
+    """Return the settings dict for ``profile`` (or ``FONDOS_ENV``), environment applied."""
+    name = profile or os.environ.get("FONDOS_ENV", "development")
+    if name not in PROFILES:
+        raise RuntimeError(f"FONDOS_ENV must be one of {sorted(PROFILES)}, not {name!r}")
+    cls = PROFILES[name]
+    settings = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
+    if os.environ.get("DATABASE_URL"):
+        settings["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    for key in _OVERRIDABLE:
+        if key in os.environ:
+            value: object = os.environ[key]
+            if key == "SESSION_COOKIE_SECURE":
+                value = _env_bool(key, True)
+            settings[key] = value
+    if "API_TOKEN_TTL_HOURS" in os.environ:
+        settings["API_TOKEN_TTL"] = timedelta(hours=float(os.environ["API_TOKEN_TTL_HOURS"]))
+    settings.update(overrides)
+    if not settings.get("SECRET_KEY"):
+        if name == "production":
+            raise RuntimeError("SECRET_KEY must be set in production")
+        settings["SECRET_KEY"] = _dev_secret_key()
+    return settings

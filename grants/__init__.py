@@ -1,0 +1,122 @@
+"""Fondos: grant-disbursement and liquidation control service."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, g, jsonify, request, session
+from sqlalchemy import text
+
+from config import load_config
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+log = logging.getLogger(__name__)
+
+
+def create_app(profile: str | None = None, **overrides) -> Flask:
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app.config.from_mapping(load_config(profile, **overrides))
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+
+    from grants import extensions as ext
+    from grants.audit.guard import install as install_audit_guard
+    from grants.db import install_engine_events
+
+    install_engine_events()
+    ext.db.init_app(app)
+    install_audit_guard(ext.db.session.session_factory.class_)
+    ext.migrate.init_app(app, ext.db, directory=MIGRATIONS_DIR)
+    ext.csrf.init_app(app)
+    ext.limiter.init_app(app)
+
+    from grants.i18n import init_i18n
+
+    init_i18n(app)
+
+    from grants.web.auth import init_login
+
+    init_login(app)
+
+    from grants.api import init_api
+
+    init_api(app)
+
+    from grants.web import register_web
+
+    register_web(app)
+
+    from grants.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    from grants.cli import register_cli
+
+    register_cli(app)
+
+    _register_unit_of_work(app)
+    _register_health(app)
+    _register_security_headers(app)
+    return app
+
+
+def _register_unit_of_work(app: Flask) -> None:
+    """One request = one unit of work: commit once if the response is a success, else roll back."""
+    from grants.extensions import db
+    from grants.errors import HTTP_CODES, problem_response
+
+    @app.after_request
+    def commit_or_roll_back(response):
+        if response.status_code >= 400 or g.get("rollback_only"):
+            db.session.rollback()
+            return response
+        try:
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("commit failed on %s %s", request.method, request.path)
+            code, title = HTTP_CODES[500]
+            return problem_response(500, code, title)
+        return response
+
+
+def _register_health(app: Flask) -> None:
+    from grants.extensions import db
+    from grants.models import AuditChainHead
+
+    @app.get("/healthz")
+    def healthz():
+        body = {"status": "ok", "app": "fondos", "database": {"backend": db.engine.dialect.name}}
+        try:
+            db.session.execute(text("SELECT 1"))
+            head = db.session.get(AuditChainHead, 1)
+            body["database"]["status"] = "ok" if head is not None else "not_migrated"
+            body["audit_events"] = head.seq if head is not None else None
+        except Exception as exc:  # report, don't crash: that's what a health check is for
+            db.session.rollback()
+            log.warning("health check: database unavailable: %s", exc)
+            body["database"]["status"] = "unavailable"
+        if body["database"]["status"] != "ok":
+            body["status"] = "degraded"
+            return jsonify(body), 503
+        return jsonify(body)
+
+
+
+def _register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if not request.path.startswith("/api/docs"):
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+            )
+        if session.modified or request.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,42 @@
+"""JSON API under /api/v1 (flask-smorest), OpenAPI 3 at /api/openapi.json, docs at /api/docs."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import Flask, request, send_from_directory
+from flask.json.provider import DefaultJSONProvider
+from swagger_ui_bundle import swagger_ui_path
+
+from grants.extensions import api, csrf
+
+
+class FondosJSONProvider(DefaultJSONProvider):
+    """JSON numbers with a fraction parse as Decimal (money is never float); Decimal dumps as string."""
+
+    def loads(self, s, **kwargs):
+        kwargs.setdefault("parse_float", Decimal)
+        return super().loads(s, **kwargs)
+
+
+def init_api(app: Flask) -> None:
+    app.json = FondosJSONProvider(app)
+    api.init_app(app, spec_kwargs={"info": {
+        "description": "API de Fondos: control de transferencias a ONG y su liquidación (MJSP).",
+    }})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.spec.options["security"] = [{"bearerAuth": []}]
+
+    from grants.api import allocations, audit, auth, organizations, users
+
+    for module in (auth, organizations, allocations, users, audit):
+        csrf.exempt(module.blp)  # the API authenticates with bearer tokens only, never cookies
+        api.register_blueprint(module.blp)
+
+    @app.before_request
+    def _authenticate_api():
+        if request.path.startswith("/api/v1/") and request.endpoint and not auth.is_public_view():
+            auth.authenticate_api_request()
+
+    @app.get("/api/docs/assets/<path:filename>")
+    def swagger_assets(filename):
+        return send_from_directory(swagger_ui_path, filename, max_age=3600)

@@ -1,0 +1,94 @@
+"""flask commands: demo data, users, audit verification. Each command is one unit of work."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from grants.audit import Actor, verify_chain
+from grants.db import unit_of_work
+from grants.extensions import db
+from grants.models import Organization, User
+from grants.permissions import Role
+from grants.services.errors import ValidationFailed
+
+demo_cli = AppGroup("demo", help="Datos de demostración.")
+users_cli = AppGroup("users", help="Usuarios.")
+audit_cli = AppGroup("audit", help="Bitácora de auditoría.")
+
+
+@demo_cli.command("load")
+@click.option("--if-empty", is_flag=True, help="Only when the database has no users yet.")
+def demo_load(if_empty: bool) -> None:
+    """Load three NGOs, 2026 allocations and one account per role (password demo-2026)."""
+    from grants.demo import load_demo
+
+    if if_empty and db.session.scalar(select(func.count()).select_from(User)):
+        click.echo("La base de datos ya tiene usuarios; no se cargan datos de demostración.")
+        return
+    with unit_of_work():
+        summary = load_demo(Actor.system("cli:demo load"))
+    click.echo(
+        f"Demo cargada: {summary['organizations']} organizaciones, "
+        f"{summary['allocations']} asignaciones, {summary['users']} usuarios."
+    )
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", "full_name", required=True)
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice([r.value for r in Role]))
+@click.option("--organization-nit", default=None, help="For ngo users: their organization's NIT.")
+@click.password_option()
+def users_create(email, full_name, roles, organization_nit, password) -> None:
+    """Create a user with one or more roles."""
+    from grants.services.users import create_user
+    from grants.validation.identity import IdentityError, normalize_nit
+
+    organization_id = None
+    if organization_nit:
+        try:
+            nit = normalize_nit(organization_nit)
+        except IdentityError as exc:
+            raise click.BadParameter(str(exc.message), param_hint="--organization-nit") from None
+        organization_id = db.session.scalar(select(Organization.id).where(Organization.nit == nit))
+        if organization_id is None:
+            raise click.BadParameter("no organization has this NIT", param_hint="--organization-nit")
+    try:
+        with unit_of_work():
+            user = create_user(Actor.system("cli:users create"), {
+                "email": email, "full_name": full_name, "roles": list(roles),
+                "organization_id": organization_id, "password": password,
+            })
+    except ValidationFailed as exc:
+        for field, messages in exc.errors.items():
+            for message in messages:
+                click.echo(f"{field}: {message}", err=True)
+        sys.exit(1)
+    click.echo(f"Usuario creado: {user.email} ({', '.join(roles)})")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit chain; exit 1 naming the first broken sequence number."""
+    report = verify_chain(db.session)
+    db.session.rollback()
+    if report.ok:
+        click.echo(f"Cadena de auditoría íntegra: {report.events} eventos verificados.")
+        return
+    click.echo(
+        f"Cadena de auditoría ROTA en la secuencia {report.first_broken_seq}: {report.reason} "
+        f"({report.events} eventos verificados antes).",
+        err=True,
+    )
+    sys.exit(1)
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(audit_cli)

@@ -1,0 +1,168 @@
+"""Domain errors and HTTP errors become problem+json (API) or an HTML page (people), in one place.
+
+Never a stack trace; bad input is never a 500.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, json, render_template, request
+
+from flask_babel import lazy_gettext as _l
+from flask_limiter.errors import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from grants.extensions import db
+from grants.services.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_TYPE = "urn:fondos:problem:{}"
+
+HTTP_CODES = {
+    400: ("bad_request", _l("La solicitud no es válida.")),
+    401: ("unauthorized", _l("Se requiere autenticación.")),
+    403: ("forbidden", _l("No tiene permiso para esta acción.")),
+    404: ("not_found", _l("No encontrado.")),
+    405: ("method_not_allowed", _l("Método no permitido.")),
+    409: ("conflict", _l("La operación choca con el estado actual de los datos.")),
+    413: ("payload_too_large", _l("El archivo o la solicitud es demasiado grande.")),
+    415: ("unsupported_media_type", _l("Tipo de contenido no admitido.")),
+    422: ("validation_error", _l("Los datos enviados no son válidos.")),
+    429: ("too_many_requests", _l("Demasiados intentos. Espere un momento y vuelva a intentarlo.")),
+    500: ("internal_error", _l("Ocurrió un error interno. El equipo técnico fue notificado.")),
+}
+
+
+def wants_problem_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+# marshmallow's own messages, in the request's language.
+MARSHMALLOW_MESSAGES = {
+    "Missing data for required field.": _l("Este campo es obligatorio."),
+    "Unknown field.": _l("Campo desconocido o que no se puede enviar."),
+    "Field may not be null.": _l("Este campo no puede ser nulo."),
+    "Not a valid integer.": _l("Debe ser un número entero."),
+    "Not a valid string.": _l("Debe ser un texto."),
+    "Not a valid boolean.": _l("Debe ser verdadero o falso."),
+    "Not a valid email address.": _l("Indique un correo electrónico válido."),
+    "Not a valid list.": _l("Debe ser una lista."),
+    "Invalid input type.": _l("Tipo de dato no válido."),
+    "Invalid value.": _l("Valor no válido."),
+    "Not a valid mapping type.": _l("Debe ser un objeto."),
+    "Shorter than minimum length 1.": _l("Este campo es obligatorio."),
+}
+
+
+def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:
+    """``{"json": {"board_members": {"0": {"dui": [...]}}}}`` → ``{"board_members.0.dui": [...]}``.
+
+    The request location (json, query, form) is dropped: field names are unique across them.
+    """
+    flat: dict[str, list[str]] = {}
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            key = str(key)
+            if not prefix and key in ("json", "query", "form", "files", "headers", "path"):
+                flat.update(flatten_errors(value, ""))
+                continue
+            name = f"{prefix}.{key}" if prefix else key
+            flat.update(flatten_errors(value, name))
+    elif isinstance(errors, (list, tuple)) and errors and all(not isinstance(e, (dict, list)) for e in errors):
+        flat[prefix or "_schema"] = [str(MARSHMALLOW_MESSAGES.get(str(e), e)) for e in errors]
+    elif isinstance(errors, (list, tuple)):
+        for value in errors:
+            flat.update(flatten_errors(value, prefix))
+    else:
+        flat[prefix or "_schema"] = [str(MARSHMALLOW_MESSAGES.get(str(errors), errors))]
+    return flat
+
+
+def _stringify(errors):
+    if isinstance(errors, dict):
+        return {str(k): _stringify(v) for k, v in errors.items()}
+    if isinstance(errors, (list, tuple)):
+        return [_stringify(v) for v in errors]
+    return str(errors)
+
+
+def problem_response(status: int, code: str, title, detail=None, errors=None, headers=None):
+    body = {
+        "type": PROBLEM_TYPE.format(code),
+        "title": str(title),
+        "status": status,
+        "code": code,
+    }
+    if detail is not None and str(detail) != str(title):
+        body["detail"] = str(detail)
+    if errors:
+        body["errors"] = _stringify(errors)
+    response = current_response_class()(
+        json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json"
+    )
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def current_response_class():
+    from flask import current_app
+
+    return current_app.response_class
+
+
+def _render(status: int, code: str, title, detail=None, errors=None, headers=None):
+    db.session.rollback()
+    if wants_problem_json():
+        return problem_response(status, code, title, detail, errors, headers)
+    html = render_template("errors/error.html", status=status, title=title, detail=detail)
+    return html, status, headers or {}
+
+
+def _http_error(exc: HTTPException):
+    status = exc.code or 500
+    code, title = HTTP_CODES.get(status, (f"http_{status}", exc.name))
+    errors = None
+    data = getattr(exc, "data", None) or {}
+    if "messages" in data:  # webargs/marshmallow: {location: {field: [messages]}}
+        errors = flatten_errors(data["messages"])
+        code, title = HTTP_CODES[422]
+        status = 422
+    headers = dict(exc.get_headers()) if status in (405, 429) else {}
+    headers.pop("Content-Type", None)
+    return _render(status, code, title, None, errors, headers)
+
+
+def _domain_error(exc: DomainError):
+    return _render(exc.status, exc.code, exc.title, exc.detail, flatten_errors(exc.errors))
+
+
+def _csrf_error(exc: CSRFError):
+    return _render(400, "csrf_failed", _l(
+        "El formulario expiró o no es válido. Vuelva a cargar la página e inténtelo de nuevo."))
+
+
+def _rate_limited(exc: RateLimitExceeded):
+    code, title = HTTP_CODES[429]
+    headers = {k: v for k, v in exc.get_headers() if k.lower() == "retry-after"}
+    return _render(429, code, title, headers=headers)
+
+
+def _unexpected(exc: Exception):
+    if isinstance(exc, HTTPException):
+        return _http_error(exc)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    code, title = HTTP_CODES[500]
+    return _render(500, code, title)
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(RateLimitExceeded, _rate_limited)
+    app.register_error_handler(Exception, _unexpected)
+
+

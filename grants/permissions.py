@@ -1,0 +1,74 @@
+"""Roles (DESIGN.md §2) and named permissions ``resource:action``, checked in one place.
+
+Pure data: no Flask, no database. ``grants.security`` asks these tables; handlers ask
+``security.require(Permission.X)`` and models' ``is_visible_to`` predicates.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    NGO = "ngo"
+    LEGAL_REVIEWER = "legal_reviewer"
+    FINANCIAL_REVIEWER = "financial_reviewer"
+    MONITORING_REVIEWER = "monitoring_reviewer"
+    ADMINISTRATOR = "administrator"
+    TREASURY = "treasury"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    ORGANIZATIONS_READ = "organizations:read"
+    ORGANIZATIONS_MANAGE = "organizations:manage"
+    ALLOCATIONS_READ = "allocations:read"
+    ALLOCATIONS_MANAGE = "allocations:manage"
+    USERS_MANAGE = "users:manage"
+    AUDIT_READ = "audit:read"
+    AUDIT_VERIFY = "audit:verify"
+
+
+_STAFF_READ = {Permission.ORGANIZATIONS_READ, Permission.ALLOCATIONS_READ}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    # An NGO user reads only its own organization: scoping is applied on top (404 otherwise).
+    Role.NGO: frozenset(_STAFF_READ),
+    Role.LEGAL_REVIEWER: frozenset(_STAFF_READ),
+    Role.FINANCIAL_REVIEWER: frozenset(_STAFF_READ),
+    Role.MONITORING_REVIEWER: frozenset(_STAFF_READ),
+    Role.ADMINISTRATOR: frozenset(_STAFF_READ),
+    Role.TREASURY: frozenset(_STAFF_READ),
+    Role.AUDITOR: frozenset(_STAFF_READ | {Permission.AUDIT_READ, Permission.AUDIT_VERIFY}),
+    Role.ADMIN: frozenset(
+        _STAFF_READ
+        | {
+            Permission.ORGANIZATIONS_MANAGE,
+            Permission.ALLOCATIONS_MANAGE,
+            Permission.USERS_MANAGE,
+            Permission.AUDIT_READ,
+            Permission.AUDIT_VERIFY,
+        }
+    ),
+}
+
+# Roles whose holders act for one organization only.
+ORGANIZATION_BOUND_ROLES = frozenset({Role.NGO})
+
+# Duties that must never meet in one person. An NGO user acts for the grantee and so may hold
+# no ministry role at all.
+INCOMPATIBLE_ROLES: tuple[tuple[Role, Role], ...] = tuple(
+    (Role.NGO, other) for other in Role if other is not Role.NGO
+)
+
+
+def permissions_for(roles) -> frozenset[Permission]:
+    granted: set[Permission] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS[Role(role)]
+    return frozenset(granted)
+
+
+def incompatible_pairs(roles) -> list[tuple[Role, Role]]:
+    held = {Role(r) for r in roles}
+    return [(a, b) for a, b in INCOMPATIBLE_ROLES if a in held and b in held]

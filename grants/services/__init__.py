@@ -1,0 +1,1 @@
+"""Functions that change data: load, check, transition, write, audit. They flush, never commit."""

@@ -1,0 +1,97 @@
+"""Logging in and out, and API bearer tokens (stored hashed, with expiry, revocable)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from grants.audit import Actor, record_event
+from grants.extensions import db
+from grants.models import ApiToken, User
+from grants.models.base import utcnow
+from grants.security import hash_password, needs_rehash, new_token, token_digest, verify_password
+from grants.services.errors import NotFound, Unauthorized, ValidationFailed
+
+
+def find_user_by_email(email: str) -> User | None:
+    email = (email or "").strip().lower()
+    if not email:
+        return None
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials, or None (same work either way)."""
+    user = find_user_by_email(email)
+    ok = verify_password(user.password_hash if user else None, password or "")
+    if not ok or user is None or not user.active:
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def record_login(actor: Actor, user: User, channel: str) -> None:
+    user.last_login_at = utcnow()
+    record_event(db.session, actor, "user.login", "user", user.id,
+                 after={"channel": channel}, organization_id=user.organization_id)
+
+
+def logout(actor: Actor, user: User) -> None:
+    """Bump the session version: this cookie, and any copy of it, stops working."""
+    user.session_version += 1
+    db.session.flush()
+    record_event(db.session, actor, "user.logout", "user", user.id,
+                 after={"session_version": user.session_version}, organization_id=user.organization_id)
+
+
+def issue_token(actor: Actor, user: User, name: str | None = None,
+                ttl: timedelta | None = None) -> tuple[ApiToken, str]:
+    max_ttl = current_app.config["API_TOKEN_MAX_TTL"]
+    ttl = ttl or current_app.config["API_TOKEN_TTL"]
+    if ttl <= timedelta(0) or ttl > max_ttl:
+        raise ValidationFailed(errors={"expires_in": [_l("Vigencia no permitida.")]})
+    raw, digest = new_token()
+    now = utcnow()
+    token = ApiToken(user=user, token_hash=digest, prefix=raw[:12], name=name,
+                     created_at=now, expires_at=now + ttl)
+    db.session.add(token)
+    db.session.flush()
+    record_event(db.session, actor, "api_token.issued", "api_token", token.id,
+                 after={"user_id": user.id, "prefix": token.prefix, "name": name,
+                        "expires_at": token.expires_at},
+                 organization_id=user.organization_id)
+    return token, raw
+
+
+def user_for_token(raw: str) -> tuple[User, ApiToken] | None:
+    if not raw:
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(raw)))
+    now = utcnow()
+    if token is None or not token.is_usable(now):
+        return None
+    token.last_used_at = now
+    return token.user, token
+
+
+def revoke_token(actor: Actor, user: User, token_id: int) -> ApiToken:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound()
+    if token.revoked_at is not None:
+        return token
+    token.revoked_at = utcnow()
+    db.session.flush()
+    record_event(db.session, actor, "api_token.revoked", "api_token", token.id,
+                 after={"revoked_at": token.revoked_at}, organization_id=user.organization_id)
+    return token
+
+
+def require_token(raw: str) -> tuple[User, ApiToken]:
+    found = user_for_token(raw)
+    if found is None:
+        raise Unauthorized(_l("El token no es válido, expiró o fue revocado."), code="invalid_token")
+    return found

@@ -1,0 +1,201 @@
+"""Admin pages: organizations, allocations, users. Staff may read organizations and allocations."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from grants.context import current_actor
+from grants.extensions import db
+from grants.models import Allocation, Organization, User
+from grants.permissions import Permission
+from grants.security import require, scope_to_user, visible
+from grants.services import allocations as allocation_service
+from grants.services import organizations as organization_service
+from grants.services import users as user_service
+from grants.services.errors import ValidationFailed
+from grants.validation.territory import municipalities
+from grants.web.forms import AllocationForm, OrganizationForm, UserForm, apply_errors
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+PAGE_SIZE = 25
+
+
+def _page(query):
+    page = max(request.args.get("page", 1, type=int), 1)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return items, {"page": page, "total": total, "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)}
+
+
+def _municipality_choices():
+    return [("", "—")] + [
+        (m["code"], f"{m['name']} ({m['department_name']})")
+        for m in sorted(municipalities().values(), key=lambda m: (m["department_name"], m["name"]))
+    ]
+
+
+def _organization_choices(blank=None):
+    orgs = db.session.scalars(select(Organization).where(Organization.active).order_by(Organization.legal_name))
+    choices = [(o.id, o.legal_name) for o in orgs]
+    return ([(0, blank)] if blank else []) + choices
+
+
+def _organization_form_data(org: Organization) -> dict:
+    data = {c: getattr(org, c) for c in (
+        "legal_name", "nit", "registry_number", "legal_rep_name", "legal_rep_dui", "address",
+        "municipality_code", "bank_name", "bank_account", "email", "active")}
+    data["phones"] = ", ".join(org.phone_numbers)
+    data["board_members"] = [
+        {"name": m.name, "dui": m.dui, "position": m.position} for m in org.board_members
+    ] + [{}, {}]
+    return data
+
+
+# --- organizations ---------------------------------------------------------------------------
+
+@bp.get("/organizations")
+@login_required
+def organizations():
+    require(current_user, Permission.ORGANIZATIONS_READ)
+    query = scope_to_user(current_user, select(Organization).order_by(Organization.legal_name), Organization.id)
+    items, pager = _page(query)
+    return render_template("admin/organizations.html", organizations=items, pager=pager)
+
+
+@bp.get("/organizations/<int:org_id>")
+@login_required
+def organization(org_id):
+    require(current_user, Permission.ORGANIZATIONS_READ)
+    org = visible(current_user, db.session.get(Organization, org_id))
+    return render_template("admin/organization.html", org=org)
+
+
+@bp.route("/organizations/new", methods=["GET", "POST"], defaults={"org_id": None})
+@bp.route("/organizations/<int:org_id>/edit", methods=["GET", "POST"])
+@login_required
+def organization_form(org_id):
+    require(current_user, Permission.ORGANIZATIONS_MANAGE)
+    org = visible(current_user, db.session.get(Organization, org_id)) if org_id else None
+    if request.method == "GET" and org:
+        form = OrganizationForm(data=_organization_form_data(org))
+    else:
+        form = OrganizationForm()
+    form.municipality_code.choices = _municipality_choices()
+    status = 200
+    if form.validate_on_submit():
+        data = form.to_data()
+        try:
+            if org is None:
+                org = organization_service.create_organization(current_actor(), data)
+                flash(_l("Organización registrada."), "success")
+            else:
+                data["active"] = form.active.data
+                organization_service.update_organization(current_actor(), org.id, data)
+                flash(_l("Organización actualizada."), "success")
+            return redirect(url_for("admin.organization", org_id=org.id))
+        except ValidationFailed as exc:
+            apply_errors(form, exc.errors)
+            status = 422
+    elif request.method == "POST":
+        status = 422
+    return render_template("admin/organization_form.html", form=form, org=org), status
+
+
+# --- allocations -----------------------------------------------------------------------------
+
+@bp.get("/allocations")
+@login_required
+def allocations():
+    require(current_user, Permission.ALLOCATIONS_READ)
+    year = request.args.get("year", type=int)
+    query = select(Allocation).join(Allocation.organization).order_by(
+        Allocation.fiscal_year.desc(), Organization.legal_name, Allocation.id)
+    if year:
+        query = query.where(Allocation.fiscal_year == year)
+    query = scope_to_user(current_user, query, Allocation.organization_id)
+    items, pager = _page(query)
+    years = db.session.scalars(select(Allocation.fiscal_year).distinct().order_by(Allocation.fiscal_year.desc())).all()
+    sum_query = select(func.coalesce(func.sum(Allocation.amount), 0))
+    if year:
+        sum_query = sum_query.where(Allocation.fiscal_year == year)
+    total = db.session.scalar(scope_to_user(current_user, sum_query, Allocation.organization_id))
+    return render_template("admin/allocations.html", allocations=items, pager=pager, year=year,
+                           years=years, total=total)
+
+
+@bp.route("/allocations/new", methods=["GET", "POST"], defaults={"allocation_id": None})
+@bp.route("/allocations/<int:allocation_id>/edit", methods=["GET", "POST"])
+@login_required
+def allocation_form(allocation_id):
+    require(current_user, Permission.ALLOCATIONS_MANAGE)
+    allocation = visible(current_user, db.session.get(Allocation, allocation_id)) if allocation_id else None
+    form = AllocationForm(obj=allocation) if request.method == "GET" and allocation else AllocationForm()
+    if request.method == "GET" and allocation:
+        form.amount.data = f"{allocation.amount:.2f}"
+    form.organization_id.choices = _organization_choices()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            if allocation is None:
+                allocation_service.create_allocation(current_actor(), form.to_data())
+                flash(_l("Asignación registrada."), "success")
+            else:
+                allocation_service.update_allocation(current_actor(), allocation.id, form.to_data())
+                flash(_l("Asignación actualizada."), "success")
+            return redirect(url_for("admin.allocations"))
+        except ValidationFailed as exc:
+            apply_errors(form, exc.errors)
+            status = 422
+    elif request.method == "POST":
+        status = 422
+    return render_template("admin/allocation_form.html", form=form, allocation=allocation), status
+
+
+# --- users -----------------------------------------------------------------------------------
+
+@bp.get("/users")
+@login_required
+def users():
+    require(current_user, Permission.USERS_MANAGE)
+    items, pager = _page(select(User).order_by(User.email))
+    return render_template("admin/users.html", users=items, pager=pager)
+
+
+@bp.route("/users/new", methods=["GET", "POST"], defaults={"user_id": None})
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@login_required
+def user_form(user_id):
+    require(current_user, Permission.USERS_MANAGE)
+    user = db.session.get(User, user_id) if user_id else None
+    if user_id and user is None:
+        abort(404)
+    form = UserForm(obj=user) if request.method == "GET" and user else UserForm()
+    if request.method == "GET" and user:
+        form.roles.data = [str(r) for r in user.roles]
+        form.organization_id.data = user.organization_id or 0
+        form.locale.data = user.locale or ""
+    form.organization_id.choices = _organization_choices(blank="—")
+    status = 200
+    if form.validate_on_submit():
+        data = form.to_data()
+        try:
+            if user is None:
+                data["password"] = form.password.data
+                user = user_service.create_user(current_actor(), data)
+                flash(_l("Usuario creado."), "success")
+            else:
+                data["active"] = form.active.data
+                user_service.update_user(current_actor(), user.id, data)
+                if form.password.data:
+                    user_service.set_password(current_actor(), user.id, form.password.data)
+                flash(_l("Usuario actualizado."), "success")
+            return redirect(url_for("admin.users"))
+        except ValidationFailed as exc:
+            apply_errors(form, exc.errors)
+            status = 422
+    elif request.method == "POST":
+        status = 422
+    return render_template("admin/user_form.html", form=form, user=user), status

@@ -1,0 +1,172 @@
+"""Test fixtures: every database test runs on SQLite and on PostgreSQL.
+
+* ``database``: one migrated database per backend for the session (a temp SQLite file, or a
+  fresh schema in the PostgreSQL ``test`` database), dropped at the end.
+* ``app`` / ``client``: bound to it; each test runs inside a connection-level transaction and
+  every request or service commit becomes a SAVEPOINT (Warehouse's pattern), rolled back after
+  the test, so tests never see each other's data.
+* ``live_database`` / ``live_app``: a fresh database that really commits, for concurrency,
+  CLI and browser tests.
+
+PostgreSQL comes from ``TEST_DATABASE_URL`` (default: the local server's ``test`` database).
+If it is unreachable its tests are skipped, except under CI (``CI=true``) where that fails.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from flask_sqlalchemy.session import Session as FlaskSession
+
+from grants import MIGRATIONS_DIR, create_app
+from grants.extensions import db, limiter
+
+def pytest_configure(config):
+    """Compile the message catalogues (build output, not in git) so `pytest` alone works."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in Path(__file__).resolve().parent.parent.glob("grants/translations/*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as src:
+                catalog = read_po(src)
+            with mo.open("wb") as out:
+                write_mo(out, catalog, use_fuzzy=True)
+
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pg_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)
+
+
+def pg_available() -> bool:
+    try:
+        engine = sa.create_engine(pg_url())
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+class TestDatabase:
+    """A throw-away database: a SQLite file, or a PostgreSQL schema."""
+
+    __test__ = False
+
+    def __init__(self, backend: str, tmp_dir: Path):
+        self.backend = backend
+        self.name = f"t_{uuid.uuid4().hex[:12]}"
+        if backend == "sqlite":
+            self.url = f"sqlite:///{tmp_dir / (self.name + '.db')}"
+        else:
+            base = sa.engine.make_url(pg_url())
+            self._admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+            with self._admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE SCHEMA "{self.name}"'))
+            query = dict(base.query)
+            query["options"] = f"-csearch_path={self.name}"
+            self.url = base.set(query=query).render_as_string(hide_password=False)
+
+    def drop(self) -> None:
+        if self.backend == "postgresql":
+            with self._admin.connect() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{self.name}" CASCADE'))
+            self._admin.dispose()
+
+
+class ConnectionBoundSession(FlaskSession):
+    """Flask-SQLAlchemy's session picks engines itself; in tests it must use the test connection."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        return bind or self.bind or super().get_bind(mapper, clause, **kwargs)
+
+
+def make_app(database: TestDatabase, **overrides):
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=database.url, **overrides)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR)
+    return app
+
+
+def dispose(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request) -> str:
+    if request.param == "postgresql" and not pg_available():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required under CI and is not reachable at {pg_url()}")
+        pytest.skip(f"PostgreSQL not reachable at {pg_url()}")
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def database(backend, tmp_path_factory):
+    database = TestDatabase(backend, tmp_path_factory.mktemp("db"))
+    yield database
+    database.drop()
+
+
+@pytest.fixture(scope="session")
+def _session_app(database):
+    app = make_app(database)
+    yield app
+    dispose(app)
+
+
+@pytest.fixture
+def app(_session_app):
+    """The session app, with this test's work in a transaction rolled back afterwards."""
+    app = _session_app
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session(
+            {"bind": connection, "join_transaction_mode": "create_savepoint",
+             "class_": ConnectionBoundSession}
+        )
+        limiter.reset()
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def live_database(backend, tmp_path):
+    database = TestDatabase(backend, tmp_path)
+    yield database
+    database.drop()
+
+
+@pytest.fixture
+def live_app(live_database):
+    """An app on its own fresh, migrated database whose commits are real."""
+    app = make_app(live_database)
+    with app.app_context():
+        limiter.reset()
+    yield app
+    dispose(app)

@@ -1,0 +1,45 @@
+"""Request helpers shared by the API and page tests."""
+from __future__ import annotations
+
+import re
+
+from tests.factories import PASSWORD
+
+
+def issue_token(client, email: str, password: str = PASSWORD) -> str:
+    response = client.post("/api/v1/auth/tokens", json={"email": email, "password": password})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()["token"]
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def api_headers(client, user) -> dict:
+    return bearer(issue_token(client, user.email))
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["type"].endswith(code)
+    assert "Traceback" not in response.get_data(as_text=True)
+    return body
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def web_login(client, email: str, password: str = PASSWORD):
+    token = csrf_token(client)
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
