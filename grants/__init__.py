@@ -21,13 +21,15 @@ def create_app(profile: str | None = None, **overrides) -> Flask:
             parents=True, exist_ok=True
         )
 
+    from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
+
     from grants import extensions as ext
     from grants.audit.guard import install as install_audit_guard
     from grants.db import install_engine_events
 
     install_engine_events()
     ext.db.init_app(app)
-    install_audit_guard(ext.db.session.session_factory.class_)
+    install_audit_guard(FlaskSQLAlchemySession)  # and every subclass, test sessions included
     ext.migrate.init_app(app, ext.db, directory=MIGRATIONS_DIR)
     ext.csrf.init_app(app)
     ext.limiter.init_app(app)

@@ -21,6 +21,8 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
+from flask import has_app_context
+from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
 
 from grants import MIGRATIONS_DIR, create_app
@@ -92,8 +94,22 @@ class ConnectionBoundSession(FlaskSession):
         return bind or self.bind or super().get_bind(mapper, clause, **kwargs)
 
 
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context (its own ``g`` and db session), as in production,
+    even though the test itself holds one open; afterwards the test's session is expired so
+    it reads what the request committed."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()
+        return response
+
+
 def make_app(database: TestDatabase, **overrides):
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=database.url, **overrides)
+    app.test_client_class = FreshContextClient
     with app.app_context():
         upgrade(directory=MIGRATIONS_DIR)
     return app

@@ -229,6 +229,7 @@ def test_ngo_user_sees_only_its_organization(live_server, demo_app, page):
     expect(page).to_have_url(f"{live_server}/")
 
     page.goto(f"{live_server}/admin/organizations")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Organizaciones")
     rows = page.locator("table.data tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first.locator("td").first).to_have_text(NGO1_ORGANIZATION)
@@ -253,6 +254,7 @@ def test_admin_creates_an_allocation_with_a_bad_amount_then_a_good_one(
     save_screenshot(page, f"admin-home-{backend}")
 
     page.goto(f"{live_server}/admin/allocations/new")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Registrar asignación")
     page.fill("input[name=decree_number]", decree)
     page.fill("input[name=fiscal_year]", "2026")
     page.fill("input[name=budget_line_code]", "2026-0700-3-02-01-21-1-56304")
@@ -269,6 +271,7 @@ def test_admin_creates_an_allocation_with_a_bad_amount_then_a_good_one(
     page.get_by_role("button", name="Guardar").click()
 
     expect(page).to_have_url(f"{live_server}/admin/allocations")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Asignaciones legislativas")
     new_row = page.locator("table.data tbody tr", has_text=decree)
     expect(new_row).to_have_count(1)
     expect(new_row.locator("td.num")).to_have_text("$2,500.75")

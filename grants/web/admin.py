@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 from sqlalchemy import func, select
 
 from grants.context import current_actor
@@ -31,16 +32,16 @@ def _page(query):
 
 
 def _municipality_choices():
-    return [("", "—")] + [
-        (m["code"], f"{m['name']} ({m['department_name']})")
+    return [SelectChoice("", "—")] + [
+        SelectChoice(m["code"], f"{m['name']} ({m['department_name']})")
         for m in sorted(municipalities().values(), key=lambda m: (m["department_name"], m["name"]))
     ]
 
 
 def _organization_choices(blank=None):
     orgs = db.session.scalars(select(Organization).where(Organization.active).order_by(Organization.legal_name))
-    choices = [(o.id, o.legal_name) for o in orgs]
-    return ([(0, blank)] if blank else []) + choices
+    choices = [SelectChoice(o.id, o.legal_name) for o in orgs]
+    return ([SelectChoice(0, blank)] if blank else []) + choices
 
 
 def _organization_form_data(org: Organization) -> dict:
@@ -62,7 +63,7 @@ def organizations():
     require(current_user, Permission.ORGANIZATIONS_READ)
     query = scope_to_user(current_user, select(Organization).order_by(Organization.legal_name), Organization.id)
     items, pager = _page(query)
-    return render_template("admin/organizations.html", organizations=items, pager=pager)
+    return render_template("admin/organizations.html", organizations=items, paging=pager)
 
 
 @bp.get("/organizations/<int:org_id>")
@@ -122,7 +123,7 @@ def allocations():
     if year:
         sum_query = sum_query.where(Allocation.fiscal_year == year)
     total = db.session.scalar(scope_to_user(current_user, sum_query, Allocation.organization_id))
-    return render_template("admin/allocations.html", allocations=items, pager=pager, year=year,
+    return render_template("admin/allocations.html", allocations=items, paging=pager, year=year,
                            years=years, total=total)
 
 
@@ -161,7 +162,7 @@ def allocation_form(allocation_id):
 def users():
     require(current_user, Permission.USERS_MANAGE)
     items, pager = _page(select(User).order_by(User.email))
-    return render_template("admin/users.html", users=items, pager=pager)
+    return render_template("admin/users.html", users=items, paging=pager)
 
 
 @bp.route("/users/new", methods=["GET", "POST"], defaults={"user_id": None})

@@ -12,6 +12,7 @@ from wtforms import (
     FormField,
     IntegerField,
     PasswordField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -103,10 +104,10 @@ class MultiCheckboxField(SelectMultipleField):
 class UserForm(FlaskForm):
     email = EmailField(_l("Correo electrónico"), validators=[DataRequired(), Length(max=254)])
     full_name = StringField(_l("Nombre completo"), validators=[DataRequired(), Length(max=160)])
-    roles = MultiCheckboxField(_l("Roles"), choices=[(r.value, ROLE_LABELS[r]) for r in Role])
+    roles = MultiCheckboxField(_l("Roles"), choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in Role])
     organization_id = SelectField(_l("Organización (solo usuarios de ONG)"), coerce=int, default=0)
-    locale = SelectField(_l("Idioma"), choices=[("", _l("Según el navegador")), ("es", "Español"),
-                                               ("en", "English")], default="")
+    locale = SelectField(_l("Idioma"), default="", choices=[
+        SelectChoice("", _l("Según el navegador")), SelectChoice("es", "Español"), SelectChoice("en", "English")])
     active = BooleanField(_l("Activo"), default=True)
     password = PasswordField(_l("Contraseña"), validators=[Optional(), Length(max=256)])
 

@@ -1,0 +1,65 @@
+"""Models and migrations never drift; the app starts on an empty database and with the demo."""
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select
+
+from grants.audit import Actor, verify_chain
+from grants.db import unit_of_work
+from grants.demo import demo_accounts, load_demo
+from grants.extensions import db
+from grants.models import Allocation, Organization, User
+
+
+def test_models_and_migrations_do_not_drift(live_app):
+    with live_app.app_context():
+        with db.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            diff = compare_metadata(context, db.metadata)
+    assert diff == [], "models changed without a migration: run `flask db migrate`"
+
+
+def test_app_starts_and_reports_health_on_an_empty_database(live_app):
+    client = live_app.test_client()
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok" and body["database"]["status"] == "ok"
+    assert body["audit_events"] == 0
+    assert client.get("/login").status_code == 200
+
+
+def test_health_reports_an_unmigrated_database(tmp_path):
+    from grants import create_app
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'empty.db'}")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["database"]["status"] in ("not_migrated", "unavailable")
+
+
+def test_demo_loads_through_the_services_and_the_app_serves_it(live_app):
+    with live_app.app_context():
+        with unit_of_work():
+            load_demo(Actor.system("tests"))
+        assert db.session.scalar(select(func.count()).select_from(Organization)) == 3
+        assert db.session.scalar(select(func.count()).select_from(Allocation).where(Allocation.fiscal_year == 2026)) >= 3
+        emails = set(db.session.scalars(select(User.email)))
+        assert {email for email, _ in demo_accounts()} == emails
+        assert verify_chain(db.session).ok
+    client = live_app.test_client()
+    assert client.get("/healthz").get_json()["audit_events"] > 0
+    token = client.post("/api/v1/auth/tokens",
+                        json={"email": "ngo1@fondos.example.org", "password": "demo-2026"}).get_json()["token"]
+    orgs = client.get("/api/v1/organizations", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert [o["legal_name"] for o in orgs["items"]] == ["Fundación Juventud con Futuro"]
+
+
+def test_demo_load_if_empty_does_not_load_twice(live_app):
+    from grants.cli import demo_load
+
+    runner = live_app.test_cli_runner()
+    assert runner.invoke(demo_load, ["--if-empty"]).exit_code == 0
+    second = runner.invoke(demo_load, ["--if-empty"])
+    assert second.exit_code == 0 and "ya tiene usuarios" in second.output
+    with live_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Organization)) == 3
