@@ -17,18 +17,23 @@ from grants.services import organizations as organization_service
 from grants.services import users as user_service
 from grants.services.errors import ValidationFailed
 from grants.validation.territory import municipalities
+from grants.web.paging import page_of
 from grants.web.forms import AllocationForm, OrganizationForm, UserForm, apply_errors
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-PAGE_SIZE = 25
+def _submit(form, save, template: str, **context):
+    """Validate the form and call ``save`` (service calls; returns where to go next).
 
-
-def _page(query):
-    page = max(request.args.get("page", 1, type=int), 1)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    items = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return items, {"page": page, "total": total, "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)}
+    Service field errors are shown next to the fields with 422; the unit of work rolls back.
+    """
+    if form.validate_on_submit():
+        try:
+            return redirect(save())
+        except ValidationFailed as exc:
+            apply_errors(form, exc.errors)
+    status = 422 if request.method == "POST" else 200
+    return render_template(template, form=form, **context), status
 
 
 def _municipality_choices():
@@ -62,7 +67,7 @@ def _organization_form_data(org: Organization) -> dict:
 def organizations():
     require(current_user, Permission.ORGANIZATIONS_READ)
     query = scope_to_user(current_user, select(Organization).order_by(Organization.legal_name), Organization.id)
-    items, pager = _page(query)
+    items, pager = page_of(query)
     return render_template("admin/organizations.html", organizations=items, paging=pager)
 
 
@@ -85,24 +90,19 @@ def organization_form(org_id):
     else:
         form = OrganizationForm()
     form.municipality_code.choices = _municipality_choices()
-    status = 200
-    if form.validate_on_submit():
+
+    def save():
         data = form.to_data()
-        try:
-            if org is None:
-                org = organization_service.create_organization(current_actor(), data)
-                flash(_l("Organización registrada."), "success")
-            else:
-                data["active"] = form.active.data
-                organization_service.update_organization(current_actor(), org.id, data)
-                flash(_l("Organización actualizada."), "success")
-            return redirect(url_for("admin.organization", org_id=org.id))
-        except ValidationFailed as exc:
-            apply_errors(form, exc.errors)
-            status = 422
-    elif request.method == "POST":
-        status = 422
-    return render_template("admin/organization_form.html", form=form, org=org), status
+        if org is None:
+            created = organization_service.create_organization(current_actor(), data)
+            flash(_l("Organización registrada."), "success")
+            return url_for("admin.organization", org_id=created.id)
+        data["active"] = form.active.data
+        organization_service.update_organization(current_actor(), org.id, data)
+        flash(_l("Organización actualizada."), "success")
+        return url_for("admin.organization", org_id=org.id)
+
+    return _submit(form, save, "admin/organization_form.html", org=org)
 
 
 # --- allocations -----------------------------------------------------------------------------
@@ -117,7 +117,7 @@ def allocations():
     if year:
         query = query.where(Allocation.fiscal_year == year)
     query = scope_to_user(current_user, query, Allocation.organization_id)
-    items, pager = _page(query)
+    items, pager = page_of(query)
     years = db.session.scalars(select(Allocation.fiscal_year).distinct().order_by(Allocation.fiscal_year.desc())).all()
     sum_query = select(func.coalesce(func.sum(Allocation.amount), 0))
     if year:
@@ -137,22 +137,17 @@ def allocation_form(allocation_id):
     if request.method == "GET" and allocation:
         form.amount.data = f"{allocation.amount:.2f}"
     form.organization_id.choices = _organization_choices()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            if allocation is None:
-                allocation_service.create_allocation(current_actor(), form.to_data())
-                flash(_l("Asignación registrada."), "success")
-            else:
-                allocation_service.update_allocation(current_actor(), allocation.id, form.to_data())
-                flash(_l("Asignación actualizada."), "success")
-            return redirect(url_for("admin.allocations"))
-        except ValidationFailed as exc:
-            apply_errors(form, exc.errors)
-            status = 422
-    elif request.method == "POST":
-        status = 422
-    return render_template("admin/allocation_form.html", form=form, allocation=allocation), status
+
+    def save():
+        if allocation is None:
+            allocation_service.create_allocation(current_actor(), form.to_data())
+            flash(_l("Asignación registrada."), "success")
+        else:
+            allocation_service.update_allocation(current_actor(), allocation.id, form.to_data())
+            flash(_l("Asignación actualizada."), "success")
+        return url_for("admin.allocations")
+
+    return _submit(form, save, "admin/allocation_form.html", allocation=allocation)
 
 
 # --- users -----------------------------------------------------------------------------------
@@ -161,7 +156,7 @@ def allocation_form(allocation_id):
 @login_required
 def users():
     require(current_user, Permission.USERS_MANAGE)
-    items, pager = _page(select(User).order_by(User.email))
+    items, pager = page_of(select(User).order_by(User.email))
     return render_template("admin/users.html", users=items, paging=pager)
 
 
@@ -179,24 +174,19 @@ def user_form(user_id):
         form.organization_id.data = user.organization_id or 0
         form.locale.data = user.locale or ""
     form.organization_id.choices = _organization_choices(blank="—")
-    status = 200
-    if form.validate_on_submit():
+
+    def save():
         data = form.to_data()
-        try:
-            if user is None:
-                data["password"] = form.password.data
-                user = user_service.create_user(current_actor(), data)
-                flash(_l("Usuario creado."), "success")
-            else:
-                data["active"] = form.active.data
-                user_service.update_user(current_actor(), user.id, data)
-                if form.password.data:
-                    user_service.set_password(current_actor(), user.id, form.password.data)
-                flash(_l("Usuario actualizado."), "success")
-            return redirect(url_for("admin.users"))
-        except ValidationFailed as exc:
-            apply_errors(form, exc.errors)
-            status = 422
-    elif request.method == "POST":
-        status = 422
-    return render_template("admin/user_form.html", form=form, user=user), status
+        if user is None:
+            data["password"] = form.password.data
+            user_service.create_user(current_actor(), data)
+            flash(_l("Usuario creado."), "success")
+        else:
+            data["active"] = form.active.data
+            user_service.update_user(current_actor(), user.id, data)
+            if form.password.data:
+                user_service.set_password(current_actor(), user.id, form.password.data)
+            flash(_l("Usuario actualizado."), "success")
+        return url_for("admin.users")
+
+    return _submit(form, save, "admin/user_form.html", user=user)

@@ -11,6 +11,7 @@ from grants.models import Allocation, AuditEvent, Organization, User
 from grants.models.base import utcnow
 from grants.permissions import Permission, Role
 from grants.security import require, scope_to_user
+from grants.web.paging import page_of
 
 bp = Blueprint("home", __name__)
 
@@ -60,14 +61,11 @@ def index():
 @login_required
 def audit_log():
     require(current_user, Permission.AUDIT_READ)
-    page = max(request.args.get("page", 1, type=int), 1)
-    size = 50
     entity_type = request.args.get("entity_type") or None
     query = select(AuditEvent).order_by(AuditEvent.seq.desc())
     if entity_type:
         query = query.where(AuditEvent.entity_type == entity_type)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    events = db.session.scalars(query.limit(size).offset((page - 1) * size)).all()
+    events, paging = page_of(query, size=50)
     chain = verify_chain(db.session) if current_user.can(Permission.AUDIT_VERIFY) else None
-    return render_template("home/audit.html", events=events, page=page, size=size, total=total,
+    return render_template("home/audit.html", events=events, paging=paging,
                            entity_type=entity_type, chain=chain)
