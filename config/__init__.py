@@ -46,6 +46,7 @@ class Config:
     REMEMBER_COOKIE_DURATION = timedelta(0)
 
     WTF_CSRF_TIME_LIMIT = 8 * 3600
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # whole request; uploads set their own, smaller limits
 
     BABEL_DEFAULT_LOCALE = "es"
     BABEL_DEFAULT_TIMEZONE = "America/El_Salvador"

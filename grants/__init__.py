@@ -6,8 +6,17 @@ from pathlib import Path
 
 from flask import Flask, g, jsonify, request, session
 from sqlalchemy import text
+from werkzeug.routing import IntegerConverter
 
 from config import load_config
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:id>`` beyond a 32-bit key is simply not found (never a database overflow)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 log = logging.getLogger(__name__)
@@ -16,6 +25,7 @@ log = logging.getLogger(__name__)
 def create_app(profile: str | None = None, **overrides) -> Flask:
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config.from_mapping(load_config(profile, **overrides))
+    app.url_map.converters["int"] = DatabaseIdConverter  # before any route is added
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]).parent.mkdir(
             parents=True, exist_ok=True

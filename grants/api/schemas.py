@@ -8,6 +8,9 @@ from grants.permissions import Role
 from grants.validation.territory import municipality_label
 
 
+ID_RANGE = validate.Range(min=1, max=2**31 - 1)
+
+
 class BoardMemberSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=160))
     dui = fields.String(required=True, metadata={"example": "00016297-5"})
@@ -56,7 +59,7 @@ class AllocationSchema(Schema):
     decree_number = fields.String(required=True, validate=validate.Length(max=40))
     fiscal_year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
     budget_line_code = fields.String(required=True, validate=validate.Length(max=40))
-    organization_id = fields.Integer(required=True)
+    organization_id = fields.Integer(required=True, validate=ID_RANGE)
     organization_name = fields.Function(lambda a: a.organization.legal_name, dump_only=True)
     amount = MoneyField(required=True, metadata={"type": "string", "example": "150000.00"})
     purpose = fields.String(required=True, validate=validate.Length(min=1, max=4000))
@@ -70,7 +73,7 @@ class AllocationUpdateSchema(AllocationSchema):
 
 class AllocationQuerySchema(Schema):
     fiscal_year = fields.Integer(validate=validate.Range(min=2000, max=2100))
-    organization_id = fields.Integer()
+    organization_id = fields.Integer(validate=ID_RANGE)
 
 
 class UserSchema(Schema):
@@ -79,7 +82,7 @@ class UserSchema(Schema):
     full_name = fields.String(required=True, validate=validate.Length(min=1, max=160))
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=256))
     roles = fields.List(fields.String(validate=validate.OneOf([r.value for r in Role])), required=True)
-    organization_id = fields.Integer(allow_none=True)
+    organization_id = fields.Integer(allow_none=True, validate=ID_RANGE)
     active = fields.Boolean(dump_only=True)
     locale = fields.String(allow_none=True, validate=validate.OneOf(["es", "en"]))
     last_login_at = fields.DateTime(dump_only=True)

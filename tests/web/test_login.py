@@ -124,3 +124,10 @@ def test_error_pages_follow_the_chosen_language(client):
     assert "Not found" in response.get_data(as_text=True)
     client.set_cookie("fondos_lang", "es")
     assert "No encontrado" in client.get("/no-such-page").get_data(as_text=True)
+
+
+def test_pages_carry_security_headers(client):
+    response = client.get("/login")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
