@@ -38,7 +38,7 @@ test: install
 # Regenerate the message catalogue after changing UI text (then translate the new entries).
 extract-messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o grants/translations/messages.pot .
-	$(BIN)/pybabel update -q -i grants/translations/messages.pot -d grants/translations
+	$(BIN)/pybabel update -i grants/translations/messages.pot -d grants/translations
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
