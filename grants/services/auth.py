@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app
+import logging
+
+from flask import current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -14,6 +16,8 @@ from grants.models.base import utcnow
 from grants.security import hash_password, needs_rehash, new_token, token_digest, verify_password
 from grants.services.errors import NotFound, Unauthorized, ValidationFailed
 
+security_log = logging.getLogger("fondos.security")
+
 
 def find_user_by_email(email: str) -> User | None:
     email = (email or "").strip().lower()
@@ -23,10 +27,17 @@ def find_user_by_email(email: str) -> User | None:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with these credentials, or None (same work either way)."""
+    """The active user with these credentials, or None (same work either way).
+
+    Failures go to the security log (the request rolls back, so not to the audit chain).
+    """
     user = find_user_by_email(email)
     ok = verify_password(user.password_hash if user else None, password or "")
     if not ok or user is None or not user.active:
+        security_log.warning(
+            "failed login for %r from %s (known account: %s)",
+            (email or "")[:254], request.remote_addr if has_request_context() else "cli", user is not None,
+        )
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
