@@ -47,6 +47,18 @@ class Config:
 
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # whole request; uploads set their own, smaller limits
+    UPLOAD_DIR = str(INSTANCE_DIR / "uploads")
+    AGREEMENT_SCAN_MAX_BYTES = 10 * 1024 * 1024
+
+    # Notifications by e-mail: only when SMTP_HOST is set (an outbox, sent after commit).
+    SMTP_HOST = ""
+    SMTP_PORT = 25
+    SMTP_USER = ""
+    SMTP_PASSWORD = ""
+    SMTP_STARTTLS = False
+    MAIL_FROM = "fondos@mjsp.example.org"
+    MAIL_MAX_ATTEMPTS = 5
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
     BABEL_DEFAULT_LOCALE = "es"
     BABEL_DEFAULT_TIMEZONE = "America/El_Salvador"
@@ -103,6 +115,12 @@ PROFILES = {c.ENV_NAME: c for c in (DevelopmentConfig, TestingConfig, Production
 
 _OVERRIDABLE = (
     "SECRET_KEY",
+    "UPLOAD_DIR",
+    "SMTP_HOST",
+    "SMTP_USER",
+    "SMTP_PASSWORD",
+    "MAIL_FROM",
+    "PUBLIC_BASE_URL",
     "SESSION_COOKIE_SECURE",
     "RATELIMIT_STORAGE_URI",
     "LOGIN_LIMIT_PER_ACCOUNT",
@@ -125,6 +143,10 @@ def load_config(profile: str | None = None, **overrides) -> dict:
             if key == "SESSION_COOKIE_SECURE":
                 value = _env_bool(key, True)
             settings[key] = value
+    if "SMTP_PORT" in os.environ:
+        settings["SMTP_PORT"] = int(os.environ["SMTP_PORT"])
+    if "SMTP_STARTTLS" in os.environ:
+        settings["SMTP_STARTTLS"] = _env_bool("SMTP_STARTTLS", False)
     if "API_TOKEN_TTL_HOURS" in os.environ:
         settings["API_TOKEN_TTL"] = timedelta(hours=float(os.environ["API_TOKEN_TTL_HOURS"]))
     settings.update(overrides)

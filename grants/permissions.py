@@ -27,16 +27,28 @@ class Permission(StrEnum):
     USERS_MANAGE = "users:manage"
     AUDIT_READ = "audit:read"
     AUDIT_VERIFY = "audit:verify"
+    PLANS_READ = "plans:read"
+    PLANS_EDIT = "plans:edit"
+    PLANS_REVIEW = "plans:review"
+    AGREEMENTS_READ = "agreements:read"
+    AGREEMENTS_MANAGE = "agreements:manage"
 
 
-_STAFF_READ = {Permission.ORGANIZATIONS_READ, Permission.ALLOCATIONS_READ}
+_STAFF_READ = {
+    Permission.ORGANIZATIONS_READ,
+    Permission.ALLOCATIONS_READ,
+    Permission.PLANS_READ,
+    Permission.AGREEMENTS_READ,
+}
+_REVIEW = _STAFF_READ | {Permission.PLANS_REVIEW}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # An NGO user reads only its own organization: scoping is applied on top (404 otherwise).
-    Role.NGO: frozenset(_STAFF_READ),
-    Role.LEGAL_REVIEWER: frozenset(_STAFF_READ),
-    Role.FINANCIAL_REVIEWER: frozenset(_STAFF_READ),
-    Role.MONITORING_REVIEWER: frozenset(_STAFF_READ),
+    Role.NGO: frozenset(_STAFF_READ | {Permission.PLANS_EDIT}),
+    # The legal team drafts agreements and records their signature.
+    Role.LEGAL_REVIEWER: frozenset(_REVIEW | {Permission.AGREEMENTS_MANAGE}),
+    Role.FINANCIAL_REVIEWER: frozenset(_REVIEW),
+    Role.MONITORING_REVIEWER: frozenset(_REVIEW),
     Role.ADMINISTRATOR: frozenset(_STAFF_READ),
     Role.TREASURY: frozenset(_STAFF_READ),
     Role.AUDITOR: frozenset(_STAFF_READ | {Permission.AUDIT_READ, Permission.AUDIT_VERIFY}),
@@ -48,8 +60,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.USERS_MANAGE,
             Permission.AUDIT_READ,
             Permission.AUDIT_VERIFY,
+            Permission.AGREEMENTS_MANAGE,
         }
     ),
+}
+
+# The reviewer role that decides each discipline of a plan version.
+DISCIPLINE_ROLES = {
+    "legal": Role.LEGAL_REVIEWER,
+    "financial": Role.FINANCIAL_REVIEWER,
+    "monitoring": Role.MONITORING_REVIEWER,
 }
 
 # Roles whose holders act for one organization only.

@@ -78,3 +78,40 @@ def make_user(roles=("admin",), organization=None, password=PASSWORD, **override
     user = create_user(SYSTEM, data)
     db.session.commit()
     return user
+
+
+def plan_content(**overrides) -> dict:
+    """A complete, valid work plan for a 2026 allocation of at least $100,000."""
+    data = {
+        "start_date": "2026-02-01",
+        "end_date": "2026-11-30",
+        "justification": "Altos índices de violencia juvenil en el municipio.",
+        "objectives": "Reducir la participación de jóvenes en pandillas mediante formación.",
+        "ministry_alignment": "Plan de prevención del MJSP, eje 2: juventud.",
+        "monitoring": "Visitas mensuales e informes trimestrales.",
+        "internal_controls": "Doble firma en cheques; inventario de bienes.",
+        "territory": ["0623", "0622"],
+        "beneficiaries": {"target": 300, "age_min": 14, "age_max": 29, "profile": "Jóvenes en riesgo"},
+        "activities": [
+            {"name": "Talleres vocacionales", "description": "Carpintería y panadería", "responsible": "Coordinadora",
+             "quarter": "T2", "municipality_codes": ["0623"]},
+            {"name": "Tutorías escolares", "description": "Refuerzo escolar", "responsible": "Tutor",
+             "start_date": "2026-03-01", "end_date": "2026-10-31", "municipality_codes": ["0622"]},
+        ],
+        "budget_lines": [
+            {"category": "Servicios", "description": "Instructores", "amount": "60000.00"},
+            {"category": "Materiales", "description": "Insumos de talleres", "amount": "25000.50"},
+            {"category": "Alimentación", "description": "Refrigerios", "amount": "14999.50"},
+        ],
+        "indicators": [
+            {"expected_result": "Jóvenes formados", "name": "Jóvenes que terminan un taller", "unit": "personas",
+             "baseline": "0", "target": "250", "means_of_verification": "Listas de asistencia"},
+        ],
+        "tranches": [
+            {"planned_date": "2026-02-15", "amount": "40000.00", "budget_lines": [1, 2]},
+            {"planned_date": "2026-06-15", "amount": "40000.00", "budget_lines": [1, 2, 3]},
+            {"planned_date": "2026-09-15", "amount": "20000.00", "budget_lines": [1, 3]},
+        ],
+    }
+    data.update(overrides)
+    return data

@@ -1,16 +1,43 @@
 """SQLAlchemy models, one module per aggregate. Import them all here for Alembic."""
+from grants.models.agreement import Agreement, AgreementCounter, AgreementStatusChange
 from grants.models.allocation import Allocation
 from grants.models.audit import AuditChainHead, AuditEvent
 from grants.models.base import Base
+from grants.models.notification import Notification, OutboxEmail
 from grants.models.organization import BoardMember, Organization, OrganizationPhone
+from grants.models.plan import (
+    SECTIONS,
+    Plan,
+    PlanActivity,
+    PlanBudgetLine,
+    PlanIndicator,
+    PlanTranche,
+    PlanVersion,
+    Review,
+    ReviewObservation,
+)
 from grants.models.user import ApiToken, User, UserRole
 
 __all__ = [
+    "SECTIONS",
+    "Agreement",
+    "AgreementCounter",
+    "AgreementStatusChange",
     "Allocation",
     "ApiToken",
     "AuditChainHead",
     "AuditEvent",
     "Base",
+    "Notification",
+    "OutboxEmail",
+    "Plan",
+    "PlanActivity",
+    "PlanBudgetLine",
+    "PlanIndicator",
+    "PlanTranche",
+    "PlanVersion",
+    "Review",
+    "ReviewObservation",
     "BoardMember",
     "Organization",
     "OrganizationPhone",

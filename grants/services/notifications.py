@@ -1,0 +1,57 @@
+"""Notifications: an in-app inbox row per user, and an outbox e-mail when SMTP is configured.
+
+Both are written in the caller's transaction, so a rolled-back change notifies nobody; e-mails
+are sent after commit by ``grants.services.mail.deliver_pending``.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask import current_app
+from flask_babel import force_locale
+
+from grants.extensions import db
+from grants.models import Notification, OutboxEmail, User
+
+OUTBOX_WRITTEN = "fondos.outbox_written"
+
+
+def smtp_configured() -> bool:
+    return bool(current_app.config.get("SMTP_HOST"))
+
+
+def notify(users: Iterable[User], kind: str, title, body="", link: str | None = None) -> list[Notification]:
+    """``title`` and ``body`` are lazy strings (``_l``), rendered in each recipient's language."""
+    made = []
+    for user in {u.id: u for u in users if u is not None and u.active}.values():
+        with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+            subject, text = str(title), str(body) if body else ""
+        note = Notification(user_id=user.id, kind=kind, title=subject, body=text, link=link)
+        db.session.add(note)
+        made.append(note)
+        if smtp_configured():
+            base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
+            url = f"{base}{link}" if link and base else (link or "")
+            db.session.add(OutboxEmail(to_address=user.email, subject=subject,
+                                       body=f"{text}\n\n{url}".strip()))
+            db.session.info[OUTBOX_WRITTEN] = True
+    db.session.flush()
+    return made
+
+
+def users_with_role(role) -> list[User]:
+    from sqlalchemy import select
+
+    from grants.models import UserRole
+
+    return list(db.session.scalars(
+        select(User).join(UserRole).where(UserRole.role == str(role), User.active).order_by(User.id)))
+
+
+def users_of_organization(organization_id: int) -> list[User]:
+    from sqlalchemy import select
+
+    return list(db.session.scalars(
+        select(User).where(User.organization_id == organization_id, User.active).order_by(User.id)))
+
+
