@@ -26,9 +26,9 @@ def init_api(app: Flask) -> None:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
 
-    from grants.api import allocations, audit, auth, organizations, users
+    from grants.api import agreements, allocations, audit, auth, notifications, organizations, plans, users
 
-    for module in (auth, organizations, allocations, users, audit):
+    for module in (auth, organizations, allocations, plans, agreements, notifications, users, audit):
         csrf.exempt(module.blp)  # the API authenticates with bearer tokens only, never cookies
         api.register_blueprint(module.blp)
 

@@ -124,6 +124,11 @@ class PlanVersion(Base):
     )
 
     @property
+    def beneficiaries(self) -> dict:
+        return {"target": self.beneficiaries_target, "age_min": self.beneficiaries_age_min,
+                "age_max": self.beneficiaries_age_max, "profile": self.beneficiaries_profile}
+
+    @property
     def is_frozen(self) -> bool:
         return self.submitted_at is not None
 
@@ -204,6 +209,10 @@ class PlanTranche(Base):
     budget_line_numbers: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
 
     version: Mapped[PlanVersion] = relationship(back_populates="tranches")
+
+    @property
+    def budget_lines(self) -> list[int]:
+        return list(self.budget_line_numbers or [])
 
     __table_args__ = (
         UniqueConstraint("version_id", "number"),

@@ -1,0 +1,51 @@
+"""Spanish labels (English through the catalogue) for states, disciplines, decisions, sections."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+PLAN_STATE_LABELS = {
+    "draft": _l("Borrador"),
+    "submitted": _l("Enviado"),
+    "in_review": _l("En revisión"),
+    "approved": _l("Aprobado"),
+    "changes_requested": _l("Cambios solicitados"),
+    "rejected": _l("Rechazado"),
+}
+
+AGREEMENT_STATE_LABELS = {
+    "draft": _l("Borrador"),
+    "signed": _l("Firmado"),
+    "in_execution": _l("En ejecución"),
+    "suspended": _l("Suspendido"),
+    "closing": _l("En cierre"),
+    "liquidated": _l("Liquidado"),
+    "reported": _l("Informado a la Asamblea"),
+    "terminated": _l("Terminado"),
+}
+
+DISCIPLINE_LABELS = {
+    "legal": _l("Jurídica"),
+    "financial": _l("Financiera"),
+    "monitoring": _l("Seguimiento y contraloría"),
+}
+
+DECISION_LABELS = {
+    "approve": _l("Aprueba"),
+    "request_changes": _l("Solicita cambios"),
+    "reject": _l("Rechaza"),
+}
+
+SECTION_LABELS = {
+    "general": _l("Plazo"),
+    "justification": _l("Justificación"),
+    "objectives": _l("Objetivos"),
+    "ministry_alignment": _l("Vinculación con los objetivos del ministerio"),
+    "activities": _l("Actividades"),
+    "budget": _l("Presupuesto"),
+    "indicators": _l("Resultados e indicadores"),
+    "territory": _l("Territorio"),
+    "beneficiaries": _l("Beneficiarios"),
+    "monitoring": _l("Mecanismos de seguimiento"),
+    "internal_controls": _l("Controles internos"),
+    "financial_programming": _l("Programación financiera"),
+}
