@@ -98,21 +98,101 @@ USERS = [
 ]
 
 
+def _plan_content(territory: list[str], amount_lines: list[tuple[str, str, str]], tranche_amounts: list[str],
+                  target: int, ages: tuple[int, int]) -> dict:
+    lines = [{"category": c, "description": d, "amount": a} for c, d, a in amount_lines]
+    dates = ["2026-02-16", "2026-05-15", "2026-08-14"]
+    return {
+        "start_date": "2026-02-01", "end_date": "2026-12-15",
+        "justification": "Los homicidios y la deserción escolar se concentran en jóvenes de las colonias "
+                         "atendidas; no existen espacios seguros de formación por la tarde.",
+        "objectives": "Ofrecer formación, deporte y acompañamiento psicosocial que alejen a niñas, niños "
+                      "y jóvenes de la violencia.",
+        "ministry_alignment": "Contribuye al eje de prevención social de la violencia del MJSP y a la "
+                              "reducción de factores de riesgo en territorios priorizados.",
+        "monitoring": "Registro de asistencia por sesión, visitas mensuales del administrador del convenio e "
+                      "informes trimestrales con los indicadores.",
+        "internal_controls": "Compras con tres cotizaciones, doble firma en pagos, inventario de bienes y "
+                             "archivo de comprobantes por línea presupuestaria.",
+        "territory": territory,
+        "beneficiaries": {"target": target, "age_min": ages[0], "age_max": ages[1],
+                          "profile": "Niñez, adolescencia y juventud en riesgo, con sus familias."},
+        "activities": [
+            {"name": "Talleres de formación", "description": "Sesiones semanales por grupo",
+             "responsible": "Coordinación técnica", "start_date": "2026-02-16", "end_date": "2026-11-30",
+             "municipality_codes": territory[:1]},
+            {"name": "Acompañamiento psicosocial", "description": "Atención individual y familiar",
+             "responsible": "Equipo psicosocial", "quarter": "T2", "municipality_codes": territory},
+        ],
+        "budget_lines": lines,
+        "indicators": [
+            {"expected_result": "Participantes formados", "name": "Participantes que completan el ciclo",
+             "unit": "personas", "baseline": "0", "target": str(int(target * 0.8)),
+             "means_of_verification": "Listas de asistencia firmadas"},
+            {"expected_result": "Permanencia escolar", "name": "Participantes que siguen estudiando",
+             "unit": "%", "baseline": "62", "target": "85", "means_of_verification": "Constancias escolares"},
+        ],
+        "tranches": [
+            {"planned_date": dates[i], "amount": amount, "budget_lines": list(range(1, len(lines) + 1))}
+            for i, amount in enumerate(tranche_amounts)
+        ],
+    }
+
+
+def _demo_plans(actor: Actor, orgs, allocations, users) -> dict:
+    """ngo2's plan approved, with its agreement signed and in execution; ngo3's plan waiting for
+    review; ngo1 has none yet, so a person can do the whole round from the start."""
+    from datetime import date
+
+    from grants.services import agreements, plans
+    from grants.services.demo_scan import demo_signed_scan
+
+    def as_(key):
+        return Actor.for_user(users[key])
+
+    plan2 = plans.create_plan(as_("ngo2"), allocations[1].id, "Espacios seguros en Santa Ana Centro", _plan_content(
+        ["0215"], [("Servicios profesionales", "Mediadores y facilitadores comunitarios", "82500.00"),
+                   ("Equipamiento", "Mobiliario y equipo de los espacios seguros", "35000.00"),
+                   ("Materiales", "Materiales didácticos y deportivos", "25000.00")],
+        ["60000.00", "50000.00", "32500.00"], 420, (10, 25)))
+    plans.submit_plan(as_("ngo2"), plan2.id)
+    for discipline in ("legal", "financial", "monitoring"):
+        plans.record_review(as_(discipline), plan2.id, 1, discipline, "approve", [])
+    agreement = agreements.create_agreement(as_("legal"), plan2.id, {
+        "ministry_signatory_name": "Lic. Ernesto Cañas Orellana",
+        "ministry_signatory_title": "Ministro de Justicia y Seguridad Pública",
+        "ngo_signatory_name": orgs[1].legal_rep_name, "ngo_signatory_title": "Representante legal"})
+    agreements.sign_agreement(as_("legal"), agreement.id, date(2026, 1, 30), demo_signed_scan(agreement.number))
+    agreements.designate_administrator(as_("legal"), agreement.id, users["administrator"].id)
+    agreements.start_execution(as_("legal"), agreement.id)
+
+    plan3 = plans.create_plan(as_("ngo3"), allocations[2].id, "Escuelas de arte y deporte en San Miguel", _plan_content(
+        ["1222"], [("Servicios profesionales", "Instructores de arte y deporte", "52250.50"),
+                   ("Materiales", "Uniformes, balones e instrumentos", "30000.00"),
+                   ("Alimentación", "Refrigerios de las sesiones", "15000.00")],
+        ["40000.00", "40000.00", "17250.50"], 350, (7, 17)))
+    plans.submit_plan(as_("ngo3"), plan3.id)
+    return {"plans": 2, "agreements": 1}
+
+
 def demo_accounts() -> list[tuple[str, list[str]]]:
     return [(f"{local}@{DOMAIN}", roles) for local, _, roles, _ in USERS]
 
 
 def load_demo(actor: Actor) -> dict:
     orgs = [create_organization(actor, data) for data in ORGANIZATIONS]
+    allocations = []
     for index, decree, line, amount, purpose in ALLOCATIONS:
-        create_allocation(actor, {
+        allocations.append(create_allocation(actor, {
             "decree_number": decree, "fiscal_year": 2026, "budget_line_code": line,
             "organization_id": orgs[index].id, "amount": amount, "purpose": purpose,
-        })
+        }))
     password = current_app.config["DEMO_PASSWORD"]
+    users = {}
     for local, name, roles, org_index in USERS:
-        create_user(actor, {
+        users[local] = create_user(actor, {
             "email": f"{local}@{DOMAIN}", "full_name": name, "roles": roles, "password": password,
             "organization_id": orgs[org_index].id if org_index is not None else None,
         })
-    return {"organizations": len(orgs), "allocations": len(ALLOCATIONS), "users": len(USERS)}
+    made = _demo_plans(actor, orgs, allocations, users)
+    return {"organizations": len(orgs), "allocations": len(ALLOCATIONS), "users": len(USERS), **made}

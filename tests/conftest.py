@@ -14,6 +14,7 @@ If it is unreachable its tests are skipped, except under CI (``CI=true``) where 
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -108,6 +109,7 @@ class FreshContextClient(FlaskClient):
 
 
 def make_app(database: TestDatabase, **overrides):
+    overrides.setdefault("UPLOAD_DIR", tempfile.mkdtemp(prefix="fondos-uploads-"))
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=database.url, **overrides)
     app.test_client_class = FreshContextClient
     with app.app_context():
