@@ -78,9 +78,11 @@ def _register_unit_of_work(app: Flask) -> None:
     """One request = one unit of work: commit once if the response is a success, else roll back."""
     from grants.extensions import db
     from grants.errors import HTTP_CODES, problem_response
+    from grants.services.notifications import OUTBOX_WRITTEN
 
     @app.after_request
     def commit_or_roll_back(response):
+        outbox_written = db.session.info.pop(OUTBOX_WRITTEN, False)  # never left for a later request
         if response.status_code >= 400 or g.get("rollback_only"):
             db.session.rollback()
             return response
@@ -91,7 +93,20 @@ def _register_unit_of_work(app: Flask) -> None:
             log.exception("commit failed on %s %s", request.method, request.path)
             code, title = HTTP_CODES[500]
             return problem_response(500, code, title)
+        if outbox_written:  # e-mails go out once the response is sent, not before
+            response.call_on_close(lambda: _deliver_mail(app))
         return response
+
+
+def _deliver_mail(app: Flask) -> None:
+    """Send the e-mails a committed request queued; failures stay in the outbox for cron."""
+    from grants.services.mail import deliver_pending
+
+    try:
+        with app.app_context():
+            deliver_pending()
+    except Exception:
+        log.exception("e-mail delivery after the response failed; `flask notifications send` retries")
 
 
 def _register_health(app: Flask) -> None:

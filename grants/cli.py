@@ -1,4 +1,4 @@
-"""flask commands: demo data, users, audit verification. Each command is one unit of work."""
+"""flask commands: demo data, users, audit verification, e-mail. Each command is one unit of work."""
 from __future__ import annotations
 
 import sys
@@ -18,6 +18,7 @@ from grants.services.errors import ValidationFailed
 demo_cli = AppGroup("demo", help="Datos de demostración.")
 users_cli = AppGroup("users", help="Usuarios.")
 audit_cli = AppGroup("audit", help="Bitácora de auditoría.")
+notifications_cli = AppGroup("notifications", help="Notificaciones por correo.")
 
 
 @demo_cli.command("load")
@@ -33,7 +34,8 @@ def demo_load(if_empty: bool) -> None:
         summary = load_demo(Actor.system("cli:demo load"))
     click.echo(
         f"Demo cargada: {summary['organizations']} organizaciones, "
-        f"{summary['allocations']} asignaciones, {summary['users']} usuarios."
+        f"{summary['allocations']} asignaciones, {summary['users']} usuarios, "
+        f"{summary['plans']} planes, {summary['agreements']} convenio."
     )
 
 
@@ -88,7 +90,22 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+@notifications_cli.command("send")
+@click.option("--limit", default=500, show_default=True, help="At most this many e-mails per run.")
+def notifications_send(limit: int) -> None:
+    """Send the e-mails that are due, retries included (run it from cron, e.g. every minute)."""
+    from grants.services.mail import deliver_pending
+    from grants.services.notifications import smtp_configured
+
+    if not smtp_configured():
+        click.echo("SMTP_HOST no está configurado: no se envían correos.", err=True)
+    counts = deliver_pending(limit=limit)
+    click.echo(f"Correos: {counts['sent']} enviados, {counts['retried']} por reintentar, "
+               f"{counts['failed']} fallidos.")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(notifications_cli)

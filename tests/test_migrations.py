@@ -63,3 +63,16 @@ def test_demo_load_if_empty_does_not_load_twice(live_app):
     assert second.exit_code == 0 and "ya tiene usuarios" in second.output
     with live_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Organization)) == 3
+
+
+def test_migrations_go_down_to_nothing_and_up_again(live_app):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect
+
+    from grants import MIGRATIONS_DIR
+
+    with live_app.app_context():
+        downgrade(directory=MIGRATIONS_DIR, revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        upgrade(directory=MIGRATIONS_DIR)
+        assert {"plans", "agreements", "audit_events"} <= set(inspect(db.engine).get_table_names())

@@ -30,9 +30,10 @@ def notify(users: Iterable[User], kind: str, title, body="", link: str | None = 
         db.session.add(note)
         made.append(note)
         if smtp_configured():
+            db.session.flush()  # the e-mail points at its notification
             base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
             url = f"{base}{link}" if link and base else (link or "")
-            db.session.add(OutboxEmail(to_address=user.email, subject=subject,
+            db.session.add(OutboxEmail(notification_id=note.id, to_address=user.email, subject=subject,
                                        body=f"{text}\n\n{url}".strip()))
             db.session.info[OUTBOX_WRITTEN] = True
     db.session.flush()
