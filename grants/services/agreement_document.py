@@ -1,11 +1,13 @@
 """The agreement PDF's plain data, read from the agreement and its approved plan version."""
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from grants.models import Agreement
-from grants.models.base import utcnow
 from grants.reports.agreement_pdf import (
     AgreementDocument,
     BudgetLineRow,
@@ -16,6 +18,7 @@ from grants.reports.agreement_pdf import (
 from grants.labels import AGREEMENT_STATE_LABELS
 
 MINISTRY = "Ministerio de Justicia y Seguridad Pública"
+EL_SALVADOR = ZoneInfo("America/El_Salvador")
 
 
 def agreement_document(agreement: Agreement) -> AgreementDocument:
@@ -52,7 +55,7 @@ def agreement_document(agreement: Agreement) -> AgreementDocument:
         ngo_signatory=Signatory(agreement.ngo_signatory_name, agreement.ngo_signatory_title, org.legal_name),
         administrator_name=agreement.administrator.full_name if agreement.administrator else None,
         signed_on=agreement.signed_on if signed else None,
-        generated_on=utcnow().date(),
+        generated_on=datetime.now(EL_SALVADOR).date(),
     )
 
 
