@@ -10,3 +10,19 @@ class TransitionRefused(Exception):
         self.entity = entity
         self.state = state
         self.action = action
+
+
+class Lifecycle:
+    """A transition table ``{(state, action): next_state}`` and the questions asked of it."""
+
+    def __init__(self, entity: str, states, actions, transitions: dict):
+        self.entity, self.states, self.actions, self.transitions = entity, states, actions, transitions
+
+    def next_state(self, state, action):
+        try:
+            return self.transitions[(self.states(state), self.actions(action))]
+        except (KeyError, ValueError):
+            raise TransitionRefused(self.entity, state, action) from None
+
+    def allowed_actions(self, state) -> list:
+        return [a for (s, a) in self.transitions if s == self.states(state)]

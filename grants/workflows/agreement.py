@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from grants.workflows import TransitionRefused
+from grants.workflows import Lifecycle
 
 
 class AgreementState(StrEnum):
@@ -54,12 +54,6 @@ TRANSITIONS: dict[tuple[AgreementState, AgreementAction], AgreementState] = {
 NEEDS_REASON = frozenset({A.SUSPEND, A.RESUME, A.TERMINATE})
 
 
-def next_state(state: AgreementState, action: AgreementAction) -> AgreementState:
-    try:
-        return TRANSITIONS[(AgreementState(state), AgreementAction(action))]
-    except KeyError:
-        raise TransitionRefused("agreement", state, action) from None
-
-
-def allowed_actions(state: AgreementState) -> list[AgreementAction]:
-    return [a for (s, a) in TRANSITIONS if s == AgreementState(state)]
+LIFECYCLE = Lifecycle("agreement", AgreementState, AgreementAction, TRANSITIONS)
+next_state = LIFECYCLE.next_state
+allowed_actions = LIFECYCLE.allowed_actions

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from grants.workflows import TransitionRefused
+from grants.workflows import Lifecycle
 
 
 class PlanState(StrEnum):
@@ -60,15 +60,9 @@ TRANSITIONS: dict[tuple[PlanState, PlanAction], PlanState] = {
 TERMINAL = frozenset({S.APPROVED, S.REJECTED})
 
 
-def next_state(state: PlanState, action: PlanAction) -> PlanState:
-    try:
-        return TRANSITIONS[(PlanState(state), PlanAction(action))]
-    except KeyError:
-        raise TransitionRefused("plan", state, action) from None
-
-
-def allowed_actions(state: PlanState) -> list[PlanAction]:
-    return [a for (s, a) in TRANSITIONS if s == PlanState(state)]
+LIFECYCLE = Lifecycle("plan", PlanState, PlanAction, TRANSITIONS)
+next_state = LIFECYCLE.next_state
+allowed_actions = LIFECYCLE.allowed_actions
 
 
 def round_outcome(decisions: dict[Discipline, Decision]) -> PlanAction:
