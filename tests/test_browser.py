@@ -276,3 +276,136 @@ def test_admin_creates_an_allocation_with_a_bad_amount_then_a_good_one(
     expect(new_row).to_have_count(1)
     expect(new_row.locator("td.num")).to_have_text("$2,500.75")
     assert count_allocations(demo_app, decree) == 1
+
+
+def test_a_plan_goes_from_the_ngos_editor_to_review_and_back_with_changes_requested(
+        live_server, demo_app, backend, new_page):
+    title = "Jóvenes con futuro en San Salvador Centro"
+    ngo = new_page()
+    log_in(ngo, live_server, NGO1)
+    expect(ngo).to_have_url(f"{live_server}/")
+    ngo.locator("[data-testid=allocations-without-plan] li", has_text="$185,000.00") \
+        .get_by_role("link", name="Crear plan de trabajo").click()
+    expect(ngo.get_by_role("heading", level=1)).to_have_text("Nuevo plan de trabajo")
+    expect(ngo.locator("main")).to_contain_text("$185,000.00")
+
+    # general fields, territory and beneficiaries
+    ngo.fill("input[name=title]", title)
+    ngo.fill("input[name=start_date]", "2026-02-01")
+    ngo.fill("input[name=end_date]", "2026-11-30")
+    ngo.fill("textarea[name=justification]", "Altos índices de violencia juvenil en el municipio.")
+    ngo.fill("textarea[name=objectives]", "Reducir la participación de jóvenes en pandillas.")
+    ngo.fill("textarea[name=ministry_alignment]", "Plan de prevención del MJSP, eje 2: juventud.")
+    ngo.select_option("select[name=territory]", ["0623", "0622"])
+    ngo.fill("input[name=beneficiaries_target]", "300")
+    ngo.fill("input[name=beneficiaries_age_min]", "14")
+    ngo.fill("input[name=beneficiaries_age_max]", "29")
+    ngo.fill("textarea[name=beneficiaries_profile]", "Jóvenes en riesgo")
+    ngo.fill("textarea[name=monitoring]", "Visitas mensuales e informes trimestrales.")
+    ngo.fill("textarea[name=internal_controls]", "Doble firma en cheques; inventario de bienes.")
+
+    # activities: one, then a second row added with the button (the page keeps what was typed)
+    ngo.fill("input[name=activities-0-name]", "Talleres vocacionales")
+    ngo.fill("input[name=activities-0-responsible]", "Coordinadora")
+    ngo.select_option("select[name=activities-0-quarter]", "T2")
+    ngo.fill("input[name=activities-0-municipality_codes]", "0623")
+    ngo.click("[data-testid=add-activity]")
+    expect(ngo.locator("[data-testid=activity-row]")).to_have_count(2)
+    expect(ngo.locator("input[name=activities-0-name]")).to_have_value("Talleres vocacionales")
+    ngo.fill("input[name=activities-1-name]", "Tutorías escolares")
+    ngo.fill("input[name=activities-1-responsible]", "Tutor")
+    ngo.fill("input[name=activities-1-start_date]", "2026-03-01")
+    ngo.fill("input[name=activities-1-end_date]", "2026-10-31")
+    ngo.fill("input[name=activities-1-municipality_codes]", "San Salvador Este")
+
+    # budget, indicators, tranches
+    ngo.fill("input[name=budget_lines-0-category]", "Servicios")
+    ngo.fill("input[name=budget_lines-0-description]", "Instructores")
+    ngo.fill("input[name=budget_lines-0-amount]", "120000.00")
+    ngo.click("[data-testid=add-budget_line]")
+    expect(ngo.locator("[data-testid=budget-row]")).to_have_count(2)
+    ngo.fill("input[name=budget_lines-1-category]", "Materiales")
+    ngo.fill("input[name=budget_lines-1-description]", "Insumos de talleres")
+    ngo.fill("input[name=budget_lines-1-amount]", "65000.00")
+    expect(ngo.locator("[data-testid=budget-total]")).to_have_text("$185,000.00")  # the running total
+    ngo.fill("textarea[name=indicators-0-expected_result]", "Jóvenes formados")
+    ngo.fill("input[name=indicators-0-name]", "Jóvenes que terminan un taller")
+    ngo.fill("input[name=indicators-0-unit]", "personas")
+    ngo.fill("input[name=indicators-0-baseline]", "0")
+    ngo.fill("input[name=indicators-0-target]", "250")
+    ngo.fill("textarea[name=indicators-0-means_of_verification]", "Listas de asistencia")
+    ngo.fill("input[name=tranches-0-planned_date]", "2026-02-15")
+    ngo.fill("input[name=tranches-0-amount]", "100000.00")
+    ngo.fill("input[name=tranches-0-budget_lines]", "1, 2")
+    ngo.click("[data-testid=add-tranche]")
+    expect(ngo.locator("[data-testid=tranche-row]")).to_have_count(2)
+    ngo.fill("input[name=tranches-1-planned_date]", "2026-06-15")
+    ngo.fill("input[name=tranches-1-amount]", "85000.00")
+    ngo.fill("input[name=tranches-1-budget_lines]", "1, 2")
+    expect(ngo.locator("[data-testid=tranche-total]")).to_have_text("$185,000.00")
+    save_screenshot(ngo, f"plan-editor-{backend}")
+
+    ngo.click("[data-testid=save-draft]")
+    expect(ngo.get_by_role("heading", level=1)).to_contain_text(title)
+    expect(ngo.locator("[data-testid=plan-state]")).to_have_text("Borrador")
+    expect(ngo.locator("[data-testid=submission]")).to_contain_text("puede enviarse a revisión")
+    ngo.click("[data-testid=submit-plan]")
+    expect(ngo.locator("[data-testid=plan-state]")).to_have_text("Enviado")
+    plan_url = ngo.url
+    log_out(ngo)
+
+    def decide(email, decision, observation=None):
+        reviewer = new_page()
+        log_in(reviewer, live_server, email)
+        expect(reviewer).to_have_url(f"{live_server}/")
+        reviewer.goto(f"{live_server}/reviews")
+        reviewer.locator("[data-testid=review-queue]").get_by_role("link", name=title).click()
+        expect(reviewer.get_by_role("heading", level=1)).to_contain_text(title)
+        if observation:
+            reviewer.fill("textarea[name=observations-indicators]", observation)
+        reviewer.check(f"input[name=decision][value={decision}]")
+        reviewer.click("[data-testid=record-review]")
+        expect(reviewer).to_have_url(plan_url)
+        return reviewer
+
+    log_out(decide("legal@fondos.example.org", "approve"))
+    log_out(decide("financial@fondos.example.org", "approve"))
+    observation = "Agregue un indicador de permanencia escolar."
+    monitoring = decide("monitoring@fondos.example.org", "request_changes", observation)
+    expect(monitoring.locator("[data-testid=plan-state]")).to_have_text("Cambios solicitados")
+    log_out(monitoring)
+
+    log_in(ngo, live_server, NGO1)
+    expect(ngo.locator("[data-testid=unread-count]")).to_be_visible()
+    ngo.locator("[data-testid=own-plans]").get_by_role("link", name=title).click()
+    expect(ngo.locator("[data-testid=plan-state]")).to_have_text("Cambios solicitados")
+    expect(ngo.locator("[data-testid=notes-indicators]")).to_contain_text(observation)
+    expect(ngo.locator("[data-testid=reviews]")).to_contain_text(observation)
+
+    # the NGO answers with a second version: the reviewers see what changed
+    ngo.click("[data-testid=revise-plan]")
+    expect(ngo.get_by_role("heading", level=1)).to_contain_text("versión 2")
+    ngo.click("[data-testid=add-indicator]")
+    expect(ngo.locator("[data-testid=indicator-row]")).to_have_count(2)
+    ngo.fill("textarea[name=indicators-1-expected_result]", "Permanencia escolar")
+    ngo.fill("input[name=indicators-1-name]", "Jóvenes que siguen estudiando")
+    ngo.fill("input[name=indicators-1-unit]", "%")
+    ngo.fill("input[name=indicators-1-baseline]", "60")
+    ngo.fill("input[name=indicators-1-target]", "80")
+    ngo.fill("textarea[name=indicators-1-means_of_verification]", "Constancias escolares")
+    ngo.click("[data-testid=save-draft]")
+    ngo.click("[data-testid=submit-plan]")
+    expect(ngo.locator("[data-testid=plan-state]")).to_have_text("Enviado")
+
+    reviewer = new_page()
+    log_in(reviewer, live_server, "monitoring@fondos.example.org")
+    expect(reviewer).to_have_url(f"{live_server}/")
+    reviewer.goto(f"{live_server}/reviews")
+    reviewer.locator("[data-testid=review-queue]").get_by_role("link", name=title).click()
+    expect(reviewer.locator("[data-testid=diff-summary]")).to_contain_text("1 de 12 secciones cambiaron")
+    changed = reviewer.locator("section[data-section=indicators]")
+    expect(changed).to_have_attribute("data-changed", "true")
+    expect(changed.locator(".diff .after")).to_contain_text("Jóvenes que siguen estudiando")
+    expect(changed.locator(".diff .before")).not_to_contain_text("Jóvenes que siguen estudiando")
+    expect(changed).to_contain_text(observation)  # the earlier round's observation
+    save_screenshot(reviewer, f"review-diff-{backend}")

@@ -6,14 +6,39 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Blueprints for people; templates and static files live beside this module."""
-    from grants.web import admin, auth, home
+    from flask_login import current_user
+    from sqlalchemy import func, select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from grants import labels
+    from grants.extensions import db
+    from grants.models import Notification
     from grants.validation.territory import municipality_label
+    from grants.web import admin, agreements, auth, home, plans
     from grants.web.forms import ROLE_LABELS
+
+    def unread_count() -> int:
+        """The signed-in user's unread notifications (for the «Bandeja» link)."""
+        if not current_user or not current_user.is_authenticated:
+            return 0
+        try:
+            return db.session.scalar(select(func.count()).select_from(Notification).where(
+                Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
+        except SQLAlchemyError:  # an error page after a failed database must still render
+            return 0
 
     @app.context_processor
     def _labels():
-        return {"role_labels": ROLE_LABELS, "municipality_label": municipality_label}
+        return {
+            "role_labels": ROLE_LABELS, "municipality_label": municipality_label,
+            "plan_state_labels": labels.PLAN_STATE_LABELS,
+            "agreement_state_labels": labels.AGREEMENT_STATE_LABELS,
+            "discipline_labels": labels.DISCIPLINE_LABELS, "decision_labels": labels.DECISION_LABELS,
+            "section_labels": labels.SECTION_LABELS, "unread_count": unread_count,
+        }
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(plans.bp)
+    app.register_blueprint(agreements.bp)

@@ -1,17 +1,21 @@
 """Home page per role, and the audit log page."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from grants.audit import verify_chain
 from grants.extensions import db
-from grants.models import Allocation, AuditEvent, Organization, User
+from grants.models import Agreement, Allocation, AuditEvent, Notification, Organization, Plan, User
 from grants.models.base import utcnow
 from grants.permissions import Permission, Role
 from grants.security import require, scope_to_user
+from grants.services.errors import NotFound
 from grants.web.paging import page_of
+
+from grants.web import plans as plan_pages
 
 bp = Blueprint("home", __name__)
 
@@ -54,6 +58,16 @@ def index():
         context["chain"] = verify_chain(db.session)
     if Role.NGO in user.roles:
         context["organization"] = user.organization
+        context["own_plans"] = db.session.scalars(scope_to_user(
+            user, select(Plan).order_by(Plan.updated_at.desc(), Plan.id.desc()), Plan.organization_id)).all()
+        context["open_allocations"] = plan_pages.allocations_without_plan(user)
+    if user.can(Permission.PLANS_REVIEW):
+        context["waiting"] = {d: plan_pages.waiting_count([d]) for d in plan_pages.user_disciplines(user)}
+    if Role.LEGAL_REVIEWER in user.roles:
+        context["approved_plans"] = plan_pages.approved_without_agreement()
+    if Role.ADMINISTRATOR in user.roles:
+        context["administered"] = db.session.scalars(
+            select(Agreement).where(Agreement.administrator_id == user.id).order_by(Agreement.number)).all()
     return render_template("home/index.html", **context)
 
 
@@ -69,3 +83,36 @@ def audit_log():
     chain = verify_chain(db.session) if current_user.can(Permission.AUDIT_VERIFY) else None
     return render_template("home/audit.html", events=events, paging=paging,
                            entity_type=entity_type, chain=chain)
+
+
+# --- inbox -----------------------------------------------------------------------------------
+# There is no notifications service for reading: marking one's own notification read is not an
+# audited change (Notification has no audit type), so the page does it directly.
+
+@bp.get("/inbox")
+@login_required
+def inbox():
+    query = (select(Notification).where(Notification.user_id == current_user.id)
+             .order_by(Notification.created_at.desc(), Notification.id.desc()))
+    items, paging = page_of(query)
+    return render_template("home/inbox.html", notifications=items, paging=paging)
+
+
+@bp.post("/inbox/<int:notification_id>/read")
+@login_required
+def mark_read(notification_id):
+    note = db.session.get(Notification, notification_id)
+    if note is None or note.user_id != current_user.id:
+        raise NotFound()
+    if note.read_at is None:
+        note.read_at = utcnow()
+    return redirect(url_for("home.inbox", page=request.args.get("page", type=int) or None))
+
+
+@bp.post("/inbox/read-all")
+@login_required
+def mark_all_read():
+    result = db.session.execute(update(Notification).where(
+        Notification.user_id == current_user.id, Notification.read_at.is_(None)).values(read_at=utcnow()))
+    flash(_l("%(n)s notificaciones marcadas como leídas.", n=result.rowcount or 0), "success")
+    return redirect(url_for("home.inbox"))

@@ -1,0 +1,338 @@
+"""Cooperation agreement pages: list, agreement page, its PDF and signed scan, and the legal
+team's forms (create from an approved plan, edit the draft, sign, designate the administrator,
+start, suspend/resume, terminate). Routes are thin: the services validate and write."""
+from __future__ import annotations
+
+import io
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from sqlalchemy import select
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import Length, Optional
+from wtforms.widgets import DateInput
+
+from grants.context import current_actor
+from grants.extensions import db
+from grants.labels import AGREEMENT_STATE_LABELS
+from grants.models import Agreement, Plan, User, UserRole
+from grants.permissions import Permission, Role
+from grants.security import require, scope_to_user, visible
+from grants.services import agreement_document
+from grants.services import agreements as agreement_service
+from grants.services import files
+from grants.services.errors import Conflict, ValidationFailed
+from grants.web.forms import apply_errors
+from grants.web.paging import page_of
+from grants.workflows.agreement import AgreementState
+from grants.workflows.plan import PlanState
+
+bp = Blueprint("agreement_pages", __name__)
+
+S = AgreementState
+TEXT_MAX = 10_000
+
+ACTION_LABELS = {
+    "create": _l("Creación"),
+    "edit": _l("Edición"),
+    "sign": _l("Firma"),
+    "designate_administrator": _l("Designación del administrador"),
+    "start_execution": _l("Inicio de la ejecución"),
+    "suspend": _l("Suspensión"),
+    "resume": _l("Reanudación"),
+    "begin_closing": _l("Inicio del cierre"),
+    "liquidate": _l("Liquidación"),
+    "report": _l("Informe a la Asamblea"),
+    "terminate": _l("Terminación"),
+}
+TERMINABLE = (S.DRAFT, S.SIGNED, S.IN_EXECUTION, S.SUSPENDED, S.CLOSING)
+ADMINISTRATOR_STATES = (S.DRAFT, S.SIGNED, S.IN_EXECUTION, S.SUSPENDED)
+
+
+def _date_field(label):
+    return StringField(label, widget=DateInput(), validators=[Optional(), Length(max=10)])
+
+
+def _text(label, description=None):
+    return TextAreaField(label, validators=[Optional(), Length(max=TEXT_MAX)], description=description)
+
+
+def _short(label):
+    return StringField(label, validators=[Optional(), Length(max=160)])
+
+
+class AgreementForm(FlaskForm):
+    object = _text(_l("Objeto del convenio"))
+    ministry_obligations = _text(_l("Obligaciones del ministerio"), _l("Una por línea."))
+    ngo_obligations = _text(_l("Obligaciones de la organización"), _l("Una por línea."))
+    control_mechanisms = _text(_l("Mecanismos de control"))
+    liquidation_terms = _text(_l("Condiciones de liquidación"))
+    liquidation_threshold = StringField(
+        _l("Umbral de liquidación (%)"), validators=[Optional(), Length(max=8)], render_kw={"inputmode": "decimal"},
+        description=_l("Parte del anticipo anterior que debe estar liquidada antes de pagar el siguiente."))
+    start_date = _date_field(_l("Inicio del plazo"))
+    end_date = _date_field(_l("Fin del plazo"))
+    ministry_signatory_name = _short(_l("Firma por el ministerio: nombre"))
+    ministry_signatory_title = _short(_l("Firma por el ministerio: cargo"))
+    ngo_signatory_name = _short(_l("Firma por la organización: nombre"))
+    ngo_signatory_title = _short(_l("Firma por la organización: cargo"))
+
+    def to_data(self) -> dict:
+        return {name: (field.data or "") for name, field in self._fields.items() if name != "csrf_token"}
+
+
+class SignForm(FlaskForm):
+    signed_on = StringField(_l("Fecha de firma"), widget=DateInput(), validators=[Optional(), Length(max=10)])
+    scan = FileField(_l("Convenio firmado escaneado (PDF)"), render_kw={"accept": "application/pdf,.pdf"},
+                     description=_l("PDF de hasta 10 MB."))
+
+
+class AdministratorForm(FlaskForm):
+    user_id = SelectField(_l("Administrador del convenio"), coerce=int, validate_choice=False)
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Motivo"), validators=[Optional(), Length(max=TEXT_MAX)])
+
+
+def _reason_form(kind: str, formdata=None) -> ReasonForm:
+    """Suspend, resume and terminate share one form; distinct ids keep the labels apart on one page."""
+    form = ReasonForm(formdata=formdata) if formdata is not None else ReasonForm(formdata=None)
+    form.reason.id = f"{kind}-reason"
+    return form
+
+
+def _administrator_choices():
+    users = db.session.scalars(select(User).join(UserRole).where(
+        UserRole.role == Role.ADMINISTRATOR.value, User.active).order_by(User.full_name))
+    return [SelectChoice(0, "—")] + [SelectChoice(u.id, f"{u.full_name} ({u.email})") for u in users]
+
+
+def _load(agreement_id: int) -> Agreement:
+    require(current_user, Permission.AGREEMENTS_READ)
+    return visible(current_user, db.session.get(Agreement, agreement_id))
+
+
+def _may_suspend(agreement: Agreement) -> bool:
+    return current_user.can(Permission.AGREEMENTS_MANAGE) or current_user.id == agreement.administrator_id
+
+
+def _render_page(agreement: Agreement, status: int = 200, **forms):
+    admin_form = forms.pop("admin_form", None) or AdministratorForm(
+        formdata=None, data={"user_id": agreement.administrator_id or 0})
+    admin_form.user_id.choices = _administrator_choices()
+    context = {
+        "sign_form": forms.pop("sign_form", None) or SignForm(formdata=None),
+        "admin_form": admin_form,
+        "suspend_form": forms.pop("suspend_form", None) or _reason_form("suspend"),
+        "resume_form": forms.pop("resume_form", None) or _reason_form("resume"),
+        "terminate_form": forms.pop("terminate_form", None) or _reason_form("terminate"),
+    }
+    return render_template(
+        "agreements/detail.html", agreement=agreement, version=agreement.plan_version,
+        action_labels=ACTION_LABELS, can_manage=current_user.can(Permission.AGREEMENTS_MANAGE),
+        may_suspend=_may_suspend(agreement), terminable=agreement.status in TERMINABLE,
+        administrator_states=agreement.status in ADMINISTRATOR_STATES,
+        today=date.today().isoformat(), **context), status
+
+
+# --- list, page, documents -------------------------------------------------------------------
+
+@bp.get("/agreements")
+@login_required
+def agreement_list():
+    require(current_user, Permission.AGREEMENTS_READ)
+    state = request.args.get("state") or ""
+    query = select(Agreement).order_by(Agreement.year.desc(), Agreement.sequence.desc())
+    if state in AGREEMENT_STATE_LABELS:
+        query = query.where(Agreement.status == state)
+    else:
+        state = ""
+    items, pager = page_of(scope_to_user(current_user, query, Agreement.organization_id))
+    return render_template("agreements/list.html", agreements=items, paging=pager, state=state)
+
+
+@bp.get("/agreements/<int:agreement_id>")
+@login_required
+def agreement_page(agreement_id):
+    return _render_page(_load(agreement_id))
+
+
+@bp.get("/agreements/<int:agreement_id>/document.pdf")
+@login_required
+def agreement_pdf(agreement_id):
+    agreement = _load(agreement_id)
+    pdf = agreement_document.agreement_pdf(agreement)
+    response = send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
+                         download_name=f"{agreement.number}.pdf")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/agreements/<int:agreement_id>/signed.pdf")
+@login_required
+def signed_scan(agreement_id):
+    agreement = _load(agreement_id)
+    if not current_user.sees_all_organizations:
+        abort(403)  # the stored scan is for ministry staff
+    if not agreement.signed_scan_sha256:
+        abort(404)
+    path = files.stored_path(agreement_service.SCAN_FOLDER, agreement.signed_scan_sha256, ".pdf")
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype="application/pdf", as_attachment=True,
+                         download_name=f"{agreement.number}-firmado.pdf")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- create and edit -------------------------------------------------------------------------
+
+def _render_form(form, plan: Plan, agreement: Agreement | None, status: int):
+    return render_template("agreements/form.html", form=form, plan=plan, agreement=agreement), status
+
+
+@bp.route("/plans/<int:plan_id>/agreement/new", methods=["GET", "POST"])
+@login_required
+def new_agreement(plan_id):
+    require(current_user, Permission.AGREEMENTS_MANAGE)
+    plan = visible(current_user, db.session.get(Plan, plan_id))
+    existing = db.session.scalar(select(Agreement).where(Agreement.plan_id == plan.id))
+    if existing is not None:
+        flash(_l("Este plan ya tiene un convenio."), "info")
+        return redirect(url_for("agreement_pages.agreement_page", agreement_id=existing.id))
+    if request.method == "GET":
+        if plan.status != PlanState.APPROVED:  # the same refusal the service gives on POST
+            raise Conflict(_l("Solo un plan aprobado por las tres disciplinas da lugar a un convenio."),
+                           code="plan_not_approved")
+        version = plan.submitted_version
+        form = AgreementForm(formdata=None, data={
+            "object": plan.title, **agreement_service.DEFAULT_TEXTS, "liquidation_threshold": "100.00",
+            "start_date": version.start_date.isoformat() if version else "",
+            "end_date": version.end_date.isoformat() if version else "",
+            "ministry_signatory_title": str(_l("Ministro de Justicia y Seguridad Pública")),
+            "ngo_signatory_name": plan.organization.legal_rep_name,
+            "ngo_signatory_title": str(_l("Representante legal")),
+        })
+        return _render_form(form, plan, None, 200)
+    form = AgreementForm()
+    if form.validate_on_submit():
+        try:
+            agreement = agreement_service.create_agreement(current_actor(), plan.id, form.to_data())
+            flash(_l("Convenio %(number)s creado como borrador.", number=agreement.number), "success")
+            return redirect(url_for("agreement_pages.agreement_page", agreement_id=agreement.id))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc.errors)
+    return _render_form(form, db.session.get(Plan, plan_id), None, 422)
+
+
+@bp.route("/agreements/<int:agreement_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_agreement(agreement_id):
+    agreement = _load(agreement_id)
+    require(current_user, Permission.AGREEMENTS_MANAGE)
+    if agreement.status != S.DRAFT:
+        raise Conflict(_l("Solo se edita un convenio en borrador; este está «%(state)s».",
+                          state=AGREEMENT_STATE_LABELS[agreement.status]), code="invalid_transition")
+    if request.method == "GET":
+        data = {name: getattr(agreement, name) for name in agreement_service.TEXT_FIELDS}
+        data.update(liquidation_threshold=f"{agreement.liquidation_threshold:.2f}",
+                    start_date=agreement.start_date.isoformat(), end_date=agreement.end_date.isoformat())
+        return _render_form(AgreementForm(formdata=None, data=data), agreement.plan, agreement, 200)
+    form = AgreementForm()
+    if form.validate_on_submit():
+        try:
+            agreement_service.update_agreement(current_actor(), agreement.id, form.to_data())
+            flash(_l("Convenio actualizado."), "success")
+            return redirect(url_for("agreement_pages.agreement_page", agreement_id=agreement.id))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc.errors)
+    agreement = db.session.get(Agreement, agreement_id)
+    return _render_form(form, agreement.plan, agreement, 422)
+
+
+# --- state changes ---------------------------------------------------------------------------
+
+def _act(agreement_id: int, form_name: str, form, call, done):
+    """Run a state change from the agreement page; field errors go back next to the fields (422)."""
+    if form.validate_on_submit():
+        try:
+            call()
+            flash(done, "success")
+            return redirect(url_for("agreement_pages.agreement_page", agreement_id=agreement_id))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc.errors)
+    return _render_page(db.session.get(Agreement, agreement_id), 422, **{form_name: form})
+
+
+@bp.post("/agreements/<int:agreement_id>/sign")
+@login_required
+def sign(agreement_id):
+    agreement = _load(agreement_id)
+    require(current_user, Permission.AGREEMENTS_MANAGE)
+    form = SignForm()
+    upload = request.files.get("scan")
+    scan = upload.read() if upload else b""
+    return _act(agreement.id, "sign_form", form,
+                lambda: agreement_service.sign_agreement(current_actor(), agreement.id, form.signed_on.data, scan),
+                _l("Firma registrada."))
+
+
+@bp.post("/agreements/<int:agreement_id>/administrator")
+@login_required
+def designate_administrator(agreement_id):
+    agreement = _load(agreement_id)
+    require(current_user, Permission.AGREEMENTS_MANAGE)
+    form = AdministratorForm()
+    form.user_id.choices = _administrator_choices()
+    return _act(agreement.id, "admin_form", form,
+                lambda: agreement_service.designate_administrator(current_actor(), agreement.id, form.user_id.data),
+                _l("Administrador del convenio designado."))
+
+
+@bp.post("/agreements/<int:agreement_id>/start")
+@login_required
+def start_execution(agreement_id):
+    agreement = _load(agreement_id)
+    require(current_user, Permission.AGREEMENTS_MANAGE)
+    agreement_service.start_execution(current_actor(), agreement.id)
+    flash(_l("El convenio está en ejecución."), "success")
+    return redirect(url_for("agreement_pages.agreement_page", agreement_id=agreement.id))
+
+
+def _reason_action(agreement_id: int, kind: str, service_call, done):
+    agreement = _load(agreement_id)
+    if kind == "terminate":
+        require(current_user, Permission.AGREEMENTS_MANAGE)
+    elif not _may_suspend(agreement):
+        abort(403)
+    form = _reason_form(kind, request.form)
+    return _act(agreement.id, f"{kind}_form", form,
+                lambda: service_call(current_actor(), agreement.id, form.reason.data or ""), done)
+
+
+@bp.post("/agreements/<int:agreement_id>/suspend")
+@login_required
+def suspend(agreement_id):
+    return _reason_action(agreement_id, "suspend", agreement_service.suspend_agreement,
+                          _l("Convenio suspendido: se detienen pagos y anticipos."))
+
+
+@bp.post("/agreements/<int:agreement_id>/resume")
+@login_required
+def resume(agreement_id):
+    return _reason_action(agreement_id, "resume", agreement_service.resume_agreement, _l("Convenio reanudado."))
+
+
+@bp.post("/agreements/<int:agreement_id>/terminate")
+@login_required
+def terminate(agreement_id):
+    return _reason_action(agreement_id, "terminate", agreement_service.terminate_agreement,
+                          _l("Convenio terminado."))
