@@ -10,8 +10,7 @@ from grants.api.plan_schemas import NotificationPageSchema, NotificationQuerySch
 from grants.context import acting_user
 from grants.extensions import db
 from grants.models import Notification
-from grants.models.base import utcnow
-from grants.services.errors import NotFound
+from grants.services import notifications
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/v1/notifications", description="Bandeja de avisos")
 
@@ -36,9 +35,4 @@ class Notifications(MethodView):
 @blp.route("/<int:notification_id>/read", methods=["POST"])
 @blp.response(200, NotificationSchema)
 def mark_read(notification_id):
-    note = db.session.get(Notification, notification_id)
-    if note is None or note.user_id != acting_user().id:
-        raise NotFound()
-    if note.read_at is None:
-        note.read_at = utcnow()
-    return note
+    return notifications.mark_read(acting_user(), notification_id)

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from grants.audit import Actor, record_event, snapshot
 from grants.extensions import db
+from grants.labels import AGREEMENT_STATE_LABELS
 from grants.models import Agreement, AgreementCounter, AgreementStatusChange, Plan, Review, User
 from grants.permissions import Role
 from grants.services import files
@@ -70,8 +71,9 @@ def _transition(actor: Actor, agreement: Agreement, action: AgreementAction, rea
         raise ValidationFailed(errors={"reason": [_l("Indique el motivo.")]})
     try:
         new = next_state(AgreementState(agreement.status), action)
-    except TransitionRefused as exc:
-        raise Conflict(_l("El convenio está en estado «%(state)s» y no admite esta acción.", state=exc.state),
+    except TransitionRefused:
+        raise Conflict(_l("El convenio está en estado «%(state)s» y no admite esta acción.",
+                          state=AGREEMENT_STATE_LABELS[agreement.status]),
                        code="invalid_transition") from None
     if new != agreement.status:
         agreement.history.append(AgreementStatusChange(

@@ -56,3 +56,26 @@ def users_of_organization(organization_id: int) -> list[User]:
         select(User).where(User.organization_id == organization_id, User.active).order_by(User.id)))
 
 
+
+
+def mark_read(user: User, notification_id: int) -> Notification:
+    """A user marks one of their own notifications read (another's is not found)."""
+    from grants.models.base import utcnow
+    from grants.services.errors import NotFound
+
+    note = db.session.get(Notification, notification_id)
+    if note is None or note.user_id != user.id:
+        raise NotFound()
+    if note.read_at is None:
+        note.read_at = utcnow()
+    return note
+
+
+def mark_all_read(user: User) -> int:
+    from sqlalchemy import update
+
+    from grants.models.base import utcnow
+
+    result = db.session.execute(update(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None)).values(read_at=utcnow()))
+    return result.rowcount or 0

@@ -56,7 +56,7 @@ def _text(value) -> str:
     return str(value or "").strip()
 
 
-def _quarter_dates(quarter: str, fiscal_year: int) -> tuple[date, date]:
+def quarter_dates(quarter: str, fiscal_year: int) -> tuple[date, date]:
     first, last = QUARTERS[quarter]
     end = date(fiscal_year, last, 31 if last in (3, 12) else 30)
     return date(fiscal_year, first, 1), end
@@ -84,7 +84,7 @@ def parse_content(raw: dict, fiscal_year: int, errors: FieldErrors) -> dict:
                 errors.add(f"activities.{i}.quarter", _l("Trimestre no válido: T1, T2, T3 o T4."))
                 start = end = None
             else:
-                start, end = _quarter_dates(quarter, fiscal_year)
+                start, end = quarter_dates(quarter, fiscal_year)
         else:
             start = _date(item.get("start_date"), f"activities.{i}.start_date", errors)
             end = _date(item.get("end_date"), f"activities.{i}.end_date", errors)

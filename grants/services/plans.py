@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from grants.audit import Actor, record_event, snapshot
 from grants.extensions import db
+from grants.labels import DECISION_LABELS, DISCIPLINE_LABELS, PLAN_STATE_LABELS
 from grants.models import Allocation, Plan, PlanVersion, Review, ReviewObservation, SECTIONS
 from grants.models.base import utcnow
 from grants.permissions import DISCIPLINE_ROLES, Role
@@ -17,12 +18,17 @@ from grants.workflows import TransitionRefused
 from grants.workflows.plan import Decision, Discipline, PlanAction, PlanState, next_state, round_outcome
 
 
-def _transition(plan: Plan, action: PlanAction) -> None:
+def _allowed(plan: Plan, action: PlanAction) -> PlanState:
+    """The state ``action`` leads to, or a Conflict naming the current state."""
     try:
-        plan.status = next_state(PlanState(plan.status), action)
-    except TransitionRefused as exc:
-        raise Conflict(_l("El plan está en estado «%(state)s» y no admite esta acción.", state=exc.state),
-                       code="invalid_transition") from None
+        return next_state(PlanState(plan.status), action)
+    except TransitionRefused:
+        raise Conflict(_l("El plan está en estado «%(state)s» y no admite esta acción.",
+                          state=PLAN_STATE_LABELS[plan.status]), code="invalid_transition") from None
+
+
+def _transition(plan: Plan, action: PlanAction) -> None:
+    plan.status = _allowed(plan, action)
 
 
 def _audit_view(plan: Plan) -> dict:
@@ -66,8 +72,8 @@ def create_plan(actor: Actor, allocation_id: int, title: str, raw: dict) -> Plan
         raise Forbidden(_l("Solo la organización titular edita y envía su plan."))
     if db.session.scalar(select(Plan.id).where(Plan.allocation_id == allocation.id)):
         raise ValidationFailed(errors={"allocation_id": [_l("Esta asignación ya tiene un plan de trabajo.")]})
-    if not (title or "").strip():
-        raise ValidationFailed(errors={"title": [_l("Este campo es obligatorio.")]})
+    if not (title or "").strip() or len(title.strip()) > 200:
+        raise ValidationFailed(errors={"title": [_l("Indique un título de hasta 200 caracteres.")]})
     content = _checked_content(raw, allocation, strict=False)
     plan = Plan(allocation=allocation, organization_id=allocation.organization_id, title=title.strip(),
                 status=PlanState.DRAFT)
@@ -89,6 +95,8 @@ def save_draft(actor: Actor, plan_id: int, raw: dict, title: str | None = None) 
     before = _audit_view(plan)
     content = _checked_content(raw, plan.allocation, strict=False)
     if title is not None and title.strip():
+        if len(title.strip()) > 200:
+            raise ValidationFailed(errors={"title": [_l("Indique un título de hasta 200 caracteres.")]})
         plan.title = title.strip()
     write_content(version, content)
     db.session.flush()
@@ -109,10 +117,11 @@ def submission_problems(plan: Plan) -> dict:
 def submit_plan(actor: Actor, plan_id: int) -> PlanVersion:
     plan = _load_plan(plan_id)
     _own_plan(actor, plan)
-    _transition(plan, PlanAction.SUBMIT)
+    _allowed(plan, PlanAction.SUBMIT)
     problems = submission_problems(plan)
     if problems:
         raise ValidationFailed(errors=problems)
+    _transition(plan, PlanAction.SUBMIT)
     version = plan.latest_version
     version.submitted_at = utcnow()
     version.submitted_by_id = actor.user_id
@@ -162,7 +171,7 @@ def record_review(actor: Actor, plan_id: int, version_number: int, discipline: s
         raise Conflict(_l("Esa versión no está en revisión."), code="version_not_in_review")
     decided = {r.discipline: r for r in version.reviews}
     if discipline in decided:
-        raise Conflict(_l("La disciplina %(d)s ya decidió sobre esta versión.", d=discipline),
+        raise Conflict(_l("La disciplina %(d)s ya decidió sobre esta versión.", d=DISCIPLINE_LABELS[discipline]),
                        code="discipline_already_decided")
     if any(r.reviewer_id == user.id for r in version.reviews):
         raise Conflict(_l("Una misma persona no puede decidir dos disciplinas de una versión."),
@@ -203,8 +212,9 @@ def _notify_decision(plan: Plan, version: PlanVersion, review: Review, outcome: 
     ngo_users = users_of_organization(plan.organization_id)
     link = f"/plans/{plan.id}"
     notify(ngo_users, "plan.decision",
-           _l("Decisión %(d)s sobre su plan «%(title)s» (versión %(n)s): %(decision)s",
-              d=review.discipline, title=plan.title, n=version.number, decision=review.decision),
+           _l("Revisión %(d)s de su plan «%(title)s» (versión %(n)s): %(decision)s",
+              d=DISCIPLINE_LABELS[review.discipline], title=plan.title, n=version.number,
+              decision=DECISION_LABELS[review.decision]),
            review.reason or "", link=link)
     if outcome == PlanAction.REQUEST_CHANGES:
         notify(ngo_users, "plan.changes_requested",

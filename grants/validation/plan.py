@@ -17,6 +17,25 @@ from grants.validation.territory import municipalities
 
 NARRATIVE = ("justification", "objectives", "ministry_alignment", "monitoring", "internal_controls")
 
+# Column sizes of grants.models.plan: longer text is refused here, not by the database.
+MAX_LENGTHS = {
+    "activities": {"name": 200, "responsible": 160},
+    "budget_lines": {"category": 120},
+    "indicators": {"name": 200, "unit": 60},
+}
+MAX_TEXT = 20000
+
+
+def _check_lengths(content: dict, errors: FieldErrors) -> None:
+    for section, limits in MAX_LENGTHS.items():
+        for i, row in enumerate(content.get(section, [])):
+            for field, limit in limits.items():
+                if len(row.get(field) or "") > limit:
+                    errors.add(f"{section}.{i}.{field}", _l("Máximo %(n)s caracteres.", n=limit))
+    for field in NARRATIVE:
+        if len(content.get(field) or "") > MAX_TEXT:
+            errors.add(field, _l("Máximo %(n)s caracteres.", n=MAX_TEXT))
+
 
 def _inside(day: date | None, start: date, end: date) -> bool:
     return day is not None and start <= day <= end
@@ -24,6 +43,7 @@ def _inside(day: date | None, start: date, end: date) -> bool:
 
 def check_content(content: dict, fiscal_year: int, allocation_amount: Decimal, *, strict: bool) -> FieldErrors:
     errors = FieldErrors()
+    _check_lengths(content, errors)
     year_start, year_end = date(fiscal_year, 1, 1), date(fiscal_year, 12, 31)
     start, end = content.get("start_date"), content.get("end_date")
     if not _inside(start, year_start, year_end):

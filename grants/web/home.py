@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from grants.audit import verify_chain
 from grants.extensions import db
@@ -12,10 +12,9 @@ from grants.models import Agreement, Allocation, AuditEvent, Notification, Organ
 from grants.models.base import utcnow
 from grants.permissions import Permission, Role
 from grants.security import require, scope_to_user
-from grants.services.errors import NotFound
-from grants.web.paging import page_of
-
+from grants.services import notifications
 from grants.web import plans as plan_pages
+from grants.web.paging import page_of
 
 bp = Blueprint("home", __name__)
 
@@ -101,18 +100,13 @@ def inbox():
 @bp.post("/inbox/<int:notification_id>/read")
 @login_required
 def mark_read(notification_id):
-    note = db.session.get(Notification, notification_id)
-    if note is None or note.user_id != current_user.id:
-        raise NotFound()
-    if note.read_at is None:
-        note.read_at = utcnow()
+    notifications.mark_read(current_user, notification_id)
     return redirect(url_for("home.inbox", page=request.args.get("page", type=int) or None))
 
 
 @bp.post("/inbox/read-all")
 @login_required
 def mark_all_read():
-    result = db.session.execute(update(Notification).where(
-        Notification.user_id == current_user.id, Notification.read_at.is_(None)).values(read_at=utcnow()))
-    flash(_l("%(n)s notificaciones marcadas como leídas.", n=result.rowcount or 0), "success")
+    count = notifications.mark_all_read(current_user)
+    flash(_l("%(n)s notificaciones marcadas como leídas.", n=count), "success")
     return redirect(url_for("home.inbox"))

@@ -32,7 +32,7 @@ from wtforms.widgets import DateInput
 from grants.labels import DECISION_LABELS, SECTION_LABELS
 from grants.models import SECTIONS
 from grants.services.money import parse_amount
-from grants.services.plan_content import QUARTERS, TEXT_FIELDS, _quarter_dates
+from grants.services.plan_content import QUARTERS, TEXT_FIELDS, quarter_dates
 from grants.validation.territory import find_municipality, municipalities
 
 TEXT_MAX = 10_000
@@ -256,7 +256,7 @@ def _amount_text(value) -> str:
 
 def _quarter_of(start, end, fiscal_year: int) -> str:
     for quarter in QUARTERS:
-        if (start, end) == _quarter_dates(quarter, fiscal_year):
+        if (start, end) == quarter_dates(quarter, fiscal_year):
             return quarter
     return ""
 
