@@ -271,7 +271,7 @@ def test_the_reviewers_queue_filters_by_discipline_and_state(client, people):
     p = people
     first = submitted_plan(p, "Plan primero")
     org2 = make_organization()
-    second = submitted_plan(p, "Plan segundo", allocation=make_allocation(org2),
+    submitted_plan(p, "Plan segundo", allocation=make_allocation(org2),
                             ngo=make_user(["ngo"], organization=org2))
     plans.record_review(act(p["legal"]), first.id, 1, "legal", "approve", [])
     db.session.commit()
