@@ -3,6 +3,7 @@ from grants.models.agreement import Agreement, AgreementCounter, AgreementStatus
 from grants.models.allocation import Allocation
 from grants.models.audit import AuditChainHead, AuditEvent
 from grants.models.base import Base
+from grants.models.beneficiary import Beneficiary, Enrollment, EnrollmentPeriod, ImportBatch, ImportRow
 from grants.models.notification import Notification, OutboxEmail
 from grants.models.organization import BoardMember, Organization, OrganizationPhone
 from grants.models.plan import (
@@ -16,6 +17,7 @@ from grants.models.plan import (
     Review,
     ReviewObservation,
 )
+from grants.models.supplier import DebarredSupplier, Supplier, SupplierItem
 from grants.models.user import ApiToken, User, UserRole
 
 __all__ = [
@@ -28,6 +30,14 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "Base",
+    "Beneficiary",
+    "DebarredSupplier",
+    "Enrollment",
+    "EnrollmentPeriod",
+    "ImportBatch",
+    "ImportRow",
+    "Supplier",
+    "SupplierItem",
     "Notification",
     "OutboxEmail",
     "Plan",

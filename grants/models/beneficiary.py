@@ -1,0 +1,207 @@
+"""Beneficiaries, their enrollment in agreements with a status history, and list imports."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from grants.models.agreement import Agreement
+from grants.models.base import Base, TimestampMixin, UTCDateTime, utcnow
+from grants.models.user import User
+
+DOCUMENT_TYPES = ("dui", "partida_nacimiento", "carne_minoridad", "pasaporte", "otro")
+ENROLLMENT_STATES = ("pending", "validated", "active", "inactive", "withdrawn")
+BATCH_KINDS = ("enrollment", "status")
+BATCH_STATES = ("processing", "ready", "failed", "confirmed", "discarded", "validated")
+ROW_OUTCOMES = ("valid", "warning", "error")
+
+
+def _in(values) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+class Beneficiary(TimestampMixin, Base):
+    """A person, identified by document type and number (the same person across agreements)."""
+
+    __tablename__ = "beneficiaries"
+    __audit_type__ = "beneficiary"
+    __audit_personal__ = frozenset({"document_number", "birth_date"})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    document_number: Mapped[str] = mapped_column(String(30), nullable=False)
+    first_names: Mapped[str] = mapped_column(String(120), nullable=False)
+    last_names: Mapped[str] = mapped_column(String(120), nullable=False)
+    birth_date: Mapped[date] = mapped_column(Date, nullable=False)
+    sex: Mapped[str] = mapped_column(String(1), nullable=False)
+    municipality_code: Mapped[str] = mapped_column(String(4), nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("document_type", "document_number"),
+        CheckConstraint(f"document_type IN ({_in(DOCUMENT_TYPES)})", name="document_type_known"),
+        CheckConstraint("sex IN ('F', 'M')", name="sex_known"),
+    )
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_names} {self.last_names}"
+
+
+class ImportBatch(TimestampMixin, Base):
+    """One uploaded list: its rows are stored whole (status ready) or not at all."""
+
+    __tablename__ = "import_batches"
+    __audit_type__ = "import_batch"
+    __audit_ignore__ = frozenset({"progress_rows", "progress_at"})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"), nullable=False, index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(12), nullable=False, default="enrollment")
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default="processing")
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    file_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    file_size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    file_format: Mapped[str] = mapped_column(String(8), nullable=False)
+    rows_total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    rows_valid: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    rows_warning: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    rows_error: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    progress_rows: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    progress_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failure: Mapped[str | None] = mapped_column(Text)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    validated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    validated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    agreement: Mapped[Agreement] = relationship()
+    uploaded_by: Mapped[User] = relationship(foreign_keys=[uploaded_by_id])
+
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_in(BATCH_KINDS)})", name="kind_known"),
+        CheckConstraint(f"status IN ({_in(BATCH_STATES)})", name="status_known"),
+        CheckConstraint("rows_valid + rows_warning + rows_error = rows_total OR status IN ('processing', 'failed')",
+                        name="counts_add_up"),
+        CheckConstraint("status NOT IN ('confirmed', 'validated') OR rows_error = 0 OR rows_valid + rows_warning > 0",
+                        name="confirmed_has_rows"),
+    )
+
+    def is_visible_to(self, user) -> bool:
+        return user.sees_all_organizations or user.organization_id == self.organization_id
+
+
+class ImportRow(Base):
+    """A row of a batch as read, with what the checks found. Written in bulk with the batch."""
+
+    __tablename__ = "import_rows"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id", ondelete="CASCADE"), nullable=False)
+    row_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    outcome: Mapped[str] = mapped_column(String(8), nullable=False)
+    raw: Mapped[dict] = mapped_column(JSON, nullable=False)
+    errors: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    document_type: Mapped[str | None] = mapped_column(String(20))
+    document_number: Mapped[str | None] = mapped_column(String(30))
+    first_names: Mapped[str | None] = mapped_column(String(120))
+    last_names: Mapped[str | None] = mapped_column(String(120))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    municipality_code: Mapped[str | None] = mapped_column(String(4))
+    enrollment_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str | None] = mapped_column(String(12))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    existing_enrollment: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    double_enrollment: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+    __table_args__ = (
+        UniqueConstraint("batch_id", "row_number"),
+        CheckConstraint(f"outcome IN ({_in(ROW_OUTCOMES)})", name="outcome_known"),
+        Index("ix_import_rows_batch_document", "batch_id", "document_type", "document_number"),
+    )
+
+
+class Enrollment(TimestampMixin, Base):
+    """A beneficiary in an agreement. Its status lives in ``EnrollmentPeriod`` rows."""
+
+    __tablename__ = "enrollments"
+    __audit_type__ = "enrollment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"), nullable=False)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiaries.id"), nullable=False, index=True)
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default="pending")
+    enrolled_on: Mapped[date] = mapped_column(Date, nullable=False)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    # Active in another agreement when enrolled: kept pending until monitoring decides.
+    double_enrollment: Mapped[str | None] = mapped_column(String(10))
+    double_enrollment_reason: Mapped[str | None] = mapped_column(Text)
+    double_enrollment_decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    agreement: Mapped[Agreement] = relationship()
+    beneficiary: Mapped[Beneficiary] = relationship()
+    periods: Mapped[list[EnrollmentPeriod]] = relationship(
+        back_populates="enrollment", order_by="EnrollmentPeriod.valid_from, EnrollmentPeriod.id",
+        cascade="all, delete-orphan")
+
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "beneficiary_id"),
+        CheckConstraint(f"status IN ({_in(ENROLLMENT_STATES)})", name="status_known"),
+        CheckConstraint("double_enrollment IS NULL OR double_enrollment IN ('pending', 'allowed', 'refused')",
+                        name="double_enrollment_known"),
+        CheckConstraint("double_enrollment IS NULL OR double_enrollment = 'pending' "
+                        "OR double_enrollment_reason IS NOT NULL", name="double_decision_has_reason"),
+        CheckConstraint("status IN ('pending', 'withdrawn') OR double_enrollment IS NULL "
+                        "OR double_enrollment = 'allowed'", name="double_enrollment_blocks"),
+    )
+
+    def is_visible_to(self, user) -> bool:
+        return user.sees_all_organizations or user.organization_id == self.organization_id
+
+
+class EnrollmentPeriod(Base):
+    """Status history as periods: ``[valid_from, valid_to)`` with ``valid_to`` NULL for the current one.
+
+    "Who was active on date D" is one query:
+    ``status = 'active' AND valid_from <= D AND (valid_to IS NULL OR valid_to > D)``.
+    """
+
+    __tablename__ = "enrollment_periods"
+    __audit_parent__ = "enrollment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"), nullable=False)
+    status: Mapped[str] = mapped_column(String(12), nullable=False)
+    valid_from: Mapped[date] = mapped_column(Date, nullable=False)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+    enrollment: Mapped[Enrollment] = relationship(back_populates="periods")
+
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_in(ENROLLMENT_STATES)})", name="status_known"),
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="period_ordered"),
+        Index("ix_enrollment_periods_current", "enrollment_id", unique=True,
+              sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
+        Index("ix_enrollment_periods_status_dates", "status", "valid_from", "valid_to"),
+    )
