@@ -32,6 +32,14 @@ class Permission(StrEnum):
     PLANS_REVIEW = "plans:review"
     AGREEMENTS_READ = "agreements:read"
     AGREEMENTS_MANAGE = "agreements:manage"
+    BENEFICIARIES_READ = "beneficiaries:read"
+    BENEFICIARIES_IMPORT = "beneficiaries:import"
+    BENEFICIARIES_VALIDATE = "beneficiaries:validate"
+    PERSONAL_DATA_UNMASK = "personal_data:unmask"
+    SUPPLIERS_READ = "suppliers:read"
+    SUPPLIERS_PROPOSE = "suppliers:propose"
+    SUPPLIERS_VALIDATE = "suppliers:validate"
+    DEBARMENT_MANAGE = "debarment:manage"
 
 
 _STAFF_READ = {
@@ -39,19 +47,24 @@ _STAFF_READ = {
     Permission.ALLOCATIONS_READ,
     Permission.PLANS_READ,
     Permission.AGREEMENTS_READ,
+    Permission.BENEFICIARIES_READ,
+    Permission.SUPPLIERS_READ,
 }
 _REVIEW = _STAFF_READ | {Permission.PLANS_REVIEW}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # An NGO user reads only its own organization: scoping is applied on top (404 otherwise).
-    Role.NGO: frozenset(_STAFF_READ | {Permission.PLANS_EDIT}),
+    Role.NGO: frozenset(_STAFF_READ | {Permission.PLANS_EDIT, Permission.BENEFICIARIES_IMPORT,
+                                       Permission.SUPPLIERS_PROPOSE}),
     # The legal team drafts agreements and records their signature.
     Role.LEGAL_REVIEWER: frozenset(_REVIEW | {Permission.AGREEMENTS_MANAGE}),
-    Role.FINANCIAL_REVIEWER: frozenset(_REVIEW),
-    Role.MONITORING_REVIEWER: frozenset(_REVIEW),
+    Role.FINANCIAL_REVIEWER: frozenset(_REVIEW | {Permission.SUPPLIERS_VALIDATE}),
+    Role.MONITORING_REVIEWER: frozenset(_REVIEW | {Permission.BENEFICIARIES_VALIDATE,
+                                                   Permission.PERSONAL_DATA_UNMASK}),
     Role.ADMINISTRATOR: frozenset(_STAFF_READ),
     Role.TREASURY: frozenset(_STAFF_READ),
-    Role.AUDITOR: frozenset(_STAFF_READ | {Permission.AUDIT_READ, Permission.AUDIT_VERIFY}),
+    Role.AUDITOR: frozenset(_STAFF_READ | {Permission.AUDIT_READ, Permission.AUDIT_VERIFY,
+                                           Permission.PERSONAL_DATA_UNMASK}),
     Role.ADMIN: frozenset(
         _STAFF_READ
         | {
@@ -61,6 +74,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.AUDIT_READ,
             Permission.AUDIT_VERIFY,
             Permission.AGREEMENTS_MANAGE,
+            Permission.DEBARMENT_MANAGE,
         }
     ),
 }
