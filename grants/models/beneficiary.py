@@ -127,8 +127,10 @@ class ImportRow(Base):
     enrollment_date: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str | None] = mapped_column(String(12))
     status_reason: Mapped[str | None] = mapped_column(Text)
-    existing_enrollment: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    double_enrollment: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # Set-based cross-checks, filled after all rows are stored (messages are rendered from them):
+    duplicate_of_row: Mapped[int | None] = mapped_column(Integer)  # the same person earlier in the file
+    existing_enrollment_id: Mapped[int | None] = mapped_column(Integer)  # already enrolled here: update
+    double_enrollment: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # active elsewhere
 
     __table_args__ = (
         UniqueConstraint("batch_id", "row_number"),
