@@ -46,9 +46,10 @@ class Config:
     REMEMBER_COOKIE_DURATION = timedelta(0)
 
     WTF_CSRF_TIME_LIMIT = 8 * 3600
-    MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # whole request; uploads set their own, smaller limits
+    MAX_CONTENT_LENGTH = 80 * 1024 * 1024  # whole request; each upload has its own, smaller limit
     UPLOAD_DIR = str(INSTANCE_DIR / "uploads")
     AGREEMENT_SCAN_MAX_BYTES = 10 * 1024 * 1024
+    BENEFICIARY_LIST_MAX_BYTES = 64 * 1024 * 1024
 
     # Notifications by e-mail: only when SMTP_HOST is set (an outbox, sent after commit).
     SMTP_HOST = ""

@@ -49,3 +49,20 @@ SECTION_LABELS = {
     "internal_controls": _l("Controles internos"),
     "financial_programming": _l("Programación financiera"),
 }
+
+ENROLLMENT_STATE_LABELS = {
+    "pending": _l("Pendiente"),
+    "validated": _l("Validada"),
+    "active": _l("Activa"),
+    "inactive": _l("Inactiva"),
+    "withdrawn": _l("Retirada"),
+}
+
+BATCH_STATE_LABELS = {
+    "processing": _l("Procesando"),
+    "ready": _l("Lista para confirmar"),
+    "failed": _l("Rechazada"),
+    "confirmed": _l("Confirmada"),
+    "validated": _l("Validada"),
+    "discarded": _l("Descartada"),
+}

@@ -77,6 +77,7 @@ class ImportBatch(TimestampMixin, Base):
     file_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     file_size: Mapped[int] = mapped_column(BigInteger, nullable=False)
     file_format: Mapped[str] = mapped_column(String(8), nullable=False)
+    headers: Mapped[list] = mapped_column(JSON, nullable=False, default=list)  # as in the file
     rows_total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     rows_valid: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     rows_warning: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
@@ -124,7 +125,7 @@ class ImportRow(Base):
     birth_date: Mapped[date | None] = mapped_column(Date)
     sex: Mapped[str | None] = mapped_column(String(1))
     municipality_code: Mapped[str | None] = mapped_column(String(4))
-    enrollment_date: Mapped[date | None] = mapped_column(Date)
+    enrollment_date: Mapped[date | None] = mapped_column(Date)  # in a status list: the effective date
     status: Mapped[str | None] = mapped_column(String(12))
     status_reason: Mapped[str | None] = mapped_column(Text)
     # Set-based cross-checks, filled after all rows are stored (messages are rendered from them):

@@ -53,6 +53,7 @@ def upgrade():
     sa.Column('file_sha256', sa.String(length=64), nullable=False),
     sa.Column('file_size', sa.BigInteger(), nullable=False),
     sa.Column('file_format', sa.String(length=8), nullable=False),
+    sa.Column('headers', sa.JSON(), nullable=False),
     sa.Column('rows_total', sa.Integer(), nullable=False),
     sa.Column('rows_valid', sa.Integer(), nullable=False),
     sa.Column('rows_warning', sa.Integer(), nullable=False),

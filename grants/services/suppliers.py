@@ -1,0 +1,621 @@
+"""Suppliers (proveedores) of an agreement and the debarment list. Flush, never commit.
+
+The NGO proposes the suppliers the ministry will pay directly; the automatic checks
+(``grants.validation.supplier``) run on every proposal and change, and their results are stored
+by name in ``Supplier.checks``:
+
+* an invalid NIT/DUI or a NIT/DUI already proposed on the agreement is a field error: nothing
+  is stored;
+* a debarred supplier or a conflict of interest with the NGO is stored but flagged, and the
+  financial reviewer cannot validate it (the checks run again at validation).
+
+Versions: a proposed supplier is edited in place. **Any** change to a validated (or rejected)
+supplier — its bank account and bank above all, but also its name, address, phone, NRC or
+goods and prices — creates a new version (``version + 1``, ``supersedes_id``, status
+``proposed``) and the previous one becomes ``superseded``: what the ministry pays is always
+exactly what a reviewer validated. The NIT/DUI itself never changes across versions (that is a
+different supplier: propose it anew); while version 1 is still proposed it may be corrected.
+
+Segregation of duties: the reviewer who validates or rejects holds no NGO role, is not a user
+of the organization and is not the person who proposed that version.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from grants.audit import Actor, record_event, snapshot
+from grants.extensions import db
+from grants.labels import AGREEMENT_STATE_LABELS
+from grants.models import Agreement, DebarredSupplier, Supplier, SupplierItem
+from grants.models.base import utcnow
+from grants.permissions import Permission, Role
+from grants.services.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
+from grants.services.money import parse_amount
+from grants.services.notifications import notify, users_of_organization, users_with_role
+from grants.validation import supplier as checks_
+from grants.validation.identity import IdentityError, normalize_nrc, normalize_phone, normalize_tax_id
+from grants.validation.territory import fold
+from grants.workflows.agreement import AgreementState
+
+SUPPLIER_STATE_LABELS = {
+    "proposed": _l("Propuesto"),
+    "validated": _l("Validado"),
+    "rejected": _l("Rechazado"),
+    "superseded": _l("Reemplazado por una versión nueva"),
+}
+
+# Agreement states in which the NGO proposes suppliers and the ministry validates them.
+ACTIVE_AGREEMENT_STATES = (AgreementState.SIGNED, AgreementState.IN_EXECUTION, AgreementState.SUSPENDED)
+# Supplier states that are "current" on the agreement (the unique index skips superseded rows).
+CURRENT_STATES = ("proposed", "validated", "rejected")
+
+FIELDS = ("tax_id", "nrc", "legal_name", "address", "phone", "bank_name", "bank_account")
+LIMITS = {"legal_name": 200, "address": 300, "bank_name": 120}
+ITEM_LIMITS = {"description": 300, "unit": 40}
+MAX_ITEMS = 200
+
+DEBARMENT_MAX_ROWS = 20_000
+
+
+# --- loading and permissions -----------------------------------------------------------------
+
+def _load(supplier_id: int, lock: bool = True) -> Supplier:
+    supplier = db.session.get(Supplier, supplier_id, with_for_update=lock) if supplier_id else None
+    if supplier is None:
+        raise NotFound()
+    return supplier
+
+
+def _own_organization(actor: Actor, organization_id: int) -> None:
+    """Only a user of the NGO that holds the agreement proposes and changes its suppliers."""
+    user = actor.user
+    if user is None or not user.can(Permission.SUPPLIERS_PROPOSE):
+        raise Forbidden(_l("Solo la organización titular del convenio propone sus proveedores."))
+    if user.organization_id != organization_id:
+        raise NotFound()  # another organization's agreement or supplier does not exist for this user
+
+
+def _active(agreement: Agreement) -> None:
+    if agreement.status not in ACTIVE_AGREEMENT_STATES:
+        raise Conflict(_l("El convenio está en estado «%(state)s»: los proveedores se proponen y validan con el "
+                          "convenio firmado, en ejecución o suspendido.",
+                          state=AGREEMENT_STATE_LABELS[agreement.status]), code="agreement_not_active")
+
+
+def _reviewer(actor: Actor, supplier: Supplier) -> None:
+    """Segregation of duties: not an NGO user, not of this organization, not the proposer."""
+    user = actor.user
+    if user is None or not user.can(Permission.SUPPLIERS_VALIDATE):
+        raise Forbidden(_l("Solo la revisión financiera valida o rechaza proveedores."))
+    if Role.NGO in user.roles or user.organization_id == supplier.organization_id:
+        raise Forbidden(_l("Un usuario de la organización no decide sobre sus propios proveedores."))
+    if supplier.proposed_by_id is not None and user.id == supplier.proposed_by_id:
+        raise Conflict(_l("Quien propuso el proveedor no puede validarlo ni rechazarlo (segregación de funciones)."),
+                       code="segregation_of_duties")
+
+
+# --- field validation ------------------------------------------------------------------------
+
+def _text(data: dict, name: str, errors: FieldErrors, out: dict) -> None:
+    value = " ".join(str(data.get(name) or "").split())
+    if not value:
+        errors.add(name, _l("Este campo es obligatorio."))
+    elif len(value) > LIMITS[name]:
+        errors.add(name, _l("Máximo %(n)s caracteres.", n=LIMITS[name]))
+    out[name] = value
+
+
+def _items(raw, errors: FieldErrors) -> list[dict]:
+    if not isinstance(raw, (list, tuple)) or not raw:
+        errors.add("items", _l("Indique al menos un bien o servicio con su precio unitario."))
+        return []
+    if len(raw) > MAX_ITEMS:
+        errors.add("items", _l("Máximo %(n)s bienes o servicios.", n=MAX_ITEMS))
+        return []
+    items = []
+    for i, item in enumerate(raw):
+        item = item if isinstance(item, dict) else {}
+        clean = {}
+        for name, limit in ITEM_LIMITS.items():
+            value = " ".join(str(item.get(name) or "").split())
+            if not value:
+                errors.add(f"items.{i}.{name}", _l("Este campo es obligatorio."))
+            elif len(value) > limit:
+                errors.add(f"items.{i}.{name}", _l("Máximo %(n)s caracteres.", n=limit))
+            clean[name] = value
+        price = item.get("unit_price")
+        try:
+            if price is None or (isinstance(price, str) and not price.strip()):
+                raise ValueError("missing")
+            amount = parse_amount(price)
+            if amount <= 0:
+                raise ValueError("not positive")
+            clean["unit_price"] = amount
+        except ValueError:
+            errors.add(f"items.{i}.unit_price",
+                       _l("Indique un precio unitario mayor que cero, con dos decimales como máximo."))
+            clean["unit_price"] = None
+        items.append(clean)
+    return items
+
+
+def _clean(data: dict, errors: FieldErrors, current: Supplier | None) -> dict:
+    """Every field (PATCH: those present; the rest come from ``current``), normalized."""
+    def given(name: str) -> bool:
+        return current is None or name in data
+
+    out: dict = {}
+    if given("tax_id"):
+        try:
+            out["tax_id"] = normalize_tax_id(data.get("tax_id"))
+        except IdentityError as exc:
+            errors.add("tax_id", exc.message)
+    if given("nrc"):
+        raw = str(data.get("nrc") or "").strip()
+        try:
+            out["nrc"] = normalize_nrc(raw) if raw else None
+        except IdentityError as exc:
+            errors.add("nrc", exc.message)
+    for name in LIMITS:
+        if given(name):
+            _text(data, name, errors, out)
+    if given("phone"):
+        raw = str(data.get("phone") or "").strip()
+        try:
+            out["phone"] = normalize_phone(raw) if raw else None
+        except IdentityError as exc:
+            errors.add("phone", exc.message)
+    if given("bank_account"):
+        account = "".join(str(data.get("bank_account") or "").split()).upper()
+        if not account or not checks_.account_key(account).isalnum() or len(account) > 34:
+            errors.add("bank_account", _l("Indique un número de cuenta bancaria válido (hasta 34 caracteres)."))
+        out["bank_account"] = account
+    if given("items"):
+        out["items"] = _items(data.get("items"), errors)
+    return out
+
+
+def _values_of(supplier: Supplier) -> dict:
+    values = {name: getattr(supplier, name) for name in FIELDS}
+    values["items"] = [{"description": i.description, "unit": i.unit, "unit_price": i.unit_price}
+                       for i in supplier.items]
+    return values
+
+
+def _merged(current: Supplier, cleaned: dict) -> dict:
+    values = _values_of(current)
+    for name, value in cleaned.items():
+        if name == "bank_account" and checks_.account_key(value) == checks_.account_key(current.bank_account):
+            continue  # the same account written with other dashes or spaces is no change
+        values[name] = value
+    return values
+
+
+def _item_rows(items: list[dict]) -> list[SupplierItem]:
+    return [SupplierItem(description=i["description"], unit=i["unit"], unit_price=i["unit_price"]) for i in items]
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+def _other_tax_ids(agreement_id: int, exclude_ids: set[int]) -> list[str]:
+    query = select(Supplier.tax_id).where(Supplier.agreement_id == agreement_id,
+                                          Supplier.status.in_(CURRENT_STATES))
+    if exclude_ids:
+        query = query.where(Supplier.id.not_in(exclude_ids))
+    return list(db.session.scalars(query))
+
+
+def _debarment(tax_id: str) -> DebarredSupplier | None:
+    return db.session.scalar(select(DebarredSupplier).where(DebarredSupplier.tax_id == tax_id))
+
+
+def _run_checks(values: dict, agreement: Agreement, exclude_ids: set[int]) -> dict:
+    tax_id = values["tax_id"]
+    return checks_.run_checks(values, agreement.organization, _other_tax_ids(agreement.id, exclude_ids),
+                              _debarment(tax_id))
+
+
+def _refuse_blocking(results: dict) -> None:
+    """An invalid or duplicate NIT/DUI is a field error: the supplier is not stored."""
+    for name in checks_.BLOCKING_CHECKS:
+        if name in results and not results[name]["ok"]:
+            raise ValidationFailed(errors={"tax_id": [results[name]["detail"]]})
+
+
+def failed_checks(supplier: Supplier) -> list[str]:
+    return checks_.failed(supplier.checks or {})
+
+
+def audit_view(supplier: Supplier) -> dict:
+    data = snapshot(supplier)
+    data["items"] = [{"description": i.description, "unit": i.unit, "unit_price": i.unit_price}
+                     for i in supplier.items]
+    return data
+
+
+def _notify_reviewers(supplier: Supplier, agreement: Agreement, title, body) -> None:
+    flagged = failed_checks(supplier)
+    if flagged:
+        labels = ", ".join(str(checks_.CHECK_LABELS[n]) for n in flagged)
+        body = _l("%(body)s Verificaciones no superadas: %(checks)s.", body=body, checks=labels)
+    notify(users_with_role(Role.FINANCIAL_REVIEWER), "supplier.proposed", title, body,
+           link=f"/suppliers/{supplier.id}")
+
+
+# --- propose, update, version ----------------------------------------------------------------
+
+def propose_supplier(actor: Actor, agreement_id: int, data: dict) -> Supplier:
+    """The NGO proposes a supplier for one of its agreements (signed, in execution or suspended)."""
+    agreement = db.session.get(Agreement, agreement_id, with_for_update=True) if agreement_id else None
+    if agreement is None:
+        raise NotFound()
+    _own_organization(actor, agreement.organization_id)
+    _active(agreement)
+    errors = FieldErrors()
+    values = _clean(data, errors, None)
+    errors.raise_if_any()
+    results = _run_checks(values, agreement, set())
+    _refuse_blocking(results)
+    supplier = Supplier(
+        agreement_id=agreement.id, organization_id=agreement.organization_id, version=1,
+        tax_id=values["tax_id"], tax_id_type=checks_.tax_id_kind(values["tax_id"]),
+        **{name: values[name] for name in FIELDS if name != "tax_id"},
+        status="proposed", checks=checks_.storable(results), proposed_by_id=actor.user_id,
+        items=_item_rows(values["items"]))
+    db.session.add(supplier)
+    db.session.flush()
+    record_event(db.session, actor, "supplier.proposed", "supplier", supplier.id, after=audit_view(supplier),
+                 organization_id=supplier.organization_id)
+    _notify_reviewers(supplier, agreement,
+                      _l("Proveedor por validar: %(name)s", name=supplier.legal_name),
+                      _l("%(org)s propuso un proveedor para el convenio %(number)s.",
+                         org=agreement.organization.legal_name, number=agreement.number))
+    return supplier
+
+
+def update_supplier(actor: Actor, supplier_id: int, data: dict) -> Supplier:
+    """Change a supplier. Proposed: edited in place. Validated or rejected: a new version that
+    needs validation again (the previous one is superseded). Returns the current version."""
+    supplier = _load(supplier_id)
+    _own_organization(actor, supplier.organization_id)
+    agreement = db.session.get(Agreement, supplier.agreement_id, with_for_update=True)
+    _active(agreement)
+    if supplier.status == "superseded":
+        raise Conflict(_l("Esta versión del proveedor fue reemplazada: modifique la versión vigente."),
+                       code="supplier_superseded")
+    errors = FieldErrors()
+    cleaned = _clean(data, errors, supplier)
+    if "tax_id" in cleaned and cleaned["tax_id"] != supplier.tax_id and (
+            supplier.status != "proposed" or supplier.version > 1):
+        errors.add("tax_id", _l("El NIT o DUI de un proveedor no cambia entre versiones: proponga otro proveedor."))
+    errors.raise_if_any()
+    values = _merged(supplier, cleaned)
+    if values == _values_of(supplier):
+        return supplier  # nothing changed: no new version, no event
+    if supplier.status == "proposed":
+        return _edit_in_place(actor, supplier, agreement, values)
+    return _new_version(actor, supplier, agreement, values)
+
+
+def _edit_in_place(actor: Actor, supplier: Supplier, agreement: Agreement, values: dict) -> Supplier:
+    results = _run_checks(values, agreement, {supplier.id})
+    _refuse_blocking(results)
+    before = audit_view(supplier)
+    for name in FIELDS:
+        setattr(supplier, name, values[name])
+    supplier.tax_id_type = checks_.tax_id_kind(values["tax_id"])
+    if values["items"] != _values_of(supplier)["items"]:
+        supplier.items = _item_rows(values["items"])
+    supplier.checks = checks_.storable(results)
+    db.session.flush()
+    record_event(db.session, actor, "supplier.updated", "supplier", supplier.id, before=before,
+                 after=audit_view(supplier), organization_id=supplier.organization_id)
+    return supplier
+
+
+def _new_version(actor: Actor, previous: Supplier, agreement: Agreement, values: dict) -> Supplier:
+    results = _run_checks(values, agreement, {previous.id})
+    _refuse_blocking(results)
+    before = audit_view(previous)
+    bank_changed = (checks_.account_key(values["bank_account"]) != checks_.account_key(previous.bank_account)
+                    or values["bank_name"] != previous.bank_name)
+    previous.status = "superseded"
+    db.session.flush()  # the unique index on (agreement, tax_id) skips superseded rows
+    record_event(db.session, actor, "supplier.superseded", "supplier", previous.id, before=before,
+                 after=audit_view(previous), organization_id=previous.organization_id)
+    supplier = Supplier(
+        agreement_id=previous.agreement_id, organization_id=previous.organization_id,
+        version=previous.version + 1, supersedes_id=previous.id, tax_id=previous.tax_id,
+        tax_id_type=previous.tax_id_type, **{name: values[name] for name in FIELDS if name != "tax_id"},
+        status="proposed", checks=checks_.storable(results), proposed_by_id=actor.user_id,
+        items=_item_rows(values["items"]))
+    db.session.add(supplier)
+    db.session.flush()
+    record_event(db.session, actor, "supplier.version_created", "supplier", supplier.id,
+                 before={"supersedes_id": previous.id, "version": previous.version, "status": previous.status},
+                 after={**audit_view(supplier), "bank_changed": bank_changed},
+                 organization_id=supplier.organization_id)
+    title = (_l("Cambio de cuenta bancaria por validar: %(name)s", name=supplier.legal_name) if bank_changed
+             else _l("Cambios de un proveedor por validar: %(name)s", name=supplier.legal_name))
+    _notify_reviewers(supplier, agreement, title,
+                      _l("%(org)s modificó un proveedor del convenio %(number)s (versión %(n)s): debe validarse de nuevo.",
+                         org=agreement.organization.legal_name, number=agreement.number, n=supplier.version))
+    return supplier
+
+
+# --- decisions -------------------------------------------------------------------------------
+
+def _proposed(supplier: Supplier) -> None:
+    if supplier.status != "proposed":
+        raise Conflict(_l("El proveedor está «%(state)s»: solo se decide sobre un proveedor propuesto.",
+                          state=SUPPLIER_STATE_LABELS[supplier.status]), code="invalid_transition")
+
+
+def validate_supplier(actor: Actor, supplier_id: int) -> Supplier:
+    """The financial reviewer validates: the checks run again and must all pass."""
+    supplier = _load(supplier_id)
+    _reviewer(actor, supplier)
+    _proposed(supplier)
+    agreement = db.session.get(Agreement, supplier.agreement_id, with_for_update=True)
+    _active(agreement)
+    results = checks_.storable(_run_checks(_values_of(supplier), agreement, {supplier.id}))
+    problems = checks_.failed(results)
+    if problems:
+        details = "; ".join(f"{checks_.CHECK_LABELS[n]}: {checks_.describe(n, results[n])['detail']}"
+                            for n in problems)
+        raise Conflict(_l("No se puede validar el proveedor: %(details)s", details=details), code="checks_failed")
+    before = audit_view(supplier)
+    supplier.checks = results
+    supplier.status = "validated"
+    supplier.decided_by_id = actor.user_id
+    supplier.decided_at = utcnow()
+    supplier.decision_reason = None
+    db.session.flush()
+    record_event(db.session, actor, "supplier.validated", "supplier", supplier.id, before=before,
+                 after=audit_view(supplier), organization_id=supplier.organization_id)
+    notify(users_of_organization(supplier.organization_id), "supplier.validated",
+           _l("Proveedor validado: %(name)s", name=supplier.legal_name),
+           _l("El ministerio puede pagar directamente a este proveedor en el convenio %(number)s.",
+              number=agreement.number), link=f"/suppliers/{supplier.id}")
+    return supplier
+
+
+def reject_supplier(actor: Actor, supplier_id: int, reason: str | None) -> Supplier:
+    supplier = _load(supplier_id)
+    _reviewer(actor, supplier)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(errors={"reason": [_l("El rechazo necesita un motivo.")]})
+    if len(reason) > 5000:
+        raise ValidationFailed(errors={"reason": [_l("Máximo %(n)s caracteres.", n=5000)]})
+    _proposed(supplier)
+    before = audit_view(supplier)
+    supplier.status = "rejected"
+    supplier.decision_reason = reason
+    supplier.decided_by_id = actor.user_id
+    supplier.decided_at = utcnow()
+    db.session.flush()
+    record_event(db.session, actor, "supplier.rejected", "supplier", supplier.id, before=before,
+                 after=audit_view(supplier), organization_id=supplier.organization_id)
+    notify(users_of_organization(supplier.organization_id), "supplier.rejected",
+           _l("Proveedor rechazado: %(name)s", name=supplier.legal_name),
+           _l("Motivo: %(reason)s", reason=reason), link=f"/suppliers/{supplier.id}")
+    return supplier
+
+
+def versions_of(supplier: Supplier) -> list[Supplier]:
+    """Every version of this supplier, oldest first (following ``supersedes_id`` both ways)."""
+    chain = [supplier]
+    while chain[0].supersedes_id is not None:
+        older = db.session.get(Supplier, chain[0].supersedes_id)
+        if older is None:
+            break
+        chain.insert(0, older)
+    while True:
+        newer = db.session.scalar(select(Supplier).where(Supplier.supersedes_id == chain[-1].id))
+        if newer is None:
+            break
+        chain.append(newer)
+    return chain
+
+
+# --- debarment list --------------------------------------------------------------------------
+
+COLUMN_ALIASES = {
+    "nit": "tax_id", "dui": "tax_id", "nit/dui": "tax_id", "nit o dui": "tax_id", "nit_dui": "tax_id",
+    "nombre": "name", "razon social": "name",
+    "motivo": "reason",
+    "fecha": "listed_on",
+    "fuente": "source",
+}
+REQUIRED_COLUMNS = ("tax_id", "name", "reason", "listed_on")
+
+
+def _decode(file_bytes: bytes) -> str:
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return file_bytes.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValidationFailed(errors={"file": [_l("El archivo no es un CSV de texto (UTF-8 o Windows-1252).")]})
+
+
+def _parse_date(value: str) -> date | None:
+    value = value.strip()
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_debarment_csv(file_bytes: bytes) -> list[dict]:
+    """Rows ``{line, tax_id, name, reason, listed_on, source}``; every problem of every row
+    is collected and raised together (``rows.<line>.<column>``; the header is line 1)."""
+    if not file_bytes or not file_bytes.strip():
+        raise ValidationFailed(errors={"file": [_l("Adjunte un archivo CSV con la lista de inhabilitados.")]})
+    text = _decode(file_bytes)
+    if "\x00" in text:
+        raise ValidationFailed(errors={"file": [_l("El archivo no es un CSV de texto (UTF-8 o Windows-1252).")]})
+    first = text.splitlines()[0] if text.splitlines() else ""
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error):
+        raise ValidationFailed(errors={"file": [_l("El archivo no tiene encabezado.")]}) from None
+    columns = {}
+    for index, name in enumerate(header):
+        key = COLUMN_ALIASES.get(fold(name))
+        if key and key not in columns:
+            columns[key] = index
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise ValidationFailed(errors={"file": [_l(
+            "El encabezado debe tener las columnas NIT (o DUI), nombre, motivo, fecha y, si se conoce, fuente.")]})
+    errors = FieldErrors()
+    rows: list[dict] = []
+    seen: dict[str, int] = {}
+    today = date.today()
+    try:
+        for record in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in record):
+                continue
+            if len(rows) >= DEBARMENT_MAX_ROWS:
+                raise ValidationFailed(errors={"file": [_l("Máximo %(n)s filas por archivo.", n=DEBARMENT_MAX_ROWS)]})
+
+            def cell(key: str) -> str:
+                index = columns.get(key)
+                return " ".join(record[index].split()) if index is not None and index < len(record) else ""
+
+            row = {"line": line}
+            raw_id = cell("tax_id")
+            try:
+                row["tax_id"] = normalize_tax_id(raw_id)
+            except IdentityError as exc:
+                errors.add(f"rows.{line}.tax_id", exc.message)
+                row["tax_id"] = None
+            if row["tax_id"] and row["tax_id"] in seen:
+                errors.add(f"rows.{line}.tax_id", _l("Repetido: ya está en la línea %(n)s.", n=seen[row["tax_id"]]))
+            elif row["tax_id"]:
+                seen[row["tax_id"]] = line
+            for key, limit in (("name", 200), ("reason", 5000)):
+                value = cell(key)
+                if not value:
+                    errors.add(f"rows.{line}.{key}", _l("Este campo es obligatorio."))
+                elif len(value) > limit:
+                    errors.add(f"rows.{line}.{key}", _l("Máximo %(n)s caracteres.", n=limit))
+                row[key] = value
+            listed = _parse_date(cell("listed_on"))
+            if listed is None:
+                errors.add(f"rows.{line}.listed_on", _l("Fecha no válida: use dd/mm/aaaa o AAAA-MM-DD."))
+            elif listed > today:
+                errors.add(f"rows.{line}.listed_on", _l("La fecha no puede ser futura."))
+            row["listed_on"] = listed
+            source = cell("source")
+            if len(source) > 200:
+                errors.add(f"rows.{line}.source", _l("Máximo %(n)s caracteres.", n=200))
+            row["source"] = source or None
+            rows.append(row)
+    except csv.Error:
+        raise ValidationFailed(errors={"file": [_l("El archivo no es un CSV válido.")]}) from None
+    errors.raise_if_any()
+    if not rows:
+        raise ValidationFailed(errors={"file": [_l("El archivo no tiene filas de datos.")]})
+    return rows
+
+
+def import_debarred(actor: Actor, file_bytes: bytes) -> dict:
+    """Admins load the list of debarred NITs/DUIs: all rows valid or nothing is stored; upsert
+    by NIT/DUI (entries absent from the file stay listed). One event per entry changed and one
+    for the import; suppliers on that list get their «debarred» check refreshed."""
+    user = actor.user
+    if user is None or not user.can(Permission.DEBARMENT_MANAGE):
+        raise Forbidden()
+    rows = parse_debarment_csv(file_bytes)
+    existing: dict[str, DebarredSupplier] = {}
+    ids = [r["tax_id"] for r in rows]
+    for start in range(0, len(ids), 500):
+        for entry in db.session.scalars(select(DebarredSupplier).where(
+                DebarredSupplier.tax_id.in_(ids[start:start + 500])).with_for_update()):
+            existing[entry.tax_id] = entry
+    created = updated = unchanged = 0
+    for row in rows:
+        values = {k: row[k] for k in ("name", "reason", "listed_on", "source")}
+        entry = existing.get(row["tax_id"])
+        if entry is None:
+            entry = DebarredSupplier(tax_id=row["tax_id"], **values)
+            db.session.add(entry)
+            db.session.flush()
+            record_event(db.session, actor, "debarred_supplier.listed", "debarred_supplier", entry.id,
+                         after=snapshot(entry))
+            created += 1
+            continue
+        if all(getattr(entry, k) == v for k, v in values.items()):
+            unchanged += 1
+            continue
+        before = snapshot(entry)
+        for key, value in values.items():
+            setattr(entry, key, value)
+        db.session.flush()
+        record_event(db.session, actor, "debarred_supplier.updated", "debarred_supplier", entry.id,
+                     before=before, after=snapshot(entry))
+        updated += 1
+    flagged = _refresh_debarment_checks(actor, {r["tax_id"] for r in rows})
+    summary = {"rows": len(rows), "created": created, "updated": updated, "unchanged": unchanged,
+               "suppliers_flagged": flagged}
+    record_event(db.session, actor, "debarred_suppliers.imported", "debarred_supplier_import",
+                 hashlib.sha256(file_bytes).hexdigest()[:32], after=summary)
+    return summary
+
+
+def _refresh_debarment_checks(actor: Actor, tax_ids: set[str]) -> int:
+    """Proposed and validated suppliers whose NIT/DUI is listed: their stored check says so now.
+    A validated one stays validated (a reviewer decides) but the financial reviewers are told."""
+    if not tax_ids:
+        return 0
+    suppliers = []
+    listed = sorted(tax_ids)
+    for start in range(0, len(listed), 500):
+        suppliers += db.session.scalars(select(Supplier).where(
+            Supplier.tax_id.in_(listed[start:start + 500]), Supplier.status.in_(("proposed", "validated")))
+            .order_by(Supplier.id)).all()
+    count = 0
+    for supplier in suppliers:
+        result = checks_.storable({"debarred": checks_.check_debarred(supplier.tax_id, _debarment(supplier.tax_id))})
+        if (supplier.checks or {}).get("debarred") == result["debarred"]:
+            continue
+        before = audit_view(supplier)
+        supplier.checks = {**(supplier.checks or {}), **result}
+        db.session.flush()
+        record_event(db.session, actor, "supplier.checks_refreshed", "supplier", supplier.id, before=before,
+                     after=audit_view(supplier), organization_id=supplier.organization_id)
+        count += 1
+        if supplier.status == "validated":
+            notify(users_with_role(Role.FINANCIAL_REVIEWER), "supplier.debarred",
+                   _l("Proveedor validado ahora inhabilitado: %(name)s", name=supplier.legal_name),
+                   _l("Su NIT o DUI figura en la lista de inhabilitados importada. Revise sus pagos."),
+                   link=f"/suppliers/{supplier.id}")
+    return count
+
+
+def debarment_row_errors(errors: dict) -> tuple[list[str], list[dict]]:
+    """``ValidationFailed.errors`` of an import → (file messages, [{line, column, messages}])."""
+    general, rows = [], []
+    for key, messages in errors.items():
+        parts = key.split(".")
+        if len(parts) == 3 and parts[0] == "rows" and parts[1].isdigit():
+            rows.append({"line": int(parts[1]), "column": parts[2], "messages": [str(m) for m in messages]})
+        else:
+            general.extend(str(m) for m in messages)
+    rows.sort(key=lambda r: (r["line"], r["column"]))
+    return general, rows
+

@@ -1,0 +1,287 @@
+"""Row checks of beneficiary lists. Errors are stored as codes and rendered in the reader's language."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+
+from grants.validation.identity import IdentityError, normalize_dui
+from grants.validation.territory import find_municipality, fold
+
+# field → header spellings (folded: lower case, no accents), Spanish and English
+HEADERS = {
+    "document_type": ("tipo de documento", "tipo documento", "tipo de doc", "document type", "id type"),
+    "document_number": ("dui", "documento", "numero de documento", "no de documento", "n de documento",
+                        "numero documento", "document number", "document", "id number"),
+    "first_names": ("nombres", "nombre", "first names", "first name", "given names"),
+    "last_names": ("apellidos", "apellido", "last names", "last name", "surname", "surnames"),
+    "birth_date": ("fecha de nacimiento", "fecha nacimiento", "nacimiento", "birth date", "date of birth", "birthdate"),
+    "sex": ("sexo", "sex", "genero", "gender"),
+    "municipality": ("municipio", "codigo de municipio", "codigo municipio", "municipality", "municipality code"),
+    "enrollment_date": ("fecha de inscripcion", "fecha inscripcion", "fecha de ingreso", "enrollment date",
+                        "enrolment date"),
+    "status": ("estado", "status", "nuevo estado"),
+    "effective_date": ("fecha efectiva", "fecha de efecto", "fecha del cambio", "effective date"),
+    "reason": ("motivo", "razon", "observacion", "observaciones", "reason"),
+}
+REQUIRED = {
+    "enrollment": ("document_number", "first_names", "last_names", "birth_date", "sex", "municipality"),
+    "status": ("document_number", "status", "effective_date"),
+}
+
+DOCUMENT_TYPES = {
+    "dui": "dui", "documento unico de identidad": "dui",
+    "partida": "partida_nacimiento", "partida de nacimiento": "partida_nacimiento", "birth certificate": "partida_nacimiento",
+    "carne de minoridad": "carne_minoridad", "carnet de minoridad": "carne_minoridad", "carne minoridad": "carne_minoridad",
+    "pasaporte": "pasaporte", "passport": "pasaporte",
+    "otro": "otro", "other": "otro",
+}
+SEXES = {"f": "F", "femenino": "F", "mujer": "F", "female": "F", "m": "M", "masculino": "M", "hombre": "M",
+         "male": "M"}
+STATUSES = {"activo": "active", "activa": "active", "active": "active", "inactivo": "inactive",
+            "inactiva": "inactive", "inactive": "inactive", "retirado": "withdrawn", "retirada": "withdrawn",
+            "withdrawn": "withdrawn", "validado": "validated", "validada": "validated", "validated": "validated"}
+
+MESSAGES = {
+    "missing_column": _l("Falta la columna «%(column)s»."),
+    "required": _l("Dato obligatorio."),
+    "document_type_unknown": _l("Tipo de documento desconocido: use DUI, partida de nacimiento, carné de minoridad, pasaporte u otro."),
+    "document_type_missing": _l("Indique el tipo de documento (el número no es un DUI)."),
+    "dui_format": _l("El DUI debe tener el formato 00000000-0."),
+    "dui_zero": _l("El DUI 00000000-0 no es válido."),
+    "dui_check_digit": _l("El dígito verificador del DUI no es correcto."),
+    "document_format": _l("Número de documento no válido (de 3 a 30 letras, números o guiones)."),
+    "adult_needs_dui": _l("Una persona adulta se identifica con su DUI."),
+    "minor_has_no_dui": _l("Una persona menor de edad no tiene DUI: indique otro documento."),
+    "too_long": _l("Máximo %(n)s caracteres."),
+    "date_format": _l("Fecha no válida: use AAAA-MM-DD o DD/MM/AAAA."),
+    "birth_in_future": _l("La fecha de nacimiento es futura."),
+    "age_out_of_range": _l("Edad %(age)s fuera del rango del plan (%(min)s a %(max)s años)."),
+    "sex_unknown": _l("Sexo no válido: use F o M."),
+    "municipality_unknown": _l("Municipio desconocido: «%(value)s»."),
+    "municipality_outside": _l("El municipio %(name)s no está en el territorio del convenio."),
+    "enrollment_outside_term": _l("La fecha de inscripción está fuera del plazo del convenio."),
+    "status_unknown": _l("Estado no válido: use activo, inactivo o retirado."),
+    "effective_outside_term": _l("La fecha efectiva está fuera del plazo del convenio."),
+    # set-based checks
+    "duplicate_in_file": _l("La misma persona ya aparece en la fila %(row)s."),
+    "already_enrolled": _l("Ya está inscrita en este convenio: se actualizarán sus datos."),
+    "double_enrollment": _l("Está activa en otro convenio: quedará pendiente de decisión de seguimiento."),
+    "not_enrolled": _l("No está inscrita en este convenio."),
+    "transition_refused": _l("No puede pasar de «%(from)s» a «%(to)s»."),
+    "effective_before_current": _l("La fecha efectiva es anterior al estado vigente (desde %(since)s)."),
+}
+
+_OTHER_DOCUMENT = re.compile(r"^[A-Z0-9-]{3,30}$")
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def map_headers(headers: list[str], kind: str) -> tuple[dict[str, int], list[dict]]:
+    """field → column index; errors for required columns that are missing."""
+    wanted = {field for field in HEADERS if field in REQUIRED[kind] or field in _OPTIONAL[kind]}
+    mapping: dict[str, int] = {}
+    for index, header in enumerate(headers):
+        folded = fold(str(header)).replace(".", "").replace("º", "").replace("°", "")
+        for field in wanted:
+            if field not in mapping and folded in HEADERS[field]:
+                mapping[field] = index
+    missing = [{"column": HEADERS[f][0], "code": "missing_column", "params": {"column": HEADERS[f][0]}}
+               for f in REQUIRED[kind] if f not in mapping]
+    return mapping, missing
+
+
+_OPTIONAL = {
+    "enrollment": ("document_type", "enrollment_date"),
+    "status": ("document_type", "reason"),
+}
+
+
+def parse_date(value) -> date | None:
+    """ISO, dd/mm/yyyy, real Excel dates (datetime cells) and Excel serial numbers."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 1 <= value < 2958466:
+            return EXCEL_EPOCH + timedelta(days=int(value))
+        return None
+    text = str(value).strip()
+    for pattern, order in ((_ISO, (0, 1, 2)), (_DMY, (2, 1, 0))):
+        match = pattern.match(text)
+        if match:
+            parts = [int(p) for p in match.groups()]
+            try:
+                return date(parts[order[0]], parts[order[1]], parts[order[2]])
+            except ValueError:
+                return None
+    return None
+
+
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+@dataclass(frozen=True)
+class AgreementFrame:
+    """What a row is checked against: the agreement's term, territory and target ages."""
+
+    start: date
+    end: date
+    territory: frozenset[str]
+    age_min: int
+    age_max: int
+    today: date
+
+
+def _text(cells: list, mapping: dict, field: str) -> str:
+    index = mapping.get(field)
+    if index is None or index >= len(cells):
+        return ""
+    value = cells[index]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip() if not isinstance(value, (date, datetime)) else value
+
+
+def _value(cells: list, mapping: dict, field: str):
+    index = mapping.get(field)
+    if index is None or index >= len(cells):
+        return ""
+    return cells[index]
+
+
+def check_document(raw_type: str, raw_number, errors: list, column: str) -> tuple[str | None, str | None]:
+    number = str(raw_number).strip().upper().replace(" ", "")
+    if not number:
+        errors.append({"column": column, "code": "required"})
+        return None, None
+    doc_type = DOCUMENT_TYPES.get(fold(raw_type)) if raw_type else None
+    if raw_type and doc_type is None:
+        errors.append({"column": "tipo de documento", "code": "document_type_unknown"})
+        return None, None
+    if doc_type is None:
+        doc_type = "dui" if re.match(r"^\d{8}-?\d$", number) else None
+        if doc_type is None:
+            errors.append({"column": "tipo de documento", "code": "document_type_missing"})
+            return None, None
+    if doc_type == "dui":
+        try:
+            return "dui", normalize_dui(number)
+        except IdentityError as exc:
+            errors.append({"column": column, "code": exc.code})
+            return "dui", None
+    if not _OTHER_DOCUMENT.match(number):
+        errors.append({"column": column, "code": "document_format"})
+        return doc_type, None
+    return doc_type, number
+
+
+def check_enrollment_row(cells: list, mapping: dict, headers: list[str], frame: AgreementFrame) -> dict:
+    """Normalized values of one enrollment row and its errors (codes, by column as headed in the file)."""
+    errors: list[dict] = []
+
+    def col(field):
+        return headers[mapping[field]] if field in mapping else HEADERS[field][0]
+
+    doc_type, doc_number = check_document(_text(cells, mapping, "document_type"),
+                                          _text(cells, mapping, "document_number"), errors, col("document_number"))
+    names = {}
+    for field in ("first_names", "last_names"):
+        value = _text(cells, mapping, field)
+        if not value:
+            errors.append({"column": col(field), "code": "required"})
+        elif len(value) > 120:
+            errors.append({"column": col(field), "code": "too_long", "params": {"n": 120}})
+        names[field] = " ".join(value.split())[:120] or None
+
+    birth = None
+    raw_birth = _value(cells, mapping, "birth_date")
+    if raw_birth in ("", None):
+        errors.append({"column": col("birth_date"), "code": "required"})
+    else:
+        birth = parse_date(raw_birth)
+        if birth is None:
+            errors.append({"column": col("birth_date"), "code": "date_format"})
+        elif birth > frame.today:
+            errors.append({"column": col("birth_date"), "code": "birth_in_future"})
+            birth = None
+
+    enrolled = frame.today
+    raw_enrolled = _value(cells, mapping, "enrollment_date")
+    if raw_enrolled not in ("", None):
+        enrolled = parse_date(raw_enrolled)
+        if enrolled is None:
+            errors.append({"column": col("enrollment_date"), "code": "date_format"})
+    if enrolled is not None and not frame.start <= enrolled <= frame.end:
+        errors.append({"column": col("enrollment_date"), "code": "enrollment_outside_term"})
+
+    if birth is not None and enrolled is not None:
+        age = age_on(birth, enrolled)
+        if not frame.age_min <= age <= frame.age_max:
+            errors.append({"column": col("birth_date"), "code": "age_out_of_range",
+                           "params": {"age": age, "min": frame.age_min, "max": frame.age_max}})
+        if doc_type is not None:
+            if age >= 18 and doc_type != "dui":
+                errors.append({"column": col("document_number"), "code": "adult_needs_dui"})
+            elif age < 18 and doc_type == "dui":
+                errors.append({"column": col("document_number"), "code": "minor_has_no_dui"})
+
+    raw_sex = _text(cells, mapping, "sex")
+    sex = SEXES.get(fold(raw_sex))
+    if not raw_sex:
+        errors.append({"column": col("sex"), "code": "required"})
+    elif sex is None:
+        errors.append({"column": col("sex"), "code": "sex_unknown"})
+
+    raw_muni = _text(cells, mapping, "municipality")
+    muni = find_municipality(str(raw_muni)) if raw_muni else None
+    if not raw_muni:
+        errors.append({"column": col("municipality"), "code": "required"})
+    elif muni is None:
+        errors.append({"column": col("municipality"), "code": "municipality_unknown",
+                       "params": {"value": str(raw_muni)[:60]}})
+    elif frame.territory and muni["code"] not in frame.territory:
+        errors.append({"column": col("municipality"), "code": "municipality_outside",
+                       "params": {"name": muni["name"]}})
+
+    return {
+        "document_type": doc_type, "document_number": doc_number,
+        "first_names": names.get("first_names"), "last_names": names.get("last_names"),
+        "birth_date": birth, "sex": sex, "municipality_code": muni["code"] if muni else None,
+        "enrollment_date": enrolled, "errors": errors,
+    }
+
+
+def check_status_row(cells: list, mapping: dict, headers: list[str], frame: AgreementFrame) -> dict:
+    errors: list[dict] = []
+
+    def col(field):
+        return headers[mapping[field]] if field in mapping else HEADERS[field][0]
+
+    doc_type, doc_number = check_document(_text(cells, mapping, "document_type"),
+                                          _text(cells, mapping, "document_number"), errors, col("document_number"))
+    raw_status = _text(cells, mapping, "status")
+    status = STATUSES.get(fold(raw_status))
+    if status is None:
+        errors.append({"column": col("status"), "code": "status_unknown" if raw_status else "required"})
+    effective = parse_date(_value(cells, mapping, "effective_date")) if _value(cells, mapping, "effective_date") else None
+    if effective is None:
+        errors.append({"column": col("effective_date"), "code": "date_format"})
+    elif not frame.start <= effective <= frame.end:
+        errors.append({"column": col("effective_date"), "code": "effective_outside_term"})
+    reason = _text(cells, mapping, "reason")
+    return {"document_type": doc_type, "document_number": doc_number, "status": status,
+            "effective_date": effective, "status_reason": str(reason)[:2000] or None, "errors": errors}
+
+
+def render(error: dict) -> str:
+    message = MESSAGES.get(error.get("code"))
+    if message is None:
+        return error.get("code", "")
+    params = error.get("params") or {}
+    return str(message) % params if params else str(message)

@@ -1,0 +1,159 @@
+"""Reading uploaded lists (CSV or XLSX) as a stream of rows, refusing what is not what it claims.
+
+CSV: UTF-8 with or without BOM, else Windows-1252 (a superset of Latin-1 for text); comma,
+semicolon or tab. XLSX: the zip is inspected before parsing (entry count, total uncompressed
+size, compression ratio) and openpyxl reads it in read-only mode, with defusedxml installed so
+XML entity tricks are refused.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+
+MAX_ZIP_ENTRIES = 200
+MAX_UNCOMPRESSED = 512 * 1024 * 1024
+MAX_RATIO = 100
+DELIMITERS = (",", ";", "\t")
+
+
+class UnreadableFile(ValueError):
+    def __init__(self, code: str, message):
+        super().__init__(str(message))
+        self.code, self.message = code, message
+
+
+@dataclass
+class Table:
+    format: str               # "csv" or "xlsx"
+    headers: list[str]
+    rows: Iterator[tuple[int, list]]  # (row number as a person counts it, cell values)
+    encoding: str | None = None
+    delimiter: str | None = None
+
+
+def _csv_encoding(path: Path) -> str:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as handle:
+        try:
+            while chunk := handle.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8-sig"
+
+
+def _looks_binary(head: bytes) -> bool:
+    return b"\x00" in head or head.startswith((b"\x89PNG", b"%PDF", b"\xff\xd8\xff", b"GIF8", b"MZ"))
+
+
+def check_zip(path: Path) -> None:
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise UnreadableFile("not_xlsx", _l("El archivo no es un XLSX válido.")) from None
+    with archive:
+        entries = archive.infolist()
+        if len(entries) > MAX_ZIP_ENTRIES:
+            raise UnreadableFile("zip_entries", _l("El XLSX contiene demasiados archivos internos."))
+        total = sum(e.file_size for e in entries)
+        if total > MAX_UNCOMPRESSED:
+            raise UnreadableFile("zip_size", _l("El XLSX descomprimido es demasiado grande."))
+        for entry in entries:
+            if entry.compress_size and entry.file_size / entry.compress_size > MAX_RATIO and entry.file_size > 1 << 20:
+                raise UnreadableFile("zip_bomb", _l("El XLSX tiene una compresión anómala (posible bomba zip)."))
+        names = {e.filename for e in entries}
+        if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
+            raise UnreadableFile("not_xlsx", _l("El archivo no es un XLSX válido."))
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    return value  # datetime, int, float from XLSX cells: interpreted by the row checks
+
+
+def _xlsx(path: Path) -> Table:
+    check_zip(path)
+    import openpyxl
+    from openpyxl.xml import DEFUSEDXML
+
+    if not DEFUSEDXML:  # pragma: no cover - defusedxml is a pinned requirement
+        raise RuntimeError("defusedxml is required to read XLSX safely")
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for broken files
+        raise UnreadableFile("not_xlsx", _l("No se pudo leer el XLSX: %(error)s", error=type(exc).__name__)) from None
+    sheet = workbook.worksheets[0]
+    iterator = sheet.iter_rows(values_only=True)
+    try:
+        headers = [str(_cell(v)) for v in next(iterator)]
+    except StopIteration:
+        workbook.close()
+        raise UnreadableFile("empty", _l("El archivo está vacío.")) from None
+
+    def rows():
+        try:
+            for number, values in enumerate(iterator, start=2):
+                cells = [_cell(v) for v in values]
+                if any(c != "" for c in cells):
+                    yield number, cells
+        finally:
+            workbook.close()
+
+    return Table("xlsx", headers, rows())
+
+
+def _csv(path: Path) -> Table:
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    if _looks_binary(head):
+        raise UnreadableFile("not_csv", _l("El archivo no es un CSV de texto."))
+    encoding = _csv_encoding(path)
+    handle = path.open("r", encoding=encoding, newline="")
+    first = handle.readline()
+    delimiter = max(DELIMITERS, key=first.count)
+    handle.seek(0)
+    reader = csv.reader(handle, delimiter=delimiter)
+    try:
+        headers = [h.strip() for h in next(reader)]
+    except StopIteration:
+        handle.close()
+        raise UnreadableFile("empty", _l("El archivo está vacío.")) from None
+
+    def rows():
+        try:
+            for values in reader:
+                if any(v.strip() for v in values):
+                    yield reader.line_num, [v.strip() for v in values]
+        except csv.Error as exc:
+            raise UnreadableFile("csv_error", _l("CSV mal formado cerca de la línea %(n)s: %(error)s",
+                                                 n=reader.line_num, error=str(exc))) from None
+        finally:
+            handle.close()
+
+    return Table("csv", headers, rows(), encoding=encoding, delimiter=delimiter)
+
+
+def open_table(path: Path, filename: str) -> Table:
+    """The table in ``path``; ``filename`` says what it claims to be (.csv, .txt or .xlsx)."""
+    suffix = Path(filename).suffix.lower()
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if suffix == ".xlsx":
+        if magic != b"PK\x03\x04":
+            raise UnreadableFile("not_xlsx", _l("El archivo dice ser XLSX pero no lo es."))
+        return _xlsx(path)
+    if suffix in (".csv", ".txt"):
+        if magic == b"PK\x03\x04":
+            raise UnreadableFile("not_csv", _l("El archivo dice ser CSV pero es un archivo comprimido (¿XLSX?)."))
+        return _csv(path)
+    raise UnreadableFile("format", _l("Formato no admitido: envíe CSV o XLSX."))

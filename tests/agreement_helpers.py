@@ -1,0 +1,36 @@
+"""An agreement in execution, built through the real services, for the beneficiary tests."""
+from __future__ import annotations
+
+from datetime import date
+
+from grants.audit import Actor
+from grants.extensions import db
+from grants.services import agreements, plans
+from tests.factories import make_allocation, make_organization, make_user, plan_content
+from tests.pdfs import tiny_pdf
+
+
+def agreement_in_execution(territory=("0623", "0622"), ages=(14, 29), amount="100000.00", **org):
+    organization = make_organization(**org)
+    allocation = make_allocation(organization, amount=amount)
+    ngo = make_user(["ngo"], organization=organization)
+    reviewers = {d: make_user([f"{d}_reviewer"]) for d in ("legal", "financial", "monitoring")}
+    administrator = make_user(["administrator"])
+    content = plan_content(territory=list(territory),
+                           beneficiaries={"target": 300, "age_min": ages[0], "age_max": ages[1], "profile": "x"})
+    for activity in content["activities"]:
+        activity["municipality_codes"] = [territory[0]]
+    plan = plans.create_plan(Actor.for_user(ngo), allocation.id, "Plan", content)
+    plans.submit_plan(Actor.for_user(ngo), plan.id)
+    for discipline, user in reviewers.items():
+        plans.record_review(Actor.for_user(user), plan.id, 1, discipline, "approve", [])
+    legal = Actor.for_user(reviewers["legal"])
+    agreement = agreements.create_agreement(legal, plan.id, {
+        "ministry_signatory_name": "M", "ministry_signatory_title": "T",
+        "ngo_signatory_name": "N", "ngo_signatory_title": "R"})
+    agreements.sign_agreement(legal, agreement.id, date(2026, 1, 20), tiny_pdf())
+    agreements.designate_administrator(legal, agreement.id, administrator.id)
+    agreements.start_execution(legal, agreement.id)
+    db.session.commit()
+    return {"agreement": agreement, "organization": organization, "ngo": ngo, "administrator": administrator,
+            **reviewers}

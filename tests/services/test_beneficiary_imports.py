@@ -1,0 +1,234 @@
+"""Beneficiary lists: every row rule with a failing and a passing row, batch semantics, status
+history and "active on date D"."""
+import io
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from grants.audit import Actor
+from grants.extensions import db
+from grants.models import Beneficiary, Enrollment, EnrollmentPeriod, ImportBatch, ImportRow
+from grants.services import beneficiary_imports as imports
+from grants.services import enrollments
+from grants.services.errors import Conflict, Forbidden
+from tests.agreement_helpers import agreement_in_execution
+from tests.factories import valid_dui
+
+HEADER = "Tipo de documento,DUI,Nombres,Apellidos,Fecha de nacimiento,Sexo,Municipio,Fecha de inscripción"
+ADULT = "DUI,{dui},Ana María,López Pérez,15/03/2000,F,San Salvador Centro,2026-03-01"
+
+
+@pytest.fixture
+def ctx(app, tmp_path):
+    app.config["UPLOAD_DIR"] = str(tmp_path)
+    return agreement_in_execution()
+
+
+def run(ctx, text_or_bytes, filename="lista.csv", kind="enrollment"):
+    data = text_or_bytes.encode("utf-8") if isinstance(text_or_bytes, str) else text_or_bytes
+    return imports.import_file(Actor.for_user(ctx["ngo"]), ctx["agreement"].id, filename, data, kind)
+
+
+def rows_of(batch):
+    return {r.row_number: r for r in db.session.scalars(select(ImportRow).where(ImportRow.batch_id == batch.id))}
+
+
+def codes(row):
+    return [e["code"] for e in row.errors]
+
+
+@pytest.mark.parametrize("line, code", [
+    ("DUI,12345678-5,Ana,López,15/03/2000,F,0623,2026-03-01", "dui_check_digit"),
+    ("DUI,00000000-0,Ana,López,15/03/2000,F,0623,2026-03-01", "dui_zero"),
+    ("DUI,1234,Ana,López,15/03/2000,F,0623,2026-03-01", "dui_format"),
+    ("Licencia,12345678-4,Ana,López,15/03/2000,F,0623,2026-03-01", "document_type_unknown"),
+    (",ABC-123,Ana,López,15/03/2000,F,0623,2026-03-01", "document_type_missing"),
+    ("Pasaporte,A1234567,Ana,López,15/03/2000,F,0623,2026-03-01", "adult_needs_dui"),
+    ("DUI,12345678-4,Ana,López,15/03/2010,F,0623,2026-03-01", "minor_has_no_dui"),
+    ("DUI,12345678-4,,López,15/03/2000,F,0623,2026-03-01", "required"),
+    ("DUI,12345678-4,Ana,López,31/02/2000,F,0623,2026-03-01", "date_format"),
+    ("DUI,12345678-4,Ana,López,2099-01-01,F,0623,2026-03-01", "birth_in_future"),
+    ("DUI,12345678-4,Ana,López,15/03/1960,F,0623,2026-03-01", "age_out_of_range"),
+    ("DUI,12345678-4,Ana,López,15/03/2000,X,0623,2026-03-01", "sex_unknown"),
+    ("DUI,12345678-4,Ana,López,15/03/2000,F,Atlántida,2026-03-01", "municipality_unknown"),
+    ("DUI,12345678-4,Ana,López,15/03/2000,F,Santa Ana Centro,2026-03-01", "municipality_outside"),
+    ("DUI,12345678-4,Ana,López,15/03/2000,F,0623,2025-12-01", "enrollment_outside_term"),
+])
+def test_each_rule_rejects_its_row_and_passes_a_good_one(ctx, line, code):
+    batch = run(ctx, f"{HEADER}\n{line}\n{ADULT.format(dui='00016297-5')}\n")
+    rows = rows_of(batch)
+    assert code in codes(rows[2]), codes(rows[2])
+    assert rows[2].outcome == "error"
+    assert rows[3].outcome == "valid" and codes(rows[3]) == []
+    assert (batch.status, batch.rows_total, batch.rows_error, batch.rows_valid) == ("ready", 2, 1, 1)
+
+
+def test_a_minor_with_a_birth_certificate_passes(ctx):
+    batch = run(ctx, f"{HEADER}\nPartida de nacimiento,PN-2010-0456,Luis,Ramos,01/06/2010,M,San Salvador Este,2026-03-01\n")
+    assert batch.rows_valid == 1
+
+
+def test_mixed_file_counts_are_exact_and_nothing_is_enrolled_before_confirmation(ctx):
+    lines = [ADULT.format(dui=valid_dui(n)) for n in range(100, 110)]          # 10 valid
+    lines += ["DUI,12345678-5,Ana,López,15/03/2000,F,0623,2026-03-01"] * 3      # 3 errors (same bad DUI)
+    lines += [ADULT.format(dui=valid_dui(100))]                                 # duplicate of the first: error
+    batch = run(ctx, HEADER + "\n" + "\n".join(lines) + "\n")
+    assert (batch.rows_total, batch.rows_valid, batch.rows_warning, batch.rows_error) == (14, 10, 0, 4)
+    duplicate = rows_of(batch)[15]
+    assert duplicate.duplicate_of_row == 2 and duplicate.outcome == "error"
+    assert db.session.scalar(select(func.count()).select_from(Enrollment)) == 0
+
+    imports.confirm_batch(Actor.for_user(ctx["ngo"]), batch.id)
+    assert db.session.scalar(select(func.count()).select_from(Enrollment)) == 10
+    assert db.session.scalar(select(func.count()).select_from(EnrollmentPeriod)) == 10
+    assert set(db.session.scalars(select(Enrollment.status))) == {"pending"}
+
+
+def test_a_person_already_enrolled_is_updated_not_enrolled_twice(ctx):
+    first = run(ctx, f"{HEADER}\n{ADULT.format(dui='00016297-5')}\n")
+    imports.confirm_batch(Actor.for_user(ctx["ngo"]), first.id)
+    again = run(ctx, f"{HEADER}\nDUI,00016297-5,Ana María,López de Ruiz,15/03/2000,F,San Salvador Este,2026-03-01\n")
+    row = rows_of(again)[2]
+    assert row.outcome == "warning" and row.existing_enrollment_id is not None
+    imports.confirm_batch(Actor.for_user(ctx["ngo"]), again.id)
+    assert db.session.scalar(select(func.count()).select_from(Enrollment)) == 1
+    person = db.session.scalars(select(Beneficiary)).one()
+    assert (person.last_names, person.municipality_code) == ("López de Ruiz", "0622")
+
+
+def _activate_everyone(ctx, batch):
+    imports.confirm_batch(Actor.for_user(ctx["ngo"]), batch.id)
+    imports.validate_batch(Actor.for_user(ctx["monitoring"]), batch.id)
+    for enrollment in db.session.scalars(select(Enrollment).where(Enrollment.batch_id == batch.id)):
+        enrollments.change_status(Actor.for_user(ctx["ngo"]), enrollment.id, "active", imports.today(), "inicia")
+
+
+def test_double_enrollment_across_agreements_is_flagged_and_decided(ctx, app):
+    _activate_everyone(ctx, run(ctx, f"{HEADER}\n{ADULT.format(dui='00016297-5')}\n"))
+    other = agreement_in_execution()
+    batch = imports.import_file(Actor.for_user(other["ngo"]), other["agreement"].id, "l.csv",
+                                f"{HEADER}\n{ADULT.format(dui='00016297-5')}\n".encode(), "enrollment")
+    row = rows_of(batch)[2]
+    assert row.double_enrollment and row.outcome == "warning" and batch.rows_warning == 1
+    imports.confirm_batch(Actor.for_user(other["ngo"]), batch.id)
+    enrollment = db.session.scalars(select(Enrollment).where(Enrollment.agreement_id == other["agreement"].id)).one()
+    assert enrollment.double_enrollment == "pending"
+    imports.validate_batch(Actor.for_user(other["monitoring"]), batch.id)
+    assert enrollment.status == "pending"  # waits for its own decision
+    with pytest.raises(Conflict):
+        enrollments.change_status(Actor.for_user(other["monitoring"]), enrollment.id, "validated", imports.today(), "")
+    enrollments.decide_double_enrollment(Actor.for_user(other["monitoring"]), enrollment.id, False,
+                                         "Ya participa en el programa de otra ONG")
+    assert (enrollment.status, enrollment.double_enrollment) == ("withdrawn", "refused")
+
+
+def test_who_was_active_on_a_date_is_one_query(ctx):
+    batch = run(ctx, HEADER + "\n" + "\n".join(ADULT.format(dui=valid_dui(n)) for n in (1, 2, 3)) + "\n")
+    imports.confirm_batch(Actor.for_user(ctx["ngo"]), batch.id)
+    imports.validate_batch(Actor.for_user(ctx["monitoring"]), batch.id)
+    people = db.session.scalars(select(Enrollment).order_by(Enrollment.id)).all()
+    ngo = Actor.for_user(ctx["ngo"])
+    start = max(imports.today(), people[0].periods[-1].valid_from)
+    for enrollment in people:
+        enrollments.change_status(ngo, enrollment.id, "active", start, "inicia")
+    later = date(start.year, 11, 30) if start < date(start.year, 11, 30) else start
+    if later > start:
+        enrollments.change_status(ngo, people[1].id, "inactive", later, "dejó de asistir")
+    active_today = set(db.session.scalars(enrollments.active_on(ctx["agreement"].id, start)))
+    assert active_today == set(people)
+    if later > start:
+        assert set(db.session.scalars(enrollments.active_on(ctx["agreement"].id, later))) == {people[0], people[2]}
+
+
+def test_status_lists_apply_changes_and_refuse_impossible_ones(ctx):
+    batch = run(ctx, HEADER + "\n" + "\n".join(ADULT.format(dui=valid_dui(n)) for n in (1, 2)) + "\n")
+    imports.confirm_batch(Actor.for_user(ctx["ngo"]), batch.id)
+    imports.validate_batch(Actor.for_user(ctx["monitoring"]), batch.id)
+    day = max(imports.today(), date(2026, 3, 1)).isoformat()
+    status = run(ctx, f"DUI,Estado,Fecha efectiva,Motivo\n{valid_dui(1)},activo,{day},inicia\n"
+                      f"{valid_dui(2)},inactivo,{day},no puede: está validada\n{valid_dui(99)},activo,{day},x\n",
+                 kind="status")
+    rows = rows_of(status)
+    assert rows[2].outcome == "valid"
+    assert "transition_refused" in codes(rows[3]) and "not_enrolled" in codes(rows[4])
+    imports.confirm_batch(Actor.for_user(ctx["ngo"]), status.id)
+    states = dict(db.session.execute(select(Beneficiary.document_number, Enrollment.status)
+                                     .join(Enrollment, Enrollment.beneficiary_id == Beneficiary.id)).all())
+    assert states == {valid_dui(1): "active", valid_dui(2): "validated"}
+
+
+def test_segregation_the_uploader_never_validates_and_other_ngos_cannot_confirm(ctx):
+    batch = run(ctx, f"{HEADER}\n{ADULT.format(dui='00016297-5')}\n")
+    stranger = agreement_in_execution()["ngo"]
+    with pytest.raises(Exception) as exc:
+        imports.confirm_batch(Actor.for_user(stranger), batch.id)
+    assert type(exc.value).__name__ in ("NotFound", "Forbidden")
+    imports.confirm_batch(Actor.for_user(ctx["ngo"]), batch.id)
+    with pytest.raises(Forbidden):
+        imports.validate_batch(Actor.for_user(ctx["ngo"]), batch.id)
+
+
+def test_unreadable_files_fail_the_batch_with_a_reason_and_store_no_rows(ctx):
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+    for data, name, code in ((png, "lista.xlsx", "not_xlsx"), (png, "lista.csv", "not_csv"),
+                             (b"DUI;Nombres\n", "lista.csv", "missing_columns"), (HEADER.encode(), "l.csv", "empty")):
+        batch = run(ctx, data, name)
+        assert batch.status == "failed" and batch.failure.startswith(code), batch.failure
+        assert db.session.scalar(select(func.count()).select_from(ImportRow).where(ImportRow.batch_id == batch.id)) == 0
+
+
+@pytest.mark.parametrize("encoding, delimiter, bom", [
+    ("utf-8", ",", False), ("utf-8", ";", True), ("cp1252", ";", False), ("latin-1", ",", False)])
+def test_encodings_delimiters_and_bom(ctx, encoding, delimiter, bom):
+    text = (HEADER + "\n" + ADULT.format(dui="00016297-5") + "\n").replace(",", delimiter)
+    text = text.replace("Ana María", "Ana María Núñez").replace("Pérez", "Peñate")
+    data = ("\ufeff" if bom else "").encode("utf-8") + text.encode(encoding) if bom else text.encode(encoding)
+    batch = run(ctx, data)
+    assert batch.rows_valid == 1, [r.errors for r in rows_of(batch).values()]
+    assert rows_of(batch)[2].first_names == "Ana María Núñez"
+
+
+def test_xlsx_with_real_dates_and_english_headers(ctx):
+    from datetime import datetime
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Document type", "Document number", "First names", "Last names", "Birth date", "Sex",
+                  "Municipality", "Enrollment date"])
+    sheet.append(["DUI", "00016297-5", "Ana", "López", datetime(2000, 3, 15), "F", "0623", datetime(2026, 3, 1)])
+    sheet.append(["Partida de nacimiento", "PN-77", "Luis", "Ramos", datetime(2012, 1, 9), "M", "san salvador este",
+                  datetime(2026, 3, 1)])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    batch = run(ctx, buffer.getvalue(), "lista.xlsx")
+    rows = rows_of(batch)
+    assert batch.rows_valid == 2, [r.errors for r in rows.values()]
+    assert rows[2].birth_date == date(2000, 3, 15) and rows[3].municipality_code == "0622"
+
+
+def test_a_batch_is_stored_whole_or_not_at_all(ctx, monkeypatch):
+    """A failure in the middle of storing rolls everything back: no batch rows, no batch."""
+    before = db.session.scalar(select(func.count()).select_from(ImportBatch))
+    with pytest.raises(RuntimeError):
+        with db.session.begin_nested():
+            batch = imports.start_import(Actor.for_user(ctx["ngo"]), ctx["agreement"].id, "l.csv",
+                                         (HEADER + "\n" + "\n".join(ADULT.format(dui=valid_dui(n))
+                                                                    for n in range(1, 30)) + "\n").encode())
+            writer_cls = imports.RowWriter
+
+            class Failing(writer_cls):
+                def __init__(self, batch_id, chunk=10):
+                    super().__init__(batch_id, chunk=10)
+
+                def flush(self):
+                    if self.written >= 10:
+                        raise RuntimeError("disk full")
+                    return super().flush()
+
+            monkeypatch.setattr(imports, "RowWriter", Failing)
+            imports.process_batch(Actor.for_user(ctx["ngo"]), batch.id)
+    assert db.session.scalar(select(func.count()).select_from(ImportBatch)) == before
+    assert db.session.scalar(select(func.count()).select_from(ImportRow)) == 0
