@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -104,7 +105,74 @@ def notifications_send(limit: int) -> None:
                f"{counts['failed']} fallidos.")
 
 
+beneficiaries_cli = AppGroup("beneficiaries", help="Listas de beneficiarios.")
+
+
+def _estimate_rows(path) -> int | None:
+    if path.suffix.lower() in (".csv", ".txt"):
+        with path.open("rb") as handle:
+            return max(sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b"")) - 1, 1)
+    return None
+
+
+@beneficiaries_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--agreement", "agreement_ref", required=True, help="Agreement id or number (MJSP-CONV-2026-0001).")
+@click.option("--kind", type=click.Choice(["enrollment", "status"]), default="enrollment", show_default=True)
+@click.option("--user", "email", default=None, help="The NGO user it is uploaded for (default: the first one).")
+@click.option("--confirm", is_flag=True, help="Confirm the batch when it has no errors.")
+def beneficiaries_import(file: Path, agreement_ref: str, kind: str, email: str | None, confirm: bool) -> None:
+    """Check and store a beneficiary list (CSV or XLSX) for an agreement, with a progress bar."""
+    from grants.models import Agreement, ImportBatch
+    from grants.permissions import Role
+    from grants.services import beneficiary_imports as imports
+
+    query = select(Agreement).where(
+        Agreement.id == int(agreement_ref) if agreement_ref.isdigit() else Agreement.number == agreement_ref)
+    agreement = db.session.scalar(query)
+    if agreement is None:
+        raise click.BadParameter("no such agreement", param_hint="--agreement")
+    users = [u for u in db.session.scalars(select(User).where(User.organization_id == agreement.organization_id,
+                                                               User.active).order_by(User.id))
+             if Role.NGO in u.roles and (email is None or u.email == email.lower())]
+    if not users:
+        raise click.BadParameter("no active NGO user of that organization", param_hint="--user")
+    actor = Actor.for_user(users[0])
+    actor = Actor(user=actor.user, label=actor.label, roles=actor.roles, request_id="cli:beneficiaries import")
+    total = _estimate_rows(file)
+    with click.progressbar(length=total or 0, label=f"Revisando {file.name}", show_pos=True) as bar:
+        seen = {"n": 0}
+
+        interactive = sys.stdout.isatty()
+
+        def progress(count: int) -> None:
+            bar.update(count - seen["n"])
+            if not interactive and count // 10000 > seen["n"] // 10000:
+                click.echo(f"{count} filas revisadas")  # logs and pipes get a line now and then
+            seen["n"] = count
+
+        try:
+            with unit_of_work():
+                batch = imports.import_file(actor, agreement.id, file.name, file.read_bytes(), kind, progress)
+                batch_id = batch.id
+                if confirm and batch.status == "ready" and batch.rows_error == 0:
+                    imports.confirm_batch(actor, batch.id)
+        except ValidationFailed as exc:
+            click.echo()
+            for field, messages in exc.errors.items():
+                for message in messages:
+                    click.echo(f"{field}: {message}", err=True)
+            sys.exit(1)
+    batch = db.session.get(ImportBatch, batch_id)
+    click.echo(f"Lista {batch.id}: {batch.status} — {batch.rows_total} filas, {batch.rows_valid} válidas, "
+               f"{batch.rows_warning} con advertencias, {batch.rows_error} con errores.")
+    if batch.failure:
+        click.echo(f"Motivo: {batch.failure}", err=True)
+    sys.exit(0 if batch.status in ("ready", "confirmed") else 1)
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(beneficiaries_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)

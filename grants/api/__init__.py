@@ -26,9 +26,22 @@ def init_api(app: Flask) -> None:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
 
-    from grants.api import agreements, allocations, audit, auth, notifications, organizations, plans, users
+    from grants.api import (
+        agreements,
+        allocations,
+        audit,
+        auth,
+        beneficiaries,
+        notifications,
+        organizations,
+        plans,
+        suppliers,
+        users,
+    )
 
-    for module in (auth, organizations, allocations, plans, agreements, notifications, users, audit):
+    modules = (auth, organizations, allocations, plans, agreements, beneficiaries, suppliers, notifications,
+               users, audit)
+    for module in modules:
         csrf.exempt(module.blp)  # the API authenticates with bearer tokens only, never cookies
         api.register_blueprint(module.blp)
 

@@ -387,3 +387,29 @@ def import_file(actor: Actor, agreement_id: int, filename: str, data: bytes, kin
 
 def max_upload_bytes() -> int:
     return current_app.config["BENEFICIARY_LIST_MAX_BYTES"]
+
+
+# --- reading a batch's results ------------------------------------------------------------------
+
+def row_messages(row: ImportRow) -> list[dict]:
+    """Every finding of a row, rendered in the current language: [{column, code, message}]."""
+    from grants.validation.beneficiary_rows import render
+
+    found = [{"column": e.get("column"), "code": e.get("code"), "message": render(e)} for e in row.errors or []]
+    if row.duplicate_of_row:
+        error = {"code": "duplicate_in_file", "params": {"row": row.duplicate_of_row}}
+        found.append({"column": None, "code": error["code"], "message": render(error)})
+    if row.existing_enrollment_id and row.status is None:
+        found.append({"column": None, "code": "already_enrolled", "message": render({"code": "already_enrolled"})})
+    if row.double_enrollment:
+        found.append({"column": None, "code": "double_enrollment", "message": render({"code": "double_enrollment"})})
+    return found
+
+
+def error_rows(batch: ImportBatch):
+    """(row number, original row, messages joined) of the rejected rows, streamed in row order."""
+    query = (select(ImportRow).where(ImportRow.batch_id == batch.id, ImportRow.outcome == "error")
+             .order_by(ImportRow.row_number).execution_options(yield_per=2000))
+    for row in db.session.scalars(query):
+        messages = [f"{m['column']}: {m['message']}" if m["column"] else m["message"] for m in row_messages(row)]
+        yield row.row_number, row.raw, "; ".join(messages)

@@ -106,6 +106,11 @@ def _xlsx(path: Path) -> Table:
                 cells = [_cell(v) for v in values]
                 if any(c != "" for c in cells):
                     yield number, cells
+        except UnreadableFile:
+            raise
+        except Exception as exc:  # defusedxml refusals, broken XML inside the zip …
+            raise UnreadableFile("xlsx_content", _l("No se pudo leer el contenido del XLSX: %(error)s",
+                                                    error=type(exc).__name__)) from None
         finally:
             workbook.close()
 

@@ -1,0 +1,254 @@
+"""/api/v1: beneficiary lists (imports), enrollments and their status, personal data reveal."""
+from __future__ import annotations
+
+from flask import Response, request
+from flask.views import MethodView
+from flask_babel import gettext as _
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from grants.api.blueprint import Blueprint
+from grants.api.fields import PageArgsSchema, page_schema, paginate
+from grants.context import acting_user, current_actor
+from grants.extensions import db
+from grants.models import Agreement, Enrollment, ImportBatch, ImportRow
+from grants.permissions import Permission
+from grants.reports.import_errors import errors_csv, errors_xlsx
+from grants.security import require, visible
+from grants.services import beneficiary_imports as imports
+from grants.services import enrollments as enrollment_service
+from grants.services.errors import ValidationFailed
+
+blp = Blueprint("beneficiaries", __name__, url_prefix="/api/v1", description="Beneficiarios e inscripciones")
+
+
+class BatchSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    agreement_id = fields.Integer(dump_only=True)
+    kind = fields.String(dump_only=True)
+    status = fields.String(dump_only=True)
+    filename = fields.String(dump_only=True)
+    file_sha256 = fields.String(dump_only=True)
+    file_size = fields.Integer(dump_only=True)
+    rows_total = fields.Integer(dump_only=True)
+    rows_valid = fields.Integer(dump_only=True)
+    rows_warning = fields.Integer(dump_only=True)
+    rows_error = fields.Integer(dump_only=True)
+    failure = fields.String(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    confirmed_at = fields.DateTime(dump_only=True)
+    validated_at = fields.DateTime(dump_only=True)
+
+
+class UploadSchema(Schema):
+    kind = fields.String(load_default="enrollment", validate=validate.OneOf(["enrollment", "status"]))
+
+
+class RowArgsSchema(PageArgsSchema):
+    outcome = fields.String(validate=validate.OneOf(["valid", "warning", "error"]))
+
+
+class RowSchema(Schema):
+    row_number = fields.Integer()
+    outcome = fields.String()
+    raw = fields.Dict()
+    findings = fields.Function(lambda r: imports.row_messages(r))
+
+
+class EnrollmentSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    beneficiary_id = fields.Integer(dump_only=True)
+    status = fields.String(dump_only=True)
+    enrolled_on = fields.Date(dump_only=True)
+    double_enrollment = fields.String(dump_only=True)
+    name = fields.Function(lambda e: e.beneficiary.full_name)
+    document_type = fields.Function(lambda e: e.beneficiary.document_type)
+    document_number = fields.Method("_document")
+    birth_date = fields.Method("_birth")
+    sex = fields.Function(lambda e: e.beneficiary.sex)
+    municipality_code = fields.Function(lambda e: e.beneficiary.municipality_code)
+
+    def _full(self, e) -> bool:
+        return enrollment_service.sees_personal_data(self.context_user(), e)
+
+    def context_user(self):
+        return acting_user()
+
+    def _document(self, e):
+        number = e.beneficiary.document_number
+        return number if self._full(e) else enrollment_service.mask_document(number)
+
+    def _birth(self, e):
+        day = e.beneficiary.birth_date
+        return day.isoformat() if self._full(e) else enrollment_service.mask_birth_date(day)
+
+
+class EnrollmentArgsSchema(PageArgsSchema):
+    status = fields.String(validate=validate.OneOf(["pending", "validated", "active", "inactive", "withdrawn"]))
+    active_on = fields.Date(metadata={"description": "Only those active on this day"})
+
+
+class EnrollmentStatusChangeSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["validated", "active", "inactive", "withdrawn"]))
+    effective_date = fields.Date(required=True)
+    reason = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
+class DecisionSchema(Schema):
+    allow = fields.Boolean(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class RevealSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class BeneficiarySchema(Schema):
+    id = fields.Integer()
+    document_type = fields.String()
+    document_number = fields.String()
+    first_names = fields.String()
+    last_names = fields.String()
+    birth_date = fields.Date()
+    sex = fields.String()
+    municipality_code = fields.String()
+
+
+BatchPageSchema = page_schema(BatchSchema, "ImportBatchPage")
+RowPageSchema = page_schema(RowSchema, "ImportRowPage")
+EnrollmentPageSchema = page_schema(EnrollmentSchema, "EnrollmentPage")
+
+
+def _agreement(agreement_id: int) -> Agreement:
+    user = acting_user()
+    require(user, Permission.BENEFICIARIES_READ)
+    return visible(user, db.session.get(Agreement, agreement_id))
+
+
+def _batch(batch_id: int) -> ImportBatch:
+    user = acting_user()
+    require(user, Permission.BENEFICIARIES_READ)
+    return visible(user, db.session.get(ImportBatch, batch_id))
+
+
+@blp.route("/agreements/<int:agreement_id>/beneficiary-imports")
+class AgreementImports(MethodView):
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, BatchPageSchema)
+    def get(self, args, agreement_id):
+        _agreement(agreement_id)
+        query = select(ImportBatch).where(ImportBatch.agreement_id == agreement_id).order_by(ImportBatch.id.desc())
+        return paginate(db.session, query, args)
+
+    @blp.arguments(UploadSchema, location="form")
+    @blp.response(201, BatchSchema)
+    def post(self, args, agreement_id):
+        """Upload a list (multipart ``file``: CSV or XLSX; ``kind``: enrollment or status). It is
+        checked at once; nothing is enrolled until the batch is confirmed."""
+        _agreement(agreement_id)
+        require(acting_user(), Permission.BENEFICIARIES_IMPORT)
+        upload = request.files.get("file")
+        if upload is None:
+            raise ValidationFailed(errors={"file": [_("Adjunte el archivo.")]})
+        data = upload.stream.read(imports.max_upload_bytes() + 1)
+        if len(data) > imports.max_upload_bytes():
+            from werkzeug.exceptions import RequestEntityTooLarge
+
+            raise RequestEntityTooLarge()
+        return imports.import_file(current_actor(), agreement_id, upload.filename or "lista", data, args["kind"])
+
+
+@blp.route("/beneficiary-imports/<int:batch_id>")
+@blp.response(200, BatchSchema)
+def get_batch(batch_id):
+    return _batch(batch_id)
+
+
+@blp.route("/beneficiary-imports/<int:batch_id>/rows")
+@blp.arguments(RowArgsSchema, location="query")
+@blp.response(200, RowPageSchema)
+def batch_rows(args, batch_id):
+    _batch(batch_id)
+    query = select(ImportRow).where(ImportRow.batch_id == batch_id).order_by(ImportRow.row_number)
+    if args.get("outcome"):
+        query = query.where(ImportRow.outcome == args["outcome"])
+    return paginate(db.session, query, args)
+
+
+def _errors_download(batch_id: int, builder, mimetype: str, suffix: str):
+    batch = _batch(batch_id)
+    body = builder(batch.headers, imports.error_rows(batch), _("Errores"), _("Fila"))
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="errores-lista-{batch.id}.{suffix}"'})
+
+
+@blp.route("/beneficiary-imports/<int:batch_id>/errors.csv")
+@blp.response(200, content_type="text/csv")
+def errors_as_csv(batch_id):
+    """The rejected rows as they came, plus the error column (formula-like cells neutralized)."""
+    return _errors_download(batch_id, errors_csv, "text/csv", "csv")
+
+
+@blp.route("/beneficiary-imports/<int:batch_id>/errors.xlsx")
+@blp.response(200, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+def errors_as_xlsx(batch_id):
+    return _errors_download(batch_id, errors_xlsx,
+                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
+
+
+def _batch_action(name, function, doc):
+    @blp.route(f"/beneficiary-imports/<int:batch_id>/{name}", methods=["POST"], endpoint=f"batch_{name}")
+    @blp.response(200, BatchSchema)
+    def view(batch_id):
+        _batch(batch_id)
+        return function(current_actor(), batch_id)
+
+    view.__doc__ = doc
+    return view
+
+
+confirm = _batch_action("confirm", imports.confirm_batch, "The NGO confirms: valid rows become enrollments.")
+validate_ = _batch_action("validate", imports.validate_batch, "Monitoring validates a confirmed list.")
+discard = _batch_action("discard", imports.discard_batch, "The NGO discards a list it will not confirm.")
+
+
+@blp.route("/agreements/<int:agreement_id>/enrollments")
+@blp.arguments(EnrollmentArgsSchema, location="query")
+@blp.response(200, EnrollmentPageSchema)
+def agreement_enrollments(args, agreement_id):
+    """Enrollments; ``active_on`` gives who was active on that day. DUIs and birth dates are
+    masked except for the NGO itself (see ``/beneficiaries/{id}/reveal``)."""
+    _agreement(agreement_id)
+    if args.get("active_on"):
+        query = enrollment_service.active_on(agreement_id, args["active_on"])
+    else:
+        query = select(Enrollment).where(Enrollment.agreement_id == agreement_id)
+    if args.get("status"):
+        query = query.where(Enrollment.status == args["status"])
+    return paginate(db.session, query.order_by(Enrollment.id), args)
+
+
+@blp.route("/enrollments/<int:enrollment_id>/status", methods=["POST"])
+@blp.arguments(EnrollmentStatusChangeSchema)
+@blp.response(200, EnrollmentSchema)
+def enrollment_status(data, enrollment_id):
+    require(acting_user(), Permission.BENEFICIARIES_READ)
+    return enrollment_service.change_status(current_actor(), enrollment_id, data["status"], data["effective_date"],
+                                            data.get("reason"))
+
+
+@blp.route("/enrollments/<int:enrollment_id>/double-enrollment", methods=["POST"])
+@blp.arguments(DecisionSchema)
+@blp.response(200, EnrollmentSchema)
+def double_enrollment(data, enrollment_id):
+    """Monitoring allows or refuses the enrollment of a person active in another agreement."""
+    require(acting_user(), Permission.BENEFICIARIES_VALIDATE)
+    return enrollment_service.decide_double_enrollment(current_actor(), enrollment_id, data["allow"], data["reason"])
+
+
+@blp.route("/beneficiaries/<int:beneficiary_id>/reveal", methods=["POST"])
+@blp.arguments(RevealSchema)
+@blp.response(200, BeneficiarySchema)
+def reveal(data, beneficiary_id):
+    """The full DUI and birth date, for those allowed, with a reason; always audited."""
+    return enrollment_service.reveal_beneficiary(current_actor(), beneficiary_id, data["reason"])

@@ -1,0 +1,104 @@
+"""Beneficiary lists through the API: report, errors download, confirm, masking, 413, 404."""
+import csv
+import io
+
+import pytest
+from sqlalchemy import select
+
+from grants.extensions import db
+from grants.models import AuditEvent
+from tests.agreement_helpers import agreement_in_execution
+from tests.factories import make_user, valid_dui
+from tests.helpers import api_headers, assert_problem
+
+HEADER = "Tipo de documento,DUI,Nombres,Apellidos,Fecha de nacimiento,Sexo,Municipio,Fecha de inscripción"
+
+
+@pytest.fixture
+def ctx(client, app, tmp_path):
+    app.config["UPLOAD_DIR"] = str(tmp_path)
+    data = agreement_in_execution()
+    data["h"] = {k: api_headers(client, data[k]) for k in ("ngo", "monitoring", "financial")}
+    return data
+
+
+def upload(client, ctx, text, name="lista.csv", kind="enrollment"):
+    return client.post(f"/api/v1/agreements/{ctx['agreement'].id}/beneficiary-imports", headers=ctx["h"]["ngo"],
+                       data={"kind": kind, "file": (io.BytesIO(text.encode("utf-8")), name)},
+                       content_type="multipart/form-data")
+
+
+def test_upload_report_errors_download_confirm_and_masking(client, ctx):
+    good = [f"DUI,{valid_dui(n)},Ana,López,15/03/2000,F,0623,2026-03-01" for n in (1, 2)]
+    bad = "DUI,12345678-5,=HYPERLINK(\"http://x\"),López,15/03/2000,F,0623,2026-03-01"
+    response = upload(client, ctx, "\n".join([HEADER, *good, bad]) + "\n")
+    assert response.status_code == 201, response.get_json()
+    batch = response.get_json()
+    assert (batch["status"], batch["rows_total"], batch["rows_valid"], batch["rows_error"]) == ("ready", 3, 2, 1)
+
+    rows = client.get(f"/api/v1/beneficiary-imports/{batch['id']}/rows?outcome=error", headers=ctx["h"]["ngo"]).get_json()
+    finding = rows["items"][0]["findings"][0]
+    assert rows["items"][0]["row_number"] == 4 and finding["column"] == "DUI"
+    assert "dígito verificador" in finding["message"]
+
+    download = client.get(f"/api/v1/beneficiary-imports/{batch['id']}/errors.csv", headers=ctx["h"]["ngo"])
+    table = list(csv.reader(io.StringIO(download.data.decode("utf-8-sig"))))
+    assert table[0][0] == "Fila" and table[0][-1] == "Errores" and table[0][1:-1] == HEADER.split(",")
+    assert table[1][0] == "4" and table[1][3].startswith("'=HYPERLINK") and "dígito verificador" in table[1][-1]
+    xlsx = client.get(f"/api/v1/beneficiary-imports/{batch['id']}/errors.xlsx", headers=ctx["h"]["ngo"])
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(xlsx.data), read_only=True).worksheets[0]
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[1][3].startswith("'=HYPERLINK") and values[1][-1].startswith("DUI:")
+
+    confirmed = client.post(f"/api/v1/beneficiary-imports/{batch['id']}/confirm", headers=ctx["h"]["ngo"])
+    assert confirmed.get_json()["status"] == "confirmed"
+    mine = client.get(f"/api/v1/agreements/{ctx['agreement'].id}/enrollments", headers=ctx["h"]["ngo"]).get_json()
+    assert {e["document_number"] for e in mine["items"]} == {valid_dui(1), valid_dui(2)}
+    staff = client.get(f"/api/v1/agreements/{ctx['agreement'].id}/enrollments", headers=ctx["h"]["financial"]).get_json()
+    assert all(e["document_number"].startswith("•") and len(e["birth_date"]) == 4 for e in staff["items"])
+
+    person = staff["items"][0]["beneficiary_id"]
+    assert_problem(client.post(f"/api/v1/beneficiaries/{person}/reveal", headers=ctx["h"]["financial"],
+                               json={"reason": "curiosidad"}), 403, "forbidden")
+    revealed = client.post(f"/api/v1/beneficiaries/{person}/reveal", headers=ctx["h"]["monitoring"],
+                           json={"reason": "Verificar identidad ante denuncia"})
+    assert revealed.status_code == 200 and "•" not in revealed.get_json()["document_number"]
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "personal_data.revealed")).one()
+    assert event.after["reason"] == "Verificar identidad ante denuncia"
+
+    validated = client.post(f"/api/v1/beneficiary-imports/{batch['id']}/validate", headers=ctx["h"]["monitoring"])
+    assert validated.get_json()["status"] == "validated"
+
+
+def test_an_oversized_list_is_413_and_nothing_is_stored(client, ctx, app):
+    app.config["BENEFICIARY_LIST_MAX_BYTES"] = 1000
+    response = upload(client, ctx, HEADER + "\n" + ("DUI,00016297-5,Ana,López,15/03/2000,F,0623,2026-03-01\n" * 40))
+    assert_problem(response, 413, "payload_too_large")
+    listing = client.get(f"/api/v1/agreements/{ctx['agreement'].id}/beneficiary-imports", headers=ctx["h"]["ngo"])
+    assert listing.get_json()["total"] == 0
+
+
+def test_a_file_that_is_not_what_it_claims_fails_with_a_reason(client, ctx):
+    response = client.post(f"/api/v1/agreements/{ctx['agreement'].id}/beneficiary-imports", headers=ctx["h"]["ngo"],
+                           data={"file": (io.BytesIO(b"\x89PNG\r\n\x1a\n" + bytes(64)), "lista.xlsx")},
+                           content_type="multipart/form-data")
+    body = response.get_json()
+    assert body["status"] == "failed" and body["failure"].startswith("not_xlsx")
+    assert_problem(client.post(f"/api/v1/beneficiary-imports/{body['id']}/confirm", headers=ctx["h"]["ngo"]),
+                   409, "batch_not_ready")
+
+
+def test_another_organization_gets_404(client, ctx):
+    response = upload(client, ctx, HEADER + "\nDUI,00016297-5,Ana,López,15/03/2000,F,0623,2026-03-01\n")
+    batch_id = response.get_json()["id"]
+    other = api_headers(client, agreement_in_execution()["ngo"])
+    assert_problem(client.get(f"/api/v1/beneficiary-imports/{batch_id}", headers=other), 404, "not_found")
+    assert_problem(client.get(f"/api/v1/beneficiary-imports/{batch_id}/errors.csv", headers=other), 404, "not_found")
+    assert_problem(client.get(f"/api/v1/agreements/{ctx['agreement'].id}/enrollments", headers=other),
+                   404, "not_found")
+    staff_upload = client.post(f"/api/v1/agreements/{ctx['agreement'].id}/beneficiary-imports",
+                               headers=api_headers(client, make_user(["monitoring_reviewer"])),
+                               data={"file": (io.BytesIO(b"x"), "l.csv")}, content_type="multipart/form-data")
+    assert_problem(staff_upload, 403, "forbidden")
