@@ -166,6 +166,8 @@ def _demo_plans(actor: Actor, orgs, allocations, users) -> dict:
     agreements.designate_administrator(as_("legal"), agreement.id, users["administrator"].id)
     agreements.start_execution(as_("legal"), agreement.id)
 
+    _demo_beneficiaries(as_("ngo2"), as_("monitoring"), agreement.id)
+
     plan3 = plans.create_plan(as_("ngo3"), allocations[2].id, "Escuelas de arte y deporte en San Miguel", _plan_content(
         ["1222"], [("Servicios profesionales", "Instructores de arte y deporte", "52250.50"),
                    ("Materiales", "Uniformes, balones e instrumentos", "30000.00"),
@@ -173,6 +175,51 @@ def _demo_plans(actor: Actor, orgs, allocations, users) -> dict:
         ["40000.00", "40000.00", "17250.50"], 350, (7, 17)))
     plans.submit_plan(as_("ngo3"), plan3.id)
     return {"plans": 2, "agreements": 1}
+
+
+FIRST_NAMES = ["Ana María", "José Luis", "Karla Beatriz", "Mario Ernesto", "Daniela", "Kevin Alexander",
+               "Gabriela", "Josué David", "Fátima Guadalupe", "Bryan Steven", "Andrea Sofía", "Luis Fernando"]
+LAST_NAMES = ["López Hernández", "Martínez Rivas", "García Flores", "Rodríguez Pérez", "Hernández Cruz",
+              "Ramírez Aguilar", "Mejía Portillo", "Castillo Orellana", "Romero Menjívar", "Guardado Sánchez"]
+
+
+def _demo_list() -> bytes:
+    """24 young people of Santa Ana Centro: adults with their DUI, minors with a birth certificate."""
+    from grants.validation.identity import dui_check_digit
+
+    lines = ["Tipo de documento,Número de documento,Nombres,Apellidos,Fecha de nacimiento,Sexo,Municipio,"
+             "Fecha de inscripción"]
+    for n in range(24):
+        year = 2001 + n % 14  # 11 to 24 years old in 2026
+        birth = f"{1 + n % 27:02d}/{1 + n % 12:02d}/{year}"
+        sex = "F" if n % 2 == 0 else "M"
+        if 2026 - year > 18:
+            digits = f"{4_800_000 + n * 7919:08d}"
+            document = ("DUI", f"{digits}-{dui_check_digit(digits)}")
+        else:
+            document = ("Partida de nacimiento", f"PN-0215-{year}-{1000 + n}")
+        lines.append(f"{document[0]},{document[1]},{FIRST_NAMES[n % 12]},{LAST_NAMES[n % 10]},{birth},{sex},"
+                     f"Santa Ana Centro,02/03/2026")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _demo_beneficiaries(ngo: Actor, monitoring: Actor, agreement_id: int) -> None:
+    """ngo2's list, confirmed and validated; the first 20 people active since March."""
+    from datetime import date
+
+    from grants.models import Enrollment
+    from grants.services import beneficiary_imports, enrollments
+    from grants.extensions import db
+    from sqlalchemy import select
+
+    batch = beneficiary_imports.import_file(ngo, agreement_id, "inscripcion-marzo-2026.csv", _demo_list())
+    beneficiary_imports.confirm_batch(ngo, batch.id)
+    beneficiary_imports.validate_batch(monitoring, batch.id)
+    people = db.session.scalars(select(Enrollment).where(Enrollment.batch_id == batch.id)
+                                .order_by(Enrollment.id)).all()
+    for enrollment in people[:20]:
+        since = max(date(2026, 3, 2), enrollment.periods[-1].valid_from)
+        enrollments.change_status(ngo, enrollment.id, "active", since, "Inicia talleres")
 
 
 def demo_accounts() -> list[tuple[str, list[str]]]:
