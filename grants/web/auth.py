@@ -48,7 +48,7 @@ def init_login(app: Flask) -> None:
 
     @app.context_processor
     def _forms():
-        return {"logout_form": LogoutForm()}
+        return {"logout_form": LogoutForm(formdata=None)}  # never reads the request body
 
 
 def _safe_next(target: str | None) -> str | None:

@@ -131,3 +131,10 @@ def test_pages_carry_security_headers(client):
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_a_too_large_request_gets_a_413_page_not_a_crash(client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1000)
+    response = client.post("/login", data={"email": "x" * 3000, "password": "y"})
+    assert response.status_code == 413
+    assert "demasiado grande" in response.get_data(as_text=True)
