@@ -115,3 +115,41 @@ def plan_content(**overrides) -> dict:
     }
     data.update(overrides)
     return data
+
+
+def make_agreement_in_execution(org=None, *, status="in_execution", **org_overrides):
+    """An approved plan → a signed agreement with an administrator, started (or left ``signed``).
+
+    Returns ``{"org", "agreement", "ngo", "legal", "financial", "monitoring", "administrator"}``;
+    the reviewers of the plan are new users each time.
+    """
+    from datetime import date
+
+    from grants.services import agreements, plans
+    from tests.pdfs import tiny_pdf
+
+    org = org or make_organization(**org_overrides)
+    allocation = make_allocation(org, amount="100000.00")
+    people = {
+        "org": org, "ngo": make_user(["ngo"], organization=org),
+        "legal": make_user(["legal_reviewer"]), "financial": make_user(["financial_reviewer"]),
+        "monitoring": make_user(["monitoring_reviewer"]), "administrator": make_user(["administrator"]),
+    }
+
+    def act(user):
+        return Actor.for_user(user)
+
+    plan = plans.create_plan(act(people["ngo"]), allocation.id, "Plan con proveedores", plan_content())
+    plans.submit_plan(act(people["ngo"]), plan.id)
+    for discipline in ("legal", "financial", "monitoring"):
+        plans.record_review(act(people[discipline]), plan.id, 1, discipline, "approve", [])
+    agreement = agreements.create_agreement(act(people["legal"]), plan.id, {
+        "ministry_signatory_name": "M", "ministry_signatory_title": "T",
+        "ngo_signatory_name": "N", "ngo_signatory_title": "R"})
+    agreements.sign_agreement(act(people["legal"]), agreement.id, min(date.today(), agreement.end_date), tiny_pdf())
+    agreements.designate_administrator(act(people["legal"]), agreement.id, people["administrator"].id)
+    if status == "in_execution":
+        agreements.start_execution(act(people["legal"]), agreement.id)
+    db.session.commit()
+    people["agreement"] = agreement
+    return people

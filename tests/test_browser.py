@@ -409,3 +409,83 @@ def test_a_plan_goes_from_the_ngos_editor_to_review_and_back_with_changes_reques
     expect(changed.locator(".diff .before")).not_to_contain_text("Jóvenes que siguen estudiando")
     expect(changed).to_contain_text(observation)  # the earlier round's observation
     save_screenshot(reviewer, f"review-diff-{backend}")
+
+
+def test_ngo_uploads_a_faulty_beneficiary_list_downloads_its_errors_fixes_it_and_confirms(
+        live_server, backend, page, tmp_path):
+    from grants.validation.identity import dui_check_digit
+
+    def dui(n: int, wrong: bool = False) -> str:
+        digits = f"{n:08d}"
+        check = int(dui_check_digit(digits))
+        return f"{digits}-{(check + 1) % 10 if wrong else check}"
+
+    header = "Tipo de documento,DUI,Nombres,Apellidos,Fecha de nacimiento,Sexo,Municipio,Fecha de inscripción"
+    people = [  # adults aged 18 to 25 on 2026-03-01, in Santa Ana Centro (the agreement's territory)
+        ("María José", "Hernández Flores", "12/04/2001", "F"),
+        ("Luis Alberto", "Mejía Castro", "30/09/2003", "M"),
+        ("Karla Beatriz", "Ramírez Guevara", "05/01/2007", "F"),
+        ("José Daniel", "Portillo Aguilar", "15/06/2002", "M"),
+    ]
+
+    def write(name: str, last_wrong: bool) -> Path:
+        lines = [header] + [
+            f"DUI,{dui(7301 + i, wrong=last_wrong and i == 3)},{first},{last},{born},{sex},Santa Ana Centro,2026-03-01"
+            for i, (first, last, born, sex) in enumerate(people)]
+        path = tmp_path / name
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+    faulty, fixed = write("beneficiarios.csv", True), write("beneficiarios-corregido.csv", False)
+
+    log_in(page, live_server, "ngo2@fondos.example.org")
+    expect(page).to_have_url(f"{live_server}/")
+    page.goto(f"{live_server}/agreements")
+    page.get_by_role("link", name="MJSP-CONV-2026-0001").click()
+    page.click("[data-testid=agreement-beneficiaries]")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Beneficiarios del convenio MJSP-CONV-2026-0001")
+    beneficiaries_url = page.url
+
+    page.set_input_files("input[name=file]", str(faulty))
+    page.click("[data-testid=upload]")
+    expect(page).to_have_url(re.compile(r"/beneficiary-imports/\d+$"))
+    # processed in the background: the page refreshes itself until the report is ready
+    expect(page.locator("[data-testid=batch-state]")).to_have_text("Lista para confirmar")
+    expect(page.locator("[data-count=total] strong")).to_have_text("4")
+    expect(page.locator("[data-count=valid] strong")).to_have_text("3")
+    expect(page.locator("[data-count=error] strong")).to_have_text("1")
+    error_row = page.locator("[data-testid=error-rows] tbody tr")
+    expect(error_row).to_have_count(1)
+    expect(error_row).to_contain_text("5")
+    expect(error_row).to_contain_text("DUI")
+    expect(error_row).to_contain_text("El dígito verificador del DUI no es correcto.")
+    save_screenshot(page, f"beneficiary-report-{backend}")
+
+    with page.expect_download() as download_info:
+        page.click("[data-testid=errors-csv]")
+    download = download_info.value
+    assert download.suggested_filename.endswith("-errores.csv")
+    content = Path(download.path()).read_text(encoding="utf-8-sig")
+    lines = content.strip().splitlines()
+    assert lines[0] == "Fila," + header + ",Errores"
+    assert len(lines) == 2 and lines[1].startswith(f"5,DUI,{dui(7304, wrong=True)},José Daniel")
+    assert "El dígito verificador del DUI no es correcto." in lines[1]
+
+    page.goto(beneficiaries_url)
+    page.set_input_files("input[name=file]", str(fixed))
+    page.click("[data-testid=upload]")
+    expect(page.locator("[data-testid=batch-state]")).to_have_text("Lista para confirmar")
+    expect(page.locator("[data-count=valid] strong")).to_have_text("4")
+    expect(page.locator("[data-count=error] strong")).to_have_text("0")
+    page.click("[data-testid=confirm]")
+    expect(page.locator("[data-testid=batch-state]")).to_have_text("Confirmada")
+
+    page.goto(beneficiaries_url)
+    expect(page.locator("[data-testid=enrollment-counts] li[data-state=pending] strong")).to_have_text("4")
+    page.select_option("[data-testid=enrollment-filters] select[name=status]", "pending")
+    page.click("[data-testid=enrollment-filters] button[type=submit]")
+    rows = page.locator("[data-testid=enrollment-row]")
+    expect(rows).to_have_count(4)
+    expect(rows.locator("[data-testid=enrollment-state]")).to_have_text(["Pendiente"] * 4)
+    expect(page.locator("[data-testid=enrollments]")).to_contain_text(dui(7304))  # the NGO sees its data
+    expect(page.locator("[data-testid=batches] [data-testid=batch-row]").first).to_contain_text("Confirmada")

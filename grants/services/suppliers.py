@@ -616,6 +616,7 @@ def debarment_row_errors(errors: dict) -> tuple[list[str], list[dict]]:
             rows.append({"line": int(parts[1]), "column": parts[2], "messages": [str(m) for m in messages]})
         else:
             general.extend(str(m) for m in messages)
-    rows.sort(key=lambda r: (r["line"], r["column"]))
+    order = ("tax_id", "name", "reason", "listed_on", "source")
+    rows.sort(key=lambda r: (r["line"], order.index(r["column"]) if r["column"] in order else len(order)))
     return general, rows
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
 
@@ -75,6 +76,7 @@ MESSAGES = {
 }
 
 _OTHER_DOCUMENT = re.compile(r"^[A-Z0-9-]{3,30}$")
+_DUI_LIKE = re.compile(r"^\d{8}-?\d$")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 EXCEL_EPOCH = date(1899, 12, 30)
@@ -110,7 +112,16 @@ def parse_date(value) -> date | None:
         if 1 <= value < 2958466:
             return EXCEL_EPOCH + timedelta(days=int(value))
         return None
-    text = str(value).strip()
+    return _parse_date_text(str(value).strip())
+
+
+# A list repeats the same few thousand dates (and the same spellings of a document type, a sex or a
+# municipality) over and over: these lookups are pure, so each distinct text is worked out once.
+_CACHE_SIZE = 1 << 14
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _parse_date_text(text: str) -> date | None:
     for pattern, order in ((_ISO, (0, 1, 2)), (_DMY, (2, 1, 0))):
         match = pattern.match(text)
         if match:
@@ -120,6 +131,10 @@ def parse_date(value) -> date | None:
             except ValueError:
                 return None
     return None
+
+
+_fold = lru_cache(maxsize=_CACHE_SIZE)(fold)
+_find_municipality = lru_cache(maxsize=_CACHE_SIZE)(find_municipality)
 
 
 def age_on(birth: date, day: date) -> int:
@@ -160,12 +175,12 @@ def check_document(raw_type: str, raw_number, errors: list, column: str) -> tupl
     if not number:
         errors.append({"column": column, "code": "required"})
         return None, None
-    doc_type = DOCUMENT_TYPES.get(fold(raw_type)) if raw_type else None
+    doc_type = DOCUMENT_TYPES.get(_fold(raw_type)) if raw_type else None
     if raw_type and doc_type is None:
         errors.append({"column": "tipo de documento", "code": "document_type_unknown"})
         return None, None
     if doc_type is None:
-        doc_type = "dui" if re.match(r"^\d{8}-?\d$", number) else None
+        doc_type = "dui" if _DUI_LIKE.match(number) else None
         if doc_type is None:
             errors.append({"column": "tipo de documento", "code": "document_type_missing"})
             return None, None
@@ -232,14 +247,14 @@ def check_enrollment_row(cells: list, mapping: dict, headers: list[str], frame: 
                 errors.append({"column": col("document_number"), "code": "minor_has_no_dui"})
 
     raw_sex = _text(cells, mapping, "sex")
-    sex = SEXES.get(fold(raw_sex))
+    sex = SEXES.get(_fold(raw_sex))
     if not raw_sex:
         errors.append({"column": col("sex"), "code": "required"})
     elif sex is None:
         errors.append({"column": col("sex"), "code": "sex_unknown"})
 
     raw_muni = _text(cells, mapping, "municipality")
-    muni = find_municipality(str(raw_muni)) if raw_muni else None
+    muni = _find_municipality(str(raw_muni)) if raw_muni else None
     if not raw_muni:
         errors.append({"column": col("municipality"), "code": "required"})
     elif muni is None:
@@ -266,7 +281,7 @@ def check_status_row(cells: list, mapping: dict, headers: list[str], frame: Agre
     doc_type, doc_number = check_document(_text(cells, mapping, "document_type"),
                                           _text(cells, mapping, "document_number"), errors, col("document_number"))
     raw_status = _text(cells, mapping, "status")
-    status = STATUSES.get(fold(raw_status))
+    status = STATUSES.get(_fold(raw_status))
     if status is None:
         errors.append({"column": col("status"), "code": "status_unknown" if raw_status else "required"})
     effective = parse_date(_value(cells, mapping, "effective_date")) if _value(cells, mapping, "effective_date") else None

@@ -29,6 +29,14 @@ CHECK_LABELS = {
     "conflict_of_interest": _l("Sin conflicto de interés con la organización"),
 }
 
+# What a failed check means, for short badges.
+FAILED_LABELS = {
+    "identity": _l("Identificación no válida"),
+    "duplicate": _l("Duplicado"),
+    "debarred": _l("Inhabilitado"),
+    "conflict_of_interest": _l("Conflicto de interés"),
+}
+
 # Checks whose failure makes the supplier impossible to store at all (a field error).
 BLOCKING_CHECKS = ("identity", "duplicate")
 # Checks whose failure is stored and flagged; the supplier cannot be validated while they fail.
@@ -222,5 +230,6 @@ def describe(name: str, result: dict | None) -> dict:
         detail = "; ".join(str(m["detail"]) for m in matches)
     else:
         detail = message(result.get("code", ""), result.get("params")) or result.get("detail") or ""
-    return {"name": name, "label": CHECK_LABELS.get(name, name), "ok": bool(result.get("ok")),
+    return {"name": name, "label": CHECK_LABELS.get(name, name), "failed_label": FAILED_LABELS.get(name, name),
+            "ok": bool(result.get("ok")),
             "checked": bool(result), "detail": detail, "matches": matches}

@@ -14,7 +14,7 @@ def register_web(app: Flask) -> None:
     from grants.extensions import db
     from grants.models import Notification
     from grants.validation.territory import municipality_label
-    from grants.web import admin, agreements, auth, home, plans
+    from grants.web import admin, agreements, auth, beneficiaries, home, plans, suppliers
     from grants.web.forms import ROLE_LABELS
 
     def unread_count() -> int:
@@ -42,3 +42,5 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(plans.bp)
     app.register_blueprint(agreements.bp)
+    app.register_blueprint(beneficiaries.bp)
+    app.register_blueprint(suppliers.bp)
