@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install translations migrate demo clean lint-migrations
+.PHONY: run test bench install translations migrate demo clean lint-migrations
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ run: demo
 # server's `test` database) is reachable; browser tests in Debian's chromium.
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Speed of beneficiary-list imports against a plain COPY, at 100k and 1M rows (needs the test
+# PostgreSQL). Prints ratios and PASS/FAIL; see bench/README.md. `BENCH_ARGS=--quick` for a smoke run.
+bench: install
+	$(BIN)/python bench/beneficiary_import.py $(BENCH_ARGS)
 
 # Regenerate the message catalogue after changing UI text (then translate the new entries).
 extract-messages: $(STAMP)

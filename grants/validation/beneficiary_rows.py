@@ -104,6 +104,8 @@ _OPTIONAL = {
 
 def parse_date(value) -> date | None:
     """ISO, dd/mm/yyyy, real Excel dates (datetime cells) and Excel serial numbers."""
+    if value.__class__ is str:  # every CSV cell: skip the checks below
+        return _parse_date_text(value.strip())
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -158,6 +160,8 @@ def _text(cells: list, mapping: dict, field: str) -> str:
     if index is None or index >= len(cells):
         return ""
     value = cells[index]
+    if value.__class__ is str:  # every CSV cell
+        return value.strip()
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip() if not isinstance(value, (date, datetime)) else value
@@ -196,6 +200,14 @@ def check_document(raw_type: str, raw_number, errors: list, column: str) -> tupl
     return doc_type, number
 
 
+def _name(value: str, field: str, errors: list, col) -> str | None:
+    if not value:
+        errors.append({"column": col(field), "code": "required"})
+    elif len(value) > 120:
+        errors.append({"column": col(field), "code": "too_long", "params": {"n": 120}})
+    return " ".join(value.split())[:120] or None
+
+
 def check_enrollment_row(cells: list, mapping: dict, headers: list[str], frame: AgreementFrame) -> dict:
     """Normalized values of one enrollment row and its errors (codes, by column as headed in the file)."""
     errors: list[dict] = []
@@ -205,14 +217,8 @@ def check_enrollment_row(cells: list, mapping: dict, headers: list[str], frame: 
 
     doc_type, doc_number = check_document(_text(cells, mapping, "document_type"),
                                           _text(cells, mapping, "document_number"), errors, col("document_number"))
-    names = {}
-    for field in ("first_names", "last_names"):
-        value = _text(cells, mapping, field)
-        if not value:
-            errors.append({"column": col(field), "code": "required"})
-        elif len(value) > 120:
-            errors.append({"column": col(field), "code": "too_long", "params": {"n": 120}})
-        names[field] = " ".join(value.split())[:120] or None
+    first_names = _name(_text(cells, mapping, "first_names"), "first_names", errors, col)
+    last_names = _name(_text(cells, mapping, "last_names"), "last_names", errors, col)
 
     birth = None
     raw_birth = _value(cells, mapping, "birth_date")
@@ -266,7 +272,7 @@ def check_enrollment_row(cells: list, mapping: dict, headers: list[str], frame: 
 
     return {
         "document_type": doc_type, "document_number": doc_number,
-        "first_names": names.get("first_names"), "last_names": names.get("last_names"),
+        "first_names": first_names, "last_names": last_names,
         "birth_date": birth, "sex": sex, "municipality_code": muni["code"] if muni else None,
         "enrollment_date": enrolled, "errors": errors,
     }

@@ -137,8 +137,9 @@ def _csv(path: Path) -> Table:
     def rows():
         try:
             for values in reader:
-                if any(v.strip() for v in values):
-                    yield reader.line_num, [v.strip() for v in values]
+                cells = [v.strip() for v in values]
+                if any(cells):  # blank lines (only separators and spaces) are skipped
+                    yield reader.line_num, cells
         except csv.Error as exc:
             raise UnreadableFile("csv_error", _l("CSV mal formado cerca de la línea %(n)s: %(error)s",
                                                  n=reader.line_num, error=str(exc))) from None

@@ -1,0 +1,81 @@
+"""Import rows are written in bulk (on PostgreSQL streamed into an open COPY); the connection stays
+usable between rows: a statement, a failure halfway through a file or a rollback all work."""
+import pytest
+from sqlalchemy import func, select
+
+from grants.audit import Actor
+from grants.db import unit_of_work
+from grants.extensions import db
+from grants.models import ImportBatch, ImportRow
+from grants.services import beneficiary_imports as imports
+from grants.services.row_store import RowWriter
+from tests.agreement_helpers import agreement_in_execution
+from tests.factories import valid_dui
+
+HEADER = "Tipo de documento,DUI,Nombres,Apellidos,Fecha de nacimiento,Sexo,Municipio,Fecha de inscripción\n"
+ADULT = "DUI,{dui},Ana María,López Pérez,15/03/2000,F,San Salvador Centro,2026-03-01\n"
+
+
+def adults(count: int) -> str:
+    return "".join(ADULT.format(dui=valid_dui(n)) for n in range(1, count + 1))
+
+
+def stored(batch_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(ImportRow).where(ImportRow.batch_id == batch_id))
+
+
+@pytest.fixture
+def ctx(app, tmp_path):
+    app.config["UPLOAD_DIR"] = str(tmp_path)
+    return agreement_in_execution()
+
+
+def test_a_statement_between_rows_works_and_every_row_is_stored(ctx):
+    batch = imports.start_import(Actor.for_user(ctx["ngo"]), ctx["agreement"].id, "l.csv", (HEADER + adults(1)).encode())
+    writer = RowWriter(batch.id, chunk=100)
+    values = {"document_type": "dui", "document_number": "00000001-7", "first_names": "Ana"}
+    for number in range(2, 152):
+        writer.add(number, "valid", {"DUI": "00000001-7", "Nombres": "José Núñez"}, [], values)
+    # the first 100 rows are stored; on PostgreSQL this query also ends the open COPY of the next 50
+    assert stored(batch.id) in (100, 150)
+    for number in range(152, 162):
+        writer.add(number, "error", {"DUI": "x"}, [{"column": "DUI", "code": "dui_format"}], {})
+    writer.flush()
+    assert stored(batch.id) == 160
+    first, last = (db.session.scalar(select(ImportRow).where(ImportRow.batch_id == batch.id,
+                                                             ImportRow.row_number == n)) for n in (2, 161))
+    assert (first.raw, first.errors, first.first_names) == ({"DUI": "00000001-7", "Nombres": "José Núñez"}, [], "Ana")
+    assert (last.outcome, last.errors, last.document_number) == ("error", [{"column": "DUI", "code": "dui_format"}],
+                                                                 None)
+
+
+def test_a_file_unreadable_halfway_fails_the_batch_and_keeps_no_rows(ctx):
+    # 7,000 good rows (a COPY of 5,000 ended, another open), then a field over csv's size limit
+    data = HEADER + adults(7000) + 'DUI,"' + "9" * 200_000 + '",Ana,López,15/03/2000,F,0623,2026-03-01\n'
+    batch = imports.import_file(Actor.for_user(ctx["ngo"]), ctx["agreement"].id, "l.csv", data.encode())
+    assert batch.status == "failed" and batch.failure.startswith("csv_error"), batch.failure
+    assert stored(batch.id) == 0
+
+
+def test_an_error_between_rows_rolls_back_cleanly(live_app, tmp_path, monkeypatch):
+    live_app.config["UPLOAD_DIR"] = str(tmp_path)
+    with live_app.app_context():
+        ctx = agreement_in_execution()
+        actor = Actor.for_user(ctx["ngo"])
+        with unit_of_work():
+            batch_id = imports.start_import(actor, ctx["agreement"].id, "l.csv", (HEADER + adults(7000)).encode()).id
+        checked, real = [], imports.check_enrollment_row
+
+        def failing(*args):
+            checked.append(1)
+            if len(checked) == 6000:  # rows are in an open COPY now
+                raise RuntimeError("boom")
+            return real(*args)
+
+        monkeypatch.setattr(imports, "check_enrollment_row", failing)
+        with pytest.raises(RuntimeError, match="boom"):
+            with unit_of_work():
+                imports.process_batch(actor, batch_id)
+        db.session.remove()
+        assert db.session.get(ImportBatch, batch_id).status == "processing"
+        assert stored(batch_id) == 0
