@@ -35,6 +35,7 @@ class BatchSchema(Schema):
     rows_warning = fields.Integer(dump_only=True)
     rows_error = fields.Integer(dump_only=True)
     failure = fields.String(dump_only=True)
+    headers = fields.List(fields.String(), dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     confirmed_at = fields.DateTime(dump_only=True)
     validated_at = fields.DateTime(dump_only=True)
@@ -51,7 +52,7 @@ class RowArgsSchema(PageArgsSchema):
 class RowSchema(Schema):
     row_number = fields.Integer()
     outcome = fields.String()
-    raw = fields.Dict()
+    raw = fields.List(fields.Raw(), metadata={"description": "The cells as written, in the batch's header order"})
     findings = fields.Function(lambda r: imports.row_messages(r))
 
 

@@ -116,7 +116,7 @@ class ImportRow(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id", ondelete="CASCADE"), nullable=False)
     row_number: Mapped[int] = mapped_column(Integer, nullable=False)
     outcome: Mapped[str] = mapped_column(String(8), nullable=False)
-    raw: Mapped[dict] = mapped_column(JSON, nullable=False)
+    raw: Mapped[list] = mapped_column(JSON, nullable=False)  # the cells as written, in the batch's header order
     errors: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     document_type: Mapped[str | None] = mapped_column(String(20))
     document_number: Mapped[str | None] = mapped_column(String(30))
@@ -136,7 +136,6 @@ class ImportRow(Base):
     __table_args__ = (
         UniqueConstraint("batch_id", "row_number"),
         CheckConstraint(f"outcome IN ({_in(ROW_OUTCOMES)})", name="outcome_known"),
-        Index("ix_import_rows_batch_document", "batch_id", "document_type", "document_number"),
     )
 
 

@@ -24,7 +24,7 @@ from grants.permissions import Role
 from grants.services import files
 from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from grants.services.notifications import notify, users_with_role
-from grants.services.row_store import RowWriter, raw_cells
+from grants.services.row_store import RowWriter, original_row, raw_cells
 from grants.validation.beneficiary_rows import (
     AgreementFrame,
     check_enrollment_row,
@@ -412,4 +412,4 @@ def error_rows(batch: ImportBatch):
              .order_by(ImportRow.row_number).execution_options(yield_per=2000))
     for row in db.session.scalars(query):
         messages = [f"{m['column']}: {m['message']}" if m["column"] else m["message"] for m in row_messages(row)]
-        yield row.row_number, row.raw, "; ".join(messages)
+        yield row.row_number, original_row(batch.headers, row.raw), "; ".join(messages)

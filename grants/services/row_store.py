@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date
-from functools import lru_cache
 
 from sqlalchemy import event, insert
 
@@ -117,22 +116,27 @@ class RowWriter:
             log.warning("ending an import COPY before a rollback failed", exc_info=True)
 
 
-@lru_cache(maxsize=64)
-def _raw_keys(headers: tuple) -> tuple:
-    return tuple(header or f"col{index + 1}" for index, header in enumerate(headers))
+def raw_cells(headers: list[str], cells: list) -> list:
+    """The row as the person wrote it (dates from XLSX as ISO text), in the file's column order.
 
-
-def raw_cells(headers: list[str], cells: list) -> dict:
-    """The row as the person wrote it (dates from XLSX as ISO text), for the error download."""
-    keys = _raw_keys(tuple(headers))
-    if len(cells) == len(keys) and all(value.__class__ is str for value in cells):
-        return dict(zip(keys, cells))  # a CSV row: text as read
-    raw = {}
-    for index, key in enumerate(keys):
+    A list, not a dict: the headers are stored once on the batch, not once per row.
+    """
+    if len(cells) == len(headers) and all(value.__class__ is str for value in cells):
+        return cells  # a CSV row: text as read
+    raw = []
+    for index in range(len(headers)):
         value = cells[index] if index < len(cells) else ""
         if isinstance(value, date):
             value = value.isoformat()[:10]
         elif isinstance(value, float) and value.is_integer():
             value = int(value)
-        raw[key] = value if isinstance(value, (int, str)) else str(value)
+        raw.append(value if isinstance(value, (int, str)) else str(value))
     return raw
+
+
+def original_row(headers: list[str], raw) -> dict:
+    """header → cell of a stored row (older rows may already be a dict)."""
+    if isinstance(raw, dict):
+        return raw
+    return {header or f"col{index + 1}": (raw[index] if index < len(raw) else "")
+            for index, header in enumerate(headers)}

@@ -50,6 +50,7 @@ from grants.security import require, scope_to_user, visible
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments as enrollment_service
 from grants.services.errors import Conflict, DomainError, ValidationFailed
+from grants.services.row_store import original_row
 from grants.validation.beneficiary_rows import MESSAGES, map_headers, render
 from grants.workflows.enrollment import NGO_REPORTABLE, EnrollmentState, allowed
 
@@ -428,7 +429,7 @@ def _error_rows(batch: ImportBatch):
     for row in rows:
         messages = "; ".join(f"{column}: {message}" if column else message
                              for column, message in error_messages(row, document_column))
-        yield row.row_number, row.raw or {}, messages
+        yield row.row_number, original_row(batch.headers, row.raw or []), messages
 
 
 def _download(batch_id: int, fmt: str):

@@ -175,8 +175,6 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_import_rows')),
     sa.UniqueConstraint('batch_id', 'row_number', name=op.f('uq_import_rows_batch_id_row_number'))
     )
-    with op.batch_alter_table('import_rows', schema=None) as batch_op:
-        batch_op.create_index('ix_import_rows_batch_document', ['batch_id', 'document_type', 'document_number'], unique=False)
 
     op.create_table('supplier_items',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -226,8 +224,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_supplier_items_supplier_id'))
 
     op.drop_table('supplier_items')
-    with op.batch_alter_table('import_rows', schema=None) as batch_op:
-        batch_op.drop_index('ix_import_rows_batch_document')
 
     op.drop_table('import_rows')
     with op.batch_alter_table('enrollments', schema=None) as batch_op:
