@@ -52,7 +52,8 @@ class RowArgsSchema(PageArgsSchema):
 class RowSchema(Schema):
     row_number = fields.Integer()
     outcome = fields.String()
-    raw = fields.List(fields.Raw(), metadata={"description": "The cells as written, in the batch's header order"})
+    document_type = fields.String()
+    document_number = fields.String()
     findings = fields.Function(lambda r: imports.row_messages(r))
 
 

@@ -108,7 +108,10 @@ class ImportBatch(TimestampMixin, Base):
 
 
 class ImportRow(Base):
-    """A row of a batch as read, with what the checks found. Written in bulk with the batch."""
+    """A row of a batch, normalized, with what the checks found. Written in bulk with the batch.
+
+    The row as the person typed it is not copied here: the error downloads read it again from the
+    stored file (personal data is kept once, and the import writes less)."""
 
     __tablename__ = "import_rows"
 
@@ -116,7 +119,6 @@ class ImportRow(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id", ondelete="CASCADE"), nullable=False)
     row_number: Mapped[int] = mapped_column(Integer, nullable=False)
     outcome: Mapped[str] = mapped_column(String(8), nullable=False)
-    raw: Mapped[list] = mapped_column(JSON, nullable=False)  # the cells as written, in the batch's header order
     errors: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     document_type: Mapped[str | None] = mapped_column(String(20))
     document_number: Mapped[str | None] = mapped_column(String(30))

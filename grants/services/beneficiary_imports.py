@@ -125,8 +125,7 @@ def process_batch(actor: Actor, batch_id: int, progress: Callable[[int], None] |
             if current is not None:
                 existing = _check_status_change(values, current, errors, mapping, table.headers)
                 values["enrollment_date"] = values.pop("effective_date")  # the row's date column
-            writer.add(number, "error" if errors else "valid", raw_cells(table.headers, cells), errors, values,
-                       existing)
+            writer.add(number, "error" if errors else "valid", errors, values, existing)
             count += 1
             if progress and count % 2000 == 0:
                 progress(count)
@@ -406,10 +405,30 @@ def row_messages(row: ImportRow) -> list[dict]:
     return found
 
 
+def with_original_rows(batch: ImportBatch, items):
+    """``items``: (row number, payload) in increasing row order → (row number, the row as typed, payload).
+
+    The stored file is read again alongside (a merge in row order): constant memory, no copy of
+    the personal data in the database.
+    """
+    table = open_table(stored_file(batch), batch.filename)
+    rows = iter(table.rows)
+    current = next(rows, None)
+    for number, payload in items:
+        while current is not None and current[0] < number:
+            current = next(rows, None)
+        cells = current[1] if current is not None and current[0] == number else []
+        yield number, original_row(table.headers, raw_cells(table.headers, cells)), payload
+
+
 def error_rows(batch: ImportBatch):
     """(row number, original row, messages joined) of the rejected rows, streamed in row order."""
     query = (select(ImportRow).where(ImportRow.batch_id == batch.id, ImportRow.outcome == "error")
              .order_by(ImportRow.row_number).execution_options(yield_per=2000))
-    for row in db.session.scalars(query):
-        messages = [f"{m['column']}: {m['message']}" if m["column"] else m["message"] for m in row_messages(row)]
-        yield row.row_number, original_row(batch.headers, row.raw), "; ".join(messages)
+
+    def messages():
+        for row in db.session.scalars(query):
+            found = [f"{m['column']}: {m['message']}" if m["column"] else m["message"] for m in row_messages(row)]
+            yield row.row_number, "; ".join(found)
+
+    return with_original_rows(batch, messages())

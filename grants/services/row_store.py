@@ -22,7 +22,7 @@ from grants.models import ImportRow
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("batch_id", "row_number", "outcome", "raw", "errors", "document_type", "document_number",
+COLUMNS = ("batch_id", "row_number", "outcome", "errors", "document_type", "document_number",
            "first_names", "last_names", "birth_date", "sex", "municipality_code", "enrollment_date", "status",
            "status_reason", "existing_enrollment_id", "double_enrollment")
 COPY_SQL = f"COPY import_rows ({', '.join(COLUMNS)}) FROM STDIN"
@@ -44,12 +44,12 @@ class RowWriter:
             event.listen(connection, "commit", self._before_other_use)
             event.listen(connection, "rollback", self._before_rollback)
 
-    def add(self, row_number: int, outcome: str, raw: dict, errors: list, values: dict,
+    def add(self, row_number: int, outcome: str, errors: list, values: dict,
             existing_enrollment_id: int | None = None) -> None:
         get = values.get
         if not self.postgres:
             self.buffer.append((
-                self.batch_id, row_number, outcome, raw, errors, get("document_type"), get("document_number"),
+                self.batch_id, row_number, outcome, errors, get("document_type"), get("document_number"),
                 get("first_names"), get("last_names"), get("birth_date"), get("sex"), get("municipality_code"),
                 get("enrollment_date"), get("status"), get("status_reason"), existing_enrollment_id, False,
             ))
@@ -59,7 +59,7 @@ class RowWriter:
         copy = self._copy[2] if self._copy else self._open_copy()
         try:
             copy.write_row((
-                self.batch_id, row_number, outcome, _to_json(raw), _to_json(errors) if errors else "[]",
+                self.batch_id, row_number, outcome, _to_json(errors) if errors else "[]",
                 get("document_type"), get("document_number"), get("first_names"), get("last_names"),
                 get("birth_date"), get("sex"), get("municipality_code"), get("enrollment_date"), get("status"),
                 get("status_reason"), existing_enrollment_id, False,
@@ -117,10 +117,7 @@ class RowWriter:
 
 
 def raw_cells(headers: list[str], cells: list) -> list:
-    """The row as the person wrote it (dates from XLSX as ISO text), in the file's column order.
-
-    A list, not a dict: the headers are stored once on the batch, not once per row.
-    """
+    """The row as the person wrote it (dates from XLSX as ISO text), in the file's column order."""
     if len(cells) == len(headers) and all(value.__class__ is str for value in cells):
         return cells  # a CSV row: text as read
     raw = []
@@ -134,9 +131,7 @@ def raw_cells(headers: list[str], cells: list) -> list:
     return raw
 
 
-def original_row(headers: list[str], raw) -> dict:
-    """header → cell of a stored row (older rows may already be a dict)."""
-    if isinstance(raw, dict):
-        return raw
+def original_row(headers: list[str], raw: list) -> dict:
+    """header → cell, for the error downloads."""
     return {header or f"col{index + 1}": (raw[index] if index < len(raw) else "")
             for index, header in enumerate(headers)}

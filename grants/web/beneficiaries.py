@@ -50,7 +50,6 @@ from grants.security import require, scope_to_user, visible
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments as enrollment_service
 from grants.services.errors import Conflict, DomainError, ValidationFailed
-from grants.services.row_store import original_row
 from grants.validation.beneficiary_rows import MESSAGES, map_headers, render
 from grants.workflows.enrollment import NGO_REPORTABLE, EnrollmentState, allowed
 
@@ -426,10 +425,13 @@ def _error_rows(batch: ImportBatch):
     document_column = _document_column(batch)
     rows = db.session.scalars(select(ImportRow).where(ImportRow.batch_id == batch.id, ImportRow.outcome == "error")
                               .order_by(ImportRow.row_number).execution_options(yield_per=1000))
-    for row in rows:
-        messages = "; ".join(f"{column}: {message}" if column else message
-                             for column, message in error_messages(row, document_column))
-        yield row.row_number, original_row(batch.headers, row.raw or []), messages
+
+    def messages():
+        for row in rows:
+            yield row.row_number, "; ".join(f"{column}: {message}" if column else message
+                                            for column, message in error_messages(row, document_column))
+
+    return imports.with_original_rows(batch, messages())
 
 
 def _download(batch_id: int, fmt: str):

@@ -155,7 +155,6 @@ def upgrade():
     sa.Column('batch_id', sa.Integer(), nullable=False),
     sa.Column('row_number', sa.Integer(), nullable=False),
     sa.Column('outcome', sa.String(length=8), nullable=False),
-    sa.Column('raw', sa.JSON(), nullable=False),
     sa.Column('errors', sa.JSON(), nullable=False),
     sa.Column('document_type', sa.String(length=20), nullable=True),
     sa.Column('document_number', sa.String(length=30), nullable=True),
