@@ -167,6 +167,7 @@ def _demo_plans(actor: Actor, orgs, allocations, users) -> dict:
     agreements.start_execution(as_("legal"), agreement.id)
 
     _demo_beneficiaries(as_("ngo2"), as_("monitoring"), agreement.id)
+    _demo_suppliers(as_("ngo2"), as_("financial"), agreement.id)
 
     plan3 = plans.create_plan(as_("ngo3"), allocations[2].id, "Escuelas de arte y deporte en San Miguel", _plan_content(
         ["1222"], [("Servicios profesionales", "Instructores de arte y deporte", "52250.50"),
@@ -220,6 +221,25 @@ def _demo_beneficiaries(ngo: Actor, monitoring: Actor, agreement_id: int) -> Non
     for enrollment in people[:20]:
         since = max(date(2026, 3, 2), enrollment.periods[-1].valid_from)
         enrollments.change_status(ngo, enrollment.id, "active", since, "Inicia talleres")
+
+
+def _demo_suppliers(ngo: Actor, financial: Actor, agreement_id: int) -> None:
+    """Two suppliers of ngo2: one validated, one waiting in the financial reviewer's queue."""
+    from grants.services import suppliers
+
+    validated = suppliers.propose_supplier(ngo, agreement_id, {
+        "tax_id": "0210-140395-102-0", "nrc": "245871-3", "legal_name": "Panadería y Eventos La Espiga, S.A. de C.V.",
+        "address": "Calle Libertad 14, Santa Ana", "phone": "2440-7788",
+        "bank_name": "Banco Agrícola", "bank_account": "0058-771-22019",
+        "items": [{"description": "Refrigerio por participante y sesión", "unit": "refrigerio", "unit_price": "1.75"},
+                  {"description": "Almuerzo para jornadas completas", "unit": "almuerzo", "unit_price": "3.50"}]})
+    suppliers.validate_supplier(financial, validated.id)
+    suppliers.propose_supplier(ngo, agreement_id, {
+        "tax_id": "0210-050812-045-1", "nrc": "301188-0", "legal_name": "Deportes Occidente, S.A. de C.V.",
+        "address": "Av. Independencia 8, Santa Ana", "phone": "2447-1020",
+        "bank_name": "Banco Cuscatlán", "bank_account": "1102-334-5567",
+        "items": [{"description": "Balón de fútbol n.º 5", "unit": "unidad", "unit_price": "18.90"},
+                  {"description": "Uniforme deportivo completo", "unit": "juego", "unit_price": "24.00"}]})
 
 
 def demo_accounts() -> list[tuple[str, list[str]]]:
