@@ -115,9 +115,9 @@ class ImportRow(Base):
 
     __tablename__ = "import_rows"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id", ondelete="CASCADE"), nullable=False)
-    row_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    # (batch, row number) is the key: one index, no sequence to draw from for every row.
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id", ondelete="CASCADE"), primary_key=True)
+    row_number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     outcome: Mapped[str] = mapped_column(String(8), nullable=False)
     errors: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     document_type: Mapped[str | None] = mapped_column(String(20))
@@ -136,7 +136,6 @@ class ImportRow(Base):
     double_enrollment: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # active elsewhere
 
     __table_args__ = (
-        UniqueConstraint("batch_id", "row_number"),
         CheckConstraint(f"outcome IN ({_in(ROW_OUTCOMES)})", name="outcome_known"),
     )
 

@@ -166,11 +166,12 @@ def _cross_check(batch: ImportBatch, agreement_id: int) -> None:
     # the same person twice in the file: later rows are errors pointing at the first
     db.session.execute(text("""
         WITH ranked AS (
-            SELECT id, row_number,
+            SELECT row_number,
                    MIN(row_number) OVER (PARTITION BY document_type, document_number) AS first_row
             FROM import_rows WHERE batch_id = :b AND document_number IS NOT NULL)
         UPDATE import_rows SET duplicate_of_row = ranked.first_row, outcome = 'error'
-        FROM ranked WHERE import_rows.id = ranked.id AND ranked.first_row < ranked.row_number"""), params)
+        FROM ranked WHERE import_rows.batch_id = :b AND import_rows.row_number = ranked.row_number
+          AND ranked.first_row < ranked.row_number"""), params)
     if batch.kind == "enrollment":
         # already enrolled in this agreement: the row updates, it does not enroll twice
         db.session.execute(text("""

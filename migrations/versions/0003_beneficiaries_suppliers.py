@@ -151,7 +151,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_enrollments_organization_id'), ['organization_id'], unique=False)
 
     op.create_table('import_rows',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('batch_id', sa.Integer(), nullable=False),
     sa.Column('row_number', sa.Integer(), nullable=False),
     sa.Column('outcome', sa.String(length=8), nullable=False),
@@ -171,8 +170,7 @@ def upgrade():
     sa.Column('double_enrollment', sa.Boolean(), nullable=False),
     sa.CheckConstraint("outcome IN ('valid', 'warning', 'error')", name=op.f('ck_import_rows_outcome_known')),
     sa.ForeignKeyConstraint(['batch_id'], ['import_batches.id'], name=op.f('fk_import_rows_batch_id_import_batches'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_rows')),
-    sa.UniqueConstraint('batch_id', 'row_number', name=op.f('uq_import_rows_batch_id_row_number'))
+    sa.PrimaryKeyConstraint('batch_id', 'row_number', name=op.f('pk_import_rows'))
     )
 
     op.create_table('supplier_items',
