@@ -115,7 +115,7 @@ def process_batch(actor: Actor, batch_id: int, progress: Callable[[int], None] |
         return _fail(actor, batch, "missing_columns", "; ".join(m["params"]["column"] for m in missing))
     check = check_enrollment_row if batch.kind == "enrollment" else check_status_row
     current = _current_states(agreement.id) if batch.kind == "status" else None
-    writer = RowWriter(batch.id)
+    writer = RowWriter(batch.id, chunk=50_000)
     count = 0
     try:
         for number, cells in table.rows:
