@@ -23,6 +23,7 @@ from grants.extensions import db
 from grants.models import Agreement, DebarredSupplier, Supplier
 from grants.permissions import Permission
 from grants.security import require, scope_to_user, visible
+from grants.services import debarment
 from grants.services import suppliers as service
 from grants.services.errors import Forbidden
 
@@ -147,4 +148,4 @@ def import_debarred(files):
     """multipart/form-data ``file``: the CSV. Per-row errors come back as ``rows.<line>.<column>``
     (the header is line 1) and nothing is stored."""
     require(acting_user(), Permission.DEBARMENT_MANAGE)
-    return service.import_debarred(current_actor(), files["file"].read())
+    return debarment.import_debarred(current_actor(), files["file"].read())

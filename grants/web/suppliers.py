@@ -19,6 +19,7 @@ from grants.extensions import db
 from grants.models import Agreement, DebarredSupplier, Supplier, User
 from grants.permissions import Permission, Role
 from grants.security import require, scope_to_user, visible
+from grants.services import debarment
 from grants.services import suppliers as supplier_service
 from grants.services.errors import Conflict, ValidationFailed
 from grants.validation.supplier import CHECK_NAMES, describe
@@ -337,10 +338,10 @@ def debarred():
         return _render_debarred(form, 422)
     upload = request.files.get("file")
     try:
-        summary = supplier_service.import_debarred(current_actor(), upload.read() if upload else b"")
+        summary = debarment.import_debarred(current_actor(), upload.read() if upload else b"")
     except ValidationFailed as exc:
         db.session.rollback()
-        general, rows = supplier_service.debarment_row_errors(exc.errors)
+        general, rows = debarment.debarment_row_errors(exc.errors)
         return _render_debarred(form, 422, general, rows)
     flash(_l("Lista importada: %(rows)s filas; %(created)s nuevas, %(updated)s actualizadas, %(unchanged)s sin "
              "cambios; %(flagged)s proveedores señalados.", rows=summary["rows"], created=summary["created"],

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from grants.audit import Actor, verify_chain
 from grants.extensions import db
 from grants.models import AuditEvent, DebarredSupplier, Notification, Supplier
-from grants.services import suppliers
+from grants.services import debarment, suppliers
 from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from grants.validation import supplier as checks
 from tests.factories import make_agreement_in_execution, make_organization, make_user, valid_dui
@@ -124,7 +124,7 @@ DEBARRED_CSV = (
 
 
 def test_a_debarred_supplier_is_stored_flagged_and_cannot_be_validated(p):
-    summary = suppliers.import_debarred(act(p["admin"]), DEBARRED_CSV)
+    summary = debarment.import_debarred(act(p["admin"]), DEBARRED_CSV)
     assert summary == {"rows": 2, "created": 2, "updated": 0, "unchanged": 0, "suppliers_flagged": 0}
     db.session.commit()
     supplier = propose(p)
@@ -144,7 +144,7 @@ def test_a_debarred_supplier_is_stored_flagged_and_cannot_be_validated(p):
 
 
 def test_a_supplier_not_on_the_list_passes_the_debarment_check(p):
-    suppliers.import_debarred(act(p["admin"]), DEBARRED_CSV)
+    debarment.import_debarred(act(p["admin"]), DEBARRED_CSV)
     supplier = propose(p, tax_id=valid_dui(7654321))
     assert supplier.checks["debarred"] == {"ok": True, "code": "not_debarred", "params": {},
                                            "detail": "No figura en la lista de inhabilitados."}
@@ -153,7 +153,7 @@ def test_a_supplier_not_on_the_list_passes_the_debarment_check(p):
 def test_a_later_import_flags_an_already_proposed_supplier(p):
     supplier = propose(p)
     assert supplier.checks["debarred"]["ok"] is True
-    summary = suppliers.import_debarred(act(p["admin"]), DEBARRED_CSV)
+    summary = debarment.import_debarred(act(p["admin"]), DEBARRED_CSV)
     assert summary["suppliers_flagged"] == 1
     db.session.commit()
     assert db.session.get(Supplier, supplier.id).checks["debarred"]["ok"] is False
@@ -382,24 +382,24 @@ def test_a_bad_row_stores_nothing_and_is_reported_by_line(p):
             f"{NIT_LOW};;Fraude;31/02/2025;\n"
             f"{NIT_HIGH};Repetida;Fraude;2025-01-01;\n").encode("cp1252")
     with pytest.raises(ValidationFailed) as exc:
-        suppliers.import_debarred(act(p["admin"]), data)
+        debarment.import_debarred(act(p["admin"]), data)
     errors = exc.value.errors
     assert set(errors) == {"rows.3.tax_id", "rows.4.name", "rows.4.listed_on", "rows.5.tax_id"}
     assert "línea 2" in str(errors["rows.5.tax_id"][0])
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(DebarredSupplier)) == 0
-    general, rows = suppliers.debarment_row_errors(errors)
+    general, rows = debarment.debarment_row_errors(errors)
     assert general == [] and [r["line"] for r in rows] == [3, 4, 4, 5]
 
 
 def test_import_upserts_and_audits_each_entry(p):
-    suppliers.import_debarred(act(p["admin"]), DEBARRED_CSV)
+    debarment.import_debarred(act(p["admin"]), DEBARRED_CSV)
     db.session.commit()
     again = ("DUI,nombre,motivo,fecha,fuente\n"
              f"{NIT_HIGH},Distribuidora El Roble,Incumplimiento de contrato,15/03/2025,UNAC\n"
              f"{NIT_LOW},Otra Empresa,Fraude comprobado,2024-11-02,FGR\n"
              f"{valid_dui(1234567)},Juan Pérez,Colusión,01/02/2024,\n").encode()
-    summary = suppliers.import_debarred(act(p["admin"]), again)
+    summary = debarment.import_debarred(act(p["admin"]), again)
     db.session.commit()
     assert summary == {"rows": 3, "created": 1, "updated": 1, "unchanged": 1, "suppliers_flagged": 0}
     entry = db.session.scalar(select(DebarredSupplier).where(DebarredSupplier.tax_id == NIT_LOW))
@@ -414,10 +414,10 @@ def test_import_upserts_and_audits_each_entry(p):
 @pytest.mark.parametrize("data", [b"", b"nombre,motivo\nx,y\n", b"NIT,nombre,motivo,fecha\n", b"\xff\xfe\x00\x00"])
 def test_files_that_are_not_a_debarment_list_are_refused(p, data):
     with pytest.raises(ValidationFailed) as exc:
-        suppliers.import_debarred(act(p["admin"]), data)
+        debarment.import_debarred(act(p["admin"]), data)
     assert "file" in exc.value.errors
 
 
 def test_only_admins_import_the_debarment_list(p):
     with pytest.raises(Forbidden):
-        suppliers.import_debarred(act(p["financial"]), DEBARRED_CSV)
+        debarment.import_debarred(act(p["financial"]), DEBARRED_CSV)
