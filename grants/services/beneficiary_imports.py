@@ -391,14 +391,27 @@ def max_upload_bytes() -> int:
 
 # --- reading a batch's results ------------------------------------------------------------------
 
-def row_messages(row: ImportRow) -> list[dict]:
-    """Every finding of a row, rendered in the current language: [{column, code, message}]."""
+def document_column(batch: ImportBatch) -> str:
+    """The document column as headed in the file (an in-file duplicate is reported there)."""
+    mapping, _ = map_headers(batch.headers or [], batch.kind)
+    index = mapping.get("document_number")
+    return batch.headers[index] if index is not None else "DUI"
+
+
+def row_messages(row: ImportRow, duplicate_column: str | None = None) -> list[dict]:
+    """Every finding of a row, rendered in the current language: [{column, code, message}].
+
+    A rejected row reports its errors only; the notes on a good row (already enrolled, active
+    elsewhere) would mislead there.
+    """
     from grants.validation.beneficiary_rows import render
 
     found = [{"column": e.get("column"), "code": e.get("code"), "message": render(e)} for e in row.errors or []]
     if row.duplicate_of_row:
         error = {"code": "duplicate_in_file", "params": {"row": row.duplicate_of_row}}
-        found.append({"column": None, "code": error["code"], "message": render(error)})
+        found.append({"column": duplicate_column, "code": error["code"], "message": render(error)})
+    if row.outcome == "error":
+        return found
     if row.existing_enrollment_id and row.status is None:
         found.append({"column": None, "code": "already_enrolled", "message": render({"code": "already_enrolled"})})
     if row.double_enrollment:
@@ -427,9 +440,12 @@ def error_rows(batch: ImportBatch):
     query = (select(ImportRow).where(ImportRow.batch_id == batch.id, ImportRow.outcome == "error")
              .order_by(ImportRow.row_number).execution_options(yield_per=2000))
 
+    column = document_column(batch)
+
     def messages():
         for row in db.session.scalars(query):
-            found = [f"{m['column']}: {m['message']}" if m["column"] else m["message"] for m in row_messages(row)]
+            found = [f"{m['column']}: {m['message']}" if m["column"] else m["message"]
+                     for m in row_messages(row, column)]
             yield row.row_number, "; ".join(found)
 
     return with_original_rows(batch, messages())

@@ -50,7 +50,7 @@ from grants.security import require, scope_to_user, visible
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments as enrollment_service
 from grants.services.errors import Conflict, DomainError, ValidationFailed
-from grants.validation.beneficiary_rows import MESSAGES, map_headers, render
+from grants.web.paging import page_of
 from grants.workflows.enrollment import NGO_REPORTABLE, EnrollmentState, allowed
 
 log = logging.getLogger(__name__)
@@ -91,14 +91,6 @@ class UploadForm(FlaskForm):
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-def _paged(query, arg: str, size: int):
-    """(items, paging) for the query argument ``arg``; paging has arg, page, total and pages."""
-    page = max(request.args.get(arg, 1, type=int), 1)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    items = db.session.scalars(query.limit(size).offset((page - 1) * size)).all()
-    return items, {"arg": arg, "page": page, "total": total, "pages": max((total + size - 1) // size, 1)}
-
 
 def _is_owner_ngo(organization_id: int) -> bool:
     return Role.NGO in current_user.roles and current_user.organization_id == organization_id
@@ -149,28 +141,13 @@ def progress_of(batch: ImportBatch) -> dict:
     return {"rows": rows, "interrupted": interrupted, "running": batch.id in PROGRESS}
 
 
-def _document_column(batch: ImportBatch) -> str:
-    mapping, _ = map_headers(batch.headers or [], batch.kind)
-    index = mapping.get("document_number")
-    return batch.headers[index] if index is not None else "DUI"
-
-
 def error_messages(row: ImportRow, document_column: str) -> list[tuple[str, str]]:
     """(column, message) of a rejected row, in the reader's language."""
-    found = [(e.get("column") or "", render(e)) for e in (row.errors or [])]
-    if row.duplicate_of_row:
-        found.append((document_column, render({"code": "duplicate_in_file",
-                                                "params": {"row": row.duplicate_of_row}})))
-    return found
+    return [(m["column"] or "", m["message"]) for m in imports.row_messages(row, document_column)]
 
 
-def warning_messages(row: ImportRow, batch: ImportBatch) -> list[str]:
-    found = []
-    if batch.kind == "enrollment" and row.existing_enrollment_id:
-        found.append(str(MESSAGES["already_enrolled"]))
-    if row.double_enrollment:
-        found.append(str(MESSAGES["double_enrollment"]))
-    return found
+def warning_messages(row: ImportRow) -> list[str]:
+    return [m["message"] for m in imports.row_messages(row)]
 
 
 # --- processing ------------------------------------------------------------------------------
@@ -246,12 +223,12 @@ def _render_beneficiaries(agreement: Agreement, status: int = 200, upload_form: 
     query = (query.join(Beneficiary, Beneficiary.id == Enrollment.beneficiary_id)
              .options(selectinload(Enrollment.beneficiary), selectinload(Enrollment.periods))
              .order_by(Beneficiary.last_names, Beneficiary.first_names, Enrollment.id))
-    people, paging = _paged(query, "page", ENROLLMENT_PAGE)
+    people, paging = page_of(query, ENROLLMENT_PAGE)
     counts = dict(db.session.execute(select(Enrollment.status, func.count()).where(
         Enrollment.agreement_id == agreement.id).group_by(Enrollment.status)).all())
-    batches, batch_paging = _paged(select(ImportBatch).where(ImportBatch.agreement_id == agreement.id)
+    batches, batch_paging = page_of(select(ImportBatch).where(ImportBatch.agreement_id == agreement.id)
                                    .order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc()),
-                                   "batches_page", BATCH_PAGE)
+                                   BATCH_PAGE, "batches_page")
 
     revealed = set(session.pop(REVEALED, []) or [])  # shown in full on this render only
     sees_all = enrollment_service.sees_personal_data(current_user, agreement.organization_id)
@@ -398,18 +375,18 @@ def reveal(enrollment_id):
 def batch_page(batch_id):
     batch = _load_batch(batch_id)
     progress = progress_of(batch)
-    document_column = _document_column(batch)
-    error_rows, error_paging = _paged(select(ImportRow).where(
+    document_column = imports.document_column(batch)
+    error_rows, error_paging = page_of(select(ImportRow).where(
         ImportRow.batch_id == batch.id, ImportRow.outcome == "error").order_by(ImportRow.row_number),
-        "errors_page", REPORT_PAGE)
-    warning_rows, warning_paging = _paged(select(ImportRow).where(
+        REPORT_PAGE, "errors_page")
+    warning_rows, warning_paging = page_of(select(ImportRow).where(
         ImportRow.batch_id == batch.id, ImportRow.outcome == "warning").order_by(ImportRow.row_number),
-        "warnings_page", REPORT_PAGE)
+        REPORT_PAGE, "warnings_page")
     owner = _is_owner_ngo(batch.organization_id)
     response = render_template(
         "beneficiaries/batch.html", batch=batch, progress=progress, failure=failure_text(batch),
         errors=[(row, error_messages(row, document_column)) for row in error_rows], error_paging=error_paging,
-        warnings=[(row, warning_messages(row, batch)) for row in warning_rows], warning_paging=warning_paging,
+        warnings=[(row, warning_messages(row)) for row in warning_rows], warning_paging=warning_paging,
         batch_state_labels=BATCH_STATE_LABELS, kind_labels=KIND_LABELS,
         may_download=enrollment_service.sees_personal_data(current_user, batch.organization_id),
         may_confirm=owner and batch.status == "ready" and batch.rows_valid + batch.rows_warning > 0,
@@ -421,19 +398,6 @@ def batch_page(batch_id):
     return _private(current_app.make_response(response))
 
 
-def _error_rows(batch: ImportBatch):
-    document_column = _document_column(batch)
-    rows = db.session.scalars(select(ImportRow).where(ImportRow.batch_id == batch.id, ImportRow.outcome == "error")
-                              .order_by(ImportRow.row_number).execution_options(yield_per=1000))
-
-    def messages():
-        for row in rows:
-            yield row.row_number, "; ".join(f"{column}: {message}" if column else message
-                                            for column, message in error_messages(row, document_column))
-
-    return imports.with_original_rows(batch, messages())
-
-
 def _download(batch_id: int, fmt: str):
     batch = _load_batch(batch_id)
     if not enrollment_service.sees_personal_data(current_user, batch.organization_id):
@@ -442,7 +406,7 @@ def _download(batch_id: int, fmt: str):
         abort(404)
     headers = [h or f"col{i + 1}" for i, h in enumerate(batch.headers or [])]
     build = errors_csv if fmt == "csv" else errors_xlsx
-    data = build(headers, _error_rows(batch), str(_l("Errores")), str(_l("Fila")))
+    data = build(headers, imports.error_rows(batch), str(_l("Errores")), str(_l("Fila")))
     mimetype = "text/csv" if fmt == "csv" else \
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return _private(send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True,
@@ -522,7 +486,7 @@ def import_queue():
         query = query.where(ImportBatch.status == state)
     else:
         state = ""
-    batches, paging = _paged(scope_to_user(current_user, query, ImportBatch.organization_id), "page", 25)
+    batches, paging = page_of(scope_to_user(current_user, query, ImportBatch.organization_id), 25)
     pending = db.session.scalar(select(func.count()).select_from(Enrollment).where(
         Enrollment.double_enrollment == "pending")) if current_user.can(Permission.BENEFICIARIES_VALIDATE) else 0
     return render_template("beneficiaries/queue.html", batches=batches, paging=paging, state=state,
@@ -534,7 +498,7 @@ def _render_double(status: int = 200, errors: dict | None = None):
     query = (select(Enrollment).where(Enrollment.double_enrollment == "pending")
              .options(selectinload(Enrollment.beneficiary), selectinload(Enrollment.agreement))
              .order_by(Enrollment.created_at, Enrollment.id))
-    items, paging = _paged(query, "page", 25)
+    items, paging = page_of(query, 25)
     elsewhere = {}
     if items:
         other = (select(Enrollment.beneficiary_id, Agreement)
