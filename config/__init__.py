@@ -92,6 +92,13 @@ class Config:
 
     DEMO_PASSWORD = "demo-2026"
 
+    # Money (issue 5). Payments above this amount need two different authorizers (besides the
+    # preparer). An advance's expense statement is due this many days after its period ends.
+    PAYMENT_DUAL_AUTHORIZATION_THRESHOLD = "25000.00"
+    ADVANCE_LIQUIDATION_DAYS = 30
+    EXPENSE_STATEMENT_MAX_BYTES = 10 * 1024 * 1024
+    RECEIPT_SCAN_MAX_BYTES = 10 * 1024 * 1024
+
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
@@ -126,6 +133,7 @@ _OVERRIDABLE = (
     "RATELIMIT_STORAGE_URI",
     "LOGIN_LIMIT_PER_ACCOUNT",
     "LOGIN_LIMIT_PER_ADDRESS",
+    "PAYMENT_DUAL_AUTHORIZATION_THRESHOLD",
 )
 
 
@@ -148,6 +156,8 @@ def load_config(profile: str | None = None, **overrides) -> dict:
         settings["SMTP_PORT"] = int(os.environ["SMTP_PORT"])
     if "SMTP_STARTTLS" in os.environ:
         settings["SMTP_STARTTLS"] = _env_bool("SMTP_STARTTLS", False)
+    if "ADVANCE_LIQUIDATION_DAYS" in os.environ:
+        settings["ADVANCE_LIQUIDATION_DAYS"] = int(os.environ["ADVANCE_LIQUIDATION_DAYS"])
     if "API_TOKEN_TTL_HOURS" in os.environ:
         settings["API_TOKEN_TTL"] = timedelta(hours=float(os.environ["API_TOKEN_TTL_HOURS"]))
     settings.update(overrides)

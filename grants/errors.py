@@ -11,6 +11,7 @@ from flask import Flask, json, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from grants.extensions import db
@@ -158,7 +159,16 @@ def _unexpected(exc: Exception):
     return _render(500, code, title)
 
 
+def _integrity_error(exc: IntegrityError):
+    """A unique or check constraint refused a write that the service's own checks let through:
+    almost always a concurrent request that got there first. Nothing was written."""
+    log.warning("integrity error on %s %s: %s", request.method, request.path, exc.orig)
+    return _render(409, "concurrent_change", _l(
+        "Otro cambio simultáneo lo impidió; no se guardó nada. Recargue los datos e inténtelo de nuevo."))
+
+
 def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(IntegrityError, _integrity_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(CSRFError, _csrf_error)

@@ -40,6 +40,18 @@ class Permission(StrEnum):
     SUPPLIERS_PROPOSE = "suppliers:propose"
     SUPPLIERS_VALIDATE = "suppliers:validate"
     DEBARMENT_MANAGE = "debarment:manage"
+    MONEY_READ = "money:read"                      # invoices, payments, advances, balances (scoped for NGOs)
+    INVOICES_REGISTER = "invoices:register"        # the NGO registers its suppliers' invoices
+    INVOICES_CERTIFY = "invoices:certify"          # receipt certificate: the agreement's administrator
+    PAYMENTS_PREPARE = "payments:prepare"
+    PAYMENTS_AUTHORIZE = "payments:authorize"      # never the preparer (G4)
+    PAYMENTS_EXECUTE = "payments:execute"
+    ADVANCES_REQUEST = "advances:request"
+    ADVANCES_APPROVE = "advances:approve"
+    ADVANCES_DISBURSE = "advances:disburse"        # prepare and disburse; disburser != preparer
+    STATEMENTS_SUBMIT = "statements:submit"
+    STATEMENTS_REVIEW = "statements:review"
+    REFUNDS_RECORD = "refunds:record"
 
 
 _STAFF_READ = {
@@ -49,20 +61,28 @@ _STAFF_READ = {
     Permission.AGREEMENTS_READ,
     Permission.BENEFICIARIES_READ,
     Permission.SUPPLIERS_READ,
+    Permission.MONEY_READ,
 }
 _REVIEW = _STAFF_READ | {Permission.PLANS_REVIEW}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # An NGO user reads only its own organization: scoping is applied on top (404 otherwise).
     Role.NGO: frozenset(_STAFF_READ | {Permission.PLANS_EDIT, Permission.BENEFICIARIES_IMPORT,
-                                       Permission.SUPPLIERS_PROPOSE}),
+                                       Permission.SUPPLIERS_PROPOSE, Permission.INVOICES_REGISTER,
+                                       Permission.ADVANCES_REQUEST, Permission.STATEMENTS_SUBMIT,
+                                       Permission.REFUNDS_RECORD}),
     # The legal team drafts agreements and records their signature.
     Role.LEGAL_REVIEWER: frozenset(_REVIEW | {Permission.AGREEMENTS_MANAGE}),
-    Role.FINANCIAL_REVIEWER: frozenset(_REVIEW | {Permission.SUPPLIERS_VALIDATE}),
+    Role.FINANCIAL_REVIEWER: frozenset(_REVIEW | {Permission.SUPPLIERS_VALIDATE, Permission.ADVANCES_APPROVE,
+                                                  Permission.STATEMENTS_REVIEW}),
     Role.MONITORING_REVIEWER: frozenset(_REVIEW | {Permission.BENEFICIARIES_VALIDATE,
                                                    Permission.PERSONAL_DATA_UNMASK}),
-    Role.ADMINISTRATOR: frozenset(_STAFF_READ),
-    Role.TREASURY: frozenset(_STAFF_READ),
+    # Certifies receipts only on the agreements they administer (checked by the service).
+    Role.ADMINISTRATOR: frozenset(_STAFF_READ | {Permission.INVOICES_CERTIFY}),
+    # Refunds arrive in the ministry's account: treasury records them too.
+    Role.TREASURY: frozenset(_STAFF_READ | {Permission.PAYMENTS_PREPARE, Permission.PAYMENTS_AUTHORIZE,
+                                            Permission.PAYMENTS_EXECUTE, Permission.ADVANCES_DISBURSE,
+                                            Permission.REFUNDS_RECORD}),
     Role.AUDITOR: frozenset(_STAFF_READ | {Permission.AUDIT_READ, Permission.AUDIT_VERIFY,
                                            Permission.PERSONAL_DATA_UNMASK}),
     Role.ADMIN: frozenset(

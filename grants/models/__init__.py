@@ -1,11 +1,16 @@
 """SQLAlchemy models, one module per aggregate. Import them all here for Alembic."""
+from grants.models.advance import Advance, ExpenseStatement, Receipt, Refund
 from grants.models.agreement import Agreement, AgreementCounter, AgreementStatusChange
 from grants.models.allocation import Allocation
 from grants.models.audit import AuditChainHead, AuditEvent
 from grants.models.base import Base
 from grants.models.beneficiary import Beneficiary, Enrollment, EnrollmentPeriod, ImportBatch, ImportRow
+from grants.models.idempotency import IdempotencyRecord
+from grants.models.invoice import Invoice, InvoiceLine, InvoiceLineBeneficiary, ReceiptCertificate
+from grants.models.ledger import AgreementBalance, BudgetLineBalance
 from grants.models.notification import Notification, OutboxEmail
 from grants.models.organization import BoardMember, Organization, OrganizationPhone
+from grants.models.payment import Payment, PaymentAuthorization, PaymentDeduction, PaymentLine
 from grants.models.plan import (
     SECTIONS,
     Plan,
@@ -21,6 +26,21 @@ from grants.models.supplier import DebarredSupplier, Supplier, SupplierItem
 from grants.models.user import ApiToken, User, UserRole
 
 __all__ = [
+    "Advance",
+    "ExpenseStatement",
+    "Receipt",
+    "Refund",
+    "IdempotencyRecord",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceLineBeneficiary",
+    "ReceiptCertificate",
+    "AgreementBalance",
+    "BudgetLineBalance",
+    "Payment",
+    "PaymentAuthorization",
+    "PaymentDeduction",
+    "PaymentLine",
     "SECTIONS",
     "Agreement",
     "AgreementCounter",

@@ -17,6 +17,7 @@ from grants.labels import AGREEMENT_STATE_LABELS
 from grants.models import Agreement, AgreementCounter, AgreementStatusChange, Plan, Review, User
 from grants.permissions import Role
 from grants.services import files
+from grants.services import ledger
 from grants.services.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
 from grants.services.notifications import notify, users_of_organization, users_with_role
 from grants.workflows import TransitionRefused
@@ -250,7 +251,9 @@ def start_execution(actor: Actor, agreement_id: int) -> Agreement:
     if agreement.administrator_id is None:
         raise Conflict(_l("Designe un administrador del convenio antes de iniciar la ejecución."),
                        code="administrator_required")
-    return _change_state(actor, agreement, AgreementAction.START_EXECUTION, None, "agreement.execution_started")
+    agreement = _change_state(actor, agreement, AgreementAction.START_EXECUTION, None, "agreement.execution_started")
+    ledger.open_ledger(agreement)
+    return agreement
 
 
 def _may_suspend(actor: Actor, agreement: Agreement) -> bool:

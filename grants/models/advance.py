@@ -1,0 +1,192 @@
+"""Advances (anticipos) per tranche, their expense statements (liquidaciones) with receipt lines,
+and refunds (reintegros) of what was not spent."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from grants.models.agreement import Agreement
+from grants.models.base import Base, Money, TimestampMixin, UTCDateTime, utcnow
+from grants.models.plan import PlanBudgetLine, PlanTranche
+from grants.models.user import User
+from grants.workflows.advance import AdvanceState, ReceiptState
+
+_STATES = ", ".join(f"'{s.value}'" for s in AdvanceState)
+_RECEIPT_STATES = ", ".join(f"'{s.value}'" for s in ReceiptState)
+ZERO = Decimal("0.00")
+
+
+class Advance(TimestampMixin, Base):
+    __tablename__ = "advances"
+    __audit_type__ = "advance"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"), nullable=False, index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
+    tranche_id: Mapped[int] = mapped_column(ForeignKey("plan_tranches.id"), nullable=False)
+    tranche_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default=AdvanceState.REQUESTED)
+    # Receipts must be dated inside the period; the statement is due by liquidation_due.
+    period_start: Mapped[date] = mapped_column(Date, nullable=False)
+    period_end: Mapped[date] = mapped_column(Date, nullable=False)
+    liquidation_due: Mapped[date] = mapped_column(Date, nullable=False)
+    purpose: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    prepared_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    prepared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    disbursed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    disbursed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    bank_reference: Mapped[str | None] = mapped_column(String(60))
+    transfer_date: Mapped[date | None] = mapped_column(Date)
+    liquidated_amount: Mapped[Decimal] = mapped_column(Money, nullable=False, default=ZERO)  # accepted receipts
+    refunded_amount: Mapped[Decimal] = mapped_column(Money, nullable=False, default=ZERO)
+    liquidated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    agreement: Mapped[Agreement] = relationship()
+    tranche: Mapped[PlanTranche] = relationship()
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    statements: Mapped[list[ExpenseStatement]] = relationship(
+        back_populates="advance", order_by="ExpenseStatement.number")
+    refunds: Mapped[list[Refund]] = relationship(back_populates="advance", order_by="Refund.id")
+
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_STATES})", name="status_known"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("period_end >= period_start", name="period_ordered"),
+        CheckConstraint("liquidated_amount >= 0 AND refunded_amount >= 0", name="not_negative"),
+        # G3: never liquidate (or refund) more than was disbursed.
+        CheckConstraint("ROUND(liquidated_amount + refunded_amount, 2) <= amount", name="within_amount"),
+        CheckConstraint("(liquidated_amount = 0 AND refunded_amount = 0) OR status IN ('disbursed', 'liquidated')",
+                        name="liquidation_after_disbursement"),
+        CheckConstraint("status != 'liquidated' OR ROUND(liquidated_amount + refunded_amount, 2) = amount",
+                        name="liquidated_is_whole"),
+        CheckConstraint("status != 'rejected' OR rejection_reason IS NOT NULL", name="rejected_has_reason"),
+        CheckConstraint("status NOT IN ('disbursed', 'liquidated') OR (bank_reference IS NOT NULL "
+                        "AND transfer_date IS NOT NULL AND disbursed_by_id IS NOT NULL)", name="disbursed_has_transfer"),
+        CheckConstraint("disbursed_by_id IS NULL OR disbursed_by_id != prepared_by_id", name="disburser_not_preparer"),
+        # G1: one live advance (and so one disbursement) per tranche.
+        Index("ix_advances_live_tranche", "agreement_id", "tranche_id", unique=True,
+              sqlite_where=text("status != 'rejected'"), postgresql_where=text("status != 'rejected'")),
+    )
+
+    def is_visible_to(self, user) -> bool:
+        return user.sees_all_organizations or user.organization_id == self.organization_id
+
+    @property
+    def outstanding(self) -> Decimal:
+        """Disbursed and not yet accounted for (0 before disbursement)."""
+        if self.status not in (AdvanceState.DISBURSED, AdvanceState.LIQUIDATED):
+            return ZERO
+        return self.amount - self.liquidated_amount - self.refunded_amount
+
+    @property
+    def liquidated_share(self) -> Decimal:
+        """Percent of the advance accounted for by accepted receipts and refunds."""
+        return ((self.liquidated_amount + self.refunded_amount) * 100 / self.amount).quantize(Decimal("0.01"))
+
+
+class ExpenseStatement(Base):
+    """Liquidación de anticipo: receipt lines the NGO presents for one advance."""
+
+    __tablename__ = "expense_statements"
+    __audit_parent__ = "advance"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    advance_id: Mapped[int] = mapped_column(ForeignKey("advances.id"), nullable=False, index=True)
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default="submitted")
+    total: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    source_filename: Mapped[str | None] = mapped_column(String(200))
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    advance: Mapped[Advance] = relationship(back_populates="statements")
+    receipts: Mapped[list[Receipt]] = relationship(
+        back_populates="statement", order_by="Receipt.position", cascade="all, delete-orphan")
+
+    __table_args__ = (
+        UniqueConstraint("advance_id", "number"),
+        CheckConstraint("status IN ('submitted', 'reviewed')", name="status_known"),
+        CheckConstraint("total > 0", name="total_positive"),
+    )
+
+
+class Receipt(Base):
+    """One receipt line; a financial reviewer accepts it or rejects it with a reason."""
+
+    __tablename__ = "expense_receipts"
+    __audit_parent__ = "statement"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("expense_statements.id", ondelete="CASCADE"),
+                                              nullable=False, index=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"), nullable=False, index=True)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    document_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    document_number: Mapped[str] = mapped_column(String(40), nullable=False)
+    issue_date: Mapped[date] = mapped_column(Date, nullable=False)
+    supplier_tax_id: Mapped[str] = mapped_column(String(17), nullable=False)
+    supplier_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str] = mapped_column(String(300), nullable=False)
+    budget_line_id: Mapped[int] = mapped_column(ForeignKey("plan_budget_lines.id"), nullable=False)
+    amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    scan_sha256: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default=ReceiptState.PENDING)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    statement: Mapped[ExpenseStatement] = relationship(back_populates="receipts")
+    budget_line: Mapped[PlanBudgetLine] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("statement_id", "position"),
+        CheckConstraint(f"status IN ({_RECEIPT_STATES})", name="status_known"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("status != 'rejected' OR length(decision_reason) > 0", name="rejected_has_reason"),
+        # A supplier's document is used once, in any statement of any agreement (unless rejected).
+        Index("ix_expense_receipts_live_document", "supplier_tax_id", "document_type", "document_number",
+              unique=True, sqlite_where=text("status != 'rejected'"), postgresql_where=text("status != 'rejected'")),
+    )
+
+
+class Refund(Base):
+    """Reintegro: unspent money the NGO paid back, with its bank reference."""
+
+    __tablename__ = "refunds"
+    __audit_parent__ = "advance"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    advance_id: Mapped[int] = mapped_column(ForeignKey("advances.id"), nullable=False, index=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"), nullable=False, index=True)
+    amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    bank_reference: Mapped[str] = mapped_column(String(60), nullable=False)
+    refunded_on: Mapped[date] = mapped_column(Date, nullable=False)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+    advance: Mapped[Advance] = relationship(back_populates="refunds")
+
+    __table_args__ = (
+        UniqueConstraint("advance_id", "bank_reference"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
