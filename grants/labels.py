@@ -66,3 +66,37 @@ BATCH_STATE_LABELS = {
     "validated": _l("Validada"),
     "discarded": _l("Descartada"),
 }
+
+INVOICE_STATE_LABELS = {
+    "registered": _l("Registrada"),
+    "certified": _l("Recibida conforme"),
+    "paid": _l("Pagada"),
+    "voided": _l("Anulada"),
+}
+
+PAYMENT_STATE_LABELS = {
+    "prepared": _l("Preparado"),
+    "authorized": _l("Autorizado"),
+    "executed": _l("Ejecutado"),
+    "cancelled": _l("Cancelado"),
+}
+
+ADVANCE_STATE_LABELS = {
+    "requested": _l("Solicitado"),
+    "approved": _l("Aprobado"),
+    "rejected": _l("Rechazado"),
+    "prepared": _l("Desembolso preparado"),
+    "disbursed": _l("Desembolsado"),
+    "liquidated": _l("Liquidado"),
+}
+
+STATEMENT_STATE_LABELS = {
+    "submitted": _l("Presentada"),
+    "reviewed": _l("Revisada"),
+}
+
+RECEIPT_STATE_LABELS = {
+    "pending": _l("Pendiente"),
+    "accepted": _l("Aceptado"),
+    "rejected": _l("Rechazado"),
+}

@@ -27,6 +27,7 @@ def init_api(app: Flask) -> None:
     api.spec.options["security"] = [{"bearerAuth": []}]
 
     from grants.api import (
+        advances,
         agreements,
         allocations,
         audit,
@@ -34,13 +35,14 @@ def init_api(app: Flask) -> None:
         beneficiaries,
         notifications,
         organizations,
+        payments,
         plans,
         suppliers,
         users,
     )
 
     modules = (auth, organizations, allocations, plans, agreements, beneficiaries, suppliers, notifications,
-               users, audit)
+               users, audit, advances, payments)
     for module in modules:
         csrf.exempt(module.blp)  # the API authenticates with bearer tokens only, never cookies
         api.register_blueprint(module.blp)

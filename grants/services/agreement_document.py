@@ -1,12 +1,11 @@
 """The agreement PDF's plain data, read from the agreement and its approved plan version."""
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from grants.clock import today
 from grants.models import Agreement
 from grants.reports.agreement_pdf import (
     AgreementDocument,
@@ -18,7 +17,6 @@ from grants.reports.agreement_pdf import (
 from grants.labels import AGREEMENT_STATE_LABELS
 
 MINISTRY = "Ministerio de Justicia y Seguridad Pública"
-EL_SALVADOR = ZoneInfo("America/El_Salvador")
 
 
 def agreement_document(agreement: Agreement) -> AgreementDocument:
@@ -55,7 +53,7 @@ def agreement_document(agreement: Agreement) -> AgreementDocument:
         ngo_signatory=Signatory(agreement.ngo_signatory_name, agreement.ngo_signatory_title, org.legal_name),
         administrator_name=agreement.administrator.full_name if agreement.administrator else None,
         signed_on=agreement.signed_on if signed else None,
-        generated_on=datetime.now(EL_SALVADOR).date(),
+        generated_on=today(),
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from grants.clock import today
 from grants.audit import Actor, record_event, snapshot
 from grants.extensions import db
 from grants.labels import AGREEMENT_STATE_LABELS
@@ -191,7 +192,7 @@ def sign_agreement(actor: Actor, agreement_id: int, signed_on, scan: bytes) -> A
             signed_on = None
     if not isinstance(signed_on, date):
         errors.add("signed_on", _l("Fecha no válida: use AAAA-MM-DD."))
-    elif signed_on > date.today() or signed_on > agreement.end_date:
+    elif signed_on > today() or signed_on > agreement.end_date:
         errors.add("signed_on", _l("La fecha de firma no puede ser futura ni posterior al plazo."))
     try:
         files.check_pdf(scan, "scan", current_app.config["AGREEMENT_SCAN_MAX_BYTES"])

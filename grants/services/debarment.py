@@ -13,6 +13,7 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from grants import clock
 from grants.audit import Actor, record_event, snapshot
 from grants.extensions import db
 from grants.models import DebarredSupplier, Supplier
@@ -83,7 +84,7 @@ def parse_debarment_csv(file_bytes: bytes) -> list[dict]:
     errors = FieldErrors()
     rows: list[dict] = []
     seen: dict[str, int] = {}
-    today = date.today()
+    today = clock.today()
     try:
         for record in reader:
             line = reader.line_num

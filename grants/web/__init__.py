@@ -14,7 +14,7 @@ def register_web(app: Flask) -> None:
     from grants.extensions import db
     from grants.models import Notification
     from grants.validation.territory import municipality_label
-    from grants.web import admin, agreements, auth, beneficiaries, home, plans, suppliers
+    from grants.web import admin, advances, agreements, auth, beneficiaries, home, money, payments, plans, suppliers
     from grants.web.forms import ROLE_LABELS
 
     def unread_count() -> int:
@@ -35,6 +35,7 @@ def register_web(app: Flask) -> None:
             "agreement_state_labels": labels.AGREEMENT_STATE_LABELS,
             "discipline_labels": labels.DISCIPLINE_LABELS, "decision_labels": labels.DECISION_LABELS,
             "section_labels": labels.SECTION_LABELS, "unread_count": unread_count,
+            "advance_state_labels": labels.ADVANCE_STATE_LABELS,
         }
 
     app.register_blueprint(auth.bp)
@@ -44,3 +45,6 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(agreements.bp)
     app.register_blueprint(beneficiaries.bp)
     app.register_blueprint(suppliers.bp)
+    app.register_blueprint(money.bp)
+    app.register_blueprint(payments.bp)
+    app.register_blueprint(advances.bp)

@@ -4,7 +4,6 @@ start, suspend/resume, terminate). Routes are thin: the services validate and wr
 from __future__ import annotations
 
 import io
-from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
@@ -16,6 +15,7 @@ from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 from wtforms.widgets import DateInput
 
+from grants.clock import today
 from grants.context import current_actor
 from grants.extensions import db
 from grants.labels import AGREEMENT_STATE_LABELS
@@ -137,7 +137,7 @@ def _render_page(agreement: Agreement, status: int = 200, **forms):
         action_labels=ACTION_LABELS, can_manage=current_user.can(Permission.AGREEMENTS_MANAGE),
         may_suspend=_may_suspend(agreement), terminable=agreement.status in TERMINABLE,
         administrator_states=agreement.status in ADMINISTRATOR_STATES,
-        today=date.today().isoformat(), **context), status
+        today=today().isoformat(), **context), status
 
 
 # --- list, page, documents -------------------------------------------------------------------

@@ -8,7 +8,19 @@ from sqlalchemy import func, select
 
 from grants.audit import verify_chain
 from grants.extensions import db
-from grants.models import Agreement, Allocation, AuditEvent, Notification, Organization, Plan, User
+from grants.models import (
+    Advance,
+    Agreement,
+    Allocation,
+    AuditEvent,
+    ExpenseStatement,
+    Invoice,
+    Notification,
+    Organization,
+    Payment,
+    Plan,
+    User,
+)
 from grants.models.base import utcnow
 from grants.permissions import Permission, Role
 from grants.security import require, scope_to_user
@@ -67,7 +79,41 @@ def index():
     if Role.ADMINISTRATOR in user.roles:
         context["administered"] = db.session.scalars(
             select(Agreement).where(Agreement.administrator_id == user.id).order_by(Agreement.number)).all()
+    context["money"] = _money_queues(user)
     return render_template("home/index.html", **context)
+
+
+def _count(model, *where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def _money_queues(user) -> dict:
+    """Per-role counts of money work waiting (each links to where it is done)."""
+    queues: dict = {}
+    if Role.TREASURY in user.roles:
+        queues["payments_to_authorize"] = _count(Payment, Payment.status == "prepared",
+                                                 Payment.prepared_by_id != user.id)
+        queues["payments_to_execute"] = _count(Payment, Payment.status == "authorized")
+        queues["advances_to_prepare"] = _count(Advance, Advance.status == "approved")
+        queues["advances_to_disburse"] = _count(Advance, Advance.status == "prepared",
+                                                Advance.prepared_by_id != user.id)
+        queues["advances_waiting"] = db.session.scalars(select(Advance).where(
+            Advance.status.in_(("approved", "prepared"))).order_by(Advance.id).limit(10)).all()
+    if Role.FINANCIAL_REVIEWER in user.roles:
+        queues["advances_to_approve"] = db.session.scalars(select(Advance).where(
+            Advance.status == "requested").order_by(Advance.id).limit(10)).all()
+        queues["statements_to_review"] = db.session.scalars(select(ExpenseStatement).where(
+            ExpenseStatement.status == "submitted").order_by(ExpenseStatement.id).limit(10)).all()
+    if Role.ADMINISTRATOR in user.roles:
+        queues["invoices_to_certify"] = db.session.scalars(
+            select(Invoice).join(Agreement, Agreement.id == Invoice.agreement_id)
+            .where(Agreement.administrator_id == user.id, Invoice.status == "registered")
+            .order_by(Invoice.id).limit(10)).all()
+    if Role.NGO in user.roles and user.organization_id:
+        queues["statements_due"] = db.session.scalars(select(Advance).where(
+            Advance.organization_id == user.organization_id, Advance.status == "disbursed")
+            .order_by(Advance.liquidation_due, Advance.id)).all()
+    return queues
 
 
 @bp.get("/audit")

@@ -1,0 +1,173 @@
+"""/api/v1 invoices (registration, receipt certificate, void) and direct payments (prepare,
+authorize, execute with an Idempotency-Key, cancel, the payment order PDF)."""
+from __future__ import annotations
+
+from flask import Response
+from flask.views import MethodView
+from sqlalchemy import select
+
+from grants.api.blueprint import Blueprint
+from grants.api.fields import paginate
+from grants.api.idempotency import idempotent
+from grants.api.payment_schemas import (
+    CertificateSchema,
+    ExecuteSchema,
+    InvoiceDetailSchema,
+    InvoicePageSchema,
+    InvoiceQuerySchema,
+    InvoiceSchema,
+    PaymentPageSchema,
+    PaymentQuerySchema,
+    PaymentReasonSchema,
+    PaymentSchema,
+)
+from grants.context import acting_user, current_actor
+from grants.extensions import db
+from grants.models import Agreement, Invoice, Payment
+from grants.permissions import Permission
+from grants.security import require, scope_to_user, visible
+from grants.services import invoices as invoice_service
+from grants.services import payments as service
+
+blp = Blueprint("payments", __name__, url_prefix="/api/v1", description="Facturas y pagos directos a proveedores")
+
+
+def _reader():
+    user = acting_user()
+    require(user, Permission.MONEY_READ)
+    return user
+
+
+def _agreement(agreement_id: int) -> Agreement:
+    return visible(_reader(), db.session.get(Agreement, agreement_id))
+
+
+def _invoice(invoice_id: int) -> Invoice:
+    return visible(_reader(), db.session.get(Invoice, invoice_id))
+
+
+def _payment(payment_id: int) -> Payment:
+    return visible(_reader(), db.session.get(Payment, payment_id))
+
+
+# --- invoices --------------------------------------------------------------------------------
+
+@blp.route("/agreements/<int:agreement_id>/invoices")
+class AgreementInvoices(MethodView):
+    @blp.arguments(InvoiceQuerySchema, location="query")
+    @blp.response(200, InvoicePageSchema)
+    def get(self, args, agreement_id):
+        """The agreement's invoices, newest first (``status`` filters)."""
+        agreement = _agreement(agreement_id)
+        query = select(Invoice).where(Invoice.agreement_id == agreement.id)
+        if args.get("status"):
+            query = query.where(Invoice.status == args["status"])
+        return paginate(db.session, query.order_by(Invoice.id.desc()), args)
+
+    @blp.arguments(InvoiceSchema)
+    @blp.response(201, InvoiceDetailSchema)
+    def post(self, data, agreement_id):
+        """The NGO registers a validated supplier's invoice. Each line bills a budget line (its number);
+        a per-beneficiary line lists the enrollments served (one unit each). Field errors come back
+        together, e.g. ``lines.0.enrollment_ids``; nothing is stored."""
+        _agreement(agreement_id)
+        return invoice_service.register_invoice(current_actor(), agreement_id, data)
+
+
+@blp.route("/invoices/<int:invoice_id>")
+@blp.response(200, InvoiceDetailSchema)
+def get_invoice(invoice_id):
+    """The invoice with its lines, the beneficiaries served, the receipt certificate, its payments and
+    a preview of the eligible amount (deductions with their reasons)."""
+    return _invoice(invoice_id)
+
+
+@blp.route("/invoices/<int:invoice_id>/receipt-certificate", methods=["POST"])
+@blp.arguments(CertificateSchema)
+@blp.response(201, InvoiceDetailSchema)
+def certify_receipt(data, invoice_id):
+    """The agreement's administrator certifies the receipt: ``conforming`` or with ``differences``
+    (an invoice received with differences is not paid: the NGO voids it and registers a corrected one)."""
+    _invoice(invoice_id)
+    return invoice_service.certify_receipt(current_actor(), invoice_id, data).invoice
+
+
+@blp.route("/invoices/<int:invoice_id>/void", methods=["POST"])
+@blp.arguments(PaymentReasonSchema)
+@blp.response(200, InvoiceDetailSchema)
+def void_invoice(data, invoice_id):
+    """The NGO or a financial reviewer voids an unpaid invoice with no payment in progress."""
+    _invoice(invoice_id)
+    return invoice_service.void_invoice(current_actor(), invoice_id, data["reason"])
+
+
+# --- payments --------------------------------------------------------------------------------
+
+@blp.route("/payments")
+class Payments(MethodView):
+    @blp.arguments(PaymentQuerySchema, location="query")
+    @blp.response(200, PaymentPageSchema)
+    def get(self, args):
+        """Direct payments (an NGO sees only its own), oldest first; filters ``status``,
+        ``agreement_id``, ``invoice_id``."""
+        user = _reader()
+        query = select(Payment)
+        for name in ("status", "agreement_id", "invoice_id"):
+            if args.get(name):
+                query = query.where(getattr(Payment, name) == args[name])
+        return paginate(db.session, scope_to_user(user, query, Payment.organization_id).order_by(Payment.id), args)
+
+    @blp.arguments(PaymentSchema)
+    @blp.response(201, PaymentSchema)
+    def post(self, data):
+        """Treasury prepares the payment of a certified invoice: only the eligible amount, reserved
+        on its budget lines (409 ``insufficient_balance`` without room). Refusals have stable codes:
+        ``invoice_not_certified``, ``receipt_with_differences``, ``supplier_not_validated``,
+        ``agreement_not_in_execution``, ``payment_in_progress``, ``invoice_already_paid``,
+        ``invoice_voided``, ``nothing_payable``."""
+        _invoice(data["invoice_id"])
+        return service.prepare_payment(current_actor(), data["invoice_id"])
+
+
+@blp.route("/payments/<int:payment_id>")
+@blp.response(200, PaymentSchema)
+def get_payment(payment_id):
+    return _payment(payment_id)
+
+
+@blp.route("/payments/<int:payment_id>/authorize", methods=["POST"])
+@blp.response(200, PaymentSchema)
+def authorize_payment(payment_id):
+    """Someone other than the preparer authorizes (409 ``segregation_of_duties``); above the
+    threshold a second, different person completes it."""
+    _payment(payment_id)
+    return service.authorize_payment(current_actor(), payment_id)
+
+
+@blp.route("/payments/<int:payment_id>/execute", methods=["POST"])
+@idempotent
+@blp.arguments(ExecuteSchema)
+@blp.response(201, PaymentSchema)
+def execute_payment(data, payment_id):
+    """Treasury records the bank transfer of an authorized payment. Requires ``Idempotency-Key``:
+    the same key and body replay the stored answer (``Idempotent-Replayed: true``)."""
+    _payment(payment_id)
+    return service.execute_payment(current_actor(), payment_id, data["bank_reference"], data["transfer_date"])
+
+
+@blp.route("/payments/<int:payment_id>/cancel", methods=["POST"])
+@blp.arguments(PaymentReasonSchema)
+@blp.response(200, PaymentSchema)
+def cancel_payment(data, payment_id):
+    """Treasury cancels a payment not yet executed; its reservations are released."""
+    _payment(payment_id)
+    return service.cancel_payment(current_actor(), payment_id, data["reason"])
+
+
+@blp.route("/payments/<int:payment_id>/order.pdf")
+@blp.response(200, content_type="application/pdf")
+def payment_order(payment_id):
+    """The payment order (PDF): invoice, deductions, totals and signatures; «NO EJECUTADO» until executed."""
+    payment = _payment(payment_id)
+    return Response(service.payment_order_pdf(payment), mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="orden-de-pago-{payment.id}.pdf"'})

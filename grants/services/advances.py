@@ -1,0 +1,364 @@
+"""Advances (anticipos) per tranche of the financial programming, and refunds (reintegros).
+Flush, never commit.
+
+Lifecycle (``grants.workflows.advance``): the NGO requests → a financial reviewer approves (the
+amount is reserved under the agreement's ceiling) or rejects → treasury prepares the
+disbursement → **another** treasury officer disburses it (bank reference) → liquidated when
+accepted receipts plus refunds equal the amount (``maybe_close``).
+
+Decisions documented here:
+
+* amount = the tranche's amount in the agreement's plan version; receipts must be dated in
+  ``[period_start, period_end]``: ``period_start`` = the later of the tranche's planned date and
+  the agreement's start, ``period_end`` = the day before the next tranche's planned date (the
+  agreement's end for the last tranche), never past the agreement's end;
+  ``liquidation_due`` = ``period_end`` + ``ADVANCE_LIQUIDATION_DAYS``.
+* Tranches are requested in order: an earlier tranche without a live (not rejected) advance
+  refuses the request (``earlier_tranche_first``).
+* The liquidation gate (``liquidation_gate``): every earlier advance must be disbursed and
+  accounted for (accepted receipts + refunds) to at least the agreement's
+  ``liquidation_threshold`` percent. Checked at request, approval and disbursement.
+* New money (request, approval, preparation, disbursement) needs the agreement **in execution**,
+  read under ``FOR SHARE``; suspend/terminate take ``FOR UPDATE``, so a suspension blocks them at
+  once. Refunds are money coming back: they are recorded whatever the agreement's state.
+* Segregation of duties (G4): the reviewer is not an NGO user nor of the organization; the
+  disburser is not the preparer (service check, and the ``disburser_not_preparer`` CHECK).
+* Every money movement goes through ``grants.services.ledger``; the advance's own running totals
+  (``liquidated_amount``, ``refunded_amount``) move with conditional UPDATEs, backed by the
+  ``within_amount`` and ``liquidated_is_whole`` CHECKs (G3).
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from grants.clock import today
+from grants.audit import Actor, snapshot
+from grants.extensions import db
+from grants.labels import ADVANCE_STATE_LABELS
+from grants.models import Advance, Agreement, Refund
+from grants.models.base import utcnow
+from grants.permissions import Permission, Role
+from grants.services import ledger
+from grants.services.advance_common import (
+    add_to_advance,
+    agreement_for_money,
+    audit_view,
+    event,
+    exceeds_outstanding,
+    load_advance,
+    maybe_close,
+    ministry_reviewer,
+    money,
+    movement,
+    own_organization,
+    treasury,
+)
+from grants.services.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
+from grants.services.money import parse_amount
+from grants.services.notifications import notify, users_of_organization, users_with_role
+from grants.workflows.advance import TRANSFERRED_STATES, AdvanceAction, AdvanceState
+from grants.workflows.advance import next_state as advance_next_state
+
+S = AdvanceState
+MAX_PURPOSE = 5000
+MAX_REASON = 5000
+
+
+def _transition(advance: Advance, action: AdvanceAction) -> AdvanceState:
+    try:
+        return advance_next_state(advance.status, action)
+    except Exception:
+        raise Conflict(_l("El anticipo está «%(state)s»: no admite esta acción.",
+                          state=ADVANCE_STATE_LABELS.get(advance.status, advance.status)),
+                       code="invalid_transition") from None
+
+
+# --- the tranche, its period and the liquidation gate --------------------------------------------
+
+def _tranches(agreement: Agreement) -> list:
+    return sorted(agreement.plan_version.tranches, key=lambda t: t.number)
+
+
+def period_of(agreement: Agreement, tranche) -> tuple[date, date, date]:
+    """(period_start, period_end, liquidation_due) of the advance for ``tranche``."""
+    tranches = _tranches(agreement)
+    later = [t for t in tranches if t.number > tranche.number]
+    start = max(tranche.planned_date, agreement.start_date)
+    end = (later[0].planned_date - timedelta(days=1)) if later else agreement.end_date
+    end = max(start, min(end, agreement.end_date))
+    days = int(current_app.config.get("ADVANCE_LIQUIDATION_DAYS", 30))
+    return start, end, end + timedelta(days=days)
+
+
+def _live_advances(agreement_id: int) -> dict[int, Advance]:
+    rows = db.session.scalars(select(Advance).where(
+        Advance.agreement_id == agreement_id, Advance.status != S.REJECTED)
+        .execution_options(populate_existing=True)).all()
+    return {a.tranche_number: a for a in rows}
+
+
+def check_gate(agreement: Agreement, tranche_number: int) -> None:
+    """Every earlier tranche has a live advance, disbursed and liquidated to the threshold."""
+    live = _live_advances(agreement.id)
+    threshold = agreement.liquidation_threshold
+    for tranche in _tranches(agreement):
+        if tranche.number >= tranche_number:
+            break
+        earlier = live.get(tranche.number)
+        if earlier is None:
+            raise Conflict(_l("Solicite primero el anticipo del desembolso %(n)s: los desembolsos se solicitan "
+                              "en el orden de la programación financiera.", n=tranche.number),
+                           code="earlier_tranche_first")
+        if earlier.status not in TRANSFERRED_STATES:
+            raise Conflict(_l("El anticipo del desembolso %(n)s aún no se ha desembolsado: el convenio exige "
+                              "liquidarlo al %(threshold)s %% antes del siguiente anticipo.",
+                              n=tranche.number, threshold=threshold), code="liquidation_gate")
+        accounted = (earlier.liquidated_amount + earlier.refunded_amount) * 100
+        if accounted < threshold * earlier.amount:  # exact: 74.9999 % is not 75 %
+            share = (accounted / earlier.amount).quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
+            raise Conflict(_l("El anticipo del desembolso %(n)s (n.º %(id)s) está liquidado en un %(share)s %%; el "
+                              "convenio exige al menos el %(threshold)s %% antes del siguiente anticipo.",
+                              n=tranche.number, id=earlier.id, share=share, threshold=threshold),
+                           code="liquidation_gate")
+
+
+# --- request, approve, reject ---------------------------------------------------------------------
+
+def request_advance(actor: Actor, agreement_id: int, data: dict) -> Advance:
+    """The NGO requests the advance of one tranche of its agreement (in execution)."""
+    agreement = db.session.get(Agreement, agreement_id) if agreement_id else None
+    if agreement is None:
+        raise NotFound()
+    own_organization(actor, agreement.organization_id, Permission.ADVANCES_REQUEST,
+                     _l("Solo la organización titular del convenio solicita sus anticipos."))
+    agreement = agreement_for_money(agreement_id)
+    errors = FieldErrors()
+    raw_number = data.get("tranche_number")
+    tranche = None
+    if isinstance(raw_number, bool) or not isinstance(raw_number, int):
+        errors.add("tranche_number", _l("Indique el número del desembolso de la programación financiera."))
+    else:
+        tranche = next((t for t in _tranches(agreement) if t.number == raw_number), None)
+        if tranche is None:
+            errors.add("tranche_number", _l("El plan del convenio no tiene el desembolso %(n)s.", n=raw_number))
+    purpose = " ".join(str(data.get("purpose") or "").split())
+    if len(purpose) > MAX_PURPOSE:
+        errors.add("purpose", _l("Máximo %(n)s caracteres.", n=MAX_PURPOSE))
+    errors.raise_if_any()
+    existing = _live_advances(agreement.id).get(tranche.number)
+    if existing is not None:
+        raise Conflict(_l("El desembolso %(n)s ya tiene un anticipo (n.º %(id)s, «%(state)s»).", n=tranche.number,
+                          id=existing.id, state=ADVANCE_STATE_LABELS[existing.status]), code="advance_exists")
+    check_gate(agreement, tranche.number)
+    start, end, due = period_of(agreement, tranche)
+    advance = Advance(agreement_id=agreement.id, organization_id=agreement.organization_id, tranche_id=tranche.id,
+                      tranche_number=tranche.number, amount=tranche.amount, status=S.REQUESTED,
+                      period_start=start, period_end=end, liquidation_due=due, purpose=purpose,
+                      requested_by_id=actor.user_id)
+    db.session.add(advance)
+    db.session.flush()
+    event(actor, "advance.requested", advance, None)
+    notify(users_with_role(Role.FINANCIAL_REVIEWER), "advance.requested",
+           _l("Anticipo por aprobar: convenio %(number)s, desembolso %(n)s", number=agreement.number, n=tranche.number),
+           _l("%(org)s solicita $%(amount)s.", org=agreement.organization.legal_name, amount=money(advance.amount)),
+           link=f"/advances/{advance.id}")
+    return advance
+
+
+def _requested(advance: Advance) -> None:
+    if advance.status != S.REQUESTED:
+        raise Conflict(_l("El anticipo está «%(state)s»: solo se decide sobre un anticipo solicitado.",
+                          state=ADVANCE_STATE_LABELS[advance.status]), code="invalid_transition")
+
+
+def approve_advance(actor: Actor, advance_id: int) -> Advance:
+    """A financial reviewer approves: the gate again, and the amount reserved under the ceiling."""
+    peek = load_advance(advance_id, lock=False)
+    ministry_reviewer(actor, peek.organization_id, Permission.ADVANCES_APPROVE,
+                      _l("Solo la revisión financiera aprueba anticipos."))
+    agreement = agreement_for_money(peek.agreement_id)
+    advance = load_advance(advance_id)
+    _requested(advance)
+    check_gate(agreement, advance.tranche_number)
+    before = audit_view(advance)
+    ledger.reserve(agreement.id, advance.amount)  # refused with "agreement_ceiling"
+    advance.status = _transition(advance, AdvanceAction.APPROVE)
+    advance.reviewed_by_id = actor.user_id
+    advance.reviewed_at = utcnow()
+    db.session.flush()
+    event(actor, "advance.approved", advance, before)
+    notify(users_of_organization(advance.organization_id) + users_with_role(Role.TREASURY), "advance.approved",
+           _l("Anticipo aprobado: convenio %(number)s, desembolso %(n)s", number=agreement.number,
+              n=advance.tranche_number),
+           _l("$%(amount)s por desembolsar.", amount=money(advance.amount)), link=f"/advances/{advance.id}")
+    return advance
+
+
+def reject_advance(actor: Actor, advance_id: int, reason: str | None) -> Advance:
+    peek = load_advance(advance_id, lock=False)
+    ministry_reviewer(actor, peek.organization_id, Permission.ADVANCES_APPROVE,
+                      _l("Solo la revisión financiera rechaza anticipos."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(errors={"reason": [_l("El rechazo necesita un motivo.")]})
+    if len(reason) > MAX_REASON:
+        raise ValidationFailed(errors={"reason": [_l("Máximo %(n)s caracteres.", n=MAX_REASON)]})
+    advance = load_advance(advance_id)
+    _requested(advance)
+    before = audit_view(advance)
+    advance.status = _transition(advance, AdvanceAction.REJECT)
+    advance.rejection_reason = reason
+    advance.reviewed_by_id = actor.user_id
+    advance.reviewed_at = utcnow()
+    db.session.flush()
+    event(actor, "advance.rejected", advance, before)
+    notify(users_of_organization(advance.organization_id), "advance.rejected",
+           _l("Anticipo rechazado: desembolso %(n)s", n=advance.tranche_number),
+           _l("Motivo: %(reason)s", reason=reason), link=f"/advances/{advance.id}")
+    return advance
+
+
+# --- prepare and disburse -------------------------------------------------------------------------
+
+def prepare_disbursement(actor: Actor, advance_id: int) -> Advance:
+    """Treasury prepares the transfer of an approved advance; another officer will disburse it."""
+    treasury(actor)
+    peek = load_advance(advance_id, lock=False)
+    agreement_for_money(peek.agreement_id)
+    advance = load_advance(advance_id)
+    if advance.status != S.APPROVED:
+        raise Conflict(_l("El anticipo está «%(state)s»: solo se prepara el desembolso de un anticipo aprobado.",
+                          state=ADVANCE_STATE_LABELS[advance.status]), code="invalid_transition")
+    before = audit_view(advance)
+    advance.status = _transition(advance, AdvanceAction.PREPARE)
+    advance.prepared_by_id = actor.user_id
+    advance.prepared_at = utcnow()
+    db.session.flush()
+    event(actor, "advance.disbursement_prepared", advance, before)
+    others = [u for u in users_with_role(Role.TREASURY) if u.id != actor.user_id]
+    notify(others, "advance.prepared", _l("Desembolso de anticipo por ejecutar: desembolso %(n)s",
+                                          n=advance.tranche_number),
+           _l("$%(amount)s; otra persona de tesorería debe ejecutarlo.", amount=money(advance.amount)),
+           link=f"/advances/{advance.id}")
+    return advance
+
+
+def _as_date(value, field: str, errors: FieldErrors) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value or "").strip())
+    except ValueError:
+        errors.add(field, _l("Indique una fecha válida (AAAA-MM-DD)."))
+        return None
+
+
+def _bank_reference(value, errors: FieldErrors) -> str:
+    reference = " ".join(str(value or "").split())
+    if not reference:
+        errors.add("bank_reference", _l("Indique la referencia bancaria de la transferencia."))
+    elif len(reference) > 60:
+        errors.add("bank_reference", _l("Máximo %(n)s caracteres.", n=60))
+    return reference
+
+
+def disburse_advance(actor: Actor, advance_id: int, bank_reference: str, transfer_date) -> Advance:
+    """A treasury officer other than the preparer records the transfer; the ledger moves the money."""
+    treasury(actor)
+    errors = FieldErrors()
+    reference = _bank_reference(bank_reference, errors)
+    day = _as_date(transfer_date, "transfer_date", errors)
+    if day is not None and day > today():
+        errors.add("transfer_date", _l("La fecha de la transferencia no puede ser futura."))
+    errors.raise_if_any()
+    peek = load_advance(advance_id, lock=False)
+    agreement = agreement_for_money(peek.agreement_id)
+    advance = load_advance(advance_id)
+    if advance.status != S.PREPARED:
+        raise Conflict(_l("El anticipo está «%(state)s»: solo se desembolsa un anticipo con el desembolso preparado.",
+                          state=ADVANCE_STATE_LABELS[advance.status]), code="invalid_transition")
+    if advance.prepared_by_id == actor.user_id:
+        raise Conflict(_l("Quien preparó el desembolso no puede ejecutarlo (segregación de funciones)."),
+                       code="segregation_of_duties")
+    check_gate(agreement, advance.tranche_number)
+    before = audit_view(advance)
+    ledger.record_advance(agreement.id, advance.amount)
+    advance.status = _transition(advance, AdvanceAction.DISBURSE)
+    advance.disbursed_by_id = actor.user_id
+    advance.disbursed_at = utcnow()
+    advance.bank_reference = reference
+    advance.transfer_date = day
+    db.session.flush()
+    event(actor, "advance.disbursed", advance, before)
+    notify(users_of_organization(advance.organization_id), "advance.disbursed",
+           _l("Anticipo desembolsado: convenio %(number)s, desembolso %(n)s", number=agreement.number,
+              n=advance.tranche_number),
+           _l("$%(amount)s transferidos (referencia %(ref)s). Liquídelo a más tardar el %(due)s.",
+              amount=money(advance.amount), ref=reference, due=advance.liquidation_due.strftime("%d/%m/%Y")),
+           link=f"/advances/{advance.id}")
+    return advance
+
+
+def _refund_recorder(actor: Actor, advance: Advance) -> None:
+    user = actor.user
+    if user is None or not user.can(Permission.REFUNDS_RECORD):
+        raise Forbidden(_l("Solo la organización o tesorería registran reintegros."))
+    if Role.NGO in user.roles and user.organization_id != advance.organization_id:
+        raise NotFound()
+
+
+def record_refund(actor: Actor, advance_id: int, data: dict) -> Refund:
+    """A refund of unspent money (any agreement state: money coming back is always accepted)."""
+    advance = load_advance(advance_id)
+    _refund_recorder(actor, advance)
+    errors = FieldErrors()
+    amount = None
+    try:
+        raw = data.get("amount")
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            raise ValueError("missing")
+        amount = parse_amount(raw)
+        if amount <= 0:
+            raise ValueError("not positive")
+    except ValueError:
+        errors.add("amount", _l("Indique un monto mayor que cero, con dos decimales como máximo."))
+    reference = _bank_reference(data.get("bank_reference"), errors)
+    day = _as_date(data.get("refunded_on"), "refunded_on", errors)
+    if day is not None and day > today():
+        errors.add("refunded_on", _l("La fecha del reintegro no puede ser futura."))
+    elif day is not None and advance.transfer_date is not None and day < advance.transfer_date:
+        errors.add("refunded_on", _l("La fecha del reintegro es anterior al desembolso (%(day)s).",
+                                     day=advance.transfer_date.strftime("%d/%m/%Y")))
+    if reference and db.session.scalar(select(Refund.id).where(Refund.advance_id == advance.id,
+                                                               Refund.bank_reference == reference)):
+        errors.add("bank_reference", _l("Ya se registró un reintegro con esta referencia bancaria."))
+    errors.raise_if_any()
+    if advance.status == S.LIQUIDATED:
+        raise Conflict(_l("El anticipo ya está liquidado: no queda saldo por reintegrar."), code="advance_liquidated")
+    if advance.status != S.DISBURSED:
+        raise Conflict(_l("El anticipo está «%(state)s»: solo se reintegra lo desembolsado.",
+                          state=ADVANCE_STATE_LABELS[advance.status]), code="advance_not_disbursed")
+    before = audit_view(advance)
+    with movement(advance):
+        if not add_to_advance(advance, refunded=amount):
+            raise exceeds_outstanding(advance, amount)
+        ledger.record_refund(advance.agreement_id, amount)
+        refund = Refund(advance_id=advance.id, agreement_id=advance.agreement_id, amount=amount,
+                        bank_reference=reference, refunded_on=day, recorded_by_id=actor.user_id)
+        db.session.add(refund)
+        db.session.flush()
+    event(actor, "advance.refund_recorded", advance, before, {"refund": snapshot(refund)})
+    maybe_close(actor, advance)
+    notify(users_of_organization(advance.organization_id) + users_with_role(Role.TREASURY), "advance.refund",
+           _l("Reintegro registrado: desembolso %(n)s", n=advance.tranche_number),
+           _l("$%(amount)s (referencia %(ref)s). Saldo pendiente del anticipo: $%(outstanding)s.",
+              amount=money(amount), ref=reference, outstanding=money(advance.outstanding)),
+           link=f"/advances/{advance.id}")
+    return refund
+
+

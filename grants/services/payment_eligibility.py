@@ -1,0 +1,130 @@
+"""Which units of an invoice are payable (the eligibility of a direct payment). A pure read.
+
+**Eligibility rule.** A unit of a per-beneficiary line is payable only if its enrollment was
+``active`` on *every* day of the invoice's service period ``[period_start, period_end]`` (both
+included), read from the enrollment's status periods ``[valid_from, valid_to)``. Every other unit
+is deducted at the line's unit price, with a stable code and a Spanish reason:
+
+* ``beneficiary_not_active`` — not active on any day of the period (the reason names the state and
+  since when, e.g. «Inscripción «Validada» desde el 10/02/2026 …»);
+* ``beneficiary_partly_active`` — active only part of it (e.g. «Inscripción «Inactiva» desde el
+  10/03/2026 …», or «activa recién desde el 05/03/2026 …»).
+
+Lines that are not per beneficiary are payable whole. A receipt certificate *with differences*
+is not guessed at: such an invoice is not paid (``receipt_with_differences``); the NGO voids it
+and registers a corrected one.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from grants.extensions import db
+from grants.labels import ENROLLMENT_STATE_LABELS
+from grants.models import Enrollment, EnrollmentPeriod, Invoice, InvoiceLine
+from grants.services.invoices import short_date
+from grants.workflows.enrollment import EnrollmentState
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class Deduction:
+    invoice_line: InvoiceLine
+    enrollment: Enrollment | None
+    units: Decimal
+    amount: Decimal
+    reason_code: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LineEligibility:
+    invoice_line: InvoiceLine
+    invoiced: Decimal
+    deducted: Decimal
+    payable: Decimal
+
+    @property
+    def budget_line_id(self) -> int:
+        return self.invoice_line.budget_line_id
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    invoiced: Decimal
+    deducted: Decimal
+    payable: Decimal
+    lines: tuple[LineEligibility, ...]
+    deductions: tuple[Deduction, ...]
+
+
+def _covering(periods, day: date):
+    found = [p for p in periods if p.valid_from <= day and (p.valid_to is None or p.valid_to > day)]
+    return found[-1] if found else None
+
+
+def _not_active_reason(periods, start: date, end: date, enrolled_on: date) -> tuple[str, str] | None:
+    """None when active on every day of [start, end]; else (code, Spanish reason)."""
+    active = [p for p in periods if p.status == EnrollmentState.ACTIVE and p.valid_to != p.valid_from]
+    day = start
+    while day <= end:
+        period = _covering(active, day)
+        if period is None:
+            break
+        if period.valid_to is None:
+            return None
+        day = period.valid_to
+    if day > end:
+        return None
+    span = _l("del %(start)s al %(end)s", start=short_date(start), end=short_date(end))
+    overlapping = [p for p in active if p.valid_from <= end and (p.valid_to is None or p.valid_to > start)]
+    if overlapping and day == start:
+        return "beneficiary_partly_active", _l(
+            "Inscripción activa recién desde el %(day)s: no estuvo activa todo el período facturado (%(span)s).",
+            day=short_date(max(start, min(p.valid_from for p in overlapping))), span=span)
+    state = _covering(periods, day) or next((p for p in periods if p.valid_from > day), None)
+    if state is None:
+        what = _l("Inscripción registrada el %(day)s", day=short_date(enrolled_on))
+    else:
+        what = _l("Inscripción «%(state)s» desde el %(day)s", state=ENROLLMENT_STATE_LABELS[state.status],
+                  day=short_date(max(state.valid_from, start) if overlapping else state.valid_from))
+    if overlapping:
+        return "beneficiary_partly_active", _l("%(what)s: no estuvo activa todo el período facturado (%(span)s).",
+                                               what=what, span=span)
+    return "beneficiary_not_active", _l("%(what)s: no estuvo activa en el período facturado (%(span)s).",
+                                        what=what, span=span)
+
+
+def eligibility(invoice: Invoice) -> Eligibility:
+    """What of the invoice is payable: units of beneficiaries not active the whole service period
+    are deducted, each with its reason (Spanish). A pure read."""
+    ids = {b.enrollment_id for line in invoice.lines if line.per_beneficiary for b in line.beneficiaries}
+    periods: dict[int, list] = defaultdict(list)
+    if ids:
+        db.session.scalars(select(Enrollment).where(Enrollment.id.in_(ids))).all()  # one query, not one per unit
+        for p in db.session.scalars(select(EnrollmentPeriod).where(EnrollmentPeriod.enrollment_id.in_(ids))
+                                    .order_by(EnrollmentPeriod.valid_from, EnrollmentPeriod.id)):
+            periods[p.enrollment_id].append(p)
+    lines, deductions = [], []
+    with force_locale("es"):  # reasons are stored and printed in Spanish
+        for line in invoice.lines:
+            deducted = ZERO
+            if line.per_beneficiary:
+                for served in sorted(line.beneficiaries, key=lambda b: b.enrollment_id):
+                    refusal = _not_active_reason(periods[served.enrollment_id], invoice.period_start,
+                                                 invoice.period_end, served.enrollment.enrolled_on)
+                    if refusal is not None:
+                        deductions.append(Deduction(line, served.enrollment, Decimal("1.00"), line.unit_price,
+                                                    refusal[0], str(refusal[1])))
+                        deducted += line.unit_price
+            lines.append(LineEligibility(line, line.amount, deducted, line.amount - deducted))
+    invoiced = sum((x.invoiced for x in lines), ZERO)
+    deducted = sum((x.deducted for x in lines), ZERO)
+    return Eligibility(invoiced, deducted, invoiced - deducted, tuple(lines), tuple(deductions))

@@ -1,0 +1,341 @@
+"""Advances (anticipos): the NGO requests one per tranche; financial approves or rejects; treasury
+prepares and another treasury officer disburses (idempotent form, G7); the advance page shows its
+statements, outstanding balance, liquidated share and refunds, with the refund form (idempotent).
+Expense statements: the XLSX template, the upload with its per-row error table, and the statement
+page where financial accepts or rejects each receipt. Routes are thin: the services decide."""
+from __future__ import annotations
+
+import io
+
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from sqlalchemy import select
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import Length, Optional
+from wtforms.widgets import DateInput
+
+from grants.context import current_actor
+from grants.extensions import db
+from grants.models import Advance, Agreement, ExpenseStatement, Receipt
+from grants.permissions import Permission, Role
+from grants.security import require, visible
+from grants.services import advance_common
+from grants.services import advances as advance_service
+from grants.services import expense_statements as statements
+from grants.services import invoices as invoice_service  # El Salvador's date for date defaults
+from grants.services.errors import DomainError, NotFound, ValidationFailed
+from grants.validation import receipts as receipt_rows
+from grants.web import idempotent_forms
+from grants.web.forms import apply_errors
+from grants.web.money import is_owner, load_agreement, money_labels, refusal
+
+bp = Blueprint("advance_pages", __name__)
+
+
+def _date(label):
+    return StringField(label, widget=DateInput(), validators=[Optional(), Length(max=10)])
+
+
+class RequestForm(FlaskForm):
+    tranche_number = SelectField(_l("Desembolso de la programación financiera"), coerce=int, validate_choice=False)
+    purpose = TextAreaField(_l("Destino del anticipo"), validators=[Optional(), Length(max=5000)])
+
+
+class RejectForm(FlaskForm):
+    reason = TextAreaField(_l("Motivo del rechazo"), validators=[Optional(), Length(max=5000)])
+
+
+class DisburseForm(FlaskForm):
+    bank_reference = StringField(_l("Referencia bancaria de la transferencia"), validators=[Optional(), Length(max=60)])
+    transfer_date = _date(_l("Fecha de la transferencia"))
+
+
+class RefundForm(FlaskForm):
+    amount = StringField(_l("Monto reintegrado (US$)"), validators=[Optional(), Length(max=20)],
+                         render_kw={"inputmode": "decimal"})
+    bank_reference = StringField(_l("Referencia bancaria del depósito"), validators=[Optional(), Length(max=60)])
+    refunded_on = _date(_l("Fecha del reintegro"))
+
+
+class StatementUploadForm(FlaskForm):
+    file = FileField(_l("Liquidación (XLSX)"), render_kw={"accept": ".xlsx"},
+                     description=_l("Use la plantilla: una fila por comprobante."))
+
+
+def load_advance(advance_id: int) -> Advance:
+    require(current_user, Permission.MONEY_READ)
+    return visible(current_user, db.session.get(Advance, advance_id))
+
+
+# --- request ---------------------------------------------------------------------------------
+
+def _tranche_choices(agreement: Agreement):
+    taken = {a.tranche_number for a in db.session.scalars(select(Advance).where(
+        Advance.agreement_id == agreement.id, Advance.status != "rejected"))}
+    return [SelectChoice(t.number, _l("Desembolso %(n)s · %(day)s · %(amount)s", n=t.number,
+                                      day=t.planned_date.strftime("%d/%m/%Y"), amount=f"${t.amount:,.2f}"))
+            for t in sorted(agreement.plan_version.tranches, key=lambda t: t.number) if t.number not in taken]
+
+
+def _render_request(form, agreement, status=200, refused=None):
+    form.tranche_number.choices = _tranche_choices(agreement)
+    return render_template("money/advance_request.html", form=form, agreement=agreement, refused=refused), status
+
+
+@bp.route("/agreements/<int:agreement_id>/advances/new", methods=["GET", "POST"])
+@login_required
+def new_advance(agreement_id):
+    agreement = load_agreement(agreement_id)
+    require(current_user, Permission.ADVANCES_REQUEST)
+    if request.method == "GET":
+        return _render_request(RequestForm(formdata=None), agreement)
+    form = RequestForm()
+    form.tranche_number.choices = _tranche_choices(agreement)
+    if form.validate_on_submit():
+        try:
+            advance = advance_service.request_advance(current_actor(), agreement.id, {
+                "tranche_number": form.tranche_number.data, "purpose": form.purpose.data or ""})
+            flash(_l("Anticipo solicitado: la revisión financiera lo aprobará."), "success")
+            return redirect(url_for("advance_pages.advance_page", advance_id=advance.id), 303)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc.errors)
+        except DomainError as exc:
+            detail = refusal(exc)
+            return _render_request(form, db.session.get(Agreement, agreement_id), exc.status, detail)
+    return _render_request(form, db.session.get(Agreement, agreement_id), 422)
+
+
+# --- advance page ----------------------------------------------------------------------------
+
+def render_advance(advance: Advance, status: int = 200, refused=None, **forms):
+    user = current_user
+    ministry = Role.NGO not in user.roles and user.organization_id != advance.organization_id
+    treasury = user.can(Permission.ADVANCES_DISBURSE)
+    disburse_form = forms.get("disburse_form") or DisburseForm(
+        formdata=None, data={"transfer_date": invoice_service.today().isoformat()})
+    refund_form = forms.get("refund_form") or RefundForm(
+        formdata=None, data={"refunded_on": invoice_service.today().isoformat()})
+    key = idempotent_forms.form_key()
+    return render_template(
+        "money/advance.html", advance=advance, agreement=advance.agreement, refused=refused,
+        summary=advance_common.summary(advance), pending=advance_common.pending_receipts(advance.id),
+        reject_form=forms.get("reject_form") or RejectForm(formdata=None),
+        disburse_form=disburse_form, refund_form=refund_form,
+        upload_form=forms.get("upload_form") or StatementUploadForm(formdata=None),
+        row_errors=forms.get("row_errors") or [], general_errors=forms.get("general_errors") or [],
+        disburse_key=key if forms.get("disburse_form") else idempotent_forms.new_key(),
+        refund_key=key if forms.get("refund_form") else idempotent_forms.new_key(),
+        can_decide=advance.status == "requested" and user.can(Permission.ADVANCES_APPROVE) and ministry,
+        can_prepare=advance.status == "approved" and treasury,
+        can_disburse=advance.status == "prepared" and treasury and advance.prepared_by_id != user.id,
+        preparer_waits=advance.status == "prepared" and treasury and advance.prepared_by_id == user.id,
+        can_refund=advance.status == "disbursed" and user.can(Permission.REFUNDS_RECORD)
+        and (treasury or is_owner(advance.organization_id)),
+        can_submit=advance.status == "disbursed" and is_owner(advance.organization_id)
+        and user.can(Permission.STATEMENTS_SUBMIT),
+        **money_labels()), status
+
+
+@bp.get("/advances/<int:advance_id>")
+@login_required
+def advance_page(advance_id):
+    return render_advance(load_advance(advance_id))
+
+
+def _advance_action(advance_id: int, call, done, form=None, form_name=None):
+    if form is not None and not form.validate_on_submit():
+        return render_advance(load_advance(advance_id), 422, **{form_name: form})
+    try:
+        call()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        if form is not None:
+            apply_errors(form, exc.errors)
+        return render_advance(load_advance(advance_id), 422, None if exc.errors and form is not None else exc.detail,
+                              **({form_name: form} if form is not None else {}))
+    except DomainError as exc:
+        detail = refusal(exc)
+        return render_advance(load_advance(advance_id), exc.status, detail,
+                              **({form_name: form} if form is not None else {}))
+    flash(done, "success")
+    return redirect(url_for("advance_pages.advance_page", advance_id=advance_id), 303)
+
+
+@bp.post("/advances/<int:advance_id>/approve")
+@login_required
+def approve(advance_id):
+    advance = load_advance(advance_id)
+    require(current_user, Permission.ADVANCES_APPROVE)
+    return _advance_action(advance.id, lambda: advance_service.approve_advance(current_actor(), advance.id),
+                           _l("Anticipo aprobado: tesorería preparará el desembolso."))
+
+
+@bp.post("/advances/<int:advance_id>/reject")
+@login_required
+def reject(advance_id):
+    advance = load_advance(advance_id)
+    require(current_user, Permission.ADVANCES_APPROVE)
+    form = RejectForm()
+    return _advance_action(advance.id, lambda: advance_service.reject_advance(current_actor(), advance.id,
+                                                                              form.reason.data or ""),
+                           _l("Anticipo rechazado."), form, "reject_form")
+
+
+@bp.post("/advances/<int:advance_id>/prepare")
+@login_required
+def prepare(advance_id):
+    advance = load_advance(advance_id)
+    require(current_user, Permission.ADVANCES_DISBURSE)
+    return _advance_action(advance.id, lambda: advance_service.prepare_disbursement(current_actor(), advance.id),
+                           _l("Desembolso preparado: otra persona de tesorería debe ejecutarlo."))
+
+
+def _idempotent_action(advance_id: int, form, form_name: str, call, done):
+    page = url_for("advance_pages.advance_page", advance_id=advance_id)
+    if not form.validate_on_submit():
+        return render_advance(load_advance(advance_id), 422, **{form_name: form})
+    try:
+        claim = idempotent_forms.claim(page)
+    except idempotent_forms.Replay as replay:
+        return replay.response
+    response = _advance_action(advance_id, call, done, form, form_name)
+    if isinstance(response, tuple):  # refused: rolled back, nothing stored for the key
+        return response
+    return idempotent_forms.done(claim, page)
+
+
+@bp.post("/advances/<int:advance_id>/disburse")
+@login_required
+def disburse(advance_id):
+    advance = load_advance(advance_id)
+    require(current_user, Permission.ADVANCES_DISBURSE)
+    form = DisburseForm()
+    return _idempotent_action(
+        advance.id, form, "disburse_form",
+        lambda: advance_service.disburse_advance(current_actor(), advance.id, form.bank_reference.data or "",
+                                                 form.transfer_date.data or ""),
+        _l("Anticipo desembolsado."))
+
+
+@bp.post("/advances/<int:advance_id>/refunds")
+@login_required
+def refund(advance_id):
+    advance = load_advance(advance_id)
+    require(current_user, Permission.REFUNDS_RECORD)
+    form = RefundForm()
+    return _idempotent_action(
+        advance.id, form, "refund_form",
+        lambda: advance_service.record_refund(current_actor(), advance.id, {
+            "amount": form.amount.data or "", "bank_reference": form.bank_reference.data or "",
+            "refunded_on": form.refunded_on.data or ""}),
+        _l("Reintegro registrado."))
+
+
+# --- expense statements ----------------------------------------------------------------------
+
+@bp.get("/advances/<int:advance_id>/statement-template.xlsx")
+@login_required
+def statement_template(advance_id):
+    advance = load_advance(advance_id)
+    response = send_file(io.BytesIO(statements.statement_template(advance)), as_attachment=True,
+                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                         download_name=f"liquidacion-anticipo-{advance.id}.xlsx")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def row_errors(errors: dict) -> tuple[list, list[tuple[int, str, str]]]:
+    """Split ``rows.<n>.<field>`` errors into (general messages, [(row, column, message)]) by row."""
+    general, rows = [], []
+    for key, messages in errors.items():
+        parts = key.split(".")
+        if len(parts) == 3 and parts[0] == "rows" and parts[1].isdigit():
+            column = receipt_rows.HEADER_LABELS.get(parts[2], parts[2])
+            rows.extend((int(parts[1]), column, str(m)) for m in messages)
+        else:
+            general.extend(str(m) for m in messages)
+    return general, sorted(rows, key=lambda r: r[0])
+
+
+@bp.post("/advances/<int:advance_id>/expense-statements")
+@login_required
+def upload_statement(advance_id):
+    advance = load_advance(advance_id)
+    require(current_user, Permission.STATEMENTS_SUBMIT)
+    form = StatementUploadForm()
+    if not form.validate_on_submit():
+        return render_advance(advance, 422, upload_form=form)
+    upload = request.files.get("file")
+    try:
+        statement = statements.import_statement(current_actor(), advance.id, upload.read() if upload else b"",
+                                                upload.filename if upload else "")
+    except ValidationFailed as exc:
+        db.session.rollback()
+        general, rows = row_errors(exc.errors)
+        if exc.detail != ValidationFailed.title and exc.detail not in general:
+            general.insert(0, str(exc.detail))
+        return render_advance(load_advance(advance_id), 422, upload_form=form, row_errors=rows,
+                              general_errors=general)
+    except DomainError as exc:
+        detail = refusal(exc)
+        return render_advance(load_advance(advance_id), exc.status, detail, upload_form=form)
+    flash(_l("Liquidación %(n)s presentada con %(count)s comprobantes: la revisión financiera decidirá cada uno.",
+             n=statement.number, count=len(statement.receipts)), "success")
+    return redirect(url_for("advance_pages.statement_page", statement_id=statement.id), 303)
+
+
+class DecisionForm(FlaskForm):
+    reason = StringField(_l("Motivo (obligatorio para rechazar)"), validators=[Optional(), Length(max=5000)])
+
+
+def load_statement(statement_id: int) -> ExpenseStatement:
+    require(current_user, Permission.MONEY_READ)
+    statement = db.session.get(ExpenseStatement, statement_id)
+    visible(current_user, statement.advance if statement is not None else None)
+    return statement
+
+
+def render_statement(statement: ExpenseStatement, status: int = 200, refused=None, errors_for=None,
+                     reason_errors=()):
+    advance = statement.advance
+    can_review = (current_user.can(Permission.STATEMENTS_REVIEW) and Role.NGO not in current_user.roles
+                  and current_user.organization_id != advance.organization_id)
+    return render_template(
+        "money/statement.html", statement=statement, advance=advance, agreement=advance.agreement,
+        refused=refused, can_review=can_review, errors_for=errors_for, reason_errors=list(reason_errors),
+        document_types=receipt_rows.DOCUMENT_TYPES, **money_labels()), status
+
+
+@bp.get("/expense-statements/<int:statement_id>")
+@login_required
+def statement_page(statement_id):
+    return render_statement(load_statement(statement_id))
+
+
+@bp.post("/receipts/<int:receipt_id>/decision")
+@login_required
+def decide(receipt_id):
+    require(current_user, Permission.STATEMENTS_REVIEW)
+    receipt = db.session.get(Receipt, receipt_id)
+    if receipt is None:
+        raise NotFound()
+    statement = load_statement(receipt.statement_id)
+    form = DecisionForm()
+    decision = request.form.get("decision")
+    if not form.validate_on_submit() or decision not in ("accept", "reject"):
+        return render_statement(statement, 422, errors_for=receipt_id, reason_errors=form.reason.errors)
+    try:
+        statements.decide_receipt(current_actor(), receipt_id, decision == "accept", form.reason.data or "")
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return render_statement(load_statement(statement.id), 422, errors_for=receipt_id,
+                                reason_errors=[str(m) for m in exc.errors.get("reason", [])] or [str(exc.detail)])
+    except DomainError as exc:
+        detail = refusal(exc)
+        return render_statement(load_statement(statement.id), exc.status, detail)
+    flash(_l("Comprobante aceptado.") if decision == "accept" else _l("Comprobante rechazado."), "success")
+    return redirect(url_for("advance_pages.statement_page", statement_id=statement.id) + f"#receipt-{receipt_id}", 303)

@@ -1,0 +1,367 @@
+"""Money pages of an agreement: balances and the budget-vs-executed chart, its invoices, payments
+and advances; the NGO's invoice form (rows of lines added and removed with buttons, no script),
+the invoice page with the eligibility preview, the administrator's receipt certificate and the
+void form. Payments live in grants/web/payments.py, advances and statements in advances.py.
+Routes are thin: the services validate and write; a refusal is shown on the page, in Spanish."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import BooleanField, FieldList, Form, FormField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import Length, Optional
+from wtforms.widgets import DateInput
+
+from grants import labels
+from grants.context import current_actor
+from grants.extensions import db
+from grants.models import Advance, Agreement, Beneficiary, Enrollment, Invoice, Payment, Supplier
+from grants.permissions import Permission, Role
+from grants.security import require, visible
+from grants.services import invoices as invoice_service
+from grants.services import ledger
+from grants.services import payments as payment_service
+from grants.services.errors import DomainError, NotFound, ValidationFailed
+from grants.web.forms import apply_errors
+from grants.web.paging import page_of
+
+bp = Blueprint("money_pages", __name__)
+
+ZERO = Decimal("0.00")
+CHART_WIDTH = Decimal(560)
+ROW_HEIGHT = 64
+PIXEL = Decimal("0.1")
+
+
+def money_labels() -> dict:
+    return {"invoice_state_labels": labels.INVOICE_STATE_LABELS,
+            "payment_state_labels": labels.PAYMENT_STATE_LABELS,
+            "advance_state_labels": labels.ADVANCE_STATE_LABELS,
+            "statement_state_labels": labels.STATEMENT_STATE_LABELS,
+            "receipt_state_labels": labels.RECEIPT_STATE_LABELS}
+
+
+def refusal(exc: DomainError):
+    """Roll back what the refused call touched; 404s stay 404s (G5), the rest is shown on the page."""
+    db.session.rollback()
+    if isinstance(exc, NotFound):
+        raise exc
+    return exc.detail
+
+
+def load_agreement(agreement_id: int) -> Agreement:
+    require(current_user, Permission.MONEY_READ)
+    return visible(current_user, db.session.get(Agreement, agreement_id))
+
+
+def is_owner(organization_id: int) -> bool:
+    """An NGO user acting for this organization."""
+    return Role.NGO in current_user.roles and current_user.organization_id == organization_id
+
+
+# --- budget-vs-executed chart ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Bar:
+    number: int
+    category: str
+    approved: Decimal
+    spent: Decimal
+    committed: Decimal
+    available: Decimal
+    share: Decimal          # spent / approved, percent
+    y: int
+    approved_width: Decimal
+    spent_width: Decimal
+    committed_x: Decimal
+    committed_width: Decimal
+
+
+def _px(amount: Decimal, top: Decimal) -> Decimal:
+    return (amount * CHART_WIDTH / top).quantize(PIXEL) if top > 0 else ZERO
+
+
+def budget_chart(lines) -> dict:
+    """Geometry of one bar group per budget line, scaled to the largest line (no floats)."""
+    top = max((line.approved for line in lines), default=ZERO)
+    bars = []
+    for i, line in enumerate(lines):
+        spent_width = _px(line.spent, top)
+        share = (line.spent * 100 / line.approved).quantize(Decimal("0.01")) if line.approved else ZERO
+        bars.append(Bar(line.number, line.category, line.approved, line.spent, line.committed, line.available,
+                        share, i * ROW_HEIGHT, _px(line.approved, top), spent_width, spent_width,
+                        _px(line.committed, top)))
+    return {"bars": bars, "width": int(CHART_WIDTH) + 20, "height": max(len(bars), 1) * ROW_HEIGHT + 8}
+
+
+# --- the agreement's money page --------------------------------------------------------------
+
+@bp.get("/agreements/<int:agreement_id>/money")
+@login_required
+def agreement_money(agreement_id):
+    agreement = load_agreement(agreement_id)
+    balances = ledger.balances(agreement)
+    invoices, invoice_paging = page_of(
+        select(Invoice).where(Invoice.agreement_id == agreement.id)
+        .order_by(Invoice.issue_date.desc(), Invoice.id.desc()), arg="invoices_page")
+    payments, payment_paging = page_of(
+        select(Payment).where(Payment.agreement_id == agreement.id).order_by(Payment.id.desc()), arg="payments_page")
+    advances = db.session.scalars(
+        select(Advance).where(Advance.agreement_id == agreement.id).order_by(Advance.tranche_number, Advance.id)).all()
+    in_execution = agreement.status == "in_execution"
+    return render_template(
+        "money/agreement.html", agreement=agreement, balances=balances, chart=budget_chart(balances.lines),
+        invoices=invoices, invoice_paging=invoice_paging, payments=payments, payment_paging=payment_paging,
+        advances=advances,
+        can_register=in_execution and is_owner(agreement.organization_id)
+        and current_user.can(Permission.INVOICES_REGISTER),
+        can_request=in_execution and is_owner(agreement.organization_id)
+        and current_user.can(Permission.ADVANCES_REQUEST),
+        **money_labels())
+
+
+# --- invoice form ----------------------------------------------------------------------------
+
+def _date(label):
+    return StringField(label, widget=DateInput(), validators=[Optional(), Length(max=10)])
+
+
+class InvoiceLineForm(Form):
+    budget_line = SelectField(_l("Línea presupuestaria"), coerce=int, validate_choice=False)
+    description = StringField(_l("Descripción"), validators=[Optional(), Length(max=300)])
+    quantity = StringField(_l("Cantidad"), validators=[Optional(), Length(max=14)], render_kw={"inputmode": "decimal"})
+    unit_price = StringField(_l("Precio unitario (US$)"), validators=[Optional(), Length(max=20)],
+                             render_kw={"inputmode": "decimal"})
+    per_beneficiary = BooleanField(_l("Por beneficiario"))
+    beneficiaries = TextAreaField(
+        _l("Beneficiarios atendidos"), validators=[Optional(), Length(max=200_000)],
+        description=_l("Números de documento (DUI u otro) de las personas inscritas en el convenio, uno por línea. "
+                       "La cantidad es el número de personas."))
+
+    def is_blank(self) -> bool:
+        return not any(str(f.data or "").strip() for f in (self.description, self.quantity, self.unit_price,
+                                                             self.beneficiaries))
+
+
+DOCUMENT_SPLIT = re.compile(r"[\s,;]+")
+
+
+class InvoiceForm(FlaskForm):
+    supplier_id = SelectField(_l("Proveedor"), coerce=int, validate_choice=False)
+    number = StringField(_l("Número de factura"), validators=[Optional(), Length(max=40)])
+    issue_date = _date(_l("Fecha de emisión"))
+    period_start = _date(_l("Período del servicio: desde"))
+    period_end = _date(_l("Período del servicio: hasta"))
+    lines = FieldList(FormField(InvoiceLineForm), min_entries=1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.list_errors: list[str] = []
+
+    def rows(self) -> list[InvoiceLineForm]:
+        return [entry.form for entry in self.lines if not entry.form.is_blank()]
+
+    def set_choices(self, agreement: Agreement) -> None:
+        suppliers = db.session.scalars(select(Supplier).where(
+            Supplier.agreement_id == agreement.id, Supplier.status == "validated").order_by(Supplier.legal_name)).all()
+        self.supplier_id.choices = [SelectChoice(0, "—")] + [
+            SelectChoice(s.id, f"{s.legal_name} · {s.tax_id}") for s in suppliers]
+        budget = [SelectChoice(b.number, f"{b.number} · {b.category}") for b in agreement.plan_version.budget_lines]
+        for entry in self.lines:
+            entry.form.budget_line.choices = budget
+
+    def apply_row_action(self, formdata) -> bool:
+        """``add_line`` / ``remove_line-3`` buttons change the rows and save nothing."""
+        if "add_line" in formdata:
+            self.lines.append_entry()
+            return True
+        for key in formdata:
+            if key.startswith("remove_line-") and key[12:].isdigit():
+                index = int(key[12:])
+                if index < len(self.lines.entries):
+                    self.lines.pop_entry(index)
+                if not self.lines.entries:
+                    self.lines.append_entry()
+                return True
+        return False
+
+    def to_data(self, agreement: Agreement, errors: dict) -> dict:
+        lines = []
+        for i, row in enumerate(self.rows()):
+            documents = [d for d in DOCUMENT_SPLIT.split(row.beneficiaries.data or "") if d]
+            enrollment_ids = _enrollments_by_document(agreement, documents, f"lines.{i}.beneficiaries", errors)
+            quantity = (row.quantity.data or "").strip()  # blank on a per-beneficiary line: one per person
+            lines.append({"budget_line": row.budget_line.data, "description": row.description.data or "",
+                          "quantity": quantity, "unit_price": row.unit_price.data or "",
+                          "per_beneficiary": bool(row.per_beneficiary.data), "enrollment_ids": enrollment_ids})
+        return {"supplier_id": self.supplier_id.data or None, "number": self.number.data or "",
+                "issue_date": self.issue_date.data or "", "period_start": self.period_start.data or "",
+                "period_end": self.period_end.data or "", "lines": lines}
+
+    def apply_errors(self, errors: dict) -> None:
+        rows = self.rows()
+        leftover = {}
+        for key, messages in errors.items():
+            parts = key.split(".")
+            texts = [str(m) for m in messages]
+            if key == "lines":
+                self.list_errors.extend(texts)
+            elif parts[0] == "lines" and len(parts) >= 3 and parts[1].isdigit() and int(parts[1]) < len(rows):
+                name = {"enrollment_ids": "beneficiaries", "amount": "unit_price"}.get(parts[2], parts[2])
+                target = getattr(rows[int(parts[1])], name, None) or rows[int(parts[1])].description
+                target.errors = list(target.errors) + texts
+            else:
+                leftover[key] = messages
+        apply_errors(self, leftover)
+
+
+def _enrollments_by_document(agreement: Agreement, documents: list[str], field: str, errors: dict) -> list[int]:
+    """The agreement's enrollments of these document numbers; unknown numbers are field errors."""
+    if not documents:
+        return []
+    found = dict(db.session.execute(
+        select(Beneficiary.document_number, Enrollment.id).join(Enrollment.beneficiary)
+        .where(Enrollment.agreement_id == agreement.id, Beneficiary.document_number.in_(documents))).all())
+    missing = [d for d in documents if d not in found]
+    if missing:
+        errors.setdefault(field, []).append(_l("No están inscritos en este convenio: %(docs)s",
+                                               docs=", ".join(missing[:20])))
+    return [found[d] for d in dict.fromkeys(documents) if d in found]
+
+
+def _render_invoice_form(form: InvoiceForm, agreement: Agreement, status: int = 200, refused=None):
+    form.set_choices(agreement)
+    return render_template("money/invoice_form.html", form=form, agreement=agreement, refused=refused,
+                           action=url_for("money_pages.new_invoice", agreement_id=agreement.id)), status
+
+
+@bp.route("/agreements/<int:agreement_id>/invoices/new", methods=["GET", "POST"])
+@login_required
+def new_invoice(agreement_id):
+    agreement = load_agreement(agreement_id)
+    require(current_user, Permission.INVOICES_REGISTER)
+    if request.method == "GET":
+        return _render_invoice_form(InvoiceForm(formdata=None), agreement)
+    form = InvoiceForm()
+    form.set_choices(agreement)
+    if form.apply_row_action(request.form):
+        return _render_invoice_form(form, agreement)
+    if not form.validate_on_submit():
+        return _render_invoice_form(form, agreement, 422)
+    errors: dict = {}
+    data = form.to_data(agreement, errors)
+    refused = None
+    try:
+        # Unknown document numbers are the page's errors; the service still checks everything else
+        # so every error shows at once, and a registration that passed anyway is rolled back.
+        invoice = invoice_service.register_invoice(current_actor(), agreement.id, data)
+        if errors:
+            raise ValidationFailed(errors={})
+        flash(_l("Factura %(number)s registrada: el administrador del convenio certificará la recepción.",
+                 number=invoice.number), "success")
+        return redirect(url_for("money_pages.invoice_page", invoice_id=invoice.id), 303)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        service_errors = {k: v for k, v in exc.errors.items()
+                          if k.replace(".enrollment_ids", ".beneficiaries") not in errors}
+        form.apply_errors({**service_errors, **errors})
+        if not exc.errors and not errors:
+            refused = exc.detail
+    except DomainError as exc:
+        refused = refusal(exc)
+        return _render_invoice_form(form, db.session.get(Agreement, agreement_id), exc.status, refused)
+    return _render_invoice_form(form, db.session.get(Agreement, agreement_id), 422, refused)
+
+
+# --- invoice page ----------------------------------------------------------------------------
+
+class CertificateForm(FlaskForm):
+    received_on = _date(_l("Fecha de recepción"))
+    conforming = SelectField(_l("¿Se recibió conforme a la factura?"), choices=[
+        SelectChoice("yes", _l("Sí, conforme")), SelectChoice("no", _l("No, con diferencias"))], default="yes")
+    differences = TextAreaField(_l("Diferencias encontradas"), validators=[Optional(), Length(max=5000)],
+                                description=_l("Obligatorio si la recepción no es conforme."))
+
+
+class VoidForm(FlaskForm):
+    reason = TextAreaField(_l("Motivo de la anulación"), validators=[Optional(), Length(max=5000)])
+
+
+def load_invoice(invoice_id: int) -> Invoice:
+    require(current_user, Permission.MONEY_READ)
+    return visible(current_user, db.session.get(Invoice, invoice_id))
+
+
+def render_invoice(invoice: Invoice, status: int = 200, refused=None, **forms):
+    live_payment = db.session.scalar(select(Payment).where(
+        Payment.invoice_id == invoice.id, Payment.status != "cancelled"))
+    payments = db.session.scalars(select(Payment).where(Payment.invoice_id == invoice.id).order_by(Payment.id)).all()
+    eligibility = None
+    if invoice.status in ("registered", "certified"):
+        eligibility = payment_service.eligibility(invoice)
+    agreement = invoice.agreement
+    return render_template(
+        "money/invoice.html", invoice=invoice, agreement=agreement, eligibility=eligibility,
+        payments=payments, live_payment=live_payment, refused=refused,
+        certificate_form=forms.get("certificate_form") or CertificateForm(formdata=None),
+        void_form=forms.get("void_form") or VoidForm(formdata=None),
+        can_certify=invoice.status == "registered" and current_user.can(Permission.INVOICES_CERTIFY)
+        and agreement.administrator_id == current_user.id,
+        can_void=invoice.status in ("registered", "certified") and live_payment is None
+        and (is_owner(invoice.organization_id) and current_user.can(Permission.INVOICES_REGISTER)
+             or Role.FINANCIAL_REVIEWER in current_user.roles),
+        can_prepare=invoice.status == "certified" and live_payment is None
+        and current_user.can(Permission.PAYMENTS_PREPARE) and agreement.status == "in_execution",
+        **money_labels()), status
+
+
+@bp.get("/invoices/<int:invoice_id>")
+@login_required
+def invoice_page(invoice_id):
+    return render_invoice(load_invoice(invoice_id))
+
+
+def _invoice_action(invoice_id: int, form, form_name: str, call, done):
+    if form.validate_on_submit():
+        try:
+            call()
+            flash(done, "success")
+            return redirect(url_for("money_pages.invoice_page", invoice_id=invoice_id), 303)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc.errors)
+            if not exc.errors:
+                return render_invoice(db.session.get(Invoice, invoice_id), 422, exc.detail, **{form_name: form})
+        except DomainError as exc:
+            detail = refusal(exc)
+            return render_invoice(db.session.get(Invoice, invoice_id), exc.status, detail, **{form_name: form})
+    return render_invoice(db.session.get(Invoice, invoice_id), 422, **{form_name: form})
+
+
+@bp.post("/invoices/<int:invoice_id>/receipt-certificate")
+@login_required
+def certify(invoice_id):
+    invoice = load_invoice(invoice_id)
+    require(current_user, Permission.INVOICES_CERTIFY)
+    form = CertificateForm()
+    data = {"received_on": form.received_on.data or "", "conforming": form.conforming.data != "no",
+            "differences": form.differences.data or ""}
+    return _invoice_action(invoice.id, form, "certificate_form",
+                           lambda: invoice_service.certify_receipt(current_actor(), invoice.id, data),
+                           _l("Acta de recepción registrada: tesorería puede preparar el pago."))
+
+
+@bp.post("/invoices/<int:invoice_id>/void")
+@login_required
+def void(invoice_id):
+    invoice = load_invoice(invoice_id)
+    form = VoidForm()
+    return _invoice_action(invoice.id, form, "void_form",
+                           lambda: invoice_service.void_invoice(current_actor(), invoice.id, form.reason.data or ""),
+                           _l("Factura anulada."))

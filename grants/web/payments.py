@@ -1,0 +1,197 @@
+"""Direct payments: treasury's queue by state, the payment page (deductions, authorizations) with
+its forms (authorize, execute with bank reference and date, cancel), preparing a payment from
+the invoice page, and the payment order PDF. Executing carries an idempotency key (G7); the
+authorize form is not offered to the payment's preparer, and the service refuses it anyway (G4)."""
+from __future__ import annotations
+
+import io
+
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import StringField, TextAreaField
+from wtforms.validators import Length, Optional
+from wtforms.widgets import DateInput
+
+from grants.context import current_actor
+from grants.extensions import db
+from grants.models import Payment
+from grants.permissions import Permission
+from grants.security import require, scope_to_user, visible
+from grants.services import invoices as invoice_service  # El Salvador's date for date defaults
+from grants.services import payments as payment_service
+from grants.services.errors import DomainError, ValidationFailed
+from grants.web import idempotent_forms
+from grants.web.forms import apply_errors
+from grants.web.money import load_invoice, money_labels, refusal, render_invoice
+from grants.web.paging import page_of
+
+bp = Blueprint("payment_pages", __name__)
+
+QUEUE_STATES = ("prepared", "authorized", "executed", "cancelled")
+QUEUE_TITLES = {
+    "prepared": _l("Por autorizar"),
+    "authorized": _l("Por ejecutar"),
+    "executed": _l("Ejecutados"),
+    "cancelled": _l("Cancelados"),
+}
+
+
+class ExecuteForm(FlaskForm):
+    bank_reference = StringField(_l("Referencia bancaria de la transferencia"),
+                                 validators=[Optional(), Length(max=60)])
+    transfer_date = StringField(_l("Fecha de la transferencia"), widget=DateInput(),
+                                validators=[Optional(), Length(max=10)])
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(_l("Motivo de la cancelación"), validators=[Optional(), Length(max=5000)])
+
+
+def load_payment(payment_id: int) -> Payment:
+    require(current_user, Permission.MONEY_READ)
+    return visible(current_user, db.session.get(Payment, payment_id))
+
+
+def _authorized_by(payment: Payment) -> set[int]:
+    return {a.user_id for a in payment.authorizations}
+
+
+def render_payment(payment: Payment, status: int = 200, refused=None, execute_form=None, cancel_form=None):
+    authorized_by = _authorized_by(payment)
+    is_preparer = payment.prepared_by_id == current_user.id
+    may_authorize = current_user.can(Permission.PAYMENTS_AUTHORIZE) and payment.status == "prepared"
+    if execute_form is None:
+        execute_form = ExecuteForm(formdata=None, data={"transfer_date": invoice_service.today().isoformat()})
+    return render_template(
+        "money/payment.html", payment=payment, invoice=payment.invoice, agreement=payment.agreement,
+        refused=refused, execute_form=execute_form, cancel_form=cancel_form or CancelForm(formdata=None),
+        idempotency_key=idempotent_forms.form_key(),
+        may_authorize=may_authorize, is_preparer=is_preparer, already_authorized=current_user.id in authorized_by,
+        can_authorize=may_authorize and not is_preparer and current_user.id not in authorized_by,
+        can_execute=current_user.can(Permission.PAYMENTS_EXECUTE) and payment.status == "authorized",
+        can_cancel=current_user.can(Permission.PAYMENTS_PREPARE) and payment.status in ("prepared", "authorized"),
+        **money_labels()), status
+
+
+# --- queue -----------------------------------------------------------------------------------
+
+@bp.get("/payments")
+@login_required
+def queue():
+    require(current_user, Permission.MONEY_READ)
+    state = request.args.get("state") or "prepared"
+    if state not in QUEUE_STATES:
+        state = "prepared"
+    query = scope_to_user(current_user, select(Payment), Payment.organization_id)
+    counts = _counts(query)
+    order = Payment.id.desc() if state in ("executed", "cancelled") else Payment.id
+    items, paging = page_of(query.where(Payment.status == state).order_by(order))
+    return render_template("money/payments.html", payments=items, paging=paging, state=state, states=QUEUE_STATES,
+                           titles=QUEUE_TITLES, counts=counts, **money_labels())
+
+
+def _counts(query) -> dict[str, int]:
+    sub = query.subquery()
+    return dict(db.session.execute(select(sub.c.status, func.count()).group_by(sub.c.status)).all())
+
+
+# --- state changes ---------------------------------------------------------------------------
+
+@bp.post("/invoices/<int:invoice_id>/payment")
+@login_required
+def prepare(invoice_id):
+    invoice = load_invoice(invoice_id)
+    require(current_user, Permission.PAYMENTS_PREPARE)
+    try:
+        payment = payment_service.prepare_payment(current_actor(), invoice.id)
+    except DomainError as exc:
+        detail = refusal(exc)
+        return render_invoice(load_invoice(invoice_id), exc.status, detail)
+    flash(_l("Pago preparado por %(amount)s: otra persona de tesorería debe autorizarlo.",
+             amount=f"${payment.amount:,.2f}"), "success")
+    return redirect(url_for("payment_pages.payment_page", payment_id=payment.id), 303)
+
+
+@bp.get("/payments/<int:payment_id>")
+@login_required
+def payment_page(payment_id):
+    return render_payment(load_payment(payment_id))
+
+
+@bp.post("/payments/<int:payment_id>/authorize")
+@login_required
+def authorize(payment_id):
+    payment = load_payment(payment_id)
+    require(current_user, Permission.PAYMENTS_AUTHORIZE)
+    try:
+        payment = payment_service.authorize_payment(current_actor(), payment.id)
+    except DomainError as exc:
+        detail = refusal(exc)
+        return render_payment(load_payment(payment_id), exc.status, detail)
+    if payment.status == "authorized":
+        flash(_l("Pago autorizado: puede ejecutarse."), "success")
+    else:
+        flash(_l("Autorización registrada: este pago requiere una segunda autorización de otra persona."), "success")
+    return redirect(url_for("payment_pages.payment_page", payment_id=payment_id), 303)
+
+
+@bp.post("/payments/<int:payment_id>/execute")
+@login_required
+def execute(payment_id):
+    payment = load_payment(payment_id)
+    require(current_user, Permission.PAYMENTS_EXECUTE)
+    page = url_for("payment_pages.payment_page", payment_id=payment.id)
+    form = ExecuteForm()
+    if not form.validate_on_submit():
+        return render_payment(payment, 422, execute_form=form)
+    try:
+        claim = idempotent_forms.claim(page)
+    except idempotent_forms.Replay as replay:
+        return replay.response
+    try:
+        payment_service.execute_payment(current_actor(), payment.id, form.bank_reference.data or "",
+                                        form.transfer_date.data or "")
+    except ValidationFailed as exc:
+        db.session.rollback()
+        apply_errors(form, exc.errors)
+        return render_payment(load_payment(payment_id), 422, None if exc.errors else exc.detail, execute_form=form)
+    except DomainError as exc:
+        detail = refusal(exc)
+        return render_payment(load_payment(payment_id), exc.status, detail, execute_form=form)
+    flash(_l("Pago ejecutado y registrado."), "success")
+    return idempotent_forms.done(claim, page)
+
+
+@bp.post("/payments/<int:payment_id>/cancel")
+@login_required
+def cancel(payment_id):
+    payment = load_payment(payment_id)
+    require(current_user, Permission.PAYMENTS_PREPARE)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            payment_service.cancel_payment(current_actor(), payment.id, form.reason.data or "")
+            flash(_l("Pago cancelado: el monto vuelve a estar disponible."), "success")
+            return redirect(url_for("payment_pages.payment_page", payment_id=payment_id), 303)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc.errors)
+            return render_payment(load_payment(payment_id), 422, None if exc.errors else exc.detail, cancel_form=form)
+        except DomainError as exc:
+            detail = refusal(exc)
+            return render_payment(load_payment(payment_id), exc.status, detail, cancel_form=form)
+    return render_payment(load_payment(payment_id), 422, cancel_form=form)
+
+
+@bp.get("/payments/<int:payment_id>/order.pdf")
+@login_required
+def order_pdf(payment_id):
+    payment = load_payment(payment_id)
+    pdf = payment_service.payment_order_pdf(payment)
+    response = send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
+                         download_name=f"orden-de-pago-{payment.id}.pdf")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

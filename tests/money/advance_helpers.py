@@ -1,0 +1,86 @@
+"""Advances built through the real services: an agreement in execution (tests/agreement_helpers.py:
+budget lines 1: 60000.00, 2: 25000.50, 3: 14999.50; tranches 1: 40000 on 2026-02-15, 2: 40000 on
+2026-06-15, 3: 20000 on 2026-09-15; term 2026-02-01..2026-11-30), two treasury officers, and
+helpers to request, approve, prepare and disburse."""
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+from grants.audit import Actor
+from grants.extensions import db
+from grants.services import advances
+from tests.agreement_helpers import agreement_in_execution
+from tests.factories import make_user, valid_nit
+
+_docs = itertools.count(1)
+SUPPLIER_NIT = valid_nit(321)
+TRANSFER_DAY = date(2026, 2, 16)
+
+
+def act(user) -> Actor:
+    return Actor.for_user(user)
+
+
+def money_setup(**kwargs) -> dict:
+    """``agreement_in_execution()`` plus ``treasury`` (preparer) and ``treasury2`` (disburser)."""
+    ctx = agreement_in_execution(**kwargs)
+    ctx["treasury"] = make_user(["treasury"])
+    ctx["treasury2"] = make_user(["treasury"])
+    return ctx
+
+
+def requested(ctx, tranche: int = 1):
+    advance = advances.request_advance(act(ctx["ngo"]), ctx["agreement"].id,
+                                       {"tranche_number": tranche, "purpose": f"Desembolso {tranche}"})
+    db.session.commit()
+    return advance
+
+
+def approved(ctx, tranche: int = 1):
+    advance = requested(ctx, tranche)
+    advances.approve_advance(act(ctx["financial"]), advance.id)
+    db.session.commit()
+    return advance
+
+
+def prepared(ctx, tranche: int = 1):
+    advance = approved(ctx, tranche)
+    advances.prepare_disbursement(act(ctx["treasury"]), advance.id)
+    db.session.commit()
+    return advance
+
+
+def disbursed(ctx, tranche: int = 1, day: date = TRANSFER_DAY):
+    advance = prepared(ctx, tranche)
+    advances.disburse_advance(act(ctx["treasury2"]), advance.id, f"TRF-{advance.id}-{tranche}", day)
+    db.session.commit()
+    return advance
+
+
+def row(**overrides) -> dict:
+    """A valid receipt row for tranche 1's period (2026-02-15..2026-06-14), on budget line 1."""
+    data = {
+        "document_type": "factura",
+        "document_number": f"F-{next(_docs):06d}",
+        "issue_date": "2026-03-10",
+        "supplier_tax_id": SUPPLIER_NIT,
+        "supplier_name": "Librería El Estudiante, S.A. de C.V.",
+        "description": "Cuadernos y lápices para talleres",
+        "budget_line": 1,
+        "amount": "100.00",
+    }
+    data.update(overrides)
+    return data
+
+
+def set_threshold(ctx, percent: str) -> None:
+    """The agreement's liquidation threshold (set when the agreement is drafted; here changed in place)."""
+    from sqlalchemy import update
+
+    from grants.models import Agreement
+
+    db.session.execute(update(Agreement).where(Agreement.id == ctx["agreement"].id)
+                       .values(liquidation_threshold=percent))
+    db.session.commit()
+    db.session.expire(ctx["agreement"])

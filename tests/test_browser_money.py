@@ -1,0 +1,133 @@
+"""A direct payment end to end in headless Chromium (Debian's, driven by Playwright), on both
+backends: treasury prepares the payment of a certified invoice, a second treasury officer
+authorizes it (the preparer is not offered the button), it is executed with its bank reference,
+and the payment order PDF is downloaded and read."""
+from __future__ import annotations
+
+import io
+import os
+import threading
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+from pypdf import PdfReader
+from werkzeug.serving import make_server
+
+from grants.extensions import db, limiter
+from grants.models import Payment
+from grants.services import ledger
+from tests.factories import PASSWORD
+from tests.money import payment_helpers as ph
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(browser):
+    """Factory: a page in its own browser context (its own cookies), in Salvadoran Spanish."""
+    contexts = []
+
+    def factory() -> Page:
+        context = browser.new_context(locale="es-SV", accept_downloads=True)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield factory
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def money_server(live_app):
+    """A certified invoice (two beneficiaries billed, one not active: deducted) served over HTTP."""
+    with live_app.app_context():
+        limiter.reset()
+        ctx = ph.payments_setup()
+        invoice = ph.certified(ctx, [ph.beneficiary_line(ctx, ["active", "never"])])
+        data = {"invoice_id": invoice.id, "agreement": ctx["agreement"].number,
+                **{role: ctx[role].email for role in ("treasury", "treasury2", "ngo")}}
+        db.session.remove()
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="money-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", data
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+    with live_app.app_context():
+        problems = ledger.check_invariants()
+        db.session.remove()
+    assert problems == []
+
+
+def log_in(page: Page, base: str, email: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.get_by_role("button", name="Entrar").click()
+    expect(page).to_have_url(f"{base}/")
+
+
+def test_treasury_prepares_another_authorizes_then_it_is_executed_and_the_order_downloaded(
+        money_server, new_page, live_app):
+    base, data = money_server
+    invoice_url = f"{base}/invoices/{data['invoice_id']}"
+
+    preparer = new_page()
+    log_in(preparer, base, data["treasury"])
+    preparer.goto(invoice_url)
+    expect(preparer.locator("[data-amount=payable]")).to_have_text("$120.00")
+    expect(preparer.locator("[data-testid=deductions] tbody tr")).to_have_count(1)
+    preparer.click("[data-testid=prepare]")
+    expect(preparer.locator("[data-testid=payment-state]")).to_have_text("Preparado")
+    expect(preparer.locator("[data-testid=authorize-form]")).to_have_count(0)
+    expect(preparer.locator("[data-testid=preparer-cannot-authorize]")).to_contain_text(
+        "debe autorizarlo otra persona de tesorería")
+    payment_url = preparer.url
+
+    authorizer = new_page()
+    log_in(authorizer, base, data["treasury2"])
+    authorizer.goto(f"{base}/payments")
+    authorizer.locator(f"a[href='{payment_url[len(base):]}']").click()
+    authorizer.click("[data-testid=authorize]")
+    expect(authorizer.locator("[data-testid=payment-state]")).to_have_text("Autorizado")
+
+    preparer.reload()
+    preparer.fill("input[name=bank_reference]", "TRF-2026-000451")
+    preparer.click("[data-testid=execute]")
+    expect(preparer.locator("[data-testid=payment-state]")).to_have_text("Ejecutado")
+    expect(preparer.locator("[data-testid=transfer]")).to_contain_text("TRF-2026-000451")
+
+    with preparer.expect_download() as download_info:
+        preparer.click("[data-testid=order-pdf]")
+    download = download_info.value
+    assert download.suggested_filename.endswith(".pdf")
+    with open(download.path(), "rb") as pdf:
+        text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf.read())).pages)
+    assert "Capacitaciones El Roble" in text
+    assert data["agreement"] in text
+    assert "120.00" in text and "TRF-2026-000451" in text
+
+    with live_app.app_context():
+        payment = db.session.scalars(db.select(Payment)).one()
+        assert (payment.status, str(payment.amount), str(payment.deducted_amount)) == ("executed", "120.00", "120.00")
+        assert payment.prepared_by.email == data["treasury"]
+        assert [a.user.email for a in payment.authorizations] == [data["treasury2"]]
+        db.session.remove()
