@@ -292,7 +292,7 @@ def copy_baseline(app, path: Path) -> tuple[float, int]:
 
 def copy_into_import_rows(app, batch_id: int) -> float:
     """For reference, the floor: the rows the import stored (checked, formatted) COPYed again into
-    ``import_rows`` itself, with its foreign key, three indexes and JSON columns, under a copy of
+    ``import_rows`` itself, with its foreign key, primary key and JSON column, under a copy of
     the batch (removed afterwards)."""
     from grants.extensions import db
     from grants.services.row_store import COLUMNS
@@ -431,7 +431,7 @@ def main() -> int:
               f"(the same rows minus duplicates and impossible dates)")
         print(f"   ratio import / COPY    {ratio:8.2f}×   target ≤ {TARGET_COPY_RATIO:g}×   {verdict(ok)}")
         print(f"   for reference: the stored rows COPYed again into import_rows: {floor_s:.2f} s = "
-              f"{floor_s / copy_s:.2f}× the plain COPY (its foreign key, 3 indexes, JSON; no checks)")
+              f"{floor_s / copy_s:.2f}× the plain COPY (its foreign key, primary key, JSON; no checks)")
 
         if args.profile:   # a run of its own: the profiler slows everything down
             import pstats

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
 
-from grants.validation.identity import IdentityError, normalize_dui
+from grants.validation.identity import IdentityError, dui_of_text
 from grants.validation.territory import find_municipality, fold
 
 # field → header spellings (folded: lower case, no accents), Spanish and English
@@ -139,6 +139,12 @@ _fold = lru_cache(maxsize=_CACHE_SIZE)(fold)
 _find_municipality = lru_cache(maxsize=_CACHE_SIZE)(find_municipality)
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
+def _squeeze_name(value: str) -> str | None:
+    """A name (at most 120 characters) with its spaces collapsed: given names repeat a lot."""
+    return " ".join(value.split())[:120] or None
+
+
 def age_on(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
@@ -162,6 +168,11 @@ def _text(cells: list, mapping: dict, field: str) -> str:
     value = cells[index]
     if value.__class__ is str:  # every CSV cell
         return value.strip()
+    return _cell_text(value)
+
+
+def _cell_text(value):
+    """``_text`` of a cell that is not text (XLSX numbers and dates)."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip() if not isinstance(value, (date, datetime)) else value
@@ -175,7 +186,9 @@ def _value(cells: list, mapping: dict, field: str):
 
 
 def check_document(raw_type: str, raw_number, errors: list, column: str) -> tuple[str | None, str | None]:
-    number = str(raw_number).strip().upper().replace(" ", "")
+    number = str(raw_number).strip().upper()
+    if " " in number:
+        number = number.replace(" ", "")
     if not number:
         errors.append({"column": column, "code": "required"})
         return None, None
@@ -190,7 +203,7 @@ def check_document(raw_type: str, raw_number, errors: list, column: str) -> tupl
             return None, None
     if doc_type == "dui":
         try:
-            return "dui", normalize_dui(number)
+            return "dui", dui_of_text(number)  # normalize_dui(number): number has no spaces left
         except IdentityError as exc:
             errors.append({"column": column, "code": exc.code})
             return "dui", None
@@ -200,82 +213,108 @@ def check_document(raw_type: str, raw_number, errors: list, column: str) -> tupl
     return doc_type, number
 
 
-def _name(value: str, field: str, errors: list, col) -> str | None:
-    if not value:
-        errors.append({"column": col(field), "code": "required"})
-    elif len(value) > 120:
-        errors.append({"column": col(field), "code": "too_long", "params": {"n": 120}})
-    return " ".join(value.split())[:120] or None
-
-
 def check_enrollment_row(cells: list, mapping: dict, headers: list[str], frame: AgreementFrame) -> dict:
     """Normalized values of one enrollment row and its errors (codes, by column as headed in the file)."""
-    errors: list[dict] = []
+    return enrollment_checker(mapping, headers, frame)(cells)
 
-    def col(field):
-        return headers[mapping[field]] if field in mapping else HEADERS[field][0]
 
-    doc_type, doc_number = check_document(_text(cells, mapping, "document_type"),
-                                          _text(cells, mapping, "document_number"), errors, col("document_number"))
-    first_names = _name(_text(cells, mapping, "first_names"), "first_names", errors, col)
-    last_names = _name(_text(cells, mapping, "last_names"), "last_names", errors, col)
+def enrollment_checker(mapping: dict, headers: list[str], frame: AgreementFrame):
+    """``check_enrollment_row`` for every row of one file: the columns are looked up once."""
+    col = {field: headers[mapping[field]] if field in mapping else HEADERS[field][0]
+           for field in REQUIRED["enrollment"] + _OPTIONAL["enrollment"]}
+    c_number, c_first, c_last = col["document_number"], col["first_names"], col["last_names"]
+    c_birth, c_enrolled, c_sex, c_muni = col["birth_date"], col["enrollment_date"], col["sex"], col["municipality"]
 
-    birth = None
-    raw_birth = _value(cells, mapping, "birth_date")
-    if raw_birth in ("", None):
-        errors.append({"column": col("birth_date"), "code": "required"})
-    else:
-        birth = parse_date(raw_birth)
-        if birth is None:
-            errors.append({"column": col("birth_date"), "code": "date_format"})
-        elif birth > frame.today:
-            errors.append({"column": col("birth_date"), "code": "birth_in_future"})
-            birth = None
+    def index(field: str) -> int:  # a column not in the file: past the end of every row, read as ""
+        found = mapping.get(field)
+        return (1 << 62) if found is None else found
 
-    enrolled = frame.today
-    raw_enrolled = _value(cells, mapping, "enrollment_date")
-    if raw_enrolled not in ("", None):
-        enrolled = parse_date(raw_enrolled)
-        if enrolled is None:
-            errors.append({"column": col("enrollment_date"), "code": "date_format"})
-    if enrolled is not None and not frame.start <= enrolled <= frame.end:
-        errors.append({"column": col("enrollment_date"), "code": "enrollment_outside_term"})
+    i_type, i_number, i_first, i_last = (index(f) for f in ("document_type", "document_number", "first_names",
+                                                            "last_names"))
+    i_birth, i_sex, i_muni, i_enrolled = (index(f) for f in ("birth_date", "sex", "municipality", "enrollment_date"))
+    start, end, territory, today = frame.start, frame.end, frame.territory, frame.today
+    age_min, age_max = frame.age_min, frame.age_max
 
-    if birth is not None and enrolled is not None:
-        age = age_on(birth, enrolled)
-        if not frame.age_min <= age <= frame.age_max:
-            errors.append({"column": col("birth_date"), "code": "age_out_of_range",
-                           "params": {"age": age, "min": frame.age_min, "max": frame.age_max}})
-        if doc_type is not None:
-            if age >= 18 and doc_type != "dui":
-                errors.append({"column": col("document_number"), "code": "adult_needs_dui"})
-            elif age < 18 and doc_type == "dui":
-                errors.append({"column": col("document_number"), "code": "minor_has_no_dui"})
+    def name(value, column: str, errors: list) -> str | None:
+        if not value:
+            errors.append({"column": column, "code": "required"})
+        elif len(value) > 120:
+            errors.append({"column": column, "code": "too_long", "params": {"n": 120}})
+            return " ".join(value.split())[:120] or None  # not remembered: any length
+        return _squeeze_name(value)
 
-    raw_sex = _text(cells, mapping, "sex")
-    sex = SEXES.get(_fold(raw_sex))
-    if not raw_sex:
-        errors.append({"column": col("sex"), "code": "required"})
-    elif sex is None:
-        errors.append({"column": col("sex"), "code": "sex_unknown"})
+    def check(cells: list) -> dict:
+        errors: list[dict] = []
+        n = len(cells)
+        raw_type = cells[i_type] if i_type < n else ""
+        raw_type = raw_type.strip() if raw_type.__class__ is str else _cell_text(raw_type)
+        raw_number = cells[i_number] if i_number < n else ""
+        raw_number = raw_number.strip() if raw_number.__class__ is str else _cell_text(raw_number)
+        doc_type, doc_number = check_document(raw_type, raw_number, errors, c_number)
+        value = cells[i_first] if i_first < n else ""
+        first_names = name(value.strip() if value.__class__ is str else _cell_text(value), c_first, errors)
+        value = cells[i_last] if i_last < n else ""
+        last_names = name(value.strip() if value.__class__ is str else _cell_text(value), c_last, errors)
 
-    raw_muni = _text(cells, mapping, "municipality")
-    muni = _find_municipality(str(raw_muni)) if raw_muni else None
-    if not raw_muni:
-        errors.append({"column": col("municipality"), "code": "required"})
-    elif muni is None:
-        errors.append({"column": col("municipality"), "code": "municipality_unknown",
-                       "params": {"value": str(raw_muni)[:60]}})
-    elif frame.territory and muni["code"] not in frame.territory:
-        errors.append({"column": col("municipality"), "code": "municipality_outside",
-                       "params": {"name": muni["name"]}})
+        birth = None
+        raw_birth = cells[i_birth] if i_birth < n else ""
+        if raw_birth in ("", None):
+            errors.append({"column": c_birth, "code": "required"})
+        else:
+            birth = _parse_date_text(raw_birth.strip()) if raw_birth.__class__ is str else parse_date(raw_birth)
+            if birth is None:
+                errors.append({"column": c_birth, "code": "date_format"})
+            elif birth > today:
+                errors.append({"column": c_birth, "code": "birth_in_future"})
+                birth = None
 
-    return {
-        "document_type": doc_type, "document_number": doc_number,
-        "first_names": first_names, "last_names": last_names,
-        "birth_date": birth, "sex": sex, "municipality_code": muni["code"] if muni else None,
-        "enrollment_date": enrolled, "errors": errors,
-    }
+        enrolled = today
+        raw_enrolled = cells[i_enrolled] if i_enrolled < n else ""
+        if raw_enrolled not in ("", None):
+            enrolled = (_parse_date_text(raw_enrolled.strip()) if raw_enrolled.__class__ is str
+                        else parse_date(raw_enrolled))
+            if enrolled is None:
+                errors.append({"column": c_enrolled, "code": "date_format"})
+        if enrolled is not None and not start <= enrolled <= end:
+            errors.append({"column": c_enrolled, "code": "enrollment_outside_term"})
+
+        if birth is not None and enrolled is not None:
+            age = enrolled.year - birth.year - ((enrolled.month, enrolled.day) < (birth.month, birth.day))
+            if not age_min <= age <= age_max:
+                errors.append({"column": c_birth, "code": "age_out_of_range",
+                               "params": {"age": age, "min": age_min, "max": age_max}})
+            if doc_type is not None:
+                if age >= 18 and doc_type != "dui":
+                    errors.append({"column": c_number, "code": "adult_needs_dui"})
+                elif age < 18 and doc_type == "dui":
+                    errors.append({"column": c_number, "code": "minor_has_no_dui"})
+
+        raw_sex = cells[i_sex] if i_sex < n else ""
+        raw_sex = raw_sex.strip() if raw_sex.__class__ is str else _cell_text(raw_sex)
+        sex = SEXES.get(_fold(raw_sex))
+        if not raw_sex:
+            errors.append({"column": c_sex, "code": "required"})
+        elif sex is None:
+            errors.append({"column": c_sex, "code": "sex_unknown"})
+
+        raw_muni = cells[i_muni] if i_muni < n else ""
+        raw_muni = raw_muni.strip() if raw_muni.__class__ is str else _cell_text(raw_muni)
+        muni = _find_municipality(str(raw_muni)) if raw_muni else None
+        if not raw_muni:
+            errors.append({"column": c_muni, "code": "required"})
+        elif muni is None:
+            errors.append({"column": c_muni, "code": "municipality_unknown", "params": {"value": str(raw_muni)[:60]}})
+        elif territory and muni["code"] not in territory:
+            errors.append({"column": c_muni, "code": "municipality_outside", "params": {"name": muni["name"]}})
+
+        return {
+            "document_type": doc_type, "document_number": doc_number,
+            "first_names": first_names, "last_names": last_names,
+            "birth_date": birth, "sex": sex, "municipality_code": muni["code"] if muni else None,
+            "enrollment_date": enrolled, "errors": errors,
+        }
+
+    return check
 
 
 def check_status_row(cells: list, mapping: dict, headers: list[str], frame: AgreementFrame) -> dict:

@@ -223,12 +223,28 @@ def test_a_batch_is_stored_whole_or_not_at_all(ctx, monkeypatch):
                 def __init__(self, batch_id, chunk=10):
                     super().__init__(batch_id, chunk=10)
 
-                def flush(self):
-                    if self.written >= 10:
+                added = 0
+
+                def add(self, *args, **kwargs):
+                    if self.added == 20:  # two chunks handed over (stored, or being stored), then a failure
                         raise RuntimeError("disk full")
-                    return super().flush()
+                    self.added += 1
+                    return super().add(*args, **kwargs)
 
             monkeypatch.setattr(imports, "RowWriter", Failing)
             imports.process_batch(Actor.for_user(ctx["ngo"]), batch.id)
     assert db.session.scalar(select(func.count()).select_from(ImportBatch)) == before
     assert db.session.scalar(select(func.count()).select_from(ImportRow)) == 0
+
+
+def test_backslashes_tabs_and_newlines_in_cells_are_stored_exactly(ctx):
+    # quoted cells: a backslash in a name, a tab and a line break inside a municipality (an error's value)
+    lines = [HEADER, 'DUI,00016297-5,"Ana\\María \\N",López,15/03/2000,F,"Ciudad\tGótica\n\\.",2026-03-01',
+             ADULT.format(dui=valid_dui(7)).replace("López Pérez", "O\\Brien\t Peña")]
+    batch = run(ctx, "\n".join(lines) + "\n")
+    rows = rows_of(batch)
+    first, second = rows[3], rows[4]  # numbered by the line where a row ends: the first spans two
+    assert first.first_names == "Ana\\María \\N" and first.outcome == "error"
+    assert first.errors == [{"column": "Municipio", "code": "municipality_unknown",
+                             "params": {"value": "Ciudad\tGótica\n\\."}}]
+    assert (second.outcome, second.last_names) == ("valid", "O\\Brien Peña")

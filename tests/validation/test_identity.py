@@ -86,3 +86,20 @@ def test_phones_are_stored_as_eight_digits():
     for bad in ("2222-333", "1222-3333", "phone"):
         with pytest.raises(IdentityError):
             normalize_phone(bad)
+
+
+def test_the_dui_check_digit_shortcut_matches_the_definition():
+    import random
+
+    from grants.validation.identity import dui_check_digit
+
+    def by_definition(digits):  # weights 9..2, then 10 minus the sum's last digit
+        return (10 - sum(int(d) * w for d, w in zip(digits, range(9, 1, -1))) % 10) % 10
+
+    rng = random.Random(7)
+    samples = ["00000000", "99999999", "00016297"] + [f"{rng.randrange(10 ** 8):08d}" for _ in range(20_000)]
+    samples += ["٠١٢٣٤٥٦٧", "１２３４５６７８", "1234567", "123456789"]  # other Unicode digits, other lengths
+    for digits in samples:
+        assert dui_check_digit(digits) == by_definition(digits), digits
+    with pytest.raises(ValueError):
+        dui_check_digit("1234567a")

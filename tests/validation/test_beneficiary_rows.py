@@ -1,0 +1,53 @@
+"""Row checks of beneficiary lists, called directly: the checker built once per file gives what the
+per-row function gives, whatever the cells (short rows, absent optional columns, XLSX values)."""
+from datetime import date, datetime
+
+import pytest
+
+from grants.validation.beneficiary_rows import AgreementFrame, check_enrollment_row, enrollment_checker, map_headers
+
+FRAME = AgreementFrame(start=date(2026, 2, 1), end=date(2026, 11, 30), territory=frozenset({"0623", "0622"}),
+                       age_min=14, age_max=29, today=date(2026, 11, 25))
+HEADERS = ["Tipo de documento", "DUI", "Nombres", "Apellidos", "Fecha de nacimiento", "Sexo", "Municipio",
+           "Fecha de inscripción"]
+
+
+def check(cells, headers=HEADERS):
+    mapping, missing = map_headers(headers, "enrollment")
+    assert not missing
+    return enrollment_checker(mapping, headers, FRAME)(cells)
+
+
+def test_a_good_row_is_normalized():
+    values = check(["dui", " 123456784 ", "  Ana   María ", "López", "15/03/2000", "f", "san  salvador centro",
+                    "2026-03-01"])
+    assert values == {"document_type": "dui", "document_number": "12345678-4", "first_names": "Ana María",
+                      "last_names": "López", "birth_date": date(2000, 3, 15), "sex": "F", "municipality_code": "0623",
+                      "enrollment_date": date(2026, 3, 1), "errors": []}
+
+
+def test_xlsx_values_numbers_and_dates_are_read():
+    values = check(["DUI", 123456784.0, "Ana", "López", datetime(2000, 3, 15), "M", 623.0, 46082])
+    assert (values["document_number"], values["birth_date"], values["enrollment_date"]) == (
+        "12345678-4", date(2000, 3, 15), date(2026, 3, 1))
+    assert values["errors"] == [{"column": "Municipio", "code": "municipality_unknown", "params": {"value": "623"}}]
+
+
+def test_a_short_row_and_absent_optional_columns_read_as_empty():
+    headers = ["DUI", "Nombres", "Apellidos", "Fecha de nacimiento", "Sexo", "Municipio"]  # no type, no date
+    values = check(["12345678-4", "Ana"], headers)
+    assert values["document_type"] == "dui" and values["enrollment_date"] == FRAME.today
+    assert [(e["column"], e["code"]) for e in values["errors"]] == [
+        ("Apellidos", "required"), ("Fecha de nacimiento", "required"), ("Sexo", "required"), ("Municipio", "required")]
+
+
+@pytest.mark.parametrize("cells", [
+    ["Pasaporte", "a1234567", "Ana", "López", "15/03/2000", "X", "Atlántida", "01/01/2026"],
+    ["", "PN-2010-1", "", "N" * 130, "31/02/2010", "", "Santa Ana Centro", "2026-13-01"],
+    ["DUI", "12345678-5", "Ana", "López", "2099-01-01", "M", "0622", ""],
+])
+def test_the_checker_and_the_per_row_function_agree(cells):
+    mapping, _ = map_headers(HEADERS, "enrollment")
+    assert enrollment_checker(mapping, HEADERS, FRAME)(list(cells)) == check_enrollment_row(list(cells), mapping,
+                                                                                            HEADERS, FRAME)
+    assert check(list(cells))["errors"]
