@@ -151,9 +151,10 @@ def _demo_plans(actor: Actor, orgs, allocations, users) -> dict:
         return Actor.for_user(users[key])
 
     plan2 = plans.create_plan(as_("ngo2"), allocations[1].id, "Espacios seguros en Santa Ana Centro", _plan_content(
-        ["0215"], [("Servicios profesionales", "Mediadores y facilitadores comunitarios", "82500.00"),
-                   ("Equipamiento", "Mobiliario y equipo de los espacios seguros", "35000.00"),
-                   ("Materiales", "Materiales didácticos y deportivos", "25000.00")],
+        ["0215"], [("Servicios profesionales", "Mediadores y facilitadores comunitarios", "75000.00"),
+                   ("Equipamiento", "Mobiliario y equipo de los espacios seguros", "30000.00"),
+                   ("Materiales", "Materiales didácticos y deportivos", "22500.00"),
+                   ("Alimentación", "Refrigerios de las sesiones", "15000.00")],
         ["60000.00", "50000.00", "32500.00"], 420, (10, 25)))
     plans.submit_plan(as_("ngo2"), plan2.id)
     for discipline in ("legal", "financial", "monitoring"):
@@ -167,7 +168,8 @@ def _demo_plans(actor: Actor, orgs, allocations, users) -> dict:
     agreements.start_execution(as_("legal"), agreement.id)
 
     _demo_beneficiaries(as_("ngo2"), as_("monitoring"), agreement.id)
-    _demo_suppliers(as_("ngo2"), as_("financial"), agreement.id)
+    supplier = _demo_suppliers(as_("ngo2"), as_("financial"), agreement.id)
+    _demo_money(as_, agreement.id, supplier.id)
 
     plan3 = plans.create_plan(as_("ngo3"), allocations[2].id, "Escuelas de arte y deporte en San Miguel", _plan_content(
         ["1222"], [("Servicios profesionales", "Instructores de arte y deporte", "52250.50"),
@@ -215,7 +217,7 @@ def _demo_beneficiaries(ngo: Actor, monitoring: Actor, agreement_id: int) -> Non
 
     batch = beneficiary_imports.import_file(ngo, agreement_id, "inscripcion-marzo-2026.csv", _demo_list())
     beneficiary_imports.confirm_batch(ngo, batch.id)
-    beneficiary_imports.validate_batch(monitoring, batch.id)
+    beneficiary_imports.validate_batch(monitoring, batch.id, effective=date(2026, 3, 2))
     people = db.session.scalars(select(Enrollment).where(Enrollment.batch_id == batch.id)
                                 .order_by(Enrollment.id)).all()
     for enrollment in people[:20]:
@@ -223,7 +225,7 @@ def _demo_beneficiaries(ngo: Actor, monitoring: Actor, agreement_id: int) -> Non
         enrollments.change_status(ngo, enrollment.id, "active", since, "Inicia talleres")
 
 
-def _demo_suppliers(ngo: Actor, financial: Actor, agreement_id: int) -> None:
+def _demo_suppliers(ngo: Actor, financial: Actor, agreement_id: int):
     """Two suppliers of ngo2: one validated, one waiting in the financial reviewer's queue."""
     from grants.services import suppliers
 
@@ -240,6 +242,60 @@ def _demo_suppliers(ngo: Actor, financial: Actor, agreement_id: int) -> None:
         "bank_name": "Banco Cuscatlán", "bank_account": "1102-334-5567",
         "items": [{"description": "Balón de fútbol n.º 5", "unit": "unidad", "unit_price": "18.90"},
                   {"description": "Uniforme deportivo completo", "unit": "juego", "unit_price": "24.00"}]})
+    return validated
+
+
+def _demo_money(as_, agreement_id: int, supplier_id: int) -> None:
+    """ngo2's money, through the real services: March's refreshments paid directly (two of the 22
+    participants billed were never active, so their units are deducted); April's waiting for a
+    second treasury officer; the first advance disbursed, with a statement half reviewed."""
+    from sqlalchemy import select
+
+    from grants.clock import today
+    from grants.extensions import db
+    from grants.models import Enrollment
+    from grants.services import advances, expense_statements, invoices, payments
+
+    people = db.session.scalars(select(Enrollment).where(Enrollment.agreement_id == agreement_id)
+                                .order_by(Enrollment.id)).all()
+    served = [e.id for e in people[:22]]  # the first 20 are active; 21 and 22 were never activated
+
+    def invoice(number: str, month: int, last_day: int):
+        registered = invoices.register_invoice(as_("ngo2"), agreement_id, {
+            "supplier_id": supplier_id, "number": number, "issue_date": f"2026-{month + 1:02d}-02",
+            "period_start": f"2026-{month:02d}-03", "period_end": f"2026-{month:02d}-{last_day}",
+            "lines": [{"budget_line": 4, "description": "Refrigerios de las sesiones del mes (12 por participante)",
+                       "quantity": str(len(served)), "unit_price": "21.00", "per_beneficiary": True,
+                       "enrollment_ids": served}]})
+        invoices.certify_receipt(as_("administrator"), registered.id, {
+            "received_on": f"2026-{month + 1:02d}-03", "conforming": True, "differences": None})
+        return registered
+
+    march = payments.prepare_payment(as_("treasury"), invoice("A-0311", 3, 31).id)
+    payments.authorize_payment(as_("treasury2"), march.id)
+    payments.execute_payment(as_("treasury"), march.id, "BCR-TRF-2026-004512", today())
+    payments.prepare_payment(as_("treasury"), invoice("A-0422", 4, 30).id)  # waits for treasury2
+
+    advance = advances.request_advance(as_("ngo2"), agreement_id, {
+        "tranche_number": 1, "purpose": "Primer desembolso: facilitadores y materiales de febrero a mayo"})
+    advances.approve_advance(as_("financial"), advance.id)
+    advances.prepare_disbursement(as_("treasury"), advance.id)
+    advances.disburse_advance(as_("treasury2"), advance.id, "BCR-TRF-2026-003001", today())
+    statement = expense_statements.submit_statement(as_("ngo2"), advance.id, [
+        {"document_type": "ccf", "document_number": "CCF-1187", "issue_date": "2026-03-05",
+         "supplier_tax_id": "0614-010180-001-2", "supplier_name": "Librería y Papelería El Estudiante",
+         "description": "Cuadernos, lápices y material de talleres", "budget_line": 3, "amount": "1845.60"},
+        {"document_type": "factura", "document_number": "F-22051", "issue_date": "2026-03-20",
+         "supplier_tax_id": "0614-090291-107-1", "supplier_name": "Muebles Metálicos Santa Ana",
+         "description": "Mesas plegables y sillas para el espacio seguro", "budget_line": 2, "amount": "4320.00"},
+        {"document_type": "recibo", "document_number": "R-0098", "issue_date": "2026-04-10",
+         "supplier_tax_id": "0614-050707-104-8", "supplier_name": "Mediación Comunitaria Occidente",
+         "description": "Honorarios de facilitación, marzo", "budget_line": 1, "amount": "2500.00"},
+    ], filename="liquidacion-anticipo-1.xlsx")
+    first, second, _third = statement.receipts
+    expense_statements.decide_receipt(as_("financial"), first.id, True)
+    expense_statements.decide_receipt(as_("financial"), second.id, False,
+                                      "El comprobante no detalla cantidades ni precios unitarios.")
 
 
 def demo_accounts() -> list[tuple[str, list[str]]]:

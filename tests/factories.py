@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 
+from grants import clock
 from grants.audit import Actor
 from grants.extensions import db
 from grants.services.allocations import create_allocation
@@ -146,7 +147,7 @@ def make_agreement_in_execution(org=None, *, status="in_execution", **org_overri
     agreement = agreements.create_agreement(act(people["legal"]), plan.id, {
         "ministry_signatory_name": "M", "ministry_signatory_title": "T",
         "ngo_signatory_name": "N", "ngo_signatory_title": "R"})
-    agreements.sign_agreement(act(people["legal"]), agreement.id, min(date.today(), agreement.end_date), tiny_pdf())
+    agreements.sign_agreement(act(people["legal"]), agreement.id, min(clock.today(), agreement.end_date), tiny_pdf())
     agreements.designate_administrator(act(people["legal"]), agreement.id, people["administrator"].id)
     if status == "in_execution":
         agreements.start_execution(act(people["legal"]), agreement.id)

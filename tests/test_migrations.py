@@ -54,6 +54,27 @@ def test_demo_loads_through_the_services_and_the_app_serves_it(live_app):
     assert [o["legal_name"] for o in orgs["items"]] == ["Fundación Juventud con Futuro"]
 
 
+def test_the_demo_money_adds_up(live_app):
+    """ngo2's demo: March paid with two never-active participants deducted, April waiting for a second
+    treasury officer, the first advance disbursed with one receipt accepted; the ledger reconciles."""
+    from grants.models import Advance, Agreement, Payment
+    from grants.services import ledger
+
+    with live_app.app_context():
+        with unit_of_work():
+            load_demo(Actor.system("tests"))
+        payments = db.session.scalars(select(Payment).order_by(Payment.id)).all()
+        assert [(p.status, str(p.invoiced_amount), str(p.deducted_amount), str(p.amount)) for p in payments] == [
+            ("executed", "462.00", "42.00", "420.00"), ("prepared", "462.00", "42.00", "420.00")]
+        assert [d.reason_code for d in payments[0].deductions] == ["beneficiary_not_active"] * 2
+        advance = db.session.scalars(select(Advance)).one()
+        assert (advance.status, str(advance.amount), str(advance.liquidated_amount)) == ("disbursed", "60000.00", "1845.60")
+        balances = ledger.balances(db.session.scalars(select(Agreement)).one())
+        assert (str(balances.paid_directly), str(balances.committed), str(balances.outstanding),
+                str(balances.available)) == ("420.00", "420.00", "58154.40", "81660.00")
+        assert ledger.check_invariants() == []
+
+
 def test_demo_load_if_empty_does_not_load_twice(live_app):
     from grants.cli import demo_load
 

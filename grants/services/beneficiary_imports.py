@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from functools import partial
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, text
 
 from grants.audit import Actor, record_event
+from grants.clock import today  # module attribute: tests patch ``beneficiary_imports.today``
 from grants.extensions import db
 from grants.models import Agreement, Enrollment, EnrollmentPeriod, ImportBatch, ImportRow
 from grants.models.base import utcnow
@@ -32,12 +32,7 @@ from grants.workflows.enrollment import NGO_REPORTABLE, allowed
 
 log = logging.getLogger(__name__)
 FOLDER = "beneficiary-lists"
-EL_SALVADOR = ZoneInfo("America/El_Salvador")
 IMPORTABLE_STATES = ("in_execution", "signed")
-
-
-def today() -> date:
-    return datetime.now(EL_SALVADOR).date()
 
 
 def _audit_batch(batch: ImportBatch) -> dict:
@@ -330,9 +325,10 @@ def _confirm_status_changes(batch: ImportBatch, params: dict) -> dict:
     return {"status_changes": changed}
 
 
-def validate_batch(actor: Actor, batch_id: int) -> ImportBatch:
+def validate_batch(actor: Actor, batch_id: int, effective: date | None = None) -> ImportBatch:
     """Monitoring validates a confirmed enrollment list: its pending enrollments become validated
-    (those flagged as double enrollment wait for their own decision)."""
+    (those flagged as double enrollment wait for their own decision), from ``effective`` (the day
+    the documents were checked: not in the future; default today)."""
     from grants.permissions import Permission
 
     batch = _own_batch(actor, batch_id)
@@ -342,7 +338,9 @@ def validate_batch(actor: Actor, batch_id: int) -> ImportBatch:
         raise Forbidden(_l("Nadie valida lo que subió o confirmó."))
     if batch.status != "confirmed" or batch.kind != "enrollment":
         raise Conflict(_l("Solo se valida una lista de inscripción confirmada."), code="batch_not_confirmed")
-    day = today()
+    day = effective or today()
+    if day > today():
+        raise ValidationFailed(errors={"effective": [_l("La fecha de validación no puede ser futura.")]})
     params = {"b": batch.id, "day": day, "actor": actor.user_id, "now": utcnow()}
     eligible = ("SELECT id FROM enrollments WHERE batch_id = :b AND status = 'pending' "
                 "AND (double_enrollment IS NULL OR double_enrollment = 'allowed')")
