@@ -124,8 +124,6 @@ def make_agreement_in_execution(org=None, *, status="in_execution", **org_overri
     Returns ``{"org", "agreement", "ngo", "legal", "financial", "monitoring", "administrator"}``;
     the reviewers of the plan are new users each time.
     """
-    from datetime import date
-
     from grants.services import agreements, plans
     from tests.pdfs import tiny_pdf
 
