@@ -99,6 +99,13 @@ class Config:
     EXPENSE_STATEMENT_MAX_BYTES = 10 * 1024 * 1024
     RECEIPT_SCAN_MAX_BYTES = 10 * 1024 * 1024
 
+    # Liquidation checks (issue 6): thresholds of the rules, documented in grants/audit/rules.py.
+    AUDIT_SPLIT_INVOICE_THRESHOLD = "5000.00"   # each invoice under it, together over it …
+    AUDIT_SPLIT_INVOICE_DAYS = 15               # … same supplier and agreement, within these days
+    AUDIT_ROUND_AMOUNT_MIN_RECEIPTS = 5         # receipts of an agreement before the share counts
+    AUDIT_ROUND_AMOUNT_SHARE = "0.50"           # share of receipts with whole-hundred amounts
+    AUDIT_SUPPLIER_SHARE = "0.40"               # one supplier's share of an agreement's spending
+
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"

@@ -52,6 +52,11 @@ class Permission(StrEnum):
     STATEMENTS_SUBMIT = "statements:submit"
     STATEMENTS_REVIEW = "statements:review"
     REFUNDS_RECORD = "refunds:record"
+    FOLLOW_UP_WRITE = "follow_up:write"            # reports and incidents: the agreement's administrator
+    CHECKS_RUN = "checks:run"                      # liquidation checks (internal audit)
+    FINDINGS_DECIDE = "findings:decide"
+    LIQUIDATION_DECIDE = "liquidation:decide"      # final liquidation: the agreement's administrator
+    LEGISLATURE_REPORTS = "legislature:reports"    # generate and send the yearly report
 
 
 _STAFF_READ = {
@@ -78,13 +83,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.MONITORING_REVIEWER: frozenset(_REVIEW | {Permission.BENEFICIARIES_VALIDATE,
                                                    Permission.PERSONAL_DATA_UNMASK}),
     # Certifies receipts only on the agreements they administer (checked by the service).
-    Role.ADMINISTRATOR: frozenset(_STAFF_READ | {Permission.INVOICES_CERTIFY}),
+    Role.ADMINISTRATOR: frozenset(_STAFF_READ | {Permission.INVOICES_CERTIFY, Permission.FOLLOW_UP_WRITE,
+                                                 Permission.LIQUIDATION_DECIDE}),
     # Refunds arrive in the ministry's account: treasury records them too.
     Role.TREASURY: frozenset(_STAFF_READ | {Permission.PAYMENTS_PREPARE, Permission.PAYMENTS_AUTHORIZE,
                                             Permission.PAYMENTS_EXECUTE, Permission.ADVANCES_DISBURSE,
                                             Permission.REFUNDS_RECORD}),
     Role.AUDITOR: frozenset(_STAFF_READ | {Permission.AUDIT_READ, Permission.AUDIT_VERIFY,
-                                           Permission.PERSONAL_DATA_UNMASK}),
+                                           Permission.PERSONAL_DATA_UNMASK, Permission.CHECKS_RUN,
+                                           Permission.FINDINGS_DECIDE, Permission.LEGISLATURE_REPORTS}),
     Role.ADMIN: frozenset(
         _STAFF_READ
         | {
@@ -95,6 +102,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.AUDIT_VERIFY,
             Permission.AGREEMENTS_MANAGE,
             Permission.DEBARMENT_MANAGE,
+            Permission.LEGISLATURE_REPORTS,
         }
     ),
 }

@@ -5,6 +5,9 @@ from grants.models.allocation import Allocation
 from grants.models.audit import AuditChainHead, AuditEvent
 from grants.models.base import Base
 from grants.models.beneficiary import Beneficiary, Enrollment, EnrollmentPeriod, ImportBatch, ImportRow
+from grants.models.closing import FinalLiquidation, LegislatureReport
+from grants.models.findings import AuditCheckRun, AuditFinding
+from grants.models.followup import FollowUpActivity, FollowUpIndicator, FollowUpReport, Incident
 from grants.models.idempotency import IdempotencyRecord
 from grants.models.invoice import Invoice, InvoiceLine, InvoiceLineBeneficiary, ReceiptCertificate
 from grants.models.ledger import AgreementBalance, BudgetLineBalance
@@ -26,6 +29,14 @@ from grants.models.supplier import DebarredSupplier, Supplier, SupplierItem
 from grants.models.user import ApiToken, User, UserRole
 
 __all__ = [
+    "FinalLiquidation",
+    "LegislatureReport",
+    "AuditCheckRun",
+    "AuditFinding",
+    "FollowUpActivity",
+    "FollowUpIndicator",
+    "FollowUpReport",
+    "Incident",
     "Advance",
     "ExpenseStatement",
     "Receipt",
