@@ -259,7 +259,36 @@ def _clean(agreement: Agreement, data: dict, errors: FieldErrors) -> dict:
         raw_lines = []
     budget_lines = {b.number: b for b in agreement.plan_version.budget_lines}
     out["lines"] = [_line(agreement, i, raw, budget_lines, errors) for i, raw in enumerate(raw_lines)]
+    if out["supplier"] is not None and start and end and start <= end:
+        _already_billed(out["supplier"].tax_id, start, end, out["lines"], errors)
     return out
+
+
+def _already_billed(tax_id: str, start, end, lines: list[dict], errors: FieldErrors) -> None:
+    """A beneficiary is billed once per supplier, budget line and day: a per-beneficiary line may not
+    list someone that another live invoice of the same supplier bills on the same budget line for an
+    overlapping service period (one query for the whole invoice)."""
+    wanted = {(line["budget_line_id"], e): i for i, line in enumerate(lines) if line["per_beneficiary"]
+              for e in (line["enrollment_ids"] or [])}
+    if not wanted:
+        return
+    rows = db.session.execute(
+        select(InvoiceLine.budget_line_id, InvoiceLineBeneficiary.enrollment_id, Invoice.number)
+        .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
+        .join(InvoiceLineBeneficiary, InvoiceLineBeneficiary.line_id == InvoiceLine.id)
+        .where(Invoice.supplier_tax_id == tax_id, Invoice.status != InvoiceState.VOIDED,
+               Invoice.period_start <= end, Invoice.period_end >= start,
+               InvoiceLineBeneficiary.enrollment_id.in_({e for _, e in wanted}))).all()
+    clashes: dict[int, dict[str, list[int]]] = {}
+    for budget_line_id, enrollment_id, number in rows:
+        if (budget_line_id, enrollment_id) in wanted:
+            clashes.setdefault(wanted[(budget_line_id, enrollment_id)], {}).setdefault(number, []).append(enrollment_id)
+    for i, by_invoice in sorted(clashes.items()):
+        for number, ids in sorted(by_invoice.items()):
+            errors.add(f"lines.{i}.enrollment_ids", _l(
+                "Ya facturadas por este proveedor en la factura %(number)s, en la misma línea presupuestaria y "
+                "un período que se superpone: inscripciones %(ids)s.", number=number,
+                ids=", ".join(str(e) for e in sorted(ids))))
 
 
 def register_invoice(actor: Actor, agreement_id: int, data: dict) -> Invoice:

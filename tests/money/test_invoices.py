@@ -1,6 +1,6 @@
 """Invoices through the services: registration (amounts, field errors collected, supplier and
 numbering rules), the administrator's receipt certificate, voiding."""
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -98,6 +98,22 @@ def test_the_period_must_be_ordered_and_inside_the_term(ctx):
     errors = refused(ctx, invoice_data(ctx, period_start="2026-03-31", period_end="2026-03-01"))
     assert set(errors) == {"period_end"}
     register(ctx, period_start="2026-02-01", period_end="2026-11-30")  # the whole term passes
+
+
+def test_a_beneficiary_is_not_billed_twice_by_one_supplier_for_overlapping_days(ctx):
+    first = register(ctx, [beneficiary_line(ctx, ["active", "late"])])  # March 2026, budget line 1
+    errors = refused(ctx, invoice_data(ctx, [line(2), beneficiary_line(ctx, ["active", "inactive"])],
+                                       period=(date(2026, 3, 20), date(2026, 4, 10))))
+    active = ctx["people"]["active"].id
+    assert errors == {"lines.1.enrollment_ids": [
+        f"Ya facturadas por este proveedor en la factura {first.number}, en la misma línea presupuestaria y un "
+        f"período que se superpone: inscripciones {active}."]}
+    # Another period, or another budget line, is another service: accepted.
+    register(ctx, [beneficiary_line(ctx, ["active"])], period=(date(2026, 4, 1), date(2026, 4, 30)))
+    register(ctx, [beneficiary_line(ctx, ["active"], budget_line=2)])
+    # A voided invoice no longer counts.
+    invoices.void_invoice(act(ctx["ngo"]), first.id, "Factura emitida por error")
+    register(ctx, [beneficiary_line(ctx, ["active", "late"])])
 
 
 def test_only_a_validated_supplier_of_this_agreement_is_invoiced(ctx):
