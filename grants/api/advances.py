@@ -31,11 +31,11 @@ from grants.api.advance_schemas import (
 from grants.api.blueprint import Blueprint
 from grants.api.fields import PageArgsSchema, paginate
 from grants.api.idempotency import idempotent
-from grants.context import acting_user, current_actor
+from grants.api.money_access import money_reader, visible_money
+from grants.context import current_actor
 from grants.extensions import db
 from grants.models import Advance, Agreement, ExpenseStatement, Receipt, Refund
-from grants.permissions import Permission
-from grants.security import require, scope_to_user, visible
+from grants.security import scope_to_user
 from grants.services import advances as service
 from grants.services import expense_statements as statements
 from grants.services import ledger
@@ -46,18 +46,12 @@ blp = Blueprint("advances", __name__, url_prefix="/api/v1", description="Anticip
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _reader():
-    user = acting_user()
-    require(user, Permission.MONEY_READ)
-    return user
-
-
 def _agreement(agreement_id: int) -> Agreement:
-    return visible(_reader(), db.session.get(Agreement, agreement_id))
+    return visible_money(Agreement, agreement_id)
 
 
 def _advance(advance_id: int) -> Advance:
-    return visible(_reader(), db.session.get(Advance, advance_id))
+    return visible_money(Advance, advance_id)
 
 
 def _statement(statement_id: int) -> ExpenseStatement:
@@ -112,7 +106,7 @@ class AgreementAdvances(MethodView):
 @blp.response(200, AdvancePageSchema)
 def list_advances(args):
     """Advances (an NGO sees only its own); ``status=requested`` is the reviewers' queue."""
-    user = _reader()
+    user = money_reader()
     query = select(Advance)
     if args.get("status"):
         query = query.where(Advance.status == args["status"])
@@ -239,7 +233,7 @@ class Refunds(MethodView):
     @blp.response(200, RefundPageSchema)
     def get(self, args):
         """Refunds (an NGO sees only its own), filtered by advance or agreement."""
-        user = _reader()
+        user = money_reader()
         query = select(Refund).join(Advance, Advance.id == Refund.advance_id)
         if args.get("advance_id"):
             query = query.where(Refund.advance_id == args["advance_id"])

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from grants.api.blueprint import Blueprint
 from grants.api.fields import paginate
 from grants.api.idempotency import idempotent
+from grants.api.money_access import money_reader, visible_money
 from grants.api.payment_schemas import (
     CertificateSchema,
     ExecuteSchema,
@@ -21,33 +22,26 @@ from grants.api.payment_schemas import (
     PaymentReasonSchema,
     PaymentSchema,
 )
-from grants.context import acting_user, current_actor
+from grants.context import current_actor
 from grants.extensions import db
 from grants.models import Agreement, Invoice, Payment
-from grants.permissions import Permission
-from grants.security import require, scope_to_user, visible
+from grants.security import scope_to_user
 from grants.services import invoices as invoice_service
 from grants.services import payments as service
 
 blp = Blueprint("payments", __name__, url_prefix="/api/v1", description="Facturas y pagos directos a proveedores")
 
 
-def _reader():
-    user = acting_user()
-    require(user, Permission.MONEY_READ)
-    return user
-
-
 def _agreement(agreement_id: int) -> Agreement:
-    return visible(_reader(), db.session.get(Agreement, agreement_id))
+    return visible_money(Agreement, agreement_id)
 
 
 def _invoice(invoice_id: int) -> Invoice:
-    return visible(_reader(), db.session.get(Invoice, invoice_id))
+    return visible_money(Invoice, invoice_id)
 
 
 def _payment(payment_id: int) -> Payment:
-    return visible(_reader(), db.session.get(Payment, payment_id))
+    return visible_money(Payment, payment_id)
 
 
 # --- invoices --------------------------------------------------------------------------------
@@ -110,7 +104,7 @@ class Payments(MethodView):
     def get(self, args):
         """Direct payments (an NGO sees only its own), oldest first; filters ``status``,
         ``agreement_id``, ``invoice_id``."""
-        user = _reader()
+        user = money_reader()
         query = select(Payment)
         for name in ("status", "agreement_id", "invoice_id"):
             if args.get(name):
