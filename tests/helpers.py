@@ -43,3 +43,14 @@ def csrf_token(client, path: str = "/login") -> str:
 def web_login(client, email: str, password: str = PASSWORD):
     token = csrf_token(client)
     return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+def audit_actions(entity_type: str, entity_id) -> list[str]:
+    """The audit chain's actions on one entity, in order."""
+    from sqlalchemy import select
+
+    from grants.extensions import db
+    from grants.models import AuditEvent
+
+    return db.session.scalars(select(AuditEvent.action).where(
+        AuditEvent.entity_type == entity_type, AuditEvent.entity_id == str(entity_id)).order_by(AuditEvent.seq)).all()

@@ -8,9 +8,10 @@ from sqlalchemy import func, select
 
 from grants.audit import verify_chain
 from grants.extensions import db
-from grants.models import AuditEvent, Invoice, Notification
+from grants.models import Invoice, Notification
 from grants.services import agreements, invoices, payments, suppliers
 from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from tests.helpers import audit_actions
 from tests.agreement_helpers import agreement_in_execution
 from tests.factories import make_organization, make_user
 from tests.money.payment_helpers import (
@@ -31,9 +32,7 @@ def ctx(app):
     return payments_setup()
 
 
-def events(entity_type, entity_id):
-    return db.session.scalars(select(AuditEvent.action).where(
-        AuditEvent.entity_type == entity_type, AuditEvent.entity_id == str(entity_id)).order_by(AuditEvent.seq)).all()
+events = audit_actions
 
 
 def refused(ctx, data, user="ngo"):

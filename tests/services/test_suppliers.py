@@ -11,6 +11,7 @@ from grants.models import AuditEvent, DebarredSupplier, Notification, Supplier
 from grants.services import debarment, suppliers
 from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from grants.validation import supplier as checks
+from tests.helpers import audit_actions
 from tests.factories import make_agreement_in_execution, make_organization, make_user, valid_dui
 
 NIT_HIGH = "0614-050707-104-8"   # correlative > 100: the newer check-digit weights
@@ -47,9 +48,7 @@ def propose(p, **overrides):
     return supplier
 
 
-def events(entity_type, entity_id):
-    return db.session.scalars(select(AuditEvent.action).where(
-        AuditEvent.entity_type == entity_type, AuditEvent.entity_id == str(entity_id)).order_by(AuditEvent.seq)).all()
+events = audit_actions
 
 
 # --- identity --------------------------------------------------------------------------------
