@@ -35,10 +35,16 @@ run: demo
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Speed of beneficiary-list imports against a plain COPY, at 100k and 1M rows (needs the test
-# PostgreSQL). Prints ratios and PASS/FAIL; see bench/README.md. `BENCH_ARGS=--quick` for a smoke run.
+# Benchmarks (need the test PostgreSQL), each printing ratios and PASS/FAIL; see bench/README.md:
+# beneficiary-list imports against a plain COPY (100k and 1M rows), then the liquidation checks
+# against a sequential scan and the legislature report, on a generated year (300 agreements, 1M
+# enrollments, 2M invoice lines, 0.5M receipts). `BENCH_ARGS=--quick` for a smoke run of both;
+# BENCH_ARGS goes to each script (both take --quick, --seed, --repeat, --keep).
 bench: install
-	$(BIN)/python bench/beneficiary_import.py $(BENCH_ARGS)
+	@status=0; \
+	$(BIN)/python bench/beneficiary_import.py $(BENCH_ARGS) || status=1; \
+	$(BIN)/python bench/liquidation_checks.py $(BENCH_ARGS) || status=1; \
+	exit $$status
 
 # Regenerate the message catalogue after changing UI text (then translate the new entries).
 extract-messages: $(STAMP)

@@ -19,9 +19,7 @@ Timing goals live here, never in the tests.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
-import io
 import json
 import os
 import random
@@ -35,9 +33,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, fresh_database, mb, status_kib, verdict  # noqa: E402
 
 from grants.validation.beneficiary_rows import age_on  # noqa: E402
 from grants.validation.identity import dui_check_digit  # noqa: E402
@@ -72,10 +69,6 @@ IMPOSSIBLE_DATES = ("31/02/2001", "30/02/2005", "31/04/1999")   # birth dates of
 
 def dmy(day: date) -> str:
     return day.strftime("%d/%m/%Y")
-
-
-def mb(kib: int) -> float:
-    return kib / 1024
 
 
 @dataclass
@@ -212,13 +205,7 @@ def dates_exist(row: list[str]) -> bool:
 
 def setup_database(uploads: Path):
     """A fresh, migrated PostgreSQL schema with an agreement in execution (tests' own helpers)."""
-    from tests.conftest import TestDatabase, make_app, pg_available, pg_url
-
-    if not pg_available():
-        sys.exit(f"PostgreSQL is not reachable at {pg_url()} (set TEST_DATABASE_URL)")
-    database = TestDatabase("postgresql", uploads)
-    with contextlib.redirect_stderr(io.StringIO()):   # Alembic's INFO lines
-        app = make_app(database, UPLOAD_DIR=str(uploads))
+    database, app = fresh_database(uploads)
     with app.app_context():
         from tests.agreement_helpers import agreement_in_execution
 
@@ -342,14 +329,6 @@ def child_import(args) -> None:
                       "rss_before_kib": rss_before, "vmhwm_kib": status_kib("VmHWM")}))
 
 
-def status_kib(key: str) -> int:
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
-
-
 def in_child(rows: int, path: Path, database, uploads: Path, ids: dict) -> dict:
     command = [sys.executable, str(Path(__file__).resolve()), "--child", str(rows), "--csv", str(path),
                "--db", database.url, "--uploads", str(uploads), "--agreement", str(ids["agreement"]),
@@ -367,10 +346,6 @@ def check_counts(counts: dict, generated: Generated) -> None:
                 "valid": generated.rows - generated.errors - generated.duplicates}
     if counts != expected:
         sys.exit(f"import of {generated.path.name} gave {counts}, expected {expected}")
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
 
 
 def main() -> int:

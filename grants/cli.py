@@ -93,6 +93,41 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+@audit_cli.command("run")
+@click.option("--agreement", "agreement_ref", default=None, help="Agreement id or number (MJSP-CONV-2026-0001).")
+@click.option("--year", "fiscal_year", type=int, default=None, help="Fiscal year of the allocations.")
+def audit_run(agreement_ref: str | None, fiscal_year: int | None) -> None:
+    """Run the liquidation checks (every rule) and keep the findings; one line per rule."""
+    from grants.models import Agreement
+    from grants.services.audit_checks import run_checks
+
+    agreement_id = None
+    if agreement_ref:
+        agreement_id = db.session.scalar(select(Agreement.id).where(
+            Agreement.id == int(agreement_ref) if agreement_ref.isdigit() else Agreement.number == agreement_ref))
+        if agreement_id is None:
+            raise click.BadParameter("no such agreement", param_hint="--agreement")
+
+    def progress(code: str, index: int, total: int) -> None:
+        click.echo(f"[{index}/{total}] {code}")
+
+    try:
+        with unit_of_work():
+            run = run_checks(Actor.system("cli:audit run"), agreement_id, fiscal_year, progress)
+            summary = (run.id, run.rules_run, run.findings_new, run.findings_seen, dict(run.counts))
+    except ValidationFailed as exc:
+        for field, messages in exc.errors.items():
+            for message in messages:
+                click.echo(f"{field}: {message}", err=True)
+        sys.exit(1)
+    run_id, rules_run, new, seen, counts = summary
+    for code, count in counts.items():
+        if count:
+            click.echo(f"  {code}: {count}")
+    click.echo(f"Revisión {run_id} terminada: {rules_run} reglas, {sum(counts.values())} hallazgos "
+               f"({new} hallazgos nuevos, {seen} ya conocidos).")
+
+
 @notifications_cli.command("send")
 @click.option("--limit", default=500, show_default=True, help="At most this many e-mails per run.")
 def notifications_send(limit: int) -> None:
@@ -179,3 +214,5 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(notifications_cli)
+    from grants.cli_reports import reports_cli
+    app.cli.add_command(reports_cli)

@@ -100,3 +100,16 @@ RECEIPT_STATE_LABELS = {
     "accepted": _l("Aceptado"),
     "rejected": _l("Rechazado"),
 }
+
+FINDING_STATE_LABELS = {
+    "open": _l("Abierto"),
+    "justified": _l("Justificado"),
+    "confirmed": _l("Confirmado"),
+    "resolved": _l("Resuelto"),
+}
+
+FINDING_SEVERITY_LABELS = {
+    "high": _l("Alta"),
+    "medium": _l("Media"),
+    "low": _l("Baja"),
+}

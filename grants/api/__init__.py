@@ -31,8 +31,11 @@ def init_api(app: Flask) -> None:
         agreements,
         allocations,
         audit,
+        audit_checks,
         auth,
         beneficiaries,
+        closing,
+        followup,
         notifications,
         organizations,
         payments,
@@ -42,7 +45,7 @@ def init_api(app: Flask) -> None:
     )
 
     modules = (auth, organizations, allocations, plans, agreements, beneficiaries, suppliers, notifications,
-               users, audit, advances, payments)
+               users, audit, advances, payments, followup, closing, audit_checks)
     for module in modules:
         csrf.exempt(module.blp)  # the API authenticates with bearer tokens only, never cookies
         api.register_blueprint(module.blp)

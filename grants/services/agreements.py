@@ -1,5 +1,5 @@
 """Cooperation agreements: draft from an approved plan, sign, designate the program
-administrator, execute, suspend/resume, terminate. Flush, never commit."""
+administrator, execute, suspend/resume, begin the closing, terminate. Flush, never commit."""
 from __future__ import annotations
 
 from datetime import date
@@ -292,6 +292,56 @@ def terminate_agreement(actor: Actor, agreement_id: int, reason: str) -> Agreeme
     notify(users_of_organization(agreement.organization_id) + users_with_role(Role.TREASURY),
            "agreement.terminated", _l("Convenio %(number)s terminado", number=agreement.number),
            reason, link=f"/agreements/{agreement.id}")
+    return agreement
+
+
+def _money_in_flight(agreement: Agreement) -> list[str]:
+    """Payments prepared or authorized and advances requested, approved or prepared, described."""
+    from grants.labels import ADVANCE_STATE_LABELS, PAYMENT_STATE_LABELS
+    from grants.models import Advance, Invoice, Payment
+    from grants.workflows.advance import AdvanceState
+    from grants.workflows.payment import COMMITTED_STATES
+
+    payments = db.session.execute(select(Payment, Invoice.number).join(Invoice, Invoice.id == Payment.invoice_id).where(
+        Payment.agreement_id == agreement.id, Payment.status.in_(COMMITTED_STATES)).order_by(Payment.id)).all()
+    advances = db.session.scalars(select(Advance).where(
+        Advance.agreement_id == agreement.id,
+        Advance.status.in_((AdvanceState.REQUESTED, AdvanceState.APPROVED, AdvanceState.PREPARED)))
+        .order_by(Advance.tranche_number, Advance.id)).all()
+    return ([str(_l("pago N.º %(id)s de la factura %(invoice)s por $%(amount)s («%(state)s»)", id=p.id,
+                    invoice=number, amount=f"{p.amount:,.2f}", state=PAYMENT_STATE_LABELS[p.status]))
+             for p, number in payments]
+            + [str(_l("anticipo N.º %(id)s del desembolso %(n)s por $%(amount)s («%(state)s»)", id=a.id,
+                      n=a.tranche_number, amount=f"{a.amount:,.2f}", state=ADVANCE_STATE_LABELS[a.status]))
+               for a in advances])
+
+
+def begin_closing(actor: Actor, agreement_id: int) -> Agreement:
+    """The administrator of the agreement (or AGREEMENTS_MANAGE) starts its closing: in_execution →
+    closing, refused while money is in flight (code ``money_in_flight``, each one listed). The
+    agreement is taken FOR UPDATE, so no payment or advance slips in meanwhile (they take FOR SHARE)."""
+    agreement = (db.session.get(Agreement, agreement_id, with_for_update=True, populate_existing=True)
+                 if agreement_id else None)
+    if agreement is None:
+        raise NotFound()
+    if not _may_suspend(actor, agreement):
+        raise Forbidden(_l("Solo el administrador designado del convenio, el área jurídica o la administración del "
+                           "sistema inician su cierre."))
+    try:
+        next_state(AgreementState(agreement.status), AgreementAction.BEGIN_CLOSING)
+    except TransitionRefused:
+        raise Conflict(_l("El convenio está en estado «%(state)s»: solo se inicia el cierre de un convenio en "
+                          "ejecución.", state=AGREEMENT_STATE_LABELS[agreement.status]),
+                       code="invalid_transition") from None
+    in_flight = _money_in_flight(agreement)
+    if in_flight:
+        raise Conflict(_l("No se inicia el cierre con dinero en curso: %(items)s. Ejecute o cancele los pagos y "
+                          "resuelva los anticipos antes.", items="; ".join(in_flight)), code="money_in_flight")
+    agreement = _change_state(actor, agreement, AgreementAction.BEGIN_CLOSING, None, "agreement.closing_started")
+    notify(users_of_organization(agreement.organization_id) + users_with_role(Role.AUDITOR),
+           "agreement.closing_started", _l("Convenio %(number)s en cierre", number=agreement.number),
+           _l("Se inicia el cierre del convenio con %(org)s: liquidación de anticipos, verificaciones y "
+              "liquidación final.", org=agreement.organization.legal_name), link=f"/agreements/{agreement.id}")
     return agreement
 
 

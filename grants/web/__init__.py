@@ -15,6 +15,9 @@ def register_web(app: Flask) -> None:
     from grants.models import Notification
     from grants.validation.territory import municipality_label
     from grants.web import admin, advances, agreements, auth, beneficiaries, home, money, payments, plans, suppliers
+    from grants.web import followup
+    from grants.web import closing
+    from grants.web import audit_checks as audit_check_pages
     from grants.web.forms import ROLE_LABELS
 
     def unread_count() -> int:
@@ -48,3 +51,6 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(money.bp)
     app.register_blueprint(payments.bp)
     app.register_blueprint(advances.bp)
+    app.register_blueprint(followup.bp)
+    app.register_blueprint(closing.bp)
+    app.register_blueprint(audit_check_pages.bp)

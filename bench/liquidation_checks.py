@@ -1,0 +1,273 @@
+"""Benchmark of the liquidation checks and of the report to the legislature, on a generated year.
+
+Everything is measured in one run, on the same data and the same warm cache:
+
+1. ``grants.services.audit_checks.run_checks`` over the whole fiscal year (every rule, the upsert of
+   the findings, the audit event, the commit) against **one sequential scan of every table the rules
+   read** (``SELECT count(*)`` of each, index scans disabled): ratio, target ≤ 5×. Each rule's own
+   time is printed, and the findings per rule are checked against the anomalies the generator
+   planted (found ≥ planted).
+2. The legislature report of the year: ``report_data`` + the PDF + the XLSX, target ≤ 5 s (absolute,
+   as the issue states it).
+3. Peak RSS of this process (``VmHWM``), which runs the checks and builds the reports (the year is
+   generated in a child process, so its buffers are not counted).
+
+    .venv/bin/python bench/liquidation_checks.py                      # generate a full year (~1.5 min), then measure
+    .venv/bin/python bench/liquidation_checks.py --quick              # a smoke run on 5 % of a year (--scale 0.05)
+    .venv/bin/python bench/liquidation_checks.py --database URL       # a year kept by generate_year.py --keep
+    .venv/bin/python bench/liquidation_checks.py --explain 3          # EXPLAIN ANALYZE the 3 slowest rules
+
+Exit status 1 when a target is missed or a planted anomaly is not found. See bench/README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, app_for_url, dispose, mb, status_kib, verdict  # noqa: E402
+
+TARGET_RATIO = 5.0
+TARGET_REPORT_SECONDS = 5.0
+# Every table the rules read (grants/audit/rules_*.py), each scanned once by the reference.
+RULE_TABLES = ("advances", "agreements", "allocations", "agreement_status_changes", "audit_chain_head",
+               "audit_events", "board_members", "enrollment_periods", "enrollments", "expense_receipts",
+               "expense_statements", "invoice_line_beneficiaries", "invoice_lines", "invoices",
+               "organization_phones", "organizations", "payment_deductions", "payment_lines", "payments",
+               "plan_budget_lines", "refunds", "suppliers")
+
+
+def generate_in_child(scale: float, seed: int) -> dict:
+    """A fresh schema with a generated year, made by ``generate_year.py --keep`` in its own process."""
+    out = Path(tempfile.mkdtemp(prefix="fondos-year-")) / "summary.json"
+    command = [sys.executable, str(Path(__file__).with_name("generate_year.py")), "--scale", str(scale),
+               "--seed", str(seed), "--keep", "--summary", str(out)]
+    done = subprocess.run(command, cwd=ROOT, text=True, capture_output=True)
+    if done.returncode != 0:
+        sys.exit(f"generate_year.py failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+    return json.loads(out.read_text())
+
+
+def seq_scans(pg) -> tuple[float, dict]:
+    """The reference: every table the rules read, scanned once, sequentially (no index, no bitmap)."""
+    rows = {}
+    started = time.perf_counter()
+    with pg.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute("SET LOCAL enable_indexonlyscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        for table in RULE_TABLES:
+            cursor.execute(f"SELECT count(*) FROM {table}")
+            rows[table] = cursor.fetchone()[0]
+    pg.rollback()
+    return time.perf_counter() - started, rows
+
+
+class Statements:
+    """The SQL each rule runs (captured during a run), to EXPLAIN ANALYZE the slow ones."""
+
+    def __init__(self, engine):
+        from sqlalchemy import event
+
+        self.current, self.by_rule = None, {}
+        event.listen(engine, "before_cursor_execute", self.capture)
+
+    def capture(self, conn, cursor, statement, parameters, context, executemany):
+        if self.current and statement.lstrip().upper().startswith(("SELECT", "WITH")) and not executemany:
+            self.by_rule.setdefault(self.current, []).append((statement, parameters))
+
+
+def run_once(app, statements: Statements) -> tuple[float, dict, dict]:
+    """One ``run_checks`` over the year + commit: (seconds, seconds per rule, findings per rule)."""
+    from grants.audit import Actor
+    from grants.audit.rules import RULES
+    from grants.extensions import db
+    from grants.services.audit_checks import run_checks
+
+    per_rule, marks = {}, []
+
+    def progress(code, index, total):
+        marks.append((code, time.perf_counter()))
+        statements.current = RULES[index].code if index < total else None
+
+    with app.test_request_context():
+        statements.current = RULES[0].code
+        started = time.perf_counter()
+        run = run_checks(Actor.system("bench"), fiscal_year=2026, progress=progress)
+        db.session.commit()
+        seconds = time.perf_counter() - started
+        counts = dict(run.counts)
+        db.session.remove()
+    previous = started
+    for code, at in marks:
+        per_rule[code], previous = at - previous, at
+    statements.current = None
+    return seconds, per_rule, counts
+
+
+def legislature_report(app) -> tuple[float, dict]:
+    from grants.services.legislature import build_file, report_data
+
+    with app.test_request_context():
+        times = {}
+        started = time.perf_counter()
+        data = report_data(2026)
+        times["report_data"] = time.perf_counter() - started
+        for kind in ("pdf", "xlsx"):
+            begun = time.perf_counter()
+            content = build_file(data, kind)
+            times[kind] = time.perf_counter() - begun
+            times[f"{kind}_bytes"] = len(content)
+        from grants.extensions import db
+
+        db.session.remove()
+    return times["report_data"] + times["pdf"] + times["xlsx"], times
+
+
+def explain(app, statements: Statements, rules: list[str]) -> None:
+    from grants.extensions import db
+
+    with app.app_context():
+        raw = db.engine.raw_connection()
+        try:
+            with raw.driver_connection.cursor() as cursor:
+                for code in rules:
+                    for statement, parameters in statements.by_rule.get(code, []):
+                        cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statement, parameters)
+                        print(f"\n--- {code} ---")
+                        print("\n".join(row[0] for row in cursor.fetchall()))
+            raw.driver_connection.rollback()
+        finally:
+            raw.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", help="a schema with a generated year (generate_year.py --keep)")
+    parser.add_argument("--scale", type=float, default=1.0, help="when generating: share of the full year")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: generate 5 %% of a year (--scale 0.05)")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of the checks and of the reference")
+    parser.add_argument("--explain", type=int, default=0, metavar="N", help="EXPLAIN ANALYZE the N slowest rules")
+    parser.add_argument("--keep", action="store_true", help="keep the generated schema")
+    args = parser.parse_args()
+    if args.quick:
+        args.scale = min(args.scale, 0.05)
+
+    from generate_year import PLANTED
+
+    summary = None
+    if args.database:
+        url = args.database
+        print(f"Liquidation checks benchmark on {url}")
+    else:
+        started = time.perf_counter()
+        print(f"Generating a year at scale {args.scale:g} (seed {args.seed}) in a child process …", flush=True)
+        summary = generate_in_child(args.scale, args.seed)
+        url = summary["url"]
+        c = summary["counts"]
+        print(f"generated in {time.perf_counter() - started:.0f} s: {c['agreements']:,} agreements, "
+              f"{c['enrollments']:,} enrollments ({c['enrollment_periods']:,} periods), {c['invoice_lines']:,} invoice "
+              f"lines, {c['expense_receipts']:,} receipts, {c['payments']:,} payments")
+    planted = summary["planted"] if summary else PLANTED
+    app = app_for_url(url)
+    failures = 0
+    try:
+        from grants.extensions import db
+
+        statements = Statements(_engine(app))
+        with app.app_context():
+            raw = db.engine.raw_connection()
+        try:
+            reference_rows = seq_scans(raw.driver_connection)[1]   # warm the cache for both alike
+            checks, references, per_rule = [], [], []
+            for _ in range(args.repeat):   # taking turns, so a drift of the machine hits both alike
+                references.append(seq_scans(raw.driver_connection)[0])
+                seconds, rules, counts = run_once(app, statements)
+                checks.append(seconds)
+                per_rule.append(rules)
+        finally:
+            raw.close()
+        check_s, ref_s = statistics.median(checks), statistics.median(references)
+        ratio = check_s / ref_s
+        ok = ratio <= TARGET_RATIO
+        failures += not ok
+        runs = f"median of {args.repeat}" if args.repeat > 1 else "1 run"
+        scanned = sum(reference_rows.values())
+        print()
+        print(f"1. All liquidation checks over the year against one sequential scan of their tables ({runs})")
+        print(f"   run_checks(fiscal_year=2026) + commit   {check_s:8.2f} s   (runs: "
+              f"{', '.join(f'{s:.2f}' for s in checks)})")
+        print(f"   seq scan of {len(RULE_TABLES)} tables ({scanned:,} rows)  {ref_s:8.2f} s   (runs: "
+              f"{', '.join(f'{s:.2f}' for s in references)})")
+        print(f"   ratio checks / scan            {ratio:8.2f}×   target ≤ {TARGET_RATIO:g}×   {verdict(ok)}")
+        print()
+        print(f"   {'rule':<32} {'time (median)':>13} {'findings':>9} {'planted':>8}")
+        missed = []
+        for code in per_rule[0]:
+            median = statistics.median(r[code] for r in per_rule)
+            found, want = counts.get(code, 0), planted.get(code, 0)
+            mark = "" if found >= want else "   MISSED"
+            if found < want:
+                missed.append(code)
+            print(f"   {code:<32} {median:11.2f} s {found:9,} {want:8}{mark}")
+        failures += bool(missed)
+        print(f"   planted anomalies found: {verdict(not missed)}" + (f" (missed: {', '.join(missed)})" if missed else ""))
+
+        print()
+        print(f"2. Report to the legislature, 2026 ({runs})")
+        try:
+            reports = [legislature_report(app) for _ in range(args.repeat)]
+        except Exception as exc:   # a builder that fails on a full year is a finding of the benchmark
+            failures += 1
+            print(f"   FAIL: building the report raised {type(exc).__name__}: {str(exc)[:300]}")
+        else:
+            report_s = statistics.median(total for total, _ in reports)
+            times = min(reports, key=lambda r: abs(r[0] - report_s))[1]
+            report_ok = report_s <= TARGET_REPORT_SECONDS
+            failures += not report_ok
+            print(f"   report_data {times['report_data']:.2f} s + PDF {times['pdf']:.2f} s "
+                  f"({times['pdf_bytes'] / 1e3:,.0f} kB) + XLSX {times['xlsx']:.2f} s ({times['xlsx_bytes'] / 1e3:,.0f} kB)")
+            print(f"   total {report_s:8.2f} s   target ≤ {TARGET_REPORT_SECONDS:g} s   {verdict(report_ok)}")
+        print()
+        print(f"3. Peak RSS of this process (checks and reports): {mb(status_kib('VmHWM')):.1f} MB")
+
+        if args.explain:
+            slowest = sorted(per_rule[0], key=lambda c: -statistics.median(r[c] for r in per_rule))[:args.explain]
+            explain(app, statements, slowest)
+    finally:
+        dispose(app)
+        if summary and not args.keep:
+            _drop(url)
+        elif summary:
+            print(f"\nkept the year: --database '{url}'")
+    print()
+    print("all targets met" if not failures else f"{failures} target(s) missed")
+    return 1 if failures else 0
+
+
+def _engine(app):
+    from grants.extensions import db
+
+    with app.app_context():
+        return db.engine
+
+
+def _drop(url: str) -> None:
+    import sqlalchemy as sa
+
+    schema = sa.engine.make_url(url).query["options"].split("search_path=")[1]
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

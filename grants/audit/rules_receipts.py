@@ -1,0 +1,178 @@
+"""Liquidation rules on advances and the receipts that account for them."""
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Date
+
+from grants.audit.rules_base import (
+    MONEY,
+    FindingRow,
+    Rule,
+    RuleSettings,
+    Scope,
+    amount_text,
+    as_date,
+    money,
+    rows,
+    short,
+)
+from grants.models.base import UTCDateTime
+
+
+def advance_overdue(scope: Scope, settings: RuleSettings):
+    """A disbursed advance whose expense statement was due (``liquidation_due``) before today and
+    that still has money not accounted for by accepted receipts or refunds."""
+    condition, params = scope.sql("a.agreement_id")
+    found = rows(f"""
+        SELECT a.id, a.agreement_id, a.organization_id, ag.number, a.tranche_number, a.amount,
+               a.liquidated_amount, a.refunded_amount, a.transfer_date, a.liquidation_due
+        FROM advances a JOIN agreements ag ON ag.id = a.agreement_id
+        WHERE a.status = 'disbursed' AND a.liquidation_due < :today
+          AND ROUND(a.amount - a.liquidated_amount - a.refunded_amount, 2) > 0 AND {condition}
+        ORDER BY a.id""", {"today": settings.today, **params},
+        amount=MONEY, liquidated_amount=MONEY, refunded_amount=MONEY, transfer_date=Date(), liquidation_due=Date())
+    for r in found:
+        outstanding = money(r["amount"] - r["liquidated_amount"] - r["refunded_amount"])
+        days = (settings.today - r["liquidation_due"]).days
+        yield FindingRow(
+            "advance_overdue", "high", r["agreement_id"], r["organization_id"], "advance", str(r["id"]),
+            f"Anticipo {r['tranche_number']} del convenio {r['number']}: {amount_text(outstanding)} sin liquidar; "
+            f"la liquidación vencía el {short(r['liquidation_due'])} ({days} días de atraso).",
+            {"agreement": r["number"], "tranche": r["tranche_number"], "disbursed": money(r["amount"]),
+             "transfer_date": r["transfer_date"], "liquidated": money(r["liquidated_amount"]),
+             "refunded": money(r["refunded_amount"]), "outstanding": outstanding,
+             "liquidation_due": r["liquidation_due"], "days_overdue": days, "checked_on": settings.today},
+            outstanding)
+
+
+def receipt_outside_term(scope: Scope, settings: RuleSettings):
+    """A receipt (not rejected) of an expense statement dated before the agreement's start or after its end."""
+    condition, params = scope.sql("r.agreement_id")
+    found = rows(f"""
+        SELECT r.id, r.agreement_id, ag.organization_id, ag.number, ag.start_date, ag.end_date, r.issue_date,
+               r.document_type, r.document_number, r.supplier_tax_id, r.amount, r.status, s.advance_id
+        FROM expense_receipts r
+        JOIN agreements ag ON ag.id = r.agreement_id
+        JOIN expense_statements s ON s.id = r.statement_id
+        WHERE r.status != 'rejected' AND (r.issue_date < ag.start_date OR r.issue_date > ag.end_date)
+          AND {condition}
+        ORDER BY r.id""", params, amount=MONEY, start_date=Date(), end_date=Date(), issue_date=Date())
+    for r in found:
+        yield FindingRow(
+            "receipt_outside_term", "medium", r["agreement_id"], r["organization_id"], "receipt", str(r["id"]),
+            f"Comprobante {r['document_number']} ({r['supplier_tax_id']}) del {short(r['issue_date'])} por "
+            f"{amount_text(money(r['amount']))}: fuera del plazo del convenio {r['number']} "
+            f"({short(r['start_date'])} – {short(r['end_date'])}).",
+            {"agreement": r["number"], "advance_id": r["advance_id"], "document_type": r["document_type"],
+             "document_number": r["document_number"], "supplier_tax_id": r["supplier_tax_id"],
+             "issue_date": r["issue_date"], "term_start": r["start_date"], "term_end": r["end_date"],
+             "receipt_status": r["status"], "amount": money(r["amount"])},
+            money(r["amount"]))
+
+
+# Invoices are fiscal documents (factura or crédito fiscal); receipts of those types are compared with them.
+_USES = """
+    SELECT 'invoice' AS use_type, i.id AS use_id, i.agreement_id, i.organization_id, i.supplier_tax_id AS tax_id,
+           'fiscal' AS kind, UPPER(TRIM(i.number)) AS num, i.number AS shown, i.issue_date AS day,
+           i.total AS amount, i.created_at AS used_at
+    FROM invoices i WHERE i.status != 'voided'
+    UNION ALL
+    SELECT 'receipt', r.id, r.agreement_id, s2.organization_id, r.supplier_tax_id,
+           CASE WHEN r.document_type IN ('factura', 'ccf') THEN 'fiscal' ELSE r.document_type END,
+           UPPER(TRIM(r.document_number)), r.document_number, r.issue_date, r.amount, st.submitted_at
+    FROM expense_receipts r
+    JOIN expense_statements st ON st.id = r.statement_id
+    JOIN advances s2 ON s2.id = st.advance_id
+    WHERE r.status != 'rejected'
+"""
+
+
+def document_reused(scope: Scope, settings: RuleSettings):
+    """The same supplier document (NIT/DUI, kind, number) used more than once, in any agreement: an
+    invoice paid directly and also presented as a receipt of an advance, or twice as a receipt.
+    Every use after the first is a finding (evidence: all the uses)."""
+    found = rows(f"""
+        WITH uses AS ({_USES}),
+        reused AS (SELECT tax_id, kind, num FROM uses GROUP BY tax_id, kind, num HAVING COUNT(*) > 1)
+        SELECT u.*, ag.number AS agreement_number
+        FROM uses u JOIN reused d ON d.tax_id = u.tax_id AND d.kind = u.kind AND d.num = u.num
+        JOIN agreements ag ON ag.id = u.agreement_id
+        ORDER BY u.tax_id, u.kind, u.num, u.used_at, u.use_type, u.use_id""", {},
+        amount=MONEY, day=Date(), used_at=UTCDateTime())
+    groups: dict[tuple, list] = defaultdict(list)
+    for r in found:
+        groups[(r["tax_id"], r["kind"], r["num"])].append(r)
+    in_scope = scope.agreement_ids()
+    for (tax_id, _kind, _num), uses in groups.items():
+        if in_scope is not None and not any(u["agreement_id"] in in_scope for u in uses):
+            continue
+        listed = [{"use": u["use_type"], "id": u["use_id"], "agreement": u["agreement_number"],
+                   "document_number": u["shown"], "date": as_date(u["day"]), "amount": money(u["amount"]),
+                   "used_at": u["used_at"]} for u in uses]
+        first = uses[0]
+        for u in uses[1:]:
+            what = "La factura" if u["use_type"] == "invoice" else "El comprobante"
+            yield FindingRow(
+                "document_reused", "high", u["agreement_id"], u["organization_id"], u["use_type"], str(u["use_id"]),
+                f"{what} {u['shown']} del proveedor {tax_id} ({amount_text(money(u['amount']))}, convenio "
+                f"{u['agreement_number']}) ya se había usado en el convenio {first['agreement_number']} "
+                f"({'factura' if first['use_type'] == 'invoice' else 'comprobante'} {first['shown']}).",
+                {"supplier_tax_id": tax_id, "uses": listed}, money(u["amount"]))
+
+
+def round_amount_receipts(scope: Scope, settings: RuleSettings):
+    """An agreement whose receipts (not rejected) are mostly whole hundreds (…00.00): at least
+    AUDIT_ROUND_AMOUNT_MIN_RECEIPTS receipts, of which at least AUDIT_ROUND_AMOUNT_SHARE are round."""
+    condition, params = scope.sql("r.agreement_id")
+    is_round = "CAST(ROUND(r.amount * 100) AS INTEGER) % 10000 = 0"
+    found = rows(f"""
+        SELECT r.agreement_id, ag.organization_id, ag.number, COUNT(*) AS receipts,
+               SUM(CASE WHEN {is_round} THEN 1 ELSE 0 END) AS round_receipts,
+               ROUND(SUM(CASE WHEN {is_round} THEN r.amount ELSE 0 END), 2) AS round_amount,
+               ROUND(SUM(r.amount), 2) AS total
+        FROM expense_receipts r JOIN agreements ag ON ag.id = r.agreement_id
+        WHERE r.status != 'rejected' AND {condition}
+        GROUP BY r.agreement_id, ag.organization_id, ag.number
+        HAVING COUNT(*) >= :minimum
+        ORDER BY r.agreement_id""", {"minimum": settings.round_amount_min_receipts, **params},
+        round_amount=MONEY, total=MONEY)
+    for r in found:
+        share = (Decimal(r["round_receipts"]) / Decimal(r["receipts"])).quantize(Decimal("0.0001"))
+        if share < settings.round_amount_share:
+            continue
+        yield FindingRow(
+            "round_amount_receipts", "low", r["agreement_id"], r["organization_id"], "agreement",
+            str(r["agreement_id"]),
+            f"Convenio {r['number']}: {r['round_receipts']} de {r['receipts']} comprobantes ({share:.0%}) son montos "
+            f"redondos en centenas, por {amount_text(money(r['round_amount']))}.",
+            {"agreement": r["number"], "receipts": r["receipts"], "round_receipts": r["round_receipts"],
+             "share": share, "threshold_share": settings.round_amount_share,
+             "minimum_receipts": settings.round_amount_min_receipts, "round_amount": money(r["round_amount"]),
+             "total": money(r["total"])},
+            money(r["round_amount"]))
+
+
+RULES = [
+    Rule("advance_overdue", "high", _l("Anticipo vencido sin liquidar"),
+         _l("Anticipos desembolsados cuya liquidación venció (fecha límite anterior a hoy) y que aún tienen saldo "
+         "sin justificar con comprobantes aceptados ni reintegros."),
+         _l("El dinero entregado por adelantado debe rendirse a tiempo; un saldo vencido es dinero público sin "
+         "justificar y bloquea el cierre del convenio."), advance_overdue),
+    Rule("receipt_outside_term", "medium", _l("Comprobante fuera del plazo del convenio"),
+         _l("Comprobantes de liquidaciones (no rechazados) fechados antes del inicio o después del fin del convenio."),
+         _l("Solo son elegibles los gastos hechos durante la ejecución: un gasto fuera del plazo no pertenece al "
+         "programa."), receipt_outside_term),
+    Rule("document_reused", "high", _l("Documento del proveedor usado dos veces"),
+         _l("El mismo documento (NIT/DUI del proveedor, tipo fiscal y número) usado más de una vez, en cualquier "
+         "convenio: una factura pagada directamente y presentada también como comprobante de un anticipo, o "
+         "dos comprobantes iguales."),
+         _l("Es la forma más simple de cobrar dos veces el mismo gasto."), document_reused),
+    Rule("round_amount_receipts", "low", _l("Concentración de comprobantes de monto redondo"),
+         _l("Convenios con al menos AUDIT_ROUND_AMOUNT_MIN_RECEIPTS comprobantes en los que la proporción de montos "
+         "exactos en centenas (…00.00) alcanza AUDIT_ROUND_AMOUNT_SHARE."),
+         _l("Los gastos reales rara vez son cifras redondas; muchas juntas sugieren comprobantes hechos a la medida."),
+         round_amount_receipts),
+]

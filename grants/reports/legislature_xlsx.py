@@ -1,0 +1,135 @@
+"""The yearly report to the Legislative Assembly as an XLSX workbook (openpyxl), in Spanish.
+
+Plain data in, bytes out. Sheets: «Resumen» (one row per allocation and a totals row; amounts
+are numbers with a currency format, written from Decimals), «Indicadores» and «Hallazgos».
+Totals are values, not formulas, so every reader sees them without recalculating.
+"""
+from __future__ import annotations
+
+from io import BytesIO
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from grants.reports.agreement_pdf import short_date
+
+CURRENCY = '"$"#,##0.00'
+NUMBER = "#,##0.00"
+_BOLD = Font(bold=True)
+_HEAD_FILL = PatternFill("solid", fgColor="DCE3EF")
+
+# (header, key in a row, kind) — kind: text, money or count.
+SUMMARY_COLUMNS = [
+    ("Decreto", "decree_number", "text"),
+    ("Cifra presupuestaria", "budget_line_code", "text"),
+    ("ONG", "organization_name", "text"),
+    ("NIT", "organization_nit", "text"),
+    ("Asignación", "allocation_amount", "money"),
+    ("Convenio", "agreement_number", "text"),
+    ("Estado del convenio", "agreement_status_label", "text"),
+    ("Monto del convenio", "assigned", "money"),
+    ("Pagado directo", "paid_directly", "money"),
+    ("Anticipado", "advanced", "money"),
+    ("Liquidado", "liquidated", "money"),
+    ("Reintegrado", "refunded", "money"),
+    ("No ejecutado", "unspent", "money"),
+    ("Comprometido", "committed", "money"),
+    ("Disponible", "available", "money"),
+    ("Ejecutado", "executed", "money"),
+    ("Anticipos por liquidar", "outstanding", "money"),
+    ("Meta de beneficiarios", "beneficiaries_target", "count"),
+    ("Beneficiarios validados", "beneficiaries_validated", "count"),
+    ("Beneficiarios alcanzados", "beneficiaries_reached", "count"),
+    ("Dictamen", "verdict_label", "text"),
+    ("Hallazgos", "findings.total", "count"),
+    ("Hallazgos abiertos", "findings.open", "count"),
+    ("Hallazgos justificados", "findings.justified", "count"),
+    ("Hallazgos confirmados", "findings.confirmed", "count"),
+    ("Hallazgos resueltos", "findings.resolved", "count"),
+]
+HEADER_ROW = 4  # rows 1-2: title and generation date; row 4: the column headers
+
+
+def _value(row: dict, key: str):
+    if key.startswith("findings."):
+        return row["findings"][key.split(".", 1)[1]]
+    return row[key]
+
+
+def _headers(ws, row: int, headers: list[str], widths: list[int]) -> None:
+    for col, (title, width) in enumerate(zip(headers, widths), start=1):
+        cell = ws.cell(row=row, column=col, value=title)
+        cell.font, cell.fill = _BOLD, _HEAD_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.column_dimensions[get_column_letter(col)].width = width
+    ws.freeze_panes = ws.cell(row=row + 1, column=1)
+
+
+def _summary(ws, data: dict) -> None:
+    ws.title = "Resumen"
+    ws["A1"] = f"Informe a la Asamblea Legislativa — Ejercicio fiscal {data['fiscal_year']}"
+    ws["A1"].font = Font(bold=True, size=13)
+    ws["A2"] = f"{data['ministry']} · Generado el {short_date(data['generated_on'])} · Montos en USD"
+    widths = [14 if kind != "text" else 22 for _, _, kind in SUMMARY_COLUMNS]
+    widths[2] = 40
+    _headers(ws, HEADER_ROW, [c[0] for c in SUMMARY_COLUMNS], widths)
+    r = HEADER_ROW
+    for r, row in enumerate(data["rows"], start=HEADER_ROW + 1):
+        for col, (_, key, kind) in enumerate(SUMMARY_COLUMNS, start=1):
+            value = _value(row, key)
+            if kind == "text" and value is None:
+                value = "Sin convenio" if key == "agreement_number" else ""
+            cell = ws.cell(row=r, column=col, value=value)
+            if kind == "money":
+                cell.number_format = CURRENCY
+    totals = data["totals"]
+    total_row = r + 1
+    ws.cell(row=total_row, column=1, value="Totales").font = _BOLD
+    ws.cell(row=total_row, column=3, value=f"{totals['organizations']} ONG").font = _BOLD
+    ws.cell(row=total_row, column=6, value=f"{totals['agreements']} convenios").font = _BOLD
+    for col, (_, key, kind) in enumerate(SUMMARY_COLUMNS, start=1):
+        if kind == "text":
+            continue
+        value = totals["findings"][key.split(".", 1)[1]] if key.startswith("findings.") else totals[key]
+        cell = ws.cell(row=total_row, column=col, value=value)
+        cell.font = _BOLD
+        if kind == "money":
+            cell.number_format = CURRENCY
+
+
+def _indicators(ws, data: dict) -> None:
+    _headers(ws, 1, ["Convenio", "ONG", "Indicador", "Unidad", "Línea base", "Meta", "Logrado"],
+             [22, 40, 50, 14, 12, 12, 12])
+    r = 1
+    for row in data["rows"]:
+        for ind in row["indicators"]:
+            r += 1
+            values = [row["agreement_number"], row["organization_name"], ind["name"], ind["unit"], ind["baseline"],
+                      ind["target"], ind["achieved"]]
+            for col, value in enumerate(values, start=1):
+                cell = ws.cell(row=r, column=col, value=value)
+                if col >= 5:
+                    cell.number_format = NUMBER
+
+
+def _findings(ws, data: dict) -> None:
+    _headers(ws, 1, ["Regla", "Severidad", "Total", "Abiertos", "Justificados", "Confirmados", "Resueltos"],
+             [40, 12, 10, 10, 12, 12, 10])
+    severity = {"low": "baja", "medium": "media", "high": "alta"}
+    for r, e in enumerate(data["findings_by_rule"], start=2):
+        for col, value in enumerate([e["rule_code"], severity.get(e["severity"], e["severity"]), e["total"],
+                                     e["open"], e["justified"], e["confirmed"], e["resolved"]], start=1):
+            ws.cell(row=r, column=col, value=value)
+
+
+def build_legislature_xlsx(data: dict) -> bytes:
+    wb = Workbook()
+    _summary(wb.active, data)
+    _indicators(wb.create_sheet("Indicadores"), data)
+    _findings(wb.create_sheet("Hallazgos"), data)
+    wb.properties.title = f"Informe a la Asamblea Legislativa {data['fiscal_year']}"
+    wb.properties.creator = data["ministry"]
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()

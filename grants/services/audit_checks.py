@@ -1,0 +1,292 @@
+"""Liquidation check runs and the auditors' decisions on their findings. Flush, never commit.
+
+**Runs.** ``run_checks`` runs every rule of ``grants.audit.rules.RULES`` over a scope (one
+agreement, one fiscal year, both, or everything) and keeps what they found as ``AuditFinding``s,
+identified by ``fingerprint = sha256(rule_code|entity_type|entity_id)``:
+
+* a new fingerprint → a new finding (``open``, ``first_run`` = ``last_run`` = this run);
+* a known one → ``last_run``, ``last_seen_at``, summary, evidence and amount refreshed,
+  ``present`` again — its status and note are the auditor's and never change here;
+* a finding of the same scope (the rule × the agreements in scope; the audit chain rule always)
+  not found again → ``present = False``. Findings are never deleted.
+
+The upserts are set-based (bulk INSERT / UPDATE), so a run over a year writes one audit event,
+``audit.checks_run`` on the run, whose ``after`` lists the ids of the new findings, of those whose
+summary/evidence/amount changed, and of those no longer present, besides the counts per rule.
+
+**Decisions** are audited one by one (``audit.finding_decided``), always with a note:
+
+========== ============================ ===========================================================
+from       to                           meaning
+========== ============================ ===========================================================
+open       justified                    the auditor accepts the explanation: no irregularity
+open       confirmed                    an irregularity: it must be resolved before the final liquidation
+justified  confirmed                    new evidence shows the justification does not hold
+confirmed  resolved                     corrected (refund, correction …), with what was done
+========== ============================ ===========================================================
+
+``resolved`` is final, and nothing goes back to ``open``: a changed mind is a new decision with
+its note, and every earlier one stays in the audit log.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import bindparam, case, insert, select, update
+
+from grants.audit import Actor, record_event, snapshot
+from grants.audit.rules import RULES, RULES_BY_CODE, FindingRow, RuleSettings, Scope
+from grants.clock import today
+from grants.extensions import db
+from grants.models import Agreement, AuditCheckRun, AuditFinding, Organization
+from grants.models.base import utcnow
+from grants.models.findings import FINDING_SEVERITIES, FINDING_STATES
+from grants.permissions import Permission
+from grants.services.errors import Conflict, FieldErrors, Forbidden, NotFound
+
+DECISIONS: dict[str, frozenset[str]] = {
+    "open": frozenset({"justified", "confirmed"}),
+    "justified": frozenset({"confirmed"}),
+    "confirmed": frozenset({"resolved"}),
+    "resolved": frozenset(),
+}
+NOTE_MAX = 5000
+_CHUNK = 500
+
+
+def fingerprint(rule_code: str, entity_type: str, entity_id: str) -> str:
+    return hashlib.sha256(f"{rule_code}|{entity_type}|{entity_id}".encode()).hexdigest()
+
+
+def _runner(actor: Actor) -> None:
+    """Auditors run checks; the system (CLI) too."""
+    if actor.user is not None and not actor.user.can(Permission.CHECKS_RUN):
+        raise Forbidden(_l("Solo auditoría interna ejecuta las revisiones de liquidación."))
+
+
+def _scope(agreement_id, fiscal_year) -> Scope:
+    errors = FieldErrors()
+    if agreement_id is not None:
+        if not isinstance(agreement_id, int) or isinstance(agreement_id, bool) or \
+                db.session.get(Agreement, agreement_id) is None:
+            errors.add("agreement_id", _l("No existe ese convenio."))
+    if fiscal_year is not None and (not isinstance(fiscal_year, int) or isinstance(fiscal_year, bool)
+                                    or not 2000 <= fiscal_year <= 2100):
+        errors.add("fiscal_year", _l("Indique un año fiscal entre 2000 y 2100."))
+    errors.raise_if_any()
+    return Scope(agreement_id, fiscal_year)
+
+
+def settings_for(on=None) -> RuleSettings:
+    dialect = db.session.get_bind().dialect.name
+    return RuleSettings.from_config(current_app.config, on or today(), dialect)
+
+
+def run_checks(actor: Actor, agreement_id: int | None = None, fiscal_year: int | None = None,
+               progress: Callable[[str, int, int], None] | None = None) -> AuditCheckRun:
+    """Run every rule over the scope, keep the findings (see the module docstring), return the run."""
+    _runner(actor)
+    scope = _scope(agreement_id, fiscal_year)
+    run = AuditCheckRun(agreement_id=agreement_id, fiscal_year=fiscal_year, status="running",
+                        started_by_id=actor.user_id, started_at=utcnow())
+    db.session.add(run)
+    db.session.flush()
+    settings = settings_for()
+    found: list[FindingRow] = []
+    counts: dict[str, int] = {}
+    for index, rule in enumerate(RULES, start=1):
+        rows = list(rule.find(scope, settings))
+        counts[rule.code] = len(rows)
+        found.extend(rows)
+        if progress is not None:
+            progress(rule.code, index, len(RULES))
+    new_ids, changed_ids, seen = _upsert(run, found)
+    gone_ids = _mark_absent(run, scope)
+    db.session.expire_all()  # the bulk statements bypassed the identity map
+    run = db.session.get(AuditCheckRun, run.id)
+    run.status, run.finished_at, run.rules_run = "finished", utcnow(), len(RULES)
+    run.findings_new, run.findings_seen, run.counts = len(new_ids), seen, counts
+    db.session.flush()
+    record_event(db.session, actor, "audit.checks_run", "audit_check_run", run.id, after={
+        **snapshot(run), "new_finding_ids": new_ids, "changed_finding_ids": changed_ids,
+        "gone_finding_ids": gone_ids})
+    return run
+
+
+def _values(row: FindingRow) -> dict:
+    return {"summary": row.summary[:5000], "evidence": row.plain_evidence(),
+            "amount": None if row.amount is None else Decimal(row.amount).quantize(Decimal("0.01"))}
+
+
+def _upsert(run: AuditCheckRun, found: Iterable[FindingRow]) -> tuple[list[int], list[int], int]:
+    """Insert new findings and refresh known ones in bulk: (new ids, changed ids, number seen again)."""
+    by_print: dict[str, FindingRow] = {}
+    for row in found:
+        by_print.setdefault(fingerprint(row.rule_code, row.entity_type, row.entity_id), row)
+    prints = list(by_print)
+    known: dict[str, tuple] = {}
+    table = AuditFinding.__table__
+    for i in range(0, len(prints), _CHUNK):
+        for r in db.session.execute(select(table.c.fingerprint, table.c.id, table.c.summary, table.c.evidence,
+                                           table.c.amount, table.c.agreement_id, table.c.organization_id)
+                                    .where(table.c.fingerprint.in_(prints[i:i + _CHUNK]))):
+            known[r.fingerprint] = r
+    now = utcnow()
+    inserts, updates, changed = [], [], []
+    for fp, row in by_print.items():
+        values = _values(row)
+        if fp in known:
+            old = known[fp]
+            if (old.summary, old.evidence, old.amount) != (values["summary"], values["evidence"], values["amount"]):
+                changed.append(old.id)
+            updates.append({"b_id": old.id, **values, "last_run_id": run.id, "last_seen_at": now,
+                            "agreement_id": row.agreement_id, "organization_id": row.organization_id})
+        else:
+            inserts.append({"fingerprint": fp, "rule_code": row.rule_code, "severity": row.severity,
+                            "agreement_id": row.agreement_id, "organization_id": row.organization_id,
+                            "entity_type": row.entity_type, "entity_id": str(row.entity_id)[:60], **values,
+                            "status": "open", "first_run_id": run.id, "last_run_id": run.id,
+                            "first_seen_at": now, "last_seen_at": now, "present": True})
+    if inserts:
+        db.session.execute(insert(table), inserts)
+    if updates:
+        db.session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
+            summary=bindparam("summary"), evidence=bindparam("evidence"), amount=bindparam("amount"),
+            last_run_id=bindparam("last_run_id"), last_seen_at=bindparam("last_seen_at"), present=True,
+            agreement_id=bindparam("agreement_id"), organization_id=bindparam("organization_id")), updates)
+    new_ids = sorted(db.session.scalars(select(table.c.id).where(table.c.first_run_id == run.id)).all())
+    return new_ids, sorted(changed), len(updates)
+
+
+def _mark_absent(run: AuditCheckRun, scope: Scope) -> list[int]:
+    """Findings of the run's scope that it did not find again: present = False (never deleted)."""
+    table = AuditFinding.__table__
+    scoped = [r.code for r in RULES if r.scoped]
+    unscoped = [r.code for r in RULES if not r.scoped]
+    in_scope = table.c.rule_code.in_(scoped)
+    if not scope.is_global:
+        ids = scope.agreement_ids()
+        in_scope = in_scope & table.c.agreement_id.in_(sorted(ids))
+    where = ((in_scope | table.c.rule_code.in_(unscoped)) & (table.c.last_run_id != run.id) & table.c.present)
+    gone = sorted(db.session.scalars(select(table.c.id).where(where)).all())
+    for i in range(0, len(gone), _CHUNK):
+        db.session.execute(update(table).where(table.c.id.in_(gone[i:i + _CHUNK])).values(present=False))
+    return gone
+
+
+# --- decisions -------------------------------------------------------------------------------
+
+def decide_finding(actor: Actor, finding_id: int, status: str, note: str | None) -> AuditFinding:
+    """An auditor decides a finding (see DECISIONS), always with a note."""
+    user = actor.user
+    if user is None or not user.can(Permission.FINDINGS_DECIDE):
+        raise Forbidden(_l("Solo auditoría interna decide sobre los hallazgos."))
+    finding = db.session.get(AuditFinding, finding_id, with_for_update=True) if finding_id else None
+    if finding is None:
+        raise NotFound()
+    errors = FieldErrors()
+    if status not in FINDING_STATES or status == "open":
+        errors.add("status", _l("Indique «justificado», «confirmado» o «resuelto»."))
+    text = " ".join(str(note or "").split()) if isinstance(note, (str, type(None))) else ""
+    if not text:
+        errors.add("note", _l("Escriba una nota que sustente la decisión."))
+    elif len(text) > NOTE_MAX:
+        errors.add("note", _l("Máximo %(n)s caracteres.", n=NOTE_MAX))
+    errors.raise_if_any()
+    if status not in DECISIONS[finding.status]:
+        from grants.labels import FINDING_STATE_LABELS
+
+        raise Conflict(_l("El hallazgo está «%(from)s» y no puede pasar a «%(to)s».", **{
+            "from": FINDING_STATE_LABELS[finding.status], "to": FINDING_STATE_LABELS[status]}),
+            code="invalid_transition")
+    before = snapshot(finding)
+    finding.status, finding.note = status, text
+    finding.decided_by_id, finding.decided_at = actor.user_id, utcnow()
+    db.session.flush()
+    record_event(db.session, actor, "audit.finding_decided", "audit_finding", finding.id, before=before,
+                 after=snapshot(finding), organization_id=finding.organization_id)
+    return finding
+
+
+# --- reading and exports ---------------------------------------------------------------------
+
+def findings_query(filters: dict | None = None):
+    """A select of findings with the filters (rule_code, status, agreement_id, severity, present,
+    organization_id, run_id: seen by that run): present first, then by severity, newest first."""
+    f = filters or {}
+    query = select(AuditFinding)
+    for name in ("rule_code", "status", "agreement_id", "severity", "organization_id"):
+        if f.get(name) not in (None, ""):
+            query = query.where(getattr(AuditFinding, name) == f[name])
+    if f.get("present") is not None:
+        query = query.where(AuditFinding.present.is_(bool(f["present"])))
+    if f.get("run_id"):
+        query = query.where(AuditFinding.last_run_id == f["run_id"])
+    rank = case({"high": 0, "medium": 1, "low": 2}, value=AuditFinding.severity, else_=3)
+    return query.order_by(AuditFinding.present.desc(), rank, AuditFinding.id.desc())
+
+
+@dataclass(frozen=True)
+class FindingRecord:
+    """A finding as plain data for the exports (grants/reports/findings_*.py)."""
+
+    id: int
+    rule_code: str
+    rule_title: str
+    severity: str
+    severity_label: str
+    status: str
+    status_label: str
+    agreement_number: str
+    organization_name: str
+    entity: str
+    summary: str
+    amount: Decimal | None
+    present: bool
+    first_seen_at: datetime
+    last_seen_at: datetime
+    note: str
+    evidence: dict
+
+
+def export_records(findings: list[AuditFinding]) -> list[FindingRecord]:
+    """Plain records (agreement numbers and organization names read in one query each)."""
+    from grants.labels import FINDING_SEVERITY_LABELS, FINDING_STATE_LABELS
+
+    agreement_ids = {f.agreement_id for f in findings if f.agreement_id}
+    organization_ids = {f.organization_id for f in findings if f.organization_id}
+    numbers = dict(db.session.execute(select(Agreement.id, Agreement.number)
+                                      .where(Agreement.id.in_(agreement_ids))).all()) if agreement_ids else {}
+    names = dict(db.session.execute(select(Organization.id, Organization.legal_name)
+                                    .where(Organization.id.in_(organization_ids))).all()) if organization_ids else {}
+    return [FindingRecord(
+        id=f.id, rule_code=f.rule_code,
+        rule_title=str(RULES_BY_CODE[f.rule_code].title) if f.rule_code in RULES_BY_CODE else f.rule_code,
+        severity=f.severity, severity_label=str(FINDING_SEVERITY_LABELS.get(f.severity, f.severity)),
+        status=f.status, status_label=str(FINDING_STATE_LABELS.get(f.status, f.status)),
+        agreement_number=numbers.get(f.agreement_id, "—"), organization_name=names.get(f.organization_id, "—"),
+        entity=f"{f.entity_type} {f.entity_id}", summary=f.summary, amount=f.amount, present=f.present,
+        first_seen_at=f.first_seen_at, last_seen_at=f.last_seen_at, note=f.note or "", evidence=f.evidence or {},
+    ) for f in findings]
+
+
+def findings_xlsx(findings: list[AuditFinding]) -> bytes:
+    from grants.reports.findings_xlsx import findings_xlsx as build
+
+    return build(export_records(findings), generated_on=today())
+
+
+def findings_pdf(findings: list[AuditFinding], title: str | None = None) -> bytes:
+    from grants.reports.findings_pdf import findings_pdf as build
+
+    return build(export_records(findings), generated_on=today(), title=title)
+
+
+__all__ = ["DECISIONS", "FINDING_SEVERITIES", "decide_finding", "export_records", "fingerprint",
+           "findings_pdf", "findings_query", "findings_xlsx", "run_checks", "settings_for"]

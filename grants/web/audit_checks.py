@@ -1,0 +1,199 @@
+"""Internal audit pages: the liquidation checks (run form, the rule catalogue with what each rule
+detects and why, recent runs), the findings (filters, pages, XLSX/PDF export) and a finding
+(evidence, decision with a note). Auditors run and decide; admins read."""
+from __future__ import annotations
+
+import io
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import IntegerField, SelectField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from grants.audit.rules import RULES, RULES_BY_CODE
+from grants.clock import today
+from grants.context import current_actor
+from grants.extensions import db
+from grants.labels import FINDING_SEVERITY_LABELS, FINDING_STATE_LABELS
+from grants.models import Agreement, AuditCheckRun, AuditFinding
+from grants.permissions import Permission
+from grants.security import require
+from grants.services import audit_checks as service
+from grants.services.errors import DomainError, ValidationFailed
+from grants.web.forms import apply_errors
+from grants.web.money import refusal
+from grants.web.paging import page_of
+
+bp = Blueprint("audit_check_pages", __name__)
+
+FILTERS = ("rule_code", "status", "severity", "agreement_id", "present", "run_id")
+EXPORT_LIMIT = 5000
+
+
+class RunForm(FlaskForm):
+    agreement_id = SelectField(_l("Convenio"), coerce=str, validators=[Optional()])
+    fiscal_year = IntegerField(_l("Año fiscal"), validators=[Optional(), NumberRange(min=2000, max=2100)])
+
+
+class DecisionForm(FlaskForm):
+    status = SelectField(_l("Decisión"), validators=[InputRequired()])
+    note = TextAreaField(_l("Nota (obligatoria)"), validators=[Optional(), Length(max=5000)])
+
+
+def _reader() -> None:
+    require(current_user, Permission.AUDIT_READ)
+
+
+def _agreement_choices() -> list[tuple[str, str]]:
+    rows = db.session.execute(select(Agreement.id, Agreement.number).where(Agreement.status != "draft")
+                              .order_by(Agreement.number)).all()
+    return [("", str(_l("Todos los convenios")))] + [(str(i), n) for i, n in rows]
+
+
+def _labels() -> dict:
+    return {"finding_state_labels": FINDING_STATE_LABELS, "severity_labels": FINDING_SEVERITY_LABELS,
+            "rules_by_code": RULES_BY_CODE}
+
+
+def _checks_page(form: RunForm, status: int = 200, refused=None):
+    runs = db.session.scalars(select(AuditCheckRun).order_by(AuditCheckRun.id.desc()).limit(10)).all()
+    numbers = dict(db.session.execute(select(Agreement.id, Agreement.number).where(
+        Agreement.id.in_({r.agreement_id for r in runs if r.agreement_id}))).all()) if runs else {}
+    return render_template("audit_checks/checks.html", form=form, rules=RULES, runs=runs, numbers=numbers,
+                           refused=refused, can_run=current_user.can(Permission.CHECKS_RUN), **_labels()), status
+
+
+@bp.get("/audit/checks")
+@login_required
+def checks():
+    _reader()
+    form = RunForm(formdata=None)
+    form.agreement_id.choices = _agreement_choices()
+    return _checks_page(form)
+
+
+@bp.post("/audit/checks")
+@login_required
+def run():
+    require(current_user, Permission.CHECKS_RUN)
+    form = RunForm()
+    form.agreement_id.choices = _agreement_choices()
+    if not form.validate_on_submit():
+        return _checks_page(form, 422)
+    agreement_id = int(form.agreement_id.data) if form.agreement_id.data else None
+    try:
+        check_run = service.run_checks(current_actor(), agreement_id, form.fiscal_year.data)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        apply_errors(form, exc.errors)
+        return _checks_page(form, 422)
+    except DomainError as exc:
+        return _checks_page(form, exc.status, refusal(exc))
+    flash(_l("Revisión %(id)s terminada: %(total)s hallazgos (%(new)s nuevos).", id=check_run.id,
+             total=sum(check_run.counts.values()), new=check_run.findings_new), "success")
+    return redirect(url_for("audit_check_pages.findings", run_id=check_run.id), 303)
+
+
+def _filters() -> dict:
+    args = request.args
+    f: dict = {}
+    if args.get("rule_code") in RULES_BY_CODE:
+        f["rule_code"] = args["rule_code"]
+    if args.get("status") in FINDING_STATE_LABELS:
+        f["status"] = args["status"]
+    if args.get("severity") in FINDING_SEVERITY_LABELS:
+        f["severity"] = args["severity"]
+    for name in ("agreement_id", "run_id"):
+        value = args.get(name, type=int)
+        if value:
+            f[name] = value
+    if args.get("present") in ("1", "0"):
+        f["present"] = args["present"] == "1"
+    return f
+
+
+def _query_args(f: dict) -> dict:
+    return {k: (("1" if v else "0") if k == "present" else v) for k, v in f.items()}
+
+
+@bp.get("/audit/findings")
+@login_required
+def findings():
+    _reader()
+    f = _filters()
+    items, paging = page_of(service.findings_query(f))
+    numbers = dict(db.session.execute(select(Agreement.id, Agreement.number).where(
+        Agreement.id.in_({x.agreement_id for x in items if x.agreement_id}))).all()) if items else {}
+    return render_template("audit_checks/findings.html", findings=items, paging=paging, filters=f,
+                           args=_query_args(f), rules=RULES, numbers=numbers,
+                           agreements=_agreement_choices()[1:], **_labels())
+
+
+def _export_findings() -> list[AuditFinding]:
+    _reader()
+    return db.session.scalars(service.findings_query(_filters()).limit(EXPORT_LIMIT)).all()
+
+
+@bp.get("/audit/findings.xlsx")
+@login_required
+def findings_xlsx():
+    data = service.findings_xlsx(_export_findings())
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=f"hallazgos-{today().isoformat()}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.get("/audit/findings.pdf")
+@login_required
+def findings_pdf():
+    data = service.findings_pdf(_export_findings())
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=f"hallazgos-{today().isoformat()}.pdf",
+                     mimetype="application/pdf")
+
+
+def _load(finding_id: int) -> AuditFinding:
+    _reader()
+    finding = db.session.get(AuditFinding, finding_id)
+    if finding is None:
+        abort(404)
+    return finding
+
+
+def _finding_page(finding: AuditFinding, form: DecisionForm | None = None, status: int = 200, refused=None):
+    options = sorted(service.DECISIONS[finding.status])
+    if form is None:
+        form = DecisionForm(formdata=None)
+    form.status.choices = [(s, str(FINDING_STATE_LABELS[s])) for s in options]
+    can_decide = current_user.can(Permission.FINDINGS_DECIDE) and bool(options)
+    return render_template("audit_checks/finding.html", finding=finding, form=form, can_decide=can_decide,
+                           refused=refused, rule=RULES_BY_CODE.get(finding.rule_code), **_labels()), status
+
+
+@bp.get("/audit/findings/<int:finding_id>")
+@login_required
+def finding_page(finding_id):
+    return _finding_page(_load(finding_id))
+
+
+@bp.post("/audit/findings/<int:finding_id>/decision")
+@login_required
+def decide(finding_id):
+    finding = _load(finding_id)
+    require(current_user, Permission.FINDINGS_DECIDE)
+    form = DecisionForm()
+    form.status.choices = [(s, s) for s in FINDING_STATE_LABELS]
+    if not form.validate_on_submit():
+        return _finding_page(finding, form, 422)
+    try:
+        service.decide_finding(current_actor(), finding.id, form.status.data, form.note.data)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        apply_errors(form, exc.errors)
+        return _finding_page(_load(finding_id), form, 422)
+    except DomainError as exc:
+        detail = refusal(exc)
+        return _finding_page(_load(finding_id), form, exc.status, detail)
+    flash(_l("Decisión registrada: %(state)s.", state=FINDING_STATE_LABELS[form.status.data]), "success")
+    return redirect(url_for("audit_check_pages.finding_page", finding_id=finding_id), 303)

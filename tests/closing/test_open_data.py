@@ -1,0 +1,99 @@
+"""Open data: the year's agreements as OCDS-style releases (parties, milestones, transactions that
+add up to the ledger), exact amounts, and no personal data of beneficiaries."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from grants.extensions import db
+from grants.models import Beneficiary, Enrollment, Organization
+from grants.services import ledger, open_data
+from tests.closing import helpers as h
+from tests.money import advance_helpers as ah
+
+D = Decimal
+
+
+@pytest.fixture
+def ctx(app):
+    ctx = h.setup()  # five enrolled beneficiaries with DUIs, names and birth dates
+    ctx["payment"] = h.pay(ctx, "1234.56")
+    ctx["advance"] = h.account_for(ctx, ah.disbursed(ctx, 1), accepted=("30000.00",))  # refund 10000.00
+    h.report_indicator(ctx, "2026-02-01", "2026-04-30", "40")
+    return ctx
+
+
+def package_text() -> tuple[dict, str]:
+    text = open_data.dumps(open_data.ocds_package(2026))
+    return json.loads(text, parse_float=D), text
+
+
+def test_one_release_per_agreement_with_parties_milestones_and_transactions(ctx):
+    package, _ = package_text()
+    agreement, org = ctx["agreement"], ctx["organization"]
+    assert package["version"] == "1.1" and package["uri"].endswith("/api/v1/open-data/2026.json")
+    assert len(package["releases"]) == 1
+    release = package["releases"][0]
+    assert release["ocid"] == f"ocds-mjsp-{agreement.number}"
+    assert release["tag"] == ["contract", "implementation"]
+    parties = {p["id"]: p for p in release["parties"]}
+    ngo_id, supplier_id = f"SV-NIT-{org.nit}", "SV-NIT-0614-050707-104-8"
+    assert parties["SV-MJSP"]["roles"] == ["buyer", "payer", "payee"]
+    assert "supplier" in parties[ngo_id]["roles"] and parties[ngo_id]["identifier"]["id"] == org.nit
+    assert parties[supplier_id]["roles"] == ["payee"]
+    contract = release["contracts"][0]
+    assert contract["value"] == {"amount": D("100000.00"), "currency": "USD"}
+    assert contract["period"] == {"startDate": "2026-02-01", "endDate": "2026-11-30"}
+    milestones = contract["milestones"]
+    assert [(m["type"], m["status"]) for m in milestones] == [
+        ("payment", "met"), ("payment", "scheduled"), ("payment", "scheduled"), ("reporting", "met")]
+    assert milestones[0]["dateMet"] == "2026-02-16" and milestones[0]["value"]["amount"] == D("40000.00")
+    assert milestones[3]["dueDate"] == "2026-04-30"
+    transactions = {t["id"]: t for t in contract["implementation"]["transactions"]}
+    advance = transactions[f"advance-{ctx['advance'].id}"]
+    assert (advance["payer"]["id"], advance["payee"]["id"], advance["value"]) == (
+        "SV-MJSP", ngo_id, {"amount": D("40000.00"), "currency": "USD"})
+    payment = transactions[f"payment-{ctx['payment'].id}"]
+    assert (payment["payer"]["id"], payment["payee"]["id"], payment["value"]["amount"]) == (
+        "SV-MJSP", supplier_id, D("1234.56"))
+    refund = next(t for t in transactions.values() if t["source"] == "refund")
+    assert (refund["payer"]["id"], refund["payee"]["id"], refund["value"]["amount"], refund["date"]) == (
+        ngo_id, "SV-MJSP", D("10000.00"), "2026-06-20")
+    # The transactions add up to the ledger.
+    bal = ledger.balances(agreement)
+    by_source = {s: sum((t["value"]["amount"] for t in transactions.values() if t["source"] == s), D(0))
+                 for s in ("advance", "direct-payment", "refund")}
+    assert by_source == {"advance": bal.advanced, "direct-payment": bal.paid_directly, "refund": bal.refunded}
+
+
+def test_amounts_are_exact_json_numbers(ctx):
+    _, text = package_text()
+    assert '"amount":1234.56' in text and '"amount":40000.00' in text
+    assert '"1234.56"' not in text
+
+
+def test_no_personal_data_of_beneficiaries(ctx):
+    _, text = package_text()
+    people = db.session.scalars(select(Beneficiary).join(Enrollment).where(
+        Enrollment.agreement_id == ctx["agreement"].id)).all()
+    assert len(people) == 5
+    for person in people:
+        assert person.document_number not in text
+        assert person.first_names not in text and person.last_names not in text
+        assert person.birth_date.isoformat() not in text
+    org = db.session.get(Organization, ctx["organization"].id)
+    assert org.legal_rep_dui not in text and all(m.dui not in text for m in org.board_members)
+    assert "beneficiar" not in text.lower()
+
+
+def test_drafts_and_other_years_are_not_published(ctx):
+    assert open_data.ocds_package(2025)["releases"] == []
+    from sqlalchemy import update
+
+    from grants.models import Agreement
+
+    db.session.execute(update(Agreement).where(Agreement.id == ctx["agreement"].id).values(status="draft"))
+    assert open_data.ocds_package(2026)["releases"] == []
