@@ -11,6 +11,7 @@ from grants.extensions import db
 from grants.models import (
     Advance,
     Agreement,
+    AuditFinding,
     Allocation,
     AuditEvent,
     ExpenseStatement,
@@ -67,6 +68,8 @@ def index():
         ).all()
     if Role.AUDITOR in user.roles:
         context["chain"] = verify_chain(db.session)
+        context["findings_open"] = _count(AuditFinding, AuditFinding.status == "open")
+        context["findings_confirmed"] = _count(AuditFinding, AuditFinding.status == "confirmed")
     if Role.NGO in user.roles:
         context["organization"] = user.organization
         context["own_plans"] = db.session.scalars(scope_to_user(

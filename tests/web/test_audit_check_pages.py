@@ -121,3 +121,21 @@ def test_admins_read_without_forms_and_others_are_refused(client, app):
         login(client, user)
         for path in ("/audit/checks", "/audit/findings", f"/audit/findings/{finding.id}", "/audit/findings.xlsx"):
             assert client.get(path).status_code == 403, path
+
+
+def test_the_auditors_home_counts_open_findings_and_links_to_the_checks_and_the_yearly_report(client, app):
+    _overdue(app)
+    auditor = rh.auditor()
+    login(client, auditor)
+    assert _run(client).status_code in (200, 302, 303)
+    open_count = db.session.query(AuditFinding).filter(AuditFinding.status == "open").count()
+    assert open_count >= 1
+    html = client.get("/").get_data(as_text=True)
+    panel = re.search(r'data-testid="findings-open">(.*?)</ul>', html, re.S).group(1)
+    assert f"<strong>{open_count}</strong>" in panel and "/audit/findings?status=open" in panel
+    assert 'data-testid="nav-findings"' in html and 'data-testid="nav-legislature"' in html
+    assert 'href="/audit/checks"' in html and 'href="/legislature-reports"' in html
+    # Treasury sees neither link.
+    login(client, make_user(["treasury"]))
+    html = client.get("/").get_data(as_text=True)
+    assert 'data-testid="nav-findings"' not in html and 'data-testid="nav-legislature"' not in html
