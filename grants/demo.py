@@ -170,6 +170,7 @@ def _demo_plans(actor: Actor, orgs, allocations, users) -> dict:
     _demo_beneficiaries(as_("ngo2"), as_("monitoring"), agreement.id)
     supplier = _demo_suppliers(as_("ngo2"), as_("financial"), agreement.id)
     _demo_money(as_, agreement.id, supplier.id)
+    _demo_follow_up(as_, agreement)
 
     plan3 = plans.create_plan(as_("ngo3"), allocations[2].id, "Escuelas de arte y deporte en San Miguel", _plan_content(
         ["1222"], [("Servicios profesionales", "Instructores de arte y deporte", "52250.50"),
@@ -296,6 +297,23 @@ def _demo_money(as_, agreement_id: int, supplier_id: int) -> None:
     expense_statements.decide_receipt(as_("financial"), first.id, True)
     expense_statements.decide_receipt(as_("financial"), second.id, False,
                                       "El comprobante no detalla cantidades ni precios unitarios.")
+
+
+def _demo_follow_up(as_, agreement) -> None:
+    """The administrator's report for March–April, and one liquidation-check run by the auditor (the
+    first advance's statement was due in June: a finding waits on the auditor's page)."""
+    from grants.services import audit_checks, followup
+
+    version = agreement.plan_version
+    followup.create_report(as_("administrator"), agreement.id, {
+        "period_start": "2026-03-01", "period_end": "2026-04-30",
+        "activities": [{"activity_id": a.id, "progress": "35.00" if n == 0 else "20.00",
+                        "notes": "Sesiones semanales en dos colonias." if n == 0 else "Atención a 12 familias."}
+                       for n, a in enumerate(sorted(version.activities, key=lambda a: a.position))],
+        "indicators": [{"indicator_id": i.id, "value": "96" if n == 0 else "78"}
+                       for n, i in enumerate(sorted(version.indicators, key=lambda i: i.position))],
+        "observations": "Asistencia estable; falta completar la lista de abril con dos participantes nuevos."})
+    audit_checks.run_checks(as_("auditor"), fiscal_year=2026)
 
 
 def demo_accounts() -> list[tuple[str, list[str]]]:

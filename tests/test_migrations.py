@@ -73,6 +73,11 @@ def test_the_demo_money_adds_up(live_app):
         assert (str(balances.paid_directly), str(balances.committed), str(balances.outstanding),
                 str(balances.available)) == ("420.00", "420.00", "58154.40", "81660.00")
         assert ledger.check_invariants() == []
+        # The follow-up report counts the 20 active participants; the auditor's run found the overdue advance.
+        from grants.models import AuditFinding, FollowUpReport
+
+        assert db.session.scalars(select(FollowUpReport.active_beneficiaries)).all() == [20]
+        assert "advance_overdue" in set(db.session.scalars(select(AuditFinding.rule_code)))
 
 
 def test_demo_load_if_empty_does_not_load_twice(live_app):
