@@ -68,14 +68,18 @@ def budget_line_overspent(scope: Scope, settings: RuleSettings):
     accepted receipts) passes the amount the plan version approved."""
     condition_p, params = scope.sql("p.agreement_id")
     condition_r, _ = scope.sql("r.agreement_id")
+    # Each branch is summed per (agreement, budget line) first (a hash aggregate to one row per
+    # line), so only ~5 rows per agreement are joined to their labels and grouped again.
     found = rows(f"""
         WITH spent AS (
-            SELECT p.agreement_id, pl.budget_line_id, pl.payable AS paid, 0 AS liquidated
+            SELECT p.agreement_id, pl.budget_line_id, SUM(pl.payable) AS paid, 0 AS liquidated
             FROM payment_lines pl JOIN payments p ON p.id = pl.payment_id
             WHERE p.status = 'executed' AND {condition_p}
+            GROUP BY p.agreement_id, pl.budget_line_id
             UNION ALL
-            SELECT r.agreement_id, r.budget_line_id, 0, r.amount
-            FROM expense_receipts r WHERE r.status = 'accepted' AND {condition_r})
+            SELECT r.agreement_id, r.budget_line_id, 0, SUM(r.amount)
+            FROM expense_receipts r WHERE r.status = 'accepted' AND {condition_r}
+            GROUP BY r.agreement_id, r.budget_line_id)
         SELECT s.agreement_id, ag.organization_id, ag.number, bl.id AS budget_line_id, bl.number AS line_number,
                bl.category, bl.amount AS approved, ROUND(SUM(s.paid), 2) AS paid,
                ROUND(SUM(s.liquidated), 2) AS liquidated
@@ -163,8 +167,9 @@ def supplier_concentration(scope: Scope, settings: RuleSettings):
             FROM payments p JOIN invoices i ON i.id = p.invoice_id JOIN suppliers s ON s.id = p.supplier_id
             WHERE p.status = 'executed' AND {condition_p}
             UNION ALL
-            SELECT r.agreement_id, r.supplier_tax_id, r.supplier_name, r.amount
-            FROM expense_receipts r WHERE r.status = 'accepted' AND {condition_r}),
+            SELECT r.agreement_id, r.supplier_tax_id, MAX(r.supplier_name), SUM(r.amount)
+            FROM expense_receipts r WHERE r.status = 'accepted' AND {condition_r}
+            GROUP BY r.agreement_id, r.supplier_tax_id),
         by_supplier AS (SELECT agreement_id, tax_id, MAX(name) AS name, ROUND(SUM(amount), 2) AS amount
                         FROM spend GROUP BY agreement_id, tax_id),
         totals AS (SELECT agreement_id, ROUND(SUM(amount), 2) AS total, COUNT(*) AS suppliers

@@ -74,19 +74,26 @@ def receipt_outside_term(scope: Scope, settings: RuleSettings):
 
 
 # Invoices are fiscal documents (factura or crédito fiscal); receipts of those types are compared with them.
-_USES = """
+_KIND = "CASE WHEN r.document_type IN ('factura', 'ccf') THEN 'fiscal' ELSE r.document_type END"
+_KEYS = f"""
+    SELECT i.supplier_tax_id AS tax_id, 'fiscal' AS kind, UPPER(TRIM(i.number)) AS num
+    FROM invoices i WHERE i.status != 'voided'
+    UNION ALL
+    SELECT r.supplier_tax_id, {_KIND}, UPPER(TRIM(r.document_number))
+    FROM expense_receipts r WHERE r.status != 'rejected'
+"""
+_USES = f"""
     SELECT 'invoice' AS use_type, i.id AS use_id, i.agreement_id, i.organization_id, i.supplier_tax_id AS tax_id,
            'fiscal' AS kind, UPPER(TRIM(i.number)) AS num, i.number AS shown, i.issue_date AS day,
            i.total AS amount, i.created_at AS used_at
-    FROM invoices i WHERE i.status != 'voided'
+    FROM invoices i WHERE i.status != 'voided' AND i.supplier_tax_id IN ({{taxes}})
     UNION ALL
-    SELECT 'receipt', r.id, r.agreement_id, s2.organization_id, r.supplier_tax_id,
-           CASE WHEN r.document_type IN ('factura', 'ccf') THEN 'fiscal' ELSE r.document_type END,
+    SELECT 'receipt', r.id, r.agreement_id, s2.organization_id, r.supplier_tax_id, {_KIND},
            UPPER(TRIM(r.document_number)), r.document_number, r.issue_date, r.amount, st.submitted_at
     FROM expense_receipts r
     JOIN expense_statements st ON st.id = r.statement_id
     JOIN advances s2 ON s2.id = st.advance_id
-    WHERE r.status != 'rejected'
+    WHERE r.status != 'rejected' AND r.supplier_tax_id IN ({{taxes}})
 """
 
 
@@ -94,13 +101,21 @@ def document_reused(scope: Scope, settings: RuleSettings):
     """The same supplier document (NIT/DUI, kind, number) used more than once, in any agreement: an
     invoice paid directly and also presented as a receipt of an advance, or twice as a receipt.
     Every use after the first is a finding (evidence: all the uses)."""
+    # First the repeated keys alone (three narrow columns of every use, grouped); then every use of
+    # the suppliers concerned, grouped again: a key's uses all share its supplier, so the groups
+    # found among those suppliers' documents are the same as among all of them.
+    taxes = sorted({r["tax_id"] for r in rows(
+        f"SELECT tax_id FROM ({_KEYS}) k GROUP BY tax_id, kind, num HAVING COUNT(*) > 1", {})})
+    if not taxes:
+        return
+    params = {f"tax_{n}": tax for n, tax in enumerate(taxes)}
     found = rows(f"""
-        WITH uses AS ({_USES}),
+        WITH uses AS ({_USES.format(taxes=", ".join(f":{name}" for name in params))}),
         reused AS (SELECT tax_id, kind, num FROM uses GROUP BY tax_id, kind, num HAVING COUNT(*) > 1)
         SELECT u.*, ag.number AS agreement_number
         FROM uses u JOIN reused d ON d.tax_id = u.tax_id AND d.kind = u.kind AND d.num = u.num
         JOIN agreements ag ON ag.id = u.agreement_id
-        ORDER BY u.tax_id, u.kind, u.num, u.used_at, u.use_type, u.use_id""", {},
+        ORDER BY u.tax_id, u.kind, u.num, u.used_at, u.use_type, u.use_id""", params,
         amount=MONEY, day=Date(), used_at=UTCDateTime())
     groups: dict[tuple, list] = defaultdict(list)
     for r in found:
@@ -128,16 +143,19 @@ def round_amount_receipts(scope: Scope, settings: RuleSettings):
     AUDIT_ROUND_AMOUNT_MIN_RECEIPTS receipts, of which at least AUDIT_ROUND_AMOUNT_SHARE are round."""
     condition, params = scope.sql("r.agreement_id")
     is_round = "CAST(ROUND(r.amount * 100) AS INTEGER) % 10000 = 0"
+    # Counted per agreement first (a hash aggregate over the receipts), labels joined afterwards.
     found = rows(f"""
-        SELECT r.agreement_id, ag.organization_id, ag.number, COUNT(*) AS receipts,
-               SUM(CASE WHEN {is_round} THEN 1 ELSE 0 END) AS round_receipts,
-               ROUND(SUM(CASE WHEN {is_round} THEN r.amount ELSE 0 END), 2) AS round_amount,
-               ROUND(SUM(r.amount), 2) AS total
-        FROM expense_receipts r JOIN agreements ag ON ag.id = r.agreement_id
-        WHERE r.status != 'rejected' AND {condition}
-        GROUP BY r.agreement_id, ag.organization_id, ag.number
-        HAVING COUNT(*) >= :minimum
-        ORDER BY r.agreement_id""", {"minimum": settings.round_amount_min_receipts, **params},
+        SELECT c.agreement_id, ag.organization_id, ag.number, c.receipts, c.round_receipts, c.round_amount, c.total
+        FROM (SELECT r.agreement_id, COUNT(*) AS receipts,
+                     SUM(CASE WHEN {is_round} THEN 1 ELSE 0 END) AS round_receipts,
+                     ROUND(SUM(CASE WHEN {is_round} THEN r.amount ELSE 0 END), 2) AS round_amount,
+                     ROUND(SUM(r.amount), 2) AS total
+              FROM expense_receipts r
+              WHERE r.status != 'rejected' AND {condition}
+              GROUP BY r.agreement_id
+              HAVING COUNT(*) >= :minimum) c
+        JOIN agreements ag ON ag.id = c.agreement_id
+        ORDER BY c.agreement_id""", {"minimum": settings.round_amount_min_receipts, **params},
         round_amount=MONEY, total=MONEY)
     for r in found:
         share = (Decimal(r["round_receipts"]) / Decimal(r["receipts"])).quantize(Decimal("0.0001"))

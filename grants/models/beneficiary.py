@@ -207,4 +207,7 @@ class EnrollmentPeriod(Base):
         Index("ix_enrollment_periods_current", "enrollment_id", unique=True,
               sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
         Index("ix_enrollment_periods_status_dates", "status", "valid_from", "valid_to"),
+        # The active periods of one enrollment (liquidation checks: units paid, double enrollment).
+        Index("ix_enrollment_periods_active", "enrollment_id", "valid_from", "valid_to",
+              sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
     )

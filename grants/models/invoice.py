@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import text
 
 from grants.models.agreement import Agreement
 from grants.models.base import Base, Money, TimestampMixin, UTCDateTime, utcnow
@@ -89,6 +91,9 @@ class InvoiceLine(Base):
 
     __table_args__ = (
         UniqueConstraint("invoice_id", "position"),
+        # The few per-beneficiary lines among millions (liquidation check of units paid).
+        Index("ix_invoice_lines_per_beneficiary", "invoice_id",
+              sqlite_where=text("per_beneficiary"), postgresql_where=text("per_beneficiary")),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("unit_price > 0", name="unit_price_positive"),
         CheckConstraint("amount > 0", name="amount_positive"),

@@ -35,6 +35,23 @@ def test_units_paid_for_a_beneficiary_later_found_inactive_in_the_period_are_fou
     assert "DUI" not in str(found.evidence) and "Active" not in str(found.evidence)  # no personal data
 
 
+def test_units_paid_for_a_beneficiary_not_active_on_any_day_of_the_period_are_found(app):
+    ctx = rh.payments_ctx()
+    payment = rh.executed(ctx, [ph.beneficiary_line(ctx, ["active"])])
+    assert (payment.amount, payment.deducted_amount) == (Decimal("120.00"), Decimal("0.00"))
+    assert rh.find("units_paid_inactive") == []
+    # Reported after the payment: withdrawn effective 01/03, so not one day of March active (no active
+    # period overlaps the invoice period at all).
+    person = ctx["people"]["active"]
+    enrollments.change_status(rh.act(ctx["ngo"]), person.id, "withdrawn", date(2026, 3, 1), "Se mudó en febrero")
+    db.session.commit()
+    [found] = rh.find("units_paid_inactive")
+    assert (found.entity_type, found.entity_id, found.amount) == ("payment", str(payment.id), Decimal("120.00"))
+    [unit] = found.evidence["units"]
+    assert (unit["enrollment_id"], unit["active_days"], unit["period_days"]) == (person.id, 0, 31)
+    assert unit["unit_price"] == Decimal("120.00")
+
+
 def test_units_active_the_whole_period_through_several_periods_are_not_found(app):
     ctx = rh.payments_ctx()
     person = ctx["people"]["active"]

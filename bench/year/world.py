@@ -1,0 +1,75 @@
+"""What all agreements of a year share: ids, users, the loader, dates and tax ids."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from year.constants import LAST, SHOP_KINDS
+
+
+class World:
+    """What outlives one agreement: ids, the staff, the people (for enrollments in two
+    agreements), the shops receipts come from, the global document counters."""
+
+    def __init__(self, rng, loader, as_of: date, password_hash: str):
+        self.rng, self.out, self.as_of = rng, loader, as_of
+        self.password_hash = password_hash
+        self.ids = Counter()
+        self._iso: dict[int, str] = {}
+        self.serial = 10_000_000            # beneficiaries' document serials
+        self.invoice_no = 0
+        self.document_no = 0
+        self.nits = 0
+        self.first_agreements: list[tuple[int, int, str]] = []
+        self.active_people: list[tuple[int, int, int]] = []     # (beneficiary, active from, agreement index)
+        self.withdrawn_people: list[tuple[int, int]] = []       # (beneficiary, withdrawn on)
+        self.invoices_for_reuse: list[tuple[str, str, str]] = []  # (tax id, number, supplier name)
+        self.staff = {role: [self.user(role, f"{role}{k + 1}@mjsp.bench.gob.sv", f"{role.title()} {k + 1}")
+                             for k in range(count)]
+                      for role, count in (("admin", 1), ("legal_reviewer", 3), ("financial_reviewer", 6),
+                                          ("monitoring_reviewer", 4), ("administrator", 30), ("treasury", 6),
+                                          ("auditor", 2))}
+        self.shops = [(self.nit("1217"), f"{rng.choice(SHOP_KINDS)} {rng.choice(LAST)} {k + 1}") for k in range(3000)]
+
+    def next(self, table: str) -> int:
+        self.ids[table] += 1
+        return self.ids[table]
+
+    def iso(self, day: int) -> str:
+        text = self._iso.get(day)
+        if text is None:
+            text = self._iso[day] = date.fromordinal(day).isoformat()
+        return text
+
+    def ts(self, day: int, seconds: int = 15 * 3600) -> str:
+        """A UTC timestamp on ``day`` (by default 15:00 UTC, 09:00 in San Salvador: same date)."""
+        return f"{self.iso(day)} {seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}+00"
+
+    def nit(self, prefix: str) -> str:
+        from grants.validation.identity import nit_check_digit
+
+        self.nits += 1
+        n = self.nits
+        first13 = f"{prefix}{1 + n % 28:02d}{1 + n // 28 % 12:02d}{80 + n // 336 % 20:02d}{n // 6720 % 1000:03d}"
+        if int(first13[10:13]) <= 100 and n >= 6720:   # keep correlatives in one check-digit scheme
+            first13 = first13[:10] + f"{101 + n % 800:03d}"
+        return f"{first13[:4]}-{first13[4:10]}-{first13[10:]}-{nit_check_digit(first13)}"
+
+    def dui(self, serial: int) -> str:
+        from grants.validation.identity import dui_check_digit
+
+        digits = f"{serial:08d}"
+        return f"{digits}-{dui_check_digit(digits)}"
+
+    def user(self, role: str, email: str, name: str, organization_id=None) -> int:
+        uid = self.next("users")
+        self.out.add("users", uid, email, name, self.password_hash, organization_id, True, "es", 1, None,
+                     "2025-10-01 15:00:00+00", "2025-10-01 15:00:00+00")
+        self.out.add("user_roles", self.next("user_roles"), uid, role)
+        return uid
+
+    def pick(self, role: str) -> int:
+        return self.rng.choice(self.staff[role])
+
+    def finish(self) -> None:
+        pass
