@@ -98,6 +98,7 @@ class Config:
     ADVANCE_LIQUIDATION_DAYS = 30
     EXPENSE_STATEMENT_MAX_BYTES = 10 * 1024 * 1024
     RECEIPT_SCAN_MAX_BYTES = 10 * 1024 * 1024
+    INCIDENT_EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
 
     # Liquidation checks (issue 6): thresholds of the rules, documented in grants/audit/rules.py.
     AUDIT_SPLIT_INVOICE_THRESHOLD = "5000.00"   # each invoice under it, together over it …

@@ -88,7 +88,7 @@ def _load_incident(actor: Actor, incident_id: int) -> tuple[Incident, Agreement]
 # --- evidence ----------------------------------------------------------------------------------
 
 def evidence_limit() -> int:
-    return int(current_app.config.get("INCIDENT_EVIDENCE_MAX_BYTES") or current_app.config["RECEIPT_SCAN_MAX_BYTES"])
+    return int(current_app.config["INCIDENT_EVIDENCE_MAX_BYTES"])
 
 
 def _check_evidence(data: bytes | None, filename: str | None, errors: FieldErrors) -> tuple[str, str] | None:
