@@ -176,13 +176,14 @@ def test_evidence_is_a_pdf_jpeg_or_png_within_the_limit(ctx, app):
         with pytest.raises(ValidationFailed) as caught:
             incidents.record_incident(act(ctx["administrator"]), ctx["agreement"].id, incident_data(), data, "x.gif")
         assert list(caught.value.errors) == ["evidence"] and words in str(caught.value.errors["evidence"][0])
+    limit = app.config["INCIDENT_EVIDENCE_MAX_BYTES"]
     app.config["INCIDENT_EVIDENCE_MAX_BYTES"] = 32
     try:
         with pytest.raises(ValidationFailed) as caught:
             incidents.attach_evidence(act(ctx["administrator"]), incident.id, JPEG, "foto.jpg")
         assert "máximo" in str(caught.value.errors["evidence"][0])
     finally:
-        del app.config["INCIDENT_EVIDENCE_MAX_BYTES"]
+        app.config["INCIDENT_EVIDENCE_MAX_BYTES"] = limit
     incidents.attach_evidence(act(ctx["administrator"]), incident.id, JPEG, "C:\\fotos\\visita.jpg")
     db.session.commit()
     assert (incident.evidence_filename, incidents.evidence_mimetype(incident)) == ("visita.jpg", "image/jpeg")
