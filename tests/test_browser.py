@@ -2,32 +2,28 @@
 
 One live server per backend for the whole module: a fresh, migrated database with the demo
 data, served by Werkzeug in a daemon thread. Each test gets fresh browser contexts (no cookies).
+The fixtures (Chromium, pages, the demo app and its server) are in ``tests/browser_support.py``.
 """
 from __future__ import annotations
 
-import os
 import re
-import threading
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
-from grants.audit import Actor
-from grants.demo import demo_accounts, load_demo
-from grants.extensions import db, limiter
+from grants.demo import demo_accounts
+from grants.extensions import db
 from grants.models import Allocation, Organization
-from tests.conftest import TestDatabase, dispose, make_app
+from tests import browser_support as support
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage",
-]
+# the fixtures: Chromium, a page per browser context, the demo app and its live server
+browser, new_page, page = support.browser, support.new_page, support.page
+demo_app, live_server = support.demo_app, support.live_server
+
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 PASSWORD = "demo-2026"
 ADMIN = "admin@fondos.example.org"
@@ -48,80 +44,6 @@ ROLE_HEADINGS = {
 }
 
 LOGIN_URL = re.compile(r"/login(\?.*)?$")
-
-
-# --- fixtures --------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def demo_app(backend, tmp_path_factory):
-    """An app on its own migrated database (real commits) holding the demo data."""
-    database = TestDatabase(backend, tmp_path_factory.mktemp("browser"))
-    try:
-        app = make_app(database)
-        try:
-            with app.app_context():
-                limiter.reset()
-                load_demo(Actor.system("tests"))
-                db.session.commit()
-            yield app
-        finally:
-            dispose(app)
-    finally:
-        database.drop()
-
-
-@pytest.fixture(scope="module")
-def live_server(demo_app):
-    """The demo app served over HTTP on a free local port; yields its base URL."""
-    server = make_server("127.0.0.1", 0, demo_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def new_page(browser: Browser):
-    """Factory: a page in a brand-new browser context (its own cookies), closed after the test.
-
-    The browser speaks Salvadoran Spanish, like the people who use Fondos.
-    """
-    contexts = []
-
-    def factory(cookies=None) -> Page:
-        context = browser.new_context(locale="es-SV")
-        context.set_default_timeout(10_000)
-        if cookies:
-            context.add_cookies(cookies)
-        contexts.append(context)
-        return context.new_page()
-
-    yield factory
-    for context in contexts:
-        context.close()
-
-
-@pytest.fixture
-def page(new_page) -> Page:
-    return new_page()
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -3,19 +3,17 @@ backends: an auditor runs the liquidation checks, opens a finding (an advance ov
 justified with a note, and the page shows it justified."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from grants.extensions import db, limiter
 from grants.models import AuditFinding
+from tests import browser_support as support
 from tests.audit import rule_helpers as rh
-from tests import test_browser_money as _money
+from tests.test_browser_money import log_in
 
-# The money browser test's fixtures (Debian's Chromium, a page per context) and its login.
-browser, new_page, log_in = _money.browser, _money.new_page, _money.log_in
+# the fixtures: Chromium and a page per browser context (tests/browser_support.py)
+browser, new_page = support.browser, support.new_page
 
 pytestmark = pytest.mark.browser
 
@@ -29,15 +27,8 @@ def audit_server(live_app):
         rh.disbursed_advance(ctx)
         data = {"auditor": rh.auditor().email, "agreement": ctx["agreement"].number}
         db.session.remove()
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="audit-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", data
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with support.serve(live_app, "audit-server") as base_url:
+        yield base_url, data
 
 
 def test_an_auditor_runs_checks_opens_a_finding_and_marks_it_justified(audit_server, new_page, live_app):

@@ -5,51 +5,22 @@ and the payment order PDF is downloaded and read."""
 from __future__ import annotations
 
 import io
-import os
-import threading
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from pypdf import PdfReader
-from werkzeug.serving import make_server
 
 from grants.extensions import db, limiter
 from grants.models import Payment
 from grants.services import ledger
+from tests import browser_support as support
 from tests.factories import PASSWORD
 from tests.money import payment_helpers as ph
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def new_page(browser):
-    """Factory: a page in its own browser context (its own cookies), in Salvadoran Spanish."""
-    contexts = []
-
-    def factory() -> Page:
-        context = browser.new_context(locale="es-SV", accept_downloads=True)
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield factory
-    for context in contexts:
-        context.close()
+# the fixtures: Chromium and a page per browser context (tests/browser_support.py)
+browser, new_page = support.browser, support.new_page
 
 
 @pytest.fixture
@@ -62,15 +33,8 @@ def money_server(live_app):
         data = {"invoice_id": invoice.id, "agreement": ctx["agreement"].number,
                 **{role: ctx[role].email for role in ("treasury", "treasury2", "ngo")}}
         db.session.remove()
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="money-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", data
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with support.serve(live_app, "money-server") as base_url:
+        yield base_url, data
     with live_app.app_context():
         problems = ledger.check_invariants()
         db.session.remove()

@@ -14,7 +14,8 @@ def register_web(app: Flask) -> None:
     from grants.extensions import db
     from grants.models import Notification
     from grants.validation.territory import municipality_label
-    from grants.web import admin, advances, agreements, auth, beneficiaries, home, money, payments, plans, suppliers
+    from grants.web import admin, advances, agreements, auth, home, money, payments, plans, suppliers
+    from grants.web import beneficiary_imports
     from grants.web import followup
     from grants.web import closing
     from grants.web import audit_checks as audit_check_pages
@@ -46,7 +47,9 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(plans.bp)
     app.register_blueprint(agreements.bp)
-    app.register_blueprint(beneficiaries.bp)
+    # "beneficiary_pages": defined in beneficiaries (enrollments), which beneficiary_imports imports
+    # and adds the routes of lists to, so this one import brings every route of the blueprint
+    app.register_blueprint(beneficiary_imports.bp)
     app.register_blueprint(suppliers.bp)
     app.register_blueprint(money.bp)
     app.register_blueprint(payments.bp)

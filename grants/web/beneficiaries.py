@@ -1,86 +1,44 @@
 """Beneficiary pages: an agreement's enrollments (filters, masking, status changes, revealing
-personal data with a reason), the upload of lists and their report (errors, warnings, downloads,
-confirm / discard / validate), and monitoring's queue of lists and of double enrollments.
+personal data with a reason) and monitoring's queue of double enrollments.
 
-Uploads are stored and committed first (``start_import``), then processed in a background
-thread with its own app context and unit of work, unless ``BENEFICIARY_IMPORT_ASYNC`` is False
-(then inside the request). The progress of running batches lives in ``PROGRESS``, a
-module-level dict: it is per process (another worker of a multi-process server does not see it),
-which is enough to show "rows read so far" and to tell a crashed thread from a slow one.
+Defines the ``beneficiary_pages`` blueprint; the upload of lists, their report and the queue of
+lists are its routes in :mod:`grants.web.beneficiary_imports` (``register_web`` imports both).
 Routes are thin: the services validate and write.
 """
 from __future__ import annotations
 
-import io
-import logging
-import threading
-from datetime import date, timedelta
+from datetime import date
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    send_file,
-    session,
-    url_for,
-)
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
-from werkzeug.datastructures import ImmutableMultiDict
-from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import SelectChoice, SelectField
 
-from grants.audit import Actor
-from grants.context import current_actor, request_id
+from grants.context import current_actor
 from grants.extensions import db
 from grants.labels import BATCH_STATE_LABELS, ENROLLMENT_STATE_LABELS
-from grants.models import Agreement, Beneficiary, Enrollment, EnrollmentPeriod, ImportBatch, ImportRow, User
-from grants.models.base import utcnow
+from grants.models import Agreement, Beneficiary, Enrollment, EnrollmentPeriod, ImportBatch
 from grants.permissions import Permission, Role
-from grants.reports.import_errors import errors_csv, errors_xlsx
-from grants.security import require, scope_to_user, visible
+from grants.security import require, visible
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments as enrollment_service
-from grants.services.errors import Conflict, DomainError, ValidationFailed
+from grants.services.errors import Conflict, ValidationFailed
 from grants.web.paging import page_of
 from grants.workflows.enrollment import NGO_REPORTABLE, EnrollmentState, allowed
 
-log = logging.getLogger(__name__)
 bp = Blueprint("beneficiary_pages", __name__)
-
-# batch id → (rows read so far, when) for batches being processed by a thread of THIS process.
-# Set when the thread starts, updated by the progress callback, removed when the thread ends.
-PROGRESS: dict[int, tuple[int, object]] = {}
-STALLED_AFTER = timedelta(minutes=5)
 
 ENROLLMENT_PAGE = 25
 BATCH_PAGE = 10
-REPORT_PAGE = 50
 
 KIND_LABELS = {"enrollment": _l("Inscripción"), "status": _l("Cambios de estado")}
 DOCUMENT_LABELS = {"dui": "DUI", "partida_nacimiento": _l("Partida de nacimiento"),
                    "carne_minoridad": _l("Carné de minoridad"), "pasaporte": _l("Pasaporte"), "otro": _l("Otro")}
-TEMPLATE_HEADERS = {
-    "enrollment": ("Tipo de documento", "Número de documento", "Nombres", "Apellidos", "Fecha de nacimiento",
-                   "Sexo", "Municipio", "Fecha de inscripción"),
-    "status": ("Tipo de documento", "Número de documento", "Estado", "Fecha efectiva", "Motivo"),
-}
-FAILURES = {"missing_columns": _l("Faltan columnas obligatorias: %(detail)s.")}
 REVEALED = "revealed_beneficiaries"  # session key: ids only, never the data itself
-
-
-class PayloadTooLarge(DomainError):
-    status = 413
-    code = "payload_too_large"
-    title = _l("El archivo es demasiado grande.")
 
 
 class UploadForm(FlaskForm):
@@ -92,18 +50,13 @@ class UploadForm(FlaskForm):
 
 # --- helpers ---------------------------------------------------------------------------------
 
-def _is_owner_ngo(organization_id: int) -> bool:
+def is_owner_ngo(organization_id: int) -> bool:
     return Role.NGO in current_user.roles and current_user.organization_id == organization_id
 
 
-def _load_agreement(agreement_id: int) -> Agreement:
+def load_agreement(agreement_id: int) -> Agreement:
     require(current_user, Permission.BENEFICIARIES_READ)
     return visible(current_user, db.session.get(Agreement, agreement_id))
-
-
-def _load_batch(batch_id: int) -> ImportBatch:
-    require(current_user, Permission.BENEFICIARIES_READ)
-    return visible(current_user, db.session.get(ImportBatch, batch_id))
 
 
 def _load_enrollment(enrollment_id: int) -> Enrollment:
@@ -111,7 +64,7 @@ def _load_enrollment(enrollment_id: int) -> Enrollment:
     return visible(current_user, db.session.get(Enrollment, enrollment_id))
 
 
-def _private(response):
+def private(response):
     """Pages and files with personal data are never cached."""
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -124,90 +77,20 @@ def _parse_day(value: str | None) -> date | None:
         return None
 
 
-def failure_text(batch: ImportBatch) -> str:
-    """The stored ``code: message`` of a failed batch, for people."""
-    code, _, detail = (batch.failure or "").partition(": ")
-    if code in FAILURES:
-        return str(FAILURES[code]) % {"detail": detail}
-    return detail or code
-
-
-def progress_of(batch: ImportBatch) -> dict:
-    """Rows read so far, and whether a ``processing`` batch looks interrupted (its thread died:
-    nothing happened in this process for five minutes)."""
-    rows, at = PROGRESS.get(batch.id, (batch.progress_rows or 0, None))
-    last = max(t for t in (at, batch.progress_at, batch.created_at) if t is not None)
-    interrupted = batch.status == "processing" and utcnow() - last > STALLED_AFTER
-    return {"rows": rows, "interrupted": interrupted, "running": batch.id in PROGRESS}
-
-
-def error_messages(row: ImportRow, document_column: str) -> list[tuple[str, str]]:
-    """(column, message) of a rejected row, in the reader's language."""
-    return [(m["column"] or "", m["message"]) for m in imports.row_messages(row, document_column)]
-
-
-def warning_messages(row: ImportRow) -> list[str]:
-    return [m["message"] for m in imports.row_messages(row)]
-
-
-# --- processing ------------------------------------------------------------------------------
-
-def _track(batch_id: int):
-    def progress(rows: int) -> None:
-        PROGRESS[batch_id] = (rows, utcnow())
-    return progress
-
-
-def _process_in_thread(app, batch_id: int, user_id: int, rid: str | None, remote_addr: str | None) -> None:
-    from grants.db import unit_of_work
-
-    try:
-        with app.app_context():
-            try:
-                with unit_of_work():
-                    user = db.session.get(User, user_id)
-                    actor = Actor.for_user(user, request_id=rid, remote_addr=remote_addr)
-                    imports.process_batch(actor, batch_id, _track(batch_id))
-            finally:
-                db.session.remove()
-    except Exception:  # the batch stays 'processing'; its page shows it as interrupted
-        log.exception("processing beneficiary list %s failed", batch_id)
-    finally:
-        PROGRESS.pop(batch_id, None)
-
-
-def _process(batch_id: int, user_id: int) -> None:
-    """Process a committed batch: in a thread, or in this request when async is off.
-
-    ``user_id`` is read before the commit: touching the (expired) user afterwards would open a
-    new transaction in this request, which on SQLite holds the write lock the thread needs."""
-    PROGRESS[batch_id] = (0, utcnow())
-    if current_app.config.get("BENEFICIARY_IMPORT_ASYNC", True):
-        worker = threading.Thread(
-            target=_process_in_thread, name=f"beneficiary-import-{batch_id}", daemon=True,
-            args=(current_app._get_current_object(), batch_id, user_id, request_id(), request.remote_addr))
-        worker.start()
-        return
-    try:
-        imports.process_batch(current_actor(), batch_id, _track(batch_id))
-    finally:
-        PROGRESS.pop(batch_id, None)
-
-
 # --- an agreement's beneficiaries ------------------------------------------------------------
 
 def _status_targets(enrollment: Enrollment) -> list[str]:
     """The states this user may move this enrollment to, from the list."""
     targets = []
-    if _is_owner_ngo(enrollment.organization_id):
+    if is_owner_ngo(enrollment.organization_id):
         targets += [s.value for s in EnrollmentState if s in NGO_REPORTABLE]
     if current_user.can(Permission.BENEFICIARIES_VALIDATE):
         targets.append(EnrollmentState.VALIDATED.value)
     return [t for t in targets if allowed(enrollment.status, t)]
 
 
-def _render_beneficiaries(agreement: Agreement, status: int = 200, upload_form: UploadForm | None = None,
-                          row_errors: dict | None = None):
+def render_beneficiaries(agreement: Agreement, status: int = 200, upload_form: UploadForm | None = None,
+                         row_errors: dict | None = None):
     args = request.args
     state = args.get("status") or ""
     if state not in ENROLLMENT_STATE_LABELS:
@@ -244,7 +127,7 @@ def _render_beneficiaries(agreement: Agreement, status: int = 200, upload_form: 
             "since": enrollment.periods[-1].valid_from if enrollment.periods else enrollment.enrolled_on,
             "targets": _status_targets(enrollment),
         })
-    may_upload = _is_owner_ngo(agreement.organization_id) and current_user.can(Permission.BENEFICIARIES_IMPORT)
+    may_upload = is_owner_ngo(agreement.organization_id) and current_user.can(Permission.BENEFICIARIES_IMPORT)
     response = render_template(
         "beneficiaries/agreement.html", agreement=agreement, rows=rows, paging=paging, counts=counts,
         state=state, day_text=day_text, day=day, filter_errors=filter_errors, batches=batches,
@@ -256,7 +139,7 @@ def _render_beneficiaries(agreement: Agreement, status: int = 200, upload_form: 
         row_errors=row_errors or {}, today=_default_day(agreement).isoformat(),
         filters={k: v for k, v in (("status", state), ("active_on", day_text), ("page", paging["page"])) if v},
         max_mb=imports.max_upload_bytes() // (1024 * 1024))
-    return _private(current_app.make_response((response, status)))
+    return private(current_app.make_response((response, status)))
 
 
 def _default_day(agreement: Agreement) -> date:
@@ -266,61 +149,7 @@ def _default_day(agreement: Agreement) -> date:
 @bp.get("/agreements/<int:agreement_id>/beneficiaries")
 @login_required
 def agreement_beneficiaries(agreement_id):
-    return _render_beneficiaries(_load_agreement(agreement_id))
-
-
-@bp.get("/beneficiary-imports/template.csv")
-@login_required
-def template_csv():
-    require(current_user, Permission.BENEFICIARIES_READ)
-    kind = request.args.get("kind") if request.args.get("kind") in TEMPLATE_HEADERS else "enrollment"
-    data = ("\ufeff" + ",".join(TEMPLATE_HEADERS[kind]) + "\r\n").encode("utf-8")
-    name = "plantilla-inscripcion.csv" if kind == "enrollment" else "plantilla-cambios-de-estado.csv"
-    return send_file(io.BytesIO(data), mimetype="text/csv", as_attachment=True, download_name=name)
-
-
-@bp.errorhandler(RequestEntityTooLarge)
-def _request_too_large(_exc):
-    """The whole request is over MAX_CONTENT_LENGTH (found before any view runs).
-
-    The body is never parsed: the page's forms (the logout form of every page) must not try
-    again, or rendering would raise the same 413 (see the report on grants/web/auth.py)."""
-    db.session.rollback()
-    body = request._get_current_object().__dict__
-    body["form"], body["files"] = ImmutableMultiDict(), ImmutableMultiDict()
-    limit = min(v for v in (current_app.config.get("MAX_CONTENT_LENGTH"), imports.max_upload_bytes()) if v)
-    detail = _l("Las listas de beneficiarios pueden pesar hasta %(mb)s MB. Divida el archivo o quite las "
-                "columnas que no se usan y vuelva a subirlo.", mb=max(limit // (1024 * 1024), 1))
-    return render_template("errors/error.html", status=413, title=PayloadTooLarge.title, detail=detail), 413
-
-
-@bp.post("/agreements/<int:agreement_id>/beneficiaries/upload")
-@login_required
-def upload(agreement_id):
-    agreement = _load_agreement(agreement_id)
-    require(current_user, Permission.BENEFICIARIES_IMPORT)
-    form = UploadForm()
-    if not form.validate_on_submit():
-        return _render_beneficiaries(agreement, 422, upload_form=form)
-    limit = imports.max_upload_bytes()
-    upload_file = request.files.get("file")
-    data = upload_file.read(limit + 1) if upload_file else b""
-    if len(data) > limit:
-        raise PayloadTooLarge(_l("El archivo supera el máximo de %(mb)s MB para listas de beneficiarios. Divídalo "
-                                 "en varias listas y súbalas por separado.", mb=max(limit // (1024 * 1024), 1)))
-    try:
-        batch = imports.start_import(current_actor(), agreement.id, upload_file.filename if upload_file else "",
-                                     data, form.kind.data)
-    except (ValidationFailed, Conflict) as exc:
-        db.session.rollback()
-        messages = exc.errors.get("file") or exc.errors.get("kind") or [exc.detail]
-        form.file.errors = list(form.file.errors or []) + list(messages)
-        return _render_beneficiaries(db.session.get(Agreement, agreement_id),
-                                     422 if isinstance(exc, ValidationFailed) else 409, upload_form=form)
-    batch_id, user_id = batch.id, current_user.id
-    db.session.commit()  # the upload is recorded even if processing fails later
-    _process(batch_id, user_id)
-    return redirect(url_for("beneficiary_pages.batch_page", batch_id=batch_id))
+    return render_beneficiaries(load_agreement(agreement_id))
 
 
 # --- one enrollment: status, personal data ---------------------------------------------------
@@ -345,9 +174,9 @@ def change_status(enrollment_id):
     except (ValidationFailed, Conflict) as exc:
         db.session.rollback()
         errors = dict(exc.errors) if exc.errors else {"status": [exc.detail]}
-        return _render_beneficiaries(db.session.get(Agreement, enrollment.agreement_id),
-                                     422 if isinstance(exc, ValidationFailed) else 409,
-                                     row_errors={enrollment_id: {"form": "status", **errors}})
+        return render_beneficiaries(db.session.get(Agreement, enrollment.agreement_id),
+                                    422 if isinstance(exc, ValidationFailed) else 409,
+                                    row_errors={enrollment_id: {"form": "status", **errors}})
     flash(_l("Estado actualizado: %(state)s.", state=ENROLLMENT_STATE_LABELS[target]), "success")
     return _back_to_list(enrollment)
 
@@ -361,137 +190,14 @@ def reveal(enrollment_id):
                                               (request.form.get("reason") or "")[:2000])
     except ValidationFailed as exc:
         db.session.rollback()
-        return _render_beneficiaries(db.session.get(Agreement, enrollment.agreement_id), 422,
-                                     row_errors={enrollment_id: {"form": "reveal", **exc.errors}})
+        return render_beneficiaries(db.session.get(Agreement, enrollment.agreement_id), 422,
+                                    row_errors={enrollment_id: {"form": "reveal", **exc.errors}})
     session[REVEALED] = [enrollment.beneficiary_id]
     flash(_l("Datos completos mostrados una sola vez; la consulta quedó registrada en la bitácora."), "info")
     return _back_to_list(enrollment)
 
 
-# --- a batch: report, downloads, decisions ---------------------------------------------------
-
-@bp.get("/beneficiary-imports/<int:batch_id>")
-@login_required
-def batch_page(batch_id):
-    batch = _load_batch(batch_id)
-    progress = progress_of(batch)
-    document_column = imports.document_column(batch)
-    error_rows, error_paging = page_of(select(ImportRow).where(
-        ImportRow.batch_id == batch.id, ImportRow.outcome == "error").order_by(ImportRow.row_number),
-        REPORT_PAGE, "errors_page")
-    warning_rows, warning_paging = page_of(select(ImportRow).where(
-        ImportRow.batch_id == batch.id, ImportRow.outcome == "warning").order_by(ImportRow.row_number),
-        REPORT_PAGE, "warnings_page")
-    owner = _is_owner_ngo(batch.organization_id)
-    response = render_template(
-        "beneficiaries/batch.html", batch=batch, progress=progress, failure=failure_text(batch),
-        errors=[(row, error_messages(row, document_column)) for row in error_rows], error_paging=error_paging,
-        warnings=[(row, warning_messages(row)) for row in warning_rows], warning_paging=warning_paging,
-        batch_state_labels=BATCH_STATE_LABELS, kind_labels=KIND_LABELS,
-        may_download=enrollment_service.sees_personal_data(current_user, batch.organization_id),
-        may_confirm=owner and batch.status == "ready" and batch.rows_valid + batch.rows_warning > 0,
-        may_discard=owner and batch.status in ("ready", "failed"),
-        may_retry=owner and batch.status == "processing" and progress["interrupted"],
-        may_validate=(current_user.can(Permission.BENEFICIARIES_VALIDATE) and batch.status == "confirmed"
-                      and batch.kind == "enrollment"),
-        own_upload=current_user.id in (batch.uploaded_by_id, batch.confirmed_by_id))
-    return _private(current_app.make_response(response))
-
-
-def _download(batch_id: int, fmt: str):
-    batch = _load_batch(batch_id)
-    if not enrollment_service.sees_personal_data(current_user, batch.organization_id):
-        abort(403)  # the rows are the organization's personal data, as typed
-    if batch.status in ("processing", "failed"):
-        abort(404)
-    headers = [h or f"col{i + 1}" for i, h in enumerate(batch.headers or [])]
-    build = errors_csv if fmt == "csv" else errors_xlsx
-    data = build(headers, imports.error_rows(batch), str(_l("Errores")), str(_l("Fila")))
-    mimetype = "text/csv" if fmt == "csv" else \
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return _private(send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True,
-                              download_name=f"lista-{batch.id}-errores.{fmt}"))
-
-
-@bp.get("/beneficiary-imports/<int:batch_id>/errors.csv")
-@login_required
-def errors_as_csv(batch_id):
-    return _download(batch_id, "csv")
-
-
-@bp.get("/beneficiary-imports/<int:batch_id>/errors.xlsx")
-@login_required
-def errors_as_xlsx(batch_id):
-    return _download(batch_id, "xlsx")
-
-
-def _decide(batch_id: int, call, done):
-    batch = _load_batch(batch_id)
-    try:
-        call(current_actor(), batch.id)
-    except (Conflict, ValidationFailed) as exc:
-        db.session.rollback()
-        flash(exc.detail, "error")
-        return redirect(url_for("beneficiary_pages.batch_page", batch_id=batch_id))
-    flash(done, "success")
-    return redirect(url_for("beneficiary_pages.batch_page", batch_id=batch_id))
-
-
-@bp.post("/beneficiary-imports/<int:batch_id>/confirm")
-@login_required
-def confirm(batch_id):
-    return _decide(batch_id, imports.confirm_batch,
-                   _l("Lista confirmada: las personas quedan inscritas como pendientes de validación."))
-
-
-@bp.post("/beneficiary-imports/<int:batch_id>/discard")
-@login_required
-def discard(batch_id):
-    return _decide(batch_id, imports.discard_batch, _l("Lista descartada."))
-
-
-@bp.post("/beneficiary-imports/<int:batch_id>/validate")
-@login_required
-def validate(batch_id):
-    require(current_user, Permission.BENEFICIARIES_VALIDATE)
-    return _decide(batch_id, imports.validate_batch, _l("Lista validada."))
-
-
-@bp.post("/beneficiary-imports/<int:batch_id>/retry")
-@login_required
-def retry(batch_id):
-    """Process again a batch whose processing was interrupted (its thread died)."""
-    batch = _load_batch(batch_id)
-    if not _is_owner_ngo(batch.organization_id):
-        abort(403)
-    if batch.status != "processing" or not progress_of(batch)["interrupted"]:
-        flash(_l("La lista no está interrumpida."), "error")
-    else:
-        batch_id, user_id = batch.id, current_user.id
-        db.session.commit()
-        _process(batch_id, user_id)
-    return redirect(url_for("beneficiary_pages.batch_page", batch_id=batch_id))
-
-
-# --- monitoring ------------------------------------------------------------------------------
-
-@bp.get("/beneficiary-imports")
-@login_required
-def import_queue():
-    require(current_user, Permission.BENEFICIARIES_READ)
-    state = request.args.get("state") or ""
-    query = select(ImportBatch).order_by(case((ImportBatch.status == "confirmed", 0), else_=1),
-                                         ImportBatch.created_at, ImportBatch.id)
-    if state in BATCH_STATE_LABELS:
-        query = query.where(ImportBatch.status == state)
-    else:
-        state = ""
-    batches, paging = page_of(scope_to_user(current_user, query, ImportBatch.organization_id), 25)
-    pending = db.session.scalar(select(func.count()).select_from(Enrollment).where(
-        Enrollment.double_enrollment == "pending")) if current_user.can(Permission.BENEFICIARIES_VALIDATE) else 0
-    return render_template("beneficiaries/queue.html", batches=batches, paging=paging, state=state,
-                           batch_state_labels=BATCH_STATE_LABELS, kind_labels=KIND_LABELS, double_pending=pending)
-
+# --- monitoring: double enrollments ----------------------------------------------------------
 
 def _render_double(status: int = 200, errors: dict | None = None):
     require(current_user, Permission.BENEFICIARIES_VALIDATE)
@@ -516,7 +222,7 @@ def _render_double(status: int = 200, errors: dict | None = None):
             for e in items]
     response = render_template("beneficiaries/double.html", rows=rows, paging=paging, errors=errors or {},
                                document_labels=DOCUMENT_LABELS)
-    return _private(current_app.make_response((response, status)))
+    return private(current_app.make_response((response, status)))
 
 
 @bp.get("/double-enrollments")

@@ -17,6 +17,7 @@ from grants.models import AuditEvent, Enrollment, ImportBatch
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments
 from grants.web import beneficiaries as pages
+from grants.web import beneficiary_imports as import_pages
 from tests.agreement_helpers import agreement_in_execution
 from tests.factories import valid_dui
 from tests.helpers import csrf_token, web_login
@@ -326,8 +327,8 @@ def test_an_interrupted_batch_is_shown_as_such_and_can_be_processed_again(app, c
     html = client.get(f"/beneficiary-imports/{batch.id}").get_data(as_text=True)
     assert 'http-equiv="refresh" content="2"' in html and "0 filas leídas" in html
 
-    later = pages.utcnow() + pages.STALLED_AFTER * 2
-    monkeypatch.setattr(pages, "utcnow", lambda: later)
+    later = import_pages.utcnow() + import_pages.STALLED_AFTER * 2
+    monkeypatch.setattr(import_pages, "utcnow", lambda: later)
     html = client.get(f"/beneficiary-imports/{batch.id}").get_data(as_text=True)
     assert 'http-equiv="refresh"' not in html and 'data-testid="interrupted"' in html
     assert post(client, f"/beneficiary-imports/{batch.id}/retry").status_code == 302
@@ -357,7 +358,7 @@ def test_async_upload_redirects_and_the_thread_finishes_the_batch(live_app, tmp_
         time.sleep(0.05)
     assert status == "ready"
     for _ in range(100):  # the thread forgets its progress as it ends
-        if batch_id not in pages.PROGRESS:
+        if batch_id not in import_pages.PROGRESS:
             break
         time.sleep(0.05)
     html = client.get(f"/beneficiary-imports/{batch_id}").get_data(as_text=True)
@@ -371,7 +372,7 @@ def test_async_upload_redirects_and_the_thread_finishes_the_batch(live_app, tmp_
 
 def test_long_lists_and_reports_are_paginated(app, ctx, monkeypatch):
     monkeypatch.setattr(pages, "ENROLLMENT_PAGE", 2)
-    monkeypatch.setattr(pages, "REPORT_PAGE", 2)
+    monkeypatch.setattr(import_pages, "REPORT_PAGE", 2)
     agreement = ctx["agreement"]
     ngo = client_for(app, ctx["ngo"])
     batch_id = batch_id_of(upload(ngo, agreement.id, faulty_list()))

@@ -1,0 +1,329 @@
+"""Beneficiary list pages: the upload of lists (enrollments or status changes) and their report
+(errors, warnings, downloads, confirm / discard / validate / retry), and monitoring's queue of lists.
+
+Routes of the ``beneficiary_pages`` blueprint, defined in :mod:`grants.web.beneficiaries` (an
+agreement's enrollments, where the upload form lives).
+
+Uploads are stored and committed first (``start_import``), then processed in a background
+thread with its own app context and unit of work, unless ``BENEFICIARY_IMPORT_ASYNC`` is False
+(then inside the request). The progress of running batches lives in ``PROGRESS``, a
+module-level dict: it is per process (another worker of a multi-process server does not see it),
+which is enough to show "rows read so far" and to tell a crashed thread from a slow one.
+Routes are thin: the services validate and write.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from datetime import timedelta
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import case, func, select
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from grants.audit import Actor
+from grants.context import current_actor, request_id
+from grants.extensions import db
+from grants.labels import BATCH_STATE_LABELS
+from grants.models import Agreement, Enrollment, ImportBatch, ImportRow, User
+from grants.models.base import utcnow
+from grants.permissions import Permission
+from grants.reports.import_errors import errors_csv, errors_xlsx
+from grants.security import require, scope_to_user, visible
+from grants.services import beneficiary_imports as imports
+from grants.services import enrollments as enrollment_service
+from grants.services.errors import Conflict, DomainError, ValidationFailed
+from grants.web.beneficiaries import (
+    KIND_LABELS,
+    UploadForm,
+    bp,
+    is_owner_ngo,
+    load_agreement,
+    private,
+    render_beneficiaries,
+)
+from grants.web.paging import page_of
+
+log = logging.getLogger(__name__)
+
+# batch id → (rows read so far, when) for batches being processed by a thread of THIS process.
+# Set when the thread starts, updated by the progress callback, removed when the thread ends.
+PROGRESS: dict[int, tuple[int, object]] = {}
+STALLED_AFTER = timedelta(minutes=5)
+
+REPORT_PAGE = 50
+
+TEMPLATE_HEADERS = {
+    "enrollment": ("Tipo de documento", "Número de documento", "Nombres", "Apellidos", "Fecha de nacimiento",
+                   "Sexo", "Municipio", "Fecha de inscripción"),
+    "status": ("Tipo de documento", "Número de documento", "Estado", "Fecha efectiva", "Motivo"),
+}
+FAILURES = {"missing_columns": _l("Faltan columnas obligatorias: %(detail)s.")}
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+    title = _l("El archivo es demasiado grande.")
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def _load_batch(batch_id: int) -> ImportBatch:
+    require(current_user, Permission.BENEFICIARIES_READ)
+    return visible(current_user, db.session.get(ImportBatch, batch_id))
+
+
+def failure_text(batch: ImportBatch) -> str:
+    """The stored ``code: message`` of a failed batch, for people."""
+    code, _, detail = (batch.failure or "").partition(": ")
+    if code in FAILURES:
+        return str(FAILURES[code]) % {"detail": detail}
+    return detail or code
+
+
+def progress_of(batch: ImportBatch) -> dict:
+    """Rows read so far, and whether a ``processing`` batch looks interrupted (its thread died:
+    nothing happened in this process for five minutes)."""
+    rows, at = PROGRESS.get(batch.id, (batch.progress_rows or 0, None))
+    last = max(t for t in (at, batch.progress_at, batch.created_at) if t is not None)
+    interrupted = batch.status == "processing" and utcnow() - last > STALLED_AFTER
+    return {"rows": rows, "interrupted": interrupted, "running": batch.id in PROGRESS}
+
+
+def error_messages(row: ImportRow, document_column: str) -> list[tuple[str, str]]:
+    """(column, message) of a rejected row, in the reader's language."""
+    return [(m["column"] or "", m["message"]) for m in imports.row_messages(row, document_column)]
+
+
+def warning_messages(row: ImportRow) -> list[str]:
+    return [m["message"] for m in imports.row_messages(row)]
+
+
+# --- processing ------------------------------------------------------------------------------
+
+def _track(batch_id: int):
+    def progress(rows: int) -> None:
+        PROGRESS[batch_id] = (rows, utcnow())
+    return progress
+
+
+def _process_in_thread(app, batch_id: int, user_id: int, rid: str | None, remote_addr: str | None) -> None:
+    from grants.db import unit_of_work
+
+    try:
+        with app.app_context():
+            try:
+                with unit_of_work():
+                    user = db.session.get(User, user_id)
+                    actor = Actor.for_user(user, request_id=rid, remote_addr=remote_addr)
+                    imports.process_batch(actor, batch_id, _track(batch_id))
+            finally:
+                db.session.remove()
+    except Exception:  # the batch stays 'processing'; its page shows it as interrupted
+        log.exception("processing beneficiary list %s failed", batch_id)
+    finally:
+        PROGRESS.pop(batch_id, None)
+
+
+def _process(batch_id: int, user_id: int) -> None:
+    """Process a committed batch: in a thread, or in this request when async is off.
+
+    ``user_id`` is read before the commit: touching the (expired) user afterwards would open a
+    new transaction in this request, which on SQLite holds the write lock the thread needs."""
+    PROGRESS[batch_id] = (0, utcnow())
+    if current_app.config.get("BENEFICIARY_IMPORT_ASYNC", True):
+        worker = threading.Thread(
+            target=_process_in_thread, name=f"beneficiary-import-{batch_id}", daemon=True,
+            args=(current_app._get_current_object(), batch_id, user_id, request_id(), request.remote_addr))
+        worker.start()
+        return
+    try:
+        imports.process_batch(current_actor(), batch_id, _track(batch_id))
+    finally:
+        PROGRESS.pop(batch_id, None)
+
+
+# --- upload ----------------------------------------------------------------------------------
+
+@bp.get("/beneficiary-imports/template.csv")
+@login_required
+def template_csv():
+    require(current_user, Permission.BENEFICIARIES_READ)
+    kind = request.args.get("kind") if request.args.get("kind") in TEMPLATE_HEADERS else "enrollment"
+    data = ("\ufeff" + ",".join(TEMPLATE_HEADERS[kind]) + "\r\n").encode("utf-8")
+    name = "plantilla-inscripcion.csv" if kind == "enrollment" else "plantilla-cambios-de-estado.csv"
+    return send_file(io.BytesIO(data), mimetype="text/csv", as_attachment=True, download_name=name)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _request_too_large(_exc):
+    """The whole request is over MAX_CONTENT_LENGTH (found before any view runs).
+
+    The body is never parsed: the page's forms (the logout form of every page) must not try
+    again, or rendering would raise the same 413 (see the report on grants/web/auth.py)."""
+    db.session.rollback()
+    body = request._get_current_object().__dict__
+    body["form"], body["files"] = ImmutableMultiDict(), ImmutableMultiDict()
+    limit = min(v for v in (current_app.config.get("MAX_CONTENT_LENGTH"), imports.max_upload_bytes()) if v)
+    detail = _l("Las listas de beneficiarios pueden pesar hasta %(mb)s MB. Divida el archivo o quite las "
+                "columnas que no se usan y vuelva a subirlo.", mb=max(limit // (1024 * 1024), 1))
+    return render_template("errors/error.html", status=413, title=PayloadTooLarge.title, detail=detail), 413
+
+
+@bp.post("/agreements/<int:agreement_id>/beneficiaries/upload")
+@login_required
+def upload(agreement_id):
+    agreement = load_agreement(agreement_id)
+    require(current_user, Permission.BENEFICIARIES_IMPORT)
+    form = UploadForm()
+    if not form.validate_on_submit():
+        return render_beneficiaries(agreement, 422, upload_form=form)
+    limit = imports.max_upload_bytes()
+    upload_file = request.files.get("file")
+    data = upload_file.read(limit + 1) if upload_file else b""
+    if len(data) > limit:
+        raise PayloadTooLarge(_l("El archivo supera el máximo de %(mb)s MB para listas de beneficiarios. Divídalo "
+                                 "en varias listas y súbalas por separado.", mb=max(limit // (1024 * 1024), 1)))
+    try:
+        batch = imports.start_import(current_actor(), agreement.id, upload_file.filename if upload_file else "",
+                                     data, form.kind.data)
+    except (ValidationFailed, Conflict) as exc:
+        db.session.rollback()
+        messages = exc.errors.get("file") or exc.errors.get("kind") or [exc.detail]
+        form.file.errors = list(form.file.errors or []) + list(messages)
+        return render_beneficiaries(db.session.get(Agreement, agreement_id),
+                                    422 if isinstance(exc, ValidationFailed) else 409, upload_form=form)
+    batch_id, user_id = batch.id, current_user.id
+    db.session.commit()  # the upload is recorded even if processing fails later
+    _process(batch_id, user_id)
+    return redirect(url_for("beneficiary_pages.batch_page", batch_id=batch_id))
+
+
+# --- a batch: report, downloads, decisions ---------------------------------------------------
+
+@bp.get("/beneficiary-imports/<int:batch_id>")
+@login_required
+def batch_page(batch_id):
+    batch = _load_batch(batch_id)
+    progress = progress_of(batch)
+    document_column = imports.document_column(batch)
+    error_rows, error_paging = page_of(select(ImportRow).where(
+        ImportRow.batch_id == batch.id, ImportRow.outcome == "error").order_by(ImportRow.row_number),
+        REPORT_PAGE, "errors_page")
+    warning_rows, warning_paging = page_of(select(ImportRow).where(
+        ImportRow.batch_id == batch.id, ImportRow.outcome == "warning").order_by(ImportRow.row_number),
+        REPORT_PAGE, "warnings_page")
+    owner = is_owner_ngo(batch.organization_id)
+    response = render_template(
+        "beneficiaries/batch.html", batch=batch, progress=progress, failure=failure_text(batch),
+        errors=[(row, error_messages(row, document_column)) for row in error_rows], error_paging=error_paging,
+        warnings=[(row, warning_messages(row)) for row in warning_rows], warning_paging=warning_paging,
+        batch_state_labels=BATCH_STATE_LABELS, kind_labels=KIND_LABELS,
+        may_download=enrollment_service.sees_personal_data(current_user, batch.organization_id),
+        may_confirm=owner and batch.status == "ready" and batch.rows_valid + batch.rows_warning > 0,
+        may_discard=owner and batch.status in ("ready", "failed"),
+        may_retry=owner and batch.status == "processing" and progress["interrupted"],
+        may_validate=(current_user.can(Permission.BENEFICIARIES_VALIDATE) and batch.status == "confirmed"
+                      and batch.kind == "enrollment"),
+        own_upload=current_user.id in (batch.uploaded_by_id, batch.confirmed_by_id))
+    return private(current_app.make_response(response))
+
+
+def _download(batch_id: int, fmt: str):
+    batch = _load_batch(batch_id)
+    if not enrollment_service.sees_personal_data(current_user, batch.organization_id):
+        abort(403)  # the rows are the organization's personal data, as typed
+    if batch.status in ("processing", "failed"):
+        abort(404)
+    headers = [h or f"col{i + 1}" for i, h in enumerate(batch.headers or [])]
+    build = errors_csv if fmt == "csv" else errors_xlsx
+    data = build(headers, imports.error_rows(batch), str(_l("Errores")), str(_l("Fila")))
+    mimetype = "text/csv" if fmt == "csv" else \
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return private(send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True,
+                             download_name=f"lista-{batch.id}-errores.{fmt}"))
+
+
+@bp.get("/beneficiary-imports/<int:batch_id>/errors.csv")
+@login_required
+def errors_as_csv(batch_id):
+    return _download(batch_id, "csv")
+
+
+@bp.get("/beneficiary-imports/<int:batch_id>/errors.xlsx")
+@login_required
+def errors_as_xlsx(batch_id):
+    return _download(batch_id, "xlsx")
+
+
+def _decide(batch_id: int, call, done):
+    batch = _load_batch(batch_id)
+    try:
+        call(current_actor(), batch.id)
+    except (Conflict, ValidationFailed) as exc:
+        db.session.rollback()
+        flash(exc.detail, "error")
+        return redirect(url_for("beneficiary_pages.batch_page", batch_id=batch_id))
+    flash(done, "success")
+    return redirect(url_for("beneficiary_pages.batch_page", batch_id=batch_id))
+
+
+@bp.post("/beneficiary-imports/<int:batch_id>/confirm")
+@login_required
+def confirm(batch_id):
+    return _decide(batch_id, imports.confirm_batch,
+                   _l("Lista confirmada: las personas quedan inscritas como pendientes de validación."))
+
+
+@bp.post("/beneficiary-imports/<int:batch_id>/discard")
+@login_required
+def discard(batch_id):
+    return _decide(batch_id, imports.discard_batch, _l("Lista descartada."))
+
+
+@bp.post("/beneficiary-imports/<int:batch_id>/validate")
+@login_required
+def validate(batch_id):
+    require(current_user, Permission.BENEFICIARIES_VALIDATE)
+    return _decide(batch_id, imports.validate_batch, _l("Lista validada."))
+
+
+@bp.post("/beneficiary-imports/<int:batch_id>/retry")
+@login_required
+def retry(batch_id):
+    """Process again a batch whose processing was interrupted (its thread died)."""
+    batch = _load_batch(batch_id)
+    if not is_owner_ngo(batch.organization_id):
+        abort(403)
+    if batch.status != "processing" or not progress_of(batch)["interrupted"]:
+        flash(_l("La lista no está interrumpida."), "error")
+    else:
+        batch_id, user_id = batch.id, current_user.id
+        db.session.commit()
+        _process(batch_id, user_id)
+    return redirect(url_for("beneficiary_pages.batch_page", batch_id=batch_id))
+
+
+# --- monitoring ------------------------------------------------------------------------------
+
+@bp.get("/beneficiary-imports")
+@login_required
+def import_queue():
+    require(current_user, Permission.BENEFICIARIES_READ)
+    state = request.args.get("state") or ""
+    query = select(ImportBatch).order_by(case((ImportBatch.status == "confirmed", 0), else_=1),
+                                         ImportBatch.created_at, ImportBatch.id)
+    if state in BATCH_STATE_LABELS:
+        query = query.where(ImportBatch.status == state)
+    else:
+        state = ""
+    batches, paging = page_of(scope_to_user(current_user, query, ImportBatch.organization_id), 25)
+    pending = db.session.scalar(select(func.count()).select_from(Enrollment).where(
+        Enrollment.double_enrollment == "pending")) if current_user.can(Permission.BENEFICIARIES_VALIDATE) else 0
+    return render_template("beneficiaries/queue.html", batches=batches, paging=paging, state=state,
+                           batch_state_labels=BATCH_STATE_LABELS, kind_labels=KIND_LABELS, double_pending=pending)
