@@ -43,6 +43,17 @@ class Scope:
             params["scope_year"] = self.fiscal_year
         return (" AND ".join(parts) or "1 = 1"), params
 
+    def sql_inline(self, column: str) -> str:
+        """The condition of ``sql`` with its values written in (as integers), for a statement that
+        takes no parameters (CREATE TABLE … AS)."""
+        parts = []
+        if self.agreement_id is not None:
+            parts.append(f"{column} = {int(self.agreement_id)}")
+        if self.fiscal_year is not None:
+            parts.append(f"{column} IN (SELECT sa.id FROM agreements sa JOIN allocations sl "
+                         f"ON sl.id = sa.allocation_id WHERE sl.fiscal_year = {int(self.fiscal_year)})")
+        return " AND ".join(parts) or "1 = 1"
+
     def agreement_ids(self) -> set[int] | None:
         """The agreements in scope (None: all of them)."""
         if self.is_global:
@@ -62,6 +73,9 @@ class RuleSettings:
     round_amount_min_receipts: int = 5
     round_amount_share: Decimal = Decimal("0.50")
     supplier_share: Decimal = Decimal("0.40")
+    # Per-run scratch (see ``receipt_sums``): run_checks puts the name of the run's temporary table
+    # of receipt sums here. Empty when a rule runs on its own: it then reads the same sums inline.
+    shared: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @classmethod
     def from_config(cls, config, today: date, dialect: str) -> RuleSettings:
@@ -164,3 +178,54 @@ def as_date(value) -> date | None:
 
 def amount_text(value: Decimal) -> str:
     return f"${value:,.2f}"
+
+
+# --- receipts summed once per run ------------------------------------------------------------
+
+# A receipt amount in whole hundreds (…00.00). On PostgreSQL amounts are numeric(14, 2), so
+# ``amount % 100 = 0`` (exact numeric arithmetic) says the same as the portable form, in one operation.
+IS_ROUND = "CAST(ROUND(r.amount * 100) AS INTEGER) % 10000 = 0"
+IS_ROUND_PG = "r.amount % 100 = 0"
+
+# The receipts (not rejected) of the scope summed per (agreement, budget line, supplier, status):
+# ~41 k rows for a year of 500 k receipts. Four rules need no more than these sums:
+# round_amount_receipts (per agreement), supplier_concentration and budget_line_overspent (the
+# accepted ones, per supplier / per budget line) and receipt_outside_term (the issue dates' range,
+# to read only the receipts of agreements that have some receipt outside their term).
+_RECEIPT_SUMS = """
+    SELECT r.agreement_id, r.budget_line_id, r.supplier_tax_id, r.status,
+           COUNT(*) AS receipts, COUNT(*) FILTER (WHERE {is_round}) AS round_receipts,
+           COALESCE(SUM(r.amount) FILTER (WHERE {is_round}), 0) AS round_amount, SUM(r.amount) AS amount,
+           MAX(r.supplier_name) AS supplier_name, MIN(r.issue_date) AS first_issue, MAX(r.issue_date) AS last_issue
+    FROM expense_receipts r WHERE r.status != 'rejected' AND {condition}
+    GROUP BY r.agreement_id, r.budget_line_id, r.supplier_tax_id, r.status
+"""
+
+
+def _receipt_sums_sql(condition: str, settings: RuleSettings) -> str:
+    is_round = IS_ROUND_PG if settings.dialect == "postgresql" else IS_ROUND
+    return _RECEIPT_SUMS.format(condition=condition, is_round=is_round)
+
+
+def receipt_sums(scope: Scope, settings: RuleSettings) -> str:
+    """The receipt sums of the scope as a FROM item: the run's temporary table when ``run_checks``
+    made one (``share_receipt_sums``), else the same query inline (its parameters are the scope's)."""
+    table = settings.shared.get("receipt_sums")
+    if table is not None:
+        return table
+    condition, _ = scope.sql("r.agreement_id")
+    return f"({_receipt_sums_sql(condition, settings)})"
+
+
+def share_receipt_sums(scope: Scope, settings: RuleSettings, name: str) -> None:
+    """Sum the receipts once for the whole run, into a temporary table ``name`` (private to this
+    database session; ``drop_receipt_sums`` drops it, and a rollback too)."""
+    sql = _receipt_sums_sql(scope.sql_inline("r.agreement_id"), settings)
+    db.session.execute(text(f"CREATE TEMPORARY TABLE {name} AS {sql}"))
+    settings.shared["receipt_sums"] = name
+
+
+def drop_receipt_sums(settings: RuleSettings) -> None:
+    name = settings.shared.pop("receipt_sums", None)
+    if name is not None:
+        db.session.execute(text(f"DROP TABLE IF EXISTS {name}"))

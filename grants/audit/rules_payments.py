@@ -16,6 +16,7 @@ from grants.audit.rules_base import (
     Scope,
     amount_text,
     money,
+    receipt_sums,
     rows,
     short,
 )
@@ -67,7 +68,6 @@ def budget_line_overspent(scope: Scope, settings: RuleSettings):
     """A budget line whose spending recomputed from the transactions (executed payment lines plus
     accepted receipts) passes the amount the plan version approved."""
     condition_p, params = scope.sql("p.agreement_id")
-    condition_r, _ = scope.sql("r.agreement_id")
     # Each branch is summed per (agreement, budget line) first (a hash aggregate to one row per
     # line), so only ~5 rows per agreement are joined to their labels and grouped again.
     found = rows(f"""
@@ -77,9 +77,9 @@ def budget_line_overspent(scope: Scope, settings: RuleSettings):
             WHERE p.status = 'executed' AND {condition_p}
             GROUP BY p.agreement_id, pl.budget_line_id
             UNION ALL
-            SELECT r.agreement_id, r.budget_line_id, 0, SUM(r.amount)
-            FROM expense_receipts r WHERE r.status = 'accepted' AND {condition_r}
-            GROUP BY r.agreement_id, r.budget_line_id)
+            SELECT s.agreement_id, s.budget_line_id, 0, SUM(s.amount)
+            FROM {receipt_sums(scope, settings)} s WHERE s.status = 'accepted'
+            GROUP BY s.agreement_id, s.budget_line_id)
         SELECT s.agreement_id, ag.organization_id, ag.number, bl.id AS budget_line_id, bl.number AS line_number,
                bl.category, bl.amount AS approved, ROUND(SUM(s.paid), 2) AS paid,
                ROUND(SUM(s.liquidated), 2) AS liquidated
@@ -160,16 +160,16 @@ def supplier_concentration(scope: Scope, settings: RuleSettings):
     """One supplier (by NIT/DUI) taking more than AUDIT_SUPPLIER_SHARE of an agreement's spending
     (executed direct payments plus accepted receipts)."""
     condition_p, params = scope.sql("p.agreement_id")
-    condition_r, _ = scope.sql("r.agreement_id")
+    # The receipts' side comes from the run's receipt sums (rules_base.receipt_sums).
     found = rows(f"""
         WITH spend AS (
             SELECT p.agreement_id, i.supplier_tax_id AS tax_id, s.legal_name AS name, p.amount
             FROM payments p JOIN invoices i ON i.id = p.invoice_id JOIN suppliers s ON s.id = p.supplier_id
             WHERE p.status = 'executed' AND {condition_p}
             UNION ALL
-            SELECT r.agreement_id, r.supplier_tax_id, MAX(r.supplier_name), SUM(r.amount)
-            FROM expense_receipts r WHERE r.status = 'accepted' AND {condition_r}
-            GROUP BY r.agreement_id, r.supplier_tax_id),
+            SELECT s.agreement_id, s.supplier_tax_id, MAX(s.supplier_name), SUM(s.amount)
+            FROM {receipt_sums(scope, settings)} s WHERE s.status = 'accepted'
+            GROUP BY s.agreement_id, s.supplier_tax_id),
         by_supplier AS (SELECT agreement_id, tax_id, MAX(name) AS name, ROUND(SUM(amount), 2) AS amount
                         FROM spend GROUP BY agreement_id, tax_id),
         totals AS (SELECT agreement_id, ROUND(SUM(amount), 2) AS total, COUNT(*) AS suppliers

@@ -16,6 +16,7 @@ from grants.audit.rules_base import (
     amount_text,
     as_date,
     money,
+    receipt_sums,
     rows,
     short,
 )
@@ -51,6 +52,15 @@ def advance_overdue(scope: Scope, settings: RuleSettings):
 def receipt_outside_term(scope: Scope, settings: RuleSettings):
     """A receipt (not rejected) of an expense statement dated before the agreement's start or after its end."""
     condition, params = scope.sql("r.agreement_id")
+    # First the agreements whose receipts' dates (from the run's receipt sums: the first and last
+    # issue date per group) pass the term; then only their receipts are read (through
+    # ix_expense_receipts_agreement_id, their ids written in), not every receipt.
+    agreements = sorted({r["agreement_id"] for r in rows(f"""
+        SELECT DISTINCT s.agreement_id FROM {receipt_sums(scope, settings)} s
+        JOIN agreements sg ON sg.id = s.agreement_id
+        WHERE s.first_issue < sg.start_date OR s.last_issue > sg.end_date""", params)})
+    if not agreements:
+        return
     found = rows(f"""
         SELECT r.id, r.agreement_id, ag.organization_id, ag.number, ag.start_date, ag.end_date, r.issue_date,
                r.document_type, r.document_number, r.supplier_tax_id, r.amount, r.status, s.advance_id
@@ -58,7 +68,7 @@ def receipt_outside_term(scope: Scope, settings: RuleSettings):
         JOIN agreements ag ON ag.id = r.agreement_id
         JOIN expense_statements s ON s.id = r.statement_id
         WHERE r.status != 'rejected' AND (r.issue_date < ag.start_date OR r.issue_date > ag.end_date)
-          AND {condition}
+          AND {condition} AND r.agreement_id IN ({", ".join(str(int(a)) for a in agreements)})
         ORDER BY r.id""", params, amount=MONEY, start_date=Date(), end_date=Date(), issue_date=Date())
     for r in found:
         yield FindingRow(
@@ -75,12 +85,22 @@ def receipt_outside_term(scope: Scope, settings: RuleSettings):
 
 # Invoices are fiscal documents (factura or crédito fiscal); receipts of those types are compared with them.
 _KIND = "CASE WHEN r.document_type IN ('factura', 'ccf') THEN 'fiscal' ELSE r.document_type END"
-_KEYS = f"""
-    SELECT i.supplier_tax_id AS tax_id, 'fiscal' AS kind, UPPER(TRIM(i.number)) AS num
-    FROM invoices i WHERE i.status != 'voided'
-    UNION ALL
-    SELECT r.supplier_tax_id, {_KIND}, UPPER(TRIM(r.document_number))
-    FROM expense_receipts r WHERE r.status != 'rejected'
+# The suppliers with a key (NIT/DUI, kind, number) used more than once among invoices and receipts
+# together: a key is repeated when two receipts share it, or two invoices, or an invoice and a
+# (fiscal) receipt. Each part reads the key in the order of an index on that very expression
+# (ix_expense_receipts_document_key, ix_invoices_document_key: migration 0007), so the receipts'
+# numbers are neither normalised again nor sorted; the third part probes the receipts' index.
+_REPEATED_TAXES = f"""
+    SELECT r.supplier_tax_id AS tax_id FROM expense_receipts r WHERE r.status != 'rejected'
+    GROUP BY r.supplier_tax_id, {_KIND}, UPPER(TRIM(r.document_number)) HAVING COUNT(*) > 1
+    UNION
+    SELECT i.supplier_tax_id FROM invoices i WHERE i.status != 'voided'
+    GROUP BY i.supplier_tax_id, UPPER(TRIM(i.number)) HAVING COUNT(*) > 1
+    UNION
+    SELECT i.supplier_tax_id FROM invoices i
+    JOIN expense_receipts r ON r.supplier_tax_id = i.supplier_tax_id AND {_KIND} = 'fiscal'
+         AND UPPER(TRIM(r.document_number)) = UPPER(TRIM(i.number)) AND r.status != 'rejected'
+    WHERE i.status != 'voided'
 """
 _USES = f"""
     SELECT 'invoice' AS use_type, i.id AS use_id, i.agreement_id, i.organization_id, i.supplier_tax_id AS tax_id,
@@ -101,11 +121,10 @@ def document_reused(scope: Scope, settings: RuleSettings):
     """The same supplier document (NIT/DUI, kind, number) used more than once, in any agreement: an
     invoice paid directly and also presented as a receipt of an advance, or twice as a receipt.
     Every use after the first is a finding (evidence: all the uses)."""
-    # First the repeated keys alone (three narrow columns of every use, grouped); then every use of
+    # First the suppliers with a repeated key (see _REPEATED_TAXES); then every use of
     # the suppliers concerned, grouped again: a key's uses all share its supplier, so the groups
     # found among those suppliers' documents are the same as among all of them.
-    taxes = sorted({r["tax_id"] for r in rows(
-        f"SELECT tax_id FROM ({_KEYS}) k GROUP BY tax_id, kind, num HAVING COUNT(*) > 1", {})})
+    taxes = sorted({r["tax_id"] for r in rows(_REPEATED_TAXES, {})})
     if not taxes:
         return
     params = {f"tax_{n}": tax for n, tax in enumerate(taxes)}
@@ -141,19 +160,17 @@ def document_reused(scope: Scope, settings: RuleSettings):
 def round_amount_receipts(scope: Scope, settings: RuleSettings):
     """An agreement whose receipts (not rejected) are mostly whole hundreds (…00.00): at least
     AUDIT_ROUND_AMOUNT_MIN_RECEIPTS receipts, of which at least AUDIT_ROUND_AMOUNT_SHARE are round."""
-    condition, params = scope.sql("r.agreement_id")
-    is_round = "CAST(ROUND(r.amount * 100) AS INTEGER) % 10000 = 0"
-    # Counted per agreement first (a hash aggregate over the receipts), labels joined afterwards.
+    _, params = scope.sql("r.agreement_id")
+    # Counted per agreement from the run's receipt sums (rules_base.receipt_sums: every receipt not
+    # rejected, counted and summed once per run), labels joined afterwards.
     found = rows(f"""
         SELECT c.agreement_id, ag.organization_id, ag.number, c.receipts, c.round_receipts, c.round_amount, c.total
-        FROM (SELECT r.agreement_id, COUNT(*) AS receipts,
-                     SUM(CASE WHEN {is_round} THEN 1 ELSE 0 END) AS round_receipts,
-                     ROUND(SUM(CASE WHEN {is_round} THEN r.amount ELSE 0 END), 2) AS round_amount,
-                     ROUND(SUM(r.amount), 2) AS total
-              FROM expense_receipts r
-              WHERE r.status != 'rejected' AND {condition}
-              GROUP BY r.agreement_id
-              HAVING COUNT(*) >= :minimum) c
+        FROM (SELECT s.agreement_id, CAST(SUM(s.receipts) AS INTEGER) AS receipts,
+                     CAST(SUM(s.round_receipts) AS INTEGER) AS round_receipts,
+                     ROUND(SUM(s.round_amount), 2) AS round_amount, ROUND(SUM(s.amount), 2) AS total
+              FROM {receipt_sums(scope, settings)} s
+              GROUP BY s.agreement_id
+              HAVING SUM(s.receipts) >= :minimum) c
         JOIN agreements ag ON ag.id = c.agreement_id
         ORDER BY c.agreement_id""", {"minimum": settings.round_amount_min_receipts, **params},
         round_amount=MONEY, total=MONEY)

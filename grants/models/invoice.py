@@ -62,6 +62,11 @@ class Invoice(TimestampMixin, Base):
         CheckConstraint("total > 0", name="total_positive"),
         CheckConstraint("period_end >= period_start", name="period_ordered"),
         CheckConstraint("status != 'voided' OR void_reason IS NOT NULL", name="voided_has_reason"),
+        # The key of the liquidation check ``document_reused`` (grants/audit/rules_receipts.py):
+        # upper(trim(number)), written as PostgreSQL prints it back (migration 0007 creates it).
+        Index("ix_invoices_document_key", "supplier_tax_id", text("upper(TRIM(BOTH FROM number))"),
+              postgresql_include=["number"], sqlite_where=text("status != 'voided'"),
+              postgresql_where=text("status != 'voided'")),
     )
 
     def is_visible_to(self, user) -> bool:

@@ -42,6 +42,7 @@ from sqlalchemy import bindparam, case, insert, select, update
 
 from grants.audit import Actor, record_event, snapshot
 from grants.audit.rules import RULES, RULES_BY_CODE, FindingRow, RuleSettings, Scope
+from grants.audit.rules_base import drop_receipt_sums, share_receipt_sums
 from grants.clock import today
 from grants.extensions import db
 from grants.models import Agreement, AuditCheckRun, AuditFinding, Organization
@@ -100,12 +101,20 @@ def run_checks(actor: Actor, agreement_id: int | None = None, fiscal_year: int |
     settings = settings_for()
     found: list[FindingRow] = []
     counts: dict[str, int] = {}
-    for index, rule in enumerate(RULES, start=1):
-        rows = list(rule.find(scope, settings))
-        counts[rule.code] = len(rows)
-        found.extend(rows)
-        if progress is not None:
-            progress(rule.code, index, len(RULES))
+    # The receipts are summed once for the rules that need no more than their sums (a temporary
+    # table of this session, dropped below; see rules_base.receipt_sums).
+    share_receipt_sums(scope, settings, f"audit_receipt_sums_{int(run.id)}")
+    try:
+        for index, rule in enumerate(RULES, start=1):
+            rows = list(rule.find(scope, settings))
+            counts[rule.code] = len(rows)
+            found.extend(rows)
+            if progress is not None:
+                progress(rule.code, index, len(RULES))
+    except BaseException:
+        settings.shared.clear()   # the caller's rollback drops the table (PostgreSQL may refuse a DROP now)
+        raise
+    drop_receipt_sums(settings)
     new_ids, changed_ids, seen = _upsert(run, found)
     gone_ids = _mark_absent(run, scope)
     db.session.expire_all()  # the bulk statements bypassed the identity map

@@ -1,0 +1,64 @@
+"""Findings of every liquidation rule on a generated year, dumped to compare two versions of the rules.
+
+    .venv/bin/python bench/compare_findings.py dump URL before.json           # each rule on its own
+    .venv/bin/python bench/compare_findings.py dump URL after.json shared     # as run_checks: receipt sums shared
+    .venv/bin/python bench/compare_findings.py compare before.json after.json # exit 1 when a rule differs
+
+A dump is, per rule, ``{fingerprint: [agreement, organization, severity, summary, evidence, amount]}``
+of ``rule.find(Scope(fiscal_year=2026), settings)`` on 2026-11-25 (the day is fixed, so that
+``advance_overdue``'s days late do not change between the dumps). See bench/README.md.
+"""
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def dump(url, out, shared=False):
+    from _common import app_for_url, dispose
+    app = app_for_url(url)
+    with app.test_request_context():
+        from grants.audit.rules import RULES, Scope
+        from grants.services.audit_checks import fingerprint, settings_for
+        settings = settings_for(date(2026, 11, 25))
+        scope = Scope(fiscal_year=2026)
+        result = {}
+        if shared:   # as run_checks does: the receipt sums in a temporary table, once
+            from grants.audit.rules_base import share_receipt_sums
+            share_receipt_sums(scope, settings, "audit_receipt_sums_dump")
+        for rule in RULES:
+            got = {}
+            for r in rule.find(scope, settings):
+                got[fingerprint(r.rule_code, r.entity_type, r.entity_id)] = [
+                    r.agreement_id, r.organization_id, r.severity, r.summary, r.plain_evidence(),
+                    None if r.amount is None else str(r.amount)]
+            result[rule.code] = got
+        from grants.extensions import db
+        db.session.rollback()
+    dispose(app)
+    Path(out).write_text(json.dumps(result, sort_keys=True, default=str))
+    print({k: len(v) for k, v in result.items()})
+
+def compare(a, b):
+    A, B = json.loads(Path(a).read_text()), json.loads(Path(b).read_text())
+    bad = 0
+    for code in sorted(set(A) | set(B)):
+        x, y = A.get(code, {}), B.get(code, {})
+        same = x == y
+        bad += not same
+        print(f"{code:<32} before {len(x):4} after {len(y):4}  {'identical' if same else 'DIFFERENT'}")
+        if not same:
+            for fp in sorted(set(x) | set(y)):
+                if x.get(fp) != y.get(fp):
+                    print("   ", fp[:12], x.get(fp), "\n    ->", y.get(fp))
+    print("ALL IDENTICAL" if not bad else f"{bad} rule(s) differ")
+    return bad
+
+if __name__ == "__main__":
+    if sys.argv[1] == "dump":
+        dump(sys.argv[2], sys.argv[3], shared=len(sys.argv) > 4 and sys.argv[4] == "shared")
+    else:
+        sys.exit(1 if compare(sys.argv[2], sys.argv[3]) else 0)
