@@ -2,11 +2,14 @@
 
     .venv/bin/python bench/compare_findings.py dump URL before.json           # each rule on its own
     .venv/bin/python bench/compare_findings.py dump URL after.json shared     # as run_checks: receipt sums shared
+    .venv/bin/python bench/compare_findings.py dump URL w2.json workers=2     # as run_checks runs them, on 2 connections
     .venv/bin/python bench/compare_findings.py compare before.json after.json # exit 1 when a rule differs
 
 A dump is, per rule, ``{fingerprint: [agreement, organization, severity, summary, evidence, amount]}``
 of ``rule.find(Scope(fiscal_year=2026), settings)`` on 2026-11-25 (the day is fixed, so that
-``advance_overdue``'s days late do not change between the dumps). See bench/README.md.
+``advance_overdue``'s days late do not change between the dumps). ``workers=N``: the rules run by
+``run_checks``' own runner (``audit_checks._run_rules``) with ``AUDIT_CHECK_WORKERS = N`` (2: on two
+connections reading one snapshot), nothing written. See bench/README.md.
 """
 import json
 import sys
@@ -17,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def dump(url, out, shared=False):
+def dump(url, out, shared=False, workers=None):
     from _common import app_for_url, dispose
-    app = app_for_url(url)
+    app = app_for_url(url, **({} if workers is None else {"AUDIT_CHECK_WORKERS": workers}))
     with app.test_request_context():
         from grants.audit.rules import RULES, Scope
         from grants.services.audit_checks import fingerprint, settings_for
@@ -29,9 +32,14 @@ def dump(url, out, shared=False):
         if shared:   # as run_checks does: the receipt sums in a temporary table, once
             from grants.audit.rules_base import share_receipt_sums
             share_receipt_sums(scope, settings, "audit_receipt_sums_dump")
+        if workers is not None:   # as run_checks runs them (two connections when workers > 1)
+            from grants.services import audit_checks
+            snapshot_id = audit_checks._exported_snapshot()
+            assert (snapshot_id is not None) == (workers > 1), "two connections as asked"
+            ran = audit_checks._run_rules(scope, settings, "audit_receipt_sums_dump", snapshot_id, None)
         for rule in RULES:
             got = {}
-            for r in rule.find(scope, settings):
+            for r in (ran[rule.code] if workers is not None else rule.find(scope, settings)):
                 got[fingerprint(r.rule_code, r.entity_type, r.entity_id)] = [
                     r.agreement_id, r.organization_id, r.severity, r.summary, r.plain_evidence(),
                     None if r.amount is None else str(r.amount)]
@@ -59,6 +67,8 @@ def compare(a, b):
 
 if __name__ == "__main__":
     if sys.argv[1] == "dump":
-        dump(sys.argv[2], sys.argv[3], shared=len(sys.argv) > 4 and sys.argv[4] == "shared")
+        mode = sys.argv[4] if len(sys.argv) > 4 else ""
+        dump(sys.argv[2], sys.argv[3], shared=mode == "shared",
+             workers=int(mode.split("=")[1]) if mode.startswith("workers=") else None)
     else:
         sys.exit(1 if compare(sys.argv[2], sys.argv[3]) else 0)

@@ -16,6 +16,7 @@ Everything is measured in one run, on the same data and the same warm cache:
     .venv/bin/python bench/liquidation_checks.py --quick              # a smoke run on 5 % of a year (--scale 0.05)
     .venv/bin/python bench/liquidation_checks.py --database URL       # a year kept by generate_year.py --keep
     .venv/bin/python bench/liquidation_checks.py --explain 3          # EXPLAIN ANALYZE the 3 slowest rules
+    .venv/bin/python bench/liquidation_checks.py --workers 1          # the rules one after another on one connection
 
 Exit status 1 when a target is missed or a planted anomaly is not found. See bench/README.md.
 """
@@ -70,13 +71,24 @@ def seq_scans(pg) -> tuple[float, dict]:
 
 
 class Statements:
-    """The SQL each rule runs (captured during a run), to EXPLAIN ANALYZE the slow ones."""
+    """The SQL each rule runs (captured during a run, in whichever thread runs the rule), to
+    EXPLAIN ANALYZE the slow ones."""
 
     def __init__(self, engine):
+        import threading
+
         from sqlalchemy import event
 
-        self.current, self.by_rule = None, {}
+        self.local, self.by_rule = threading.local(), {}
         event.listen(engine, "before_cursor_execute", self.capture)
+
+    @property
+    def current(self):
+        return getattr(self.local, "current", None)
+
+    @current.setter
+    def current(self, code):
+        self.local.current = code
 
     def capture(self, conn, cursor, statement, parameters, context, executemany):
         if self.current and statement.lstrip().upper().startswith(("SELECT", "WITH")) and not executemany:
@@ -87,43 +99,54 @@ SHARED = "(receipt sums, once per run)"
 
 
 def run_once(app, statements: Statements) -> tuple[float, dict, dict]:
-    """One ``run_checks`` over the year + commit: (seconds, seconds per rule, findings per rule)."""
+    """One ``run_checks`` over the year + commit: (seconds, seconds per rule, findings per rule).
+
+    Each rule's time is its own ``find``, timed in the thread that runs it (with two connections,
+    two rules run at once: the per-rule times then add up to more than the run)."""
+    import dataclasses
+
     from grants.audit import Actor
-    from grants.audit.rules import RULES
     from grants.extensions import db
-    from grants.services.audit_checks import run_checks
-
-    per_rule, marks = {}, []
-
-    def progress(code, index, total):
-        marks.append((code, time.perf_counter()))
-        statements.current = RULES[index].code if index < total else None
 
     import grants.services.audit_checks as checks
 
-    share = checks.share_receipt_sums
+    per_rule: dict[str, float] = {}
+
+    def timed(rule):
+        def find(scope, settings):
+            statements.current = rule.code
+            begun = time.perf_counter()
+            try:
+                return list(rule.find(scope, settings))
+            finally:
+                per_rule[rule.code] = time.perf_counter() - begun
+                statements.current = None
+        return dataclasses.replace(rule, find=find)
+
+    rules, share = checks.RULES, checks.share_receipt_sums
 
     def timed_share(*args, **kwargs):   # the receipts summed once per run, timed as a line of its own
-        share(*args, **kwargs)
-        marks.append((SHARED, time.perf_counter()))
+        statements.current = SHARED
+        begun = time.perf_counter()
+        try:
+            share(*args, **kwargs)
+        finally:
+            per_rule[SHARED] = time.perf_counter() - begun
+            statements.current = None
 
     with app.test_request_context():
-        statements.current = RULES[0].code
-        checks.share_receipt_sums = timed_share
+        checks.RULES, checks.share_receipt_sums = [timed(rule) for rule in rules], timed_share
         try:
             started = time.perf_counter()
-            run = run_checks(Actor.system("bench"), fiscal_year=2026, progress=progress)
+            run = checks.run_checks(Actor.system("bench"), fiscal_year=2026)
             db.session.commit()
             seconds = time.perf_counter() - started
         finally:
-            checks.share_receipt_sums = share
+            checks.RULES, checks.share_receipt_sums = rules, share
         counts = dict(run.counts)
         db.session.remove()
-    previous = started
-    for code, at in marks:
-        per_rule[code], previous = at - previous, at
-    statements.current = None
-    return seconds, per_rule, counts
+    order = [SHARED] + [rule.code for rule in rules]
+    return seconds, {code: per_rule[code] for code in order}, counts
 
 
 def legislature_report(app) -> tuple[float, dict]:
@@ -170,6 +193,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of the checks and of the reference")
     parser.add_argument("--explain", type=int, default=0, metavar="N", help="EXPLAIN ANALYZE the N slowest rules")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="AUDIT_CHECK_WORKERS for the run (default: the app's setting, 2)")
     parser.add_argument("--keep", action="store_true", help="keep the generated schema")
     args = parser.parse_args()
     if args.quick:
@@ -191,7 +216,8 @@ def main() -> int:
               f"{c['enrollments']:,} enrollments ({c['enrollment_periods']:,} periods), {c['invoice_lines']:,} invoice "
               f"lines, {c['expense_receipts']:,} receipts, {c['payments']:,} payments")
     planted = summary["planted"] if summary else PLANTED
-    app = app_for_url(url)
+    app = app_for_url(url, **({} if args.workers is None else {"AUDIT_CHECK_WORKERS": args.workers}))
+    from grants.services.audit_checks import WORKER_RULES
     failures = 0
     try:
         from grants.extensions import db
@@ -222,19 +248,28 @@ def main() -> int:
         print(f"   seq scan of {len(RULE_TABLES)} tables ({scanned:,} rows)  {ref_s:8.2f} s   (runs: "
               f"{', '.join(f'{s:.2f}' for s in references)})")
         print(f"   ratio checks / scan            {ratio:8.2f}×   target ≤ {TARGET_RATIO:g}×   {verdict(ok)}")
+        two = workers(app) > 1
+        print(f"   rules on {'two connections at once (AUDIT_CHECK_WORKERS > 1)' if two else 'one connection'}")
         print()
         print(f"   {'rule':<32} {'time (median)':>13} {'findings':>9} {'planted':>8}")
         missed = []
-        for code in per_rule[0]:
-            median = statistics.median(r[code] for r in per_rule)
-            if code == SHARED:
-                print(f"   {code:<32} {median:11.2f} s {'—':>9} {'—':>8}")
-                continue
-            found, want = counts.get(code, 0), planted.get(code, 0)
-            mark = "" if found >= want else "   MISSED"
-            if found < want:
-                missed.append(code)
-            print(f"   {code:<32} {median:11.2f} s {found:9,} {want:8}{mark}")
+        groups = [("on the run's connection", [c for c in per_rule[0] if c not in WORKER_RULES]),
+                  ("on the second connection, at the same time", [c for c in per_rule[0] if c in WORKER_RULES])] \
+            if two else [(None, list(per_rule[0]))]
+        for title, codes in groups:
+            if title:
+                total = sum(statistics.median(r[c] for r in per_rule) for c in codes)
+                print(f"   {title} ({total:.2f} s together)")
+            for code in codes:
+                median = statistics.median(r[code] for r in per_rule)
+                if code == SHARED:
+                    print(f"   {code:<32} {median:11.2f} s {'—':>9} {'—':>8}")
+                    continue
+                found, want = counts.get(code, 0), planted.get(code, 0)
+                mark = "" if found >= want else "   MISSED"
+                if found < want:
+                    missed.append(code)
+                print(f"   {code:<32} {median:11.2f} s {found:9,} {want:8}{mark}")
         failures += bool(missed)
         print(f"   planted anomalies found: {verdict(not missed)}" + (f" (missed: {', '.join(missed)})" if missed else ""))
 
@@ -268,6 +303,10 @@ def main() -> int:
     print()
     print("all targets met" if not failures else f"{failures} target(s) missed")
     return 1 if failures else 0
+
+
+def workers(app) -> int:
+    return int(app.config.get("AUDIT_CHECK_WORKERS", 1))
 
 
 def _engine(app):

@@ -106,6 +106,11 @@ class Config:
     AUDIT_ROUND_AMOUNT_MIN_RECEIPTS = 5         # receipts of an agreement before the share counts
     AUDIT_ROUND_AMOUNT_SHARE = "0.50"           # share of receipts with whole-hundred amounts
     AUDIT_SUPPLIER_SHARE = "0.40"               # one supplier's share of an agreement's spending
+    # Database connections a check run reads through (PostgreSQL only; SQLite always uses one):
+    # 1 = the rules one after another on the request's connection; 2 (or more) = the rules in two
+    # groups, the second on a new connection of its own that reads the same snapshot
+    # (pg_export_snapshot). See grants/services/audit_checks.py, "Two connections".
+    AUDIT_CHECK_WORKERS = 2
 
 
 class DevelopmentConfig(Config):

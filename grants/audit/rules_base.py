@@ -6,7 +6,9 @@ A rule's ``find(scope, settings)`` runs one (or very few) set-based SQL statemen
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,6 +20,26 @@ from grants.extensions import db
 from grants.models.base import Money, UTCDateTime
 
 SEVERITIES = ("low", "medium", "high")
+
+# The session the rules read through: the app's ``db.session``, unless a check run's worker thread
+# set its own (a Session on a connection of its own, see grants/services/audit_checks.py).
+_READER: ContextVar = ContextVar("audit_rules_session", default=None)
+
+
+def session():
+    """The session the rules execute their statements on (see ``reading_through``)."""
+    reader = _READER.get()
+    return db.session if reader is None else reader
+
+
+@contextmanager
+def reading_through(reader) -> Iterator[None]:
+    """The rules called inside read through ``reader`` (in this thread / context only)."""
+    token = _READER.set(reader)
+    try:
+        yield
+    finally:
+        _READER.reset(token)
 
 
 @dataclass(frozen=True)
@@ -59,7 +81,7 @@ class Scope:
         if self.is_global:
             return None
         condition, params = self.sql("a.id")
-        return set(db.session.execute(text(f"SELECT a.id FROM agreements a WHERE {condition}"), params).scalars())
+        return set(session().execute(text(f"SELECT a.id FROM agreements a WHERE {condition}"), params).scalars())
 
 
 @dataclass(frozen=True)
@@ -149,7 +171,7 @@ def rows(sql: str, params: dict, **types):
             statement = statement.bindparams(bindparam(name, type_=Date()))
     if types:
         statement = statement.columns(**types)
-    return db.session.execute(statement, params).mappings().all()
+    return session().execute(statement, params).mappings().all()
 
 
 MONEY = Money

@@ -17,9 +17,9 @@ from grants.audit.rules_base import (
     amount_text,
     money,
     rows,
+    session,
     short,
 )
-from grants.extensions import db
 from grants.validation.supplier import account_key, address_key, phone_key
 
 ZERO = Decimal("0.00")
@@ -101,7 +101,7 @@ def double_active_enrollment(scope: Scope, settings: RuleSettings):
     # Only people with more than one enrollment (one per agreement: a unique key) can be active in two
     # agreements. They are found first (a grouped scan of ix_enrollments_beneficiary_id: a few thousand
     # in a year of a million), then only their active periods are paired, in chunks of people.
-    several = db.session.execute(text(
+    several = session().execute(text(
         "SELECT beneficiary_id FROM enrollments GROUP BY beneficiary_id HAVING COUNT(*) > 1 "
         "ORDER BY beneficiary_id")).scalars().all()
     found = []
@@ -210,7 +210,7 @@ _FIELD_NAMES = {"tax_id": "NIT/DUI", "bank_account": "cuenta bancaria", "address
 def audit_chain_broken(scope: Scope, settings: RuleSettings):
     """The hash-chained audit log does not verify (an event edited, deleted or reordered). Not
     scoped by agreement: the chain is one for the whole service."""
-    report = verify_chain(db.session)
+    report = verify_chain(session())
     if report.ok:
         return
     yield FindingRow(
