@@ -1,11 +1,23 @@
-"""A realistic demo: three NGOs working in violence prevention, 2026 allocations, one user per role.
+"""A realistic demo: three NGOs working in violence prevention, one user per role.
 
 Every record goes through the same services as real data (validation and audit included).
+
+**The demo lives on the day it is loaded.** Its story is written as days counted from the first
+day of ngo2's agreement (``Timeline.start``), which is 150 days before the load: the term started
+five months ago and ends in about six; the fiscal year is the year of that first day. Each step runs
+on its own day (``grants.clock.at``), so what was paid in the first month carries that month's date
+in the records, the audit trail and the rules. Loaded on any date, the same things are true: the
+agreement is in execution and its term includes today; the first advance's statement is overdue
+(18 days: a finding for the auditor, on purpose); nothing else is late.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, timedelta
+
 from flask import current_app
 
+from grants import clock
 from grants.audit import Actor
 from grants.services.allocations import create_allocation
 from grants.services.organizations import create_organization
@@ -71,17 +83,46 @@ ORGANIZATIONS = [
 ]
 
 ALLOCATIONS = [
-    # (organization index, decree, budget line, amount, purpose)
-    (0, "D.L. N.º 1045", "2026-0700-3-02-01-21-1-56304", "185000.00",
+    # (organization index, decree, budget line (after the year), amount, purpose)
+    (0, "D.L. N.º 1045", "0700-3-02-01-21-1-56304", "185000.00",
      "Prevención de la violencia juvenil mediante formación vocacional y tutorías escolares "
      "en San Salvador Centro."),
-    (1, "D.L. N.º 1045", "2026-0700-3-02-01-21-1-56304", "142500.00",
+    (1, "D.L. N.º 1045", "0700-3-02-01-21-1-56304", "142500.00",
      "Espacios comunitarios seguros y mediación de conflictos en Santa Ana Centro."),
-    (2, "D.L. N.º 1046", "2026-0700-3-02-01-21-1-56304", "97250.50",
+    (2, "D.L. N.º 1046", "0700-3-02-01-21-1-56304", "97250.50",
      "Escuelas deportivas y artísticas para la niñez y adolescencia en San Miguel."),
-    (0, "D.L. N.º 1046", "2026-0700-3-02-02-21-1-56304", "38000.00",
+    (0, "D.L. N.º 1046", "0700-3-02-02-21-1-56304", "38000.00",
      "Atención psicosocial a familias de jóvenes en riesgo."),
 ]
+
+# ngo2's agreement started this many days before the demo is loaded; its term lasts TERM_DAYS.
+DAYS_SINCE_START = 150
+TERM_DAYS = 318
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The demo's calendar: day ``n`` of the story is ``start + n`` days."""
+
+    start: date
+
+    @classmethod
+    def of_today(cls) -> Timeline:
+        return cls(clock.today() - timedelta(days=DAYS_SINCE_START))
+
+    def day(self, n: int) -> date:
+        return self.start + timedelta(days=n)
+
+    def iso(self, n: int) -> str:
+        return self.day(n).isoformat()
+
+    @property
+    def fiscal_year(self) -> int:
+        return self.start.year
+
+    @property
+    def end(self) -> date:
+        return self.day(TERM_DAYS - 1)
 
 USERS = [
     ("admin", "Administración del sistema", ["admin"], None),
@@ -98,12 +139,12 @@ USERS = [
 ]
 
 
-def _plan_content(territory: list[str], amount_lines: list[tuple[str, str, str]], tranche_amounts: list[str],
-                  target: int, ages: tuple[int, int]) -> dict:
+def _plan_content(t: Timeline, territory: list[str], amount_lines: list[tuple[str, str, str]],
+                  tranche_amounts: list[str], target: int, ages: tuple[int, int]) -> dict:
     lines = [{"category": c, "description": d, "amount": a} for c, d, a in amount_lines]
-    dates = ["2026-02-16", "2026-05-15", "2026-08-14"]
+    dates = [t.iso(15), t.iso(103), t.iso(194)]
     return {
-        "start_date": "2026-02-01", "end_date": "2026-12-15",
+        "start_date": t.iso(0), "end_date": t.end.isoformat(),
         "justification": "Los homicidios y la deserción escolar se concentran en jóvenes de las colonias "
                          "atendidas; no existen espacios seguros de formación por la tarde.",
         "objectives": "Ofrecer formación, deporte y acompañamiento psicosocial que alejen a niñas, niños "
@@ -119,10 +160,11 @@ def _plan_content(territory: list[str], amount_lines: list[tuple[str, str, str]]
                           "profile": "Niñez, adolescencia y juventud en riesgo, con sus familias."},
         "activities": [
             {"name": "Talleres de formación", "description": "Sesiones semanales por grupo",
-             "responsible": "Coordinación técnica", "start_date": "2026-02-16", "end_date": "2026-11-30",
+             "responsible": "Coordinación técnica", "start_date": t.iso(15), "end_date": t.iso(302),
              "municipality_codes": territory[:1]},
             {"name": "Acompañamiento psicosocial", "description": "Atención individual y familiar",
-             "responsible": "Equipo psicosocial", "quarter": "T2", "municipality_codes": territory},
+             "responsible": "Equipo psicosocial", "start_date": t.iso(59), "end_date": t.iso(149),
+             "municipality_codes": territory},
         ],
         "budget_lines": lines,
         "indicators": [
@@ -139,45 +181,52 @@ def _plan_content(territory: list[str], amount_lines: list[tuple[str, str, str]]
     }
 
 
-def _demo_plans(actor: Actor, orgs, allocations, users) -> dict:
+def _demo_plans(t: Timeline, orgs, allocations, users) -> dict:
     """ngo2's plan approved, with its agreement signed and in execution; ngo3's plan waiting for
     review; ngo1 has none yet, so a person can do the whole round from the start."""
-    from datetime import date
-
     from grants.services import agreements, plans
     from grants.services.demo_scan import demo_signed_scan
 
     def as_(key):
         return Actor.for_user(users[key])
 
-    plan2 = plans.create_plan(as_("ngo2"), allocations[1].id, "Espacios seguros en Santa Ana Centro", _plan_content(
-        ["0215"], [("Servicios profesionales", "Mediadores y facilitadores comunitarios", "75000.00"),
-                   ("Equipamiento", "Mobiliario y equipo de los espacios seguros", "30000.00"),
-                   ("Materiales", "Materiales didácticos y deportivos", "22500.00"),
-                   ("Alimentación", "Refrigerios de las sesiones", "15000.00")],
-        ["60000.00", "50000.00", "32500.00"], 420, (10, 25)))
-    plans.submit_plan(as_("ngo2"), plan2.id)
-    for discipline in ("legal", "financial", "monitoring"):
-        plans.record_review(as_(discipline), plan2.id, 1, discipline, "approve", [])
-    agreement = agreements.create_agreement(as_("legal"), plan2.id, {
-        "ministry_signatory_name": "Lic. Ernesto Cañas Orellana",
-        "ministry_signatory_title": "Ministro de Justicia y Seguridad Pública",
-        "ngo_signatory_name": orgs[1].legal_rep_name, "ngo_signatory_title": "Representante legal"})
-    agreements.sign_agreement(as_("legal"), agreement.id, date(2026, 1, 30), demo_signed_scan(agreement.number))
-    agreements.designate_administrator(as_("legal"), agreement.id, users["administrator"].id)
-    agreements.start_execution(as_("legal"), agreement.id)
+    with clock.at(t.day(-20)):
+        plan2 = plans.create_plan(as_("ngo2"), allocations[1].id, "Espacios seguros en Santa Ana Centro", _plan_content(
+            t, ["0215"], [("Servicios profesionales", "Mediadores y facilitadores comunitarios", "75000.00"),
+                          ("Equipamiento", "Mobiliario y equipo de los espacios seguros", "30000.00"),
+                          ("Materiales", "Materiales didácticos y deportivos", "22500.00"),
+                          ("Alimentación", "Refrigerios de las sesiones", "15000.00")],
+            ["60000.00", "50000.00", "32500.00"], 420, (10, 25)))
+        plans.submit_plan(as_("ngo2"), plan2.id)
+    with clock.at(t.day(-12)):
+        for discipline in ("legal", "financial", "monitoring"):
+            plans.record_review(as_(discipline), plan2.id, 1, discipline, "approve", [])
+        agreement = agreements.create_agreement(as_("legal"), plan2.id, {
+            "ministry_signatory_name": "Lic. Ernesto Cañas Orellana",
+            "ministry_signatory_title": "Ministro de Justicia y Seguridad Pública",
+            "ngo_signatory_name": orgs[1].legal_rep_name, "ngo_signatory_title": "Representante legal"})
+    with clock.at(t.day(-2)):
+        agreements.sign_agreement(as_("legal"), agreement.id, t.day(-2), demo_signed_scan(agreement.number))
+        agreements.designate_administrator(as_("legal"), agreement.id, users["administrator"].id)
+    with clock.at(t.day(0)):
+        agreements.start_execution(as_("legal"), agreement.id)
 
-    _demo_beneficiaries(as_("ngo2"), as_("monitoring"), agreement.id)
-    supplier = _demo_suppliers(as_("ngo2"), as_("financial"), agreement.id)
-    _demo_money(as_, agreement.id, supplier.id)
-    _demo_follow_up(as_, agreement)
+    _demo_beneficiaries(t, as_("ngo2"), as_("monitoring"), agreement.id)
+    supplier = _demo_suppliers(t, as_("ngo2"), as_("financial"), agreement.id)
+    _demo_money(t, as_, agreement.id, supplier.id)
+    _demo_follow_up(t, as_, agreement)
 
-    plan3 = plans.create_plan(as_("ngo3"), allocations[2].id, "Escuelas de arte y deporte en San Miguel", _plan_content(
-        ["1222"], [("Servicios profesionales", "Instructores de arte y deporte", "52250.50"),
-                   ("Materiales", "Uniformes, balones e instrumentos", "30000.00"),
-                   ("Alimentación", "Refrigerios de las sesiones", "15000.00")],
-        ["40000.00", "40000.00", "17250.50"], 350, (7, 17)))
-    plans.submit_plan(as_("ngo3"), plan3.id)
+    # ngo3's program starts in two weeks (still in the fiscal year of its allocation).
+    t3 = Timeline(min(clock.today() + timedelta(days=14), date(t.fiscal_year, 12, 31)))
+    with clock.at(t.day(DAYS_SINCE_START - 5)):
+        plan3 = plans.create_plan(as_("ngo3"), allocations[2].id, "Escuelas de arte y deporte en San Miguel",
+                                  _plan_content(t3, ["1222"], [
+                                      ("Servicios profesionales", "Instructores de arte y deporte", "52250.50"),
+                                      ("Materiales", "Uniformes, balones e instrumentos", "30000.00"),
+                                      ("Alimentación", "Refrigerios de las sesiones", "15000.00")],
+                                      ["40000.00", "40000.00", "17250.50"], 350, (7, 17)))
+    with clock.at(t.day(DAYS_SINCE_START - 3)):
+        plans.submit_plan(as_("ngo3"), plan3.id)
     return {"plans": 2, "agreements": 1}
 
 
@@ -187,72 +236,83 @@ LAST_NAMES = ["López Hernández", "Martínez Rivas", "García Flores", "Rodríg
               "Ramírez Aguilar", "Mejía Portillo", "Castillo Orellana", "Romero Menjívar", "Guardado Sánchez"]
 
 
-def _demo_list() -> bytes:
-    """24 young people of Santa Ana Centro: adults with their DUI, minors with a birth certificate."""
+def _demo_list(enrolled_on: date) -> bytes:
+    """24 young people of Santa Ana Centro, 10 to 24 years old when enrolled: adults with their DUI,
+    minors with a birth certificate."""
     from grants.validation.identity import dui_check_digit
 
     lines = ["Tipo de documento,Número de documento,Nombres,Apellidos,Fecha de nacimiento,Sexo,Municipio,"
              "Fecha de inscripción"]
     for n in range(24):
-        year = 2001 + n % 14  # 11 to 24 years old in 2026
-        birth = f"{1 + n % 27:02d}/{1 + n % 12:02d}/{year}"
+        year = enrolled_on.year - 24 + n % 14
+        born = date(year, 1 + n % 12, 1 + n % 27)
+        birth = born.strftime("%d/%m/%Y")
         sex = "F" if n % 2 == 0 else "M"
-        if 2026 - year > 18:
+        age = enrolled_on.year - born.year - ((enrolled_on.month, enrolled_on.day) < (born.month, born.day))
+        if age >= 18:
             digits = f"{4_800_000 + n * 7919:08d}"
             document = ("DUI", f"{digits}-{dui_check_digit(digits)}")
         else:
             document = ("Partida de nacimiento", f"PN-0215-{year}-{1000 + n}")
         lines.append(f"{document[0]},{document[1]},{FIRST_NAMES[n % 12]},{LAST_NAMES[n % 10]},{birth},{sex},"
-                     f"Santa Ana Centro,02/03/2026")
+                     f"Santa Ana Centro,{enrolled_on.strftime('%d/%m/%Y')}")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def _demo_beneficiaries(ngo: Actor, monitoring: Actor, agreement_id: int) -> None:
-    """ngo2's list, confirmed and validated; the first 20 people active since March."""
-    from datetime import date
-
-    from grants.models import Enrollment
-    from grants.services import beneficiary_imports, enrollments
-    from grants.extensions import db
+def _demo_beneficiaries(t: Timeline, ngo: Actor, monitoring: Actor, agreement_id: int) -> None:
+    """ngo2's list (enrolled on day 29), confirmed and validated; the first 20 people active since then."""
     from sqlalchemy import select
 
-    batch = beneficiary_imports.import_file(ngo, agreement_id, "inscripcion-marzo-2026.csv", _demo_list())
-    beneficiary_imports.confirm_batch(ngo, batch.id)
-    beneficiary_imports.validate_batch(monitoring, batch.id, effective=date(2026, 3, 2))
-    people = db.session.scalars(select(Enrollment).where(Enrollment.batch_id == batch.id)
-                                .order_by(Enrollment.id)).all()
-    for enrollment in people[:20]:
-        since = max(date(2026, 3, 2), enrollment.periods[-1].valid_from)
-        enrollments.change_status(ngo, enrollment.id, "active", since, "Inicia talleres")
+    from grants.extensions import db
+    from grants.models import Enrollment
+    from grants.services import beneficiary_imports, enrollments
+
+    enrolled_on = t.day(29)
+    with clock.at(enrolled_on, hour=9):
+        batch = beneficiary_imports.import_file(ngo, agreement_id, f"inscripcion-{enrolled_on:%Y-%m}.csv",
+                                                _demo_list(enrolled_on))
+        beneficiary_imports.confirm_batch(ngo, batch.id)
+    with clock.at(enrolled_on, hour=15):
+        beneficiary_imports.validate_batch(monitoring, batch.id, effective=enrolled_on)
+        people = db.session.scalars(select(Enrollment).where(Enrollment.batch_id == batch.id)
+                                    .order_by(Enrollment.id)).all()
+        for enrollment in people[:20]:
+            since = max(enrolled_on, enrollment.periods[-1].valid_from)
+            enrollments.change_status(ngo, enrollment.id, "active", since, "Inicia talleres")
 
 
-def _demo_suppliers(ngo: Actor, financial: Actor, agreement_id: int):
-    """Two suppliers of ngo2: one validated, one waiting in the financial reviewer's queue."""
+def _demo_suppliers(t: Timeline, ngo: Actor, financial: Actor, agreement_id: int):
+    """Two suppliers of ngo2: one validated (day 20), one waiting in the financial reviewer's queue."""
     from grants.services import suppliers
 
-    validated = suppliers.propose_supplier(ngo, agreement_id, {
-        "tax_id": "0210-140395-102-0", "nrc": "245871-3", "legal_name": "Panadería y Eventos La Espiga, S.A. de C.V.",
-        "address": "Calle Libertad 14, Santa Ana", "phone": "2440-7788",
-        "bank_name": "Banco Agrícola", "bank_account": "0058-771-22019",
-        "items": [{"description": "Refrigerio por participante y sesión", "unit": "refrigerio", "unit_price": "1.75"},
-                  {"description": "Almuerzo para jornadas completas", "unit": "almuerzo", "unit_price": "3.50"}]})
-    suppliers.validate_supplier(financial, validated.id)
-    suppliers.propose_supplier(ngo, agreement_id, {
-        "tax_id": "0210-050812-045-1", "nrc": "301188-0", "legal_name": "Deportes Occidente, S.A. de C.V.",
-        "address": "Av. Independencia 8, Santa Ana", "phone": "2447-1020",
-        "bank_name": "Banco Cuscatlán", "bank_account": "1102-334-5567",
-        "items": [{"description": "Balón de fútbol n.º 5", "unit": "unidad", "unit_price": "18.90"},
-                  {"description": "Uniforme deportivo completo", "unit": "juego", "unit_price": "24.00"}]})
+    with clock.at(t.day(18)):
+        validated = suppliers.propose_supplier(ngo, agreement_id, {
+            "tax_id": "0210-140395-102-0", "nrc": "245871-3",
+            "legal_name": "Panadería y Eventos La Espiga, S.A. de C.V.",
+            "address": "Calle Libertad 14, Santa Ana", "phone": "2440-7788",
+            "bank_name": "Banco Agrícola", "bank_account": "0058-771-22019",
+            "items": [{"description": "Refrigerio por participante y sesión", "unit": "refrigerio",
+                       "unit_price": "1.75"},
+                      {"description": "Almuerzo para jornadas completas", "unit": "almuerzo", "unit_price": "3.50"}]})
+    with clock.at(t.day(20)):
+        suppliers.validate_supplier(financial, validated.id)
+    with clock.at(t.day(140)):
+        suppliers.propose_supplier(ngo, agreement_id, {
+            "tax_id": "0210-050812-045-1", "nrc": "301188-0", "legal_name": "Deportes Occidente, S.A. de C.V.",
+            "address": "Av. Independencia 8, Santa Ana", "phone": "2447-1020",
+            "bank_name": "Banco Cuscatlán", "bank_account": "1102-334-5567",
+            "items": [{"description": "Balón de fútbol n.º 5", "unit": "unidad", "unit_price": "18.90"},
+                      {"description": "Uniforme deportivo completo", "unit": "juego", "unit_price": "24.00"}]})
     return validated
 
 
-def _demo_money(as_, agreement_id: int, supplier_id: int) -> None:
-    """ngo2's money, through the real services: March's refreshments paid directly (two of the 22
-    participants billed were never active, so their units are deducted); April's waiting for a
-    second treasury officer; the first advance disbursed, with a statement half reviewed."""
+def _demo_money(t: Timeline, as_, agreement_id: int, supplier_id: int) -> None:
+    """ngo2's money, through the real services, each step on its day: the first month's refreshments
+    paid directly (two of the 22 participants billed were never active, so their units are
+    deducted); the second month's waiting for a second treasury officer; the first advance
+    disbursed on day 16, with a statement half reviewed."""
     from sqlalchemy import select
 
-    from grants.clock import today
     from grants.extensions import db
     from grants.models import Enrollment
     from grants.services import advances, expense_statements, invoices, payments
@@ -260,60 +320,79 @@ def _demo_money(as_, agreement_id: int, supplier_id: int) -> None:
     people = db.session.scalars(select(Enrollment).where(Enrollment.agreement_id == agreement_id)
                                 .order_by(Enrollment.id)).all()
     served = [e.id for e in people[:22]]  # the first 20 are active; 21 and 22 were never activated
+    year = t.fiscal_year
 
-    def invoice(number: str, month: int, last_day: int):
-        registered = invoices.register_invoice(as_("ngo2"), agreement_id, {
-            "supplier_id": supplier_id, "number": number, "issue_date": f"2026-{month + 1:02d}-02",
-            "period_start": f"2026-{month:02d}-03", "period_end": f"2026-{month:02d}-{last_day}",
-            "lines": [{"budget_line": 4, "description": "Refrigerios de las sesiones del mes (12 por participante)",
-                       "quantity": str(len(served)), "unit_price": "21.00", "per_beneficiary": True,
-                       "enrollment_ids": served}]})
-        invoices.certify_receipt(as_("administrator"), registered.id, {
-            "received_on": f"2026-{month + 1:02d}-03", "conforming": True, "differences": None})
+    def invoice(number: str, first: int, last: int):
+        """Refreshments served from day ``first`` to day ``last``: invoiced two days later, received the next."""
+        with clock.at(t.day(last + 2)):
+            registered = invoices.register_invoice(as_("ngo2"), agreement_id, {
+                "supplier_id": supplier_id, "number": number, "issue_date": t.iso(last + 2),
+                "period_start": t.iso(first), "period_end": t.iso(last),
+                "lines": [{"budget_line": 4, "description": "Refrigerios de las sesiones del mes (12 por participante)",
+                           "quantity": str(len(served)), "unit_price": "21.00", "per_beneficiary": True,
+                           "enrollment_ids": served}]})
+        with clock.at(t.day(last + 3)):
+            invoices.certify_receipt(as_("administrator"), registered.id, {
+                "received_on": t.iso(last + 3), "conforming": True, "differences": None})
         return registered
 
-    march = payments.prepare_payment(as_("treasury"), invoice("A-0311", 3, 31).id)
-    payments.authorize_payment(as_("treasury2"), march.id)
-    payments.execute_payment(as_("treasury"), march.id, "BCR-TRF-2026-004512", today())
-    payments.prepare_payment(as_("treasury"), invoice("A-0422", 4, 30).id)  # waits for treasury2
+    first_month = invoice("A-0311", 30, 58)
+    with clock.at(t.day(63)):
+        march = payments.prepare_payment(as_("treasury"), first_month.id)
+    with clock.at(t.day(64)):
+        payments.authorize_payment(as_("treasury2"), march.id)
+    with clock.at(t.day(66)):
+        payments.execute_payment(as_("treasury"), march.id, f"BCR-TRF-{year}-004512", t.day(66))
+    second_month = invoice("A-0422", 59, 88)
+    with clock.at(t.day(93)):
+        payments.prepare_payment(as_("treasury"), second_month.id)  # waits for treasury2
 
-    advance = advances.request_advance(as_("ngo2"), agreement_id, {
-        "tranche_number": 1, "purpose": "Primer desembolso: facilitadores y materiales de febrero a mayo"})
-    advances.approve_advance(as_("financial"), advance.id)
-    advances.prepare_disbursement(as_("treasury"), advance.id)
-    advances.disburse_advance(as_("treasury2"), advance.id, "BCR-TRF-2026-003001", today())
-    statement = expense_statements.submit_statement(as_("ngo2"), advance.id, [
-        {"document_type": "ccf", "document_number": "CCF-1187", "issue_date": "2026-03-05",
-         "supplier_tax_id": "0614-010180-001-2", "supplier_name": "Librería y Papelería El Estudiante",
-         "description": "Cuadernos, lápices y material de talleres", "budget_line": 3, "amount": "1845.60"},
-        {"document_type": "factura", "document_number": "F-22051", "issue_date": "2026-03-20",
-         "supplier_tax_id": "0614-090291-107-1", "supplier_name": "Muebles Metálicos Santa Ana",
-         "description": "Mesas plegables y sillas para el espacio seguro", "budget_line": 2, "amount": "4320.00"},
-        {"document_type": "recibo", "document_number": "R-0098", "issue_date": "2026-04-10",
-         "supplier_tax_id": "0614-050707-104-8", "supplier_name": "Mediación Comunitaria Occidente",
-         "description": "Honorarios de facilitación, marzo", "budget_line": 1, "amount": "2500.00"},
-    ], filename="liquidacion-anticipo-1.xlsx")
+    with clock.at(t.day(12)):
+        advance = advances.request_advance(as_("ngo2"), agreement_id, {
+            "tranche_number": 1, "purpose": "Primer desembolso: facilitadores y materiales de los primeros meses"})
+    with clock.at(t.day(13)):
+        advances.approve_advance(as_("financial"), advance.id)
+    with clock.at(t.day(15)):
+        advances.prepare_disbursement(as_("treasury"), advance.id)
+    with clock.at(t.day(16)):
+        advances.disburse_advance(as_("treasury2"), advance.id, f"BCR-TRF-{year}-003001", t.day(16))
+    with clock.at(t.day(75)):
+        statement = expense_statements.submit_statement(as_("ngo2"), advance.id, [
+            {"document_type": "ccf", "document_number": "CCF-1187", "issue_date": t.iso(32),
+             "supplier_tax_id": "0614-010180-001-2", "supplier_name": "Librería y Papelería El Estudiante",
+             "description": "Cuadernos, lápices y material de talleres", "budget_line": 3, "amount": "1845.60"},
+            {"document_type": "factura", "document_number": "F-22051", "issue_date": t.iso(47),
+             "supplier_tax_id": "0614-090291-107-1", "supplier_name": "Muebles Metálicos Santa Ana",
+             "description": "Mesas plegables y sillas para el espacio seguro", "budget_line": 2, "amount": "4320.00"},
+            {"document_type": "recibo", "document_number": "R-0098", "issue_date": t.iso(68),
+             "supplier_tax_id": "0614-050707-104-8", "supplier_name": "Mediación Comunitaria Occidente",
+             "description": "Honorarios de facilitación, primer mes", "budget_line": 1, "amount": "2500.00"},
+        ], filename="liquidacion-anticipo-1.xlsx")
     first, second, _third = statement.receipts
-    expense_statements.decide_receipt(as_("financial"), first.id, True)
-    expense_statements.decide_receipt(as_("financial"), second.id, False,
-                                      "El comprobante no detalla cantidades ni precios unitarios.")
+    with clock.at(t.day(80)):
+        expense_statements.decide_receipt(as_("financial"), first.id, True)
+        expense_statements.decide_receipt(as_("financial"), second.id, False,
+                                          "El comprobante no detalla cantidades ni precios unitarios.")
 
 
-def _demo_follow_up(as_, agreement) -> None:
-    """The administrator's report for March–April, and one liquidation-check run by the auditor (the
-    first advance's statement was due in June: a finding waits on the auditor's page)."""
+def _demo_follow_up(t: Timeline, as_, agreement) -> None:
+    """The administrator's report for the first two months of activities, and one liquidation-check
+    run by the auditor today (the first advance's statement was due on day 132: a finding waits on
+    the auditor's page)."""
     from grants.services import audit_checks, followup
 
     version = agreement.plan_version
-    followup.create_report(as_("administrator"), agreement.id, {
-        "period_start": "2026-03-01", "period_end": "2026-04-30",
-        "activities": [{"activity_id": a.id, "progress": "35.00" if n == 0 else "20.00",
-                        "notes": "Sesiones semanales en dos colonias." if n == 0 else "Atención a 12 familias."}
-                       for n, a in enumerate(sorted(version.activities, key=lambda a: a.position))],
-        "indicators": [{"indicator_id": i.id, "value": "96" if n == 0 else "78"}
-                       for n, i in enumerate(sorted(version.indicators, key=lambda i: i.position))],
-        "observations": "Asistencia estable; falta completar la lista de abril con dos participantes nuevos."})
-    audit_checks.run_checks(as_("auditor"), fiscal_year=2026)
+    with clock.at(t.day(95)):
+        followup.create_report(as_("administrator"), agreement.id, {
+            "period_start": t.iso(28), "period_end": t.iso(88),
+            "activities": [{"activity_id": a.id, "progress": "35.00" if n == 0 else "20.00",
+                            "notes": "Sesiones semanales en dos colonias." if n == 0 else "Atención a 12 familias."}
+                           for n, a in enumerate(sorted(version.activities, key=lambda a: a.position))],
+            "indicators": [{"indicator_id": i.id, "value": "96" if n == 0 else "78"}
+                           for n, i in enumerate(sorted(version.indicators, key=lambda i: i.position))],
+            "observations": "Asistencia estable; falta completar la lista del segundo mes con dos participantes "
+                            "nuevos."})
+    audit_checks.run_checks(as_("auditor"), fiscal_year=t.fiscal_year)
 
 
 def demo_accounts() -> list[tuple[str, list[str]]]:
@@ -321,19 +400,22 @@ def demo_accounts() -> list[tuple[str, list[str]]]:
 
 
 def load_demo(actor: Actor) -> dict:
-    orgs = [create_organization(actor, data) for data in ORGANIZATIONS]
-    allocations = []
-    for index, decree, line, amount, purpose in ALLOCATIONS:
-        allocations.append(create_allocation(actor, {
-            "decree_number": decree, "fiscal_year": 2026, "budget_line_code": line,
-            "organization_id": orgs[index].id, "amount": amount, "purpose": purpose,
-        }))
-    password = current_app.config["DEMO_PASSWORD"]
-    users = {}
-    for local, name, roles, org_index in USERS:
-        users[local] = create_user(actor, {
-            "email": f"{local}@{DOMAIN}", "full_name": name, "roles": roles, "password": password,
-            "organization_id": orgs[org_index].id if org_index is not None else None,
-        })
-    made = _demo_plans(actor, orgs, allocations, users)
+    """Everything of the demo, on the calendar of the day it is loaded (see the module's docstring)."""
+    t = Timeline.of_today()
+    with clock.at(t.day(-40)):
+        orgs = [create_organization(actor, data) for data in ORGANIZATIONS]
+        allocations = []
+        for index, decree, line, amount, purpose in ALLOCATIONS:
+            allocations.append(create_allocation(actor, {
+                "decree_number": decree, "fiscal_year": t.fiscal_year, "budget_line_code": f"{t.fiscal_year}-{line}",
+                "organization_id": orgs[index].id, "amount": amount, "purpose": purpose,
+            }))
+        password = current_app.config["DEMO_PASSWORD"]
+        users = {}
+        for local, name, roles, org_index in USERS:
+            users[local] = create_user(actor, {
+                "email": f"{local}@{DOMAIN}", "full_name": name, "roles": roles, "password": password,
+                "organization_id": orgs[org_index].id if org_index is not None else None,
+            })
+    made = _demo_plans(t, orgs, allocations, users)
     return {"organizations": len(orgs), "allocations": len(ALLOCATIONS), "users": len(USERS), **made}

@@ -8,6 +8,7 @@ from grants.extensions import db
 from grants.services import agreements, plans
 from tests.factories import make_allocation, make_organization, make_user, plan_content
 from tests.pdfs import tiny_pdf
+from tests.timeline import day
 
 
 def agreement_in_execution(territory=("0623", "0622"), ages=(14, 29), amount="100000.00", **org):
@@ -28,7 +29,7 @@ def agreement_in_execution(territory=("0623", "0622"), ages=(14, 29), amount="10
     agreement = agreements.create_agreement(legal, plan.id, {
         "ministry_signatory_name": "M", "ministry_signatory_title": "T",
         "ngo_signatory_name": "N", "ngo_signatory_title": "R"})
-    agreements.sign_agreement(legal, agreement.id, date(2026, 1, 20), tiny_pdf())
+    agreements.sign_agreement(legal, agreement.id, day("2026-01-20"), tiny_pdf())
     agreements.designate_administrator(legal, agreement.id, administrator.id)
     agreements.start_execution(legal, agreement.id)
     db.session.commit()

@@ -18,19 +18,37 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from datetime import date, datetime, time
+
 import pytest
 import sqlalchemy as sa
+import time_machine
 from flask_migrate import upgrade
 
 from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
 
-from grants import MIGRATIONS_DIR, create_app
+from grants import MIGRATIONS_DIR, clock, create_app
 from grants.extensions import db, limiter
 
+def _test_day() -> date:
+    """The day the suite runs on: ``FONDOS_TEST_TODAY`` (YYYY-MM-DD), else the real date in El Salvador."""
+    value = os.environ.get("FONDOS_TEST_TODAY", "").strip()
+    return date.fromisoformat(value) if value else datetime.now(clock.EL_SALVADOR).date()
+
+
+_TRAVEL = None
+
+
 def pytest_configure(config):
-    """Compile the message catalogues (build output, not in git) so `pytest` alone works."""
+    """Move the whole process to the test day at 10:00 in El Salvador (time runs on from there),
+    so no test depends on the real date or on the hour it runs; then compile the message
+    catalogues (build output, not in git) so `pytest` alone works."""
+    global _TRAVEL
+    os.environ["FONDOS_TEST_TODAY"] = _test_day().isoformat()  # child processes: tests/on_test_day.py
+    _TRAVEL = time_machine.travel(datetime.combine(_test_day(), time(10), clock.EL_SALVADOR), tick=True)
+    _TRAVEL.start()
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
@@ -41,6 +59,15 @@ def pytest_configure(config):
                 catalog = read_po(src)
             with mo.open("wb") as out:
                 write_mo(out, catalog, use_fuzzy=True)
+
+
+def pytest_unconfigure(config):
+    if _TRAVEL is not None:
+        _TRAVEL.stop()
+
+
+def pytest_report_header(config):
+    return f"test day (grants.clock.today()): {_test_day().isoformat()}  [FONDOS_TEST_TODAY]"
 
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -10,6 +10,7 @@ from grants.services.allocations import create_allocation
 from grants.services.organizations import create_organization
 from grants.services.users import create_user
 from grants.validation.identity import dui_check_digit, nit_check_digit
+from tests.timeline import iso, year
 
 PASSWORD = "correct-horse-2026"
 _seq = itertools.count(1)
@@ -54,7 +55,7 @@ def make_organization(**overrides):
 def make_allocation(org, **overrides):
     data = {
         "decree_number": f"D.L. N.º {next(_seq)}",
-        "fiscal_year": 2026,
+        "fiscal_year": year(),
         "budget_line_code": "2026-0700-3-02-01-21-1-56304",
         "organization_id": org.id,
         "amount": "100000.00",
@@ -82,10 +83,11 @@ def make_user(roles=("admin",), organization=None, password=PASSWORD, **override
 
 
 def plan_content(**overrides) -> dict:
-    """A complete, valid work plan for a 2026 allocation of at least $100,000."""
+    """A complete, valid work plan for an allocation of ``year()`` of at least $100,000 (the reference
+    calendar's 2026 term, 01/02–30/11, moved to the test day: see tests/timeline.py)."""
     data = {
-        "start_date": "2026-02-01",
-        "end_date": "2026-11-30",
+        "start_date": iso("2026-02-01"),
+        "end_date": iso("2026-11-30"),
         "justification": "Altos índices de violencia juvenil en el municipio.",
         "objectives": "Reducir la participación de jóvenes en pandillas mediante formación.",
         "ministry_alignment": "Plan de prevención del MJSP, eje 2: juventud.",
@@ -95,9 +97,9 @@ def plan_content(**overrides) -> dict:
         "beneficiaries": {"target": 300, "age_min": 14, "age_max": 29, "profile": "Jóvenes en riesgo"},
         "activities": [
             {"name": "Talleres vocacionales", "description": "Carpintería y panadería", "responsible": "Coordinadora",
-             "quarter": "T2", "municipality_codes": ["0623"]},
+             "start_date": iso("2026-04-01"), "end_date": iso("2026-06-30"), "municipality_codes": ["0623"]},
             {"name": "Tutorías escolares", "description": "Refuerzo escolar", "responsible": "Tutor",
-             "start_date": "2026-03-01", "end_date": "2026-10-31", "municipality_codes": ["0622"]},
+             "start_date": iso("2026-03-01"), "end_date": iso("2026-10-31"), "municipality_codes": ["0622"]},
         ],
         "budget_lines": [
             {"category": "Servicios", "description": "Instructores", "amount": "60000.00"},
@@ -109,9 +111,9 @@ def plan_content(**overrides) -> dict:
              "baseline": "0", "target": "250", "means_of_verification": "Listas de asistencia"},
         ],
         "tranches": [
-            {"planned_date": "2026-02-15", "amount": "40000.00", "budget_lines": [1, 2]},
-            {"planned_date": "2026-06-15", "amount": "40000.00", "budget_lines": [1, 2, 3]},
-            {"planned_date": "2026-09-15", "amount": "20000.00", "budget_lines": [1, 3]},
+            {"planned_date": iso("2026-02-15"), "amount": "40000.00", "budget_lines": [1, 2]},
+            {"planned_date": iso("2026-06-15"), "amount": "40000.00", "budget_lines": [1, 2, 3]},
+            {"planned_date": iso("2026-09-15"), "amount": "20000.00", "budget_lines": [1, 3]},
         ],
     }
     data.update(overrides)

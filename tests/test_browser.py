@@ -17,6 +17,7 @@ from grants.demo import demo_accounts
 from grants.extensions import db
 from grants.models import Allocation, Organization
 from tests import browser_support as support
+from tests.timeline import iso
 
 pytestmark = pytest.mark.browser
 
@@ -213,8 +214,8 @@ def test_a_plan_goes_from_the_ngos_editor_to_review_and_back_with_changes_reques
 
     # general fields, territory and beneficiaries
     ngo.fill("input[name=title]", title)
-    ngo.fill("input[name=start_date]", "2026-02-01")
-    ngo.fill("input[name=end_date]", "2026-11-30")
+    ngo.fill("input[name=start_date]", iso("2026-02-01"))
+    ngo.fill("input[name=end_date]", iso("2026-11-30"))
     ngo.fill("textarea[name=justification]", "Altos índices de violencia juvenil en el municipio.")
     ngo.fill("textarea[name=objectives]", "Reducir la participación de jóvenes en pandillas.")
     ngo.fill("textarea[name=ministry_alignment]", "Plan de prevención del MJSP, eje 2: juventud.")
@@ -236,8 +237,8 @@ def test_a_plan_goes_from_the_ngos_editor_to_review_and_back_with_changes_reques
     expect(ngo.locator("input[name=activities-0-name]")).to_have_value("Talleres vocacionales")
     ngo.fill("input[name=activities-1-name]", "Tutorías escolares")
     ngo.fill("input[name=activities-1-responsible]", "Tutor")
-    ngo.fill("input[name=activities-1-start_date]", "2026-03-01")
-    ngo.fill("input[name=activities-1-end_date]", "2026-10-31")
+    ngo.fill("input[name=activities-1-start_date]", iso("2026-03-01"))
+    ngo.fill("input[name=activities-1-end_date]", iso("2026-10-31"))
     ngo.fill("input[name=activities-1-municipality_codes]", "San Salvador Este")
 
     # budget, indicators, tranches
@@ -256,12 +257,12 @@ def test_a_plan_goes_from_the_ngos_editor_to_review_and_back_with_changes_reques
     ngo.fill("input[name=indicators-0-baseline]", "0")
     ngo.fill("input[name=indicators-0-target]", "250")
     ngo.fill("textarea[name=indicators-0-means_of_verification]", "Listas de asistencia")
-    ngo.fill("input[name=tranches-0-planned_date]", "2026-02-15")
+    ngo.fill("input[name=tranches-0-planned_date]", iso("2026-02-15"))
     ngo.fill("input[name=tranches-0-amount]", "100000.00")
     ngo.fill("input[name=tranches-0-budget_lines]", "1, 2")
     ngo.click("[data-testid=add-tranche]")
     expect(ngo.locator("[data-testid=tranche-row]")).to_have_count(2)
-    ngo.fill("input[name=tranches-1-planned_date]", "2026-06-15")
+    ngo.fill("input[name=tranches-1-planned_date]", iso("2026-06-15"))
     ngo.fill("input[name=tranches-1-amount]", "85000.00")
     ngo.fill("input[name=tranches-1-budget_lines]", "1, 2")
     expect(ngo.locator("[data-testid=tranche-total]")).to_have_text("$185,000.00")

@@ -7,6 +7,8 @@ from decimal import Decimal
 from sqlalchemy import DateTime, MetaData, Numeric, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from grants import clock
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -21,7 +23,8 @@ CENT = Decimal("0.01")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    """Row timestamps come from the service's clock (``grants.clock``), like every date rule."""
+    return clock.utcnow()
 
 
 class UTCDateTime(TypeDecorator):

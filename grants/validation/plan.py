@@ -6,7 +6,8 @@ Content is plain data (see ``grants.services.plan_content.parse_content``).
 """
 from __future__ import annotations
 
-from datetime import date
+from calendar import monthrange
+from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -37,6 +38,18 @@ def _check_lengths(content: dict, errors: FieldErrors) -> None:
             errors.add(field, _l("Máximo %(n)s caracteres.", n=MAX_TEXT))
 
 
+# A program funded by one fiscal year's decree starts in that year and may run into the next one
+# (an agreement signed in September does not stop on 31 December), for at most twelve months.
+MAX_TERM_MONTHS = 12
+
+
+def last_day_of_term(start: date) -> date:
+    """The last day a term starting on ``start`` may reach: twelve months later, minus one day."""
+    years, month0 = divmod(start.month - 1 + MAX_TERM_MONTHS, 12)
+    year, month = start.year + years, month0 + 1
+    return date(year, month, min(start.day, monthrange(year, month)[1])) - timedelta(days=1)
+
+
 def _inside(day: date | None, start: date, end: date) -> bool:
     return day is not None and start <= day <= end
 
@@ -44,14 +57,16 @@ def _inside(day: date | None, start: date, end: date) -> bool:
 def check_content(content: dict, fiscal_year: int, allocation_amount: Decimal, *, strict: bool) -> FieldErrors:
     errors = FieldErrors()
     _check_lengths(content, errors)
-    year_start, year_end = date(fiscal_year, 1, 1), date(fiscal_year, 12, 31)
     start, end = content.get("start_date"), content.get("end_date")
-    if not _inside(start, year_start, year_end):
-        errors.add("start_date", _l("El plazo debe estar dentro del año fiscal %(year)s.", year=fiscal_year))
-    if not _inside(end, year_start, year_end):
-        errors.add("end_date", _l("El plazo debe estar dentro del año fiscal %(year)s.", year=fiscal_year))
+    if not _inside(start, date(fiscal_year, 1, 1), date(fiscal_year, 12, 31)):
+        errors.add("start_date", _l("El plazo debe iniciar dentro del año fiscal %(year)s.", year=fiscal_year))
+    if end is None:
+        errors.add("end_date", _l("Este campo es obligatorio."))
     elif start and end < start:
         errors.add("end_date", _l("La fecha final es anterior a la inicial."))
+    elif start and end > last_day_of_term(start):
+        errors.add("end_date", _l("El plazo dura como máximo %(months)s meses (hasta el %(day)s).",
+                                  months=MAX_TERM_MONTHS, day=last_day_of_term(start).strftime("%d/%m/%Y")))
     term_ok = not errors.errors.get("start_date") and not errors.errors.get("end_date")
 
     known = municipalities()

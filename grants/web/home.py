@@ -22,7 +22,7 @@ from grants.models import (
     Plan,
     User,
 )
-from grants.models.base import utcnow
+from grants import clock
 from grants.permissions import Permission, Role
 from grants.security import require, scope_to_user
 from grants.services import notifications
@@ -48,7 +48,7 @@ def _allocations_of_year(user, year: int):
 @login_required
 def index():
     user = current_user
-    year = request.args.get("year", type=int) or utcnow().year
+    year = request.args.get("year", type=int) or clock.today().year
     allocations = _allocations_of_year(user, year)
     context = {
         "year": year,

@@ -7,12 +7,13 @@ from grants.extensions import db
 from grants.models import Allocation
 from tests.factories import make_allocation, make_organization, make_user
 from tests.helpers import api_headers, assert_problem
+from tests.timeline import year
 
 
 def allocation_payload(org, **overrides):
     data = {
         "decree_number": "D.L. N.º 1045",
-        "fiscal_year": 2026,
+        "fiscal_year": year(),
         "budget_line_code": "2026-0700-3-02-01-21-1-56304",
         "organization_id": org.id,
         "amount": "185000.10",
@@ -35,7 +36,7 @@ def test_amounts_are_stored_exactly_and_returned_as_strings(client):
 def test_a_json_number_is_read_exactly_not_through_float(client):
     org = make_organization()
     headers = {**api_headers(client, make_user(["admin"])), "Content-Type": "application/json"}
-    body = ('{"decree_number": "D.L. 1", "fiscal_year": 2026, "budget_line_code": "X", '
+    body = ('{"decree_number": "D.L. 1", "fiscal_year": year(), "budget_line_code": "X", '
             f'"organization_id": {org.id}, "amount": 0.30, "purpose": "p"}}')
     response = client.post("/api/v1/allocations", data=body, headers=headers)
     assert response.status_code == 201, response.get_json()
@@ -80,10 +81,10 @@ def test_ngo_user_sees_only_its_allocations_and_gets_404_for_others(client):
 
 def test_filter_by_fiscal_year(client):
     org = make_organization()
-    make_allocation(org, fiscal_year=2025)
-    make_allocation(org, fiscal_year=2026)
+    make_allocation(org, fiscal_year=year(2025))
+    make_allocation(org, fiscal_year=year())
     headers = api_headers(client, make_user(["financial_reviewer"]))
-    listing = client.get("/api/v1/allocations?fiscal_year=2025", headers=headers).get_json()
+    listing = client.get("/api/v1/allocations?fiscal_year=year(2025)", headers=headers).get_json()
     assert [a["fiscal_year"] for a in listing["items"]] == [2025]
 
 

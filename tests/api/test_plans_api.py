@@ -10,6 +10,7 @@ from grants.models import AuditEvent
 from tests.factories import make_allocation, make_organization, make_user, plan_content
 from tests.helpers import api_headers, assert_problem
 from tests.pdfs import tiny_pdf
+from tests.timeline import iso
 
 
 @pytest.fixture
@@ -78,7 +79,7 @@ def test_the_whole_round_through_the_api(round_):
         "100000.00", "80.00", 2)
     aid = agreement["id"]
     response = c.post(f"/api/v1/agreements/{aid}/sign", headers=r["h"]["legal"],
-                      data={"signed_on": "2026-01-20", "scan": (io.BytesIO(tiny_pdf()), "firmado.pdf")},
+                      data={"signed_on": iso("2026-01-20"), "scan": (io.BytesIO(tiny_pdf()), "firmado.pdf")},
                       content_type="multipart/form-data")
     assert response.status_code == 200, response.get_json()
     assert len(response.get_json()["signed_scan_sha256"]) == 64
@@ -113,7 +114,7 @@ def test_validation_errors_come_with_field_paths(round_):
     assert "supera la asignación" in body["errors"]["budget_lines"][0]
     assert "territory.1" in body["errors"]
 
-    plan = create_plan(r, plan_content(tranches=[{"planned_date": "2026-03-01", "amount": "10.00",
+    plan = create_plan(r, plan_content(tranches=[{"planned_date": iso("2026-03-01"), "amount": "10.00",
                                                   "budget_lines": [1]}]))
     body = assert_problem(r["client"].post(f"/api/v1/plans/{plan['id']}/submit", headers=r["h"]["ngo"]),
                           422, "validation_error")
@@ -171,7 +172,7 @@ def test_a_non_pdf_scan_is_refused(round_):
     db.session.commit()
     body = assert_problem(r["client"].post(
         f"/api/v1/agreements/{agreement.id}/sign", headers=r["h"]["legal"],
-        data={"signed_on": "2026-01-20", "scan": (io.BytesIO(b"MZ\x90\x00 not a pdf"), "firmado.pdf")},
+        data={"signed_on": iso("2026-01-20"), "scan": (io.BytesIO(b"MZ\x90\x00 not a pdf"), "firmado.pdf")},
         content_type="multipart/form-data"), 422, "validation_error")
     assert "scan" in body["errors"]
     assert r["client"].get(f"/api/v1/agreements/{agreement.id}", headers=r["h"]["legal"]).get_json()["status"] == "draft"

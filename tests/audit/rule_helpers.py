@@ -19,6 +19,7 @@ from grants.services import advances, audit_checks, expense_statements
 from tests.factories import make_user, valid_nit
 from tests.money import advance_helpers as ah
 from tests.money import payment_helpers as ph
+from tests.timeline import day
 
 _nits = itertools.count(500)
 
@@ -82,7 +83,7 @@ def row(**overrides) -> dict:
     return ah.row(**overrides)
 
 
-def refund(ctx, advance, amount: str, day: date = date(2026, 7, 1)):
+def refund(ctx, advance, amount: str, day: date = day("2026-07-01")):
     refund = advances.record_refund(act(ctx["treasury"]), advance.id,
                                     {"amount": amount, "bank_reference": f"REI-{advance.id}-{amount}",
                                      "refunded_on": day.isoformat()})
@@ -119,7 +120,7 @@ def enroll_person(ctx: dict, dui: str, name: str = "Persona", allow_double: bool
     from grants.services import beneficiary_imports, enrollments
 
     content = (ph.HEADER + f"\nDUI,{dui},{name},Prueba,15/03/2000,F,San Salvador Centro,2026-02-01\n").encode()
-    with mock.patch.object(beneficiary_imports, "today", lambda: date(2026, 2, 10)):
+    with mock.patch.object(beneficiary_imports, "today", lambda: day("2026-02-10")):
         batch = beneficiary_imports.import_file(act(ctx["ngo"]), ctx["agreement"].id, "lista.csv", content,
                                                 "enrollment")
         beneficiary_imports.confirm_batch(act(ctx["ngo"]), batch.id)

@@ -10,6 +10,7 @@ from pypdf import PdfReader
 from tests.audit import rule_helpers as rh
 from tests.factories import make_user
 from tests.helpers import api_headers, assert_problem
+from tests.timeline import iso, year
 
 
 def _setup(client):
@@ -26,7 +27,7 @@ def _run(client, headers, **body):
 
 def test_an_auditor_runs_checks_and_reads_the_findings(client):
     ctx, auditor = _setup(client)
-    run = _run(client, auditor, agreement_id=ctx["agreement"].id, fiscal_year=2026)
+    run = _run(client, auditor, agreement_id=ctx["agreement"].id, fiscal_year=year())
     assert (run["status"], run["rules_run"], run["agreement_id"], run["fiscal_year"]) == (
         "finished", 14, ctx["agreement"].id, 2026)
     assert run["counts"]["advance_overdue"] == 1 and run["findings_new"] == sum(run["counts"].values())
@@ -38,7 +39,7 @@ def test_an_auditor_runs_checks_and_reads_the_findings(client):
         "open", "high", True, "40000.00")
     assert finding["agreement_number"] == ctx["agreement"].number
     assert finding["rule_title"] == "Anticipo vencido sin liquidar"
-    assert finding["evidence"]["outstanding"] == "40000.00" and finding["evidence"]["liquidation_due"] == "2026-07-14"
+    assert finding["evidence"]["outstanding"] == "40000.00" and finding["evidence"]["liquidation_due"] == iso("2026-07-14")
     assert client.get(f"/api/v1/audit/findings/{finding['id']}", headers=auditor).get_json()["id"] == finding["id"]
 
     again = _run(client, auditor, agreement_id=ctx["agreement"].id)

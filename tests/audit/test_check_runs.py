@@ -20,6 +20,7 @@ from grants.services import audit_checks
 from grants.services.errors import Conflict, Forbidden, ValidationFailed
 from tests.audit import rule_helpers as rh
 from tests.factories import make_user
+from tests.timeline import year
 
 
 def _overdue_setup():
@@ -88,8 +89,8 @@ def test_a_run_on_another_scope_leaves_other_agreements_findings_alone(app):
     db.session.commit()
     db.session.refresh(finding)
     assert finding.present is True and finding.agreement_id == ctx["agreement"].id
-    run = audit_checks.run_checks(rh.act(auditor), fiscal_year=2025)
-    assert run.counts["advance_overdue"] == 0 and run.fiscal_year == 2025
+    run = audit_checks.run_checks(rh.act(auditor), fiscal_year=year(2025))
+    assert run.counts["advance_overdue"] == 0 and run.fiscal_year == year(2025)
     db.session.refresh(finding)
     assert finding.present is True
 
@@ -103,7 +104,7 @@ def test_only_auditors_or_the_system_run_checks_and_the_scope_is_checked(app):
     with pytest.raises(ValidationFailed) as refused:
         audit_checks.run_checks(rh.act(rh.auditor()), agreement_id=999_999, fiscal_year=1999)
     assert set(refused.value.errors) == {"agreement_id", "fiscal_year"}
-    run = audit_checks.run_checks(Actor.system("test"), fiscal_year=2026)
+    run = audit_checks.run_checks(Actor.system("test"), fiscal_year=year())
     assert run.status == "finished" and run.started_by_id is None
 
 
@@ -210,7 +211,7 @@ def test_a_tampered_audit_chain_becomes_one_finding_of_a_run(live_app, backend):
         rh.payments_ctx(beneficiaries=False)
         rh.tamper(live_app, backend, "UPDATE audit_events SET actor_email = 'x@y.org' WHERE seq = 3")
         with unit_of_work():
-            run = audit_checks.run_checks(Actor.system("test"), fiscal_year=2026)
+            run = audit_checks.run_checks(Actor.system("test"), fiscal_year=year())
             run_id = run.id
         [found] = _findings(rule_code="audit_chain_broken")
         assert (found.agreement_id, found.evidence["first_broken_seq"], found.last_run_id) == (None, 3, run_id)

@@ -22,6 +22,7 @@ from grants.services import audit_checks
 from tests.audit import rule_helpers as rh
 from tests.factories import valid_nit
 from tests.money import payment_helpers as ph
+from tests.timeline import day, year
 
 # Found on the data of _build(): some on each connection.
 EXPECTED = {"advance_overdue": 1, "document_reused": 1, "receipt_outside_term": 1, "round_amount_receipts": 1,
@@ -43,7 +44,7 @@ def _build() -> None:
                             + [rh.row(amount="99.99", supplier_tax_id=valid_nit(987), supplier_name="Otro, S.A."),
                                rh.row(supplier_tax_id=ph.SUPPLIER_NIT, document_number=invoice.number.lower(),
                                       amount="100.00")], accept=True)
-    rh.simulate(Receipt, Receipt.id == statement.receipts[0].id, issue_date=date(2026, 12, 1))
+    rh.simulate(Receipt, Receipt.id == statement.receipts[0].id, issue_date=day("2026-12-01"))
 
 
 def _spied(threads: dict) -> list:
@@ -61,7 +62,7 @@ def _run(app, workers: int) -> tuple[dict, dict, list]:
     app.config["AUDIT_CHECK_WORKERS"] = workers
     with app.app_context():
         with unit_of_work():
-            run = audit_checks.run_checks(Actor.system("test"), fiscal_year=2026)
+            run = audit_checks.run_checks(Actor.system("test"), fiscal_year=year())
             counts, run_id = dict(run.counts), run.id
         after = db.session.scalars(select(AuditEvent.after).where(
             AuditEvent.action == "audit.checks_run", AuditEvent.entity_id == str(run_id))).one()
@@ -110,7 +111,7 @@ def test_an_error_on_the_second_connection_fails_the_run_and_writes_nothing(live
     with live_app.app_context():
         with pytest.raises(RuntimeError, match="broken in audit-checks"):
             with unit_of_work():
-                audit_checks.run_checks(Actor.system("test"), fiscal_year=2026)
+                audit_checks.run_checks(Actor.system("test"), fiscal_year=year())
         assert db.session.scalar(select(func.count()).select_from(AuditCheckRun)) == 0
         assert db.session.scalar(select(func.count()).select_from(AuditFinding)) == 0
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)
@@ -132,5 +133,5 @@ def test_a_run_in_a_transaction_that_has_written_uses_one_connection(app, backen
     monkeypatch.setitem(app.config, "AUDIT_CHECK_WORKERS", 2)
     monkeypatch.setattr(audit_checks, "_run_on_snapshot", None)   # never called
     assert audit_checks._exported_snapshot() is None
-    run = audit_checks.run_checks(Actor.system("test"), fiscal_year=2026)
+    run = audit_checks.run_checks(Actor.system("test"), fiscal_year=year())
     assert run.status == "finished" and run.rules_run == len(RULES)

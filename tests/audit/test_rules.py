@@ -25,6 +25,7 @@ from grants.models import (
 from grants.services import agreements, suppliers
 from tests.audit import rule_helpers as rh
 from tests.money import payment_helpers as ph
+from tests.timeline import day, iso
 
 # --- advance_overdue -------------------------------------------------------------------------
 
@@ -33,9 +34,9 @@ def test_an_advance_past_its_liquidation_due_with_money_outstanding_is_found(app
     ctx = rh.payments_ctx(beneficiaries=False)
     advance = rh.disbursed_advance(ctx)
     rh.receipts(ctx, advance, [rh.row(amount="1500.00")], accept=True)
-    assert advance.liquidation_due == date(2026, 7, 14)
+    assert advance.liquidation_due == day("2026-07-14")
 
-    [found] = rh.find("advance_overdue", on=date(2026, 7, 15))
+    [found] = rh.find("advance_overdue", on=day("2026-07-15"))
     assert (found.entity_type, found.entity_id, found.severity) == ("advance", str(advance.id), "high")
     assert found.amount == Decimal("38500.00")
     assert found.evidence["outstanding"] == Decimal("38500.00") and found.evidence["days_overdue"] == 1
@@ -45,12 +46,12 @@ def test_an_advance_past_its_liquidation_due_with_money_outstanding_is_found(app
 def test_an_advance_not_yet_due_or_fully_accounted_for_is_not_found(app):
     ctx = rh.payments_ctx(beneficiaries=False)
     advance = rh.disbursed_advance(ctx)
-    assert rh.find("advance_overdue", on=date(2026, 7, 14)) == []  # due today: not late yet
+    assert rh.find("advance_overdue", on=day("2026-07-14")) == []  # due today: not late yet
     rh.receipts(ctx, advance, [rh.row(amount="30000.00")], accept=True)
     rh.refund(ctx, advance, "10000.00")
     db.session.refresh(advance)
     assert advance.status == "liquidated"
-    assert rh.find("advance_overdue", on=date(2026, 7, 15)) == []
+    assert rh.find("advance_overdue", on=day("2026-07-15")) == []
 
 
 # --- receipt_outside_term --------------------------------------------------------------------
@@ -61,21 +62,21 @@ def test_a_receipt_dated_outside_the_agreement_term_is_found(app):
     statement = rh.receipts(ctx, advance, [rh.row(amount="80.00"), rh.row(amount="90.00")])
     late, inside = statement.receipts
     # SIMULATION: the service refuses receipts outside the advance's period; a row edited afterwards.
-    rh.simulate(Receipt, Receipt.id == late.id, issue_date=date(2026, 12, 1))
+    rh.simulate(Receipt, Receipt.id == late.id, issue_date=day("2026-12-01"))
 
     [found] = rh.find("receipt_outside_term")
     assert (found.entity_type, found.entity_id, found.amount) == ("receipt", str(late.id), Decimal("80.00"))
-    assert found.evidence["term_end"] == date(2026, 11, 30) and found.evidence["issue_date"] == date(2026, 12, 1)
+    assert found.evidence["term_end"] == day("2026-11-30") and found.evidence["issue_date"] == day("2026-12-01")
     assert "01/12/2026" in found.summary and "fuera del plazo" in found.summary
 
 
 def test_receipts_inside_the_term_or_rejected_are_not_found(app):
     ctx = rh.payments_ctx(beneficiaries=False)
     advance = rh.disbursed_advance(ctx)
-    statement = rh.receipts(ctx, advance, [rh.row(issue_date="2026-02-15"), rh.row()], accept=False)
+    statement = rh.receipts(ctx, advance, [rh.row(issue_date=iso("2026-02-15")), rh.row()], accept=False)
     assert rh.find("receipt_outside_term") == []
     # SIMULATION: a rejected receipt dated outside the term does not count (it was never accepted).
-    rh.simulate(Receipt, Receipt.id == statement.receipts[0].id, issue_date=date(2025, 12, 31))
+    rh.simulate(Receipt, Receipt.id == statement.receipts[0].id, issue_date=day("2025-12-31"))
     assert rh.find("receipt_outside_term") == []
 
 
@@ -178,10 +179,10 @@ def _invoice(ctx, day: str, amount: str):
 
 def test_invoices_split_under_the_threshold_are_found_once(app):
     ctx = rh.payments_ctx(beneficiaries=False)
-    a = _invoice(ctx, "2026-04-01", "2000.00")
-    b = _invoice(ctx, "2026-04-08", "2000.00")
-    c = _invoice(ctx, "2026-04-16", "1500.00")
-    _invoice(ctx, "2026-06-01", "2000.00")  # far later: not part of the series
+    a = _invoice(ctx, iso("2026-04-01"), "2000.00")
+    b = _invoice(ctx, iso("2026-04-08"), "2000.00")
+    c = _invoice(ctx, iso("2026-04-16"), "1500.00")
+    _invoice(ctx, iso("2026-06-01"), "2000.00")  # far later: not part of the series
     [found] = rh.find("split_invoices")
     assert (found.entity_type, found.entity_id) == ("invoice_series", str(a.id))
     assert [i["id"] for i in found.evidence["invoices"]] == [a.id, b.id, c.id]
@@ -190,12 +191,12 @@ def test_invoices_split_under_the_threshold_are_found_once(app):
 
 def test_invoices_that_stay_under_the_threshold_or_are_far_apart_are_not_found(app):
     ctx = rh.payments_ctx(beneficiaries=False)
-    _invoice(ctx, "2026-04-01", "2500.00")
-    _invoice(ctx, "2026-04-10", "2500.00")  # together 5,000.00: not over the threshold
-    _invoice(ctx, "2026-05-01", "4000.00")
-    _invoice(ctx, "2026-05-17", "4000.00")  # 16 days apart
-    _invoice(ctx, "2026-07-01", "6000.00")
-    _invoice(ctx, "2026-07-02", "100.00")  # the big one is not under the threshold
+    _invoice(ctx, iso("2026-04-01"), "2500.00")
+    _invoice(ctx, iso("2026-04-10"), "2500.00")  # together 5,000.00: not over the threshold
+    _invoice(ctx, iso("2026-05-01"), "4000.00")
+    _invoice(ctx, iso("2026-05-17"), "4000.00")  # 16 days apart
+    _invoice(ctx, iso("2026-07-01"), "6000.00")
+    _invoice(ctx, iso("2026-07-02"), "100.00")  # the big one is not under the threshold
     assert rh.find("split_invoices") == []
 
 

@@ -14,6 +14,7 @@ from grants.services import enrollments, organizations
 from tests.audit import rule_helpers as rh
 from tests.factories import valid_dui
 from tests.money import payment_helpers as ph
+from tests.timeline import day
 
 # --- units_paid_inactive ---------------------------------------------------------------------
 
@@ -24,7 +25,7 @@ def test_units_paid_for_a_beneficiary_later_found_inactive_in_the_period_are_fou
     assert (payment.amount, payment.deducted_amount) == (Decimal("120.00"), Decimal("120.00"))
     assert rh.find("units_paid_inactive") == []  # the one never active was deducted, not paid
     # Real services: the NGO reports, after the payment, an inactivity effective on 20/03 (inside March).
-    enrollments.change_status(rh.act(ctx["ngo"]), ctx["people"]["active"].id, "inactive", date(2026, 3, 20),
+    enrollments.change_status(rh.act(ctx["ngo"]), ctx["people"]["active"].id, "inactive", day("2026-03-20"),
                               "Dejó de asistir")
     db.session.commit()
     [found] = rh.find("units_paid_inactive")
@@ -43,7 +44,7 @@ def test_units_paid_for_a_beneficiary_not_active_on_any_day_of_the_period_are_fo
     # Reported after the payment: withdrawn effective 01/03, so not one day of March active (no active
     # period overlaps the invoice period at all).
     person = ctx["people"]["active"]
-    enrollments.change_status(rh.act(ctx["ngo"]), person.id, "withdrawn", date(2026, 3, 1), "Se mudó en febrero")
+    enrollments.change_status(rh.act(ctx["ngo"]), person.id, "withdrawn", day("2026-03-01"), "Se mudó en febrero")
     db.session.commit()
     [found] = rh.find("units_paid_inactive")
     assert (found.entity_type, found.entity_id, found.amount) == ("payment", str(payment.id), Decimal("120.00"))
@@ -57,8 +58,8 @@ def test_units_active_the_whole_period_through_several_periods_are_not_found(app
     person = ctx["people"]["active"]
     rh.executed(ctx, [ph.beneficiary_line(ctx, ["active"])])
     # inactive from 01/04 and active again from 02/04: March stays fully active
-    enrollments.change_status(rh.act(ctx["ngo"]), person.id, "inactive", date(2026, 4, 1), "pausa")
-    enrollments.change_status(rh.act(ctx["ngo"]), person.id, "active", date(2026, 4, 2), "vuelve")
+    enrollments.change_status(rh.act(ctx["ngo"]), person.id, "inactive", day("2026-04-01"), "pausa")
+    enrollments.change_status(rh.act(ctx["ngo"]), person.id, "active", day("2026-04-02"), "vuelve")
     db.session.commit()
     assert rh.find("units_paid_inactive") == []
 
@@ -68,12 +69,12 @@ def test_units_active_the_whole_period_through_several_periods_are_not_found(app
 def test_a_person_active_in_two_agreements_at_once_is_found(app):
     first, second = rh.payments_ctx(beneficiaries=False), rh.payments_ctx(beneficiaries=False)
     dui = valid_dui(41_000_001)
-    a = rh.enroll_person(first, dui, "Ana", active_from=date(2026, 2, 15))
-    b = rh.enroll_person(second, dui, "Ana", allow_double=True, active_from=date(2026, 3, 1))
+    a = rh.enroll_person(first, dui, "Ana", active_from=day("2026-02-15"))
+    b = rh.enroll_person(second, dui, "Ana", allow_double=True, active_from=day("2026-03-01"))
     [found] = rh.find("double_active_enrollment")
     assert (found.entity_type, found.entity_id, found.agreement_id) == (
         "enrollment_pair", f"{a.id}:{b.id}", second["agreement"].id)
-    assert found.evidence["overlap_from"] == date(2026, 3, 1) and found.evidence["allowed_by_monitoring"] is True
+    assert found.evidence["overlap_from"] == day("2026-03-01") and found.evidence["allowed_by_monitoring"] is True
     assert found.evidence["beneficiary_id"] == a.beneficiary_id == b.beneficiary_id
     # either agreement in scope finds it
     assert len(rh.find("double_active_enrollment", Scope(first["agreement"].id))) == 1
@@ -82,11 +83,11 @@ def test_a_person_active_in_two_agreements_at_once_is_found(app):
 def test_a_person_active_in_two_agreements_one_after_the_other_is_not_found(app):
     first, second = rh.payments_ctx(beneficiaries=False), rh.payments_ctx(beneficiaries=False)
     dui = valid_dui(41_000_002)
-    a = rh.enroll_person(first, dui, "Beto", active_from=date(2026, 2, 15))
-    enrollments.change_status(rh.act(first["ngo"]), a.id, "withdrawn", date(2026, 3, 1), "se muda")
+    a = rh.enroll_person(first, dui, "Beto", active_from=day("2026-02-15"))
+    enrollments.change_status(rh.act(first["ngo"]), a.id, "withdrawn", day("2026-03-01"), "se muda")
     db.session.commit()
-    rh.enroll_person(second, dui, "Beto", active_from=date(2026, 3, 1))  # [15/02, 01/03) then [01/03, …)
-    rh.enroll_person(second, valid_dui(41_000_003), "Otra", active_from=date(2026, 3, 1))
+    rh.enroll_person(second, dui, "Beto", active_from=day("2026-03-01"))  # [15/02, 01/03) then [01/03, …)
+    rh.enroll_person(second, valid_dui(41_000_003), "Otra", active_from=day("2026-03-01"))
     assert rh.find("double_active_enrollment") == []
 
 

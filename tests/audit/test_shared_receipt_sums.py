@@ -16,6 +16,7 @@ from grants.services import audit_checks
 from tests.audit import rule_helpers as rh
 from tests.factories import valid_nit
 from tests.money import advance_helpers as ah
+from tests.timeline import day, year
 
 RECEIPT_RULES = ("receipt_outside_term", "round_amount_receipts", "supplier_concentration", "budget_line_overspent")
 
@@ -46,16 +47,16 @@ def test_receipt_rules_find_the_same_from_the_shared_sums_as_on_their_own(app):
     # SIMULATION: one accepted receipt edited afterwards to a date outside the term, and one raised
     # beyond its budget line behind the ledger's back.
     first, second = statement.receipts[0], statement.receipts[1]
-    rh.simulate(Receipt, Receipt.id == first.id, issue_date=date(2026, 12, 1))
+    rh.simulate(Receipt, Receipt.id == first.id, issue_date=day("2026-12-01"))
     rh.simulate(Receipt, Receipt.id == second.id, amount=Decimal("60000.00"))
     expected = {"receipt_outside_term": 1, "round_amount_receipts": 1, "supplier_concentration": 1,
                 "budget_line_overspent": 1}
-    for scope in (Scope(), Scope(agreement_id=ctx["agreement"].id), Scope(fiscal_year=2026),
-                  Scope(fiscal_year=2027)):
+    for scope in (Scope(), Scope(agreement_id=ctx["agreement"].id), Scope(fiscal_year=year()),
+                  Scope(fiscal_year=year(2027))):
         for code in RECEIPT_RULES:
             alone, shared = _both_ways(code, scope)
             assert alone == shared, (code, scope)
-            assert len(alone) == (0 if scope.fiscal_year == 2027 else expected[code]), (code, scope)
+            assert len(alone) == (0 if scope.fiscal_year == year(2027) else expected[code]), (code, scope)
 
     [round_] = rh.find("round_amount_receipts")
     assert (round_.evidence["receipts"], round_.evidence["round_receipts"]) == (6, 4)  # the pending one too
@@ -65,7 +66,7 @@ def test_receipt_rules_find_the_same_from_the_shared_sums_as_on_their_own(app):
     [supplier] = rh.find("supplier_concentration")
     assert supplier.evidence["supplier_tax_id"] == ah.SUPPLIER_NIT
 
-    run = audit_checks.run_checks(Actor.system("test"), fiscal_year=2026)
+    run = audit_checks.run_checks(Actor.system("test"), fiscal_year=year())
     db.session.commit()
     assert {code: run.counts[code] for code in RECEIPT_RULES} == expected
 

@@ -23,12 +23,13 @@ from grants.workflows.agreement import AgreementAction
 from tests.factories import make_user
 from tests.money import advance_helpers as ah
 from tests.money import payment_helpers as ph
+from tests.timeline import iso
 
 act = ph.act
 SYSTEM = Actor.system("tests:closing")
 # Receipts must be dated inside the advance's period.
-RECEIPT_DAY = {1: "2026-03-10", 2: "2026-07-10", 3: "2026-10-10"}
-REFUND_DAY = {1: "2026-06-20", 2: "2026-09-20", 3: "2026-11-10"}
+RECEIPT_DAY = {1: iso("2026-03-10"), 2: iso("2026-07-10"), 3: iso("2026-10-10")}
+REFUND_DAY = {1: iso("2026-06-20"), 2: iso("2026-09-20"), 3: iso("2026-11-10")}
 _refs = itertools.count(1)
 _fingerprints = itertools.count(1)
 

@@ -15,6 +15,7 @@ from tests.closing import helpers as h
 from tests.factories import make_organization, make_user
 from tests.money import advance_helpers as ah
 from tests.money import payment_helpers as ph
+from tests.timeline import iso
 
 D = Decimal
 
@@ -103,8 +104,8 @@ def test_figures_are_exact_and_the_verdict_is_recorded_and_audited(ctx):
     h.pay(ctx, "1234.56")
     h.pay(ctx, "100.10", quantity="3", budget_line=2)
     h.liquidated_advance(ctx, 1, accepted=("15000.25", "4999.75"), rejected=("10.00",))  # refund 20000.00
-    h.report_indicator(ctx, "2026-02-01", "2026-04-30", "80")
-    h.report_indicator(ctx, "2026-05-01", "2026-08-31", "190.50")
+    h.report_indicator(ctx, iso("2026-02-01"), iso("2026-04-30"), "80")
+    h.report_indicator(ctx, iso("2026-05-01"), iso("2026-08-31"), "190.50")
     h.to_closing(ctx)
     preview = final_liquidation.liquidation_preview(ctx["agreement"])
     assert preview["ready"] is True

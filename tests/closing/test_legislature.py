@@ -25,6 +25,7 @@ from tests.closing import helpers as h
 from tests.factories import make_allocation, make_organization, make_user
 from tests.money import advance_helpers as ah
 from tests.money import payment_helpers as ph
+from tests.timeline import day, year
 
 D = Decimal
 ZERO = D("0.00")
@@ -51,7 +52,7 @@ def build_year(seed: int = 2026) -> dict:
             ph.prepared(ctx, [ph.line(3, unit_price=cents(rng, 10, 900))])
         elif n == 2:
             assert first.status == "liquidated"
-            h.account_for(ctx, ah.disbursed(ctx, 2, day=date(2026, 6, 16)), [cents(rng, 100, 5000)], refund=False)
+            h.account_for(ctx, ah.disbursed(ctx, 2, day=day("2026-06-16")), [cents(rng, 100, 5000)], refund=False)
         built.append(ctx)
     h.finding(built[0]["agreement"], "open")
     h.finding(built[0]["agreement"], "justified", rule="split_invoices")
@@ -62,7 +63,7 @@ def build_year(seed: int = 2026) -> dict:
 
 
 @pytest.fixture
-def year(app):
+def built(app):
     return build_year()
 
 
@@ -85,11 +86,11 @@ def raw_sums(agreement_id: int) -> dict:
     }
 
 
-def test_every_figure_reconciles_to_the_ledger_and_the_transactions(year):
+def test_every_figure_reconciles_to_the_ledger_and_the_transactions(built):
     data = legislature.report_data(2026)
     rows = {r["agreement_id"]: r for r in data["rows"]}
     assert len(data["rows"]) == 4
-    for ctx in year["contexts"]:
+    for ctx in built["contexts"]:
         agreement = ctx["agreement"]
         row, raw, bal = rows[agreement.id], raw_sums(agreement.id), ledger.balances(agreement)
         for name in ("paid_directly", "advanced", "liquidated", "refunded", "committed"):
@@ -99,7 +100,7 @@ def test_every_figure_reconciles_to_the_ledger_and_the_transactions(year):
         assert row["available"] == bal.available
         assert row["executed"] == bal.executed and row["outstanding"] == bal.outstanding
         assert row["allocation_amount"] == D("100000.00")
-    first, second, third = (rows[c["agreement"].id] for c in year["contexts"])
+    first, second, third = (rows[c["agreement"].id] for c in built["contexts"])
     assert (first["verdict"], first["verdict_label"], first["agreement_status"]) == ("cumple", "Cumple", "liquidated")
     assert (first["beneficiaries_target"], first["beneficiaries_validated"], first["beneficiaries_reached"]) == (300, 5, 4)
     assert first["findings"]["total"] == 2 and first["findings"]["justified"] == 1
@@ -109,7 +110,7 @@ def test_every_figure_reconciles_to_the_ledger_and_the_transactions(year):
     assert (lonely["verdict"], lonely["assigned"], lonely["allocation_amount"]) == ("sin_convenio", ZERO, D("50000.00"))
     # Totals: the rows' sums, and the year's transactions straight from the tables.
     totals = data["totals"]
-    ids = [c["agreement"].id for c in year["contexts"]]
+    ids = [c["agreement"].id for c in built["contexts"]]
     everything = {name: sum((raw_sums(i)[name] for i in ids), ZERO) for name in raw_sums(ids[0])}
     for name in ("paid_directly", "advanced", "liquidated", "refunded", "committed"):
         assert totals[name] == everything[name] == sum((r[name] for r in data["rows"]), ZERO)
@@ -135,7 +136,7 @@ def queries_of_report_data() -> int:
     return len(statements)
 
 
-def test_the_year_is_read_in_a_handful_of_queries(year):
+def test_the_year_is_read_in_a_handful_of_queries(built):
     before = queries_of_report_data()
     assert before <= 10
     h.setup(beneficiaries=False)  # one more agreement: not one more query
@@ -146,7 +147,7 @@ def pdf_text(content: bytes) -> list[str]:
     return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(content)).pages]
 
 
-def test_the_pdf_says_what_the_data_says(year):
+def test_the_pdf_says_what_the_data_says(built):
     data = legislature.report_data(2026)
     pages = pdf_text(legislature.build_files(data)["pdf"])
     text = " ".join(pages)
@@ -167,7 +168,7 @@ def test_the_pdf_says_what_the_data_says(year):
     assert "split_invoices" in text and "Cumple" in text and "Sin convenio" in text
 
 
-def test_the_xlsx_cells_hold_the_figures_as_numbers(year):
+def test_the_xlsx_cells_hold_the_figures_as_numbers(built):
     data = legislature.report_data(2026)
     wb = load_workbook(io.BytesIO(legislature.build_files(data)["xlsx"]))
     assert wb.sheetnames == ["Resumen", "Indicadores", "Hallazgos"]
@@ -195,7 +196,7 @@ def test_the_xlsx_cells_hold_the_figures_as_numbers(year):
     assert [f[0] for f in findings] == ["receipt_outside_term", "split_invoices"]
 
 
-def test_the_json_follows_the_published_schema(year, client):
+def test_the_json_follows_the_published_schema(built, client):
     data = legislature.report_data(2026)
     document = json.loads(legislature.build_files(data)["json"])
     schema = client.get("/api/v1/legislature-reports/schema.json").get_json(force=True)
@@ -213,8 +214,8 @@ def test_the_json_follows_the_published_schema(year, client):
         jsonschema.validate(broken, schema, cls=jsonschema.Draft202012Validator)
 
 
-def test_generate_stores_the_files_by_hash_and_audits(year):
-    auditor = year["contexts"][0]["auditor"]
+def test_generate_stores_the_files_by_hash_and_audits(built):
+    auditor = built["contexts"][0]["auditor"]
     report = legislature.generate_report(h.act(auditor), 2026)
     db.session.commit()
     assert (report.status, report.fiscal_year, report.agreements) == ("generated", 2026, 3)
@@ -226,11 +227,11 @@ def test_generate_stores_the_files_by_hash_and_audits(year):
         "legislature_report.generated"
 
 
-def test_send_marks_the_liquidated_agreements_reported_once(year):
-    auditor = year["contexts"][0]["auditor"]
-    liquidated, running = year["contexts"][0]["agreement"], year["contexts"][1]["agreement"]
+def test_send_marks_the_liquidated_agreements_reported_once(built):
+    auditor = built["contexts"][0]["auditor"]
+    liquidated, running = built["contexts"][0]["agreement"], built["contexts"][1]["agreement"]
     with pytest.raises(Forbidden):
-        legislature.send_report(h.act(year["contexts"][0]["administrator"]), 2026)
+        legislature.send_report(h.act(built["contexts"][0]["administrator"]), 2026)
     report = legislature.send_report(h.act(auditor), 2026)
     db.session.commit()
     assert report.status == "sent" and report.sent_by_id == auditor.id and report.sent_at is not None
@@ -272,8 +273,8 @@ def synthetic_year(agreements: int = 300) -> dict:
             "purpose": "Prevención", "organization_id": i, "organization_nit": "0614-010190-001-8",
             "organization_name": f"Fundación para el Desarrollo Juvenil y Comunitario de la Zona {i}",
             "allocation_amount": assigned, "agreement_id": i, "agreement_number": f"MJSP-CONV-2026-{i + 1:04d}",
-            "agreement_status": "liquidated", "agreement_status_label": "Liquidado", "start_date": date(2026, 2, 1),
-            "end_date": date(2026, 11, 30), "assigned": assigned, "paid_directly": paid, "advanced": advanced,
+            "agreement_status": "liquidated", "agreement_status_label": "Liquidado", "start_date": day("2026-02-01"),
+            "end_date": day("2026-11-30"), "assigned": assigned, "paid_directly": paid, "advanced": advanced,
             "liquidated": liquidated, "refunded": advanced - liquidated, "unspent": assigned - paid - liquidated,
             "committed": ZERO, "available": assigned - paid - liquidated, "executed": paid + liquidated,
             "outstanding": ZERO, "beneficiaries_target": 3000, "beneficiaries_validated": 3300,
@@ -282,8 +283,8 @@ def synthetic_year(agreements: int = 300) -> dict:
                                                 "by_rule": {}},
             "indicators": [{"name": f"Indicador {k} del programa", "unit": "personas", "baseline": ZERO,
                             "target": D("250.00"), "achieved": D("190.00")} for k in range(3)]})
-    return {"fiscal_year": 2026, "ministry": legislature.MINISTRY, "generated_at": datetime(2026, 12, 1, 9, 0),
-            "generated_on": date(2026, 12, 1), "rows": rows, "totals": _totals(rows), "ngos": _per_ngo(rows),
+    return {"fiscal_year": year(), "ministry": legislature.MINISTRY, "generated_at": datetime(2026, 12, 1, 9, 0),
+            "generated_on": day("2026-12-01"), "rows": rows, "totals": _totals(rows), "ngos": _per_ngo(rows),
             "findings_by_rule": [{"rule_code": f"rule_{k}", "severity": "high", "total": 4, "open": 1,
                                   "justified": 1, "confirmed": 1, "resolved": 1} for k in range(14)]}
 

@@ -13,6 +13,7 @@ from grants.models import Beneficiary, Enrollment, Organization
 from grants.services import ledger, open_data
 from tests.closing import helpers as h
 from tests.money import advance_helpers as ah
+from tests.timeline import iso
 
 D = Decimal
 
@@ -22,7 +23,7 @@ def ctx(app):
     ctx = h.setup()  # five enrolled beneficiaries with DUIs, names and birth dates
     ctx["payment"] = h.pay(ctx, "1234.56")
     ctx["advance"] = h.account_for(ctx, ah.disbursed(ctx, 1), accepted=("30000.00",))  # refund 10000.00
-    h.report_indicator(ctx, "2026-02-01", "2026-04-30", "40")
+    h.report_indicator(ctx, iso("2026-02-01"), iso("2026-04-30"), "40")
     return ctx
 
 
@@ -46,12 +47,12 @@ def test_one_release_per_agreement_with_parties_milestones_and_transactions(ctx)
     assert parties[supplier_id]["roles"] == ["payee"]
     contract = release["contracts"][0]
     assert contract["value"] == {"amount": D("100000.00"), "currency": "USD"}
-    assert contract["period"] == {"startDate": "2026-02-01", "endDate": "2026-11-30"}
+    assert contract["period"] == {"startDate": iso("2026-02-01"), "endDate": iso("2026-11-30")}
     milestones = contract["milestones"]
     assert [(m["type"], m["status"]) for m in milestones] == [
         ("payment", "met"), ("payment", "scheduled"), ("payment", "scheduled"), ("reporting", "met")]
-    assert milestones[0]["dateMet"] == "2026-02-16" and milestones[0]["value"]["amount"] == D("40000.00")
-    assert milestones[3]["dueDate"] == "2026-04-30"
+    assert milestones[0]["dateMet"] == iso("2026-02-16") and milestones[0]["value"]["amount"] == D("40000.00")
+    assert milestones[3]["dueDate"] == iso("2026-04-30")
     transactions = {t["id"]: t for t in contract["implementation"]["transactions"]}
     advance = transactions[f"advance-{ctx['advance'].id}"]
     assert (advance["payer"]["id"], advance["payee"]["id"], advance["value"]) == (
@@ -61,7 +62,7 @@ def test_one_release_per_agreement_with_parties_milestones_and_transactions(ctx)
         "SV-MJSP", supplier_id, D("1234.56"))
     refund = next(t for t in transactions.values() if t["source"] == "refund")
     assert (refund["payer"]["id"], refund["payee"]["id"], refund["value"]["amount"], refund["date"]) == (
-        ngo_id, "SV-MJSP", D("10000.00"), "2026-06-20")
+        ngo_id, "SV-MJSP", D("10000.00"), iso("2026-06-20"))
     # The transactions add up to the ledger.
     bal = ledger.balances(agreement)
     by_source = {s: sum((t["value"]["amount"] for t in transactions.values() if t["source"] == s), D(0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from grants.audit import Actor
 from grants.extensions import db
 from grants.services import followup, incidents
+from tests.timeline import iso
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
@@ -14,7 +15,7 @@ def act(user) -> Actor:
     return Actor.for_user(user)
 
 
-def report_data(ctx, start="2026-03-01", end="2026-03-31", progress=("25.00", "10.50"), value="40.00",
+def report_data(ctx, start=iso("2026-03-01"), end=iso("2026-03-31"), progress=("25.00", "10.50"), value="40.00",
                 **overrides) -> dict:
     version = ctx["agreement"].plan_version
     activities = sorted(version.activities, key=lambda a: a.position)
@@ -36,7 +37,7 @@ def reported(ctx, **kwargs):
 
 
 def incident_data(measure="observation", **overrides) -> dict:
-    data = {"occurred_on": "2026-04-10", "severity": "high",
+    data = {"occurred_on": iso("2026-04-10"), "severity": "high",
             "description": "La organización no presentó las listas de asistencia de marzo.",
             "measure": measure, "measure_detail": "Entregar las listas en diez días hábiles."}
     data.update(overrides)

@@ -17,6 +17,7 @@ from tests.factories import make_agreement_in_execution, make_user
 from tests.followup.helpers import act, report_data, reported
 from tests.money import payment_helpers as ph
 from tests.money.advance_helpers import requested
+from tests.timeline import iso
 
 
 @pytest.fixture
@@ -48,9 +49,9 @@ def test_report_counts_the_enrollments_active_on_the_last_day_of_its_period(ctx)
     # «active», «inactive» and «withdrawn» (withdrawn on 28/02) are; «never» never is.
     march = reported(ctx)
     assert march.active_beneficiaries == 2
-    february = reported(ctx, start="2026-02-01", end="2026-02-20", active_beneficiaries=999)
+    february = reported(ctx, start=iso("2026-02-01"), end=iso("2026-02-20"), active_beneficiaries=999)
     assert february.active_beneficiaries == 3   # typed values are ignored: counted
-    early = reported(ctx, start="2026-02-21", end="2026-02-28")
+    early = reported(ctx, start=iso("2026-02-21"), end=iso("2026-02-28"))
     assert early.active_beneficiaries == 2      # «inactive» and «active»; withdrawn from 28/02
     assert [(a.activity.name, a.progress, a.notes) for a in march.activities] == [
         ("Talleres vocacionales", Decimal("25.00"), "Avance de Talleres vocacionales"),
@@ -84,19 +85,19 @@ def test_only_the_designated_administrator_reports(ctx):
 
 
 def test_period_inside_the_term_not_future_and_without_overlap(ctx):
-    errors = refused(create, ctx, start="2026-01-15", end="2026-02-10")
+    errors = refused(create, ctx, start=iso("2026-01-15"), end=iso("2026-02-10"))
     assert list(errors) == ["period_start"] and "01/02/2026 – 30/11/2026" in errors["period_start"]
-    assert list(refused(create, ctx, start="2026-03-10", end="2026-03-01")) == ["period_end"]
+    assert list(refused(create, ctx, start=iso("2026-03-10"), end=iso("2026-03-01"))) == ["period_end"]
     assert list(refused(create, ctx, start="2026-03-xx", end="")) == ["period_start", "period_end"]
     tomorrow = today() + timedelta(days=1)
     if tomorrow <= ctx["agreement"].end_date:
-        assert "futuro" in refused(create, ctx, start="2026-03-01", end=tomorrow.isoformat())["period_end"]
+        assert "futuro" in refused(create, ctx, start=iso("2026-03-01"), end=tomorrow.isoformat())["period_end"]
     march = reported(ctx)
-    errors = refused(create, ctx, start="2026-03-31", end="2026-04-30")
+    errors = refused(create, ctx, start=iso("2026-03-31"), end=iso("2026-04-30"))
     assert errors == {"period_start": f"El periodo se superpone con el informe N.º {march.id} (01/03/2026 – 31/03/2026)."}
-    assert list(refused(create, ctx, start="2026-02-01", end="2026-03-01")) == ["period_start"]
-    april = reported(ctx, start="2026-04-01", end="2026-04-30")   # adjacent: no overlap
-    assert (april.period_start.isoformat(), april.period_end.isoformat()) == ("2026-04-01", "2026-04-30")
+    assert list(refused(create, ctx, start=iso("2026-02-01"), end=iso("2026-03-01"))) == ["period_start"]
+    april = reported(ctx, start=iso("2026-04-01"), end=iso("2026-04-30"))   # adjacent: no overlap
+    assert (april.period_start.isoformat(), april.period_end.isoformat()) == (iso("2026-04-01"), iso("2026-04-30"))
 
 
 def test_every_activity_once_progress_in_range_indicators_optional(ctx):
@@ -133,7 +134,7 @@ def test_reports_while_in_execution_suspended_or_closing_only(ctx):
     assert caught.value.code == "agreement_not_in_follow_up" and "Firmado" in caught.value.detail
     agreements.terminate_agreement(act(ctx["legal"]), ctx["agreement"].id, "Incumplimiento grave")
     with pytest.raises(Conflict) as caught:
-        create(ctx, start="2026-04-01", end="2026-04-30")
+        create(ctx, start=iso("2026-04-01"), end=iso("2026-04-30"))
     assert caught.value.code == "agreement_not_in_follow_up" and "Terminado" in caught.value.detail
 
 
@@ -146,12 +147,12 @@ def test_indicator_progress_takes_the_latest_period_reported(ctx):
             before["percent_of_target"]) == ("Jóvenes que terminan un taller", Decimal("0.00"), Decimal("250.00"),
                                              None, None)
     reported(ctx, value="50")
-    april = reported(ctx, start="2026-04-01", end="2026-04-30", value="125.00")
-    reported(ctx, start="2026-05-01", end="2026-05-31", value=None)       # not measured in May
-    reported(ctx, start="2026-02-01", end="2026-02-28", value="200.00")   # written later, earlier period
+    april = reported(ctx, start=iso("2026-04-01"), end=iso("2026-04-30"), value="125.00")
+    reported(ctx, start=iso("2026-05-01"), end=iso("2026-05-31"), value=None)       # not measured in May
+    reported(ctx, start=iso("2026-02-01"), end=iso("2026-02-28"), value="200.00")   # written later, earlier period
     [progress] = followup.indicator_progress(agreement)
     assert (progress["latest_value"], progress["period_end"].isoformat(), progress["report_id"],
-            progress["percent_of_target"]) == (Decimal("125.00"), "2026-04-30", april.id, Decimal("50.00"))
+            progress["percent_of_target"]) == (Decimal("125.00"), iso("2026-04-30"), april.id, Decimal("50.00"))
 
 
 def test_percent_of_target_goes_from_baseline_to_target():

@@ -12,6 +12,7 @@ from tests.factories import make_agreement_in_execution, make_user
 from tests.followup.helpers import PNG, act, incident_data, report_data
 from tests.helpers import api_headers, assert_problem
 from tests.money import payment_helpers as ph
+from tests.timeline import iso
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def test_report_through_the_api(client, ctx):
     assert response.status_code == 201, response.get_data(as_text=True)
     report = response.get_json()
     assert (report["period_start"], report["period_end"], report["active_beneficiaries"]) == (
-        "2026-03-01", "2026-03-31", 2)
+        iso("2026-03-01"), iso("2026-03-31"), 2)
     assert [(a["name"], a["progress"]) for a in report["activities"]] == [
         ("Talleres vocacionales", "25.00"), ("Tutorías escolares", "10.50")]
     assert [(i["name"], i["baseline"], i["target"], i["value"]) for i in report["indicators"]] == [
@@ -37,7 +38,7 @@ def test_report_through_the_api(client, ctx):
     problem = assert_problem(client.post(f"/api/v1/agreements/{agreement_id}/follow-up-reports", json=body,
                                          headers=admin), 422, "validation_error")
     assert list(problem["errors"]) == ["period_start"]
-    bad = {**body, "period_start": "2026-04-01", "period_end": "2026-04-30",
+    bad = {**body, "period_start": iso("2026-04-01"), "period_end": iso("2026-04-30"),
            "activities": [{**body["activities"][0], "progress": "mucho"}, body["activities"][1]]}
     problem = assert_problem(client.post(f"/api/v1/agreements/{agreement_id}/follow-up-reports", json=bad,
                                          headers=admin), 422, "validation_error")

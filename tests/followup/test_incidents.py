@@ -14,6 +14,7 @@ from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFail
 from tests.factories import make_agreement_in_execution, make_user
 from tests.followup.helpers import JPEG, PNG, act, incident_data, recorded
 from tests.money import payment_helpers as ph
+from tests.timeline import iso
 
 
 @pytest.fixture
@@ -94,7 +95,7 @@ def test_resume_refused_when_not_suspended_or_while_another_suspension_is_open(c
     db.session.rollback()
     first = recorded(ctx, "suspension")
     agreements.resume_agreement(act(ctx["legal"]), ctx["agreement"].id, "Reanudado por el área jurídica")
-    second = recorded(ctx, "suspension", occurred_on="2026-05-02")
+    second = recorded(ctx, "suspension", occurred_on=iso("2026-05-02"))
     with pytest.raises(Conflict) as caught:
         incidents.resolve_incident(act(ctx["administrator"]), second.id, "Corregido", resume=True)
     assert caught.value.code == "open_suspensions" and f"N.º {first.id}" in caught.value.detail
@@ -156,15 +157,15 @@ def test_incident_fields_are_checked(ctx):
         ({"description": "  "}, "description"),
         ({"measure_detail": ""}, "measure_detail"),
         ({"occurred_on": "2099-01-01"}, "occurred_on"),
-        ({"occurred_on": "2026-01-01"}, "occurred_on"),     # before the signature (20/01/2026)
+        ({"occurred_on": iso("2026-01-01")}, "occurred_on"),     # before the signature (20/01/2026)
         ({"occurred_on": "10/04/2026"}, "occurred_on"),
     ]
     for overrides, field in cases:
         with pytest.raises(ValidationFailed) as caught:
             incidents.record_incident(act(ctx["administrator"]), ctx["agreement"].id, incident_data(**overrides))
         assert list(caught.value.errors) == [field], overrides
-    incident = recorded(ctx, occurred_on="2026-01-20", severity="critical")
-    assert (incident.occurred_on.isoformat(), incident.severity, incident.status) == ("2026-01-20", "critical", "open")
+    incident = recorded(ctx, occurred_on=iso("2026-01-20"), severity="critical")
+    assert (incident.occurred_on.isoformat(), incident.severity, incident.status) == (iso("2026-01-20"), "critical", "open")
 
 
 def test_evidence_is_a_pdf_jpeg_or_png_within_the_limit(ctx, app):

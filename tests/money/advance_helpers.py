@@ -12,10 +12,11 @@ from grants.extensions import db
 from grants.services import advances
 from tests.agreement_helpers import agreement_in_execution
 from tests.factories import make_user, valid_nit
+from tests.timeline import day, iso
 
 _docs = itertools.count(1)
 SUPPLIER_NIT = valid_nit(321)
-TRANSFER_DAY = date(2026, 2, 16)
+TRANSFER_DAY = day("2026-02-16")
 
 
 def act(user) -> Actor:
@@ -63,7 +64,7 @@ def row(**overrides) -> dict:
     data = {
         "document_type": "factura",
         "document_number": f"F-{next(_docs):06d}",
-        "issue_date": "2026-03-10",
+        "issue_date": iso("2026-03-10"),
         "supplier_tax_id": SUPPLIER_NIT,
         "supplier_name": "Librería El Estudiante, S.A. de C.V.",
         "description": "Cuadernos y lápices para talleres",

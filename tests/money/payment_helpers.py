@@ -33,17 +33,18 @@ from grants.models import Enrollment
 from grants.services import beneficiary_imports, enrollments, invoices, payments, suppliers
 from tests.agreement_helpers import agreement_in_execution
 from tests.factories import make_user, valid_dui
+from tests.timeline import day, iso
 
 SUPPLIER_NIT = "0614-050707-104-8"
 OTHER_NIT = "0614-010180-001-2"
-MARCH = (date(2026, 3, 1), date(2026, 3, 31))
+MARCH = (day("2026-03-01"), day("2026-03-31"))
 HEADER = "Tipo de documento,DUI,Nombres,Apellidos,Fecha de nacimiento,Sexo,Municipio,Fecha de inscripción"
 HISTORY = {
-    "active": [("active", date(2026, 2, 15))],
-    "inactive": [("active", date(2026, 2, 15)), ("inactive", date(2026, 3, 10))],
-    "late": [("active", date(2026, 3, 5))],
+    "active": [("active", day("2026-02-15"))],
+    "inactive": [("active", day("2026-02-15")), ("inactive", day("2026-03-10"))],
+    "late": [("active", day("2026-03-05"))],
     "never": [],
-    "withdrawn": [("active", date(2026, 2, 15)), ("withdrawn", date(2026, 2, 28))],
+    "withdrawn": [("active", day("2026-02-15")), ("withdrawn", day("2026-02-28"))],
 }
 _dui = itertools.count(30_000_000)
 _invoice_number = itertools.count(1)
@@ -70,7 +71,7 @@ def validated_supplier(ctx: dict, **overrides):
     return supplier
 
 
-def enroll(ctx: dict, names, enrolled_on: date = date(2026, 2, 1), validated_on: date = date(2026, 2, 10)) -> dict:
+def enroll(ctx: dict, names, enrolled_on: date = day("2026-02-01"), validated_on: date = day("2026-02-10")) -> dict:
     """Enroll one person per name through the real import (monitoring validates on ``validated_on``)."""
     names = list(names)
     rows = [f"DUI,{valid_dui(next(_dui))},{name.capitalize()},Prueba {name},15/03/2000,F,San Salvador Centro,"
@@ -88,8 +89,8 @@ def enroll(ctx: dict, names, enrolled_on: date = date(2026, 2, 1), validated_on:
 
 
 def set_history(ctx: dict, enrollment, history) -> None:
-    for status, day in history:
-        enrollments.change_status(act(ctx["ngo"]), enrollment.id, status, day, "cambio de prueba")
+    for status, since in history:
+        enrollments.change_status(act(ctx["ngo"]), enrollment.id, status, since, "cambio de prueba")
     db.session.commit()
 
 
@@ -117,7 +118,7 @@ def beneficiary_line(ctx: dict, names, unit_price="120.00", budget_line: int = 1
 
 def invoice_data(ctx: dict, lines=None, period=MARCH, **overrides) -> dict:
     data = {"supplier_id": ctx["supplier"].id, "number": f"F-{next(_invoice_number):05d}",
-            "issue_date": "2026-04-02", "period_start": period[0].isoformat(), "period_end": period[1].isoformat(),
+            "issue_date": iso("2026-04-02"), "period_start": period[0].isoformat(), "period_end": period[1].isoformat(),
             "lines": lines if lines is not None else [line()]}
     data.update(overrides)
     return data
@@ -132,7 +133,7 @@ def register(ctx: dict, lines=None, **overrides):
 def certified(ctx: dict, lines=None, conforming: bool = True, differences=None, **overrides):
     invoice = register(ctx, lines, **overrides)
     invoices.certify_receipt(act(ctx["administrator"]), invoice.id,
-                             {"received_on": "2026-04-03", "conforming": conforming, "differences": differences})
+                             {"received_on": iso("2026-04-03"), "conforming": conforming, "differences": differences})
     db.session.commit()
     return invoice
 

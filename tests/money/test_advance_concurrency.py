@@ -16,6 +16,7 @@ from grants.services import advances, expense_statements, ledger
 from grants.services.errors import DomainError
 from tests.factories import make_user
 from tests.money.advance_helpers import act, disbursed, money_setup, prepared, row
+from tests.timeline import day, iso
 
 
 def race(app, jobs) -> tuple[list, list]:
@@ -57,7 +58,7 @@ def test_two_disbursements_of_one_advance_give_one(live_app):
         officers = [ctx["treasury2"].id, make_user(["treasury"]).id]
 
     def disburse(user_id, reference):
-        return lambda: advances.disburse_advance(as_user(user_id), advance_id, reference, date(2026, 2, 16)).id
+        return lambda: advances.disburse_advance(as_user(user_id), advance_id, reference, day("2026-02-16")).id
 
     results, failures = race(live_app, [disburse(officers[0], "TRF-A"), disburse(officers[1], "TRF-B")])
     assert results == [advance_id]
@@ -95,7 +96,7 @@ def test_two_refunds_racing_for_the_outstanding_balance(live_app):
 
     def refund(user_id, reference):
         return lambda: advances.record_refund(as_user(user_id), advance_id, {
-            "amount": "30000.00", "bank_reference": reference, "refunded_on": "2026-03-01"}).id
+            "amount": "30000.00", "bank_reference": reference, "refunded_on": iso("2026-03-01")}).id
 
     results, failures = race(live_app, [refund(ngo_id, "REI-A"), refund(treasury_id, "REI-B")])
     assert len(results) == 1 and failures == ["exceeds_outstanding"]
@@ -117,7 +118,7 @@ def test_refund_and_acceptance_racing_never_pass_what_was_disbursed(live_app):
 
     jobs = [
         lambda: advances.record_refund(as_user(ngo_id), advance_id, {
-            "amount": "30000.00", "bank_reference": "REI-X", "refunded_on": "2026-03-01"}).id,
+            "amount": "30000.00", "bank_reference": "REI-X", "refunded_on": iso("2026-03-01")}).id,
         lambda: expense_statements.decide_receipt(as_user(financial_id), receipt_id, True, None).id,
     ]
     results, failures = race(live_app, jobs)

@@ -27,6 +27,7 @@ from tests.money.advance_helpers import (
 from tests.money.payment_helpers import line as payment_line
 from tests.money.payment_helpers import payments_setup
 from tests.money.payment_helpers import prepared as payment_prepared
+from tests.timeline import day, iso
 
 
 def events(advance_id: int) -> list[str]:
@@ -38,8 +39,8 @@ def test_request_takes_the_tranche_amount_and_period(app):
     ctx = money_setup()
     first = requested(ctx, 1)
     assert (first.status, first.amount, first.tranche_number) == ("requested", Decimal("40000.00"), 1)
-    assert (first.period_start, first.period_end) == (date(2026, 2, 15), date(2026, 6, 14))
-    assert first.liquidation_due == date(2026, 7, 14)  # period end + ADVANCE_LIQUIDATION_DAYS (30)
+    assert (first.period_start, first.period_end) == (day("2026-02-15"), day("2026-06-14"))
+    assert first.liquidation_due == day("2026-07-14")  # period end + ADVANCE_LIQUIDATION_DAYS (30)
     assert first.organization_id == ctx["organization"].id
     assert events(first.id) == ["advance.requested"]
     titles = db.session.scalars(select(Notification.title).where(Notification.user_id == ctx["financial"].id)).all()
@@ -50,7 +51,7 @@ def test_the_last_tranche_runs_to_the_end_of_the_agreement(app):
     ctx = money_setup(ages=(14, 29))
     agreement = ctx["agreement"]
     tranche = sorted(agreement.plan_version.tranches, key=lambda t: t.number)[2]
-    assert advances.period_of(agreement, tranche)[:2] == (date(2026, 9, 15), date(2026, 11, 30))
+    assert advances.period_of(agreement, tranche)[:2] == (day("2026-09-15"), day("2026-11-30"))
 
 
 def test_only_the_agreements_ngo_requests(app):
@@ -115,14 +116,14 @@ def test_liquidation_gate(app):
     for receipt in statement.receipts:
         expense_statements.decide_receipt(act(ctx["financial"]), receipt.id, True, None)
     advances.record_refund(act(ctx["ngo"]), first.id, {"amount": "9000.00", "bank_reference": "REI-1",
-                                                       "refunded_on": "2026-06-20"})
+                                                       "refunded_on": iso("2026-06-20")})
     db.session.commit()
     with pytest.raises(Conflict) as refused:
         requested(ctx, 2)
     assert refused.value.code == "liquidation_gate" and "97.50 %" in refused.value.detail
 
     advances.record_refund(act(ctx["ngo"]), first.id, {"amount": "1000.00", "bank_reference": "REI-2",
-                                                       "refunded_on": "2026-06-21"})
+                                                       "refunded_on": iso("2026-06-21")})
     db.session.commit()
     assert first.status == "liquidated"
     second = requested(ctx, 2)
@@ -140,7 +141,7 @@ def test_threshold_below_100_lets_the_next_advance_through(app):
         requested(ctx, 2)  # 74.99 %
     assert refused.value.code == "liquidation_gate"
     advances.record_refund(act(ctx["ngo"]), first.id, {"amount": "0.01", "bank_reference": "R-1",
-                                                       "refunded_on": "2026-03-01"})
+                                                       "refunded_on": iso("2026-03-01")})
     db.session.commit()
     assert requested(ctx, 2).status == "requested"  # exactly 75.00 %
 
@@ -150,7 +151,7 @@ def test_gate_is_checked_again_at_approval_and_disbursement(app):
     set_threshold(ctx, "50.00")
     first = disbursed(ctx, 1)
     advances.record_refund(act(ctx["ngo"]), first.id, {"amount": "20000.00", "bank_reference": "R-1",
-                                                       "refunded_on": "2026-03-01"})
+                                                       "refunded_on": iso("2026-03-01")})
     db.session.commit()
     second = requested(ctx, 2)
     set_threshold(ctx, "60.00")  # raised after the request
@@ -168,7 +169,7 @@ def test_approval_reserves_and_disbursement_transfers(app):
         Decimal("40000.00"), Decimal("0.00"), Decimal("60000.00"))
     assert advance.reviewed_by_id == ctx["financial"].id
     advances.prepare_disbursement(act(ctx["treasury"]), advance.id)
-    advances.disburse_advance(act(ctx["treasury2"]), advance.id, "TRF-0001", date(2026, 2, 16))
+    advances.disburse_advance(act(ctx["treasury2"]), advance.id, "TRF-0001", day("2026-02-16"))
     db.session.commit()
     figures = ledger.balances(ctx["agreement"])
     assert (figures.committed, figures.advanced, figures.outstanding) == (
@@ -220,11 +221,11 @@ def test_preparer_cannot_disburse(app):
     ctx = money_setup()
     advance = prepared(ctx, 1)
     with pytest.raises(Conflict) as refused:
-        advances.disburse_advance(act(ctx["treasury"]), advance.id, "TRF-1", date(2026, 2, 16))
+        advances.disburse_advance(act(ctx["treasury"]), advance.id, "TRF-1", day("2026-02-16"))
     assert refused.value.code == "segregation_of_duties"
     assert db.session.get(Advance, advance.id).status == "prepared"
     assert ledger.balances(ctx["agreement"]).advanced == Decimal("0.00")
-    advances.disburse_advance(act(ctx["treasury2"]), advance.id, "TRF-1", date(2026, 2, 16))
+    advances.disburse_advance(act(ctx["treasury2"]), advance.id, "TRF-1", day("2026-02-16"))
     assert advance.status == "disbursed"
 
 
@@ -244,7 +245,7 @@ def test_disbursement_needs_bank_reference_and_a_past_date(app):
         advances.disburse_advance(act(ctx["treasury2"]), advance.id, "", date(2999, 1, 1))
     assert set(refused.value.errors) == {"bank_reference", "transfer_date"}
     with pytest.raises(Forbidden):
-        advances.disburse_advance(act(ctx["financial"]), advance.id, "TRF-1", date(2026, 2, 16))
+        advances.disburse_advance(act(ctx["financial"]), advance.id, "TRF-1", day("2026-02-16"))
 
 
 def test_suspension_blocks_new_advances_at_once(app):
@@ -253,7 +254,7 @@ def test_suspension_blocks_new_advances_at_once(app):
     agreements.suspend_agreement(act(ctx["administrator"]), ctx["agreement"].id, "Informe atrasado")
     db.session.commit()
     with pytest.raises(Conflict) as refused:
-        advances.disburse_advance(act(ctx["treasury2"]), advance.id, "TRF-1", date(2026, 2, 16))
+        advances.disburse_advance(act(ctx["treasury2"]), advance.id, "TRF-1", day("2026-02-16"))
     assert refused.value.code == "agreement_not_in_execution"
     assert "Suspendido" in refused.value.detail
     with pytest.raises(Conflict) as refused:
@@ -261,7 +262,7 @@ def test_suspension_blocks_new_advances_at_once(app):
     assert refused.value.code == "agreement_not_in_execution"
     agreements.resume_agreement(act(ctx["administrator"]), ctx["agreement"].id, "Informe recibido")
     db.session.commit()
-    advances.disburse_advance(act(ctx["treasury2"]), advance.id, "TRF-1", date(2026, 2, 16))
+    advances.disburse_advance(act(ctx["treasury2"]), advance.id, "TRF-1", day("2026-02-16"))
     assert advance.status == "disbursed"
 
 
@@ -288,5 +289,5 @@ def test_treasury_of_a_ngo_role_cannot_prepare(app):
     with pytest.raises(Forbidden):
         advances.prepare_disbursement(act(ctx["ngo"]), advance.id)
     with pytest.raises(Conflict) as refused:
-        advances.disburse_advance(act(make_user(["treasury"])), advance.id, "TRF-1", date(2026, 2, 16))
+        advances.disburse_advance(act(make_user(["treasury"])), advance.id, "TRF-1", day("2026-02-16"))
     assert refused.value.code == "invalid_transition"  # approved, not yet prepared

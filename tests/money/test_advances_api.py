@@ -10,6 +10,7 @@ from grants.extensions import db
 from grants.models import Advance
 from tests.helpers import api_headers, assert_problem
 from tests.money.advance_helpers import SUPPLIER_NIT, disbursed, money_setup, prepared, row
+from tests.timeline import iso
 
 
 def keyed(headers: dict, key: str) -> dict:
@@ -28,12 +29,12 @@ def test_advance_lifecycle_through_the_api(client):
     assert response.status_code == 201, response.get_data(as_text=True)
     advance = response.get_json()
     assert (advance["status"], advance["amount"], advance["period_start"], advance["period_end"]) == (
-        "requested", "40000.00", "2026-02-15", "2026-06-14")
+        "requested", "40000.00", iso("2026-02-15"), iso("2026-06-14"))
     advance_id = advance["id"]
 
     assert client.post(f"/api/v1/advances/{advance_id}/approve", headers=fin).get_json()["status"] == "approved"
     assert client.post(f"/api/v1/advances/{advance_id}/prepare", headers=t1).get_json()["status"] == "prepared"
-    body = {"bank_reference": "TRF-0001", "transfer_date": "2026-02-16"}
+    body = {"bank_reference": "TRF-0001", "transfer_date": iso("2026-02-16")}
     assert_problem(client.post(f"/api/v1/advances/{advance_id}/disburse", json=body,
                                headers=keyed(t1, "disburse-0001")), 409, "segregation_of_duties")
     response = client.post(f"/api/v1/advances/{advance_id}/disburse", json=body, headers=keyed(t2, "disburse-0001"))
@@ -47,7 +48,7 @@ def test_advance_lifecycle_through_the_api(client):
         (1, "60000.00", "60000.00"), (2, "25000.50", "25000.50"), (3, "14999.50", "14999.50")]
 
     response = client.post(f"/api/v1/advances/{advance_id}/expense-statements", json={"rows": [
-        row(amount="39000.00"), row(issue_date="2027-01-01")]}, headers=ngo)
+        row(amount="39000.00"), row(issue_date=iso("2027-01-01"))]}, headers=ngo)
     problem = assert_problem(response, 422, "validation_error")
     assert list(problem["errors"]) == ["rows.2.issue_date"]
     response = client.post(f"/api/v1/advances/{advance_id}/expense-statements", json={"rows": [
@@ -64,7 +65,7 @@ def test_advance_lifecycle_through_the_api(client):
     assert client.get(f"/api/v1/expense-statements/{statement['id']}", headers=ngo).get_json()["status"] == "reviewed"
 
     response = client.post("/api/v1/refunds", json={"advance_id": advance_id, "amount": "1000.00",
-                                                    "bank_reference": "REI-1", "refunded_on": "2026-06-20"},
+                                                    "bank_reference": "REI-1", "refunded_on": iso("2026-06-20")},
                            headers=keyed(ngo, "refund-0001"))
     assert response.status_code == 201, response.get_data(as_text=True)
     assert response.get_json()["amount"] == "1000.00"
@@ -81,7 +82,7 @@ def test_disburse_is_idempotent(client):
     advance = prepared(ctx)
     t2 = api_headers(client, ctx["treasury2"])
     url = f"/api/v1/advances/{advance.id}/disburse"
-    body = {"bank_reference": "TRF-9", "transfer_date": "2026-02-16"}
+    body = {"bank_reference": "TRF-9", "transfer_date": iso("2026-02-16")}
     assert_problem(client.post(url, json=body, headers=t2), 400, "idempotency_key_required")
     first = client.post(url, json=body, headers=keyed(t2, "key-disburse-1"))
     assert first.status_code == 200
@@ -100,7 +101,7 @@ def test_refund_is_idempotent(client):
     ctx = money_setup()
     advance = disbursed(ctx)
     ngo = api_headers(client, ctx["ngo"])
-    body = {"advance_id": advance.id, "amount": "100.00", "bank_reference": "REI-7", "refunded_on": "2026-03-01"}
+    body = {"advance_id": advance.id, "amount": "100.00", "bank_reference": "REI-7", "refunded_on": iso("2026-03-01")}
     assert_problem(client.post("/api/v1/refunds", json=body, headers=ngo), 400, "idempotency_key_required")
     first = client.post("/api/v1/refunds", json=body, headers=keyed(ngo, "refund-key-1"))
     assert first.status_code == 201
@@ -127,7 +128,7 @@ def test_another_organization_sees_nothing(client):
                 f"/api/v1/advances/{advance.id}/expense-statement-template.xlsx"):
         assert_problem(client.get(url, headers=stranger), 404, "not_found")
     assert_problem(client.post("/api/v1/refunds", json={"advance_id": advance.id, "amount": "1.00",
-                                                        "bank_reference": "X", "refunded_on": "2026-03-01"},
+                                                        "bank_reference": "X", "refunded_on": iso("2026-03-01")},
                                headers=keyed(stranger, "stranger-1")), 404, "not_found")
     assert client.get("/api/v1/advances", headers=stranger).get_json()["total"] == 0
     assert client.get("/api/v1/refunds", headers=stranger).get_json()["total"] == 0

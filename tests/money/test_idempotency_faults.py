@@ -131,8 +131,8 @@ def test_a_process_killed_before_answering_is_completed_once_by_the_retry(live_a
     env = {**os.environ, "FONDOS_ENV": "testing", "DATABASE_URL": live_database.url,
            "UPLOAD_DIR": str(tmp_path / "uploads"), "FONDOS_INSTANCE_DIR": str(tmp_path / "instance"),
            "CRASH": crash, "URL": url, "BODY": __import__("json").dumps(BODY), "TOKEN": data["token"], "KEY": key}
-    child = subprocess.run([sys.executable, "-c", CHILD], cwd=ROOT, env=env, capture_output=True, text=True,
-                           timeout=120)
+    child = subprocess.run([sys.executable, "-m", "tests.on_test_day", "-c", CHILD], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=120)
     assert child.returncode == 3, child.stdout + child.stderr
     assert "answered" not in child.stdout
     before_retry = _executions(live_app, data["payment_id"], data["agreement_id"])

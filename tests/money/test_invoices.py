@@ -25,6 +25,7 @@ from tests.money.payment_helpers import (
     prepared,
     register,
 )
+from tests.timeline import day, iso
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ def test_every_field_error_is_reported_together_and_nothing_is_stored(ctx):
     stranger = enroll(other, ["stranger"])["stranger"]
     people = ctx["people"]
     errors = refused(ctx, invoice_data(ctx, number="", issue_date=(invoices.today() + timedelta(days=1)).isoformat(),
-                                       period_start="2026-01-15", period_end="2026-12-31", lines=[
+                                       period_start=iso("2026-01-15"), period_end=iso("2026-12-31"), lines=[
         line(budget_line=9),                                                                   # unknown line
         {**beneficiary_line(ctx, ["active", "never"]), "quantity": "3"},                       # 3 ≠ 2 enrollments
         {**beneficiary_line(ctx, ["active"]), "enrollment_ids": [people["active"].id] * 2, "quantity": "2"},
@@ -94,21 +95,21 @@ def test_every_field_error_is_reported_together_and_nothing_is_stored(ctx):
 
 
 def test_the_period_must_be_ordered_and_inside_the_term(ctx):
-    errors = refused(ctx, invoice_data(ctx, period_start="2026-03-31", period_end="2026-03-01"))
+    errors = refused(ctx, invoice_data(ctx, period_start=iso("2026-03-31"), period_end=iso("2026-03-01")))
     assert set(errors) == {"period_end"}
-    register(ctx, period_start="2026-02-01", period_end="2026-11-30")  # the whole term passes
+    register(ctx, period_start=iso("2026-02-01"), period_end=iso("2026-11-30"))  # the whole term passes
 
 
 def test_a_beneficiary_is_not_billed_twice_by_one_supplier_for_overlapping_days(ctx):
     first = register(ctx, [beneficiary_line(ctx, ["active", "late"])])  # March 2026, budget line 1
     errors = refused(ctx, invoice_data(ctx, [line(2), beneficiary_line(ctx, ["active", "inactive"])],
-                                       period=(date(2026, 3, 20), date(2026, 4, 10))))
+                                       period=(day("2026-03-20"), day("2026-04-10"))))
     active = ctx["people"]["active"].id
     assert errors == {"lines.1.enrollment_ids": [
         f"Ya facturadas por este proveedor en la factura {first.number}, en la misma línea presupuestaria y un "
         f"período que se superpone: inscripciones {active}."]}
     # Another period, or another budget line, is another service: accepted.
-    register(ctx, [beneficiary_line(ctx, ["active"])], period=(date(2026, 4, 1), date(2026, 4, 30)))
+    register(ctx, [beneficiary_line(ctx, ["active"])], period=(day("2026-04-01"), day("2026-04-30")))
     register(ctx, [beneficiary_line(ctx, ["active"], budget_line=2)])
     # A voided invoice no longer counts.
     invoices.void_invoice(act(ctx["ngo"]), first.id, "Factura emitida por error")
@@ -165,23 +166,23 @@ def test_only_the_designated_administrator_certifies(ctx):
     another_administrator = make_user(["administrator"])
     for user in (another_administrator, ctx["ngo"], ctx["treasury"]):
         with pytest.raises(Forbidden):
-            invoices.certify_receipt(act(user), invoice.id, {"received_on": "2026-04-03", "conforming": True})
+            invoices.certify_receipt(act(user), invoice.id, {"received_on": iso("2026-04-03"), "conforming": True})
     certificate = invoices.certify_receipt(act(ctx["administrator"]), invoice.id,
-                                           {"received_on": "2026-04-03", "conforming": True})
+                                           {"received_on": iso("2026-04-03"), "conforming": True})
     assert certificate.issued_by_id == ctx["administrator"].id and invoice.status == "certified"
     assert events("invoice", invoice.id) == ["invoice.registered", "invoice.certified"]
     with pytest.raises(Conflict) as exc:
-        invoices.certify_receipt(act(ctx["administrator"]), invoice.id, {"received_on": "2026-04-03",
+        invoices.certify_receipt(act(ctx["administrator"]), invoice.id, {"received_on": iso("2026-04-03"),
                                                                           "conforming": True})
     assert exc.value.code == "invalid_transition"
 
 
 @pytest.mark.parametrize("data, field", [
-    ({"received_on": "2026-04-03", "conforming": False, "differences": "  "}, "differences"),
-    ({"received_on": "2026-04-03", "conforming": True, "differences": "faltó una caja"}, "differences"),
-    ({"received_on": "2026-02-20", "conforming": True}, "received_on"),       # before the period
+    ({"received_on": iso("2026-04-03"), "conforming": False, "differences": "  "}, "differences"),
+    ({"received_on": iso("2026-04-03"), "conforming": True, "differences": "faltó una caja"}, "differences"),
+    ({"received_on": iso("2026-02-20"), "conforming": True}, "received_on"),       # before the period
     ({"received_on": "2999-01-01", "conforming": True}, "received_on"),       # future
-    ({"received_on": "2026-04-03"}, "conforming"),
+    ({"received_on": iso("2026-04-03")}, "conforming"),
 ])
 def test_certificate_field_rules(ctx, data, field):
     invoice = register(ctx)

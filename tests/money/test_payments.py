@@ -25,6 +25,7 @@ from tests.money.payment_helpers import (
     prepared,
     register,
 )
+from tests.timeline import day
 
 
 @pytest.fixture
@@ -73,17 +74,17 @@ def test_units_of_beneficiaries_not_active_the_whole_period_are_deducted_with_th
 def test_the_same_people_are_eligible_for_a_period_in_which_they_were_active(ctx):
     # 15–27 February: «inactive» and «withdrawn» were still active; «late» and «never» were not.
     invoice = certified(ctx, [beneficiary_line(ctx, list(HISTORY), unit_price="10.00")],
-                        period=(date(2026, 2, 15), date(2026, 2, 27)))
+                        period=(day("2026-02-15"), day("2026-02-27")))
     result = payments.eligibility(invoice)
     assert {d.enrollment for d in result.deductions} == {ctx["people"]["late"], ctx["people"]["never"]}
     assert (result.payable, result.deducted) == (Decimal("30.00"), Decimal("20.00"))
     # The last day counts: a period ending on the day «inactive» left is not wholly active.
     until = payments.eligibility(certified(ctx, [beneficiary_line(ctx, ["inactive"])],
-                                           period=(date(2026, 3, 1), date(2026, 3, 10))))
+                                           period=(day("2026-03-01"), day("2026-03-10"))))
     assert [d.reason_code for d in until.deductions] == ["beneficiary_partly_active"]
     # (another budget line: the same person is not billed twice for the same days on one line)
     before = payments.eligibility(certified(ctx, [beneficiary_line(ctx, ["inactive"], budget_line=2)],
-                                            period=(date(2026, 3, 1), date(2026, 3, 9))))
+                                            period=(day("2026-03-01"), day("2026-03-09"))))
     assert before.deductions == () and before.payable == Decimal("120.00")
 
 

@@ -12,6 +12,7 @@ from grants.services import idempotency, invoices
 from tests.factories import make_organization, make_user
 from tests.helpers import api_headers, assert_problem
 from tests.money.payment_helpers import HISTORY, authorized, beneficiary_line, invoice_data, line, payments_setup
+from tests.timeline import iso
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def test_the_whole_round_with_exact_amounts(r):
     assert invoice["eligibility"]["payable"] == "128.33" and invoice["eligibility"]["deducted"] == "480.00"
 
     response = c.post(f"/api/v1/invoices/{invoice['id']}/receipt-certificate", headers=h["administrator"],
-                      json={"received_on": "2026-04-03", "conforming": True})
+                      json={"received_on": iso("2026-04-03"), "conforming": True})
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["status"] == "certified" and response.get_json()["certificate"]["conforming"]
     seen_by_treasury = c.get(f"/api/v1/invoices/{invoice['id']}", headers=h["treasury"]).get_json()
@@ -104,9 +105,9 @@ def test_refusals_have_stable_codes(r):
     assert_problem(c.post("/api/v1/payments", headers=h["treasury"], json={"invoice_id": invoice["id"]}), 409,
                    "invoice_not_certified")
     assert_problem(c.post(f"/api/v1/invoices/{invoice['id']}/receipt-certificate", headers=h["treasury"],
-                          json={"received_on": "2026-04-03", "conforming": True}), 403, "forbidden")
+                          json={"received_on": iso("2026-04-03"), "conforming": True}), 403, "forbidden")
     c.post(f"/api/v1/invoices/{invoice['id']}/receipt-certificate", headers=h["administrator"],
-           json={"received_on": "2026-04-03", "conforming": True})
+           json={"received_on": iso("2026-04-03"), "conforming": True})
     problem = assert_problem(c.post("/api/v1/payments", headers=h["treasury"], json={"invoice_id": invoice["id"]}),
                              409, "insufficient_balance")
     assert "14,999.50" in problem["detail"]

@@ -13,9 +13,10 @@ from grants.models import Advance, AuditEvent
 from grants.services import advances, agreements, expense_statements, ledger
 from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.money.advance_helpers import act, approved, disbursed, money_setup, row
+from tests.timeline import iso
 
 
-def refund(ctx, advance, amount, reference, user="ngo", day="2026-06-20"):
+def refund(ctx, advance, amount, reference, user="ngo", day=iso("2026-06-20")):
     made = advances.record_refund(act(ctx[user]), advance.id, {"amount": amount, "bank_reference": reference,
                                                               "refunded_on": day})
     db.session.commit()
@@ -74,7 +75,7 @@ def test_refund_fields_and_a_repeated_bank_reference(app):
     assert set(refused.value.errors) == {"amount", "bank_reference", "refunded_on"}
     with pytest.raises(ValidationFailed) as refused:
         advances.record_refund(act(ctx["ngo"]), advance.id, {"amount": "5.00", "bank_reference": "R",
-                                                             "refunded_on": "2026-02-01"})
+                                                             "refunded_on": iso("2026-02-01")})
     assert set(refused.value.errors) == {"refunded_on"}  # before the transfer (2026-02-16)
     refund(ctx, advance, "10.00", "REI-9")
     with pytest.raises(ValidationFailed) as refused:

@@ -16,6 +16,7 @@ from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFail
 from tests.factories import valid_dui, valid_nit
 from tests.money.advance_helpers import SUPPLIER_NIT, act, approved, disbursed, money_setup, row
 from tests.pdfs import tiny_pdf
+from tests.timeline import day, iso
 
 
 def submit(ctx, advance, rows):
@@ -46,7 +47,7 @@ def test_a_valid_statement_is_stored_with_pending_receipts(app):
     assert (statement.number, statement.status, statement.total) == (1, "submitted", Decimal("1350.50"))
     first, second = statement.receipts
     assert (first.supplier_tax_id, first.status, first.position) == ("0614-050707-104-8", "pending", 1)
-    assert (second.document_type, second.issue_date) == ("ccf", date(2026, 6, 14))
+    assert (second.document_type, second.issue_date) == ("ccf", day("2026-06-14"))
     actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == str(advance.id))).all()
     assert actions[-1] == "expense_statement.submitted"
     assert submit(ctx, advance, [row()]).number == 2
@@ -61,9 +62,9 @@ def test_empty_statement_is_refused(app):
 def test_dates_outside_the_advance_period_or_the_agreement_term(app):
     ctx = money_setup()
     advance = disbursed(ctx)  # period 2026-02-15 .. 2026-06-14, term 2026-02-01 .. 2026-11-30
-    error = refused(ctx, advance, [row(issue_date="2026-02-14"), row(issue_date="2026-06-15"),
-                                   row(issue_date="2026-01-31"), row(issue_date="31/02/2026"),
-                                   row(issue_date="2026-02-15"), row(issue_date="2026-06-14")])
+    error = refused(ctx, advance, [row(issue_date=iso("2026-02-14")), row(issue_date=iso("2026-06-15")),
+                                   row(issue_date=iso("2026-01-31")), row(issue_date="31/02/2026"),
+                                   row(issue_date=iso("2026-02-15")), row(issue_date=iso("2026-06-14"))])
     assert set(error.errors) == {"rows.1.issue_date", "rows.2.issue_date", "rows.3.issue_date", "rows.4.issue_date"}
     assert "período del anticipo" in str(error.errors["rows.1.issue_date"][0])
     assert "plazo del convenio" in str(error.errors["rows.3.issue_date"][0])
@@ -277,7 +278,7 @@ def test_upload_of_the_filled_template(app):
     assert statement.total == Decimal("1349.50")
     assert statement.source_filename == "liquidacion.xlsx" and len(statement.file_sha256) == 64
     first, second = statement.receipts
-    assert (first.issue_date, first.amount, first.budget_line.number) == (date(2026, 3, 1), Decimal("1250.50"), 1)
+    assert (first.issue_date, first.amount, first.budget_line.number) == (day("2026-03-01"), Decimal("1250.50"), 1)
     assert (second.document_type, second.document_number, second.budget_line.number) == ("ccf", "2001", 3)
 
 
@@ -299,7 +300,7 @@ def test_upload_with_headers_in_english_and_missing_columns(app):
     book = Workbook()
     book.active.append(["DOCUMENT TYPE", "Document number", "Date", "Supplier tax id", "Supplier name",
                         "Description", "Budget line", "Amount"])
-    book.active.append(["invoice", "A-1", "2026-03-03", SUPPLIER_NIT, "S", "D", 2, "12.30"])
+    book.active.append(["invoice", "A-1", iso("2026-03-03"), SUPPLIER_NIT, "S", "D", 2, "12.30"])
     buffer = io.BytesIO()
     book.save(buffer)
     statement = expense_statements.import_statement(act(ctx["ngo"]), advance.id, buffer.getvalue(), "en.xlsx")

@@ -22,6 +22,7 @@ from grants.reports.agreement_pdf import (
     format_money,
     integer_to_words,
 )
+from tests.timeline import day, year
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 USD = "DÓLARES DE LOS ESTADOS UNIDOS DE AMÉRICA"
@@ -31,7 +32,7 @@ def agreement(**changes) -> AgreementDocument:
     doc = AgreementDocument(
         number="MJSP-CONV-2026-0001",
         status_label="Borrador",
-        fiscal_year=2026,
+        fiscal_year=year(),
         decree_number="D.L. N.º 1045",
         budget_line_code="2026-4100-3-01-01-21-1-54399",
         organization_name="Fundación Juventud con Futuro",
@@ -52,17 +53,17 @@ def agreement(**changes) -> AgreementDocument:
         liquidation_terms="Cada anticipo se liquidará dentro de los 30 días siguientes a su ejecución.",
         liquidation_threshold=Decimal("100.00"),
         amount=Decimal("185000.00"),
-        start_date=date(2026, 4, 1),
-        end_date=date(2026, 12, 31),
+        start_date=day("2026-04-01"),
+        end_date=day("2026-12-31"),
         budget_lines=(
             BudgetLineRow(1, "Bienes", "Equipo deportivo e instrumentos musicales", Decimal("42500.00")),
             BudgetLineRow(2, "Servicios", "Instructores de talleres vocacionales", Decimal("97250.50")),
             BudgetLineRow(3, "Alimentación", "Refrigerios para los participantes", Decimal("45249.50")),
         ),
         tranches=(
-            TrancheRow(1, date(2026, 4, 15), Decimal("74000.00"), (1, 2)),
-            TrancheRow(2, date(2026, 7, 15), Decimal("55500.00"), (2, 3)),
-            TrancheRow(3, date(2026, 10, 15), Decimal("55500.00"), (2, 3)),
+            TrancheRow(1, day("2026-04-15"), Decimal("74000.00"), (1, 2)),
+            TrancheRow(2, day("2026-07-15"), Decimal("55500.00"), (2, 3)),
+            TrancheRow(3, day("2026-10-15"), Decimal("55500.00"), (2, 3)),
         ),
         ministry_signatory=Signatory("Héctor Gustavo Villatoro", "Ministro de Justicia y Seguridad Pública",
                                      "Ministerio de Justicia y Seguridad Pública"),
@@ -70,13 +71,13 @@ def agreement(**changes) -> AgreementDocument:
                                 "Fundación Juventud con Futuro"),
         administrator_name="Lcda. Ana Beatriz Chávez",
         signed_on=None,
-        generated_on=date(2026, 3, 10),
+        generated_on=day("2026-03-10"),
     )
     return dataclasses.replace(doc, **changes)
 
 
 def signed(**changes) -> AgreementDocument:
-    return agreement(status_label="Firmado", signed_on=date(2026, 3, 15), **changes)
+    return agreement(status_label="Firmado", signed_on=day("2026-03-15"), **changes)
 
 
 def page_texts(pdf: bytes) -> list[str]:

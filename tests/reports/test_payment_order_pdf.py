@@ -18,6 +18,7 @@ from grants.reports.payment_order_pdf import (
     build_payment_order_pdf,
 )
 from grants.services import invoices, payments
+from tests.timeline import day
 
 
 def page_texts(pdf: bytes) -> list[str]:
@@ -30,8 +31,8 @@ def order(**changes) -> PaymentOrder:
         agreement_number="MJSP-CONV-2026-0001", organization_name="Fundación Juventud con Futuro",
         organization_nit="0614-150399-101-7", supplier_name="Capacitaciones El Roble, S.A. de C.V.",
         supplier_tax_id="0614-050707-104-8", supplier_bank="Banco Agrícola", supplier_account="0011-22-333333",
-        invoice_number="F-00077", invoice_date=date(2026, 4, 2), period_start=date(2026, 3, 1),
-        period_end=date(2026, 3, 31), certificate="Conforme, recibido el 03/04/2026 por Lcda. Ana Chávez",
+        invoice_number="F-00077", invoice_date=day("2026-04-02"), period_start=day("2026-03-01"),
+        period_end=day("2026-03-31"), certificate="Conforme, recibido el 03/04/2026 por Lcda. Ana Chávez",
         lines=(OrderLine(1, 1, "Curso de carpintería por participante", Decimal("5"), Decimal("1200.00"),
                          Decimal("6000.00"), Decimal("2400.00"), Decimal("3600.00")),
                OrderLine(2, 3, "Refrigerios", Decimal("2.5"), Decimal("3.33"), Decimal("8.33"), Decimal("0.00"),
@@ -43,10 +44,10 @@ def order(**changes) -> PaymentOrder:
                                    "Inscripción «Validada» desde el 10/02/2026: no estuvo activa en el período "
                                    "facturado (del 01/03/2026 al 31/03/2026).")),
         invoiced=Decimal("6008.33"), deducted=Decimal("2400.00"), payable=Decimal("3608.33"),
-        signatures=(Signature("Preparado por", "Tesorero Uno", date(2026, 4, 5)),
-                    Signature("Autorizado por", "Tesorera Dos", date(2026, 4, 6)),
+        signatures=(Signature("Preparado por", "Tesorero Uno", day("2026-04-05")),
+                    Signature("Autorizado por", "Tesorera Dos", day("2026-04-06")),
                     Signature("Ejecutado por", None, None)),
-        bank_reference=None, transfer_date=None, cancel_reason=None, generated_on=date(2026, 4, 7))
+        bank_reference=None, transfer_date=None, cancel_reason=None, generated_on=day("2026-04-07"))
     return dataclasses.replace(doc, **changes)
 
 
@@ -79,10 +80,10 @@ def test_until_executed_every_page_says_so():
 
 def test_an_executed_order_shows_the_transfer_and_no_mark():
     text = " ".join(page_texts(build_payment_order_pdf(order(
-        status="executed", status_label="Ejecutado", bank_reference="TRF-2026-0042", transfer_date=date(2026, 4, 8),
-        signatures=(Signature("Preparado por", "Tesorero Uno", date(2026, 4, 5)),
-                    Signature("Autorizado por", "Tesorera Dos", date(2026, 4, 6)),
-                    Signature("Ejecutado por", "Tesorero Uno", date(2026, 4, 8), "Transferencia TRF-2026-0042"))))))
+        status="executed", status_label="Ejecutado", bank_reference="TRF-2026-0042", transfer_date=day("2026-04-08"),
+        signatures=(Signature("Preparado por", "Tesorero Uno", day("2026-04-05")),
+                    Signature("Autorizado por", "Tesorera Dos", day("2026-04-06")),
+                    Signature("Ejecutado por", "Tesorero Uno", day("2026-04-08"), "Transferencia TRF-2026-0042"))))))
     assert "NO EJECUTADO" not in text
     assert "Referencia TRF-2026-0042" in text and "08/04/2026" in text
 

@@ -14,6 +14,7 @@ from grants.services import enrollments
 from grants.services.errors import Conflict, Forbidden
 from tests.agreement_helpers import agreement_in_execution
 from tests.factories import valid_dui
+from tests.timeline import day
 
 HEADER = "Tipo de documento,DUI,Nombres,Apellidos,Fecha de nacimiento,Sexo,Municipio,Fecha de inscripción"
 ADULT = "DUI,{dui},Ana María,López Pérez,15/03/2000,F,San Salvador Centro,2026-03-01"
@@ -145,9 +146,9 @@ def test_status_lists_apply_changes_and_refuse_impossible_ones(ctx):
     batch = run(ctx, HEADER + "\n" + "\n".join(ADULT.format(dui=valid_dui(n)) for n in (1, 2)) + "\n")
     imports.confirm_batch(Actor.for_user(ctx["ngo"]), batch.id)
     imports.validate_batch(Actor.for_user(ctx["monitoring"]), batch.id)
-    day = max(imports.today(), date(2026, 3, 1)).isoformat()
-    status = run(ctx, f"DUI,Estado,Fecha efectiva,Motivo\n{valid_dui(1)},activo,{day},inicia\n"
-                      f"{valid_dui(2)},inactivo,{day},no puede: está validada\n{valid_dui(99)},activo,{day},x\n",
+    when = max(imports.today(), day("2026-03-01")).isoformat()
+    status = run(ctx, f"DUI,Estado,Fecha efectiva,Motivo\n{valid_dui(1)},activo,{when},inicia\n"
+                      f"{valid_dui(2)},inactivo,{when},no puede: está validada\n{valid_dui(99)},activo,{when},x\n",
                  kind="status")
     rows = rows_of(status)
     assert rows[2].outcome == "valid"

@@ -12,6 +12,7 @@ from grants.extensions import db
 from grants.models import Enrollment, ImportBatch, ImportRow
 from grants.validation.identity import dui_check_digit
 from tests.agreement_helpers import agreement_in_execution
+from tests.timeline import iso
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = "Tipo de documento,DUI,Nombres,Apellidos,Fecha de nacimiento,Sexo,Municipio,Fecha de inscripción\n"
@@ -22,7 +23,7 @@ def big_list(path: Path, rows: int) -> None:
         out.write(HEADER)
         for n in range(1, rows + 1):
             digits = f"{n:08d}"
-            out.write(f"DUI,{digits}-{dui_check_digit(digits)},Ana,López,15/03/2000,F,0623,2026-03-01\n")
+            out.write(f"DUI,{digits}-{dui_check_digit(digits)},Ana,López,15/03/2000,F,0623,{iso('2026-03-01')}\n")
 
 
 def test_a_killed_import_leaves_no_partial_batch(live_app, live_database, tmp_path):
@@ -34,8 +35,8 @@ def test_a_killed_import_leaves_no_partial_batch(live_app, live_database, tmp_pa
     env = {**os.environ, "FONDOS_ENV": "testing", "DATABASE_URL": live_database.url,
            "UPLOAD_DIR": str(tmp_path / "uploads"), "FONDOS_INSTANCE_DIR": str(tmp_path / "instance")}
     child = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "beneficiaries", "import", str(path),
-         "--agreement", str(agreement_id)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "tests.on_test_day", "-m", "flask", "--app", "wsgi", "beneficiaries", "import",
+         str(path), "--agreement", str(agreement_id)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True)
     seen = []
     try:

@@ -13,6 +13,7 @@ from grants.services import agreements, plans
 from grants.services.errors import Conflict, Forbidden, ValidationFailed
 from tests.factories import make_allocation, make_organization, make_user, plan_content
 from tests.pdfs import tiny_pdf
+from tests.timeline import day
 
 
 def act(user):
@@ -67,7 +68,7 @@ def test_full_round_to_execution_with_audit_and_notifications(people, tmp_path, 
     assert agreement.number == "MJSP-CONV-2026-0001"
     assert agreement.amount == version2.budget_total
     assert agreement.plan_version_id == version2.id
-    agreements.sign_agreement(act(p["legal"]), agreement.id, date(2026, 1, 20), tiny_pdf())
+    agreements.sign_agreement(act(p["legal"]), agreement.id, day("2026-01-20"), tiny_pdf())
     assert (tmp_path / "agreements" / f"{agreement.signed_scan_sha256}.pdf").exists()
     with pytest.raises(Conflict):
         agreements.start_execution(act(p["legal"]), agreement.id)

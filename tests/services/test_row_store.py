@@ -11,6 +11,7 @@ from grants.services import beneficiary_imports as imports
 from grants.services.row_store import RowWriter
 from tests.agreement_helpers import agreement_in_execution
 from tests.factories import valid_dui
+from tests.timeline import day, iso
 
 HEADER = "Tipo de documento,DUI,Nombres,Apellidos,Fecha de nacimiento,Sexo,Municipio,Fecha de inscripción\n"
 ADULT = "DUI,{dui},Ana María,López Pérez,15/03/2000,F,San Salvador Centro,2026-03-01\n"
@@ -98,7 +99,7 @@ def test_copy_text_escapes_what_the_text_format_needs():
 
     assert copy_text(None) == "\\N" and copy_text("\\N") == "\\\\N" and copy_text("") == ""
     assert copy_text("a\tb\nc\rd\\e") == "a\\tb\\nc\\rd\\\\e"
-    assert copy_text("plain") == "plain" and copy_text(7) == "7" and copy_text(date(2026, 3, 1)) == "2026-03-01"
+    assert copy_text("plain") == "plain" and copy_text(7) == "7" and copy_text(day("2026-03-01")) == iso("2026-03-01")
     assert (copy_text(True), copy_text(False)) == ("t", "f")
     assert copy_line([1, None, "x\ty"]) == "1\t\\N\tx\\ty\n"
 

@@ -5,9 +5,10 @@ from datetime import date, datetime
 import pytest
 
 from grants.validation.beneficiary_rows import AgreementFrame, check_enrollment_row, enrollment_checker, map_headers
+from tests.timeline import day, iso
 
-FRAME = AgreementFrame(start=date(2026, 2, 1), end=date(2026, 11, 30), territory=frozenset({"0623", "0622"}),
-                       age_min=14, age_max=29, today=date(2026, 11, 25))
+FRAME = AgreementFrame(start=day("2026-02-01"), end=day("2026-11-30"), territory=frozenset({"0623", "0622"}),
+                       age_min=14, age_max=29, today=day("2026-11-25"))
 HEADERS = ["Tipo de documento", "DUI", "Nombres", "Apellidos", "Fecha de nacimiento", "Sexo", "Municipio",
            "Fecha de inscripción"]
 
@@ -20,16 +21,16 @@ def check(cells, headers=HEADERS):
 
 def test_a_good_row_is_normalized():
     values = check(["dui", " 123456784 ", "  Ana   María ", "López", "15/03/2000", "f", "san  salvador centro",
-                    "2026-03-01"])
+                    iso("2026-03-01")])
     assert values == {"document_type": "dui", "document_number": "12345678-4", "first_names": "Ana María",
                       "last_names": "López", "birth_date": date(2000, 3, 15), "sex": "F", "municipality_code": "0623",
-                      "enrollment_date": date(2026, 3, 1), "errors": []}
+                      "enrollment_date": day("2026-03-01"), "errors": []}
 
 
 def test_xlsx_values_numbers_and_dates_are_read():
     values = check(["DUI", 123456784.0, "Ana", "López", datetime(2000, 3, 15), "M", 623.0, 46082])
     assert (values["document_number"], values["birth_date"], values["enrollment_date"]) == (
-        "12345678-4", date(2000, 3, 15), date(2026, 3, 1))
+        "12345678-4", date(2000, 3, 15), day("2026-03-01"))
     assert values["errors"] == [{"column": "Municipio", "code": "municipality_unknown", "params": {"value": "623"}}]
 
 
@@ -43,7 +44,7 @@ def test_a_short_row_and_absent_optional_columns_read_as_empty():
 
 @pytest.mark.parametrize("cells", [
     ["Pasaporte", "a1234567", "Ana", "López", "15/03/2000", "X", "Atlántida", "01/01/2026"],
-    ["", "PN-2010-1", "", "N" * 130, "31/02/2010", "", "Santa Ana Centro", "2026-13-01"],
+    ["", "PN-2010-1", "", "N" * 130, "31/02/2010", "", "Santa Ana Centro", iso("2026-13-01")],
     ["DUI", "12345678-5", "Ana", "López", "2099-01-01", "M", "0622", ""],
 ])
 def test_the_checker_and_the_per_row_function_agree(cells):

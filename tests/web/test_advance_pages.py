@@ -16,6 +16,7 @@ from tests.helpers import csrf_token
 from tests.money import advance_helpers as ah
 from tests.web import money_page_helpers as mh
 from tests.web.money_page_helpers import events, field_errors, html_of, key_of, login, refusal
+from tests.timeline import iso
 
 invariants = mh.invariants  # autouse: the ledger's invariants hold after every test
 
@@ -53,14 +54,14 @@ def test_advance_request_approval_preparation_and_disbursement_through_the_pages
     assert 'data-testid="disburse-form"' not in html and 'data-testid="preparer-cannot-disburse"' in html
     response = client.post(f"{page}/disburse", data={"csrf_token": csrf_token(client, page),
                                                      "idempotency_key": "a" * 32, "bank_reference": "TRF-A1",
-                                                     "transfer_date": "2026-02-16"})
+                                                     "transfer_date": iso("2026-02-16")})
     assert response.status_code == 409
     assert refusal(html_of(response)) == "Quien preparó el desembolso no puede ejecutarlo (segregación de funciones)."
 
     login(client, actx["treasury2"])
     html = html_of(client.get(page))
     form = {"csrf_token": csrf_token(client, page), "idempotency_key": key_of(html, "disburse-form"),
-            "bank_reference": "TRF-A1", "transfer_date": "2026-02-16"}
+            "bank_reference": "TRF-A1", "transfer_date": iso("2026-02-16")}
     assert client.post(f"{page}/disburse", data=form).status_code == 303
     assert client.post(f"{page}/disburse", data=form).status_code == 303   # the double click
     advance = db.session.get(Advance, advance.id)
@@ -87,7 +88,7 @@ def test_a_refund_recorded_twice_with_the_same_key_counts_once(client, actx):
     page = f"/advances/{advance.id}"
     html = html_of(client.get(page))
     form = {"csrf_token": csrf_token(client, page), "idempotency_key": key_of(html, "refund-form"),
-            "amount": "1,500.00", "bank_reference": "DEP-77", "refunded_on": "2026-03-01"}
+            "amount": "1,500.00", "bank_reference": "DEP-77", "refunded_on": iso("2026-03-01")}
     assert client.post(f"{page}/refunds", data=form).status_code == 303
     assert client.post(f"{page}/refunds", data=form).status_code == 303
     assert db.session.scalar(select(func.count()).select_from(Refund)) == 1
@@ -118,7 +119,7 @@ def test_expense_statement_template_upload_with_row_errors_and_receipt_decisions
     assert template.status_code == 200
     assert load_workbook(io.BytesIO(template.data)).sheetnames
 
-    bad = [ah.row(issue_date="2026-07-01"), ah.row(budget_line=9)]
+    bad = [ah.row(issue_date=iso("2026-07-01")), ah.row(budget_line=9)]
     response = client.post(f"{page}/expense-statements", content_type="multipart/form-data", data={
         "csrf_token": csrf_token(client, page), "file": (io.BytesIO(statement_xlsx(bad)), "liquidacion.xlsx")})
     assert response.status_code == 422

@@ -16,6 +16,7 @@ from grants.services.agreements import DEFAULT_TEXTS
 from tests.factories import make_allocation, make_organization, make_user, plan_content
 from tests.helpers import csrf_token, web_login
 from tests.pdfs import tiny_pdf
+from tests.timeline import day, iso
 
 
 def act(user):
@@ -43,7 +44,7 @@ def people(app, tmp_path, monkeypatch):
 
 def agreement_form(token, **overrides):
     data = {"csrf_token": token, "object": "Prevención de la violencia juvenil en San Salvador Centro.",
-            **DEFAULT_TEXTS, "liquidation_threshold": "80", "start_date": "2026-02-01", "end_date": "2026-11-30",
+            **DEFAULT_TEXTS, "liquidation_threshold": "80", "start_date": iso("2026-02-01"), "end_date": iso("2026-11-30"),
             "ministry_signatory_name": "Gustavo Villatoro", "ministry_signatory_title": "Ministro",
             "ngo_signatory_name": "Representante de Prueba", "ngo_signatory_title": "Representante legal"}
     data.update(overrides)
@@ -76,7 +77,7 @@ def test_the_full_agreement_flow_through_the_pages(client, people):
     new_url = f"/plans/{plan.id}/agreement/new"
     form = client.get(new_url).get_data(as_text=True)
     assert "Pagar directamente a los proveedores validados" in form  # prefilled from DEFAULT_TEXTS
-    assert 'value="2026-02-01"' in form and 'value="2026-11-30"' in form and 'value="100.00"' in form
+    assert 'value=iso("2026-02-01")' in form and 'value=iso("2026-11-30")' in form and 'value="100.00"' in form
 
     token = csrf_token(client, new_url)
     response = client.post(new_url, data=agreement_form(token, ministry_signatory_name="", liquidation_threshold="150"))
@@ -105,7 +106,7 @@ def test_the_full_agreement_flow_through_the_pages(client, people):
     assert str(agreement.liquidation_threshold) == "75.00"
 
     # sign: a file that is not a PDF is refused next to the field; a real PDF is stored
-    response = client.post(f"{url}/sign", data={"csrf_token": token, "signed_on": "2026-01-20",
+    response = client.post(f"{url}/sign", data={"csrf_token": token, "signed_on": iso("2026-01-20"),
                                                 "scan": (io.BytesIO(b"GIF89a not a pdf"), "firma.pdf")},
                            content_type="multipart/form-data")
     assert response.status_code == 422
@@ -122,7 +123,7 @@ def test_the_full_agreement_flow_through_the_pages(client, people):
     assert "no puede ser futura" in error_after(response.get_data(as_text=True), "signed_on")
 
     scan = tiny_pdf("Convenio MJSP-CONV-2026-0001 firmado")
-    response = client.post(f"{url}/sign", data={"csrf_token": token, "signed_on": "2026-01-20",
+    response = client.post(f"{url}/sign", data={"csrf_token": token, "signed_on": iso("2026-01-20"),
                                                 "scan": (io.BytesIO(scan), "firma.pdf")},
                            content_type="multipart/form-data")
     assert response.status_code == 302
@@ -206,7 +207,7 @@ def test_terminate_needs_a_reason(client, people):
 def test_the_ngo_sees_its_own_agreement_but_not_anothers(client, people):
     p = people
     agreement = make_agreement(p)
-    agreements.sign_agreement(act(p["legal"]), agreement.id, date(2026, 1, 20), tiny_pdf())
+    agreements.sign_agreement(act(p["legal"]), agreement.id, day("2026-01-20"), tiny_pdf())
     db.session.commit()
 
     web_login(client, p["ngo"].email)
@@ -235,7 +236,7 @@ def test_the_ngo_sees_its_own_agreement_but_not_anothers(client, people):
 def test_the_agreements_own_administrator_may_suspend_and_resume(client, people):
     p = people
     agreement = make_agreement(p)
-    agreements.sign_agreement(act(p["legal"]), agreement.id, date(2026, 1, 20), tiny_pdf())
+    agreements.sign_agreement(act(p["legal"]), agreement.id, day("2026-01-20"), tiny_pdf())
     agreements.designate_administrator(act(p["legal"]), agreement.id, p["administrator"].id)
     agreements.start_execution(act(p["legal"]), agreement.id)
     db.session.commit()

@@ -21,13 +21,14 @@ from grants.web import beneficiary_imports as import_pages
 from tests.agreement_helpers import agreement_in_execution
 from tests.factories import valid_dui
 from tests.helpers import csrf_token, web_login
+from tests.timeline import day, iso
 
 HEADER = "Tipo de documento,DUI,Nombres,Apellidos,Fecha de nacimiento,Sexo,Municipio,Fecha de inscripción"
 GOOD = "DUI,{dui},{name},López Pérez,15/03/2000,F,San Salvador Centro,2026-03-01"
 BAD_DUI = "DUI,12345678-5,Carlos,Martínez,02/07/1999,M,San Salvador Centro,2026-03-01"
 FORMULA = '=HYPERLINK("http://example.com","clic")'
 BAD_SEX = f"DUI,{valid_dui(4)},\"{FORMULA.replace(chr(34), chr(34) * 2)}\",Rivas,10/10/2001,X,0623,2026-03-01"
-TODAY = date(2026, 6, 1)
+TODAY = day("2026-06-01")
 
 
 @pytest.fixture
@@ -205,24 +206,24 @@ def test_status_changes_from_the_list_and_the_active_on_filter(app, ctx):
     assert all('value="validated"' in o for o in options) and len(options) == 2
     monitoring = client_for(app, ctx["monitoring"])
     response = post(monitoring, f"/enrollments/{first.id}/status",
-                    {"status": "validated", "effective_date": "2026-06-01", "reason": ""}, page=url)
+                    {"status": "validated", "effective_date": iso("2026-06-01"), "reason": ""}, page=url)
     assert response.status_code == 302 and first.status == "validated"
 
     # a date before the current state: the error next to the field, nothing changes
     response = post(ngo, f"/enrollments/{first.id}/status?status=validated",
-                    {"status": "active", "effective_date": "2026-01-15", "reason": "inicia"}, page=url)
+                    {"status": "active", "effective_date": iso("2026-01-15"), "reason": "inicia"}, page=url)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert re.search(r'data-field="effective_date">La fecha efectiva debe estar dentro del plazo', html)
     assert "<details open>" in html and first.status == "validated"
 
     response = post(ngo, f"/enrollments/{first.id}/status",
-                    {"status": "active", "effective_date": "2026-06-02", "reason": "inicia"}, page=url)
+                    {"status": "active", "effective_date": iso("2026-06-02"), "reason": "inicia"}, page=url)
     assert response.status_code == 302 and first.status == "active"
     assert post(ngo, f"/enrollments/{second.id}/status",
-                {"status": "active", "effective_date": "2026-06-02", "reason": ""}).status_code == 409
+                {"status": "active", "effective_date": iso("2026-06-02"), "reason": ""}).status_code == 409
     assert post(ngo, f"/enrollments/{first.id}/status",
-                {"status": "inactive", "effective_date": "2026-08-01", "reason": "se mudó"}).status_code == 302
+                {"status": "inactive", "effective_date": iso("2026-08-01"), "reason": "se mudó"}).status_code == 302
 
     def names(query):
         return re.findall(r"López Pérez, (Ana \d)", ngo.get(url + query).get_data(as_text=True))

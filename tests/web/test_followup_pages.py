@@ -14,6 +14,7 @@ from tests.factories import make_agreement_in_execution
 from tests.followup.helpers import PNG, act
 from tests.helpers import csrf_token, web_login
 from tests.money import payment_helpers as ph
+from tests.timeline import iso
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +47,7 @@ def field_errors(html: str, field: str) -> str:
     return " ".join(re.findall(rf'data-field="{re.escape(field)}">([^<]+)<', html))
 
 
-def report_form(ctx, client, start="2026-03-01", end="2026-03-31", progress=("30", "12.5"), value="60"):
+def report_form(ctx, client, start=iso("2026-03-01"), end=iso("2026-03-31"), progress=("30", "12.5"), value="60"):
     version = ctx["agreement"].plan_version
     path = f"/agreements/{ctx['agreement'].id}/follow-up-reports/new"
     data = {"csrf_token": csrf_token(client, path), "period_start": start, "period_end": end,
@@ -108,7 +109,7 @@ def test_administrator_writes_a_report_from_the_form(client, ctx):
     section = html_of(client.get(f"/agreements/{ctx['agreement'].id}/follow-up"))
     assert re.search(r'data-value="percent">24.00 %<', section)       # 60 of 250
 
-    path, data = report_form(ctx, client, start="2026-03-15", end="2026-04-15")
+    path, data = report_form(ctx, client, start=iso("2026-03-15"), end=iso("2026-04-15"))
     response = client.post(path, data=data)
     assert response.status_code == 422
     assert f"informe N.º {report.id}" in field_errors(html_of(response), "period_start")
@@ -118,7 +119,7 @@ def test_suspension_incident_with_evidence_then_resolution_with_resumption(clien
     agreement = ctx["agreement"]
     login(client, ctx["administrator"])
     path = f"/agreements/{agreement.id}/incidents/new"
-    fields = {"occurred_on": "2026-04-10", "severity": "high", "description": "No entregó listas.",
+    fields = {"occurred_on": iso("2026-04-10"), "severity": "high", "description": "No entregó listas.",
               "measure_detail": "Suspender hasta recibirlas."}
     response = client.post(path, data={**fields, "measure": "termination", "csrf_token": csrf_token(client, path)})
     assert response.status_code == 403 and "área jurídica" in refusal(html_of(response))

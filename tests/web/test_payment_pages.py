@@ -17,6 +17,7 @@ from tests.helpers import csrf_token
 from tests.money import payment_helpers as ph
 from tests.web import money_page_helpers as mh
 from tests.web.money_page_helpers import events, field_errors, html_of, key_of, login, refusal
+from tests.timeline import iso
 
 invariants = mh.invariants  # autouse: the ledger's invariants hold after every test
 
@@ -70,7 +71,7 @@ def test_another_organizations_money_is_not_found(client, ctx):
 
 def invoice_form(token, ctx, number="F-100", lines=(), **overrides):
     data = {"csrf_token": token, "supplier_id": str(ctx["supplier"].id), "number": number,
-            "issue_date": "2026-04-02", "period_start": "2026-03-01", "period_end": "2026-03-31"}
+            "issue_date": iso("2026-04-02"), "period_start": iso("2026-03-01"), "period_end": iso("2026-03-31")}
     for i, line in enumerate(lines):
         for name, value in line.items():
             if value is not None:
@@ -130,12 +131,12 @@ def test_the_administrator_certifies_the_receipt_and_differences_need_a_descript
     html = html_of(client.get(url))
     assert 'data-testid="certificate-form"' in html
     token = csrf_token(client, url)
-    response = client.post(f"{url}/receipt-certificate", data={"csrf_token": token, "received_on": "2026-04-03",
+    response = client.post(f"{url}/receipt-certificate", data={"csrf_token": token, "received_on": iso("2026-04-03"),
                                                                 "conforming": "no", "differences": ""})
     assert response.status_code == 422
     assert "Describa las diferencias" in field_errors(html_of(response), "differences")
     assert db.session.get(Invoice, invoice.id).status == "registered"
-    response = client.post(f"{url}/receipt-certificate", data={"csrf_token": token, "received_on": "2026-04-03",
+    response = client.post(f"{url}/receipt-certificate", data={"csrf_token": token, "received_on": iso("2026-04-03"),
                                                                 "conforming": "yes", "differences": ""})
     assert response.status_code == 303
     assert db.session.get(Invoice, invoice.id).status == "certified"
@@ -150,7 +151,7 @@ def test_only_the_designated_administrator_certifies(client, ctx):
     url = f"/invoices/{invoice.id}"
     assert 'data-testid="certificate-form"' not in html_of(client.get(url))
     response = client.post(f"{url}/receipt-certificate", data={"csrf_token": csrf_token(client, url),
-                                                                "received_on": "2026-04-03", "conforming": "yes"})
+                                                                "received_on": iso("2026-04-03"), "conforming": "yes"})
     assert response.status_code == 403
     assert refusal(html_of(response)) == "Solo el administrador designado del convenio emite el acta de recepción."
     assert db.session.get(Invoice, invoice.id).status == "registered"
