@@ -44,7 +44,7 @@ def test_a_short_row_and_absent_optional_columns_read_as_empty():
 
 @pytest.mark.parametrize("cells", [
     ["Pasaporte", "a1234567", "Ana", "López", "15/03/2000", "X", "Atlántida", "01/01/2026"],
-    ["", "PN-2010-1", "", "N" * 130, "31/02/2010", "", "Santa Ana Centro", iso("2026-13-01")],
+    ["", "PN-2010-1", "", "N" * 130, "31/02/2010", "", "Santa Ana Centro", "2026-13-01"],
     ["DUI", "12345678-5", "Ana", "López", "2099-01-01", "M", "0622", ""],
 ])
 def test_the_checker_and_the_per_row_function_agree(cells):
