@@ -96,9 +96,20 @@ class Config:
     # preparer). An advance's expense statement is due this many days after its period ends.
     PAYMENT_DUAL_AUTHORIZATION_THRESHOLD = "25000.00"
     ADVANCE_LIQUIDATION_DAYS = 30
+    # Issue 10. An invoice's service period may end at most this many days after its issue date
+    # (0: the service is over when it is invoiced); a later end is only for an advance invoice
+    # (factura anticipada), which is never paid directly.
+    INVOICE_SERVICE_AFTER_ISSUE_DAYS = 0
+    # A refund or a fine deposit declared by the NGO and not confirmed by treasury after these days
+    # is a finding (rule refund_unconfirmed).
+    DEPOSIT_CONFIRMATION_DAYS = 10
+    # Due process: the NGO may reply to an incident (descargo) within these working days before a
+    # sanction, suspension or termination takes effect (unless urgent, with the reason).
+    INCIDENT_REPLY_WORKING_DAYS = 5
     EXPENSE_STATEMENT_MAX_BYTES = 10 * 1024 * 1024
     RECEIPT_SCAN_MAX_BYTES = 10 * 1024 * 1024
     INCIDENT_EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+    ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024     # every attachment kind without a setting of its own
 
     # Liquidation checks (issue 6): thresholds of the rules, documented in grants/audit/rules.py.
     AUDIT_SPLIT_INVOICE_THRESHOLD = "5000.00"   # each invoice under it, together over it …
@@ -150,6 +161,14 @@ _OVERRIDABLE = (
 )
 
 
+_INTEGERS = (
+    "ADVANCE_LIQUIDATION_DAYS",
+    "INVOICE_SERVICE_AFTER_ISSUE_DAYS",
+    "DEPOSIT_CONFIRMATION_DAYS",
+    "INCIDENT_REPLY_WORKING_DAYS",
+)
+
+
 def load_config(profile: str | None = None, **overrides) -> dict:
     """Return the settings dict for ``profile`` (or ``FONDOS_ENV``), environment applied."""
     name = profile or os.environ.get("FONDOS_ENV", "development")
@@ -169,8 +188,9 @@ def load_config(profile: str | None = None, **overrides) -> dict:
         settings["SMTP_PORT"] = int(os.environ["SMTP_PORT"])
     if "SMTP_STARTTLS" in os.environ:
         settings["SMTP_STARTTLS"] = _env_bool("SMTP_STARTTLS", False)
-    if "ADVANCE_LIQUIDATION_DAYS" in os.environ:
-        settings["ADVANCE_LIQUIDATION_DAYS"] = int(os.environ["ADVANCE_LIQUIDATION_DAYS"])
+    for key in _INTEGERS:
+        if key in os.environ:
+            settings[key] = int(os.environ[key])
     if "API_TOKEN_TTL_HOURS" in os.environ:
         settings["API_TOKEN_TTL"] = timedelta(hours=float(os.environ["API_TOKEN_TTL_HOURS"]))
     settings.update(overrides)

@@ -51,7 +51,8 @@ class Permission(StrEnum):
     ADVANCES_DISBURSE = "advances:disburse"        # prepare and disburse; disburser != preparer
     STATEMENTS_SUBMIT = "statements:submit"
     STATEMENTS_REVIEW = "statements:review"
-    REFUNDS_RECORD = "refunds:record"
+    REFUNDS_RECORD = "refunds:record"              # declare a refund (the NGO; treasury on its behalf)
+    DEPOSITS_CONFIRM = "deposits:confirm"          # treasury confirms refunds and fines against the bank
     FOLLOW_UP_WRITE = "follow_up:write"            # reports and incidents: the agreement's administrator
     CHECKS_RUN = "checks:run"                      # liquidation checks (internal audit)
     FINDINGS_DECIDE = "findings:decide"
@@ -88,7 +89,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Refunds arrive in the ministry's account: treasury records them too.
     Role.TREASURY: frozenset(_STAFF_READ | {Permission.PAYMENTS_PREPARE, Permission.PAYMENTS_AUTHORIZE,
                                             Permission.PAYMENTS_EXECUTE, Permission.ADVANCES_DISBURSE,
-                                            Permission.REFUNDS_RECORD}),
+                                            Permission.REFUNDS_RECORD, Permission.DEPOSITS_CONFIRM}),
     Role.AUDITOR: frozenset(_STAFF_READ | {Permission.AUDIT_READ, Permission.AUDIT_VERIFY,
                                            Permission.PERSONAL_DATA_UNMASK, Permission.CHECKS_RUN,
                                            Permission.FINDINGS_DECIDE, Permission.LEGISLATURE_REPORTS}),

@@ -13,7 +13,8 @@ A test about a date relative to *today* (ending today or tomorrow) uses ``today(
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+import os
+from datetime import date, datetime, timedelta
 
 from grants import clock
 
@@ -21,12 +22,19 @@ REFERENCE_TODAY = date(2026, 11, 20)
 REFERENCE_TERM_START = date(2026, 2, 1)
 
 
+def test_day() -> date:
+    """The suite's day (``FONDOS_TEST_TODAY``, set by conftest). Not ``clock.today()``: inside a
+    ``clock.at(...)`` block the clock shows another day, and the calendar must not move with it."""
+    value = os.environ.get("FONDOS_TEST_TODAY")
+    return date.fromisoformat(value) if value else datetime.now(clock.EL_SALVADOR).date()
+
+
 def today() -> date:
     return clock.today()
 
 
 def offset() -> timedelta:
-    return clock.today() - REFERENCE_TODAY
+    return test_day() - REFERENCE_TODAY
 
 
 def day(reference: str | date) -> date:
@@ -59,4 +67,4 @@ def years_before(on: date, years: int) -> date:
 
 
 def days_from_today(n: int) -> date:
-    return clock.today() + timedelta(days=n)
+    return test_day() + timedelta(days=n)

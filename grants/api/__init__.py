@@ -30,6 +30,7 @@ def init_api(app: Flask) -> None:
         advances,
         agreements,
         allocations,
+        attachments,
         audit,
         audit_checks,
         auth,
@@ -45,7 +46,7 @@ def init_api(app: Flask) -> None:
     )
 
     modules = (auth, organizations, allocations, plans, agreements, beneficiaries, suppliers, notifications,
-               users, audit, advances, payments, followup, closing, audit_checks)
+               users, audit, advances, payments, followup, closing, audit_checks, attachments)
     for module in modules:
         csrf.exempt(module.blp)  # the API authenticates with bearer tokens only, never cookies
         api.register_blueprint(module.blp)

@@ -62,6 +62,9 @@ class AdvanceRequestSchema(Schema):
     tranche_number = fields.Integer(required=True, validate=validate.Range(min=1, max=1000),
                                     metadata={"description": "Tranche of the agreement's financial programming"})
     purpose = fields.String(load_default="", validate=validate.Length(max=5000))
+    amount = MoneyField(load_default=None, allow_none=True, metadata={
+        **DECIMAL, "description": "Part of the tranche (default: all that is left of it); the rest stays available "
+                                  "to a later request of the same tranche"})
 
 
 class AdvanceQuerySchema(PageArgsSchema):
@@ -131,15 +134,34 @@ class RefundSchema(Schema):
     advance_id = fields.Integer(required=True, validate=ID_RANGE)
     agreement_id = fields.Integer(dump_only=True)
     amount = MoneyField(required=True, metadata=DECIMAL)
+    bank_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     bank_reference = fields.String(required=True, validate=validate.Length(min=1, max=60))
-    refunded_on = fields.Date(required=True)
-    recorded_by_id = fields.Integer(dump_only=True)
+    refunded_on = fields.Date(required=True, metadata={"description": "The deposit's date"})
+    status = fields.String(dump_only=True, metadata={
+        "enum": ["declared", "confirmed", "rejected"],
+        "description": "Only a refund treasury confirmed against the bank counts toward liquidation"})
+    recorded_by_id = fields.Integer(dump_only=True, metadata={"description": "Who declared it"})
     recorded_at = fields.DateTime(dump_only=True)
+    decided_by_id = fields.Integer(dump_only=True, allow_none=True)
+    decided_at = fields.DateTime(dump_only=True, allow_none=True)
+    rejection_reason = fields.String(dump_only=True, allow_none=True)
+    slips = fields.Method("_slips", dump_only=True, metadata={"description": "The deposit slip(s)"})
+
+    def _slips(self, refund):
+        from grants.api.attachments import AttachmentSchema
+        from grants.services.attachments import attachments_of
+
+        return AttachmentSchema(many=True).dump(attachments_of(refund, "deposit_slip"))
+
+
+class RefundReasonSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class RefundQuerySchema(PageArgsSchema):
     advance_id = fields.Integer(validate=ID_RANGE)
     agreement_id = fields.Integer(validate=ID_RANGE)
+    status = fields.String(validate=validate.OneOf(["declared", "confirmed", "rejected"]))
 
 
 class LineBalanceSchema(Schema):
@@ -159,7 +181,9 @@ class BalancesSchema(Schema):
     paid_directly = MoneyField(metadata=DECIMAL)
     advanced = MoneyField(metadata=DECIMAL)
     liquidated = MoneyField(metadata={**DECIMAL, "description": "Accepted receipts of advances"})
-    refunded = MoneyField(metadata=DECIMAL)
+    refunded = MoneyField(metadata={**DECIMAL, "description": "Refunds confirmed by treasury"})
+    refunds_declared = MoneyField(metadata={**DECIMAL, "description": "Refunds declared by the NGO and not yet "
+                                                                       "confirmed: counted in no other figure"})
     outstanding = MoneyField(metadata={**DECIMAL, "description": "Advanced − liquidated − refunded"})
     available = MoneyField(metadata={**DECIMAL, "description": "Assigned − committed − transferred"})
     lines = fields.List(fields.Nested(LineBalanceSchema))

@@ -1,6 +1,7 @@
 """/api/v1 advances, expense statements and their receipts, refunds, and an agreement's balances.
 
-Disbursing an advance and recording a refund take an ``Idempotency-Key`` (DESIGN.md §5, G7).
+Disbursing an advance and declaring a refund take an ``Idempotency-Key`` (DESIGN.md §5, G7); a
+refund counts only once treasury confirms it (``/refunds/{id}/confirm``).
 An NGO user sees only its own organization's objects (another's: 404).
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ from grants.api.advance_schemas import (
     ReceiptSchema,
     RefundPageSchema,
     RefundQuerySchema,
+    RefundReasonSchema,
     RefundSchema,
     ScanUploadSchema,
     StatementPageSchema,
@@ -37,6 +39,8 @@ from grants.extensions import db
 from grants.models import Advance, Agreement, ExpenseStatement, Receipt, Refund
 from grants.security import scope_to_user
 from grants.services import advances as service
+from grants.services import attachments as attachment_service
+from grants.services import refunds as refund_service
 from grants.services import expense_statements as statements
 from grants.services import ledger
 from grants.services.errors import NotFound, ValidationFailed
@@ -239,6 +243,8 @@ class Refunds(MethodView):
             query = query.where(Refund.advance_id == args["advance_id"])
         if args.get("agreement_id"):
             query = query.where(Refund.agreement_id == args["agreement_id"])
+        if args.get("status"):
+            query = query.where(Refund.status == args["status"])
         return paginate(db.session, scope_to_user(user, query, Advance.organization_id)
                         .order_by(Refund.id), args)
 
@@ -246,9 +252,53 @@ class Refunds(MethodView):
     @blp.arguments(RefundSchema)
     @blp.response(201, RefundSchema)
     def post(self, data):
-        """The NGO or treasury records a refund (``Idempotency-Key``); 409 ``exceeds_outstanding``."""
+        """The NGO declares a refund of a disbursed advance (``Idempotency-Key``): it counts for nothing
+        until treasury confirms it. The deposit slip follows with ``POST /refunds/{id}/slip``.
+        409 ``exceeds_outstanding``, ``advance_not_disbursed``, ``advance_liquidated``."""
         _advance(data["advance_id"])
-        return service.record_refund(current_actor(), data["advance_id"], data)
+        return refund_service.declare_refund(current_actor(), data["advance_id"], data)
+
+
+def _refund(refund_id: int) -> Refund:
+    refund = db.session.get(Refund, refund_id)
+    if refund is None or not refund.is_visible_to(money_reader()):
+        raise NotFound()
+    return refund
+
+
+@blp.route("/refunds/<int:refund_id>")
+@blp.response(200, RefundSchema)
+def get_refund(refund_id):
+    return _refund(refund_id)
+
+
+@blp.route("/refunds/<int:refund_id>/slip", methods=["POST"])
+@blp.arguments(ScanUploadSchema, location="files")
+@blp.response(201, RefundSchema)
+def attach_refund_slip(files, refund_id):
+    """multipart/form-data ``file``: the deposit slip (PDF, JPEG or PNG, by content) of a declared refund."""
+    _refund(refund_id)
+    upload = request.files.get("file")
+    data = upload.stream.read(attachment_service.kind_limit("deposit_slip") + 1) if upload else b""
+    return refund_service.attach_slip(current_actor(), refund_id, upload.filename if upload else None, data)
+
+
+@blp.route("/refunds/<int:refund_id>/confirm", methods=["POST"])
+@blp.response(200, RefundSchema)
+def confirm_refund(refund_id):
+    """Treasury confirms the deposit against the bank (not who declared it: 409 ``segregation_of_duties``):
+    the refund now counts toward the advance's liquidation. 409 ``slip_missing`` without the slip."""
+    _refund(refund_id)
+    return refund_service.confirm_refund(current_actor(), refund_id)
+
+
+@blp.route("/refunds/<int:refund_id>/reject", methods=["POST"])
+@blp.arguments(RefundReasonSchema)
+@blp.response(200, RefundSchema)
+def reject_refund(data, refund_id):
+    """Treasury did not find the deposit as declared: rejected with the reason; it counts for nothing."""
+    _refund(refund_id)
+    return refund_service.reject_refund(current_actor(), refund_id, data["reason"])
 
 
 @blp.route("/agreements/<int:agreement_id>/balances")

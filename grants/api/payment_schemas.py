@@ -87,7 +87,10 @@ class InvoiceSchema(Schema):
                            metadata={"description": "Unique per supplier NIT/DUI (kept in capitals)"})
     issue_date = fields.Date(required=True)
     period_start = fields.Date(required=True, metadata={"description": "Service period, inside the agreement term"})
-    period_end = fields.Date(required=True)
+    period_end = fields.Date(required=True, metadata={
+        "description": "Not after the issue date (+ INVOICE_SERVICE_AFTER_ISSUE_DAYS) unless advance_invoice"})
+    advance_invoice = fields.Boolean(load_default=False, metadata={
+        "description": "Factura anticipada: bills a service before it is over; registered, never paid directly"})
     lines = fields.List(fields.Nested(InvoiceLineSchema), required=True)
     total = MoneyField(dump_only=True, metadata=DECIMAL)
     status = fields.String(dump_only=True, metadata={"enum": [s.value for s in InvoiceState]})
@@ -105,7 +108,8 @@ class DeductionPreviewSchema(Schema):
     name = fields.Function(lambda d: d.enrollment.beneficiary.full_name if d.enrollment else None)
     units = QuantityField()
     amount = MoneyField(metadata=DECIMAL)
-    reason_code = fields.String(metadata={"enum": ["beneficiary_not_active", "beneficiary_partly_active"]})
+    reason_code = fields.String(metadata={"enum": ["beneficiary_not_active", "beneficiary_partly_active",
+                                                   "days_not_over"]})
     reason = fields.String()
 
 
@@ -223,8 +227,20 @@ class PaymentSchema(Schema):
     cancel_reason = fields.String(dump_only=True)
     lines = fields.List(fields.Nested(PaymentLineSchema), dump_only=True)
     deductions = fields.List(fields.Nested(PaymentDeductionSchema), dump_only=True)
+    eligibility_changes = fields.Method("_changes", dump_only=True, metadata={
+        "description": "While the payment waits for authorization: each person whose payable units differ now "
+                       "from what it was prepared with (the authorization is refused until it is prepared again)"})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
+
+    def _changes(self, payment):
+        from grants.services.payment_eligibility import changes_since
+        from grants.workflows.payment import PaymentState as State
+
+        if payment.status != State.PREPARED:
+            return []
+        return [{"invoice_line_id": c.invoice_line_id, "enrollment_id": c.enrollment_id, "before": c.before,
+                 "after": c.after, "amount": f"{c.amount:.2f}", "message": c.message} for c in changes_since(payment)]
 
 
 class PaymentQuerySchema(PageArgsSchema):

@@ -118,7 +118,7 @@ class Payments(MethodView):
         on its budget lines (409 ``insufficient_balance`` without room). Refusals have stable codes:
         ``invoice_not_certified``, ``receipt_with_differences``, ``supplier_not_validated``,
         ``agreement_not_in_execution``, ``payment_in_progress``, ``invoice_already_paid``,
-        ``invoice_voided``, ``nothing_payable``."""
+        ``invoice_voided``, ``nothing_payable``, ``advance_invoice``."""
         _invoice(data["invoice_id"])
         return service.prepare_payment(current_actor(), data["invoice_id"])
 
@@ -133,9 +133,20 @@ def get_payment(payment_id):
 @blp.response(200, PaymentSchema)
 def authorize_payment(payment_id):
     """Someone other than the preparer authorizes (409 ``segregation_of_duties``); above the
-    threshold a second, different person completes it."""
+    threshold a second, different person completes it. Eligibility is checked again: if the list
+    changed since the preparation, 409 ``eligibility_changed`` with the changes in ``errors``."""
     _payment(payment_id)
     return service.authorize_payment(current_actor(), payment_id)
+
+
+@blp.route("/payments/<int:payment_id>/reprepare", methods=["POST"])
+@blp.response(201, PaymentSchema)
+def reprepare_payment(payment_id):
+    """Treasury prepares again a payment waiting for authorization (typically after 409
+    ``eligibility_changed``): the old one is cancelled with the list of changes as its reason, and a
+    new one is prepared with the current list. Returns the new payment."""
+    _payment(payment_id)
+    return service.reprepare_payment(current_actor(), payment_id)
 
 
 @blp.route("/payments/<int:payment_id>/execute", methods=["POST"])

@@ -161,6 +161,9 @@ class AgreementSchema(Schema):
     liquidation_terms = fields.String(validate=TEXT)
     liquidation_threshold = fields.Decimal(places=2, as_string=True, validate=validate.Range(min=0, max=100),
                                            metadata={"description": "Percent of the previous advance to be liquidated"})
+    prefinancing_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=180), metadata={
+        "description": "Pre-financing clause: an advance's receipts may predate its transfer by at most these days "
+                       "(null: not allowed)"})
     start_date = fields.Date()
     end_date = fields.Date()
     ministry_signatory_name = fields.String(required=True, validate=validate.Length(max=160))

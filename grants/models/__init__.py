@@ -2,6 +2,7 @@
 from grants.models.advance import Advance, ExpenseStatement, Receipt, Refund
 from grants.models.agreement import Agreement, AgreementCounter, AgreementStatusChange
 from grants.models.allocation import Allocation
+from grants.models.attachment import Attachment
 from grants.models.audit import AuditChainHead, AuditEvent
 from grants.models.base import Base
 from grants.models.beneficiary import Beneficiary, Enrollment, EnrollmentPeriod, ImportBatch, ImportRow
@@ -57,6 +58,7 @@ __all__ = [
     "AgreementCounter",
     "AgreementStatusChange",
     "Allocation",
+    "Attachment",
     "ApiToken",
     "AuditChainHead",
     "AuditEvent",

@@ -23,6 +23,7 @@ from grants.models.base import Base, Money, TimestampMixin, UTCDateTime, utcnow
 from grants.models.plan import PlanBudgetLine, PlanTranche
 from grants.models.user import User
 from grants.workflows.advance import AdvanceState, ReceiptState
+from grants.workflows.deposit import DepositState
 
 _STATES = ", ".join(f"'{s.value}'" for s in AdvanceState)
 _RECEIPT_STATES = ", ".join(f"'{s.value}'" for s in ReceiptState)
@@ -81,8 +82,9 @@ class Advance(TimestampMixin, Base):
         CheckConstraint("status NOT IN ('disbursed', 'liquidated') OR (bank_reference IS NOT NULL "
                         "AND transfer_date IS NOT NULL AND disbursed_by_id IS NOT NULL)", name="disbursed_has_transfer"),
         CheckConstraint("disbursed_by_id IS NULL OR disbursed_by_id != prepared_by_id", name="disburser_not_preparer"),
-        # G1: one live advance (and so one disbursement) per tranche.
-        Index("ix_advances_live_tranche", "agreement_id", "tranche_id", unique=True,
+        # A tranche may be advanced in parts: the service sums its live advances under the tranche's
+        # row lock (the sum never passes the tranche). This index finds them.
+        Index("ix_advances_live_tranche", "agreement_id", "tranche_id",
               sqlite_where=text("status != 'rejected'"), postgresql_where=text("status != 'rejected'")),
     )
 
@@ -185,8 +187,23 @@ class Receipt(Base):
     )
 
 
+_DEPOSIT_STATES = ", ".join(f"'{s.value}'" for s in DepositState)
+
+
+def deposit_checks() -> tuple:
+    """CHECKs every declared bank deposit shares (refunds, fine payments)."""
+    return (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(f"status IN ({_DEPOSIT_STATES})", name="status_known"),
+        # decided_by_id is NULL only for refunds recorded before treasury confirmed them (migration 0008).
+        CheckConstraint("status = 'declared' OR decided_at IS NOT NULL", name="decision_recorded"),
+        CheckConstraint("status != 'rejected' OR length(rejection_reason) > 0", name="rejected_has_reason"),
+    )
+
+
 class Refund(Base):
-    """Reintegro: unspent money the NGO paid back, with its bank reference."""
+    """Reintegro: unspent money the NGO says it paid back (bank, reference, date, deposit slip). It
+    counts toward the advance's liquidation only once treasury confirms it against the bank."""
 
     __tablename__ = "refunds"
     __audit_parent__ = "advance"
@@ -195,14 +212,33 @@ class Refund(Base):
     advance_id: Mapped[int] = mapped_column(ForeignKey("advances.id"), nullable=False, index=True)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"), nullable=False, index=True)
     amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    bank_name: Mapped[str | None] = mapped_column(String(120))
     bank_reference: Mapped[str] = mapped_column(String(60), nullable=False)
-    refunded_on: Mapped[date] = mapped_column(Date, nullable=False)
-    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    refunded_on: Mapped[date] = mapped_column(Date, nullable=False)  # the deposit's date
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default=DepositState.DECLARED,
+                                        server_default=DepositState.DECLARED.value)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)  # who declared
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
 
     advance: Mapped[Advance] = relationship(back_populates="refunds")
+    recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
     __table_args__ = (
-        UniqueConstraint("advance_id", "bank_reference"),
-        CheckConstraint("amount > 0", name="amount_positive"),
+        *deposit_checks(),
+        # A bank reference is declared once per advance (a rejected declaration frees it).
+        Index("ix_refunds_live_reference", "advance_id", "bank_reference", unique=True,
+              sqlite_where=text("status != 'rejected'"), postgresql_where=text("status != 'rejected'")),
+        CheckConstraint("decided_by_id IS NULL OR decided_by_id != recorded_by_id", name="confirmer_not_declarer"),
     )
+
+    def is_visible_to(self, user) -> bool:
+        return user.sees_all_organizations or user.organization_id == self.advance.organization_id
+
+    @property
+    def counts(self) -> bool:
+        """Only a confirmed refund counts toward liquidation and the ledger's refunded figure."""
+        return self.status == DepositState.CONFIRMED

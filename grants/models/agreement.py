@@ -47,6 +47,9 @@ class Agreement(TimestampMixin, Base):
     liquidation_terms: Mapped[str] = mapped_column(Text, nullable=False)
     # Share (percent) of the previous advance that must be liquidated before the next is paid.
     liquidation_threshold: Mapped[Decimal] = mapped_column(Numeric(5, 2), nullable=False, default=Decimal("100.00"))
+    # Pre-financing clause: receipts of an advance may predate its transfer by at most these days
+    # (None: not allowed; nothing spent before the money arrived is paid with it).
+    prefinancing_days: Mapped[int | None] = mapped_column(Integer)
     start_date: Mapped[date] = mapped_column(Date, nullable=False)
     end_date: Mapped[date] = mapped_column(Date, nullable=False)
     ministry_signatory_name: Mapped[str] = mapped_column(String(160), nullable=False)
@@ -73,6 +76,7 @@ class Agreement(TimestampMixin, Base):
         CheckConstraint(f"status IN ({_STATES})", name="status_known"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("liquidation_threshold > 0 AND liquidation_threshold <= 100", name="threshold_range"),
+        CheckConstraint("prefinancing_days IS NULL OR prefinancing_days BETWEEN 1 AND 180", name="prefinancing_range"),
         CheckConstraint("end_date >= start_date", name="term_ordered"),
         CheckConstraint("sequence > 0", name="sequence_positive"),
         CheckConstraint(

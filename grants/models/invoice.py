@@ -45,6 +45,10 @@ class Invoice(TimestampMixin, Base):
     issue_date: Mapped[date] = mapped_column(Date, nullable=False)
     period_start: Mapped[date] = mapped_column(Date, nullable=False)
     period_end: Mapped[date] = mapped_column(Date, nullable=False)
+    # Factura anticipada: billed before the service is over. Registered as the document it is, never
+    # paid directly (G10: nothing is paid for a day that has not happened).
+    advance_invoice: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                                  server_default=text("false"))
     total: Mapped[Decimal] = mapped_column(Money, nullable=False)
     status: Mapped[str] = mapped_column(String(12), nullable=False, default=InvoiceState.REGISTERED)
     void_reason: Mapped[str | None] = mapped_column(Text)
@@ -138,3 +142,5 @@ class ReceiptCertificate(Base):
     __table_args__ = (
         CheckConstraint("conforming OR length(differences) > 0", name="differences_stated"),
     )
+    # The certificate's date is never before the end of the service period (checked by the service,
+    # which knows the invoice; a CHECK cannot reach the invoice's row).

@@ -29,11 +29,14 @@ class AgreementBalance(Base):
     committed: Mapped[Decimal] = mapped_column(Money, nullable=False, default=ZERO)
     paid: Mapped[Decimal] = mapped_column(Money, nullable=False, default=ZERO)        # direct payments executed
     advanced: Mapped[Decimal] = mapped_column(Money, nullable=False, default=ZERO)    # advances disbursed
-    refunded: Mapped[Decimal] = mapped_column(Money, nullable=False, default=ZERO)    # refunds of advances
+    refunded: Mapped[Decimal] = mapped_column(Money, nullable=False, default=ZERO)    # refunds confirmed by treasury
+    # Refunds the NGO declared and treasury has not confirmed or rejected yet: shown, never counted.
+    refunds_declared: Mapped[Decimal] = mapped_column(Money, nullable=False, default=ZERO, server_default="0")
 
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("committed >= 0 AND paid >= 0 AND advanced >= 0 AND refunded >= 0", name="not_negative"),
+        CheckConstraint("refunds_declared >= 0", name="declared_not_negative"),
         CheckConstraint("refunded <= advanced", name="refunds_within_advances"),
         CheckConstraint("ROUND(committed + paid + advanced - refunded, 2) <= amount", name="within_agreement"),
     )

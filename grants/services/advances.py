@@ -1,26 +1,31 @@
-"""Advances (anticipos) per tranche of the financial programming, and refunds (reintegros).
-Flush, never commit.
+"""Advances (anticipos) per tranche of the financial programming. Flush, never commit.
+Refunds are in ``grants.services.refunds``.
 
 Lifecycle (``grants.workflows.advance``): the NGO requests → a financial reviewer approves (the
 amount is reserved under the agreement's ceiling) or rejects → treasury prepares the
 disbursement → **another** treasury officer disburses it (bank reference) → liquidated when
-accepted receipts plus refunds equal the amount (``maybe_close``).
+accepted receipts plus **confirmed** refunds equal the amount (``maybe_close``).
 
 Decisions documented here:
 
-* amount = the tranche's amount in the agreement's plan version; receipts must be dated in
-  ``[period_start, period_end]``: ``period_start`` = the later of the tranche's planned date and
-  the agreement's start, ``period_end`` = the day before the next tranche's planned date (the
-  agreement's end for the last tranche), never past the agreement's end;
-  ``liquidation_due`` = ``period_end`` + ``ADVANCE_LIQUIDATION_DAYS``.
+* amount = the whole tranche, or part of it: the rest stays available to a later request of the
+  same tranche. The tranche's row lock serializes requests, so the live advances of a tranche
+  never add up to more than the tranche.
+* Receipts are dated in ``[period_start, period_end]`` (``period_of``): planned when requested
+  (the tranche's planned date, not before the term, to the day before the next tranche's planned
+  date, or the term's end); **from the transfer date** once disbursed (a transfer after the planned
+  end gets the period's planned length from the transfer, never past the term); ``liquidation_due`` = the period's end +
+  ``ADVANCE_LIQUIDATION_DAYS``. A receipt dated before the transfer is refused unless the agreement
+  allows pre-financing (``prefinancing_days``), and then by at most that many days.
 * Tranches are requested in order: an earlier tranche without a live (not rejected) advance
   refuses the request (``earlier_tranche_first``).
-* The liquidation gate (``liquidation_gate``): every earlier advance must be disbursed and
-  accounted for (accepted receipts + refunds) to at least the agreement's
-  ``liquidation_threshold`` percent. Checked at request, approval and disbursement.
+* The liquidation gate (``liquidation_gate``): every earlier advance (of an earlier tranche, or of
+  the same tranche and requested before) must be disbursed and accounted for (accepted receipts +
+  confirmed refunds) to at least the agreement's ``liquidation_threshold`` percent. Checked at
+  request, approval and disbursement.
 * New money (request, approval, preparation, disbursement) needs the agreement **in execution**,
   read under ``FOR SHARE``; suspend/terminate take ``FOR UPDATE``, so a suspension blocks them at
-  once. Refunds are money coming back: they are recorded whatever the agreement's state.
+  once.
 * Segregation of duties (G4): the reviewer is not an NGO user nor of the organization; the
   disburser is not the preparer (service check, and the ``disburser_not_preparer`` CHECK).
 * Every money movement goes through ``grants.services.ledger``; the advance's own running totals
@@ -36,29 +41,25 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from grants.clock import today
-from grants.audit import Actor, snapshot
+from grants.clock import EL_SALVADOR, today
+from grants.audit import Actor
 from grants.extensions import db
 from grants.labels import ADVANCE_STATE_LABELS
-from grants.models import Advance, Agreement, Refund
+from grants.models import Advance, Agreement, PlanTranche
 from grants.models.base import utcnow
 from grants.permissions import Permission, Role
 from grants.services import ledger
 from grants.services.advance_common import (
-    add_to_advance,
     agreement_for_money,
     audit_view,
     event,
-    exceeds_outstanding,
     load_advance,
-    maybe_close,
     ministry_reviewer,
     money,
-    movement,
     own_organization,
     treasury,
 )
-from grants.services.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
+from grants.services.errors import Conflict, FieldErrors, NotFound, ValidationFailed
 from grants.services.money import parse_amount
 from grants.services.notifications import notify, users_of_organization, users_with_role
 from grants.workflows.advance import TRANSFERRED_STATES, AdvanceAction, AdvanceState
@@ -84,53 +85,81 @@ def _tranches(agreement: Agreement) -> list:
     return sorted(agreement.plan_version.tranches, key=lambda t: t.number)
 
 
-def period_of(agreement: Agreement, tranche) -> tuple[date, date, date]:
-    """(period_start, period_end, liquidation_due) of the advance for ``tranche``."""
+def planned_period(agreement: Agreement, tranche) -> tuple[date, date]:
+    """The tranche's planned receipt period: from its planned date (not before the term) to the day
+    before the next tranche's planned date (the term's end for the last one)."""
     tranches = _tranches(agreement)
     later = [t for t in tranches if t.number > tranche.number]
     start = max(tranche.planned_date, agreement.start_date)
     end = (later[0].planned_date - timedelta(days=1)) if later else agreement.end_date
-    end = max(start, min(end, agreement.end_date))
+    return start, max(start, min(end, agreement.end_date))
+
+
+def period_of(agreement: Agreement, tranche, disbursed_on: date | None = None) -> tuple[date, date, date]:
+    """(period_start, period_end, liquidation_due) of an advance of ``tranche``.
+
+    Before the money leaves, the planned period. Once disbursed, the period **starts on the transfer
+    date** (or the planned start, if later): nothing spent before the money arrived is paid with it
+    (unless the agreement allows pre-financing). It keeps its planned end, unless the transfer came
+    after it: then it runs its planned length from the transfer, never past the term. The statement
+    is due ``ADVANCE_LIQUIDATION_DAYS`` after that real end."""
+    start, end = planned_period(agreement, tranche)
+    if disbursed_on is not None and disbursed_on > start:
+        length = end - start
+        start = min(disbursed_on, agreement.end_date)
+        if start > end:  # the money came after the planned period: it gets the planned length from now
+            end = min(start + length, agreement.end_date)
     days = int(current_app.config.get("ADVANCE_LIQUIDATION_DAYS", 30))
     return start, end, end + timedelta(days=days)
 
 
-def _live_advances(agreement_id: int) -> dict[int, Advance]:
-    rows = db.session.scalars(select(Advance).where(
+def _live_advances(agreement_id: int) -> list[Advance]:
+    return db.session.scalars(select(Advance).where(
         Advance.agreement_id == agreement_id, Advance.status != S.REJECTED)
-        .execution_options(populate_existing=True)).all()
-    return {a.tranche_number: a for a in rows}
+        .order_by(Advance.id).execution_options(populate_existing=True)).all()
 
 
-def check_gate(agreement: Agreement, tranche_number: int) -> None:
-    """Every earlier tranche has a live advance, disbursed and liquidated to the threshold."""
+def tranche_room(agreement_id: int, tranche) -> Decimal:
+    """What of the tranche no live advance has taken yet."""
+    taken = sum((a.amount for a in _live_advances(agreement_id) if a.tranche_id == tranche.id), Decimal("0.00"))
+    return tranche.amount - taken
+
+
+def check_gate(agreement: Agreement, tranche_number: int, advance_id: int | None = None) -> None:
+    """Every earlier tranche has a live advance, and every advance before this one (of an earlier
+    tranche, or of this tranche and requested first) is disbursed and accounted for to the threshold."""
     live = _live_advances(agreement.id)
     threshold = agreement.liquidation_threshold
+    tranches_with_advance = {a.tranche_number for a in live}
     for tranche in _tranches(agreement):
         if tranche.number >= tranche_number:
             break
-        earlier = live.get(tranche.number)
-        if earlier is None:
+        if tranche.number not in tranches_with_advance:
             raise Conflict(_l("Solicite primero el anticipo del desembolso %(n)s: los desembolsos se solicitan "
                               "en el orden de la programación financiera.", n=tranche.number),
                            code="earlier_tranche_first")
-        if earlier.status not in TRANSFERRED_STATES:
-            raise Conflict(_l("El anticipo del desembolso %(n)s aún no se ha desembolsado: el convenio exige "
+    earlier = [a for a in live if a.tranche_number < tranche_number
+               or (a.tranche_number == tranche_number and advance_id is not None and a.id < advance_id)
+               or (a.tranche_number == tranche_number and advance_id is None)]
+    for previous in earlier:
+        if previous.status not in TRANSFERRED_STATES:
+            raise Conflict(_l("El anticipo n.º %(id)s (desembolso %(n)s) aún no se ha desembolsado: el convenio exige "
                               "liquidarlo al %(threshold)s %% antes del siguiente anticipo.",
-                              n=tranche.number, threshold=threshold), code="liquidation_gate")
-        accounted = (earlier.liquidated_amount + earlier.refunded_amount) * 100
-        if accounted < threshold * earlier.amount:  # exact: 74.9999 % is not 75 %
-            share = (accounted / earlier.amount).quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
+                              id=previous.id, n=previous.tranche_number, threshold=threshold), code="liquidation_gate")
+        accounted = (previous.liquidated_amount + previous.refunded_amount) * 100
+        if accounted < threshold * previous.amount:  # exact: 74.9999 % is not 75 %
+            share = (accounted / previous.amount).quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
             raise Conflict(_l("El anticipo del desembolso %(n)s (n.º %(id)s) está liquidado en un %(share)s %%; el "
                               "convenio exige al menos el %(threshold)s %% antes del siguiente anticipo.",
-                              n=tranche.number, id=earlier.id, share=share, threshold=threshold),
+                              n=previous.tranche_number, id=previous.id, share=share, threshold=threshold),
                            code="liquidation_gate")
 
 
 # --- request, approve, reject ---------------------------------------------------------------------
 
 def request_advance(actor: Actor, agreement_id: int, data: dict) -> Advance:
-    """The NGO requests the advance of one tranche of its agreement (in execution)."""
+    """The NGO requests an advance of one tranche of its agreement (in execution): the whole tranche,
+    or ``amount`` of it (the rest stays available to a later request of the same tranche)."""
     agreement = db.session.get(Agreement, agreement_id) if agreement_id else None
     if agreement is None:
         raise NotFound()
@@ -150,14 +179,29 @@ def request_advance(actor: Actor, agreement_id: int, data: dict) -> Advance:
     if len(purpose) > MAX_PURPOSE:
         errors.add("purpose", _l("Máximo %(n)s caracteres.", n=MAX_PURPOSE))
     errors.raise_if_any()
-    existing = _live_advances(agreement.id).get(tranche.number)
-    if existing is not None:
-        raise Conflict(_l("El desembolso %(n)s ya tiene un anticipo (n.º %(id)s, «%(state)s»).", n=tranche.number,
-                          id=existing.id, state=ADVANCE_STATE_LABELS[existing.status]), code="advance_exists")
+    # The tranche's row lock serializes requests for it: two can never together take more than it has.
+    db.session.get(PlanTranche, tranche.id, with_for_update=True, populate_existing=True)
+    room = tranche_room(agreement.id, tranche)
+    if room <= 0:
+        raise Conflict(_l("El desembolso %(n)s ya fue solicitado por completo ($%(amount)s).", n=tranche.number,
+                          amount=money(tranche.amount)), code="advance_exists")
+    amount = room
+    if data.get("amount") not in (None, ""):
+        try:
+            amount = parse_amount(data["amount"])
+            if amount <= 0:
+                raise ValueError
+        except (ValueError, TypeError):
+            raise ValidationFailed(errors={"amount": [_l(
+                "Indique un monto mayor que cero, con dos decimales como máximo.")]}) from None
+        if amount > room:
+            raise ValidationFailed(errors={"amount": [_l(
+                "El desembolso %(n)s tiene disponibles $%(room)s de $%(total)s.", n=tranche.number, room=money(room),
+                total=money(tranche.amount))]})
     check_gate(agreement, tranche.number)
     start, end, due = period_of(agreement, tranche)
     advance = Advance(agreement_id=agreement.id, organization_id=agreement.organization_id, tranche_id=tranche.id,
-                      tranche_number=tranche.number, amount=tranche.amount, status=S.REQUESTED,
+                      tranche_number=tranche.number, amount=amount, status=S.REQUESTED,
                       period_start=start, period_end=end, liquidation_due=due, purpose=purpose,
                       requested_by_id=actor.user_id)
     db.session.add(advance)
@@ -184,7 +228,7 @@ def approve_advance(actor: Actor, advance_id: int) -> Advance:
     agreement = agreement_for_money(peek.agreement_id)
     advance = load_advance(advance_id)
     _requested(advance)
-    check_gate(agreement, advance.tranche_number)
+    check_gate(agreement, advance.tranche_number, advance.id)
     before = audit_view(advance)
     ledger.reserve(agreement.id, advance.amount)  # refused with "agreement_ceiling"
     advance.status = _transition(advance, AdvanceAction.APPROVE)
@@ -285,7 +329,11 @@ def disburse_advance(actor: Actor, advance_id: int, bank_reference: str, transfe
     if advance.prepared_by_id == actor.user_id:
         raise Conflict(_l("Quien preparó el desembolso no puede ejecutarlo (segregación de funciones)."),
                        code="segregation_of_duties")
-    check_gate(agreement, advance.tranche_number)
+    check_gate(agreement, advance.tranche_number, advance.id)
+    if day < advance.prepared_at.astimezone(EL_SALVADOR).date():
+        raise ValidationFailed(errors={"transfer_date": [_l(
+            "La transferencia no puede ser anterior a la preparación del desembolso (%(day)s).",
+            day=advance.prepared_at.astimezone(EL_SALVADOR).strftime("%d/%m/%Y"))]})
     before = audit_view(advance)
     ledger.record_advance(agreement.id, advance.amount)
     advance.status = _transition(advance, AdvanceAction.DISBURSE)
@@ -293,6 +341,7 @@ def disburse_advance(actor: Actor, advance_id: int, bank_reference: str, transfe
     advance.disbursed_at = utcnow()
     advance.bank_reference = reference
     advance.transfer_date = day
+    advance.period_start, advance.period_end, advance.liquidation_due = period_of(agreement, advance.tranche, day)
     db.session.flush()
     event(actor, "advance.disbursed", advance, before)
     notify(users_of_organization(advance.organization_id), "advance.disbursed",
@@ -302,63 +351,3 @@ def disburse_advance(actor: Actor, advance_id: int, bank_reference: str, transfe
               amount=money(advance.amount), ref=reference, due=advance.liquidation_due.strftime("%d/%m/%Y")),
            link=f"/advances/{advance.id}")
     return advance
-
-
-def _refund_recorder(actor: Actor, advance: Advance) -> None:
-    user = actor.user
-    if user is None or not user.can(Permission.REFUNDS_RECORD):
-        raise Forbidden(_l("Solo la organización o tesorería registran reintegros."))
-    if Role.NGO in user.roles and user.organization_id != advance.organization_id:
-        raise NotFound()
-
-
-def record_refund(actor: Actor, advance_id: int, data: dict) -> Refund:
-    """A refund of unspent money (any agreement state: money coming back is always accepted)."""
-    advance = load_advance(advance_id)
-    _refund_recorder(actor, advance)
-    errors = FieldErrors()
-    amount = None
-    try:
-        raw = data.get("amount")
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            raise ValueError("missing")
-        amount = parse_amount(raw)
-        if amount <= 0:
-            raise ValueError("not positive")
-    except ValueError:
-        errors.add("amount", _l("Indique un monto mayor que cero, con dos decimales como máximo."))
-    reference = _bank_reference(data.get("bank_reference"), errors)
-    day = _as_date(data.get("refunded_on"), "refunded_on", errors)
-    if day is not None and day > today():
-        errors.add("refunded_on", _l("La fecha del reintegro no puede ser futura."))
-    elif day is not None and advance.transfer_date is not None and day < advance.transfer_date:
-        errors.add("refunded_on", _l("La fecha del reintegro es anterior al desembolso (%(day)s).",
-                                     day=advance.transfer_date.strftime("%d/%m/%Y")))
-    if reference and db.session.scalar(select(Refund.id).where(Refund.advance_id == advance.id,
-                                                               Refund.bank_reference == reference)):
-        errors.add("bank_reference", _l("Ya se registró un reintegro con esta referencia bancaria."))
-    errors.raise_if_any()
-    if advance.status == S.LIQUIDATED:
-        raise Conflict(_l("El anticipo ya está liquidado: no queda saldo por reintegrar."), code="advance_liquidated")
-    if advance.status != S.DISBURSED:
-        raise Conflict(_l("El anticipo está «%(state)s»: solo se reintegra lo desembolsado.",
-                          state=ADVANCE_STATE_LABELS[advance.status]), code="advance_not_disbursed")
-    before = audit_view(advance)
-    with movement(advance):
-        if not add_to_advance(advance, refunded=amount):
-            raise exceeds_outstanding(advance, amount)
-        ledger.record_refund(advance.agreement_id, amount)
-        refund = Refund(advance_id=advance.id, agreement_id=advance.agreement_id, amount=amount,
-                        bank_reference=reference, refunded_on=day, recorded_by_id=actor.user_id)
-        db.session.add(refund)
-        db.session.flush()
-    event(actor, "advance.refund_recorded", advance, before, {"refund": snapshot(refund)})
-    maybe_close(actor, advance)
-    notify(users_of_organization(advance.organization_id) + users_with_role(Role.TREASURY), "advance.refund",
-           _l("Reintegro registrado: desembolso %(n)s", n=advance.tranche_number),
-           _l("$%(amount)s (referencia %(ref)s). Saldo pendiente del anticipo: $%(outstanding)s.",
-              amount=money(amount), ref=reference, outstanding=money(advance.outstanding)),
-           link=f"/advances/{advance.id}")
-    return refund
-
-

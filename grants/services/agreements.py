@@ -116,6 +116,16 @@ def _clean(data: dict, errors: FieldErrors, current: Agreement | None, plan: Pla
             out["liquidation_threshold"] = threshold
         except (InvalidOperation, ValueError):
             errors.add("liquidation_threshold", _l("Indique un porcentaje mayor que 0 y hasta 100."))
+    if "prefinancing_days" in data:
+        raw = data["prefinancing_days"]
+        if raw in (None, "", 0, "0"):
+            out["prefinancing_days"] = None
+        elif isinstance(raw, bool) or not (isinstance(raw, int) or (isinstance(raw, str) and raw.strip().isdigit())) \
+                or not 1 <= int(raw) <= 180:
+            errors.add("prefinancing_days", _l("Indique de 1 a 180 días, o déjelo vacío si no se permite "
+                                               "prefinanciar."))
+        else:
+            out["prefinancing_days"] = int(raw)
     version = plan.submitted_version
     for field, default in (("start_date", version.start_date), ("end_date", version.end_date)):
         value = data.get(field, getattr(current, field, None) if current else default)

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select
 
 from grants.audit import Actor, record_event
+from grants.clock import today
 from grants.extensions import db
 from grants.labels import ENROLLMENT_STATE_LABELS
 from grants.models import Beneficiary, Enrollment, EnrollmentPeriod
@@ -38,6 +39,13 @@ def _view(enrollment: Enrollment) -> dict:
 
 
 def change_status(actor: Actor, enrollment_id: int, target: str, effective: date, reason: str | None) -> Enrollment:
+    """A status change (the NGO reports active/inactive/withdrawn; monitoring any allowed move).
+
+    It takes effect on ``effective``: inside the agreement's term, not before the current status
+    began, never in the future; a past day needs a reason. It changes what later payment
+    preparations see (and a payment waiting for authorization must be prepared again), never an
+    executed payment: the liquidation check ``payment_basis_changed`` finds executed payments whose
+    people changed status afterwards for a day they were paid for."""
     enrollment = _load(actor, enrollment_id)
     user = actor.user
     try:
@@ -56,19 +64,29 @@ def change_status(actor: Actor, enrollment_id: int, target: str, effective: date
             code="invalid_transition")
     current = enrollment.periods[-1]
     agreement = enrollment.agreement
+    reason = (reason or "").strip() if isinstance(reason, (str, type(None))) else ""
     if not isinstance(effective, date) or effective < current.valid_from or not (
             agreement.start_date <= effective <= agreement.end_date):
         raise ValidationFailed(errors={"effective_date": [_l(
             "La fecha efectiva debe estar dentro del plazo del convenio y no antes del estado vigente (%(since)s).",
             since=current.valid_from.strftime("%d/%m/%Y"))]})
+    if effective > today():
+        raise ValidationFailed(errors={"effective_date": [_l(
+            "La fecha efectiva no puede ser futura: un estado registra lo que ya ocurrió.")]})
+    if effective < today() and not reason:
+        raise ValidationFailed(errors={"reason": [_l(
+            "Un cambio con fecha pasada necesita el motivo (queda en la auditoría y en el historial).")]})
+    if len(reason) > 500:
+        raise ValidationFailed(errors={"reason": [_l("Máximo %(n)s caracteres.", n=500)]})
     before = _view(enrollment)
     current.valid_to = effective
     enrollment.periods.append(EnrollmentPeriod(status=target, valid_from=effective,
-                                               reason=(reason or "").strip() or None, actor_id=actor.user_id))
+                                               reason=reason or None, actor_id=actor.user_id))
     enrollment.status = target
     db.session.flush()
     record_event(db.session, actor, "enrollment.status_changed", "enrollment", enrollment.id, before=before,
-                 after={**_view(enrollment), "effective_date": effective, "reason": reason},
+                 after={**_view(enrollment), "effective_date": effective, "reason": reason,
+               "back_dated": effective < today()},
                  organization_id=enrollment.organization_id)
     return enrollment
 
@@ -88,8 +106,6 @@ def decide_double_enrollment(actor: Actor, enrollment_id: int, allow: bool, reas
     enrollment.double_enrollment_decided_by_id = actor.user_id
     if not allow:
         current = enrollment.periods[-1]
-        from grants.services.beneficiary_imports import today
-
         day = max(today(), current.valid_from)
         current.valid_to = day
         enrollment.periods.append(EnrollmentPeriod(status=EnrollmentState.WITHDRAWN, valid_from=day,

@@ -5,8 +5,8 @@ service provides (``statement_template``). Every row is checked and the statemen
 whole or not at all (G8); errors come back per field as ``rows.<n>.<field>``, where ``n`` is the
 row the NGO sees (the spreadsheet row of an upload, the 1-based position in the API).
 
-Automatic refusals: a date outside the advance's period or the agreement's term (or in the
-future); a supplier document (NIT/DUI, type, number) already presented in any statement of any
+Automatic refusals: a date outside the advance's period (which starts with its transfer; earlier
+only within the agreement's pre-financing days) or the agreement's term (or in the future); a supplier document (NIT/DUI, type, number) already presented in any statement of any
 agreement and not rejected, or twice in this one; an invalid NIT/DUI; a budget line that is
 unknown or has no room for this statement's rows on it; a total above the advance's outstanding
 balance less the receipts still pending in its other statements (``exceeds_outstanding``).
@@ -23,6 +23,7 @@ agreement is suspended, closing or terminated; not once the agreement is liquida
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -140,6 +141,7 @@ def _check_rows(advance: Advance, agreement: Agreement, numbered: list[tuple[int
     cleaned = [rows_.clean_row(raw, number) for number, raw in numbered]
     lines = _line_balances(agreement.id)
     today = clock.today()
+    earliest = advance.period_start - timedelta(days=agreement.prefinancing_days or 0)
     seen: dict[tuple, int] = {}
     for row in cleaned:
         if row.issue_date is not None:
@@ -148,7 +150,18 @@ def _check_rows(advance: Advance, agreement: Agreement, numbered: list[tuple[int
                 row.error("issue_date", _l("La fecha %(day)s está fuera del plazo del convenio (%(start)s a %(end)s).",
                                            day=day, start=agreement.start_date.strftime("%d/%m/%Y"),
                                            end=agreement.end_date.strftime("%d/%m/%Y")))
-            elif not advance.period_start <= row.issue_date <= advance.period_end:
+            elif row.issue_date < earliest:
+                if agreement.prefinancing_days:
+                    row.error("issue_date", _l(
+                        "La fecha %(day)s es anterior al desembolso del anticipo (%(disbursed)s) en más de los "
+                        "%(n)s días de prefinanciamiento que permite el convenio.", day=day,
+                        disbursed=advance.period_start.strftime("%d/%m/%Y"), n=agreement.prefinancing_days))
+                else:
+                    row.error("issue_date", _l(
+                        "La fecha %(day)s es anterior al período del anticipo, que empieza con su desembolso "
+                        "(%(start)s): el convenio no permite prefinanciar gastos.", day=day,
+                        start=advance.period_start.strftime("%d/%m/%Y")))
+            elif row.issue_date > advance.period_end:
                 row.error("issue_date", _l("La fecha %(day)s está fuera del período del anticipo (%(start)s a "
                                            "%(end)s).", day=day, start=advance.period_start.strftime("%d/%m/%Y"),
                                            end=advance.period_end.strftime("%d/%m/%Y")))

@@ -7,22 +7,27 @@ Flush, never commit.
   for the resumption). The supplier is a *validated* supplier of this agreement. The number is
   kept in capitals with single spaces and is unique per supplier NIT/DUI across the supplier's
   versions, voided invoices included (the database's ``UNIQUE(supplier_tax_id, number)``). Issue
-  date not in the future; service period inside the agreement's term. Each line bills a budget
+  date not in the future; service period inside the agreement's term, ending no later than the issue
+  date + ``INVOICE_SERVICE_AFTER_ISSUE_DAYS`` (default 0: only what was delivered is invoiced) unless
+  the invoice says it is an **advance invoice** (``advance_invoice``), which is registered but never
+  paid directly. Each line bills a budget
   line of the agreement's plan version, by its number: ``amount = quantity × unit_price`` rounded
   to the cent (half up). A per-beneficiary line bills one unit per enrollment it lists, so its
   quantity is the number of enrollments (taken as such when omitted); the enrollments belong to
   this agreement and are not repeated within the line. Every field error is collected and raised
   together; nothing is stored on error.
 * **Certify** — only the agreement's designated administrator: received as invoiced
-  (``conforming``) or with the differences written down. ``registered → certified``.
+  (``conforming``) or with the differences written down, dated neither before the end of the
+  service period (a service is received when it is over) nor in the future. ``registered → certified``.
 * **Void** — the NGO or a financial reviewer, with a reason, while no payment is in progress
   (cancel it first) and the invoice is not paid.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -250,6 +255,17 @@ def _clean(agreement: Agreement, data: dict, errors: FieldErrors) -> dict:
         errors.add("period_end", term)
     if start and end and end < start:
         errors.add("period_end", _l("El fin del período no puede ser anterior a su inicio."))
+    advance_invoice = data.get("advance_invoice", False)
+    if not isinstance(advance_invoice, bool):
+        errors.add("advance_invoice", _l("Indique sí o no."))
+        advance_invoice = False
+    out["advance_invoice"] = advance_invoice
+    grace = int(current_app.config["INVOICE_SERVICE_AFTER_ISSUE_DAYS"])
+    if issued and end and not advance_invoice and end > issued + timedelta(days=grace):
+        errors.add("period_end", _l(
+            "El período de servicio termina el %(end)s, después de la emisión de la factura (%(issued)s): solo se "
+            "factura lo ya prestado. Si el proveedor factura por adelantado, márquela como factura anticipada "
+            "(no se paga directamente).", end=short_date(end), issued=short_date(issued)))
     raw_lines = data.get("lines")
     if not isinstance(raw_lines, (list, tuple)) or not raw_lines:
         errors.add("lines", _l("Indique al menos una línea."))
@@ -310,7 +326,7 @@ def register_invoice(actor: Actor, agreement_id: int, data: dict) -> Invoice:
     invoice = Invoice(
         agreement_id=agreement.id, organization_id=agreement.organization_id, supplier_id=supplier.id,
         supplier_tax_id=supplier.tax_id, number=values["number"], issue_date=values["issue_date"],
-        period_start=values["period_start"], period_end=values["period_end"],
+        period_start=values["period_start"], period_end=values["period_end"], advance_invoice=values["advance_invoice"],
         total=sum((line["amount"] for line in values["lines"]), Decimal("0.00")),
         status=InvoiceState.REGISTERED, registered_by_id=actor.user_id)
     for line in values["lines"]:
@@ -346,9 +362,9 @@ def certify_receipt(actor: Actor, invoice_id: int, data: dict) -> ReceiptCertifi
     received = _date_field(data, "received_on", errors)
     if received and received > today():
         errors.add("received_on", _l("La fecha de recepción no puede ser futura."))
-    elif received and received < invoice.period_start:
-        errors.add("received_on", _l("La recepción no puede ser anterior al inicio del período facturado (%(day)s).",
-                                     day=short_date(invoice.period_start)))
+    elif received and received < invoice.period_end:
+        errors.add("received_on", _l("Lo recibido se certifica cuando el servicio terminó: el período facturado termina "
+                                     "el %(day)s.", day=short_date(invoice.period_end)))
     conforming = data.get("conforming")
     if not isinstance(conforming, bool):
         errors.add("conforming", _l("Indique si lo recibido es conforme a lo facturado."))

@@ -35,6 +35,7 @@ from grants.services.errors import Conflict
 from grants.workflows.advance import COMMITTED_STATES as ADVANCE_COMMITTED
 from grants.workflows.advance import TRANSFERRED_STATES, AdvanceState, ReceiptState
 from grants.workflows.agreement import AgreementState
+from grants.workflows.deposit import DepositState
 from grants.workflows.payment import COMMITTED_STATES as PAYMENT_COMMITTED
 from grants.workflows.payment import PaymentState
 
@@ -164,8 +165,30 @@ def record_advance(agreement_id: int, amount: Decimal) -> None:
 
 
 def record_refund(agreement_id: int, amount: Decimal) -> None:
+    """A refund treasury confirmed against the bank: money back, counted (G10)."""
     amount = _cents(amount)
     _move(agreement_id, amount, refunded=amount)
+
+
+def _declared(agreement_id: int, delta: Decimal) -> None:
+    a = AgreementBalance
+    stmt = update(a).where(a.agreement_id == agreement_id, func.round(a.refunds_declared + delta, 2) >= 0).values(
+        refunds_declared=a.refunds_declared + delta)
+    if db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount != 1:
+        raise NoRoom(_l("El convenio no tiene reintegros declarados por ese monto."), code="ledger_not_open")
+
+
+def declare_refund(agreement_id: int, amount: Decimal) -> None:
+    """A refund the NGO declared: shown as declared, counted for nothing until confirmed."""
+    _declared(agreement_id, _cents(amount))
+
+
+def decide_refund(agreement_id: int, amount: Decimal, confirmed: bool) -> None:
+    """Treasury's decision on a declared refund: it leaves the declared figure, and counts if confirmed."""
+    amount = _cents(amount)
+    _declared(agreement_id, -amount)
+    if confirmed:
+        record_refund(agreement_id, amount)
 
 
 # --- balances and the invariants check ---------------------------------------------------------
@@ -201,6 +224,7 @@ class Balances:
     liquidated: Decimal
     refunded: Decimal
     lines: list[LineBalance] = field(default_factory=list)
+    refunds_declared: Decimal = ZERO  # declared by the NGO, waiting for treasury: not in any figure above
 
     @property
     def outstanding(self) -> Decimal:
@@ -233,10 +257,10 @@ def balances(agreement: Agreement) -> Balances:
     if head is None:  # not in execution yet: the plan's figures, nothing moved
         lines = [LineBalance(b.id, b.number, b.category, b.amount, ZERO, ZERO, ZERO)
                  for b in agreement.plan_version.budget_lines]
-        return Balances(agreement.id, agreement.amount, ZERO, ZERO, ZERO, ZERO, ZERO, lines)
+        return Balances(agreement.id, agreement.amount, ZERO, ZERO, ZERO, ZERO, ZERO, lines, ZERO)
     liquidated = sum((line.liquidated for line in lines), ZERO)
     return Balances(agreement.id, head.amount, head.committed, head.paid, head.advanced, liquidated,
-                    head.refunded, lines)
+                    head.refunded, lines, head.refunds_declared)
 
 
 def _sum(column, *where) -> dict:
@@ -263,7 +287,10 @@ def check_invariants(agreement_id: int | None = None) -> list[str]:
     paid = _sum(Payment.amount, Payment.agreement_id, Payment.status == PaymentState.EXECUTED, only(Payment.agreement_id))
     advanced = _sum(Advance.amount, Advance.agreement_id, Advance.status.in_(TRANSFERRED_STATES),
                     only(Advance.agreement_id))
-    refunded = _sum(Refund.amount, Refund.agreement_id, only(Refund.agreement_id))
+    refunded = _sum(Refund.amount, Refund.agreement_id, Refund.status == DepositState.CONFIRMED,
+                    only(Refund.agreement_id))
+    declared = _sum(Refund.amount, Refund.agreement_id, Refund.status == DepositState.DECLARED,
+                    only(Refund.agreement_id))
     heads = db.session.execute(select(AgreementBalance).where(only(AgreementBalance.agreement_id))
                                .execution_options(populate_existing=True)).scalars().all()
     for h in heads:
@@ -271,6 +298,7 @@ def check_invariants(agreement_id: int | None = None) -> list[str]:
         expected = {
             "committed": pay_committed.get(a, ZERO) + adv_committed.get(a, ZERO),
             "paid": paid.get(a, ZERO), "advanced": advanced.get(a, ZERO), "refunded": refunded.get(a, ZERO),
+            "refunds_declared": declared.get(a, ZERO),
         }
         for name, value in expected.items():
             if getattr(h, name) != value:
@@ -310,7 +338,8 @@ def check_invariants(agreement_id: int | None = None) -> list[str]:
         .where(Receipt.status == ReceiptState.ACCEPTED, only(Receipt.agreement_id))
         .group_by(ExpenseStatement.advance_id)).all())
     refunds = dict(db.session.execute(select(Refund.advance_id, func.sum(Refund.amount))
-                                      .where(only(Refund.agreement_id)).group_by(Refund.advance_id)).all())
+                                      .where(Refund.status == DepositState.CONFIRMED, only(Refund.agreement_id))
+                                      .group_by(Refund.advance_id)).all())
     for adv in db.session.execute(select(Advance).where(only(Advance.agreement_id))
                                   .execution_options(populate_existing=True)).scalars():
         if adv.liquidated_amount != _cents(accepted.get(adv.id) or 0):

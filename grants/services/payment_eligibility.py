@@ -10,9 +10,19 @@ is deducted at the line's unit price, with a stable code and a Spanish reason:
 * ``beneficiary_partly_active`` — active only part of it (e.g. «Inscripción «Inactiva» desde el
   10/03/2026 …», or «activa recién desde el 05/03/2026 …»).
 
+Only days that are over count (G10): the days of the period up to the receipt certificate's date
+(and never after today). A certificate is never dated before the end of the period, so for every
+invoice certified since that rule the whole period is over; an older certificate dated inside the
+period leaves days that had not happened, and every unit of a per-beneficiary line is then deducted
+(``days_not_over``) — the service is paid when it has been delivered and certified.
+
 Lines that are not per beneficiary are payable whole. A receipt certificate *with differences*
 is not guessed at: such an invoice is not paid (``receipt_with_differences``); the NGO voids it
 and registers a corrected one.
+
+**Re-checked.** The list may change after the certificate (a person inactivated from a past day):
+eligibility is computed at preparation and again at each authorization; ``changes_since`` says what
+differs from what the payment was prepared with, person by person.
 """
 from __future__ import annotations
 
@@ -25,6 +35,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from grants.clock import today
 from grants.extensions import db
 from grants.labels import ENROLLMENT_STATE_LABELS
 from grants.models import Enrollment, EnrollmentPeriod, Invoice, InvoiceLine
@@ -102,9 +113,20 @@ def _not_active_reason(periods, start: date, end: date, enrolled_on: date) -> tu
                                         what=what, span=span)
 
 
+def last_day_over(invoice: Invoice) -> date:
+    """The last day of the service period that counts: the period's end, unless the certificate (or
+    today) comes before it."""
+    last = min(invoice.period_end, today())
+    if invoice.certificate is not None:
+        last = min(last, invoice.certificate.received_on)
+    return last
+
+
 def eligibility(invoice: Invoice) -> Eligibility:
     """What of the invoice is payable: units of beneficiaries not active the whole service period
-    are deducted, each with its reason (Spanish). A pure read."""
+    are deducted, each with its reason (Spanish); so is every unit of a period not over when it was
+    certified. A pure read."""
+    last = last_day_over(invoice)
     ids = {b.enrollment_id for line in invoice.lines if line.per_beneficiary for b in line.beneficiaries}
     periods: dict[int, list] = defaultdict(list)
     if ids:
@@ -118,8 +140,14 @@ def eligibility(invoice: Invoice) -> Eligibility:
             deducted = ZERO
             if line.per_beneficiary:
                 for served in sorted(line.beneficiaries, key=lambda b: b.enrollment_id):
-                    refusal = _not_active_reason(periods[served.enrollment_id], invoice.period_start,
-                                                 invoice.period_end, served.enrollment.enrolled_on)
+                    if last < invoice.period_end:
+                        refusal = ("days_not_over", _l(
+                            "El período facturado termina el %(end)s y el servicio se certificó el %(day)s: no se "
+                            "pagan días que no habían transcurrido.", end=short_date(invoice.period_end),
+                            day=short_date(last)))
+                    else:
+                        refusal = _not_active_reason(periods[served.enrollment_id], invoice.period_start,
+                                                     invoice.period_end, served.enrollment.enrolled_on)
                     if refusal is not None:
                         deductions.append(Deduction(line, served.enrollment, Decimal("1.00"), line.unit_price,
                                                     refusal[0], str(refusal[1])))
@@ -128,3 +156,54 @@ def eligibility(invoice: Invoice) -> Eligibility:
     invoiced = sum((x.invoiced for x in lines), ZERO)
     deducted = sum((x.deducted for x in lines), ZERO)
     return Eligibility(invoiced, deducted, invoiced - deducted, tuple(lines), tuple(deductions))
+
+
+@dataclass(frozen=True)
+class EligibilityChange:
+    """One person (or line) whose payable units differ from what the payment was prepared with."""
+
+    invoice_line_id: int
+    enrollment_id: int | None
+    before: str | None   # the deduction's reason when prepared; None = was payable
+    after: str | None    # the deduction's reason now; None = payable now
+    amount: Decimal      # the unit's amount
+
+    @property
+    def message(self) -> str:
+        who = _person(self.enrollment_id)
+        if self.before is None:
+            return str(_l("%(who)s: era pagable; ahora se deduce $%(amount)s. %(reason)s", who=who,
+                          amount=f"{self.amount:,.2f}", reason=self.after))
+        if self.after is None:
+            return str(_l("%(who)s: estaba deducida; ahora es pagable ($%(amount)s).", who=who,
+                          amount=f"{self.amount:,.2f}"))
+        return str(_l("%(who)s: el motivo de la deducción cambió. Antes: %(before)s Ahora: %(after)s", who=who,
+                      before=self.before, after=self.after))
+
+
+def _person(enrollment_id: int | None) -> str:
+    from grants.services.enrollments import mask_document
+
+    enrollment = db.session.get(Enrollment, enrollment_id) if enrollment_id else None
+    if enrollment is None:
+        return str(_l("Línea sin beneficiarios"))
+    person = enrollment.beneficiary
+    return f"{person.full_name} ({mask_document(person.document_number)})"
+
+
+def changes_since(payment, now: Eligibility | None = None) -> list[EligibilityChange]:
+    """What differs between the payment's deductions (as prepared) and the invoice's eligibility now."""
+    now = now or eligibility(payment.invoice)
+    then = {(d.invoice_line_id, d.enrollment_id): (d.reason_code, d.reason, d.amount) for d in payment.deductions}
+    current = {(d.invoice_line.id, d.enrollment.id if d.enrollment else None): (d.reason_code, d.reason, d.amount)
+               for d in now.deductions}
+    changes = []
+    with force_locale("es"):
+        for key in sorted(then.keys() | current.keys(), key=lambda k: (k[0], k[1] or 0)):
+            before, after = then.get(key), current.get(key)
+            if before is not None and after is not None and before[0] == after[0]:
+                continue
+            amount = (after or before)[2]
+            changes.append(EligibilityChange(key[0], key[1], before[1] if before else None,
+                                             after[1] if after else None, amount))
+    return changes

@@ -2,7 +2,11 @@
 and the payment order PDF. Flush, never commit.
 
 **Eligibility** (``grants.services.payment_eligibility``, re-exported here): only units of
-beneficiaries active the whole service period are paid; see that module for the rule.
+beneficiaries active the whole service period, on days that are over, are paid; see that module for
+the rule. It is computed when the payment is prepared and **again at each authorization**: if the
+list changed since (a person inactivated from a past day), the authorization is refused with the
+changes, person by person (``eligibility_changed``), and treasury prepares it again
+(``reprepare_payment``). An advance invoice is never paid directly.
 
 **Supplier.** The payment goes to the supplier's *current* version on the agreement (same NIT/DUI,
 not superseded), which must be validated when the payment is prepared and still validated when it
@@ -50,7 +54,7 @@ from grants.services.invoices import (
     parse_date,
     short_date,
 )
-from grants.services.payment_eligibility import Deduction, Eligibility, LineEligibility, eligibility
+from grants.services.payment_eligibility import Deduction, Eligibility, LineEligibility, changes_since, eligibility
 from grants.services.notifications import notify, users_of_organization, users_with_role
 from grants.services.suppliers import SUPPLIER_STATE_LABELS
 from grants.workflows import TransitionRefused
@@ -66,8 +70,9 @@ from grants.workflows.payment import (
 
 ZERO = Decimal("0.00")
 
-__all__ = ["Deduction", "Eligibility", "LineEligibility", "eligibility", "current_supplier", "prepare_payment",
-           "authorize_payment", "execute_payment", "cancel_payment", "payment_order_pdf", "audit_view"]
+__all__ = ["Deduction", "Eligibility", "LineEligibility", "changes_since", "eligibility", "current_supplier",
+           "prepare_payment", "authorize_payment", "execute_payment", "cancel_payment", "reprepare_payment",
+           "payment_order_pdf", "audit_view"]
 
 
 # --- shared checks ---------------------------------------------------------------------------
@@ -154,6 +159,9 @@ def prepare_payment(actor: Actor, invoice_id: int) -> Payment:
     if not invoice.certificate.conforming:
         raise Conflict(_l("El acta de recepción registra diferencias con lo facturado: la organización debe anular "
                           "la factura y registrar una corregida."), code="receipt_with_differences")
+    if invoice.advance_invoice:
+        raise Conflict(_l("La factura %(number)s es anticipada (factura un servicio antes de prestarlo): no se paga "
+                          "directamente.", number=invoice.number), code="advance_invoice")
     supplier = current_supplier(invoice)
     result = eligibility(invoice)
     if result.payable <= 0:
@@ -203,6 +211,11 @@ def authorize_payment(actor: Actor, payment_id: int) -> Payment:
     if any(a.user_id == actor.user_id for a in payment.authorizations):
         raise Conflict(_l("Usted ya autorizó este pago: la segunda autorización es de otra persona."),
                        code="already_authorized")
+    changes = changes_since(payment)
+    if changes:
+        raise Conflict(_l("La elegibilidad de los beneficiarios cambió desde que se preparó el pago (%(n)s cambio(s)): "
+                          "prepárelo de nuevo con la lista vigente.", n=len(changes)), code="eligibility_changed",
+                       errors={"eligibility": [c.message for c in changes]})
     before = audit_view(payment)
     now = utcnow()
     payment.authorizations.append(PaymentAuthorization(user_id=actor.user_id, preparer_id=payment.prepared_by_id,
@@ -297,6 +310,22 @@ def cancel_payment(actor: Actor, payment_id: int, reason: str | None) -> Payment
     notify(_others_in_treasury(actor), "payment.cancelled", _l("Pago N.º %(id)s cancelado", id=payment.id),
            _l("Motivo: %(reason)s", reason=reason), link=f"/payments/{payment.id}")
     return payment
+
+
+def reprepare_payment(actor: Actor, payment_id: int) -> Payment:
+    """Treasury prepares again a payment whose eligibility changed (or any payment not yet
+    authorized): the old one is cancelled, its reason listing what changed, and a new one is
+    prepared with today's list, in one unit of work. The new preparer is ``actor``."""
+    _require(actor, Permission.PAYMENTS_PREPARE, _l("Solo tesorería prepara pagos."))
+    payment, _agreement = _load(actor, payment_id)
+    if payment.status != PaymentState.PREPARED:
+        _next(payment, PaymentAction.AUTHORIZE)  # authorized, executed or cancelled: refused, naming the state
+    with force_locale("es"):
+        changes = [c.message for c in changes_since(payment)]
+        reason = (str(_l("Preparado de nuevo: la elegibilidad cambió. ")) + " ".join(changes) if changes
+                  else str(_l("Preparado de nuevo con la lista vigente.")))
+    cancel_payment(actor, payment.id, reason[:TEXT_LIMIT])
+    return prepare_payment(actor, payment.invoice_id)
 
 
 # --- the payment order PDF -------------------------------------------------------------------

@@ -19,6 +19,8 @@ def register_web(app: Flask) -> None:
     from grants.web import followup
     from grants.web import closing
     from grants.web import audit_checks as audit_check_pages
+    from grants.web import attachments as attachment_pages
+    from grants.services.attachments import kind_label as attachment_kind_label
     from grants.web.forms import ROLE_LABELS
 
     def unread_count() -> int:
@@ -40,6 +42,7 @@ def register_web(app: Flask) -> None:
             "discipline_labels": labels.DISCIPLINE_LABELS, "decision_labels": labels.DECISION_LABELS,
             "section_labels": labels.SECTION_LABELS, "unread_count": unread_count,
             "advance_state_labels": labels.ADVANCE_STATE_LABELS,
+            "attachment_kind_label": attachment_kind_label,
         }
 
     app.register_blueprint(auth.bp)
@@ -57,3 +60,4 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(followup.bp)
     app.register_blueprint(closing.bp)
     app.register_blueprint(audit_check_pages.bp)
+    app.register_blueprint(attachment_pages.bp)

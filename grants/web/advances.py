@@ -1,6 +1,7 @@
 """Advances (anticipos): the NGO requests one per tranche; financial approves or rejects; treasury
 prepares and another treasury officer disburses (idempotent form, G7); the advance page shows its
-statements, outstanding balance, liquidated share and refunds, with the refund form (idempotent).
+statements, outstanding balance, liquidated share and refunds: the NGO declares one with its deposit
+slip (idempotent form), treasury confirms it against the bank or rejects it with the reason.
 Expense statements: the XLSX template, the upload with its per-row error table, and the statement
 page where financial accepts or rejects each receipt. Routes are thin: the services decide."""
 from __future__ import annotations
@@ -19,11 +20,13 @@ from wtforms.widgets import DateInput
 
 from grants.context import current_actor
 from grants.extensions import db
-from grants.models import Advance, Agreement, ExpenseStatement, Receipt
+from grants.models import Advance, Agreement, ExpenseStatement, Receipt, Refund
 from grants.permissions import Permission, Role
 from grants.security import require, visible
 from grants.services import advance_common
 from grants.services import advances as advance_service
+from grants.services import attachments
+from grants.services import refunds as refund_service
 from grants.services import expense_statements as statements
 from grants.services import invoices as invoice_service  # El Salvador's date for date defaults
 from grants.services.errors import DomainError, NotFound, ValidationFailed
@@ -41,6 +44,10 @@ def _date(label):
 
 class RequestForm(FlaskForm):
     tranche_number = SelectField(_l("Desembolso de la programación financiera"), coerce=int, validate_choice=False)
+    amount = StringField(_l("Monto solicitado (US$)"), validators=[Optional(), Length(max=20)],
+                         render_kw={"inputmode": "decimal"},
+                         description=_l("Vacío: todo lo que queda del desembolso. Lo que no se pida queda disponible "
+                                        "para una solicitud posterior del mismo desembolso."))
     purpose = TextAreaField(_l("Destino del anticipo"), validators=[Optional(), Length(max=5000)])
 
 
@@ -56,8 +63,14 @@ class DisburseForm(FlaskForm):
 class RefundForm(FlaskForm):
     amount = StringField(_l("Monto reintegrado (US$)"), validators=[Optional(), Length(max=20)],
                          render_kw={"inputmode": "decimal"})
+    bank_name = StringField(_l("Banco del depósito"), validators=[Optional(), Length(max=120)])
     bank_reference = StringField(_l("Referencia bancaria del depósito"), validators=[Optional(), Length(max=60)])
-    refunded_on = _date(_l("Fecha del reintegro"))
+    refunded_on = _date(_l("Fecha del depósito"))
+    slip = FileField(_l("Boleta de depósito (PDF, JPEG o PNG)"), render_kw={"accept": ".pdf,.jpg,.jpeg,.png"})
+
+
+class RefundRejectForm(FlaskForm):
+    reason = TextAreaField(_l("Motivo del rechazo"), validators=[Optional(), Length(max=2000)])
 
 
 class StatementUploadForm(FlaskForm):
@@ -73,11 +86,14 @@ def load_advance(advance_id: int) -> Advance:
 # --- request ---------------------------------------------------------------------------------
 
 def _tranche_choices(agreement: Agreement):
-    taken = {a.tranche_number for a in db.session.scalars(select(Advance).where(
-        Advance.agreement_id == agreement.id, Advance.status != "rejected"))}
-    return [SelectChoice(t.number, _l("Desembolso %(n)s · %(day)s · %(amount)s", n=t.number,
-                                      day=t.planned_date.strftime("%d/%m/%Y"), amount=f"${t.amount:,.2f}"))
-            for t in sorted(agreement.plan_version.tranches, key=lambda t: t.number) if t.number not in taken]
+    choices = []
+    for t in sorted(agreement.plan_version.tranches, key=lambda t: t.number):
+        room = advance_service.tranche_room(agreement.id, t)
+        if room > 0:
+            choices.append(SelectChoice(t.number, _l(
+                "Desembolso %(n)s · %(day)s · disponible %(room)s de %(amount)s", n=t.number,
+                day=t.planned_date.strftime("%d/%m/%Y"), room=f"${room:,.2f}", amount=f"${t.amount:,.2f}")))
+    return choices
 
 
 def _render_request(form, agreement, status=200, refused=None):
@@ -97,7 +113,8 @@ def new_advance(agreement_id):
     if form.validate_on_submit():
         try:
             advance = advance_service.request_advance(current_actor(), agreement.id, {
-                "tranche_number": form.tranche_number.data, "purpose": form.purpose.data or ""})
+                "tranche_number": form.tranche_number.data, "purpose": form.purpose.data or "",
+                "amount": (form.amount.data or "").strip() or None})
             flash(_l("Anticipo solicitado: la revisión financiera lo aprobará."), "success")
             return redirect(url_for("advance_pages.advance_page", advance_id=advance.id), 303)
         except ValidationFailed as exc:
@@ -135,6 +152,11 @@ def render_advance(advance: Advance, status: int = 200, refused=None, **forms):
         preparer_waits=advance.status == "prepared" and treasury and advance.prepared_by_id == user.id,
         can_refund=advance.status == "disbursed" and user.can(Permission.REFUNDS_RECORD)
         and (treasury or is_owner(advance.organization_id)),
+        refund_reject_form=forms.get("refund_reject_form") or RefundRejectForm(formdata=None),
+        refund_slips={r.id: attachments.attachments_of(r, "deposit_slip") for r in advance.refunds},
+        can_confirm_refunds=user.can(Permission.DEPOSITS_CONFIRM),
+        deposit_state_labels=refund_service.DEPOSIT_STATE_LABELS,
+        refunds_declared=refund_service.pending_declarations(advance.id),
         can_submit=advance.status == "disbursed" and is_owner(advance.organization_id)
         and user.can(Permission.STATEMENTS_SUBMIT),
         **money_labels()), status
@@ -227,12 +249,46 @@ def refund(advance_id):
     advance = load_advance(advance_id)
     require(current_user, Permission.REFUNDS_RECORD)
     form = RefundForm()
-    return _idempotent_action(
-        advance.id, form, "refund_form",
-        lambda: advance_service.record_refund(current_actor(), advance.id, {
-            "amount": form.amount.data or "", "bank_reference": form.bank_reference.data or "",
-            "refunded_on": form.refunded_on.data or ""}),
-        _l("Reintegro registrado."))
+    slip = request.files.get("slip")
+
+    def declare():
+        if slip is None or not slip.filename:
+            raise ValidationFailed(errors={"slip": [_l("Adjunte la boleta de depósito.")]})
+        refund_service.declare_refund(current_actor(), advance.id, {
+            "amount": form.amount.data or "", "bank_name": form.bank_name.data or "",
+            "bank_reference": form.bank_reference.data or "", "refunded_on": form.refunded_on.data or ""},
+            slip=(slip.filename, slip.read()))
+
+    return _idempotent_action(advance.id, form, "refund_form", declare,
+                              _l("Reintegro declarado: tesorería lo confirmará contra el banco; hasta entonces no "
+                                 "cuenta para la liquidación."))
+
+
+def _load_refund(refund_id: int) -> Refund:
+    require(current_user, Permission.DEPOSITS_CONFIRM)
+    refund = db.session.get(Refund, refund_id)
+    if refund is None or not refund.is_visible_to(current_user):
+        raise NotFound()
+    return refund
+
+
+@bp.post("/refunds/<int:refund_id>/confirm")
+@login_required
+def confirm_refund(refund_id):
+    refund = _load_refund(refund_id)
+    return _advance_action(refund.advance_id, lambda: refund_service.confirm_refund(current_actor(), refund.id),
+                           _l("Reintegro confirmado contra el banco: ahora cuenta para la liquidación."))
+
+
+@bp.post("/refunds/<int:refund_id>/reject")
+@login_required
+def reject_refund(refund_id):
+    refund = _load_refund(refund_id)
+    form = RefundRejectForm()
+    return _advance_action(refund.advance_id,
+                           lambda: refund_service.reject_refund(current_actor(), refund.id, form.reason.data or ""),
+                           _l("Reintegro rechazado: la organización puede declararlo de nuevo."), form,
+                           "refund_reject_form")
 
 
 # --- expense statements ----------------------------------------------------------------------

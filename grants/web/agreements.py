@@ -74,6 +74,10 @@ class AgreementForm(FlaskForm):
     liquidation_threshold = StringField(
         _l("Umbral de liquidación (%)"), validators=[Optional(), Length(max=8)], render_kw={"inputmode": "decimal"},
         description=_l("Parte del anticipo anterior que debe estar liquidada antes de pagar el siguiente."))
+    prefinancing_days = StringField(
+        _l("Prefinanciamiento (días)"), validators=[Optional(), Length(max=3)], render_kw={"inputmode": "numeric"},
+        description=_l("Vacío: no se aceptan gastos anteriores al desembolso de cada anticipo. Con un número, los "
+                       "comprobantes pueden ser de hasta esos días antes del desembolso."))
     start_date = _date_field(_l("Inicio del plazo"))
     end_date = _date_field(_l("Fin del plazo"))
     ministry_signatory_name = _short(_l("Firma por el ministerio: nombre"))
@@ -242,6 +246,7 @@ def edit_agreement(agreement_id):
     if request.method == "GET":
         data = {name: getattr(agreement, name) for name in agreement_service.TEXT_FIELDS}
         data.update(liquidation_threshold=f"{agreement.liquidation_threshold:.2f}",
+                    prefinancing_days=str(agreement.prefinancing_days or ""),
                     start_date=agreement.start_date.isoformat(), end_date=agreement.end_date.isoformat())
         return _render_form(AgreementForm(formdata=None, data=data), agreement.plan, agreement, 200)
     form = AgreementForm()

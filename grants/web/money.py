@@ -158,6 +158,10 @@ class InvoiceForm(FlaskForm):
     issue_date = _date(_l("Fecha de emisión"))
     period_start = _date(_l("Período del servicio: desde"))
     period_end = _date(_l("Período del servicio: hasta"))
+    advance_invoice = BooleanField(
+        _l("Factura anticipada"),
+        description=_l("El proveedor factura un servicio que aún no termina. Se registra, pero no se paga "
+                       "directamente."))
     lines = FieldList(FormField(InvoiceLineForm), min_entries=1)
 
     def __init__(self, *args, **kwargs):
@@ -202,7 +206,8 @@ class InvoiceForm(FlaskForm):
                           "per_beneficiary": bool(row.per_beneficiary.data), "enrollment_ids": enrollment_ids})
         return {"supplier_id": self.supplier_id.data or None, "number": self.number.data or "",
                 "issue_date": self.issue_date.data or "", "period_start": self.period_start.data or "",
-                "period_end": self.period_end.data or "", "lines": lines}
+                "period_end": self.period_end.data or "", "advance_invoice": bool(self.advance_invoice.data),
+                "lines": lines}
 
     def apply_errors(self, errors: dict) -> None:
         rows = self.rows()

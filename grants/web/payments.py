@@ -65,9 +65,12 @@ def render_payment(payment: Payment, status: int = 200, refused=None, execute_fo
     may_authorize = current_user.can(Permission.PAYMENTS_AUTHORIZE) and payment.status == "prepared"
     if execute_form is None:
         execute_form = ExecuteForm(formdata=None, data={"transfer_date": invoice_service.today().isoformat()})
+    changes = payment_service.changes_since(payment) if payment.status == "prepared" else []
     return render_template(
         "money/payment.html", payment=payment, invoice=payment.invoice, agreement=payment.agreement,
         refused=refused, execute_form=execute_form, cancel_form=cancel_form or CancelForm(formdata=None),
+        eligibility_changes=changes,
+        can_reprepare=bool(changes) and current_user.can(Permission.PAYMENTS_PREPARE),
         idempotency_key=idempotent_forms.form_key(),
         may_authorize=may_authorize, is_preparer=is_preparer, already_authorized=current_user.id in authorized_by,
         can_authorize=may_authorize and not is_preparer and current_user.id not in authorized_by,
@@ -136,6 +139,21 @@ def authorize(payment_id):
     else:
         flash(_l("Autorización registrada: este pago requiere una segunda autorización de otra persona."), "success")
     return redirect(url_for("payment_pages.payment_page", payment_id=payment_id), 303)
+
+
+@bp.post("/payments/<int:payment_id>/reprepare")
+@login_required
+def reprepare(payment_id):
+    payment = load_payment(payment_id)
+    require(current_user, Permission.PAYMENTS_PREPARE)
+    try:
+        new = payment_service.reprepare_payment(current_actor(), payment.id)
+    except DomainError as exc:
+        detail = refusal(exc)
+        return render_payment(load_payment(payment_id), exc.status, detail)
+    flash(_l("Pago preparado de nuevo por %(amount)s con la lista vigente; el anterior quedó cancelado.",
+             amount=f"${new.amount:,.2f}"), "success")
+    return redirect(url_for("payment_pages.payment_page", payment_id=new.id), 303)
 
 
 @bp.post("/payments/<int:payment_id>/execute")
