@@ -210,8 +210,51 @@ def _batch_action(name, function, doc):
 
 
 confirm = _batch_action("confirm", imports.confirm_batch, "The NGO confirms: valid rows become enrollments.")
-validate_ = _batch_action("validate", imports.validate_batch, "Monitoring validates a confirmed list.")
 discard = _batch_action("discard", imports.discard_batch, "The NGO discards a list it will not confirm.")
+
+
+class ValidationDaySchema(Schema):
+    effective = fields.Date(load_default=None, allow_none=True, metadata={
+        "description": "The day the documents were checked (not future, inside the term); people enrolled later are "
+                       "validated from their enrollment date. Default: each person's enrollment date."})
+
+
+@blp.route("/beneficiary-imports/<int:batch_id>/validate", methods=["POST"])
+@blp.arguments(ValidationDaySchema, location="json", required=False)
+@blp.response(200, BatchSchema)
+def batch_validate(data, batch_id):
+    """Monitoring validates a confirmed list (never someone who uploaded or confirmed it)."""
+    _batch(batch_id)
+    return imports.validate_batch(current_actor(), batch_id, (data or {}).get("effective"))
+
+
+class ActivationSchema(Schema):
+    since = fields.Date(required=True, metadata={"description": "Inside the term, not future; a past day needs a "
+                                                                "reason"})
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    enrollment_ids = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)),
+                                 validate=validate.Length(min=1, max=50000), load_default=None)
+    batch_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1), load_default=None,
+                              metadata={"description": "Every validated person of this list (instead of the ids)"})
+
+
+class ActivationResultSchema(Schema):
+    activated = fields.Integer()
+    since = fields.Date()
+    from_validation = fields.Integer(metadata={"description": "People validated after ``since``, active from their "
+                                                              "validation day"})
+
+
+@blp.route("/agreements/<int:agreement_id>/enrollments/activate", methods=["POST"])
+@blp.arguments(ActivationSchema)
+@blp.response(200, ActivationResultSchema)
+def activate_enrollments(data, agreement_id):
+    """Monitoring (or the NGO) activates validated people from a day: the listed ``enrollment_ids``,
+    or every validated person of the list ``batch_id``. One audit event."""
+    _agreement(agreement_id)
+    return enrollment_service.activate_validated(current_actor(), agreement_id, data["since"], data.get("reason"),
+                                                 enrollment_ids=data.get("enrollment_ids"),
+                                                 batch_id=data.get("batch_id"))
 
 
 @blp.route("/agreements/<int:agreement_id>/enrollments")

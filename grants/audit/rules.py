@@ -7,18 +7,20 @@ or very few set-based SQL statements (joins and groups over the whole scope, nev
 per row) yielding ``FindingRow``s. Thresholds come from the app config (``RuleSettings.from_config``).
 
 The rules live in ``rules_receipts.py`` (advances and their receipts), ``rules_payments.py``
-(payments, budget lines, transfers) and ``rules_people.py`` (beneficiaries, suppliers' ties to
-the NGO, the audit chain). ``grants.services.audit_checks.run_checks`` runs them and keeps the
+(payments, budget lines, transfers), ``rules_people.py`` (beneficiaries, suppliers' ties to
+the NGO, the audit chain) and ``rules_timeline.py`` (money before the fact that justifies it,
+deposits nobody confirmed, payments whose basis changed afterwards). ``grants.services.audit_checks.run_checks`` runs them and keeps the
 findings.
 """
 from __future__ import annotations
 
-from grants.audit import rules_payments, rules_people, rules_receipts
+from grants.audit import rules_payments, rules_people, rules_receipts, rules_timeline
 from grants.audit.rules_base import FindingRow, Rule, RuleSettings, Scope
 
 __all__ = ["RULES", "RULES_BY_CODE", "FindingRow", "Rule", "RuleSettings", "Scope", "catalogue_markdown"]
 
-_ALL = {r.code: r for r in (*rules_receipts.RULES, *rules_payments.RULES, *rules_people.RULES)}
+_ALL = {r.code: r for r in (*rules_receipts.RULES, *rules_payments.RULES, *rules_people.RULES,
+                            *rules_timeline.RULES)}
 
 ORDER = (
     "advance_overdue",
@@ -35,6 +37,11 @@ ORDER = (
     "money_after_suspension",
     "transfers_above_allocation",
     "audit_chain_broken",
+    "receipt_before_disbursement",
+    "certificate_before_service_end",
+    "deposit_unconfirmed",
+    "payment_before_certificate",
+    "payment_basis_changed",
 )
 
 RULES: list[Rule] = [_ALL[code] for code in ORDER]
@@ -53,7 +60,8 @@ def catalogue_markdown() -> str:
         "Cada regla es una consulta por conjuntos sobre el alcance de la corrida (un convenio, un año fiscal",
         "o todo); cada hallazgo se identifica por regla + entidad, así que repetir la corrida no lo duplica.",
         "Umbrales (configuración): `AUDIT_SPLIT_INVOICE_THRESHOLD`, `AUDIT_SPLIT_INVOICE_DAYS`,",
-        "`AUDIT_ROUND_AMOUNT_MIN_RECEIPTS`, `AUDIT_ROUND_AMOUNT_SHARE`, `AUDIT_SUPPLIER_SHARE`.",
+        "`AUDIT_ROUND_AMOUNT_MIN_RECEIPTS`, `AUDIT_ROUND_AMOUNT_SHARE`, `AUDIT_SUPPLIER_SHARE`,",
+        "`DEPOSIT_CONFIRMATION_DAYS`.",
         "",
         "| # | código | severidad | regla |",
         "|---|---|---|---|",

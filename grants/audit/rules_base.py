@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timezone
 from decimal import Decimal
 
 from sqlalchemy import text
@@ -95,6 +95,9 @@ class RuleSettings:
     round_amount_min_receipts: int = 5
     round_amount_share: Decimal = Decimal("0.50")
     supplier_share: Decimal = Decimal("0.40")
+    deposit_confirmation_days: int = 10
+    # The moment the checks run (for rules on timestamps); set from ``today`` when not given.
+    now: datetime | None = None
     # Per-run scratch (see ``receipt_sums``): run_checks puts the name of the run's temporary table
     # of receipt sums here. Empty when a rule runs on its own: it then reads the same sums inline.
     shared: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
@@ -108,7 +111,16 @@ class RuleSettings:
             round_amount_min_receipts=int(config["AUDIT_ROUND_AMOUNT_MIN_RECEIPTS"]),
             round_amount_share=Decimal(str(config["AUDIT_ROUND_AMOUNT_SHARE"])),
             supplier_share=Decimal(str(config["AUDIT_SUPPLIER_SHARE"])),
+            deposit_confirmation_days=int(config["DEPOSIT_CONFIRMATION_DAYS"]),
         )
+
+    def __post_init__(self):
+        if self.now is None:
+            from grants import clock
+
+            moment = clock.now() if self.today == clock.today() else datetime.combine(
+                self.today, time(23, 59, 59), clock.EL_SALVADOR)
+            object.__setattr__(self, "now", moment.astimezone(timezone.utc))
 
     def day_number(self, expr: str) -> str:
         """An integer day number of a DATE expression (differences are days)."""

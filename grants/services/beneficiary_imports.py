@@ -327,8 +327,12 @@ def _confirm_status_changes(batch: ImportBatch, params: dict) -> dict:
 
 def validate_batch(actor: Actor, batch_id: int, effective: date | None = None) -> ImportBatch:
     """Monitoring validates a confirmed enrollment list: its pending enrollments become validated
-    (those flagged as double enrollment wait for their own decision), from ``effective`` (the day
-    the documents were checked: not in the future; default today)."""
+    (those flagged as double enrollment wait for their own decision).
+
+    The validation takes effect on ``effective`` (the day the documents were checked) for every
+    person enrolled by then, and on each person's enrollment date for those enrolled later: never
+    before a person's enrollment. Without ``effective``, each person is validated from their own
+    enrollment date. Never in the future, never outside the agreement's term."""
     from grants.permissions import Permission
 
     batch = _own_batch(actor, batch_id)
@@ -338,25 +342,36 @@ def validate_batch(actor: Actor, batch_id: int, effective: date | None = None) -
         raise Forbidden(_l("Nadie valida lo que subió o confirmó."))
     if batch.status != "confirmed" or batch.kind != "enrollment":
         raise Conflict(_l("Solo se valida una lista de inscripción confirmada."), code="batch_not_confirmed")
-    day = effective or today()
-    if day > today():
+    agreement = batch.agreement
+    if effective is not None and effective > today():
         raise ValidationFailed(errors={"effective": [_l("La fecha de validación no puede ser futura.")]})
-    params = {"b": batch.id, "day": day, "actor": actor.user_id, "now": utcnow()}
+    if effective is not None and not agreement.start_date <= effective <= agreement.end_date:
+        raise ValidationFailed(errors={"effective": [_l(
+            "La fecha de validación debe estar dentro del plazo del convenio (%(start)s a %(end)s).",
+            start=agreement.start_date.strftime("%d/%m/%Y"), end=agreement.end_date.strftime("%d/%m/%Y"))]})
+    params = {"b": batch.id, "day": effective, "actor": actor.user_id, "now": utcnow()}
+    # Each person's day: the later of the validation day and their enrollment (their enrollment
+    # date when no day is given).
+    since = "e.enrolled_on" if effective is None else "CASE WHEN e.enrolled_on > :day THEN e.enrolled_on ELSE :day END"
     eligible = ("SELECT id FROM enrollments WHERE batch_id = :b AND status = 'pending' "
                 "AND (double_enrollment IS NULL OR double_enrollment = 'allowed')")
     db.session.execute(text(f"""
-        UPDATE enrollment_periods SET valid_to = CASE WHEN valid_from > :day THEN valid_from ELSE :day END
+        UPDATE enrollment_periods SET valid_to = (
+            SELECT CASE WHEN enrollment_periods.valid_from > ({since}) THEN enrollment_periods.valid_from
+                        ELSE ({since}) END
+            FROM enrollments e WHERE e.id = enrollment_periods.enrollment_id)
         WHERE valid_to IS NULL AND enrollment_id IN ({eligible})"""), params)
     validated = db.session.execute(text(f"""
         INSERT INTO enrollment_periods (enrollment_id, status, valid_from, batch_id, actor_id, recorded_at)
-        SELECT e.id, 'validated', CASE WHEN e.enrolled_on > :day THEN e.enrolled_on ELSE :day END, :b, :actor, :now
+        SELECT e.id, 'validated', {since}, :b, :actor, :now
         FROM enrollments e WHERE e.id IN ({eligible})"""), params).rowcount
     db.session.execute(text(f"""
         UPDATE enrollments SET status = 'validated', updated_at = :now WHERE id IN ({eligible})"""), params)
     batch.status, batch.validated_by_id, batch.validated_at = "validated", actor.user_id, params["now"]
     db.session.flush()
     record_event(db.session, actor, "beneficiary_import.validated", "import_batch", batch.id,
-                 after={**_audit_batch(batch), "enrollments_validated": validated},
+                 after={**_audit_batch(batch), "enrollments_validated": validated,
+                        "effective": effective or "enrollment date of each person"},
                  organization_id=batch.organization_id)
     return batch
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, bindparam, insert, or_, select, update
 
 from grants.audit import Actor, record_event
 from grants.clock import today
 from grants.extensions import db
 from grants.labels import ENROLLMENT_STATE_LABELS
 from grants.models import Beneficiary, Enrollment, EnrollmentPeriod
+from grants.models.base import utcnow
 from grants.permissions import Permission, Role
 from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from grants.workflows.enrollment import NGO_REPORTABLE, EnrollmentState, allowed
@@ -89,6 +90,83 @@ def change_status(actor: Actor, enrollment_id: int, target: str, effective: date
                "back_dated": effective < today()},
                  organization_id=enrollment.organization_id)
     return enrollment
+
+
+def activate_validated(actor: Actor, agreement_id: int, since: date, reason: str | None, *,
+                       enrollment_ids: list[int] | None = None, batch_id: int | None = None) -> dict:
+    """Activate validated people of an agreement from ``since``: the ones listed
+    (``enrollment_ids``), or every validated person of one list (``batch_id``).
+
+    Monitoring, or the NGO for its own agreement. ``since`` is inside the term and not in the
+    future; a past day needs a reason. A person validated after ``since`` is active from their
+    validation day (never before their current status began): the answer counts them
+    (``from_validation``). Listed people who are not validated are refused together, by id. One
+    audit event for the whole activation (who, from when, why, whom)."""
+    from grants.models import Agreement
+
+    agreement = db.session.get(Agreement, agreement_id, with_for_update={"read": True}) if agreement_id else None
+    user = actor.user
+    if agreement is None or user is None or not (
+            user.sees_all_organizations or user.organization_id == agreement.organization_id):
+        raise NotFound()
+    is_ngo = Role.NGO in user.roles and user.organization_id == agreement.organization_id
+    if not (user.can(Permission.BENEFICIARIES_VALIDATE) or (is_ngo and user.can(Permission.BENEFICIARIES_IMPORT))):
+        raise Forbidden(_l("Seguimiento y contraloría, o la organización, activan a las personas validadas."))
+    reason = (reason or "").strip() if isinstance(reason, (str, type(None))) else ""
+    errors: dict[str, list] = {}
+    if not isinstance(since, date) or not agreement.start_date <= since <= agreement.end_date:
+        errors["since"] = [_l("La fecha debe estar dentro del plazo del convenio (%(start)s a %(end)s).",
+                              start=agreement.start_date.strftime("%d/%m/%Y"),
+                              end=agreement.end_date.strftime("%d/%m/%Y"))]
+    elif since > today():
+        errors["since"] = [_l("La fecha no puede ser futura: un estado registra lo que ya ocurrió.")]
+    elif since < today() and not reason:
+        errors["reason"] = [_l("Una activación con fecha pasada necesita el motivo.")]
+    if len(reason) > 500:
+        errors["reason"] = [_l("Máximo %(n)s caracteres.", n=500)]
+    if (enrollment_ids is None) == (batch_id is None):
+        errors["enrollment_ids"] = [_l("Elija a las personas o una lista.")]
+    if errors:
+        raise ValidationFailed(errors=errors)
+    query = select(Enrollment.id, Enrollment.status, Enrollment.double_enrollment).where(
+        Enrollment.agreement_id == agreement.id)
+    if batch_id is not None:
+        query = query.where(Enrollment.batch_id == batch_id, Enrollment.status == EnrollmentState.VALIDATED)
+    else:
+        wanted = [i for i in enrollment_ids if isinstance(i, int) and not isinstance(i, bool)]
+        if not wanted or len(wanted) != len(enrollment_ids):
+            raise ValidationFailed(errors={"enrollment_ids": [_l("Elija al menos una persona.")]})
+        query = query.where(Enrollment.id.in_(wanted))
+    found = {row.id: row for row in db.session.execute(query.with_for_update())}
+    if enrollment_ids is not None:
+        refused = sorted(set(enrollment_ids) - {i for i, r in found.items() if r.status == EnrollmentState.VALIDATED
+                                                 and r.double_enrollment in (None, "allowed")})
+        if refused:
+            raise ValidationFailed(errors={"enrollment_ids": [_l(
+                "Solo se activan personas validadas de este convenio (sin inscripción doble pendiente): "
+                "%(ids)s no lo están.", ids=", ".join(str(i) for i in refused[:20]))]})
+    ids = sorted(i for i, r in found.items() if r.double_enrollment in (None, "allowed"))
+    if not ids:
+        raise Conflict(_l("No hay personas validadas que activar."), code="nothing_to_activate")
+    current = dict(db.session.execute(select(EnrollmentPeriod.enrollment_id, EnrollmentPeriod.valid_from).where(
+        EnrollmentPeriod.enrollment_id.in_(ids), EnrollmentPeriod.valid_to.is_(None))).all())
+    starts = {i: max(since, current[i]) for i in ids}
+    now = utcnow()
+    periods = EnrollmentPeriod.__table__
+    db.session.execute(update(periods).where(periods.c.enrollment_id == bindparam("e"), periods.c.valid_to.is_(None))
+                       .values(valid_to=bindparam("start")), [{"e": i, "start": starts[i]} for i in ids])
+    db.session.execute(insert(EnrollmentPeriod), [
+        {"enrollment_id": i, "status": EnrollmentState.ACTIVE.value, "valid_from": starts[i],
+         "reason": reason or None, "actor_id": actor.user_id, "recorded_at": now} for i in ids])
+    db.session.execute(update(Enrollment).where(Enrollment.id.in_(ids)).values(
+        status=EnrollmentState.ACTIVE.value, updated_at=now).execution_options(synchronize_session=False))
+    db.session.expire_all()
+    late = sum(1 for i in ids if starts[i] > since)
+    result = {"activated": len(ids), "since": since, "from_validation": late}
+    record_event(db.session, actor, "enrollments.activated", "agreement", agreement.id, after={
+        **result, "reason": reason or None, "batch_id": batch_id, "enrollment_ids": ids,
+        "back_dated": since < today()}, organization_id=agreement.organization_id)
+    return result
 
 
 def decide_double_enrollment(actor: Actor, enrollment_id: int, allow: bool, reason: str) -> Enrollment:

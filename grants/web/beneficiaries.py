@@ -90,7 +90,7 @@ def _status_targets(enrollment: Enrollment) -> list[str]:
 
 
 def render_beneficiaries(agreement: Agreement, status: int = 200, upload_form: UploadForm | None = None,
-                         row_errors: dict | None = None):
+                         row_errors: dict | None = None, activation_errors: list | None = None):
     args = request.args
     state = args.get("status") or ""
     if state not in ENROLLMENT_STATE_LABELS:
@@ -136,6 +136,8 @@ def render_beneficiaries(agreement: Agreement, status: int = 200, upload_form: U
         may_upload=may_upload, importable=agreement.status in imports.IMPORTABLE_STATES,
         upload_form=upload_form or UploadForm(formdata=None),
         may_reveal=current_user.can(Permission.PERSONAL_DATA_UNMASK) and not sees_all,
+        may_activate=current_user.can(Permission.BENEFICIARIES_VALIDATE) or may_upload,
+        activation_errors=activation_errors or [],
         row_errors=row_errors or {}, today=_default_day(agreement).isoformat(),
         filters={k: v for k, v in (("status", state), ("active_on", day_text), ("page", paging["page"])) if v},
         max_mb=imports.max_upload_bytes() // (1024 * 1024))
@@ -179,6 +181,30 @@ def change_status(enrollment_id):
                                     row_errors={enrollment_id: {"form": "status", **errors}})
     flash(_l("Estado actualizado: %(state)s.", state=ENROLLMENT_STATE_LABELS[target]), "success")
     return _back_to_list(enrollment)
+
+
+@bp.post("/agreements/<int:agreement_id>/enrollments/activate")
+@login_required
+def activate_selected(agreement_id):
+    """The validated people ticked on the list, active from a day (monitoring, or the NGO)."""
+    agreement = load_agreement(agreement_id)
+    ids = [int(i) for i in request.form.getlist("enrollment_ids") if i.isdigit() and len(i) < 11]
+    since = _parse_day(request.form.get("since"))
+    try:
+        if since is None:
+            raise ValidationFailed(errors={"since": [_l("Indique desde qué día (AAAA-MM-DD).")]})
+        if not ids:
+            raise ValidationFailed(errors={"enrollment_ids": [_l("Seleccione al menos una persona validada.")]})
+        result = enrollment_service.activate_validated(current_actor(), agreement.id, since,
+                                                       request.form.get("reason"), enrollment_ids=ids)
+    except (ValidationFailed, Conflict) as exc:
+        db.session.rollback()
+        messages = [str(m) for ms in (exc.errors or {"": [exc.detail]}).values() for m in ms]
+        return render_beneficiaries(db.session.get(Agreement, agreement_id), 422, activation_errors=messages)
+    flash(_l("%(n)s persona(s) activas desde el %(day)s.", n=result["activated"], day=since.strftime("%d/%m/%Y")),
+          "success")
+    keep = {k: v for k, v in request.args.items() if k in ("status", "active_on", "page") and v}
+    return redirect(url_for("beneficiary_pages.agreement_beneficiaries", agreement_id=agreement.id, **keep))
 
 
 @bp.post("/enrollments/<int:enrollment_id>/reveal")

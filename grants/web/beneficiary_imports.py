@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import logging
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
@@ -230,6 +230,12 @@ def batch_page(batch_id):
         may_retry=owner and batch.status == "processing" and progress["interrupted"],
         may_validate=(current_user.can(Permission.BENEFICIARIES_VALIDATE) and batch.status == "confirmed"
                       and batch.kind == "enrollment"),
+        validated_waiting=db.session.scalar(select(func.count()).select_from(Enrollment).where(
+            Enrollment.batch_id == batch.id, Enrollment.status == "validated")) if batch.status == "validated" else 0,
+        may_activate=batch.status == "validated" and (
+            current_user.can(Permission.BENEFICIARIES_VALIDATE)
+            or (owner and current_user.can(Permission.BENEFICIARIES_IMPORT))),
+        today=imports.today().isoformat(),
         own_upload=current_user.id in (batch.uploaded_by_id, batch.confirmed_by_id))
     return private(current_app.make_response(response))
 
@@ -286,11 +292,51 @@ def discard(batch_id):
     return _decide(batch_id, imports.discard_batch, _l("Lista descartada."))
 
 
+def _form_day(name: str):
+    """(the date in the form field ``name`` or None when blank, the error message or None)."""
+    text = (request.form.get(name) or "").strip()
+    if not text:
+        return None, None
+    try:
+        return date.fromisoformat(text), None
+    except ValueError:
+        return None, _l("Fecha no válida: use AAAA-MM-DD.")
+
+
 @bp.post("/beneficiary-imports/<int:batch_id>/validate")
 @login_required
 def validate(batch_id):
     require(current_user, Permission.BENEFICIARIES_VALIDATE)
-    return _decide(batch_id, imports.validate_batch, _l("Lista validada."))
+    day, problem = _form_day("effective")
+    if problem:
+        flash(problem, "error")
+        return redirect(url_for("beneficiary_pages.batch_page", batch_id=batch_id))
+    return _decide(batch_id, lambda actor, batch: imports.validate_batch(actor, batch, day),
+                   _l("Lista validada desde la fecha de inscripción de cada persona.") if day is None
+                   else _l("Lista validada desde el %(day)s (o desde la inscripción de quien se inscribió después).",
+                           day=day.strftime("%d/%m/%Y")))
+
+
+@bp.post("/beneficiary-imports/<int:batch_id>/activate")
+@login_required
+def activate(batch_id):
+    """Every validated person of the list, active from a day (monitoring, or the NGO)."""
+    batch = _load_batch(batch_id)
+    day, problem = _form_day("since")
+    try:
+        if day is None:
+            raise ValidationFailed(errors={"since": [problem or _l("Indique desde qué día.")]})
+        result = enrollment_service.activate_validated(current_actor(), batch.agreement_id, day,
+                                                       request.form.get("reason"), batch_id=batch.id)
+    except (Conflict, ValidationFailed) as exc:
+        db.session.rollback()
+        for messages in (exc.errors or {"": [exc.detail]}).values():
+            for message in messages:
+                flash(message, "error")
+        return redirect(url_for("beneficiary_pages.batch_page", batch_id=batch_id))
+    flash(_l("%(n)s persona(s) activas desde el %(day)s (%(late)s desde su validación, posterior).",
+             n=result["activated"], day=day.strftime("%d/%m/%Y"), late=result["from_validation"]), "success")
+    return redirect(url_for("beneficiary_pages.batch_page", batch_id=batch_id))
 
 
 @bp.post("/beneficiary-imports/<int:batch_id>/retry")
