@@ -11,3 +11,20 @@ def tiny_pdf(text: str = "Convenio firmado") -> bytes:
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
+
+
+def tiny_png() -> bytes:
+    """A real 2×2 PNG (Pillow comes with reportlab)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (2, 2), (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def tiny_jpeg() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (2, 2), (30, 30, 200)).save(buffer, format="JPEG")
+    return buffer.getvalue()

@@ -92,11 +92,23 @@ class ReceiptSchema(Schema):
     description = fields.String()
     budget_line = fields.Function(lambda r: r.budget_line.number)
     amount = MoneyField(metadata=DECIMAL)
-    has_scan = fields.Function(lambda r: r.scan_sha256 is not None)
+    has_scan = fields.Method("_has_scan")
+    scans = fields.Method("_scans", metadata={"description": "The receipt's scans (attachments)"})
     status = fields.String(metadata={"enum": [s.value for s in ReceiptState]})
     decision_reason = fields.String()
     decided_by_id = fields.Integer()
     decided_at = fields.DateTime()
+
+    def _scans(self, receipt):
+        from grants.api.attachments import AttachmentSchema
+        from grants.services.attachments import attachments_of
+
+        return AttachmentSchema(many=True).dump(attachments_of(receipt, "receipt_scan"))
+
+    def _has_scan(self, receipt) -> bool:
+        from grants.services.attachments import attachments_of
+
+        return bool(attachments_of(receipt, "receipt_scan"))
 
 
 class StatementSchema(StatementSummarySchema):

@@ -225,8 +225,8 @@ def attach_scan(files, receipt_id):
     from flask import current_app
 
     _receipt(receipt_id)
-    data, _name = _upload(int(current_app.config["RECEIPT_SCAN_MAX_BYTES"]))
-    return statements.attach_receipt_scan(current_actor(), receipt_id, data)
+    data, name = _upload(int(current_app.config["RECEIPT_SCAN_MAX_BYTES"]))
+    return statements.attach_receipt_scan(current_actor(), receipt_id, data, name)
 
 
 # --- refunds and balances ---------------------------------------------------------------------------

@@ -6,14 +6,18 @@ incidents (another's: 404). The services decide who writes.
 """
 from __future__ import annotations
 
-from flask import request, send_file
+from flask import request
 from flask.views import MethodView
 from sqlalchemy import select
 
 from grants.api.blueprint import Blueprint
 from grants.api.fields import PageArgsSchema, paginate
 from grants.api.followup_schemas import (
+    DepositDecisionSchema,
     EvidenceUploadSchema,
+    FinePaymentSchema,
+    MeasureDecisionSchema,
+    ReplySchema,
     FollowUpReportPageSchema,
     FollowUpReportSchema,
     IncidentPageSchema,
@@ -25,10 +29,11 @@ from grants.api.followup_schemas import (
 from grants.api.plan_schemas import AgreementSchema
 from grants.context import acting_user, current_actor
 from grants.extensions import db
-from grants.models import Agreement, FollowUpReport, Incident
+from grants.models import Agreement, FinePayment, FollowUpReport, Incident
 from grants.permissions import Permission
 from grants.security import require, visible
-from grants.services import agreements, followup, incidents
+from grants.services import agreements, due_process, fines, followup, incidents
+from grants.services import attachments as attachment_service
 from grants.services.errors import NotFound, ValidationFailed
 
 blp = Blueprint("followup", __name__, url_prefix="/api/v1", description="Seguimiento: informes, incumplimientos y cierre")
@@ -98,9 +103,10 @@ class AgreementIncidents(MethodView):
     @blp.arguments(IncidentSchema)
     @blp.response(201, IncidentSchema)
     def post(self, data, agreement_id):
-        """The administrator (or the legal team / system administration) records an incident.
-        ``suspension`` suspends the agreement at once; ``termination`` terminates it and is refused
-        (403 ``termination_not_allowed``) to the administrator. Evidence: ``POST /incidents/{id}/evidence``."""
+        """The administrator (or the legal team / system administration) records an incident. A sanction,
+        suspension or termination waits for the NGO's reply (``reply_due``) unless ``urgent`` (with its
+        reason): then it takes effect at once. ``termination`` is refused (403 ``termination_not_allowed``)
+        to the administrator. Evidence: ``POST /incidents/{id}/evidence``."""
         _agreement(agreement_id)
         return incidents.record_incident(current_actor(), agreement_id, data)
 
@@ -127,16 +133,73 @@ def attach_evidence(files, incident_id):
         raise ValidationFailed(errors={"file" if k == "evidence" else k: v for k, v in exc.errors.items()}) from None
 
 
-@blp.route("/incidents/<int:incident_id>/evidence", methods=["GET"])
-@blp.response(200, content_type="application/octet-stream")
-def get_evidence(incident_id):
-    """The evidence file as uploaded (PDF, JPEG or PNG)."""
-    incident = _incident(incident_id)
-    path = incidents.evidence_path(incident)
-    if path is None:
+
+@blp.route("/incidents/<int:incident_id>/reply", methods=["POST"])
+@blp.arguments(ReplySchema, location="form")
+@blp.response(201, IncidentSchema)
+def reply(data, incident_id):
+    """multipart/form-data: the NGO's descargo (``text``) and its proofs (``files``, PDF/JPEG/PNG, any number up
+    to 10), once, by ``reply_due``. 409 ``no_reply_expected``, ``reply_exists``, ``reply_overdue``."""
+    _incident(incident_id)
+    limit = attachment_service.kind_limit("incident_reply") + 1
+    uploads = [(f.filename, f.stream.read(limit)) for f in request.files.getlist("files") if f and f.filename]
+    due_process.reply_to_incident(current_actor(), incident_id, data["text"], uploads)
+    return db.session.get(Incident, incident_id)
+
+
+@blp.route("/incidents/<int:incident_id>/measure", methods=["POST"])
+@blp.arguments(MeasureDecisionSchema)
+@blp.response(200, IncidentSchema)
+def decide_measure(data, incident_id):
+    """After the reply or its deadline: apply the measure (it takes effect) or withdraw it (``note`` required).
+    409 ``reply_period_open`` while the NGO may still reply."""
+    _incident(incident_id)
+    return due_process.decide_measure(current_actor(), incident_id, data["apply"], data.get("note"))
+
+
+@blp.route("/incidents/<int:incident_id>/fine-deposits", methods=["POST"])
+@blp.arguments(FinePaymentSchema)
+@blp.response(201, FinePaymentSchema)
+def declare_fine_deposit(data, incident_id):
+    """The NGO declares the deposit of (part of) a fine in effect; it counts once treasury confirms it.
+    The slip follows with ``POST /fine-payments/{id}/slip``."""
+    _incident(incident_id)
+    return fines.declare_fine_deposit(current_actor(), incident_id, data)
+
+
+@blp.route("/incidents/<int:incident_id>/fine-deduction", methods=["POST"])
+@blp.response(200, IncidentSchema)
+def accept_fine_deduction(incident_id):
+    """The NGO accepts in writing that what it owes of the fine is withheld from its next advance."""
+    _incident(incident_id)
+    return fines.accept_deduction(current_actor(), incident_id)
+
+
+def _fine_payment(payment_id: int) -> FinePayment:
+    payment = db.session.get(FinePayment, payment_id)
+    if payment is None or not payment.is_visible_to(_reader()):
         raise NotFound()
-    return send_file(path, mimetype=incidents.evidence_mimetype(incident), as_attachment=True,
-                     download_name=incident.evidence_filename or path.name)
+    return payment
+
+
+@blp.route("/fine-payments/<int:payment_id>/slip", methods=["POST"])
+@blp.arguments(EvidenceUploadSchema, location="files")
+@blp.response(201, FinePaymentSchema)
+def attach_fine_slip(files, payment_id):
+    """multipart/form-data ``file``: the deposit slip (PDF, JPEG or PNG, by content)."""
+    _fine_payment(payment_id)
+    upload = request.files.get("file")
+    data = upload.stream.read(attachment_service.kind_limit("deposit_slip") + 1) if upload else b""
+    return fines.attach_slip(current_actor(), payment_id, upload.filename if upload else None, data)
+
+
+@blp.route("/fine-payments/<int:payment_id>/decision", methods=["POST"])
+@blp.arguments(DepositDecisionSchema)
+@blp.response(200, FinePaymentSchema)
+def decide_fine_deposit(data, payment_id):
+    """Treasury confirms the deposit against the bank (the fine is collected) or rejects it (``reason``)."""
+    _fine_payment(payment_id)
+    return fines.decide_fine_deposit(current_actor(), payment_id, data["confirm"], data.get("reason"))
 
 
 @blp.route("/incidents/<int:incident_id>/resolve", methods=["POST"])

@@ -7,7 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from grants.api.fields import PageArgsSchema, page_schema
 from grants.api.schemas import ID_RANGE
-from grants.models.followup import MEASURES, SEVERITIES
+from grants.models.followup import MEASURE_STATES, MEASURES, SANCTION_TYPES, SEVERITIES
 from grants.services.money import format_amount, parse_amount
 
 DECIMAL = {"type": "string", "example": "45.50"}
@@ -101,17 +101,89 @@ class IncidentSchema(Schema):
     severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
     description = fields.String(required=True, validate=TEXT)
     measure = fields.String(required=True, validate=validate.OneOf(MEASURES), metadata={
-        "description": "suspension suspends the agreement at once; termination (legal team or system "
-                       "administration only) terminates it"})
+        "description": "observation: in effect at once. sanction, suspension, termination (legal team or system "
+                       "administration only): the NGO may reply until reply_due, then the ministry applies or "
+                       "withdraws it; unless urgent (with urgent_reason): in effect at once"})
     measure_detail = fields.String(required=True, validate=TEXT)
+    urgent = fields.Boolean(load_default=False)
+    urgent_reason = fields.String(load_default=None, allow_none=True, validate=TEXT)
+    sanction_type = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(SANCTION_TYPES))
+    fine_amount = DecimalString(load_default=None, allow_none=True, metadata=DECIMAL)
+    measure_status = fields.String(dump_only=True, metadata={"enum": list(MEASURE_STATES)})
+    reply_due = fields.Date(dump_only=True, allow_none=True)
+    measure_decided_by_id = fields.Integer(dump_only=True, allow_none=True)
+    measure_decided_at = fields.DateTime(dump_only=True, allow_none=True)
+    measure_decision_note = fields.String(dump_only=True, allow_none=True)
+    deduction_accepted_at = fields.DateTime(dump_only=True, allow_none=True)
     status = fields.String(dump_only=True, metadata={"enum": ["open", "resolved"]})
-    evidence_filename = fields.String(dump_only=True)
-    evidence_sha256 = fields.String(dump_only=True)
+    evidence = fields.Method("_evidence", dump_only=True)
+    reply = fields.Method("_reply", dump_only=True)
+    fine = fields.Method("_fine", dump_only=True, metadata={"description": "A fine in effect: owed, collected, and "
+                                                                          "each payment (deposit or deduction)"})
     resolution = fields.String(dump_only=True)
     reported_by_id = fields.Integer(dump_only=True)
     resolved_by_id = fields.Integer(dump_only=True)
     resolved_at = fields.DateTime(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
+
+
+    def _evidence(self, incident):
+        from grants.api.attachments import AttachmentSchema
+        from grants.services.attachments import attachments_of
+
+        return AttachmentSchema(many=True).dump(attachments_of(incident, "incident_evidence"))
+
+    def _reply(self, incident):
+        from grants.api.attachments import AttachmentSchema
+        from grants.services.attachments import attachments_of
+
+        reply = incident.reply
+        if reply is None:
+            return None
+        return {"text": reply.text, "submitted_by_id": reply.submitted_by_id,
+                "submitted_at": reply.submitted_at.isoformat(),
+                "attachments": AttachmentSchema(many=True).dump(attachments_of(reply, "incident_reply"))}
+
+    def _fine(self, incident):
+        from grants.services import fines
+
+        if incident.sanction_type != "fine" or incident.measure_status != "in_effect":
+            return None
+        return {"amount": format_amount(incident.fine_amount), "owed": format_amount(fines.owed(incident)),
+                "collected": format_amount(fines.collected(incident)),
+                "payments": FinePaymentSchema(many=True).dump(fines.payments_of(incident))}
+
+
+class FinePaymentSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    incident_id = fields.Integer(dump_only=True)
+    method = fields.String(dump_only=True, metadata={"enum": ["deposit", "deduction"]})
+    amount = DecimalString(required=True, metadata=DECIMAL)
+    bank_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    bank_reference = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    deposited_on = fields.Date(required=True)
+    advance_id = fields.Integer(dump_only=True, allow_none=True)
+    status = fields.String(dump_only=True, metadata={"enum": ["declared", "confirmed", "rejected"]})
+    recorded_by_id = fields.Integer(dump_only=True)
+    recorded_at = fields.DateTime(dump_only=True)
+    decided_by_id = fields.Integer(dump_only=True, allow_none=True)
+    decided_at = fields.DateTime(dump_only=True, allow_none=True)
+    rejection_reason = fields.String(dump_only=True, allow_none=True)
+
+
+class ReplySchema(Schema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+
+
+class MeasureDecisionSchema(Schema):
+    apply = fields.Boolean(required=True, metadata={"description": "true: the measure takes effect; false: withdrawn"})
+    note = fields.String(load_default=None, allow_none=True, validate=TEXT,
+                         metadata={"description": "Required to withdraw"})
+
+
+class DepositDecisionSchema(Schema):
+    confirm = fields.Boolean(required=True)
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
 class IncidentQuerySchema(PageArgsSchema):

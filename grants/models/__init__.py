@@ -8,7 +8,8 @@ from grants.models.base import Base
 from grants.models.beneficiary import Beneficiary, Enrollment, EnrollmentPeriod, ImportBatch, ImportRow
 from grants.models.closing import FinalLiquidation, LegislatureReport
 from grants.models.findings import AuditCheckRun, AuditFinding
-from grants.models.followup import FollowUpActivity, FollowUpIndicator, FollowUpReport, Incident
+from grants.models.fines import FinePayment
+from grants.models.followup import FollowUpActivity, FollowUpIndicator, FollowUpReport, Incident, IncidentReply
 from grants.models.idempotency import IdempotencyRecord
 from grants.models.invoice import Invoice, InvoiceLine, InvoiceLineBeneficiary, ReceiptCertificate
 from grants.models.ledger import AgreementBalance, BudgetLineBalance
@@ -38,6 +39,8 @@ __all__ = [
     "FollowUpIndicator",
     "FollowUpReport",
     "Incident",
+    "IncidentReply",
+    "FinePayment",
     "Advance",
     "ExpenseStatement",
     "Receipt",

@@ -59,6 +59,9 @@ class Advance(TimestampMixin, Base):
     liquidated_amount: Mapped[Decimal] = mapped_column(Money, nullable=False, default=ZERO)  # accepted receipts
     refunded_amount: Mapped[Decimal] = mapped_column(Money, nullable=False, default=ZERO)
     liquidated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Part of the requested amount treasury kept to collect fines the NGO accepted to have deducted:
+    # ``amount`` is what was transferred (and is liquidated); amount + fine_withheld was requested.
+    fine_withheld: Mapped[Decimal] = mapped_column(Money, nullable=False, default=ZERO, server_default="0")
 
     agreement: Mapped[Agreement] = relationship()
     tranche: Mapped[PlanTranche] = relationship()
@@ -70,6 +73,7 @@ class Advance(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint(f"status IN ({_STATES})", name="status_known"),
         CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("fine_withheld >= 0", name="withheld_not_negative"),
         CheckConstraint("period_end >= period_start", name="period_ordered"),
         CheckConstraint("liquidated_amount >= 0 AND refunded_amount >= 0", name="not_negative"),
         # G3: never liquidate (or refund) more than was disbursed.
@@ -158,7 +162,6 @@ class Receipt(Base):
     description: Mapped[str] = mapped_column(String(300), nullable=False)
     budget_line_id: Mapped[int] = mapped_column(ForeignKey("plan_budget_lines.id"), nullable=False)
     amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
-    scan_sha256: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(10), nullable=False, default=ReceiptState.PENDING)
     decision_reason: Mapped[str | None] = mapped_column(Text)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -166,6 +169,9 @@ class Receipt(Base):
 
     statement: Mapped[ExpenseStatement] = relationship(back_populates="receipts")
     budget_line: Mapped[PlanBudgetLine] = relationship()
+
+    def is_visible_to(self, user) -> bool:
+        return self.statement.advance.is_visible_to(user)
 
     __table_args__ = (
         UniqueConstraint("statement_id", "position"),

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -23,6 +25,11 @@ from grants.models.user import User
 
 SEVERITIES = ("low", "medium", "high", "critical")
 MEASURES = ("observation", "sanction", "suspension", "termination")
+# Measures that the NGO may answer (descargo) before they take effect, unless urgent.
+DUE_PROCESS_MEASURES = ("sanction", "suspension", "termination")
+SANCTION_TYPES = ("written_warning", "fine")
+# A measure: waiting for the NGO's reply (or its deadline), in effect, or withdrawn after the reply.
+MEASURE_STATES = ("pending_reply", "in_effect", "withdrawn")
 
 
 class FollowUpReport(Base):
@@ -99,10 +106,24 @@ class Incident(Base):
     occurred_on: Mapped[date] = mapped_column(Date, nullable=False)
     severity: Mapped[str] = mapped_column(String(10), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False)
-    evidence_sha256: Mapped[str | None] = mapped_column(String(64))
-    evidence_filename: Mapped[str | None] = mapped_column(String(200))
     measure: Mapped[str] = mapped_column(String(12), nullable=False)
     measure_detail: Mapped[str] = mapped_column(Text, nullable=False)
+    # Due process (issue 10 §5): a sanction, suspension or termination waits for the NGO's reply
+    # until ``reply_due`` unless it is urgent, and says why; then the ministry applies or withdraws it.
+    measure_status: Mapped[str] = mapped_column(String(14), nullable=False, default="in_effect",
+                                                server_default="in_effect")
+    urgent: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=text("false"))
+    urgent_reason: Mapped[str | None] = mapped_column(Text)
+    reply_due: Mapped[date | None] = mapped_column(Date)
+    measure_decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    measure_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    measure_decision_note: Mapped[str | None] = mapped_column(Text)
+    # A sanction states its type; a fine its amount (collected by deposit or deducted from a later
+    # advance with the NGO's written acceptance: grants.services.fines).
+    sanction_type: Mapped[str | None] = mapped_column(String(16))
+    fine_amount: Mapped[Decimal | None] = mapped_column(Money)
+    deduction_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deduction_accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(10), nullable=False, default="open")
     resolution: Mapped[str | None] = mapped_column(Text)
     reported_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
@@ -112,8 +133,22 @@ class Incident(Base):
 
     agreement: Mapped[Agreement] = relationship()
     reported_by: Mapped[User] = relationship(foreign_keys=[reported_by_id])
+    measure_decided_by: Mapped[User | None] = relationship(foreign_keys=[measure_decided_by_id])
+    reply: Mapped[IncidentReply | None] = relationship(back_populates="incident", uselist=False)
 
     __table_args__ = (
+        CheckConstraint(f"measure_status IN ({', '.join(repr(s) for s in MEASURE_STATES)})",
+                        name="measure_status_known"),
+        CheckConstraint("measure != 'observation' OR measure_status = 'in_effect'", name="observation_at_once"),
+        CheckConstraint("measure_status != 'pending_reply' OR reply_due IS NOT NULL", name="pending_has_deadline"),
+        CheckConstraint("NOT urgent OR length(urgent_reason) > 0", name="urgency_explained"),
+        CheckConstraint("measure = 'sanction' OR (sanction_type IS NULL AND fine_amount IS NULL)",
+                        name="sanction_fields_only_for_sanctions"),
+        CheckConstraint("measure != 'sanction' OR sanction_type IN ('written_warning', 'fine')",
+                        name="sanction_type_known"),
+        CheckConstraint("(sanction_type = 'fine') = (fine_amount IS NOT NULL AND fine_amount > 0)",
+                        name="fine_has_amount"),
+        CheckConstraint("deduction_accepted_at IS NULL OR sanction_type = 'fine'", name="deduction_of_a_fine"),
         CheckConstraint("severity IN ('low', 'medium', 'high', 'critical')", name="severity_known"),
         CheckConstraint("measure IN ('observation', 'sanction', 'suspension', 'termination')", name="measure_known"),
         CheckConstraint("status IN ('open', 'resolved')", name="status_known"),
@@ -121,6 +156,32 @@ class Incident(Base):
         CheckConstraint("status != 'resolved' OR (resolution IS NOT NULL AND resolved_at IS NOT NULL)",
                         name="resolved_has_resolution"),
     )
+
+    def is_visible_to(self, user) -> bool:
+        return user.sees_all_organizations or user.organization_id == self.organization_id
+
+    @property
+    def awaits_reply(self) -> bool:
+        return self.measure_status == "pending_reply"
+
+
+class IncidentReply(Base):
+    """Descargo: the NGO's answer to an incident, with its attachments, before the measure takes effect."""
+
+    __tablename__ = "incident_replies"
+    __audit_parent__ = "incident"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), nullable=False, unique=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+    incident: Mapped[Incident] = relationship(back_populates="reply")
+    submitted_by: Mapped[User] = relationship()
+
+    __table_args__ = (CheckConstraint("length(text) > 0", name="has_text"),)
 
     def is_visible_to(self, user) -> bool:
         return user.sees_all_organizations or user.organization_id == self.organization_id

@@ -32,11 +32,18 @@ class AgreementBalance(Base):
     refunded: Mapped[Decimal] = mapped_column(Money, nullable=False, default=ZERO)    # refunds confirmed by treasury
     # Refunds the NGO declared and treasury has not confirmed or rejected yet: shown, never counted.
     refunds_declared: Mapped[Decimal] = mapped_column(Money, nullable=False, default=ZERO, server_default="0")
+    # Fines of sanctions in effect, fine deposits declared and not yet confirmed, and what was collected
+    # (confirmed deposits and amounts withheld from advances). Never part of the transfers above.
+    fines_assessed: Mapped[Decimal] = mapped_column(Money, nullable=False, default=ZERO, server_default="0")
+    fines_declared: Mapped[Decimal] = mapped_column(Money, nullable=False, default=ZERO, server_default="0")
+    fines_collected: Mapped[Decimal] = mapped_column(Money, nullable=False, default=ZERO, server_default="0")
 
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("committed >= 0 AND paid >= 0 AND advanced >= 0 AND refunded >= 0", name="not_negative"),
         CheckConstraint("refunds_declared >= 0", name="declared_not_negative"),
+        CheckConstraint("fines_declared >= 0 AND fines_collected >= 0 AND "
+                        "ROUND(fines_collected + fines_declared, 2) <= fines_assessed", name="fines_within_assessed"),
         CheckConstraint("refunded <= advanced", name="refunds_within_advances"),
         CheckConstraint("ROUND(committed + paid + advanced - refunded, 2) <= amount", name="within_agreement"),
     )

@@ -48,7 +48,7 @@ from grants.labels import ADVANCE_STATE_LABELS
 from grants.models import Advance, Agreement, PlanTranche
 from grants.models.base import utcnow
 from grants.permissions import Permission, Role
-from grants.services import ledger
+from grants.services import fines, ledger
 from grants.services.advance_common import (
     agreement_for_money,
     audit_view,
@@ -121,7 +121,8 @@ def _live_advances(agreement_id: int) -> list[Advance]:
 
 def tranche_room(agreement_id: int, tranche) -> Decimal:
     """What of the tranche no live advance has taken yet."""
-    taken = sum((a.amount for a in _live_advances(agreement_id) if a.tranche_id == tranche.id), Decimal("0.00"))
+    taken = sum((a.amount + a.fine_withheld for a in _live_advances(agreement_id) if a.tranche_id == tranche.id),
+                Decimal("0.00"))
     return tranche.amount - taken
 
 
@@ -335,6 +336,11 @@ def disburse_advance(actor: Actor, advance_id: int, bank_reference: str, transfe
             "La transferencia no puede ser anterior a la preparación del desembolso (%(day)s).",
             day=advance.prepared_at.astimezone(EL_SALVADOR).strftime("%d/%m/%Y"))]})
     before = audit_view(advance)
+    # Fines the NGO accepted to have deducted are kept from this transfer (grants.services.fines).
+    withheld = fines.withhold_from(actor, advance)
+    if withheld:
+        ledger.release(agreement.id, withheld)
+        advance.amount, advance.fine_withheld = advance.amount - withheld, advance.fine_withheld + withheld
     ledger.record_advance(agreement.id, advance.amount)
     advance.status = _transition(advance, AdvanceAction.DISBURSE)
     advance.disbursed_by_id = actor.user_id

@@ -17,7 +17,7 @@ from grants.extensions import db
 from grants.labels import AGREEMENT_STATE_LABELS
 from grants.models import Agreement, AgreementCounter, AgreementStatusChange, Plan, Review, User
 from grants.permissions import Role
-from grants.services import files
+from grants.services import attachments, files
 from grants.services import ledger
 from grants.services.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
 from grants.services.notifications import notify, users_of_organization, users_with_role
@@ -205,7 +205,7 @@ def sign_agreement(actor: Actor, agreement_id: int, signed_on, scan: bytes) -> A
     elif signed_on > today() or signed_on > agreement.end_date:
         errors.add("signed_on", _l("La fecha de firma no puede ser futura ni posterior al plazo."))
     try:
-        files.check_pdf(scan, "scan", current_app.config["AGREEMENT_SCAN_MAX_BYTES"])
+        attachments.check_file(scan, ("pdf",), int(current_app.config["AGREEMENT_SCAN_MAX_BYTES"]), "scan")
     except ValidationFailed as exc:
         for field, messages in exc.errors.items():
             for message in messages:

@@ -124,7 +124,7 @@ KINDS: dict[str, Kind] = {
     "tax_solvency": Kind(_l("Solvencia tributaria"), ("supplier",), expires=True),
     "followup_annex": Kind(_l("Anexo del informe"), ("follow_up_report",)),
     "incident_evidence": Kind(_l("Evidencia"), ("incident",), limit_setting="INCIDENT_EVIDENCE_MAX_BYTES"),
-    "incident_reply": Kind(_l("Anexo del descargo"), ("incident",), limit_setting="INCIDENT_EVIDENCE_MAX_BYTES"),
+    "incident_reply": Kind(_l("Anexo del descargo"), ("incident_reply",), limit_setting="INCIDENT_EVIDENCE_MAX_BYTES"),
     "meeting_minutes": Kind(_l("Acta firmada de la mesa técnica"), ("meeting",), ("pdf",)),
 }
 
@@ -142,8 +142,8 @@ def _owner_models() -> dict[str, type]:
     return {
         "refund": models.Refund, "invoice": models.Invoice, "receipt": models.Receipt,
         "supplier": models.Supplier, "follow_up_report": models.FollowUpReport, "incident": models.Incident,
-        **{name: getattr(models, cls) for name, cls in (("fine_payment", "FinePayment"), ("meeting", "Meeting"))
-           if hasattr(models, cls)},
+        "incident_reply": models.IncidentReply, "fine_payment": models.FinePayment,
+        **{name: getattr(models, cls) for name, cls in (("meeting", "Meeting"),) if hasattr(models, cls)},
     }
 
 

@@ -39,7 +39,7 @@ from grants.models import Advance, Agreement, BudgetLineBalance, ExpenseStatemen
 from grants.models.base import utcnow
 from grants.permissions import Permission, Role
 from grants.reports.statement_template import TemplateInfo, build_statement_template
-from grants.services import files, ledger
+from grants.services import attachments, files, ledger
 from grants.services.advance_common import (
     add_to_advance,
     exceeds_outstanding,
@@ -59,11 +59,9 @@ from grants.workflows.agreement import AgreementState
 
 MAX_ROWS = 1000
 FOLDER = "expense-statements"
-SCAN_FOLDER = "receipt-scans"
 CLOSED_AGREEMENT_STATES = (AgreementState.LIQUIDATED, AgreementState.REPORTED, AgreementState.DRAFT,
                            AgreementState.SIGNED)
 TEMPLATE_DOCUMENT_TYPES = ["Factura", "Comprobante de crédito fiscal", "Ticket", "Recibo", "Planilla", "Otro"]
-SCAN_TYPES = ((b"%PDF-", ".pdf"), (b"\xff\xd8\xff", ".jpg"), (b"\x89PNG\r\n\x1a\n", ".png"))
 
 
 def _money(value) -> str:
@@ -370,42 +368,24 @@ def decide_receipt(actor: Actor, receipt_id: int, accept: bool, reason: str | No
     return receipt
 
 
-def attach_receipt_scan(actor: Actor, receipt_id: int, data: bytes) -> Receipt:
-    """The NGO attaches the scan of a pending receipt (PDF, JPEG or PNG by their first bytes)."""
+def attach_receipt_scan(actor: Actor, receipt_id: int, data: bytes, filename: str | None = None) -> Receipt:
+    """The NGO attaches the scan of a pending receipt (PDF, JPEG or PNG by content): an attachment
+    the financial reviewer sees beside the receipt before deciding it."""
     receipt = db.session.get(Receipt, receipt_id) if receipt_id else None
     if receipt is None:
         raise NotFound()
     advance = receipt.statement.advance
     own_organization(actor, advance.organization_id, Permission.STATEMENTS_SUBMIT,
                      _l("Solo la organización del convenio adjunta sus comprobantes."))
-    limit = int(current_app.config["RECEIPT_SCAN_MAX_BYTES"])
-    if not data:
-        raise ValidationFailed(errors={"file": [_l("Adjunte el archivo.")]})
-    if len(data) > limit:
-        raise ValidationFailed(errors={"file": [_l("El archivo supera el máximo de %(mb)s MB.",
-                                                   mb=max(1, limit // (1024 * 1024)))]}, code="file_too_large")
-    suffix = next((s for magic, s in SCAN_TYPES if data.startswith(magic)), None)
-    if suffix is None:
-        raise ValidationFailed(errors={"file": [_l("El escaneo debe ser PDF, JPEG o PNG.")]})
+    attachments.check_file(data, attachments.KINDS["receipt_scan"].types, attachments.kind_limit("receipt_scan"))
     receipt, advance = _load_receipt(receipt_id)
     if receipt.status != ReceiptState.PENDING:
         raise Conflict(_l("El comprobante ya está «%(state)s»: su escaneo no cambia.",
                           state=RECEIPT_STATE_LABELS[receipt.status]), code="invalid_transition")
-    stored = files.store(data, SCAN_FOLDER, suffix)
-    before = snapshot(receipt)
-    receipt.scan_sha256 = stored.sha256
-    db.session.flush()
-    record_event(db.session, actor, "receipt.scan_attached", "advance", advance.id, before={"receipt": before},
-                 after={"receipt": snapshot(receipt), "scan_type": suffix.lstrip(".")},
-                 organization_id=advance.organization_id)
+    attachments.attach(actor, receipt, "receipt_scan", filename or f"comprobante-{receipt.document_number}", data,
+                       organization_id=advance.organization_id)
     return receipt
 
 
-def scan_path(receipt: Receipt) -> Path | None:
-    if not receipt.scan_sha256:
-        return None
-    for _magic, suffix in SCAN_TYPES:
-        path = files.stored_path(SCAN_FOLDER, receipt.scan_sha256, suffix)
-        if path.exists():
-            return path
-    return None
+def scans_of(receipt: Receipt) -> list:
+    return attachments.attachments_of(receipt, "receipt_scan")

@@ -2,25 +2,29 @@
 
 * Who records and resolves: the agreement's designated administrator (``FOLLOW_UP_WRITE``) or a
   holder of ``AGREEMENTS_MANAGE`` (legal team, system administration).
-* A **termination** incident ends the agreement for good (``agreements.terminate_agreement``),
-  so only ``AGREEMENTS_MANAGE`` holders record one; the administrator gets a 403 that says so
-  (they may record a suspension and ask the legal team to terminate).
-* A **suspension** incident suspends the agreement at once (``agreements.suspend_agreement``,
-  FOR UPDATE on the agreement): payments and advances stop in the same transaction. The reason
-  on the agreement cites the incident.
-* The agreement is in execution, suspended or closing when an incident is recorded; a
-  suspension needs it in execution, a termination any state before liquidation.
-* Evidence (optional): PDF, JPEG or PNG by its first bytes, within ``INCIDENT_EVIDENCE_MAX_BYTES``
-  (default: ``RECEIPT_SCAN_MAX_BYTES``), stored by SHA-256 (``grants.services.files``).
-* Resolving records the resolution; ``resume=True`` also resumes the suspended agreement
-  (``agreements.resume_agreement``; "resumption is recorded too": in the agreement's history and
-  in the ``incident.resolved`` event). It is refused while another open suspension incident of
-  the agreement remains.
+* A **termination** ends the agreement for good, so only ``AGREEMENTS_MANAGE`` holders propose one;
+  the administrator gets a 403 that says so (they may propose a suspension and ask the legal team).
+* **Due process** (issue 10 §5, ``grants.services.due_process``): an observation is the record itself
+  and is in effect at once; a **sanction, suspension or termination** is notified to the NGO, which
+  may reply (descargo, with attachments) within ``INCIDENT_REPLY_WORKING_DAYS`` working days; the
+  measure takes effect only when the ministry applies it after the reply or the deadline
+  (``measure_status``: ``pending_reply`` → ``in_effect`` | ``withdrawn``) — unless it is **urgent**,
+  says why, and takes effect at once. Taking effect: a suspension suspends the agreement
+  (``agreements.suspend_agreement``, FOR UPDATE: payments and advances stop in the same
+  transaction), a termination terminates it, a fine is assessed in the agreement's ledger.
+* A sanction states its type (written warning or fine) and a fine its amount; fines are collected by
+  deposit (treasury confirms) or withheld from a later advance with the NGO's acceptance
+  (``grants.services.fines``).
+* The agreement is in execution, suspended or closing when an incident is recorded; a suspension
+  needs it in execution, a termination any state before liquidation.
+* Evidence (optional): attachments of kind ``incident_evidence`` (PDF, JPEG or PNG by content,
+  within ``INCIDENT_EVIDENCE_MAX_BYTES``), ``grants.services.attachments``.
+* Resolving records the resolution (not while a measure waits for its decision); ``resume=True``
+  also resumes the suspended agreement (in the agreement's history and in the ``incident.resolved``
+  event). It is refused while another open suspension incident of the agreement remains.
 * Every step is audited; the NGO's users are notified.
 """
 from __future__ import annotations
-
-import os
 
 from flask import current_app
 from flask_babel import force_locale
@@ -28,20 +32,19 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from grants.audit import Actor, record_event, snapshot
-from grants.clock import today
+from grants.clock import add_working_days, today
 from grants.extensions import db
 from grants.models import Agreement, Incident
 from grants.models.base import utcnow
-from grants.models.followup import MEASURES, SEVERITIES
+from grants.models.followup import DUE_PROCESS_MEASURES, MEASURES, SANCTION_TYPES, SEVERITIES
 from grants.permissions import Permission
-from grants.services import agreements, files
+from grants.services import agreements, attachments, ledger
 from grants.services.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
 from grants.services.followup import as_date, clean_text, load_agreement, require_state
+from grants.services.money import parse_amount
 from grants.services.notifications import notify, users_of_organization
 from grants.workflows.agreement import AgreementState
 
-EVIDENCE_FOLDER = "incidents"
-EVIDENCE_TYPES = ((b"%PDF-", ".pdf"), (b"\xff\xd8\xff", ".jpg"), (b"\x89PNG\r\n\x1a\n", ".png"))
 RECORDING_STATES = (AgreementState.IN_EXECUTION, AgreementState.SUSPENDED, AgreementState.CLOSING)
 MAX_TEXT = 10000
 
@@ -58,6 +61,12 @@ MEASURE_LABELS = {
     "termination": _l("Terminación anticipada del convenio"),
 }
 INCIDENT_STATE_LABELS = {"open": _l("Abierto"), "resolved": _l("Resuelto")}
+MEASURE_STATE_LABELS = {
+    "pending_reply": _l("Propuesta: espera el descargo de la organización"),
+    "in_effect": _l("En vigor"),
+    "withdrawn": _l("Retirada"),
+}
+SANCTION_LABELS = {"written_warning": _l("Amonestación escrita"), "fine": _l("Multa")}
 
 
 # --- who ---------------------------------------------------------------------------------------
@@ -88,40 +97,20 @@ def _load_incident(actor: Actor, incident_id: int) -> tuple[Incident, Agreement]
 # --- evidence ----------------------------------------------------------------------------------
 
 def evidence_limit() -> int:
-    return int(current_app.config["INCIDENT_EVIDENCE_MAX_BYTES"])
+    return attachments.kind_limit("incident_evidence")
 
 
-def _check_evidence(data: bytes | None, filename: str | None, errors: FieldErrors) -> tuple[str, str] | None:
-    """(suffix, clean file name) of an acceptable evidence file; field errors otherwise."""
-    limit = evidence_limit()
-    if not data:
-        errors.add("evidence", _l("Adjunte el archivo."))
-        return None
-    if len(data) > limit:
-        errors.add("evidence", _l("El archivo supera el máximo de %(mb)s MB.", mb=max(1, limit // (1024 * 1024))))
-        return None
-    suffix = next((s for magic, s in EVIDENCE_TYPES if data.startswith(magic)), None)
-    if suffix is None:
-        errors.add("evidence", _l("La evidencia debe ser PDF, JPEG o PNG."))
-        return None
-    name = os.path.basename((filename or "").replace("\\", "/")).strip()[:200] or f"evidencia{suffix}"
-    return suffix, name
-
-
-def evidence_path(incident: Incident):
-    if not incident.evidence_sha256:
-        return None
-    for _magic, suffix in EVIDENCE_TYPES:
-        path = files.stored_path(EVIDENCE_FOLDER, incident.evidence_sha256, suffix)
-        if path.exists():
-            return path
-    return None
-
-
-def evidence_mimetype(incident: Incident) -> str:
-    path = evidence_path(incident)
-    suffix = path.suffix if path else ".pdf"
-    return {".pdf": "application/pdf", ".jpg": "image/jpeg", ".png": "image/png"}[suffix]
+def _check_evidence(data: bytes | None, filename: str | None, errors: FieldErrors) -> bool:
+    """Whether the evidence is acceptable (PDF, JPEG or PNG by content, within the limit); field
+    errors otherwise, collected with the form's others."""
+    try:
+        attachments.check_file(data, attachments.KINDS["incident_evidence"].types, evidence_limit(), "evidence")
+        return True
+    except ValidationFailed as exc:
+        for field, messages in exc.errors.items():
+            for message in messages:
+                errors.add(field, message)
+        return False
 
 
 # --- record --------------------------------------------------------------------------------------
@@ -141,10 +130,38 @@ def _clean(agreement: Agreement, data: dict, errors: FieldErrors) -> dict:
     measure = data.get("measure")
     if measure not in MEASURES:
         errors.add("measure", _l("Elija la medida: observación, sanción, suspensión o terminación."))
-    return {"occurred_on": occurred_on, "severity": severity, "measure": measure,
-            "description": clean_text(data.get("description"), "description", MAX_TEXT, errors, required=True),
-            "measure_detail": clean_text(data.get("measure_detail"), "measure_detail", MAX_TEXT, errors,
-                                         required=True)}
+    values = {"occurred_on": occurred_on, "severity": severity, "measure": measure,
+              "description": clean_text(data.get("description"), "description", MAX_TEXT, errors, required=True),
+              "measure_detail": clean_text(data.get("measure_detail"), "measure_detail", MAX_TEXT, errors,
+                                           required=True)}
+    urgent = data.get("urgent", False)
+    if not isinstance(urgent, bool):
+        errors.add("urgent", _l("Indique sí o no."))
+        urgent = False
+    values["urgent"] = urgent and measure in DUE_PROCESS_MEASURES
+    values["urgent_reason"] = clean_text(data.get("urgent_reason"), "urgent_reason", MAX_TEXT, errors,
+                                         required=values["urgent"]) or None
+    values["sanction_type"], values["fine_amount"] = None, None
+    if measure == "sanction":
+        kind = data.get("sanction_type")
+        if kind not in SANCTION_TYPES:
+            errors.add("sanction_type", _l("Indique el tipo de sanción: amonestación escrita o multa."))
+        values["sanction_type"] = kind if kind in SANCTION_TYPES else None
+        if kind == "fine":
+            try:
+                raw = data.get("fine_amount")
+                if raw in (None, ""):
+                    raise ValueError("missing")
+                amount = parse_amount(raw)
+                if amount <= 0 or amount > agreement.amount:
+                    raise ValueError("range")
+                values["fine_amount"] = amount
+            except (ValueError, TypeError):
+                errors.add("fine_amount", _l("Indique el monto de la multa: mayor que cero y no mayor que el convenio "
+                                             "(%(amount)s).", amount=f"${agreement.amount:,.2f}"))
+        elif data.get("fine_amount") not in (None, ""):
+            errors.add("fine_amount", _l("Solo una multa tiene monto."))
+    return values
 
 
 def _measure_allowed(actor: Actor, agreement: Agreement, measure: str) -> None:
@@ -182,43 +199,58 @@ def record_incident(actor: Actor, agreement_id: int, data: dict, evidence: bytes
     checked = _check_evidence(evidence, filename, errors) if evidence is not None else None
     errors.raise_if_any()
     _measure_allowed(actor, agreement, values["measure"])
+    waits = values["measure"] in DUE_PROCESS_MEASURES and not values["urgent"]
     incident = Incident(agreement_id=agreement.id, organization_id=agreement.organization_id,
-                        reported_by_id=actor.user_id, status="open", **values)
-    if checked:
-        suffix, name = checked
-        incident.evidence_sha256 = files.store(evidence, EVIDENCE_FOLDER, suffix).sha256
-        incident.evidence_filename = name
+                        reported_by_id=actor.user_id, status="open",
+                        measure_status="pending_reply" if waits else "in_effect",
+                        reply_due=reply_deadline() if waits else None, **values)
     db.session.add(incident)
     db.session.flush()
     record_event(db.session, actor, "incident.recorded", "incident", incident.id, after=snapshot(incident),
                  organization_id=incident.organization_id)
+    if checked:
+        attachments.attach(actor, incident, "incident_evidence", filename, evidence,
+                           organization_id=incident.organization_id, field="evidence")
+    if waits:
+        notify(users_of_organization(agreement.organization_id), "incident.recorded",
+               _l("Incumplimiento notificado en el convenio %(number)s: puede presentar su descargo", number=agreement.number),
+               _l("Medida propuesta: %(measure)s. %(detail)s Presente su descargo con sus pruebas a más tardar el "
+                  "%(due)s; la medida no se aplica antes.", measure=MEASURE_LABELS[incident.measure],
+                  detail=incident.measure_detail, due=incident.reply_due.strftime("%d/%m/%Y")),
+               link=f"/incidents/{incident.id}")
+        return incident
     notify(users_of_organization(agreement.organization_id), "incident.recorded",
            _l("Incumplimiento registrado en el convenio %(number)s", number=agreement.number),
            _l("Gravedad: %(severity)s. Medida: %(measure)s. %(detail)s", severity=SEVERITY_LABELS[incident.severity],
               measure=MEASURE_LABELS[incident.measure], detail=incident.measure_detail),
            link=f"/incidents/{incident.id}")
+    take_effect(actor, incident, agreement)
+    return incident
+
+
+def reply_deadline():
+    """``INCIDENT_REPLY_WORKING_DAYS`` working days from today (El Salvador's date)."""
+    return add_working_days(today(), int(current_app.config["INCIDENT_REPLY_WORKING_DAYS"]))
+
+
+def take_effect(actor: Actor, incident: Incident, agreement: Agreement) -> None:
+    """The measure applies now: a suspension suspends, a termination terminates, a fine is assessed
+    in the agreement's ledger (an observation or a written warning is the record itself)."""
     if incident.measure == "suspension":
         agreements.suspend_agreement(actor, agreement.id, _reason(incident, incident.measure_detail))
     elif incident.measure == "termination":
         agreements.terminate_agreement(actor, agreement.id, _reason(incident, incident.measure_detail))
-    return incident
+    elif incident.sanction_type == "fine":
+        ledger.assess_fine(agreement.id, incident.fine_amount)
 
 
 def attach_evidence(actor: Actor, incident_id: int, data: bytes, filename: str | None = None) -> Incident:
-    """Attach (or replace) the evidence of an open incident."""
+    """Add evidence to an open incident (PDF, JPEG or PNG by content; an attachment, audited)."""
     incident, _agreement = _load_incident(actor, incident_id)
-    errors = FieldErrors()
-    checked = _check_evidence(data, filename, errors)
-    errors.raise_if_any()
     if incident.status != "open":
         raise Conflict(_l("El incumplimiento ya está resuelto: su evidencia no cambia."), code="incident_resolved")
-    suffix, name = checked
-    before = snapshot(incident)
-    incident.evidence_sha256 = files.store(data, EVIDENCE_FOLDER, suffix).sha256
-    incident.evidence_filename = name
-    db.session.flush()
-    record_event(db.session, actor, "incident.evidence_attached", "incident", incident.id, before=before,
-                 after=snapshot(incident), organization_id=incident.organization_id)
+    attachments.attach(actor, incident, "incident_evidence", filename, data,
+                       organization_id=incident.organization_id, field="evidence")
     return incident
 
 
@@ -235,6 +267,10 @@ def resolve_incident(actor: Actor, incident_id: int, resolution: str, resume: bo
     if incident.status != "open":
         raise Conflict(_l("El incumplimiento N.º %(id)s ya está resuelto.", id=incident.id),
                        code="incident_resolved")
+    if incident.measure_status == "pending_reply":
+        raise Conflict(_l("La medida del incumplimiento N.º %(id)s espera el descargo de la organización (o su "
+                          "plazo, %(due)s): decida primero si se aplica o se retira.", id=incident.id,
+                          due=incident.reply_due.strftime("%d/%m/%Y")), code="measure_pending")
     if resume:
         if agreement.status != AgreementState.SUSPENDED:
             raise Conflict(_l("El convenio %(number)s no está suspendido: no hay nada que reanudar.",

@@ -23,6 +23,8 @@ from grants.models import (
     AgreementBalance,
     BudgetLineBalance,
     ExpenseStatement,
+    FinePayment,
+    Incident,
     Payment,
     PaymentDeduction,
     PaymentLine,
@@ -191,6 +193,38 @@ def decide_refund(agreement_id: int, amount: Decimal, confirmed: bool) -> None:
         record_refund(agreement_id, amount)
 
 
+def _fines(agreement_id: int, *, assessed=ZERO, declared=ZERO, collected=ZERO) -> None:
+    a = AgreementBalance
+    stmt = update(a).where(
+        a.agreement_id == agreement_id,
+        func.round(a.fines_declared + declared, 2) >= 0, func.round(a.fines_collected + collected, 2) >= 0,
+        func.round(a.fines_collected + collected + a.fines_declared + declared, 2)
+        <= func.round(a.fines_assessed + assessed, 2),
+    ).values(fines_assessed=a.fines_assessed + assessed, fines_declared=a.fines_declared + declared,
+             fines_collected=a.fines_collected + collected)
+    if db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount != 1:
+        raise NoRoom(_l("La multa no admite ese monto: supera lo que falta por cobrar."), code="fine_exceeded")
+
+
+def assess_fine(agreement_id: int, amount: Decimal) -> None:
+    """A fine in effect: owed by the NGO, outside the transfers."""
+    _fines(agreement_id, assessed=_cents(amount))
+
+
+def declare_fine(agreement_id: int, amount: Decimal) -> None:
+    _fines(agreement_id, declared=_cents(amount))
+
+
+def decide_fine(agreement_id: int, amount: Decimal, confirmed: bool) -> None:
+    amount = _cents(amount)
+    _fines(agreement_id, declared=-amount, collected=amount if confirmed else ZERO)
+
+
+def collect_fine(agreement_id: int, amount: Decimal) -> None:
+    """A fine collected by withholding it from an advance's transfer."""
+    _fines(agreement_id, collected=_cents(amount))
+
+
 # --- balances and the invariants check ---------------------------------------------------------
 
 @dataclass
@@ -225,6 +259,9 @@ class Balances:
     refunded: Decimal
     lines: list[LineBalance] = field(default_factory=list)
     refunds_declared: Decimal = ZERO  # declared by the NGO, waiting for treasury: not in any figure above
+    fines_assessed: Decimal = ZERO    # sanctions' fines in effect (owed by the NGO, outside the transfers)
+    fines_declared: Decimal = ZERO    # fine deposits declared, waiting for treasury
+    fines_collected: Decimal = ZERO   # confirmed deposits and amounts withheld from advances
 
     @property
     def outstanding(self) -> Decimal:
@@ -260,7 +297,8 @@ def balances(agreement: Agreement) -> Balances:
         return Balances(agreement.id, agreement.amount, ZERO, ZERO, ZERO, ZERO, ZERO, lines, ZERO)
     liquidated = sum((line.liquidated for line in lines), ZERO)
     return Balances(agreement.id, head.amount, head.committed, head.paid, head.advanced, liquidated,
-                    head.refunded, lines, head.refunds_declared)
+                    head.refunded, lines, head.refunds_declared, head.fines_assessed, head.fines_declared,
+                    head.fines_collected)
 
 
 def _sum(column, *where) -> dict:
@@ -291,6 +329,12 @@ def check_invariants(agreement_id: int | None = None) -> list[str]:
                     only(Refund.agreement_id))
     declared = _sum(Refund.amount, Refund.agreement_id, Refund.status == DepositState.DECLARED,
                     only(Refund.agreement_id))
+    fines_assessed = _sum(Incident.fine_amount, Incident.agreement_id, Incident.measure_status == "in_effect",
+                          Incident.fine_amount.is_not(None), only(Incident.agreement_id))
+    fines_declared = _sum(FinePayment.amount, FinePayment.agreement_id, FinePayment.status == DepositState.DECLARED,
+                          only(FinePayment.agreement_id))
+    fines_collected = _sum(FinePayment.amount, FinePayment.agreement_id,
+                           FinePayment.status == DepositState.CONFIRMED, only(FinePayment.agreement_id))
     heads = db.session.execute(select(AgreementBalance).where(only(AgreementBalance.agreement_id))
                                .execution_options(populate_existing=True)).scalars().all()
     for h in heads:
@@ -298,7 +342,8 @@ def check_invariants(agreement_id: int | None = None) -> list[str]:
         expected = {
             "committed": pay_committed.get(a, ZERO) + adv_committed.get(a, ZERO),
             "paid": paid.get(a, ZERO), "advanced": advanced.get(a, ZERO), "refunded": refunded.get(a, ZERO),
-            "refunds_declared": declared.get(a, ZERO),
+            "refunds_declared": declared.get(a, ZERO), "fines_assessed": fines_assessed.get(a, ZERO),
+            "fines_declared": fines_declared.get(a, ZERO), "fines_collected": fines_collected.get(a, ZERO),
         }
         for name, value in expected.items():
             if getattr(h, name) != value:

@@ -42,9 +42,10 @@ def register_web(app: Flask) -> None:
             "discipline_labels": labels.DISCIPLINE_LABELS, "decision_labels": labels.DECISION_LABELS,
             "section_labels": labels.SECTION_LABELS, "unread_count": unread_count,
             "advance_state_labels": labels.ADVANCE_STATE_LABELS,
-            "attachment_kind_label": attachment_kind_label,
         }
 
+    # A global, not a context value: macros imported without context (attachment_list) use it.
+    app.jinja_env.globals["attachment_kind_label"] = attachment_kind_label
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(admin.bp)

@@ -13,7 +13,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from sqlalchemy import select
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 from wtforms.widgets import DateInput
@@ -363,6 +362,8 @@ def render_statement(statement: ExpenseStatement, status: int = 200, refused=Non
     return render_template(
         "money/statement.html", statement=statement, advance=advance, agreement=advance.agreement,
         refused=refused, can_review=can_review, errors_for=errors_for, reason_errors=list(reason_errors),
+        scans={r.id: statements.scans_of(r) for r in statement.receipts},
+        can_attach=is_owner(advance.organization_id) and current_user.can(Permission.STATEMENTS_SUBMIT),
         document_types=receipt_rows.DOCUMENT_TYPES, **money_labels()), status
 
 
@@ -370,6 +371,29 @@ def render_statement(statement: ExpenseStatement, status: int = 200, refused=Non
 @login_required
 def statement_page(statement_id):
     return render_statement(load_statement(statement_id))
+
+
+@bp.post("/receipts/<int:receipt_id>/scan")
+@login_required
+def receipt_scan(receipt_id):
+    require(current_user, Permission.STATEMENTS_SUBMIT)
+    receipt = db.session.get(Receipt, receipt_id)
+    if receipt is None:
+        raise NotFound()
+    statement = load_statement(receipt.statement_id)
+    upload = request.files.get("file")
+    try:
+        statements.attach_receipt_scan(current_actor(), receipt_id, upload.read() if upload else b"",
+                                       upload.filename if upload else None)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return render_statement(load_statement(statement.id), 422, errors_for=receipt_id,
+                                reason_errors=[str(m) for ms in exc.errors.values() for m in ms])
+    except DomainError as exc:
+        detail = refusal(exc)
+        return render_statement(load_statement(statement.id), exc.status, detail)
+    flash(_l("Escaneo adjuntado al comprobante %(n)s.", n=receipt.position), "success")
+    return redirect(url_for("advance_pages.statement_page", statement_id=statement.id) + f"#receipt-{receipt_id}", 303)
 
 
 @bp.post("/receipts/<int:receipt_id>/decision")

@@ -1,13 +1,32 @@
 """Attachments for people: one download route for every document, shown to whoever sees the object
-it belongs to (another organization's: 404). Uploading is an action of the object's own page."""
+it belongs to (another organization's: 404), and one upload route for the documents of invoices,
+suppliers and follow-up reports (``grants.services.documents`` decides who may attach what).
+Other objects take their files in their own forms (a refund's slip, an incident's reply)."""
 from __future__ import annotations
 
-from flask import Blueprint, send_file
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from grants.services import attachments
+from grants.context import current_actor
+from grants.extensions import db
+from grants.services import attachments, documents
+from grants.services.errors import Conflict, Forbidden, ValidationFailed
 
 bp = Blueprint("attachment_pages", __name__)
+
+# owner type in the URL → (the service call, the page to go back to)
+_OWNERS = {
+    "invoice": (lambda actor, i, kind, name, data, _exp: documents.attach_invoice_document(actor, i, kind, name, data),
+                lambda i: url_for("money_pages.invoice_page", invoice_id=i)),
+    "supplier": (lambda actor, i, kind, name, data, exp: documents.attach_supplier_document(actor, i, kind, name,
+                                                                                             data, exp),
+                 lambda i: url_for("supplier_pages.supplier_page", supplier_id=i)),
+    "follow_up_report": (lambda actor, i, _kind, name, data, _exp: documents.attach_report_annex(actor, i, name, data),
+                         lambda i: url_for("followup_pages.report_page", report_id=i)),
+}
 
 
 @bp.get("/attachments/<int:attachment_id>")
@@ -19,3 +38,33 @@ def download(attachment_id):
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@bp.post("/documents/<owner_type>/<int:owner_id>")
+@login_required
+def upload(owner_type, owner_id):
+    if owner_type not in _OWNERS:
+        abort(404)
+    attach, back = _OWNERS[owner_type]
+    upload_ = request.files.get("file")
+    expires = None
+    try:
+        if (request.form.get("expires_on") or "").strip():
+            try:
+                expires = date.fromisoformat(request.form["expires_on"].strip())
+            except ValueError:
+                raise ValidationFailed(errors={"expires_on": [_l("Fecha no válida: use AAAA-MM-DD.")]}) from None
+        kind = request.form.get("kind") or ""
+        limit = attachments.kind_limit(kind if kind in attachments.KINDS else "followup_annex")
+        data = upload_.read(limit + 1) if upload_ else b""  # over the limit: the service says so
+        attach(current_actor(), owner_id, kind, upload_.filename if upload_ else None, data, expires)
+    except (ValidationFailed, Conflict, Forbidden) as exc:
+        db.session.rollback()
+        if isinstance(exc, Forbidden):
+            raise
+        for messages in (exc.errors or {"": [exc.detail]}).values():
+            for message in messages:
+                flash(message, "error")
+        return redirect(back(owner_id) + "#documentos", 303)
+    flash(_l("Documento adjuntado."), "success")
+    return redirect(back(owner_id) + "#documentos", 303)

@@ -1,15 +1,16 @@
 """Follow-up pages of an agreement: the follow-up section (reports, indicator progress, incidents,
 «Iniciar cierre»), the administrator's report form (each activity of the plan with a progress
 field, each indicator with its target and a value field), the report page, the incident form
-(with evidence upload), the incident page with its resolution (and resumption) form. Routes are
-thin: the services decide; refusals are shown on the page, in Spanish."""
+(with evidence upload, urgency and sanction), the incident page with the NGO's reply (descargo), the
+ministry's decision on the measure, the fine's deposits and deduction, and the resolution (and
+resumption) form. Routes are thin: the services decide; refusals are shown on the page, in Spanish."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, MultipleFileField
 from sqlalchemy import select
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
@@ -18,11 +19,12 @@ from wtforms.widgets import DateInput
 from grants.clock import today
 from grants.context import current_actor
 from grants.extensions import db
-from grants.models import Agreement, FollowUpReport, Incident
-from grants.permissions import Permission
+from grants.models import Agreement, FinePayment, FollowUpReport, Incident
+from grants.permissions import Permission, Role
 from grants.security import require, visible
 from grants.services import agreements as agreement_service
-from grants.services import followup, incidents
+from grants.services import attachments, due_process, fines, followup, incidents
+from grants.services import refunds as refund_service
 from grants.services.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from grants.web.forms import apply_errors
 
@@ -45,7 +47,32 @@ class IncidentForm(FlaskForm):
     description = TextAreaField(_l("Qué ocurrió"), validators=[Optional(), Length(max=10000)])
     measure = SelectField(_l("Medida"), choices=[SelectChoice(k, v) for k, v in incidents.MEASURE_LABELS.items()])
     measure_detail = TextAreaField(_l("Detalle de la medida"), validators=[Optional(), Length(max=10000)])
+    sanction_type = SelectField(_l("Tipo de sanción"), choices=[SelectChoice("", "—")] + [
+        SelectChoice(k, v) for k, v in incidents.SANCTION_LABELS.items()], validate_choice=False)
+    fine_amount = StringField(_l("Monto de la multa (US$)"), validators=[Optional(), Length(max=20)],
+                              render_kw={"inputmode": "decimal"})
+    urgent = BooleanField(_l("Urgente: la medida se aplica de inmediato, sin esperar el descargo"))
+    urgent_reason = TextAreaField(_l("Por qué es urgente"), validators=[Optional(), Length(max=10000)])
     evidence = FileField(_l("Evidencia (PDF, JPEG o PNG, opcional)"), render_kw={"accept": ".pdf,.jpg,.jpeg,.png"})
+
+
+class ReplyForm(FlaskForm):
+    text = TextAreaField(_l("Descargo de la organización"), validators=[Optional(), Length(max=10000)])
+    files = MultipleFileField(_l("Pruebas (PDF, JPEG o PNG)"), render_kw={"accept": ".pdf,.jpg,.jpeg,.png"})
+
+
+class MeasureForm(FlaskForm):
+    note = TextAreaField(_l("Fundamento de la decisión (obligatorio para retirar la medida)"),
+                         validators=[Optional(), Length(max=10000)])
+
+
+class FineDepositForm(FlaskForm):
+    amount = StringField(_l("Monto depositado (US$)"), validators=[Optional(), Length(max=20)],
+                         render_kw={"inputmode": "decimal"})
+    bank_name = StringField(_l("Banco"), validators=[Optional(), Length(max=120)])
+    bank_reference = StringField(_l("Referencia del depósito"), validators=[Optional(), Length(max=60)])
+    deposited_on = _date(_l("Fecha del depósito"))
+    slip = FileField(_l("Boleta de depósito (PDF, JPEG o PNG)"), render_kw={"accept": ".pdf,.jpg,.jpeg,.png"})
 
 
 class ResolveForm(FlaskForm):
@@ -184,7 +211,8 @@ def new_report(agreement_id):
 def report_page(report_id):
     require(current_user, Permission.AGREEMENTS_READ)
     report = visible(current_user, db.session.get(FollowUpReport, report_id))
-    return render_template("followup/report.html", report=report, agreement=report.agreement)
+    return render_template("followup/report.html", report=report, agreement=report.agreement,
+                           annexes=attachments.attachments_of(report), may_attach=_is_administrator(report.agreement))
 
 
 # --- incidents -------------------------------------------------------------------------------------
@@ -192,7 +220,7 @@ def report_page(report_id):
 def _render_incident_form(agreement, form, status=200, refused=None):
     return render_template("followup/incident_form.html", agreement=agreement, form=form, refused=refused,
                            manager=current_user.can(Permission.AGREEMENTS_MANAGE), today=today().isoformat(),
-                           **labels()), status
+                           reply_days=current_app.config["INCIDENT_REPLY_WORKING_DAYS"], **labels()), status
 
 
 @bp.route("/agreements/<int:agreement_id>/incidents/new", methods=["GET", "POST"])
@@ -208,7 +236,11 @@ def new_incident(agreement_id):
         upload = request.files.get("evidence")
         evidence = upload.stream.read(incidents.evidence_limit() + 1) if upload and upload.filename else None
         data = {name: getattr(form, name).data for name in ("occurred_on", "severity", "description", "measure",
-                                                             "measure_detail")}
+                                                             "measure_detail", "urgent_reason")}
+        data["urgent"] = bool(form.urgent.data)
+        if data["measure"] == "sanction":
+            data["sanction_type"] = form.sanction_type.data or None
+            data["fine_amount"] = (form.fine_amount.data or "").strip() or None
         try:
             incident = incidents.record_incident(current_actor(), agreement.id, data, evidence,
                                                  upload.filename if evidence else None)
@@ -223,13 +255,34 @@ def new_incident(agreement_id):
     return _render_incident_form(db.session.get(Agreement, agreement_id), form, 422)
 
 
-def render_incident(incident: Incident, form=None, status: int = 200, refused=None):
+def render_incident(incident: Incident, form=None, status: int = 200, refused=None, **forms):
     agreement = incident.agreement
+    user = current_user
+    own_ngo = Role.NGO in user.roles and user.organization_id == incident.organization_id
+    staff = incidents.may_act(user, agreement)
+    pending = incident.measure_status == "pending_reply"
+    fine_in_effect = incident.sanction_type == "fine" and incident.measure_status == "in_effect"
     return render_template(
         "followup/incident.html", incident=incident, agreement=agreement, refused=refused,
         form=form or ResolveForm(formdata=None),
-        can_resolve=incident.status == "open" and incidents.may_act(current_user, agreement),
-        **labels()), status
+        reply_form=forms.get("reply_form") or ReplyForm(formdata=None),
+        measure_form=forms.get("measure_form") or MeasureForm(formdata=None),
+        deposit_form=forms.get("deposit_form") or FineDepositForm(formdata=None,
+                                                                  data={"deposited_on": today().isoformat()}),
+        evidence=attachments.attachments_of(incident, "incident_evidence"),
+        reply_files=attachments.attachments_of(incident.reply, "incident_reply") if incident.reply else [],
+        can_reply=own_ngo and pending and incident.reply is None and today() <= incident.reply_due,
+        can_decide_measure=staff and pending and (incident.reply is not None or today() > incident.reply_due),
+        measure_waits=staff and pending and incident.reply is None and today() <= incident.reply_due,
+        can_resolve=incident.status == "open" and staff and not pending,
+        fine=fine_in_effect, fine_owed=fines.owed(incident) if fine_in_effect else None,
+        fine_collected=fines.collected(incident) if fine_in_effect else None,
+        fine_payments=fines.payments_of(incident) if fine_in_effect else [],
+        fine_slips={p.id: attachments.attachments_of(p, "deposit_slip") for p in fines.payments_of(incident)}
+        if fine_in_effect else {},
+        can_pay_fine=own_ngo and fine_in_effect, can_confirm=user.can(Permission.DEPOSITS_CONFIRM),
+        measure_state_labels=incidents.MEASURE_STATE_LABELS, sanction_labels=incidents.SANCTION_LABELS,
+        deposit_state_labels=refund_service.DEPOSIT_STATE_LABELS, **labels()), status
 
 
 @bp.get("/incidents/<int:incident_id>")
@@ -238,15 +291,87 @@ def incident_page(incident_id):
     return render_incident(_incident(incident_id))
 
 
-@bp.get("/incidents/<int:incident_id>/evidence")
+def _incident_action(incident_id: int, call, done, form=None, form_name=None):
+    """Run a service call for the incident page: flash and redirect, or show the refusal on the page."""
+    if form is not None and not form.validate_on_submit():
+        return render_incident(_incident(incident_id), status=422, **{form_name: form})
+    try:
+        call()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        if form is not None:
+            apply_errors(form, exc.errors)
+        return render_incident(db.session.get(Incident, incident_id), status=422,
+                               refused=None if exc.errors and form is not None else exc.detail,
+                               **({form_name: form} if form is not None else {}))
+    except DomainError as exc:
+        detail = _refusal(exc)
+        return render_incident(db.session.get(Incident, incident_id), status=exc.status, refused=detail,
+                               **({form_name: form} if form is not None else {}))
+    flash(done, "success")
+    return redirect(url_for("followup_pages.incident_page", incident_id=incident_id), 303)
+
+
+@bp.post("/incidents/<int:incident_id>/reply")
 @login_required
-def incident_evidence(incident_id):
+def reply(incident_id):
     incident = _incident(incident_id)
-    path = incidents.evidence_path(incident)
-    if path is None:
+    form = ReplyForm()
+    uploads = [(f.filename, f.read()) for f in request.files.getlist("files") if f and f.filename]
+    return _incident_action(incident.id, lambda: due_process.reply_to_incident(
+        current_actor(), incident.id, form.text.data or "", uploads),
+        _l("Descargo presentado: el ministerio lo considerará antes de decidir la medida."), form, "reply_form")
+
+
+@bp.post("/incidents/<int:incident_id>/measure")
+@login_required
+def decide_measure(incident_id):
+    incident = _incident(incident_id)
+    form = MeasureForm()
+    apply = request.form.get("decision") == "apply"
+    return _incident_action(incident.id, lambda: due_process.decide_measure(
+        current_actor(), incident.id, apply, form.note.data or ""),
+        _l("Medida aplicada.") if apply else _l("Medida retirada."), form, "measure_form")
+
+
+@bp.post("/incidents/<int:incident_id>/fine-deposits")
+@login_required
+def declare_fine_deposit(incident_id):
+    incident = _incident(incident_id)
+    form = FineDepositForm()
+    slip = request.files.get("slip")
+
+    def declare():
+        if slip is None or not slip.filename:
+            raise ValidationFailed(errors={"slip": [_l("Adjunte la boleta de depósito.")]})
+        fines.declare_fine_deposit(current_actor(), incident.id, {
+            "amount": form.amount.data or "", "bank_name": form.bank_name.data or "",
+            "bank_reference": form.bank_reference.data or "", "deposited_on": form.deposited_on.data or ""},
+            slip=(slip.filename, slip.read()))
+
+    return _incident_action(incident.id, declare, _l("Depósito declarado: tesorería lo confirmará contra el banco."),
+                            form, "deposit_form")
+
+
+@bp.post("/incidents/<int:incident_id>/fine-deduction")
+@login_required
+def accept_fine_deduction(incident_id):
+    incident = _incident(incident_id)
+    return _incident_action(incident.id, lambda: fines.accept_deduction(current_actor(), incident.id),
+                            _l("Aceptó que la multa se descuente del próximo anticipo."))
+
+
+@bp.post("/fine-payments/<int:payment_id>/decision")
+@login_required
+def decide_fine_deposit(payment_id):
+    require(current_user, Permission.DEPOSITS_CONFIRM)
+    payment = db.session.get(FinePayment, payment_id)
+    if payment is None:
         raise NotFound()
-    return send_file(path, mimetype=incidents.evidence_mimetype(incident), as_attachment=True,
-                     download_name=incident.evidence_filename or path.name)
+    confirm = request.form.get("decision") == "confirm"
+    return _incident_action(payment.incident_id, lambda: fines.decide_fine_deposit(
+        current_actor(), payment.id, confirm, request.form.get("reason")),
+        _l("Depósito confirmado: la multa queda cobrada por ese monto.") if confirm else _l("Depósito rechazado."))
 
 
 @bp.post("/incidents/<int:incident_id>/resolve")

@@ -24,6 +24,7 @@ from grants.extensions import db
 from grants.models import Advance, Agreement, Beneficiary, Enrollment, Invoice, Payment, Supplier
 from grants.permissions import Permission, Role
 from grants.security import require, visible
+from grants.services import attachments
 from grants.services import invoices as invoice_service
 from grants.services import ledger
 from grants.services import payments as payment_service
@@ -323,7 +324,21 @@ def render_invoice(invoice: Invoice, status: int = 200, refused=None, **forms):
              or Role.FINANCIAL_REVIEWER in current_user.roles),
         can_prepare=invoice.status == "certified" and live_payment is None
         and current_user.can(Permission.PAYMENTS_PREPARE) and agreement.status == "in_execution",
+        documents=attachments.attachments_of(invoice), document_kinds=_document_kinds(invoice),
         **money_labels()), status
+
+
+def _document_kinds(invoice: Invoice) -> list[str]:
+    """What this user may attach to the invoice (the service checks again)."""
+    if invoice.status == "voided":
+        return []
+    kinds = []
+    if is_owner(invoice.organization_id) and current_user.can(Permission.INVOICES_REGISTER):
+        kinds.append("invoice_document")
+    if invoice.certificate is not None and current_user.can(Permission.INVOICES_CERTIFY) \
+            and invoice.agreement.administrator_id == current_user.id:
+        kinds.append("receipt_certificate")
+    return kinds
 
 
 @bp.get("/invoices/<int:invoice_id>")

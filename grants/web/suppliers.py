@@ -20,6 +20,7 @@ from grants.models import Agreement, DebarredSupplier, Supplier, User
 from grants.permissions import Permission, Role
 from grants.security import require, scope_to_user, visible
 from grants.services import debarment
+from grants.services import documents
 from grants.services import suppliers as supplier_service
 from grants.services.errors import Conflict, ValidationFailed
 from grants.validation.supplier import CHECK_NAMES, describe
@@ -250,7 +251,10 @@ def _render_page(supplier: Supplier, status: int = 200, reject_form: RejectForm 
         failed=supplier_service.failed_checks(supplier), can_decide=can_decide,
         can_edit=_is_owner(supplier.organization_id) and supplier.status != "superseded"
         and _active(supplier.agreement),
-        reject_form=reject_form or RejectForm(formdata=None), conflict=conflict, **_labels()), status
+        reject_form=reject_form or RejectForm(formdata=None), conflict=conflict,
+        documents=documents.supplier_documents(supplier), solvency_expired=documents.solvency_expired(supplier),
+        may_attach=_is_owner(supplier.organization_id) and supplier.status != "superseded",
+        document_kinds=documents.SUPPLIER_KINDS, **_labels()), status
 
 
 @bp.get("/suppliers/<int:supplier_id>")
