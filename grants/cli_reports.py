@@ -65,10 +65,11 @@ def legislature_report(year: int, out_dir: Path, send: bool, by_email: str | Non
         path = out_dir / f"informe-asamblea-{year}.{kind}"
         path.write_bytes(content)
         click.echo(f"{kind.upper()}: {path} ({len(content):,} bytes)")
-    t = data["totals"]
-    click.echo(f"Totales {year}: asignado {_money(t['assigned'])} · pagado directo {_money(t['paid_directly'])} · "
-               f"anticipado {_money(t['advanced'])} · liquidado {_money(t['liquidated'])} · "
-               f"reintegrado {_money(t['refunded'])} · no ejecutado {_money(t['unspent'])}")
+    t, h = data["totals"], data["reconciliation"]["totals"]
+    click.echo(f"Totales {year}: legislado {_money(h['legislated'])} · bajo convenio {_money(h['under_agreements'])} · "
+               f"pagado directo {_money(t['paid_directly'])} · anticipado {_money(t['advanced'])} · "
+               f"liquidado {_money(t['liquidated'])} · reintegrado {_money(h['refunded'])} · "
+               f"no ejecutado {_money(h['not_executed'])}")
     click.echo(f"Beneficiarios: meta {t['beneficiaries_target']}, validados {t['beneficiaries_validated']}, "
                f"alcanzados {t['beneficiaries_reached']} · convenios {t['agreements']}")
     if send:

@@ -315,7 +315,8 @@ def _demo_money(t: Timeline, as_, agreement_id: int, supplier_id: int) -> None:
 
     from grants.extensions import db
     from grants.models import Enrollment
-    from grants.services import advances, expense_statements, invoices, payments
+    from grants.services import advances, expense_statements, invoices, payments, refunds
+    from grants.services.demo_scan import demo_document
 
     people = db.session.scalars(select(Enrollment).where(Enrollment.agreement_id == agreement_id)
                                 .order_by(Enrollment.id)).all()
@@ -373,6 +374,12 @@ def _demo_money(t: Timeline, as_, agreement_id: int, supplier_id: int) -> None:
         expense_statements.decide_receipt(as_("financial"), first.id, True)
         expense_statements.decide_receipt(as_("financial"), second.id, False,
                                           "El comprobante no detalla cantidades ni precios unitarios.")
+    # A refund declared five days ago, waiting for treasury to see it in the bank.
+    with clock.at(t.day(DAYS_SINCE_START - 5)):
+        refunds.declare_refund(as_("ngo2"), advance.id, {
+            "amount": "3000.00", "bank_name": "Banco Cuscatlán", "bank_reference": f"DEP-{year}-000871",
+            "refunded_on": t.iso(DAYS_SINCE_START - 6)},
+            slip=("boleta-deposito-871.pdf", demo_document(f"Boleta de depósito DEP-{year}-000871")))
 
 
 def _demo_follow_up(t: Timeline, as_, agreement) -> None:
@@ -392,6 +399,22 @@ def _demo_follow_up(t: Timeline, as_, agreement) -> None:
                            for n, i in enumerate(sorted(version.indicators, key=lambda i: i.position))],
             "observations": "Asistencia estable; falta completar la lista del segundo mes con dos participantes "
                             "nuevos."})
+    # An incident: a sanction (written warning) proposed on day 120; the NGO replied two days later with
+    # its proof, and the administrator has yet to decide whether it applies.
+    from grants.services import due_process, incidents
+    from grants.services.demo_scan import demo_document
+
+    with clock.at(t.day(120)):
+        incident = incidents.record_incident(as_("administrator"), agreement.id, {
+            "occurred_on": t.iso(118), "severity": "medium",
+            "description": "El informe mensual de asistencia del tercer mes se entregó 12 días tarde y sin firmas.",
+            "measure": "sanction", "sanction_type": "written_warning",
+            "measure_detail": "Amonestación escrita; reincidir dará lugar a una multa."})
+    with clock.at(t.day(122)):
+        due_process.reply_to_incident(as_("ngo2"), incident.id,
+                                      "El retraso se debió a la reposición de la coordinadora técnica; adjuntamos "
+                                      "las listas firmadas y el acuse de recepción del informe.",
+                                      [("listas-firmadas.pdf", demo_document("Listas de asistencia firmadas"))])
     audit_checks.run_checks(as_("auditor"), fiscal_year=t.fiscal_year)
 
 

@@ -1,9 +1,11 @@
 """The yearly report to the Legislative Assembly as a PDF, in Spanish (landscape A4).
 
-Plain data in (``grants.services.legislature.report_data``), bytes out. Sections: the summary
-per allocation with the year's totals, results (beneficiaries, verdict, findings), a bar chart of
-assigned vs executed per NGO (reportlab graphics, 20 NGOs per chart), the indicators, and the
-findings by rule. Every page says «Página N de M» and the generation date.
+Plain data in (``grants.services.legislature.report_data``), bytes out. Sections: the headline by
+legislative decree (legislated, under agreements, executed, refunded, not executed) with its
+reconciliation, the summary per allocation with the year's totals, results (beneficiaries,
+verdict, findings), each agreement's verdict with its reasoning, incidents, fines and findings by
+rule name, a bar chart of assigned vs executed per NGO (reportlab graphics, 20 NGOs per chart), the
+indicators, and the findings by rule. Every page says «Página N de M» and the generation date.
 
 Numbers and short texts go into table cells as plain strings (fast for 300 agreements); only
 names that need wrapping become Paragraphs.
@@ -72,6 +74,47 @@ def _table(rows: list[list], widths: list[float], numeric_from: int, total: bool
     return table
 
 
+def _decrees(data: dict) -> list:
+    head = ["Decreto", "Legislado", "Bajo convenio", "Sin convenio", "Ejecutado", "Reintegrado",
+            "Anticipos por rendir", "Nunca transferido", "No ejecutado"]
+    keys = ["legislated", "under_agreements", "without_agreement", "executed", "refunded", "outstanding",
+            "never_transferred", "not_executed"]
+    rows = [head] + [[d["decree_number"], *[_m(d[k]) for k in keys]] for d in data["decrees"]]
+    total = data["reconciliation"]["totals"]
+    rows.append(["Totales", *[_m(total[k]) for k in keys]])
+    widths = [4.2 * cm] + [2.85 * cm] * 8
+    checks = [["Comprobación", "Monto", "Monto", ""]] + [
+        [_p(c["label"]), _m(c["left"]), _m(c["right"]), "cuadra" if c["holds"] else "NO CUADRA"]
+        for c in data["reconciliation"]["checks"]]
+    return [Paragraph("1. Por decreto legislativo: legislado, ejecutado y no ejecutado", _HEADING),
+            _table(rows, widths, 1, total=True), Spacer(1, 4),
+            Paragraph("No ejecutado = legislado − ejecutado (pagos directos y comprobantes aceptados). Una asignación "
+                      "sin convenio cuenta entera como no ejecutada; lo no ejecutado se compone de lo reintegrado "
+                      "(confirmado por tesorería), los anticipos aún por rendir y lo nunca transferido.", _BODY),
+            Paragraph("Conciliación", _HEADING), _table(checks, [14 * cm, 3 * cm, 3 * cm, 2.5 * cm], 1)]
+
+
+def _verdicts(data: dict) -> list:
+    """Each agreement: the verdict and its reasoning, incidents and fines, findings by rule name."""
+    words = {"observation": "observación", "sanction": "sanción", "suspension": "suspensión",
+             "termination": "terminación"}
+    rows = [["Convenio", "ONG", "Dictamen y fundamento", "Incumplimientos y multas", "Hallazgos por regla"]]
+    for r in data["rows"]:
+        if r["agreement_id"] is None:
+            continue
+        incidents = r["incidents"]
+        measures = ", ".join(f"{incidents[m]} {w}" for m, w in words.items() if incidents[m]) or "ninguno"
+        if r["fines_assessed"]:
+            measures += f". Multas {_m(r['fines_assessed'])}, cobradas {_m(r['fines_collected'])}"
+        rules = "; ".join(f"{f['rule']}: {f['count']}" for f in r["findings_by_rule_name"]) or "ninguno"
+        verdict = r["verdict_label"] + (f". {r['reasoning']}" if r["reasoning"] else "")
+        rows.append([r["agreement_number"], _p(r["organization_name"]), _p(verdict), _p(measures), _p(rules)])
+    story = [PageBreak(), Paragraph("4. Dictamen y fundamento, incumplimientos y hallazgos por convenio", _HEADING)]
+    if len(rows) == 1:
+        return story + [Paragraph("No hay convenios en este ejercicio.", _BODY)]
+    return story + [_table(rows, [3.2 * cm, 4.5 * cm, 7.8 * cm, 4.8 * cm, 6.4 * cm], 5)]
+
+
 def _summary(data: dict) -> list:
     head = ["N.º", "Decreto", "ONG (NIT)", "Convenio", "Asignación", "Monto del convenio", "Pagado directo",
             "Anticipado", "Liquidado", "Reintegrado", "No ejecutado", "Disponible"]
@@ -86,7 +129,8 @@ def _summary(data: dict) -> list:
                  _m(t["assigned"]), _m(t["paid_directly"]), _m(t["advanced"]), _m(t["liquidated"]),
                  _m(t["refunded"]), _m(t["unspent"]), _m(t["available"])])
     widths = [0.8 * cm, 2.0 * cm, 4.4 * cm, 3.0 * cm] + [2.06 * cm] * 8
-    return [Paragraph("1. Resumen financiero por asignación", _HEADING), _table(rows, widths, 4, total=True)]
+    return [PageBreak(), Paragraph("2. Resumen financiero por asignación", _HEADING),
+            _table(rows, widths, 4, total=True)]
 
 
 def _results(data: dict) -> list:
@@ -111,7 +155,7 @@ def _results(data: dict) -> list:
     summary = (f"Dictámenes: cumple {verdicts['cumple']}, cumple parcialmente {verdicts['cumple_parcialmente']}, "
                f"no cumple {verdicts['no_cumple']}; en ejecución {verdicts['en_ejecucion']}, terminados sin "
                f"liquidación {verdicts['terminado']}, sin convenio {verdicts['sin_convenio']}.")
-    return [Paragraph("2. Beneficiarios, dictamen y hallazgos", _HEADING), table, Spacer(1, 4),
+    return [Paragraph("3. Beneficiarios, dictamen y hallazgos", _HEADING), table, Spacer(1, 4),
             Paragraph(summary, _BODY)]
 
 
@@ -149,7 +193,7 @@ def _chart(ngos: list[dict], first: int) -> Drawing:
 
 
 def _charts(data: dict) -> list:
-    story: list = [PageBreak(), Paragraph("3. Asignado y ejecutado por ONG", _HEADING)]
+    story: list = [PageBreak(), Paragraph("5. Asignado y ejecutado por ONG", _HEADING)]
     ngos = data["ngos"]
     if not ngos:
         return story + [Paragraph("No hay asignaciones en este ejercicio.", _BODY)]
@@ -167,7 +211,7 @@ def _indicators(data: dict) -> list:
             achieved = "sin informe" if i["achieved"] is None else f"{i['achieved']:,.2f}"
             rows.append([r["agreement_number"], _p(r["organization_name"]), _p(i["name"]), i["unit"],
                          f"{i['baseline']:,.2f}", f"{i['target']:,.2f}", achieved])
-    story = [PageBreak(), Paragraph("4. Indicadores: meta y logro (último informe de seguimiento)", _HEADING)]
+    story = [PageBreak(), Paragraph("6. Indicadores: meta y logro (último informe de seguimiento)", _HEADING)]
     if len(rows) == 1:
         return story + [Paragraph("Ningún convenio del ejercicio tiene indicadores.", _BODY)]
     widths = [3.3 * cm, 6.5 * cm, 8.2 * cm, 2.4 * cm, 2 * cm, 2 * cm, 2.2 * cm]
@@ -175,14 +219,14 @@ def _indicators(data: dict) -> list:
 
 
 def _findings(data: dict) -> list:
-    story = [Paragraph("5. Hallazgos de auditoría interna por regla", _HEADING)]
+    story = [Paragraph("7. Hallazgos de auditoría interna por regla", _HEADING)]
     rules = data["findings_by_rule"]
     if not rules:
         return story + [Paragraph("No hay hallazgos de auditoría en los convenios del ejercicio.", _BODY)]
     rows = [["Regla", "Severidad", "Total", "Abiertos", "Justificados", "Confirmados", "Resueltos"]]
     severity = {"low": "baja", "medium": "media", "high": "alta"}
     for e in rules:
-        rows.append([e["rule_code"], severity.get(e["severity"], e["severity"]), str(e["total"]), str(e["open"]),
+        rows.append([_p(e["rule"]), severity.get(e["severity"], e["severity"]), str(e["total"]), str(e["open"]),
                      str(e["justified"]), str(e["confirmed"]), str(e["resolved"])])
     return story + [_table(rows, [8 * cm, 2.5 * cm] + [2.2 * cm] * 5, 2)]
 
@@ -214,19 +258,23 @@ def build_legislature_pdf(data: dict) -> bytes:
         title=f"Informe a la Asamblea Legislativa — Ejercicio fiscal {year}", author=data["ministry"],
         subject="Transferencias a ONG y su liquidación", invariant=True)
     t = data["totals"]
+    h = data["reconciliation"]["totals"]
     intro = (f"Asignaciones del ejercicio fiscal {year}: {t['allocations']}, a {t['organizations']} ONG, con "
              f"{t['agreements']} convenios de cooperación. Montos en dólares de los Estados Unidos de América, "
-             f"tomados del libro mayor de cada convenio. Asignado {_m(t['assigned'])}; ejecutado "
-             f"{_m(t['executed'])} (pagos directos {_m(t['paid_directly'])} y comprobantes aceptados "
-             f"{_m(t['liquidated'])}); reintegrado {_m(t['refunded'])}.")
+             f"tomados del libro mayor de cada convenio. Legislado {_m(h['legislated'])}, de los que "
+             f"{_m(h['under_agreements'])} bajo convenio; ejecutado {_m(h['executed'])} (pagos directos "
+             f"{_m(t['paid_directly'])} y comprobantes aceptados {_m(t['liquidated'])}); reintegrado "
+             f"{_m(h['refunded'])}; <b>no ejecutado {_m(h['not_executed'])}</b>.")
     story = [
         Paragraph("INFORME A LA ASAMBLEA LEGISLATIVA", _TITLE),
         Paragraph(f"Transferencias a organizaciones sin fines de lucro — Ejercicio fiscal {year}<br/>"
                   f"{escape(data['ministry'])} · Generado el {short_date(data['generated_on'])}", _SUBTITLE),
         Paragraph(intro, _BODY),
+        *_decrees(data),
         *_summary(data),
         PageBreak(),
         *_results(data),
+        *_verdicts(data),
         *_charts(data),
         *_indicators(data),
         *_findings(data),

@@ -1,7 +1,10 @@
 """The yearly report to the Legislative Assembly as an XLSX workbook (openpyxl), in Spanish.
 
-Plain data in, bytes out. Sheets: «Resumen» (one row per allocation and a totals row; amounts
-are numbers with a currency format, written from Decimals), «Indicadores» and «Hallazgos».
+Plain data in, bytes out. Sheets: «Por decreto» (the headline: legislated, under agreements,
+executed, refunded, not executed per legislative decree, and the reconciliation), «Resumen» (one
+row per allocation and a totals row; amounts are numbers with a currency format, written from
+Decimals), «Dictámenes» (verdict and its reasoning, incidents, fines, findings by rule name),
+«Indicadores» and «Hallazgos».
 Totals are values, not formulas, so every reader sees them without recalculating.
 """
 from __future__ import annotations
@@ -47,7 +50,16 @@ SUMMARY_COLUMNS = [
     ("Hallazgos justificados", "findings.justified", "count"),
     ("Hallazgos confirmados", "findings.confirmed", "count"),
     ("Hallazgos resueltos", "findings.resolved", "count"),
+    ("Multas en vigor", "fines_assessed", "money"),
+    ("Multas cobradas", "fines_collected", "money"),
 ]
+DECREE_COLUMNS = [
+    ("Legislado", "legislated"), ("Bajo convenio", "under_agreements"), ("Sin convenio", "without_agreement"),
+    ("Ejecutado", "executed"), ("Reintegrado (confirmado)", "refunded"), ("Anticipos por rendir", "outstanding"),
+    ("Nunca transferido", "never_transferred"), ("No ejecutado", "not_executed"),
+]
+MEASURE_WORDS = {"observation": "observaciones", "sanction": "sanciones", "suspension": "suspensiones",
+                 "termination": "terminaciones"}
 HEADER_ROW = 4  # rows 1-2: title and generation date; row 4: the column headers
 
 
@@ -67,7 +79,6 @@ def _headers(ws, row: int, headers: list[str], widths: list[int]) -> None:
 
 
 def _summary(ws, data: dict) -> None:
-    ws.title = "Resumen"
     ws["A1"] = f"Informe a la Asamblea Legislativa — Ejercicio fiscal {data['fiscal_year']}"
     ws["A1"].font = Font(bold=True, size=13)
     ws["A2"] = f"{data['ministry']} · Generado el {short_date(data['generated_on'])} · Montos en USD"
@@ -115,17 +126,66 @@ def _indicators(ws, data: dict) -> None:
 
 def _findings(ws, data: dict) -> None:
     _headers(ws, 1, ["Regla", "Severidad", "Total", "Abiertos", "Justificados", "Confirmados", "Resueltos"],
-             [40, 12, 10, 10, 12, 12, 10])
+             [56, 12, 10, 10, 12, 12, 10])
     severity = {"low": "baja", "medium": "media", "high": "alta"}
     for r, e in enumerate(data["findings_by_rule"], start=2):
-        for col, value in enumerate([e["rule_code"], severity.get(e["severity"], e["severity"]), e["total"],
+        for col, value in enumerate([e["rule"], severity.get(e["severity"], e["severity"]), e["total"],
                                      e["open"], e["justified"], e["confirmed"], e["resolved"]], start=1):
             ws.cell(row=r, column=col, value=value)
 
 
+def _decrees(ws, data: dict) -> None:
+    ws["A1"] = f"Por decreto legislativo — Ejercicio fiscal {data['fiscal_year']}"
+    ws["A1"].font = Font(bold=True, size=13)
+    ws["A2"] = "No ejecutado = legislado − ejecutado; una asignación sin convenio cuenta entera como no ejecutada."
+    _headers(ws, HEADER_ROW, ["Decreto", *[h for h, _ in DECREE_COLUMNS], "Asignaciones", "Convenios"],
+             [18] + [16] * len(DECREE_COLUMNS) + [12, 12])
+    rows = [*data["decrees"], {"decree_number": "Totales", **data["reconciliation"]["totals"]}]
+    for r, entry in enumerate(rows, start=HEADER_ROW + 1):
+        values = [entry["decree_number"], *[entry[k] for _, k in DECREE_COLUMNS], entry["allocations"],
+                  entry["agreements"]]
+        for col, value in enumerate(values, start=1):
+            cell = ws.cell(row=r, column=col, value=value)
+            if 2 <= col <= len(DECREE_COLUMNS) + 1:
+                cell.number_format = CURRENCY
+            if entry["decree_number"] == "Totales":
+                cell.font = _BOLD
+    r = HEADER_ROW + len(rows) + 2
+    ws.cell(row=r, column=1, value="Conciliación").font = _BOLD
+    for check in data["reconciliation"]["checks"]:
+        r += 1
+        ws.cell(row=r, column=1, value=check["label"])
+        for col, value in ((2, check["left"]), (3, check["right"])):
+            ws.cell(row=r, column=col, value=value).number_format = CURRENCY
+        ws.cell(row=r, column=4, value="cuadra" if check["holds"] else "NO CUADRA")
+
+
+def _verdicts(ws, data: dict) -> None:
+    _headers(ws, 1, ["Convenio", "ONG", "Dictamen", "Fundamento", "Incumplimientos", "Multas en vigor",
+                     "Multas cobradas", "Hallazgos por regla"], [22, 36, 20, 60, 34, 14, 14, 60])
+    r = 1
+    for row in data["rows"]:
+        if row["agreement_id"] is None:
+            continue
+        r += 1
+        incidents = row["incidents"]
+        measures = ", ".join(f"{incidents[m]} {w}" for m, w in MEASURE_WORDS.items() if incidents[m]) or "ninguno"
+        rules = "; ".join(f"{f['rule']}: {f['count']}" for f in row["findings_by_rule_name"]) or "ninguno"
+        values = [row["agreement_number"], row["organization_name"], row["verdict_label"], row["reasoning"] or "",
+                  measures, row["fines_assessed"], row["fines_collected"], rules]
+        for col, value in enumerate(values, start=1):
+            cell = ws.cell(row=r, column=col, value=value)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if col in (6, 7):
+                cell.number_format = CURRENCY
+
+
 def build_legislature_xlsx(data: dict) -> bytes:
     wb = Workbook()
-    _summary(wb.active, data)
+    _decrees(wb.active, data)
+    wb.active.title = "Por decreto"
+    _summary(wb.create_sheet("Resumen"), data)
+    _verdicts(wb.create_sheet("Dictámenes"), data)
     _indicators(wb.create_sheet("Indicadores"), data)
     _findings(wb.create_sheet("Hallazgos"), data)
     wb.properties.title = f"Informe a la Asamblea Legislativa {data['fiscal_year']}"

@@ -14,6 +14,7 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -27,17 +28,20 @@ from grants.models import (
     AuditFinding,
     BudgetLineBalance,
     FinalLiquidation,
+    Incident,
     LegislatureReport,
     Organization,
     PlanVersion,
 )
 from grants.models.base import CENT, utcnow
 from grants.models.findings import FINDING_STATES
+from grants.models.followup import MEASURES
 from grants.permissions import Permission
 from grants.services import files
 from grants.services.agreements import _change_state
 from grants.services.errors import Conflict, Forbidden, ValidationFailed
 from grants.services.final_liquidation import beneficiary_counts, finding_counts, indicator_values
+from grants.services.legislature_decrees import by_decree, reconciliation
 from grants.services.money import format_amount
 from grants.workflows.agreement import AgreementAction, AgreementState
 
@@ -46,7 +50,9 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "api" / "schemas" / "legi
 MINISTRY = "Ministerio de Justicia y Seguridad Pública"
 ZERO = Decimal("0.00")
 AMOUNTS = ("allocation_amount", "assigned", "paid_directly", "advanced", "liquidated", "refunded", "unspent",
-           "committed", "available", "executed", "outstanding")
+           "committed", "available", "executed", "outstanding", "fines_assessed", "fines_collected")
+ROW_AMOUNTS = ("assigned", "paid_directly", "advanced", "liquidated", "refunded", "unspent", "committed", "available",
+               "executed", "outstanding")
 COUNTS = ("beneficiaries_target", "beneficiaries_validated", "beneficiaries_reached")
 # Verdict of a row without a final liquidation: Spanish label by situation.
 VERDICT_LABELS = {
@@ -97,7 +103,8 @@ def report_data(fiscal_year: int) -> dict:
         select(al.id, al.decree_number, al.budget_line_code, al.amount, al.purpose, o.id.label("org_id"),
                o.legal_name, o.nit, a.id.label("agreement_id"), a.number, a.status, a.amount.label("agreement_amount"),
                a.start_date, a.end_date, PlanVersion.beneficiaries_target, bal.amount.label("ledger_amount"),
-               bal.committed, bal.paid, bal.advanced, bal.refunded, fl.verdict, fl.reasoning)
+               bal.committed, bal.paid, bal.advanced, bal.refunded, bal.fines_assessed, bal.fines_collected,
+               fl.verdict, fl.reasoning)
         .join(o, o.id == al.organization_id)
         .outerjoin(a, a.allocation_id == al.id)
         .outerjoin(PlanVersion, PlanVersion.id == a.plan_version_id)
@@ -112,6 +119,7 @@ def report_data(fiscal_year: int) -> dict:
     people = beneficiary_counts(ids)
     indicators = indicator_values(ids)
     findings = finding_counts(ids)
+    measures = incident_counts(ids)
     rows = []
     for r in base:
         has = r.agreement_id is not None
@@ -138,11 +146,47 @@ def report_data(fiscal_year: int) -> dict:
             "beneficiaries_reached": people.get(r.agreement_id, {}).get("reached", 0),
             "indicators": indicators.get(r.agreement_id, []),
             "verdict": verdict, "verdict_label": VERDICT_LABELS[verdict], "reasoning": r.reasoning,
-            "findings": counts,
+            "findings": counts, "findings_by_rule_name": _rule_names(counts["by_rule"]),
+            "incidents": measures.get(r.agreement_id, _no_incidents()),
+            "fines_assessed": _cents(r.fines_assessed) if opened else ZERO,
+            "fines_collected": _cents(r.fines_collected) if opened else ZERO,
         })
+    decrees = by_decree(rows)
     return {"fiscal_year": fiscal_year, "ministry": MINISTRY, "generated_at": clock.now(),
-            "generated_on": clock.today(), "rows": rows, "totals": _totals(rows),
+            "generated_on": clock.today(), "rows": rows, "totals": _totals(rows), "decrees": decrees,
+            "reconciliation": reconciliation(rows, decrees),
             "findings_by_rule": _by_rule(rows), "ngos": _per_ngo(rows)}
+
+
+def _no_incidents() -> dict:
+    return {"total": 0, **{m: 0 for m in MEASURES}, "pending": 0}
+
+
+def incident_counts(agreement_ids) -> dict[int, dict]:
+    """{agreement id: incidents by measure (and how many measures still wait for the NGO's reply)}."""
+    out: dict[int, dict] = {}
+    ids = list(agreement_ids)
+    if not ids:
+        return out
+    for agreement_id, measure, status, n in db.session.execute(
+            select(Incident.agreement_id, Incident.measure, Incident.measure_status, func.count())
+            .where(Incident.agreement_id.in_(ids))
+            .group_by(Incident.agreement_id, Incident.measure, Incident.measure_status)).all():
+        entry = out.setdefault(agreement_id, _no_incidents())
+        entry["total"] += n
+        entry[measure] += n
+        if status == "pending_reply":
+            entry["pending"] += n
+    return out
+
+
+def _rule_names(by_rule: dict) -> list[dict]:
+    """Findings of an agreement by rule, named as the auditors name them (not by code)."""
+    from grants.audit.rules import RULES_BY_CODE
+
+    with force_locale("es"):
+        return [{"rule": str(RULES_BY_CODE[code].title) if code in RULES_BY_CODE else code, "count": n}
+                for code, n in sorted(by_rule.items())]
 
 
 def _totals(rows: list[dict]) -> dict:
@@ -166,8 +210,8 @@ def _by_rule(rows: list[dict]) -> list[dict]:
             select(AuditFinding.rule_code, AuditFinding.severity, AuditFinding.status, func.count())
             .where(AuditFinding.agreement_id.in_(ids))
             .group_by(AuditFinding.rule_code, AuditFinding.severity, AuditFinding.status)).all():
-        entry = out.setdefault(rule, {"rule_code": rule, "severity": severity, "total": 0,
-                                      **{s: 0 for s in FINDING_STATES}})
+        entry = out.setdefault(rule, {"rule_code": rule, "rule": _rule_names({rule: 0})[0]["rule"],
+                                      "severity": severity, "total": 0, **{s: 0 for s in FINDING_STATES}})
         entry[status] += n
         entry["total"] += n
     return [out[k] for k in sorted(out)]
@@ -201,7 +245,7 @@ def report_json(data: dict) -> dict:
             "decree_number": r["decree_number"], "budget_line_code": r["budget_line_code"],
             "organization": {"name": r["organization_name"], "nit": r["organization_nit"]},
             "allocation_amount": _money(r["allocation_amount"]), "agreement": agreement,
-            "amounts": {k: _money(r[k]) for k in AMOUNTS if k != "allocation_amount"},
+            "amounts": {k: _money(r[k]) for k in ROW_AMOUNTS},
             "beneficiaries": {"target": r["beneficiaries_target"], "validated": r["beneficiaries_validated"],
                               "reached": r["beneficiaries_reached"]},
             "indicators": [{"name": i["name"], "unit": i["unit"], "baseline": _money(i["baseline"]),
@@ -209,12 +253,22 @@ def report_json(data: dict) -> dict:
                            for i in r["indicators"]],
             "verdict": {"code": r["verdict"], "label": r["verdict_label"], "reasoning": r["reasoning"]},
             "findings": {k: r["findings"][k] for k in ("total", *FINDING_STATES)},
+            "findings_by_rule": r["findings_by_rule_name"],
+            "incidents": r["incidents"],
+            "fines": {"assessed": _money(r["fines_assessed"]), "collected": _money(r["fines_collected"])},
         }
+
+    def figures(entry: dict) -> dict:
+        return {k: (_money(v) if isinstance(v, Decimal) else v) for k, v in entry.items()}
 
     t = data["totals"]
     return {
         "fiscal_year": data["fiscal_year"], "ministry": data["ministry"], "currency": "USD",
         "generated_at": data["generated_at"].isoformat(timespec="seconds"),
+        "decrees": [figures(d) for d in data["decrees"]],
+        "reconciliation": {"totals": figures(data["reconciliation"]["totals"]),
+                           "checks": [figures(c) for c in data["reconciliation"]["checks"]],
+                           "holds": data["reconciliation"]["holds"]},
         "allocations": [row(r) for r in data["rows"]],
         "totals": {**{k: _money(t[k]) for k in AMOUNTS},
                    "beneficiaries": {"target": t["beneficiaries_target"], "validated": t["beneficiaries_validated"],
