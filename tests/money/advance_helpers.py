@@ -1,7 +1,8 @@
 """Advances built through the real services: an agreement in execution (tests/agreement_helpers.py:
 budget lines 1: 60000.00, 2: 25000.50, 3: 14999.50; tranches 1: 40000 on 2026-02-15, 2: 40000 on
 2026-06-15, 3: 20000 on 2026-09-15; term 2026-02-01..2026-11-30), two treasury officers, and
-helpers to request, approve, prepare and disburse."""
+helpers to request, approve, prepare and disburse. The dates are the reference calendar's (a 2026
+term seen on 20/11/2026), moved to the test day by ``tests/timeline.py``."""
 from __future__ import annotations
 
 import itertools

@@ -5,11 +5,13 @@ treasury users, enrollments with a known status history, and invoices through th
 
 * ``agreement``, ``organization``, ``ngo``, ``administrator``, ``legal``, ``financial``, ``monitoring``
   (from ``tests.agreement_helpers.agreement_in_execution``: budget lines 1: 60,000.00,
-  2: 25,000.50, 3: 14,999.50; term 2026-02-01 … 2026-11-30);
+  2: 25,000.50, 3: 14,999.50; term 2026-02-01 … 2026-11-30 on the reference calendar);
 * ``treasury``, ``treasury2``, ``treasury3``: three treasury officers;
 * ``supplier``: a validated supplier of the agreement (NIT ``0614-050707-104-8``);
 * ``people`` (with ``beneficiaries=True``): enrollments by name, with this history, so that an
-  invoice for March 2026 (``MARCH``) has one unit of each kind:
+  invoice for March 2026 (``MARCH``) has one unit of each kind. Every date here is on the reference
+  calendar (a 2026 term seen on 20/11/2026) moved to the test day (``tests/timeline.py``): "March"
+  is the month-long period ``day("2026-03-01")`` … ``day("2026-03-31")``.
 
   ========== ======================================================================
   ``active``     validated 10/02, active from 15/02 on (active all March)
@@ -23,17 +25,17 @@ from __future__ import annotations
 
 import itertools
 from datetime import date
-from unittest import mock
 
 from sqlalchemy import select
 
+from grants import clock
 from grants.audit import Actor
 from grants.extensions import db
 from grants.models import Enrollment
 from grants.services import beneficiary_imports, enrollments, invoices, payments, suppliers
 from tests.agreement_helpers import agreement_in_execution
 from tests.factories import make_user, valid_dui
-from tests.timeline import day, iso
+from tests.timeline import day, iso, years_before
 
 SUPPLIER_NIT = "0614-050707-104-8"
 OTHER_NIT = "0614-010180-001-2"
@@ -72,11 +74,14 @@ def validated_supplier(ctx: dict, **overrides):
 
 
 def enroll(ctx: dict, names, enrolled_on: date = day("2026-02-01"), validated_on: date = day("2026-02-10")) -> dict:
-    """Enroll one person per name through the real import (monitoring validates on ``validated_on``)."""
+    """Enroll one person per name through the real import, uploaded and validated by monitoring on
+    ``validated_on`` (replayed on that day); each person is 20 on ``enrolled_on`` (the factory plan
+    takes 14 to 29)."""
     names = list(names)
-    rows = [f"DUI,{valid_dui(next(_dui))},{name.capitalize()},Prueba {name},15/03/2000,F,San Salvador Centro,"
+    born = years_before(enrolled_on, 20).strftime("%d/%m/%Y")
+    rows = [f"DUI,{valid_dui(next(_dui))},{name.capitalize()},Prueba {name},{born},F,San Salvador Centro,"
             f"{enrolled_on.isoformat()}" for name in names]
-    with mock.patch.object(beneficiary_imports, "today", lambda: validated_on):
+    with clock.at(validated_on):
         batch = beneficiary_imports.import_file(act(ctx["ngo"]), ctx["agreement"].id, "lista.csv",
                                                 (HEADER + "\n" + "\n".join(rows) + "\n").encode(), "enrollment")
         assert batch.rows_error == 0, batch.rows_error

@@ -10,7 +10,7 @@ from grants.extensions import db
 from grants.models import Advance
 from tests.helpers import api_headers, assert_problem
 from tests.money.advance_helpers import SUPPLIER_NIT, disbursed, money_setup, prepared, row
-from tests.timeline import iso
+from tests.timeline import dmy, iso
 
 
 def keyed(headers: dict, key: str) -> dict:
@@ -142,8 +142,8 @@ def test_template_download_and_upload(client):
     assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
     book = load_workbook(io.BytesIO(response.data))
     sheet = book.worksheets[0]
-    for c, value in enumerate(["Factura", "F-55", "10/03/2026", SUPPLIER_NIT, "Proveedor", "Sillas", "2 - Materiales",
-                               "700.25"], start=1):
+    for c, value in enumerate(["Factura", "F-55", dmy("2026-03-10"), SUPPLIER_NIT, "Proveedor", "Sillas",
+                               "2 - Materiales", "700.25"], start=1):
         sheet.cell(row=2, column=c, value=value)
     buffer = io.BytesIO()
     book.save(buffer)

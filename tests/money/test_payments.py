@@ -25,7 +25,7 @@ from tests.money.payment_helpers import (
     prepared,
     register,
 )
-from tests.timeline import day
+from tests.timeline import day, dmy
 
 
 @pytest.fixture
@@ -58,16 +58,17 @@ def test_units_of_beneficiaries_not_active_the_whole_period_are_deducted_with_th
         (Decimal("600.00"), Decimal("480.00"), Decimal("120.00")), (Decimal("100.00"), Decimal("0.00"),
                                                                     Decimal("100.00"))]
     people = ctx["people"]
-    march = "(del 01/03/2026 al 31/03/2026)."
+    march = f"(del {dmy('2026-03-01')} al {dmy('2026-03-31')})."
     assert [(d.enrollment, d.units, d.amount, d.reason_code, d.reason) for d in result.deductions] == [
         (people["inactive"], 1, Decimal("120.00"), "beneficiary_partly_active",
-         f"Inscripción «Inactiva» desde el 10/03/2026: no estuvo activa todo el período facturado {march}"),
+         f"Inscripción «Inactiva» desde el {dmy('2026-03-10')}: no estuvo activa todo el período facturado {march}"),
         (people["late"], 1, Decimal("120.00"), "beneficiary_partly_active",
-         f"Inscripción activa recién desde el 05/03/2026: no estuvo activa todo el período facturado {march}"),
+         f"Inscripción activa recién desde el {dmy('2026-03-05')}: no estuvo activa todo el período facturado "
+         f"{march}"),
         (people["never"], 1, Decimal("120.00"), "beneficiary_not_active",
-         f"Inscripción «Validada» desde el 10/02/2026: no estuvo activa en el período facturado {march}"),
+         f"Inscripción «Validada» desde el {dmy('2026-02-10')}: no estuvo activa en el período facturado {march}"),
         (people["withdrawn"], 1, Decimal("120.00"), "beneficiary_not_active",
-         f"Inscripción «Retirada» desde el 28/02/2026: no estuvo activa en el período facturado {march}"),
+         f"Inscripción «Retirada» desde el {dmy('2026-02-28')}: no estuvo activa en el período facturado {march}"),
     ]
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import datetime, time
 from decimal import Decimal
 
 import pytest
@@ -16,7 +16,7 @@ from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFail
 from tests.factories import valid_dui, valid_nit
 from tests.money.advance_helpers import SUPPLIER_NIT, act, approved, disbursed, money_setup, row
 from tests.pdfs import tiny_pdf
-from tests.timeline import day, iso
+from tests.timeline import day, dmy, iso
 
 
 def submit(ctx, advance, rows):
@@ -43,7 +43,7 @@ def test_a_valid_statement_is_stored_with_pending_receipts(app):
     advance = disbursed(ctx)
     statement = submit(ctx, advance, [row(amount="1250.50", supplier_tax_id="0614 050707 104 8"),
                                       row(document_type="Comprobante de crédito fiscal", budget_line=2,
-                                          supplier_tax_id=valid_dui(12345), issue_date="14/06/2026")])
+                                          supplier_tax_id=valid_dui(12345), issue_date=dmy("2026-06-14"))])
     assert (statement.number, statement.status, statement.total) == (1, "submitted", Decimal("1350.50"))
     first, second = statement.receipts
     assert (first.supplier_tax_id, first.status, first.position) == ("0614-050707-104-8", "pending", 1)
@@ -250,7 +250,7 @@ def test_template_has_the_headers_the_period_and_the_budget_lines(app):
                                           "NIT o DUI del proveedor", "Nombre del proveedor", "Descripción",
                                           "Línea presupuestaria", "Monto"]
     text = " ".join(str(c.value) for r in notes.iter_rows() for c in r if c.value is not None)
-    assert "15/02/2026 – 14/06/2026" in text and "$40,000.00" in text
+    assert f"{dmy('2026-02-15')} – {dmy('2026-06-14')}" in text and "$40,000.00" in text
     assert "Servicios" in text and "Alimentación" in text
     assert len(data.data_validations.dataValidation) >= 2
 
@@ -266,12 +266,17 @@ def filled_template(advance, rows: list[list]) -> bytes:
     return buffer.getvalue()
 
 
+def cell(reference: str) -> datetime:
+    """A date cell as a spreadsheet stores it (a datetime at midnight), for a reference-calendar day."""
+    return datetime.combine(day(reference), time())
+
+
 def test_upload_of_the_filled_template(app):
     ctx = money_setup()
     advance = disbursed(ctx)
     data = filled_template(advance, [
-        ["Factura", "F-100", datetime(2026, 3, 1), SUPPLIER_NIT, "Proveedor", "Sillas", "1 - Servicios", 1250.5],
-        ["Comprobante de crédito fiscal", 2001, "02/03/2026", valid_dui(7), "Persona", "Refrigerios", 3, 99],
+        ["Factura", "F-100", cell("2026-03-01"), SUPPLIER_NIT, "Proveedor", "Sillas", "1 - Servicios", 1250.5],
+        ["Comprobante de crédito fiscal", 2001, dmy("2026-03-02"), valid_dui(7), "Persona", "Refrigerios", 3, 99],
     ])
     statement = expense_statements.import_statement(act(ctx["ngo"]), advance.id, data, "liquidacion.xlsx")
     db.session.commit()
@@ -286,8 +291,8 @@ def test_upload_errors_name_the_spreadsheet_row(app):
     ctx = money_setup()
     advance = disbursed(ctx)
     data = filled_template(advance, [
-        ["Factura", "F-1", datetime(2026, 3, 1), SUPPLIER_NIT, "Proveedor", "Sillas", 1, 10],
-        ["Factura", "F-2", datetime(2027, 3, 1), SUPPLIER_NIT, "Proveedor", "Mesas", 1, 10.123],
+        ["Factura", "F-1", cell("2026-03-01"), SUPPLIER_NIT, "Proveedor", "Sillas", 1, 10],
+        ["Factura", "F-2", cell("2027-03-01"), SUPPLIER_NIT, "Proveedor", "Mesas", 1, 10.123],  # after the term
     ])
     with pytest.raises(ValidationFailed) as caught:
         expense_statements.import_statement(act(ctx["ngo"]), advance.id, data, "liquidacion.xlsx")

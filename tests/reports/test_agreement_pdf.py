@@ -22,17 +22,28 @@ from grants.reports.agreement_pdf import (
     format_money,
     integer_to_words,
 )
-from tests.timeline import day, year
+from tests.timeline import day, dmy
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 USD = "DÓLARES DE LOS ESTADOS UNIDOS DE AMÉRICA"
+# The document's term, on the reference calendar moved to the test day (tests/timeline.py); its
+# fiscal year is the year the term starts in, and its number carries that year.
+START, END = day("2026-04-01"), day("2026-12-31")
+NUMBER = f"MJSP-CONV-{START.year}-0001"
+MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+          "noviembre", "diciembre")
+
+
+def long_date(d) -> str:
+    """As the agreement writes a date in words: «1 de abril de 2026»."""
+    return f"{d.day} de {MONTHS[d.month - 1]} de {d.year}"
 
 
 def agreement(**changes) -> AgreementDocument:
     doc = AgreementDocument(
-        number="MJSP-CONV-2026-0001",
+        number=NUMBER,
         status_label="Borrador",
-        fiscal_year=year(),
+        fiscal_year=START.year,
         decree_number="D.L. N.º 1045",
         budget_line_code="2026-4100-3-01-01-21-1-54399",
         organization_name="Fundación Juventud con Futuro",
@@ -53,8 +64,8 @@ def agreement(**changes) -> AgreementDocument:
         liquidation_terms="Cada anticipo se liquidará dentro de los 30 días siguientes a su ejecución.",
         liquidation_threshold=Decimal("100.00"),
         amount=Decimal("185000.00"),
-        start_date=day("2026-04-01"),
-        end_date=day("2026-12-31"),
+        start_date=START,
+        end_date=END,
         budget_lines=(
             BudgetLineRow(1, "Bienes", "Equipo deportivo e instrumentos musicales", Decimal("42500.00")),
             BudgetLineRow(2, "Servicios", "Instructores de talleres vocacionales", Decimal("97250.50")),
@@ -134,20 +145,20 @@ def test_agreement_pdf_states_parties_amounts_schedule_and_terms():
     text = " ".join(pages)
 
     assert pdf.startswith(b"%PDF")
-    assert "CONVENIO DE COOPERACIÓN N.º MJSP-CONV-2026-0001" in text
+    assert f"CONVENIO DE COOPERACIÓN N.º {NUMBER}" in text
     assert "Ministerio de Justicia y Seguridad Pública — República de El Salvador" in text
     assert "Fundación Juventud con Futuro" in text and "0614-150399-101-7" in text
     assert "María Antonieta Núñez de Peña" in text and "04567891-2" in text
     for amount in ("$42,500.00", "$97,250.50", "$45,249.50", "$74,000.00", "$55,500.00", "$185,000.00"):
         assert amount in text
-    for planned in ("15/04/2026", "15/07/2026", "15/10/2026"):
+    for planned in (dmy("2026-04-15"), dmy("2026-07-15"), dmy("2026-10-15")):
         assert planned in text
     assert f"US$185,000.00 (CIENTO OCHENTA Y CINCO MIL 00/100 {USD})" in text
     assert "D.L. N.º 1045" in text and "2026-4100-3-01-01-21-1-54399" in text
     assert "no esté liquidado al menos en un 100 %" in text
     assert "únicamente por los beneficiarios efectivamente activos" in text
     assert "Lcda. Ana Beatriz Chávez" in text
-    assert "del 1 de abril de 2026 al 31 de diciembre de 2026" in text
+    assert f"del {long_date(START)} al {long_date(END)}" in text
     for clause in ("PRIMERA — OBJETO", "SEGUNDA — MONTO Y FUENTE DE FINANCIAMIENTO",
                    "TERCERA — OBLIGACIONES DEL MINISTERIO", "CUARTA — OBLIGACIONES DE LA ORGANIZACIÓN",
                    "QUINTA — PRESUPUESTO", "SEXTA — PROGRAMACIÓN FINANCIERA",
@@ -156,7 +167,7 @@ def test_agreement_pdf_states_parties_amounts_schedule_and_terms():
         assert clause in text
     assert "¿Cómo?" in text and "¡sin excepción!" in text and "pingüino" in text
     assert f"Página 1 de {len(pages)}" in pages[0]
-    assert "Generado el 10/03/2026" in pages[0]
+    assert f"Generado el {dmy('2026-03-10')}" in pages[0]
 
 
 def test_threshold_other_than_whole_percent_is_printed_with_decimals():
@@ -173,7 +184,7 @@ def test_unsigned_agreement_is_marked_as_draft_on_every_page():
 def test_signed_agreement_has_no_draft_mark_and_states_place_and_date():
     text = " ".join(page_texts(build_agreement_pdf(signed())))
     assert "BORRADOR" not in text
-    assert "San Salvador, 15 de marzo de 2026" in text
+    assert f"San Salvador, {long_date(day('2026-03-15'))}" in text
     assert "Fecha de firma: pendiente" not in text
 
 
@@ -189,7 +200,7 @@ def test_long_agreement_spans_several_pages_each_numbered_with_the_real_total():
     lines = tuple(BudgetLineRow(n, f"Categoría {n}", "Descripción extensa de la línea presupuestaria "
                                 f"número {n}, " + "con detalle de insumos y servicios " * 4, Decimal("3000.00"))
                   for n in range(1, 61))
-    tranches = tuple(TrancheRow(n, date(2026, n, 20), Decimal("15000.00"), tuple(range(5 * n - 4, 5 * n + 1)))
+    tranches = tuple(TrancheRow(n, day(date(2026, n, 20)), Decimal("15000.00"), tuple(range(5 * n - 4, 5 * n + 1)))
                      for n in range(1, 13))
     pages = page_texts(build_agreement_pdf(
         agreement(amount=Decimal("180000.00"), budget_lines=lines, tranches=tranches)))
@@ -197,9 +208,9 @@ def test_long_agreement_spans_several_pages_each_numbered_with_the_real_total():
     assert len(pages) >= 4
     for k, page in enumerate(pages, start=1):
         assert f"Página {k} de {len(pages)}" in page
-        assert "MJSP-CONV-2026-0001" in page
+        assert NUMBER in page
     text = " ".join(pages)
-    assert "$180,000.00" in text and "20/12/2026" in text and "56, 57, 58, 59, 60" in text
+    assert "$180,000.00" in text and dmy("2026-12-20") in text and "56, 57, 58, 59, 60" in text
 
 
 def test_user_text_with_markup_characters_appears_literally():

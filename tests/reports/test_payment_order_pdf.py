@@ -18,7 +18,10 @@ from grants.reports.payment_order_pdf import (
     build_payment_order_pdf,
 )
 from grants.services import invoices, payments
-from tests.timeline import day
+from tests.timeline import day, dmy, year
+
+
+MARCH = f"del {dmy('2026-03-01')} al {dmy('2026-03-31')}"  # the invoiced period, as the order writes it
 
 
 def page_texts(pdf: bytes) -> list[str]:
@@ -28,21 +31,21 @@ def page_texts(pdf: bytes) -> list[str]:
 def order(**changes) -> PaymentOrder:
     doc = PaymentOrder(
         number="OP-000042", status="authorized", status_label="Autorizado",
-        agreement_number="MJSP-CONV-2026-0001", organization_name="Fundación Juventud con Futuro",
+        agreement_number=f"MJSP-CONV-{year()}-0001", organization_name="Fundación Juventud con Futuro",
         organization_nit="0614-150399-101-7", supplier_name="Capacitaciones El Roble, S.A. de C.V.",
         supplier_tax_id="0614-050707-104-8", supplier_bank="Banco Agrícola", supplier_account="0011-22-333333",
         invoice_number="F-00077", invoice_date=day("2026-04-02"), period_start=day("2026-03-01"),
-        period_end=day("2026-03-31"), certificate="Conforme, recibido el 03/04/2026 por Lcda. Ana Chávez",
+        period_end=day("2026-03-31"), certificate=f"Conforme, recibido el {dmy('2026-04-03')} por Lcda. Ana Chávez",
         lines=(OrderLine(1, 1, "Curso de carpintería por participante", Decimal("5"), Decimal("1200.00"),
                          Decimal("6000.00"), Decimal("2400.00"), Decimal("3600.00")),
                OrderLine(2, 3, "Refrigerios", Decimal("2.5"), Decimal("3.33"), Decimal("8.33"), Decimal("0.00"),
                          Decimal("8.33"))),
         deductions=(OrderDeduction(1, "José Núñez Peña", "•••••••6-1", Decimal("1"), Decimal("1200.00"),
-                                   "Inscripción «Inactiva» desde el 10/03/2026: no estuvo activa todo el período "
-                                   "facturado (del 01/03/2026 al 31/03/2026)."),
+                                   f"Inscripción «Inactiva» desde el {dmy('2026-03-10')}: no estuvo activa todo el "
+                                   f"período facturado ({MARCH})."),
                     OrderDeduction(1, "María López", "•••••••8-7", Decimal("1"), Decimal("1200.00"),
-                                   "Inscripción «Validada» desde el 10/02/2026: no estuvo activa en el período "
-                                   "facturado (del 01/03/2026 al 31/03/2026).")),
+                                   f"Inscripción «Validada» desde el {dmy('2026-02-10')}: no estuvo activa en el "
+                                   f"período facturado ({MARCH}).")),
         invoiced=Decimal("6008.33"), deducted=Decimal("2400.00"), payable=Decimal("3608.33"),
         signatures=(Signature("Preparado por", "Tesorero Uno", day("2026-04-05")),
                     Signature("Autorizado por", "Tesorera Dos", day("2026-04-06")),
@@ -55,19 +58,19 @@ def test_the_order_states_supplier_invoice_lines_deductions_totals_and_signature
     pages = page_texts(build_payment_order_pdf(order()))
     text = " ".join(pages)
     assert "ORDEN DE PAGO DIRECTO OP-000042" in text
-    assert "MJSP-CONV-2026-0001" in text and "Fundación Juventud con Futuro" in text
+    assert f"MJSP-CONV-{year()}-0001" in text and "Fundación Juventud con Futuro" in text
     for value in ("Capacitaciones El Roble, S.A. de C.V.", "0614-050707-104-8", "Banco Agrícola", "0011-22-333333",
-                  "F-00077", "02/04/2026", "del 01/03/2026 al 31/03/2026", "Lcda. Ana Chávez"):
+                  "F-00077", dmy("2026-04-02"), MARCH, "Lcda. Ana Chávez"):
         assert value in text, value
     for amount in ("$6,000.00", "$2,400.00", "$3,600.00", "$8.33", "$6,008.33", "$3,608.33", "$1,200.00"):
         assert amount in text, amount
     assert "TRES MIL SEISCIENTOS OCHO 33/100 DÓLARES DE LOS ESTADOS UNIDOS DE AMÉRICA" in text
-    assert "José Núñez Peña" in text and "6-1" in text and "«Inactiva» desde el 10/03/2026" in text
-    assert "María López" in text and "«Validada» desde el 10/02/2026" in text
+    assert "José Núñez Peña" in text and "6-1" in text and f"«Inactiva» desde el {dmy('2026-03-10')}" in text
+    assert "María López" in text and f"«Validada» desde el {dmy('2026-02-10')}" in text
     assert "Preparado por" in text and "Tesorero Uno" in text and "Tesorera Dos" in text
     assert "Ejecutado por" in text and "Pendiente" in text
     assert "Transferencia pendiente" in text
-    assert f"Página 1 de {len(pages)}" in pages[0] and "Generado el 07/04/2026" in pages[0]
+    assert f"Página 1 de {len(pages)}" in pages[0] and f"Generado el {dmy('2026-04-07')}" in pages[0]
 
 
 def test_until_executed_every_page_says_so():
@@ -85,7 +88,7 @@ def test_an_executed_order_shows_the_transfer_and_no_mark():
                     Signature("Autorizado por", "Tesorera Dos", day("2026-04-06")),
                     Signature("Ejecutado por", "Tesorero Uno", day("2026-04-08"), "Transferencia TRF-2026-0042"))))))
     assert "NO EJECUTADO" not in text
-    assert "Referencia TRF-2026-0042" in text and "08/04/2026" in text
+    assert "Referencia TRF-2026-0042" in text and dmy("2026-04-08") in text
 
 
 def test_an_order_without_deductions_says_every_unit_is_eligible():

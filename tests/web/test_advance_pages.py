@@ -16,7 +16,7 @@ from tests.helpers import csrf_token
 from tests.money import advance_helpers as ah
 from tests.web import money_page_helpers as mh
 from tests.web.money_page_helpers import events, field_errors, html_of, key_of, login, refusal
-from tests.timeline import iso
+from tests.timeline import dmy, iso
 
 invariants = mh.invariants  # autouse: the ledger's invariants hold after every test
 
@@ -33,7 +33,7 @@ def test_advance_request_approval_preparation_and_disbursement_through_the_pages
     login(client, actx["ngo"])
     url = f"/agreements/{agreement.id}/advances/new"
     html = html_of(client.get(url))
-    assert "Desembolso 1 · 15/02/2026 · $40,000.00" in html
+    assert f"Desembolso 1 · {dmy('2026-02-15')} · $40,000.00" in html
     response = client.post(url, data={"csrf_token": csrf_token(client, url), "tranche_number": "2", "purpose": "x"})
     assert response.status_code == 409 and "Solicite primero el anticipo del desembolso 1" in refusal(html_of(response))
     response = client.post(url, data={"csrf_token": csrf_token(client, url), "tranche_number": "1",
