@@ -6,18 +6,21 @@ term seen on 20/11/2026), moved to the test day by ``tests/timeline.py``."""
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, timedelta
 
+from grants import clock
 from grants.audit import Actor
 from grants.extensions import db
-from grants.services import advances
+from grants.services import advances, refunds
 from tests.agreement_helpers import agreement_in_execution
 from tests.factories import make_user, valid_nit
+from tests.pdfs import tiny_pdf
 from tests.timeline import day, iso
 
 _docs = itertools.count(1)
 SUPPLIER_NIT = valid_nit(321)
 TRANSFER_DAY = day("2026-02-16")
+PREPARATION_DAY = TRANSFER_DAY - timedelta(days=1)
 
 
 def act(user) -> Actor:
@@ -33,31 +36,50 @@ def money_setup(**kwargs) -> dict:
 
 
 def requested(ctx, tranche: int = 1):
-    advance = advances.request_advance(act(ctx["ngo"]), ctx["agreement"].id,
-                                       {"tranche_number": tranche, "purpose": f"Desembolso {tranche}"})
+    """Requested, approved and prepared on the day before the transfer (TRANSFER_DAY): a transfer is
+    never dated before its preparation."""
+    with clock.at(PREPARATION_DAY):
+        advance = advances.request_advance(act(ctx["ngo"]), ctx["agreement"].id,
+                                           {"tranche_number": tranche, "purpose": f"Desembolso {tranche}"})
     db.session.commit()
     return advance
 
 
 def approved(ctx, tranche: int = 1):
     advance = requested(ctx, tranche)
-    advances.approve_advance(act(ctx["financial"]), advance.id)
+    with clock.at(PREPARATION_DAY):
+        advances.approve_advance(act(ctx["financial"]), advance.id)
     db.session.commit()
     return advance
 
 
 def prepared(ctx, tranche: int = 1):
     advance = approved(ctx, tranche)
-    advances.prepare_disbursement(act(ctx["treasury"]), advance.id)
+    with clock.at(PREPARATION_DAY):
+        advances.prepare_disbursement(act(ctx["treasury"]), advance.id)
     db.session.commit()
     return advance
 
 
 def disbursed(ctx, tranche: int = 1, day: date = TRANSFER_DAY):
     advance = prepared(ctx, tranche)
-    advances.disburse_advance(act(ctx["treasury2"]), advance.id, f"TRF-{advance.id}-{tranche}", day)
+    with clock.at(max(day, TRANSFER_DAY)):
+        advances.disburse_advance(act(ctx["treasury2"]), advance.id, f"TRF-{advance.id}-{tranche}", day)
     db.session.commit()
     return advance
+
+
+def refunded(ctx, advance, amount: str, reference: str, user: str = "ngo", day: str | None = None,
+             confirm_by: str = "treasury"):
+    """A refund declared (with its deposit slip) and confirmed against the bank by treasury."""
+    refund = refunds.declare_refund(act(ctx[user]), advance.id, {
+        "amount": amount, "bank_name": "Banco Agrícola", "bank_reference": reference,
+        "refunded_on": day or iso("2026-06-20")}, slip=("boleta.pdf", tiny_pdf(f"Depósito {reference}")))
+    if confirm_by:
+        refunds.confirm_refund(act(ctx[confirm_by if ctx[confirm_by].id != ctx[user].id else "treasury2"]),
+                               refund.id)
+    db.session.commit()
+    return refund
 
 
 def row(**overrides) -> dict:

@@ -86,7 +86,7 @@ def enroll(ctx: dict, names, enrolled_on: date = day("2026-02-01"), validated_on
                                                 (HEADER + "\n" + "\n".join(rows) + "\n").encode(), "enrollment")
         assert batch.rows_error == 0, batch.rows_error
         beneficiary_imports.confirm_batch(act(ctx["ngo"]), batch.id)
-        beneficiary_imports.validate_batch(act(ctx["monitoring"]), batch.id)
+        beneficiary_imports.validate_batch(act(ctx["monitoring"]), batch.id, effective=validated_on)
     found = db.session.scalars(select(Enrollment).where(Enrollment.batch_id == batch.id)
                                .order_by(Enrollment.id)).all()
     db.session.commit()

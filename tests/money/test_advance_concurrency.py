@@ -5,17 +5,17 @@ the same tests check too. The invariants check runs afterwards on the committed 
 from __future__ import annotations
 
 import threading
-from datetime import date
 from decimal import Decimal
 
 from grants.audit import Actor, verify_chain
 from grants.db import unit_of_work
 from grants.extensions import db
 from grants.models import Advance, Agreement, ExpenseStatement, Receipt, Refund, User
-from grants.services import advances, expense_statements, ledger
+from grants.services import advances, expense_statements, ledger, refunds
 from grants.services.errors import DomainError
 from tests.factories import make_user
 from tests.money.advance_helpers import act, disbursed, money_setup, prepared, row
+from tests.pdfs import tiny_pdf
 from tests.timeline import day, iso
 
 
@@ -88,37 +88,42 @@ def test_two_statements_racing_for_the_last_balance(live_app):
         assert sum((s.total for s in statements), Decimal("0")) <= Decimal("40000.00")
 
 
-def test_two_refunds_racing_for_the_outstanding_balance(live_app):
+def _declaration(user_id, advance_id, reference, amount="30000.00"):
+    return lambda: refunds.declare_refund(as_user(user_id), advance_id, {
+        "amount": amount, "bank_name": "Banco Agrícola", "bank_reference": reference,
+        "refunded_on": iso("2026-03-01")}, slip=("boleta.pdf", tiny_pdf(reference))).id
+
+
+def test_two_refund_declarations_racing_for_the_outstanding_balance(live_app):
+    """Declarations are serialized on the advance's row: the second sees the first one pending."""
     with live_app.app_context():
         ctx = money_setup()
         advance = disbursed(ctx)
         advance_id, ngo_id, treasury_id = advance.id, ctx["ngo"].id, ctx["treasury"].id
 
-    def refund(user_id, reference):
-        return lambda: advances.record_refund(as_user(user_id), advance_id, {
-            "amount": "30000.00", "bank_reference": reference, "refunded_on": iso("2026-03-01")}).id
-
-    results, failures = race(live_app, [refund(ngo_id, "REI-A"), refund(treasury_id, "REI-B")])
+    results, failures = race(live_app, [_declaration(ngo_id, advance_id, "REI-A"),
+                                        _declaration(treasury_id, advance_id, "REI-B")])
     assert len(results) == 1 and failures == ["exceeds_outstanding"]
     with live_app.app_context():
         assert db.session.query(Refund).filter_by(advance_id=advance_id).count() == 1
         current = db.session.get(Advance, advance_id)
-        assert (current.refunded_amount, current.outstanding) == (Decimal("30000.00"), Decimal("10000.00"))
+        assert (current.refunded_amount, current.outstanding) == (Decimal("0.00"), Decimal("40000.00"))
 
 
-def test_refund_and_acceptance_racing_never_pass_what_was_disbursed(live_app):
-    """A receipt of 30,000 pending while the NGO refunds 30,000: at most one of them fits."""
+def test_refund_confirmation_and_acceptance_racing_never_pass_what_was_disbursed(live_app):
+    """A refund of 30,000 declared, then a receipt of 30,000 presented: treasury confirming the one
+    while the financial reviewer accepts the other, at most one of them fits the 40,000."""
     with live_app.app_context():
         ctx = money_setup()
         advance = disbursed(ctx)
+        refund_id = _declaration(ctx["ngo"].id, advance.id, "REI-X")()
         statement = expense_statements.submit_statement(act(ctx["ngo"]), advance.id, [row(amount="30000.00")])
         db.session.commit()
         advance_id, receipt_id = advance.id, statement.receipts[0].id
-        ngo_id, financial_id = ctx["ngo"].id, ctx["financial"].id
+        treasury_id, financial_id = ctx["treasury"].id, ctx["financial"].id
 
     jobs = [
-        lambda: advances.record_refund(as_user(ngo_id), advance_id, {
-            "amount": "30000.00", "bank_reference": "REI-X", "refunded_on": iso("2026-03-01")}).id,
+        lambda: refunds.confirm_refund(as_user(treasury_id), refund_id).id,
         lambda: expense_statements.decide_receipt(as_user(financial_id), receipt_id, True, None).id,
     ]
     results, failures = race(live_app, jobs)
@@ -128,3 +133,4 @@ def test_refund_and_acceptance_racing_never_pass_what_was_disbursed(live_app):
         assert current.liquidated_amount + current.refunded_amount == Decimal("30000.00")
         receipt = db.session.get(Receipt, receipt_id)
         assert (receipt.status == "accepted") == (current.liquidated_amount == Decimal("30000.00"))
+        assert (db.session.get(Refund, refund_id).status == "confirmed") == (current.refunded_amount > 0)

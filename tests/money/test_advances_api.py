@@ -6,11 +6,13 @@ import io
 
 from openpyxl import load_workbook
 
+from grants import clock
 from grants.extensions import db
 from grants.models import Advance
 from tests.helpers import api_headers, assert_problem
 from tests.money.advance_helpers import SUPPLIER_NIT, disbursed, money_setup, prepared, row
-from tests.timeline import dmy, iso
+from tests.pdfs import tiny_pdf
+from tests.timeline import day, dmy, iso
 
 
 def keyed(headers: dict, key: str) -> dict:
@@ -32,14 +34,17 @@ def test_advance_lifecycle_through_the_api(client):
         "requested", "40000.00", iso("2026-02-15"), iso("2026-06-14"))
     advance_id = advance["id"]
 
-    assert client.post(f"/api/v1/advances/{advance_id}/approve", headers=fin).get_json()["status"] == "approved"
-    assert client.post(f"/api/v1/advances/{advance_id}/prepare", headers=t1).get_json()["status"] == "prepared"
-    body = {"bank_reference": "TRF-0001", "transfer_date": iso("2026-02-16")}
-    assert_problem(client.post(f"/api/v1/advances/{advance_id}/disburse", json=body,
-                               headers=keyed(t1, "disburse-0001")), 409, "segregation_of_duties")
-    response = client.post(f"/api/v1/advances/{advance_id}/disburse", json=body, headers=keyed(t2, "disburse-0001"))
+    with clock.at(day("2026-02-16")):  # approved, prepared and transferred on the day the money left
+        assert client.post(f"/api/v1/advances/{advance_id}/approve", headers=fin).get_json()["status"] == "approved"
+        assert client.post(f"/api/v1/advances/{advance_id}/prepare", headers=t1).get_json()["status"] == "prepared"
+        body = {"bank_reference": "TRF-0001", "transfer_date": iso("2026-02-16")}
+        assert_problem(client.post(f"/api/v1/advances/{advance_id}/disburse", json=body,
+                                   headers=keyed(t1, "disburse-0001")), 409, "segregation_of_duties")
+        response = client.post(f"/api/v1/advances/{advance_id}/disburse", json=body,
+                               headers=keyed(t2, "disburse-0001"))
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json()["outstanding"] == "40000.00"
+    assert response.get_json()["period_start"] == iso("2026-02-16")  # the receipts' period starts with the money
 
     balances = client.get(f"/api/v1/agreements/{agreement_id}/balances", headers=ngo).get_json()
     assert (balances["assigned"], balances["advanced"], balances["outstanding"], balances["available"]) == (
@@ -65,10 +70,16 @@ def test_advance_lifecycle_through_the_api(client):
     assert client.get(f"/api/v1/expense-statements/{statement['id']}", headers=ngo).get_json()["status"] == "reviewed"
 
     response = client.post("/api/v1/refunds", json={"advance_id": advance_id, "amount": "1000.00",
-                                                    "bank_reference": "REI-1", "refunded_on": iso("2026-06-20")},
+                                                    "bank_name": "Banco Agrícola", "bank_reference": "REI-1",
+                                                    "refunded_on": iso("2026-06-20")},
                            headers=keyed(ngo, "refund-0001"))
     assert response.status_code == 201, response.get_data(as_text=True)
-    assert response.get_json()["amount"] == "1000.00"
+    refund = response.get_json()
+    assert (refund["amount"], refund["status"]) == ("1000.00", "declared")
+    assert client.get(f"/api/v1/advances/{advance_id}", headers=ngo).get_json()["status"] == "disbursed"
+    client.post(f"/api/v1/refunds/{refund['id']}/slip", headers=ngo,
+                data={"file": (io.BytesIO(tiny_pdf("Boleta REI-1")), "boleta.pdf")})
+    assert client.post(f"/api/v1/refunds/{refund['id']}/confirm", headers=t1).get_json()["status"] == "confirmed"
     advance = client.get(f"/api/v1/advances/{advance_id}", headers=ngo).get_json()
     assert (advance["status"], advance["outstanding"], advance["liquidated_share"]) == (
         "liquidated", "0.00", "100.00")
@@ -101,7 +112,8 @@ def test_refund_is_idempotent(client):
     ctx = money_setup()
     advance = disbursed(ctx)
     ngo = api_headers(client, ctx["ngo"])
-    body = {"advance_id": advance.id, "amount": "100.00", "bank_reference": "REI-7", "refunded_on": iso("2026-03-01")}
+    body = {"advance_id": advance.id, "amount": "100.00", "bank_name": "Banco Agrícola", "bank_reference": "REI-7",
+            "refunded_on": iso("2026-03-01")}
     assert_problem(client.post("/api/v1/refunds", json=body, headers=ngo), 400, "idempotency_key_required")
     first = client.post("/api/v1/refunds", json=body, headers=keyed(ngo, "refund-key-1"))
     assert first.status_code == 201
@@ -111,9 +123,11 @@ def test_refund_is_idempotent(client):
     assert_problem(client.post("/api/v1/refunds", json={**body, "amount": "200.00"},
                                headers=keyed(ngo, "refund-key-1")), 422, "idempotency_key_reused")
     refunds = client.get(f"/api/v1/refunds?advance_id={advance.id}", headers=ngo).get_json()
-    assert refunds["total"] == 1
+    assert refunds["total"] == 1 and refunds["items"][0]["status"] == "declared"
     db.session.expire_all()
-    assert str(db.session.get(Advance, advance.id).refunded_amount) == "100.00"
+    assert str(db.session.get(Advance, advance.id).refunded_amount) == "0.00"  # declared once, not yet confirmed
+    balances = client.get(f"/api/v1/agreements/{advance.agreement_id}/balances", headers=ngo).get_json()
+    assert (balances["refunds_declared"], balances["refunded"]) == ("100.00", "0.00")
 
 
 def test_another_organization_sees_nothing(client):
@@ -127,7 +141,7 @@ def test_another_organization_sees_nothing(client):
                 f"/api/v1/agreements/{ctx['agreement'].id}/balances", f"/api/v1/expense-statements/{statement_id}",
                 f"/api/v1/advances/{advance.id}/expense-statement-template.xlsx"):
         assert_problem(client.get(url, headers=stranger), 404, "not_found")
-    assert_problem(client.post("/api/v1/refunds", json={"advance_id": advance.id, "amount": "1.00",
+    assert_problem(client.post("/api/v1/refunds", json={"advance_id": advance.id, "amount": "1.00", "bank_name": "B",
                                                         "bank_reference": "X", "refunded_on": iso("2026-03-01")},
                                headers=keyed(stranger, "stranger-1")), 404, "not_found")
     assert client.get("/api/v1/advances", headers=stranger).get_json()["total"] == 0

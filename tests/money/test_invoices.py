@@ -97,19 +97,21 @@ def test_every_field_error_is_reported_together_and_nothing_is_stored(ctx):
 def test_the_period_must_be_ordered_and_inside_the_term(ctx):
     errors = refused(ctx, invoice_data(ctx, period_start=iso("2026-03-31"), period_end=iso("2026-03-01")))
     assert set(errors) == {"period_end"}
-    register(ctx, period_start=iso("2026-02-01"), period_end=iso("2026-11-30"))  # the whole term passes
+    # the whole term passes (billed before it ends: an advance invoice, never paid directly)
+    register(ctx, period_start=iso("2026-02-01"), period_end=iso("2026-11-30"), advance_invoice=True)
 
 
 def test_a_beneficiary_is_not_billed_twice_by_one_supplier_for_overlapping_days(ctx):
     first = register(ctx, [beneficiary_line(ctx, ["active", "late"])])  # March 2026, budget line 1
     errors = refused(ctx, invoice_data(ctx, [line(2), beneficiary_line(ctx, ["active", "inactive"])],
-                                       period=(day("2026-03-20"), day("2026-04-10"))))
+                                       period=(day("2026-03-20"), day("2026-04-10")), issue_date=iso("2026-04-11")))
     active = ctx["people"]["active"].id
     assert errors == {"lines.1.enrollment_ids": [
         f"Ya facturadas por este proveedor en la factura {first.number}, en la misma línea presupuestaria y un "
         f"período que se superpone: inscripciones {active}."]}
     # Another period, or another budget line, is another service: accepted.
-    register(ctx, [beneficiary_line(ctx, ["active"])], period=(day("2026-04-01"), day("2026-04-30")))
+    register(ctx, [beneficiary_line(ctx, ["active"])], period=(day("2026-04-01"), day("2026-04-30")),
+             issue_date=iso("2026-05-01"))
     register(ctx, [beneficiary_line(ctx, ["active"], budget_line=2)])
     # A voided invoice no longer counts.
     invoices.void_invoice(act(ctx["ngo"]), first.id, "Factura emitida por error")

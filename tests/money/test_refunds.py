@@ -1,5 +1,7 @@
-"""Refunds (reintegros): never more than outstanding; the advance closes when receipts plus refunds
-equal what was disbursed; money coming back is accepted even while the agreement is suspended."""
+"""Refunds (reintegros): declared by the NGO (or treasury on its behalf) and counted once another
+treasury officer confirms them (tests/money/test_refund_confirmation.py covers that step); never more
+than outstanding; the advance closes when receipts plus confirmed refunds equal what was disbursed;
+money coming back is accepted even while the agreement is suspended."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -10,17 +12,21 @@ from sqlalchemy.exc import IntegrityError
 
 from grants.extensions import db
 from grants.models import Advance, AuditEvent
-from grants.services import advances, agreements, expense_statements, ledger
+from grants.services import agreements, expense_statements, ledger, refunds
 from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from tests.money.advance_helpers import act, approved, disbursed, money_setup, row
+from tests.money.advance_helpers import act, approved, disbursed, money_setup, refunded, row
 from tests.timeline import iso
 
 
 def refund(ctx, advance, amount, reference, user="ngo", day=iso("2026-06-20")):
-    made = advances.record_refund(act(ctx[user]), advance.id, {"amount": amount, "bank_reference": reference,
-                                                              "refunded_on": day})
-    db.session.commit()
+    """Declared by ``user`` and confirmed by a treasury officer who did not declare it."""
+    made = refunded(ctx, advance, amount, reference, user=user, day=day)
+    db.session.refresh(advance)
     return made
+
+
+def declare(ctx, advance, data, user="ngo"):
+    return refunds.declare_refund(act(ctx[user]), advance.id, {"bank_name": "Banco Agrícola", **data})
 
 
 def test_refund_closes_the_advance(app):
@@ -40,7 +46,8 @@ def test_refund_closes_the_advance(app):
         Decimal("40000.00"), Decimal("35000.00"), Decimal("5000.00"), Decimal("0.00"), Decimal("65000.00"))
     actions = db.session.scalars(select(AuditEvent.action).where(
         AuditEvent.entity_type == "advance", AuditEvent.entity_id == str(advance.id))).all()
-    assert actions[-3:] == ["advance.refund_recorded", "advance.refund_recorded", "advance.liquidated"]
+    assert actions[-5:] == ["advance.refund_declared", "advance.refund_confirmed", "advance.refund_declared",
+                            "advance.refund_confirmed", "advance.liquidated"]
     with pytest.raises(Conflict) as refused:
         refund(ctx, advance, "0.01", "REI-003")
     assert refused.value.code == "advance_liquidated"
@@ -70,12 +77,10 @@ def test_refund_fields_and_a_repeated_bank_reference(app):
     ctx = money_setup()
     advance = disbursed(ctx)
     with pytest.raises(ValidationFailed) as refused:
-        advances.record_refund(act(ctx["ngo"]), advance.id, {"amount": "-5", "bank_reference": "",
-                                                             "refunded_on": "2999-01-01"})
-    assert set(refused.value.errors) == {"amount", "bank_reference", "refunded_on"}
+        declare(ctx, advance, {"amount": "-5", "bank_reference": "", "refunded_on": "2999-01-01", "bank_name": ""})
+    assert set(refused.value.errors) == {"amount", "bank_name", "bank_reference", "refunded_on"}
     with pytest.raises(ValidationFailed) as refused:
-        advances.record_refund(act(ctx["ngo"]), advance.id, {"amount": "5.00", "bank_reference": "R",
-                                                             "refunded_on": iso("2026-02-01")})
+        declare(ctx, advance, {"amount": "5.00", "bank_reference": "R", "refunded_on": iso("2026-02-01")})
     assert set(refused.value.errors) == {"refunded_on"}  # before the transfer (2026-02-16)
     refund(ctx, advance, "10.00", "REI-9")
     with pytest.raises(ValidationFailed) as refused:

@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from grants.extensions import db
 from grants.models import AuditEvent, ExpenseStatement, Receipt
-from grants.services import agreements, expense_statements, ledger
+from grants.services import agreements, attachments, expense_statements, ledger
 from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.factories import valid_dui, valid_nit
 from tests.money.advance_helpers import SUPPLIER_NIT, act, approved, disbursed, money_setup, row
-from tests.pdfs import tiny_pdf
+from tests.pdfs import tiny_pdf, tiny_png
 from tests.timeline import day, dmy, iso
 
 
@@ -61,12 +61,16 @@ def test_empty_statement_is_refused(app):
 
 def test_dates_outside_the_advance_period_or_the_agreement_term(app):
     ctx = money_setup()
-    advance = disbursed(ctx)  # period 2026-02-15 .. 2026-06-14, term 2026-02-01 .. 2026-11-30
-    error = refused(ctx, advance, [row(issue_date=iso("2026-02-14")), row(issue_date=iso("2026-06-15")),
+    # Tranche 1 is planned from 15/02; the money left on 16/02, so its period is 16/02 .. 14/06
+    # (term 2026-02-01 .. 2026-11-30; no pre-financing clause).
+    advance = disbursed(ctx)
+    assert (advance.period_start, advance.period_end) == (day("2026-02-16"), day("2026-06-14"))
+    error = refused(ctx, advance, [row(issue_date=iso("2026-02-15")), row(issue_date=iso("2026-06-15")),
                                    row(issue_date=iso("2026-01-31")), row(issue_date="31/02/2026"),
-                                   row(issue_date=iso("2026-02-15")), row(issue_date=iso("2026-06-14"))])
+                                   row(issue_date=iso("2026-02-16")), row(issue_date=iso("2026-06-14"))])
     assert set(error.errors) == {"rows.1.issue_date", "rows.2.issue_date", "rows.3.issue_date", "rows.4.issue_date"}
-    assert "período del anticipo" in str(error.errors["rows.1.issue_date"][0])
+    assert "no permite prefinanciar" in str(error.errors["rows.1.issue_date"][0])
+    assert "período del anticipo" in str(error.errors["rows.2.issue_date"][0])
     assert "plazo del convenio" in str(error.errors["rows.3.issue_date"][0])
 
 
@@ -233,10 +237,13 @@ def test_receipt_scan(app):
         assert caught.value.code == "file_too_large"
     finally:
         app.config["RECEIPT_SCAN_MAX_BYTES"] = 10 * 1024 * 1024
-    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-    expense_statements.attach_receipt_scan(act(ctx["ngo"]), receipt.id, png)
-    assert len(receipt.scan_sha256) == 64
-    assert expense_statements.scan_path(receipt).read_bytes() == png
+    with pytest.raises(ValidationFailed):  # a PNG signature without a PNG behind it
+        expense_statements.attach_receipt_scan(act(ctx["ngo"]), receipt.id, b"\x89PNG\r\n\x1a\n" + b"\x00" * 32)
+    png = tiny_png()
+    expense_statements.attach_receipt_scan(act(ctx["ngo"]), receipt.id, png, "comprobante.png")
+    [scan] = expense_statements.scans_of(receipt)
+    assert (len(scan.sha256), scan.content_type, scan.filename) == (64, "image/png", "comprobante.png")
+    assert attachments.path_of(scan).read_bytes() == png
 
 
 # --- the XLSX template and the upload --------------------------------------------------------------
@@ -250,7 +257,7 @@ def test_template_has_the_headers_the_period_and_the_budget_lines(app):
                                           "NIT o DUI del proveedor", "Nombre del proveedor", "Descripción",
                                           "Línea presupuestaria", "Monto"]
     text = " ".join(str(c.value) for r in notes.iter_rows() for c in r if c.value is not None)
-    assert f"{dmy('2026-02-15')} – {dmy('2026-06-14')}" in text and "$40,000.00" in text
+    assert f"{dmy('2026-02-16')} – {dmy('2026-06-14')}" in text and "$40,000.00" in text
     assert "Servicios" in text and "Alimentación" in text
     assert len(data.data_validations.dataValidation) >= 2
 

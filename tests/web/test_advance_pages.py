@@ -8,6 +8,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
+from grants import clock
+from grants.clock import today
 from grants.extensions import db
 from grants.models import Advance, Refund
 from grants.services import ledger
@@ -16,6 +18,7 @@ from tests.helpers import csrf_token
 from tests.money import advance_helpers as ah
 from tests.web import money_page_helpers as mh
 from tests.web.money_page_helpers import events, field_errors, html_of, key_of, login, refusal
+from tests.pdfs import tiny_pdf
 from tests.timeline import dmy, iso
 
 invariants = mh.invariants  # autouse: the ledger's invariants hold after every test
@@ -33,7 +36,7 @@ def test_advance_request_approval_preparation_and_disbursement_through_the_pages
     login(client, actx["ngo"])
     url = f"/agreements/{agreement.id}/advances/new"
     html = html_of(client.get(url))
-    assert f"Desembolso 1 · {dmy('2026-02-15')} · $40,000.00" in html
+    assert f"Desembolso 1 · {dmy('2026-02-15')} · disponible $40,000.00 de $40,000.00" in html
     response = client.post(url, data={"csrf_token": csrf_token(client, url), "tranche_number": "2", "purpose": "x"})
     assert response.status_code == 409 and "Solicite primero el anticipo del desembolso 1" in refusal(html_of(response))
     response = client.post(url, data={"csrf_token": csrf_token(client, url), "tranche_number": "1",
@@ -54,14 +57,14 @@ def test_advance_request_approval_preparation_and_disbursement_through_the_pages
     assert 'data-testid="disburse-form"' not in html and 'data-testid="preparer-cannot-disburse"' in html
     response = client.post(f"{page}/disburse", data={"csrf_token": csrf_token(client, page),
                                                      "idempotency_key": "a" * 32, "bank_reference": "TRF-A1",
-                                                     "transfer_date": iso("2026-02-16")})
+                                                     "transfer_date": today().isoformat()})
     assert response.status_code == 409
     assert refusal(html_of(response)) == "Quien preparó el desembolso no puede ejecutarlo (segregación de funciones)."
 
     login(client, actx["treasury2"])
     html = html_of(client.get(page))
     form = {"csrf_token": csrf_token(client, page), "idempotency_key": key_of(html, "disburse-form"),
-            "bank_reference": "TRF-A1", "transfer_date": iso("2026-02-16")}
+            "bank_reference": "TRF-A1", "transfer_date": today().isoformat()}
     assert client.post(f"{page}/disburse", data=form).status_code == 303
     assert client.post(f"{page}/disburse", data=form).status_code == 303   # the double click
     advance = db.session.get(Advance, advance.id)
@@ -82,16 +85,33 @@ def test_the_financial_reviewer_rejects_with_a_reason(client, actx):
     assert "Falta el plan" in html_of(client.get(page))
 
 
-def test_a_refund_recorded_twice_with_the_same_key_counts_once(client, actx):
+def test_a_refund_declared_twice_with_the_same_key_counts_once_and_only_when_confirmed(client, actx, app):
     advance = ah.disbursed(actx)
     login(client, actx["ngo"])
     page = f"/advances/{advance.id}"
     html = html_of(client.get(page))
     form = {"csrf_token": csrf_token(client, page), "idempotency_key": key_of(html, "refund-form"),
-            "amount": "1,500.00", "bank_reference": "DEP-77", "refunded_on": iso("2026-03-01")}
-    assert client.post(f"{page}/refunds", data=form).status_code == 303
-    assert client.post(f"{page}/refunds", data=form).status_code == 303
+            "amount": "1,500.00", "bank_name": "Banco Agrícola", "bank_reference": "DEP-77",
+            "refunded_on": iso("2026-03-01")}
+    missing = client.post(f"{page}/refunds", data=form, content_type="multipart/form-data")
+    assert missing.status_code == 422 and "boleta" in html_of(missing)
+    slip = lambda: (io.BytesIO(tiny_pdf("Boleta DEP-77")), "boleta.pdf")  # noqa: E731
+    assert client.post(f"{page}/refunds", data={**form, "slip": slip()},
+                       content_type="multipart/form-data").status_code == 303
+    assert client.post(f"{page}/refunds", data={**form, "slip": slip()},
+                       content_type="multipart/form-data").status_code == 303  # the double click
     assert db.session.scalar(select(func.count()).select_from(Refund)) == 1
+    advance = db.session.get(Advance, advance.id)
+    assert (advance.refunded_amount, advance.outstanding) == (Decimal("0.00"), Decimal("40000.00"))
+    html = html_of(client.get(page))
+    assert re.search(r'data-amount="refunds-declared">\$1,500.00<', html) and 'data-testid="refund-slip"' in html
+
+    treasury = app.test_client()
+    login(treasury, actx["treasury"])
+    refund = db.session.scalars(select(Refund)).one()
+    assert 'data-testid="confirm-refund"' in html_of(treasury.get(page))
+    assert treasury.post(f"/refunds/{refund.id}/confirm",
+                         data={"csrf_token": csrf_token(treasury, page)}).status_code == 303
     advance = db.session.get(Advance, advance.id)
     assert (advance.refunded_amount, advance.outstanding) == (Decimal("1500.00"), Decimal("38500.00"))
     html = html_of(client.get(page))
@@ -164,8 +184,9 @@ def test_home_panels_for_financial_and_the_ngo(client, actx):
     login(client, actx["financial"])
     html = html_of(client.get("/"))
     assert 'data-count="advances_to_approve">1<' in html and f'href="/advances/{requested.id}"' in html
-    ah.advances.approve_advance(ah.act(actx["financial"]), requested.id)
-    ah.advances.prepare_disbursement(ah.act(actx["treasury"]), requested.id)
+    with clock.at(ah.PREPARATION_DAY):
+        ah.advances.approve_advance(ah.act(actx["financial"]), requested.id)
+        ah.advances.prepare_disbursement(ah.act(actx["treasury"]), requested.id)
     ah.advances.disburse_advance(ah.act(actx["treasury2"]), requested.id, "TRF-H", ah.TRANSFER_DAY)
     db.session.commit()
     login(client, actx["ngo"])
