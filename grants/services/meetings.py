@@ -85,7 +85,7 @@ def case_of(record) -> tuple[int, int | None, int | None]:
     return record.id, plan_id, agreement_id
 
 
-def case_meetings(record) -> list[Meeting]:
+def case_query(record):
     """Every meeting of the case (before the plan, on the plan, on the agreement), oldest first."""
     allocation_id, plan_id, agreement_id = case_of(record)
     where = [Meeting.allocation_id == allocation_id]
@@ -93,9 +93,12 @@ def case_meetings(record) -> list[Meeting]:
         where.append(Meeting.plan_id == plan_id)
     if agreement_id:
         where.append(Meeting.agreement_id == agreement_id)
-    return list(db.session.scalars(
-        select(Meeting).where(or_(*where)).order_by(Meeting.held_on, Meeting.id)
-        .options(selectinload(Meeting.commitments), selectinload(Meeting.participants))))
+    return select(Meeting).where(or_(*where)).order_by(Meeting.held_on, Meeting.id)
+
+
+def case_meetings(record) -> list[Meeting]:
+    return list(db.session.scalars(case_query(record).options(
+        selectinload(Meeting.commitments), selectinload(Meeting.participants))))
 
 
 def stage_refusal(record):
@@ -316,16 +319,24 @@ def cancel_commitment(actor: Actor, commitment_id: int, note: str | None) -> Com
 
 # --- queries -------------------------------------------------------------------------------------
 
+def owned_query(user, status: str | None = None, overdue: bool = False):
+    """The commitments ``user`` owns (in an organization they still see), by due date;
+    ``overdue``: the open ones due before today."""
+    query = select(Commitment).where(Commitment.owner_id == user.id).order_by(Commitment.due_on, Commitment.id)
+    if not user.sees_all_organizations:
+        query = query.where(Commitment.organization_id == user.organization_id)
+    if overdue:
+        query = query.where(Commitment.status == "open", Commitment.due_on < today())
+    if status:
+        query = query.where(Commitment.status == status)
+    return query
+
+
 def overdue_commitments(user) -> list[Commitment]:
     """The user's own open commitments due before today, the oldest due first."""
     if user is None or not getattr(user, "is_authenticated", False):
         return []
-    query = (select(Commitment).where(Commitment.owner_id == user.id, Commitment.status == "open",
-                                      Commitment.due_on < today())
-             .order_by(Commitment.due_on, Commitment.id).options(selectinload(Commitment.meeting)))
-    if not user.sees_all_organizations:
-        query = query.where(Commitment.organization_id == user.organization_id)
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(owned_query(user, overdue=True).options(selectinload(Commitment.meeting))))
 
 
 def owner_choices(organization_id: int) -> list[User]:
