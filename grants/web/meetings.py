@@ -51,7 +51,7 @@ class ParticipantForm(Form):
 class CommitmentRowForm(Form):
     description = StringField(_l("Compromiso"), validators=[Optional(), Length(max=2000)])
     owner_id = SelectField(_l("Responsable"), coerce=int, validate_choice=False)
-    due_on = _date(_l("Plazo"))
+    due_on = _date(_l("Fecha límite"))
 
     def is_blank(self) -> bool:
         return not (self.description.data or "").strip() and not (self.due_on.data or "").strip()
@@ -80,7 +80,7 @@ class MeetingForm(FlaskForm):
 class CommitmentForm(FlaskForm):
     description = TextAreaField(_l("Compromiso"), validators=[Optional(), Length(max=2000)])
     owner_id = SelectField(_l("Responsable"), coerce=int, validate_choice=False)
-    due_on = _date(_l("Plazo"))
+    due_on = _date(_l("Fecha límite"))
 
 
 class MinutesForm(FlaskForm):
