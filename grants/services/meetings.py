@@ -98,7 +98,7 @@ def case_query(record):
 
 def case_meetings(record) -> list[Meeting]:
     return list(db.session.scalars(case_query(record).options(
-        selectinload(Meeting.commitments), selectinload(Meeting.participants))))
+        selectinload(Meeting.commitments).selectinload(Commitment.owner), selectinload(Meeting.participants))))
 
 
 def stage_refusal(record):

@@ -132,7 +132,7 @@ def test_a_commitment_is_due_on_or_after_the_meeting_and_within_a_year(ctx):
     ngo = ctx["ngo"]
     meeting = recorded(ctx, commitments=[commitment(ngo, iso("2026-06-15"))])
     assert meeting.commitments[0].due_on == meeting.held_on
-    for due in ("2026-06-14", (day("2026-06-15") + timedelta(days=367)).isoformat()):
+    for due in (iso("2026-06-14"), (day("2026-06-15") + timedelta(days=367)).isoformat()):
         with pytest.raises(ValidationFailed) as refused:
             meetings.add_commitment(act(ctx["administrator"]), meeting.id, commitment(ngo, due))
         assert errors_of(refused) == {"due_on"}
