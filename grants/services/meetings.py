@@ -47,7 +47,8 @@ from grants.services.errors import Conflict, FieldErrors, Forbidden, NotFound
 from grants.services.followup import as_date, clean_text
 from grants.services.notifications import notify
 from grants.workflows import TransitionRefused
-from grants.workflows.commitment import NEEDS_NOTE, CommitmentAction
+from grants.workflows.agreement import AgreementState
+from grants.workflows.commitment import NEEDS_NOTE, CommitmentAction, CommitmentState
 from grants.workflows.commitment import next_state as commitment_next
 
 MAX_MINUTES = 20000
@@ -108,7 +109,7 @@ def stage_refusal(record):
         return _l("La asignación ya tiene plan de trabajo: registre la mesa técnica en el plan.")
     if isinstance(record, Plan) and agreement_id:
         return _l("El plan ya tiene convenio: registre la mesa técnica en el convenio.")
-    if isinstance(record, Agreement) and record.status == "reported":
+    if isinstance(record, Agreement) and record.status == AgreementState.REPORTED:
         return _l("El convenio ya fue informado a la Asamblea Legislativa: su expediente está cerrado.")
     return None
 
@@ -117,12 +118,10 @@ def _allocation_of(record) -> Allocation:
     return record if isinstance(record, Allocation) else record.allocation
 
 
-def load_meeting(user, meeting_id: int, lock: bool = False) -> Meeting:
+def load_meeting(user, meeting_id: int) -> Meeting:
     meeting = db.session.get(Meeting, meeting_id) if meeting_id else None
     if meeting is None or user is None or not meeting.is_visible_to(user):
         raise NotFound()
-    if lock:
-        meeting = db.session.get(Meeting, meeting_id, with_for_update=True, populate_existing=True)
     return meeting
 
 
@@ -199,7 +198,7 @@ def _commitment(row, held_on: date | None, organization_id: int, errors: FieldEr
 def _add_commitment(actor: Actor, meeting: Meeting, values: dict) -> Commitment:
     commitment = Commitment(meeting=meeting, organization_id=meeting.organization_id,
                             description=values["description"], owner_id=values["owner"].id,
-                            due_on=values["due_on"], status="open", created_by_id=actor.user_id)
+                            due_on=values["due_on"], status=CommitmentState.OPEN, created_by_id=actor.user_id)
     db.session.add(commitment)
     db.session.flush()
     record_event(db.session, actor, "commitment.added", "commitment", commitment.id, after=snapshot(commitment),
@@ -303,7 +302,7 @@ def _close(actor: Actor, commitment_id: int, action: CommitmentAction, note) -> 
     others = [u for u in (commitment.owner, commitment.meeting.recorded_by) if u.id != actor.user_id]
     notify(others, f"commitment.{new_state.value}",
            _l("Compromiso cumplido: %(description)s", description=commitment.description[:120])
-           if new_state.value == "done" else
+           if new_state == CommitmentState.DONE else
            _l("Compromiso cancelado: %(description)s", description=commitment.description[:120]),
            text, link=f"/meetings/{commitment.meeting_id}")
     return commitment
@@ -326,7 +325,7 @@ def owned_query(user, status: str | None = None, overdue: bool = False):
     if not user.sees_all_organizations:
         query = query.where(Commitment.organization_id == user.organization_id)
     if overdue:
-        query = query.where(Commitment.status == "open", Commitment.due_on < today())
+        query = query.where(Commitment.status == CommitmentState.OPEN, Commitment.due_on < today())
     if status:
         query = query.where(Commitment.status == status)
     return query
