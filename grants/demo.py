@@ -19,6 +19,7 @@ from flask import current_app
 
 from grants import clock
 from grants.audit import Actor
+from grants.demo_meetings import demo_meetings
 from grants.services.allocations import create_allocation
 from grants.services.organizations import create_organization
 from grants.services.users import create_user
@@ -215,6 +216,7 @@ def _demo_plans(t: Timeline, orgs, allocations, users) -> dict:
     supplier = _demo_suppliers(t, as_("ngo2"), as_("financial"), agreement.id)
     _demo_money(t, as_, agreement.id, supplier.id)
     _demo_follow_up(t, as_, agreement)
+    demo_meetings(t, as_, agreement)
 
     # ngo3's program starts in two weeks (still in the fiscal year of its allocation).
     t3 = Timeline(min(clock.today() + timedelta(days=14), date(t.fiscal_year, 12, 31)))

@@ -58,6 +58,7 @@ class Permission(StrEnum):
     FINDINGS_DECIDE = "findings:decide"
     LIQUIDATION_DECIDE = "liquidation:decide"      # final liquidation: the agreement's administrator
     LEGISLATURE_REPORTS = "legislature:reports"    # generate and send the yearly report
+    MEETINGS_RECORD = "meetings:record"            # technical meetings on any case (administrators: their own)
 
 
 _STAFF_READ = {
@@ -78,11 +79,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                                        Permission.ADVANCES_REQUEST, Permission.STATEMENTS_SUBMIT,
                                        Permission.REFUNDS_RECORD}),
     # The legal team drafts agreements and records their signature.
-    Role.LEGAL_REVIEWER: frozenset(_REVIEW | {Permission.AGREEMENTS_MANAGE}),
+    Role.LEGAL_REVIEWER: frozenset(_REVIEW | {Permission.AGREEMENTS_MANAGE, Permission.MEETINGS_RECORD}),
     Role.FINANCIAL_REVIEWER: frozenset(_REVIEW | {Permission.SUPPLIERS_VALIDATE, Permission.ADVANCES_APPROVE,
                                                   Permission.STATEMENTS_REVIEW}),
+    # Monitoring and audit control (seguimiento y contraloría) leads the technical meetings.
     Role.MONITORING_REVIEWER: frozenset(_REVIEW | {Permission.BENEFICIARIES_VALIDATE,
-                                                   Permission.PERSONAL_DATA_UNMASK}),
+                                                   Permission.PERSONAL_DATA_UNMASK, Permission.MEETINGS_RECORD}),
     # Certifies receipts only on the agreements they administer (checked by the service).
     Role.ADMINISTRATOR: frozenset(_STAFF_READ | {Permission.INVOICES_CERTIFY, Permission.FOLLOW_UP_WRITE,
                                                  Permission.LIQUIDATION_DECIDE}),
@@ -104,6 +106,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.AGREEMENTS_MANAGE,
             Permission.DEBARMENT_MANAGE,
             Permission.LEGISLATURE_REPORTS,
+            Permission.MEETINGS_RECORD,
         }
     ),
 }

@@ -37,6 +37,7 @@ def init_api(app: Flask) -> None:
         beneficiaries,
         closing,
         followup,
+        meetings,
         notifications,
         organizations,
         payments,
@@ -46,7 +47,7 @@ def init_api(app: Flask) -> None:
     )
 
     modules = (auth, organizations, allocations, plans, agreements, beneficiaries, suppliers, notifications,
-               users, audit, advances, payments, followup, closing, audit_checks, attachments)
+               users, audit, advances, payments, followup, closing, audit_checks, attachments, meetings)
     for module in modules:
         csrf.exempt(module.blp)  # the API authenticates with bearer tokens only, never cookies
         api.register_blueprint(module.blp)

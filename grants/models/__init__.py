@@ -13,6 +13,7 @@ from grants.models.followup import FollowUpActivity, FollowUpIndicator, FollowUp
 from grants.models.idempotency import IdempotencyRecord
 from grants.models.invoice import Invoice, InvoiceLine, InvoiceLineBeneficiary, ReceiptCertificate
 from grants.models.ledger import AgreementBalance, BudgetLineBalance
+from grants.models.meeting import Commitment, Meeting, MeetingParticipant
 from grants.models.notification import Notification, OutboxEmail
 from grants.models.organization import BoardMember, Organization, OrganizationPhone
 from grants.models.payment import Payment, PaymentAuthorization, PaymentDeduction, PaymentLine
@@ -52,6 +53,9 @@ __all__ = [
     "ReceiptCertificate",
     "AgreementBalance",
     "BudgetLineBalance",
+    "Commitment",
+    "Meeting",
+    "MeetingParticipant",
     "Payment",
     "PaymentAuthorization",
     "PaymentDeduction",

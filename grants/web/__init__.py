@@ -20,6 +20,8 @@ def register_web(app: Flask) -> None:
     from grants.web import closing
     from grants.web import audit_checks as audit_check_pages
     from grants.web import attachments as attachment_pages
+    from grants.web import meetings as meeting_pages
+    from grants.services import meetings as meeting_service
     from grants.services.attachments import kind_label as attachment_kind_label
     from grants.web.forms import ROLE_LABELS
 
@@ -42,6 +44,9 @@ def register_web(app: Flask) -> None:
             "discipline_labels": labels.DISCIPLINE_LABELS, "decision_labels": labels.DECISION_LABELS,
             "section_labels": labels.SECTION_LABELS, "unread_count": unread_count,
             "advance_state_labels": labels.ADVANCE_STATE_LABELS,
+            "meeting_stage_labels": meeting_service.STAGE_LABELS,
+            "institution_labels": meeting_service.INSTITUTION_LABELS,
+            "commitment_state_labels": meeting_service.COMMITMENT_STATE_LABELS,
         }
 
     # A global, not a context value: macros imported without context (attachment_list) use it.
@@ -62,3 +67,4 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(closing.bp)
     app.register_blueprint(audit_check_pages.bp)
     app.register_blueprint(attachment_pages.bp)
+    app.register_blueprint(meeting_pages.bp)

@@ -26,6 +26,7 @@ from grants.services import agreement_document
 from grants.services import agreements as agreement_service
 from grants.services import files
 from grants.services.errors import Conflict, ValidationFailed
+from grants.web import meetings as meeting_pages
 from grants.web.forms import apply_errors
 from grants.web.paging import page_of
 from grants.workflows.agreement import AgreementState
@@ -141,7 +142,7 @@ def _render_page(agreement: Agreement, status: int = 200, **forms):
         action_labels=ACTION_LABELS, can_manage=current_user.can(Permission.AGREEMENTS_MANAGE),
         may_suspend=_may_suspend(agreement), terminable=agreement.status in TERMINABLE,
         administrator_states=agreement.status in ADMINISTRATOR_STATES,
-        today=today().isoformat(), **context), status
+        meeting_section=meeting_pages.section(agreement), today=today().isoformat(), **context), status
 
 
 # --- list, page, documents -------------------------------------------------------------------

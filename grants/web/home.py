@@ -25,7 +25,7 @@ from grants.models import (
 from grants import clock
 from grants.permissions import Permission, Role
 from grants.security import require, scope_to_user
-from grants.services import notifications
+from grants.services import meetings, notifications
 from grants.web import plans as plan_pages
 from grants.web.paging import page_of
 
@@ -55,6 +55,9 @@ def index():
         "roles": sorted(user.roles, key=ROLE_ORDER.index),
         "allocations": allocations,
         "allocations_total": sum((a.amount for a in allocations), start=0),
+        # whoever owns overdue commitments of technical meetings sees them first, whatever their role
+        "overdue_commitments": meetings.overdue_commitments(user),
+        "today": clock.today(),
     }
     if Role.ADMIN in user.roles:
         context["counts"] = {

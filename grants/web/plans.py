@@ -18,6 +18,7 @@ from grants.security import require, scope_to_user, visible
 from grants.services import plans as plan_service
 from grants.services.errors import Conflict, ValidationFailed
 from grants.services.plan_content import diff_versions, read_content
+from grants.web import meetings as meeting_pages
 from grants.web.paging import page_of
 from grants.web.plan_forms import (
     ActivityForm,
@@ -151,7 +152,8 @@ def plan_page(plan_id):
     return render_template(
         "plans/detail.html", plan=plan, version=version, content=read_content(version),
         checklist=checklist, ready=checklist is not None and all(c["ok"] for c in checklist),
-        agreement=agreement, is_owner=_is_owner(plan), notes=notes, notes_from=notes_from)
+        agreement=agreement, is_owner=_is_owner(plan), notes=notes, notes_from=notes_from,
+        meeting_section=meeting_pages.section(plan))
 
 
 def _is_owner(plan: Plan) -> bool:
