@@ -1,6 +1,13 @@
-"""A realistic fiscal year (2026) on PostgreSQL, for the issue-6 benchmarks; deterministic per ``--seed``.
+"""A realistic fiscal year on PostgreSQL, for the issue-6 benchmarks; deterministic per ``--seed`` and ``--as-of``.
 
-Full scale: 300 agreements (organizations with boards and phones, 2026 allocations, approved plans
+The year is seen on the day it is generated (``--as-of``, default today: ``grants.clock.today()``):
+it was designed as a 2026 year seen on 20 November 2026 (``REFERENCE_AS_OF``), and every date is
+that design moved by as many days as ``--as-of`` is from it, so the same relations hold on any day
+(the money of the last weeks still in flight, the advances due soon not yet liquidated, the planted
+anomalies). Its fiscal year is the year its terms start in (the summary's ``fiscal_year``; 2026 as
+of 20 November 2026), and the agreements are numbered ``MJSP-CONV-<fiscal year>-NNNN``.
+
+Full scale: 300 agreements (organizations with boards and phones, allocations of the year, approved plans
 with budget lines, tranches, indicators and activities; agreements in execution, suspended,
 closing and liquidated, each with its administrator and status history), 1,000,000 enrollments
 with their status periods (pending → validated → active, some inactive or withdrawn; some people
@@ -25,25 +32,29 @@ the invariants as well. ``audit_chain_broken`` is not planted either (the chain 
 
     .venv/bin/python bench/generate_year.py --scale 0.01 --keep      # ~3 % of a year; prints the URL
     .venv/bin/python bench/generate_year.py --database URL            # into an existing, migrated schema
+    .venv/bin/python bench/generate_year.py --as-of 2026-11-20        # the year as first designed (fiscal year 2026)
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import fresh_database  # noqa: E402
-from year import AS_OF, FULL, PLANTED, TABLES, generate, targets, vacuum_analyze  # noqa: E402,F401
+from year import FULL, PLANTED, REFERENCE_AS_OF, TABLES, generate, targets, vacuum_analyze  # noqa: E402,F401
 
-__all__ = ["AS_OF", "FULL", "PLANTED", "TABLES", "generate", "main", "targets", "vacuum_analyze"]
+__all__ = ["FULL", "PLANTED", "REFERENCE_AS_OF", "TABLES", "generate", "main", "targets", "vacuum_analyze"]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="share of the full year (0.01 for a quick run)")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--as-of", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+                        help="the day the year is seen on (default: today in El Salvador)")
     parser.add_argument("--database", help="an existing, migrated, empty schema's URL (else a fresh schema)")
     parser.add_argument("--keep", action="store_true", help="keep the fresh schema and print its URL")
     parser.add_argument("--check-fks", action="store_true", help="keep the foreign-key triggers on (slower)")
@@ -56,7 +67,7 @@ def main() -> int:
         database, target = fresh_database()
     print(f"Generating a year at scale {args.scale:g} (seed {args.seed}) …", flush=True)
     try:
-        summary = generate(target, args.scale, args.seed, check_fks=args.check_fks,
+        summary = generate(target, args.scale, args.seed, as_of=args.as_of, check_fks=args.check_fks,
                            progress=lambda m: print(m, flush=True))
     except BaseException:
         if database is not None and not args.keep:

@@ -6,8 +6,8 @@ organization, plan, agreement and suppliers) with its mixins ``people`` (enrollm
 (invoices, payments), ``advances`` (statements, receipts, refunds), ``closing`` (status history,
 follow-up, ledger) · ``generate`` (COPY it all, VACUUM (ANALYZE), audit events).
 """
-from year.constants import AS_OF, FULL, PLANTED, TABLES
+from year.constants import FULL, PLANTED, REFERENCE_AS_OF, TABLES
 from year.generate import generate, vacuum_analyze
 from year.plan import targets
 
-__all__ = ["AS_OF", "FULL", "PLANTED", "TABLES", "generate", "targets", "vacuum_analyze"]
+__all__ = ["FULL", "PLANTED", "REFERENCE_AS_OF", "TABLES", "generate", "targets", "vacuum_analyze"]

@@ -9,7 +9,7 @@ from datetime import date
 
 from year.advances import AdvancesMixin
 from year.closing import ClosingMixin
-from year.constants import CATEGORIES, FIRST, ITEMS, LAST, MUNICIPALITIES, cents
+from year.constants import CATEGORIES, FIRST, ITEMS, LAST, MUNICIPALITIES, START_DAYS, cents
 from year.money import MoneyMixin
 from year.people import PeopleMixin
 from year.world import World
@@ -23,9 +23,9 @@ class AgreementBuilder(PeopleMixin, MoneyMixin, AdvancesMixin, ClosingMixin):
         self.w, self.out, self.i, self.state, self.plants, self.rng = world, world.out, index, state, plants, rng
         self.n_enrollments, self.n_lines, self.n_receipts = n_enrollments, n_lines, n_receipts
         as_of = world.as_of.toordinal()
-        self.start = date(2026, 1, 15).toordinal() + rng.randrange(45)
-        self.end = {"liquidated": date(2026, 9, 30), "closing": date(2026, 10, 31)}.get(
-            state, rng.choice((date(2026, 11, 30), date(2026, 12, 15)))).toordinal()
+        self.start = world.start_day(rng.randrange(START_DAYS))
+        self.end = world.ref({"liquidated": date(2026, 9, 30), "closing": date(2026, 10, 31)}.get(
+            state, rng.choice((date(2026, 11, 30), date(2026, 12, 15)))))
         term = self.end - self.start
         self.t = [self.start, self.start + round(term * 0.38),
                   self.start + round(term * (rng.uniform(0.6, 0.72) if state in ("closing", "liquidated") else
@@ -53,7 +53,7 @@ class AgreementBuilder(PeopleMixin, MoneyMixin, AdvancesMixin, ClosingMixin):
         out.add("organizations", self.org, self.org_name, self.org_nit, f"ASFL-{2010 + i % 15}-{i + 1:04d}",
                 f"{rng.choice(FIRST)} {rng.choice(LAST)}", self.board[0], self.org_address,
                 rng.choice(MUNICIPALITIES), "Banco Agrícola", self.org_bank, f"contacto{i + 1}@ong{i + 1}.org.sv", True,
-                "2025-09-01 15:00:00+00", "2025-09-01 15:00:00+00")
+                w.ts(w.ref(date(2025, 9, 1))), w.ts(w.ref(date(2025, 9, 1))))
         for k, dui in enumerate(self.board):
             out.add("board_members", w.next("board_members"), self.org, f"{rng.choice(FIRST)} {rng.choice(LAST)}", dui,
                     ("Presidente", "Secretaria", "Tesorero")[k], k)
@@ -64,7 +64,7 @@ class AgreementBuilder(PeopleMixin, MoneyMixin, AdvancesMixin, ClosingMixin):
         self.territory = rng.sample(MUNICIPALITIES, 2)
         self.agreement, self.allocation, self.plan, self.version = (w.next("agreements"), w.next("allocations"),
                                                                      w.next("plans"), w.next("plan_versions"))
-        self.number = f"MJSP-CONV-2026-{i + 1:04d}"
+        self.number = f"MJSP-CONV-{w.fiscal_year}-{i + 1:04d}"
         if i < 5:
             w.first_agreements.append((self.agreement, self.org, self.number))
         self.lines = [(w.next("plan_budget_lines"), n + 1, *CATEGORIES[n]) for n in range(rng.randint(4, 6))]
@@ -107,7 +107,7 @@ class AgreementBuilder(PeopleMixin, MoneyMixin, AdvancesMixin, ClosingMixin):
             if rng.random() < 0.1:   # a bank-account change: version 1 superseded by version 2 mid-year
                 # on the 20th: invoices are issued by the 5th and paid by the 15th, so each payment went
                 # to the version that was validated when it was executed
-                switch = date(2026, rng.randint(4, 8), 20).toordinal()
+                switch = self.w.twentieth(rng.randint(4, 8))
                 old = self.supplier(status="superseded", decided=start - rng.randint(1, 4), updated=switch)
                 new = self.supplier(decided=switch, tax_id=old["tax_id"], name=old["name"], version=2,
                                     supersedes=old["id"], created=switch - 1)

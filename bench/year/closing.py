@@ -27,10 +27,11 @@ class ClosingMixin:
         self.check_concentration(transferred)
         start, end, signed = self.start, self.end, self.start - rng.randint(5, 15)
         created = signed - 40
-        out.add("allocations", self.allocation, f"D.L. N.º {400 + i}", 2026, f"2026-0700-3-02-01-21-1-{56300 + i % 50}",
+        fy = w.fiscal_year
+        out.add("allocations", self.allocation, f"D.L. N.º {400 + i}", fy, f"{fy}-0700-3-02-01-21-1-{56300 + i % 50}",
                 self.org, cents(allocation), "Prevención de la violencia y reinserción de jóvenes en riesgo.",
                 w.ts(created - 30), w.ts(created - 30))
-        out.add("plans", self.plan, self.allocation, self.org, "approved", f"Plan de trabajo 2026 — {self.org_name}",
+        out.add("plans", self.plan, self.allocation, self.org, "approved", f"Plan de trabajo {fy} — {self.org_name}",
                 None, w.ts(created - 20), w.ts(created - 5))
         target = max(10, round(self.n_enrollments * rng.uniform(0.8, 1.1)))
         out.add("plan_versions", self.version, self.plan, 1, w.iso(start), w.iso(end), "Altos índices de violencia.",
@@ -69,8 +70,8 @@ class ClosingMixin:
             actor = self.admin if action in ("begin_closing", "liquidate") else legal
             out.add("agreement_status_changes", w.next("agreement_status_changes"), self.agreement, before, after,
                     action, reason, actor, w.ts(day))
-        out.add("agreements", self.agreement, self.number, 2026, i + 1, self.plan, self.version, self.allocation, self.org,
-                self.state, cents(amount), "Ejecución del plan de trabajo 2026.", "Transferir los fondos.",
+        out.add("agreements", self.agreement, self.number, fy, i + 1, self.plan, self.version, self.allocation, self.org,
+                self.state, cents(amount), f"Ejecución del plan de trabajo {fy}.", "Transferir los fondos.",
                 "Ejecutar el plan y rendir cuentas.", "Informes y visitas.", "Liquidación al final del plazo.",
                 "100.00", w.iso(start), w.iso(end), "Ministro de Justicia", "Ministro", "Representante legal",
                 "Presidente", w.iso(signed), f"{self.agreement:064x}", 48_213, self.admin,

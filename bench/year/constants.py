@@ -5,7 +5,12 @@ from datetime import date
 
 FULL = {"agreements": 300, "enrollments": 1_000_000, "invoice_lines": 2_000_000, "receipts": 500_000}
 MIN_AGREEMENTS = 12   # enough for every planted anomaly in an agreement of its own
-AS_OF = date(2026, 11, 20)
+# The calendar the year was designed on: generated on 20 November 2026 ("as of"), terms starting on
+# one of the 45 days from 15 January 2026. A year generated as of another day is this calendar moved
+# by as many days (``World.ref``), so every relation between dates, and with the day it is generated
+# on, holds; its fiscal year is the year its terms start in (``World``).
+REFERENCE_AS_OF = date(2026, 11, 20)
+REFERENCE_FIRST_START, START_DAYS = date(2026, 1, 15), 45
 # Planted per rule (in its smallest unit: a payment, an advance, a receipt, a supplier, a person,
 # a group of split invoices, an agreement, an allocation).
 PLANTED = {"advance_overdue": 3, "receipt_outside_term": 3, "document_reused": 3,

@@ -6,16 +6,20 @@ import time
 from collections import Counter
 from datetime import date
 
+from grants import clock
+
 from _common import Loader, app_for_url
 from year.agreements import AgreementBuilder
-from year.constants import AS_OF, PLANTED, TABLES
+from year.constants import PLANTED, TABLES
 from year.plan import agreement_states, assign_plants, split, targets
 from year.world import World
 
 
-def generate(app_or_url, scale: float = 1.0, seed: int = 2026, *, as_of: date = AS_OF, check_fks: bool = False,
+def generate(app_or_url, scale: float = 1.0, seed: int = 2026, *, as_of: date | None = None, check_fks: bool = False,
              progress=None) -> dict:
-    """Fill a migrated, empty PostgreSQL schema with a year; returns a summary (counts, planted anomalies)."""
+    """Fill a migrated, empty PostgreSQL schema with a year seen on ``as_of`` (default: today,
+    ``grants.clock.today()``); returns a summary (its fiscal year, counts, planted anomalies)."""
+    as_of = as_of or clock.today()
     app = app_or_url if hasattr(app_or_url, "app_context") else app_for_url(app_or_url)
     say = progress or (lambda message: None)
     started = time.perf_counter()
@@ -59,7 +63,8 @@ def generate(app_or_url, scale: float = 1.0, seed: int = 2026, *, as_of: date = 
                 # Versions are frozen once submitted (triggers): their children went in first.
                 cursor.execute("UPDATE plan_versions SET submitted_at = created_at + interval '2 days', "
                                "submitted_by_id = created_by_id")
-                cursor.execute("INSERT INTO agreement_counters (year, last_sequence) VALUES (2026, %s)", (n,))
+                cursor.execute("INSERT INTO agreement_counters (year, last_sequence) VALUES (%s, %s)",
+                               (world.fiscal_year, n))
                 for table in loader.tables_with_ids():
                     cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                    f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)")
@@ -73,7 +78,8 @@ def generate(app_or_url, scale: float = 1.0, seed: int = 2026, *, as_of: date = 
         _audit_events(db, world)
         url = db.engine.url.render_as_string(hide_password=False)
     planted = {rule: (count if rule != "double_active_enrollment" or n > 2 else 0) for rule, count in PLANTED.items()}
-    return {"url": url, "scale": scale, "seed": seed, "as_of": as_of.isoformat(), "targets": want,
+    return {"url": url, "scale": scale, "seed": seed, "as_of": as_of.isoformat(), "fiscal_year": world.fiscal_year,
+            "targets": want,
             "counts": dict(sorted(loader.rows.items())), "planted": planted, "states": dict(Counter(states)),
             "planted_in": {rule: sorted(i + 1 for i, p in plants.items() if rule in p) for rule in PLANTED},
             "seconds": round(time.perf_counter() - started, 1)}

@@ -78,7 +78,8 @@ class MoneyMixin:
             lid = w.next("invoice_lines")
             bl = rng.choices(self.lines, self.line_weights)[0][0]
             served, unpaid = [], []
-            if rng.random() < 0.02 or (self.inactive_planted and state == "paid"):
+            # (the draw is made for every line, so that planting never shifts the random sequence)
+            if (rng.random() < 0.02 or (self.inactive_planted and state == "paid")) and not amounts:
                 served = self.active_through(ps, pe, rng.randint(6, 14))
                 if len(served) >= 3 and (rng.random() < 0.25 or self.inactive_planted):
                     # the planted ones: one beneficiary gone inside the period (the second agreement that
@@ -111,8 +112,10 @@ class MoneyMixin:
             supplier = supplier(total, month)
         sid = supplier["old"] if supplier.get("switch") and issue < supplier["switch"] else supplier["id"]
         registered = issue + rng.randint(0, 2)
+        # an invoice whose payment is prepared or authorized is still "certified" (paid once it is executed)
+        invoice_status = "certified" if state in ("prepared", "authorized") else state
         out.add("invoices", inv, self.agreement, self.org, sid, supplier["tax_id"], number, w.iso(issue), w.iso(ps),
-                w.iso(pe), cents(total), state, "Emitida con datos erróneos; se anula." if state == "voided" else None,
+                w.iso(pe), cents(total), invoice_status, "Emitida con datos erróneos; se anula." if state == "voided" else None,
                 self.ngo, w.ts(registered), w.ts(registered))
         if state in ("registered", "voided"):
             return

@@ -19,7 +19,12 @@ class PeopleMixin:
                 if w.withdrawn_people:
                     reused.append(("sequential",) + w.withdrawn_people.pop(rng.randrange(len(w.withdrawn_people))))
             if "double_active_enrollment" in self.plants:
-                person, active_from, _ = w.active_people.pop(rng.randrange(len(w.active_people)))
+                pick = rng.randrange(len(w.active_people))
+                if max(start, w.active_people[pick][1] + 1) + 20 > as_of:
+                    # active elsewhere too recently to be enrolled, validated and active here by as_of
+                    # (at most 20 days, below): the person active elsewhere the longest instead
+                    pick = min(range(len(w.active_people)), key=lambda j: (w.active_people[j][1], j))
+                person, active_from, _ = w.active_people.pop(pick)
                 reused.append(("overlap", person, active_from))
         for k in range(self.n_enrollments):
             eid = w.next("enrollments")

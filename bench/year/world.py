@@ -4,15 +4,25 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from year.constants import LAST, SHOP_KINDS
+from year.constants import LAST, REFERENCE_AS_OF, REFERENCE_FIRST_START, SHOP_KINDS, START_DAYS
 
 
 class World:
     """What outlives one agreement: ids, the staff, the people (for enrollments in two
-    agreements), the shops receipts come from, the global document counters."""
+    agreements), the shops receipts come from, the global document counters; and the calendar:
+    the reference calendar (``constants.REFERENCE_AS_OF``) moved to ``as_of``, the fiscal year and
+    the days a term may start on."""
 
     def __init__(self, rng, loader, as_of: date, password_hash: str):
         self.rng, self.out, self.as_of = rng, loader, as_of
+        self.offset = as_of.toordinal() - REFERENCE_AS_OF.toordinal()
+        # Terms start on one of START_DAYS days; the fiscal year is the year of the middle one. When
+        # those days straddle a new year, only the ones inside the fiscal year are used (a term
+        # starts inside its allocation's fiscal year), spread over the same START_DAYS draws.
+        first = self.ref(REFERENCE_FIRST_START)
+        self.fiscal_year = date.fromordinal(first + START_DAYS // 2).year
+        self.first_start = max(first, date(self.fiscal_year, 1, 1).toordinal())
+        self.start_days = min(first + START_DAYS, date(self.fiscal_year + 1, 1, 1).toordinal()) - self.first_start
         self.password_hash = password_hash
         self.ids = Counter()
         self._iso: dict[int, str] = {}
@@ -30,6 +40,19 @@ class World:
                                           ("monitoring_reviewer", 4), ("administrator", 30), ("treasury", 6),
                                           ("auditor", 2))}
         self.shops = [(self.nit("1217"), f"{rng.choice(SHOP_KINDS)} {rng.choice(LAST)} {k + 1}") for k in range(3000)]
+
+    def ref(self, reference: date) -> int:
+        """The reference calendar's ``reference`` on this year's calendar (a day ordinal)."""
+        return reference.toordinal() + self.offset
+
+    def start_day(self, draw: int) -> int:
+        """The first day of a term, for a draw in ``range(START_DAYS)`` (the draw itself on the
+        reference calendar)."""
+        return self.first_start + draw * self.start_days // START_DAYS
+
+    def twentieth(self, reference_month: int) -> int:
+        """The 20th of the month that ``reference_month``'s 20th (reference year) moves into."""
+        return date.fromordinal(self.ref(date(REFERENCE_AS_OF.year, reference_month, 20))).replace(day=20).toordinal()
 
     def next(self, table: str) -> int:
         self.ids[table] += 1
@@ -63,8 +86,9 @@ class World:
 
     def user(self, role: str, email: str, name: str, organization_id=None) -> int:
         uid = self.next("users")
+        created = self.ts(self.ref(date(2025, 10, 1)))
         self.out.add("users", uid, email, name, self.password_hash, organization_id, True, "es", 1, None,
-                     "2025-10-01 15:00:00+00", "2025-10-01 15:00:00+00")
+                     created, created)
         self.out.add("user_roles", self.next("user_roles"), uid, role)
         return uid
 

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select, update
 
+from grants import clock
 from grants.audit import Actor
 from grants.audit.rules import RULES_BY_CODE, Scope
 from grants.extensions import db
@@ -19,7 +20,7 @@ from grants.services import advances, audit_checks, expense_statements
 from tests.factories import make_user, valid_nit
 from tests.money import advance_helpers as ah
 from tests.money import payment_helpers as ph
-from tests.timeline import day
+from tests.timeline import day, dmy, iso
 
 _nits = itertools.count(500)
 
@@ -114,13 +115,13 @@ def first(model, *where):
 def enroll_person(ctx: dict, dui: str, name: str = "Persona", allow_double: bool = False, active_from=None):
     """Enroll the person with this DUI through the real import; when they are active elsewhere,
     monitoring allows the double enrollment first (``allow_double``). Active from ``active_from``."""
-    from unittest import mock
-
     from grants.models import Enrollment
     from grants.services import beneficiary_imports, enrollments
 
-    content = (ph.HEADER + f"\nDUI,{dui},{name},Prueba,15/03/2000,F,San Salvador Centro,2026-02-01\n").encode()
-    with mock.patch.object(beneficiary_imports, "today", lambda: day("2026-02-10")):
+    # born 15/03/2000 and enrolled on the term's first day on the reference calendar: 25 years old
+    content = (ph.HEADER + f"\nDUI,{dui},{name},Prueba,{dmy('2000-03-15')},F,San Salvador Centro,"
+               f"{iso('2026-02-01')}\n").encode()
+    with clock.at(day("2026-02-10")):  # the list is imported and validated on 10/02
         batch = beneficiary_imports.import_file(act(ctx["ngo"]), ctx["agreement"].id, "lista.csv", content,
                                                 "enrollment")
         beneficiary_imports.confirm_batch(act(ctx["ngo"]), batch.id)

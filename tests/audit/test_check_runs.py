@@ -190,7 +190,7 @@ def test_flask_audit_run_shows_progress_and_counts(live_app):
         number = ctx["agreement"].number
         db.session.remove()
     runner = live_app.test_cli_runner()
-    result = runner.invoke(args=["audit", "run", "--agreement", number, "--year", "2026"])
+    result = runner.invoke(args=["audit", "run", "--agreement", number, "--year", str(year())])
     assert result.exit_code == 0, result.output
     assert "advance_overdue: 1" in result.output
     assert f"[14/{len(RULES)}] audit_chain_broken" in result.output

@@ -25,7 +25,7 @@ from grants.models import (
 from grants.services import agreements, suppliers
 from tests.audit import rule_helpers as rh
 from tests.money import payment_helpers as ph
-from tests.timeline import day, iso
+from tests.timeline import day, dmy, iso, year
 
 # --- advance_overdue -------------------------------------------------------------------------
 
@@ -40,7 +40,7 @@ def test_an_advance_past_its_liquidation_due_with_money_outstanding_is_found(app
     assert (found.entity_type, found.entity_id, found.severity) == ("advance", str(advance.id), "high")
     assert found.amount == Decimal("38500.00")
     assert found.evidence["outstanding"] == Decimal("38500.00") and found.evidence["days_overdue"] == 1
-    assert "$38,500.00 sin liquidar" in found.summary and "14/07/2026" in found.summary
+    assert "$38,500.00 sin liquidar" in found.summary and dmy("2026-07-14") in found.summary
 
 
 def test_an_advance_not_yet_due_or_fully_accounted_for_is_not_found(app):
@@ -67,7 +67,7 @@ def test_a_receipt_dated_outside_the_agreement_term_is_found(app):
     [found] = rh.find("receipt_outside_term")
     assert (found.entity_type, found.entity_id, found.amount) == ("receipt", str(late.id), Decimal("80.00"))
     assert found.evidence["term_end"] == day("2026-11-30") and found.evidence["issue_date"] == day("2026-12-01")
-    assert "01/12/2026" in found.summary and "fuera del plazo" in found.summary
+    assert dmy("2026-12-01") in found.summary and "fuera del plazo" in found.summary
 
 
 def test_receipts_inside_the_term_or_rejected_are_not_found(app):
@@ -284,7 +284,7 @@ def test_rules_look_only_at_the_agreements_in_scope(app):
     assert agreement_ids == {ctx["agreement"].id, other["agreement"].id}
     assert {f.agreement_id for f in rh.find("supplier_concentration", Scope(ctx["agreement"].id))} == {
         ctx["agreement"].id}
-    assert rh.find("supplier_concentration", Scope(None, 2025)) == []
-    assert len(rh.find("supplier_concentration", Scope(None, 2026))) == 2
+    assert rh.find("supplier_concentration", Scope(None, year(2025))) == []
+    assert len(rh.find("supplier_concentration", Scope(None, year()))) == 2
     assert db.session.scalar(select(Allocation.fiscal_year).where(
-        Allocation.id == ctx["agreement"].allocation_id)) == 2026
+        Allocation.id == ctx["agreement"].allocation_id)) == year()

@@ -87,7 +87,7 @@ def raw_sums(agreement_id: int) -> dict:
 
 
 def test_every_figure_reconciles_to_the_ledger_and_the_transactions(built):
-    data = legislature.report_data(2026)
+    data = legislature.report_data(year())
     rows = {r["agreement_id"]: r for r in data["rows"]}
     assert len(data["rows"]) == 4
     for ctx in built["contexts"]:
@@ -130,7 +130,7 @@ def queries_of_report_data() -> int:
     engine = db.session.get_bind()
     event.listen(engine, "before_cursor_execute", count)
     try:
-        legislature.report_data(2026)
+        legislature.report_data(year())
     finally:
         event.remove(engine, "before_cursor_execute", count)
     return len(statements)
@@ -148,10 +148,10 @@ def pdf_text(content: bytes) -> list[str]:
 
 
 def test_the_pdf_says_what_the_data_says(built):
-    data = legislature.report_data(2026)
+    data = legislature.report_data(year())
     pages = pdf_text(legislature.build_files(data)["pdf"])
     text = " ".join(pages)
-    assert "INFORME A LA ASAMBLEA LEGISLATIVA" in pages[0] and "Ejercicio fiscal 2026" in pages[0]
+    assert "INFORME A LA ASAMBLEA LEGISLATIVA" in pages[0] and f"Ejercicio fiscal {year()}" in pages[0]
     assert f"Generado el {data['generated_on'].strftime('%d/%m/%Y')}" in pages[0]
     for n, page in enumerate(pages, start=1):
         assert f"Página {n} de {len(pages)}" in page
@@ -169,7 +169,7 @@ def test_the_pdf_says_what_the_data_says(built):
 
 
 def test_the_xlsx_cells_hold_the_figures_as_numbers(built):
-    data = legislature.report_data(2026)
+    data = legislature.report_data(year())
     wb = load_workbook(io.BytesIO(legislature.build_files(data)["xlsx"]))
     assert wb.sheetnames == ["Resumen", "Indicadores", "Hallazgos"]
     ws = wb["Resumen"]
@@ -197,7 +197,7 @@ def test_the_xlsx_cells_hold_the_figures_as_numbers(built):
 
 
 def test_the_json_follows_the_published_schema(built, client):
-    data = legislature.report_data(2026)
+    data = legislature.report_data(year())
     document = json.loads(legislature.build_files(data)["json"])
     schema = client.get("/api/v1/legislature-reports/schema.json").get_json(force=True)
     jsonschema.Draft202012Validator.check_schema(schema)
@@ -216,9 +216,9 @@ def test_the_json_follows_the_published_schema(built, client):
 
 def test_generate_stores_the_files_by_hash_and_audits(built):
     auditor = built["contexts"][0]["auditor"]
-    report = legislature.generate_report(h.act(auditor), 2026)
+    report = legislature.generate_report(h.act(auditor), year())
     db.session.commit()
-    assert (report.status, report.fiscal_year, report.agreements) == ("generated", 2026, 3)
+    assert (report.status, report.fiscal_year, report.agreements) == ("generated", year(), 3)
     for kind in ("pdf", "xlsx", "json"):
         path = files.stored_path(legislature.FOLDER, getattr(report, f"{kind}_sha256"), f".{kind}")
         assert legislature.sha256_of(path.read_bytes()) == getattr(report, f"{kind}_sha256")
@@ -231,8 +231,8 @@ def test_send_marks_the_liquidated_agreements_reported_once(built):
     auditor = built["contexts"][0]["auditor"]
     liquidated, running = built["contexts"][0]["agreement"], built["contexts"][1]["agreement"]
     with pytest.raises(Forbidden):
-        legislature.send_report(h.act(built["contexts"][0]["administrator"]), 2026)
-    report = legislature.send_report(h.act(auditor), 2026)
+        legislature.send_report(h.act(built["contexts"][0]["administrator"]), year())
+    report = legislature.send_report(h.act(auditor), year())
     db.session.commit()
     assert report.status == "sent" and report.sent_by_id == auditor.id and report.sent_at is not None
     db.session.expire_all()
@@ -242,7 +242,7 @@ def test_send_marks_the_liquidated_agreements_reported_once(built):
                                                                  AuditEvent.entity_type == "agreement")).all()
     assert actions[-1] == "agreement.reported"
     with pytest.raises(Conflict) as caught:
-        legislature.send_report(h.act(auditor), 2026)
+        legislature.send_report(h.act(auditor), year())
     assert caught.value.code == "report_already_sent"
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(LegislatureReport)) == 1
@@ -251,13 +251,13 @@ def test_send_marks_the_liquidated_agreements_reported_once(built):
 def test_an_empty_year_is_not_generated(app):
     auditor = make_user(["auditor"])
     with pytest.raises(Conflict) as caught:
-        legislature.generate_report(h.act(auditor), 2031)
+        legislature.generate_report(h.act(auditor), year(2031))
     assert caught.value.code == "empty_year"
 
 
 def synthetic_year(agreements: int = 300) -> dict:
     """Report data for a large year without a database (the builders take plain data)."""
-    from datetime import datetime
+    from datetime import datetime, time
 
     from grants.services.legislature import VERDICT_LABELS, _per_ngo, _totals
 
@@ -272,7 +272,7 @@ def synthetic_year(agreements: int = 300) -> dict:
             "allocation_id": i, "decree_number": f"D.L. N.º {i}", "budget_line_code": "2026-0700-3-02-01-21-1-56304",
             "purpose": "Prevención", "organization_id": i, "organization_nit": "0614-010190-001-8",
             "organization_name": f"Fundación para el Desarrollo Juvenil y Comunitario de la Zona {i}",
-            "allocation_amount": assigned, "agreement_id": i, "agreement_number": f"MJSP-CONV-2026-{i + 1:04d}",
+            "allocation_amount": assigned, "agreement_id": i, "agreement_number": f"MJSP-CONV-{year()}-{i + 1:04d}",
             "agreement_status": "liquidated", "agreement_status_label": "Liquidado", "start_date": day("2026-02-01"),
             "end_date": day("2026-11-30"), "assigned": assigned, "paid_directly": paid, "advanced": advanced,
             "liquidated": liquidated, "refunded": advanced - liquidated, "unspent": assigned - paid - liquidated,
@@ -283,8 +283,9 @@ def synthetic_year(agreements: int = 300) -> dict:
                                                 "by_rule": {}},
             "indicators": [{"name": f"Indicador {k} del programa", "unit": "personas", "baseline": ZERO,
                             "target": D("250.00"), "achieved": D("190.00")} for k in range(3)]})
-    return {"fiscal_year": year(), "ministry": legislature.MINISTRY, "generated_at": datetime(2026, 12, 1, 9, 0),
-            "generated_on": day("2026-12-01"), "rows": rows, "totals": _totals(rows), "ngos": _per_ngo(rows),
+    generated_on = day("2026-12-01")
+    return {"fiscal_year": year(), "ministry": legislature.MINISTRY, "generated_at": datetime.combine(generated_on, time(9)),
+            "generated_on": generated_on, "rows": rows, "totals": _totals(rows), "ngos": _per_ngo(rows),
             "findings_by_rule": [{"rule_code": f"rule_{k}", "severity": "high", "total": 4, "open": 1,
                                   "justified": 1, "confirmed": 1, "resolved": 1} for k in range(14)]}
 
@@ -294,7 +295,7 @@ def test_a_year_of_300_agreements_lays_out_every_section():
     pages = pdf_text(legislature.build_file(data, "pdf"))
     text = " ".join(pages)
     assert all(f"Página {n} de {len(pages)}" in page for n, page in enumerate(pages, start=1))
-    assert "MJSP-CONV-2026-0300" in text and "ONG 281 a 300" in text and "rule_13" in text
+    assert f"MJSP-CONV-{year()}-0300" in text and "ONG 281 a 300" in text and "rule_13" in text
     assert format_money(data["totals"]["assigned"]) in text
     wb = load_workbook(io.BytesIO(legislature.build_file(data, "xlsx")))
     assert wb["Resumen"].max_row == HEADER_ROW + 300 + 1 and wb["Indicadores"].max_row == 1 + 900

@@ -17,7 +17,7 @@ from tests.factories import make_agreement_in_execution, make_user
 from tests.followup.helpers import act, report_data, reported
 from tests.money import payment_helpers as ph
 from tests.money.advance_helpers import requested
-from tests.timeline import iso
+from tests.timeline import dmy, iso
 
 
 @pytest.fixture
@@ -86,15 +86,15 @@ def test_only_the_designated_administrator_reports(ctx):
 
 def test_period_inside_the_term_not_future_and_without_overlap(ctx):
     errors = refused(create, ctx, start=iso("2026-01-15"), end=iso("2026-02-10"))
-    assert list(errors) == ["period_start"] and "01/02/2026 – 30/11/2026" in errors["period_start"]
+    assert list(errors) == ["period_start"] and f"{dmy('2026-02-01')} – {dmy('2026-11-30')}" in errors["period_start"]
     assert list(refused(create, ctx, start=iso("2026-03-10"), end=iso("2026-03-01"))) == ["period_end"]
     assert list(refused(create, ctx, start="2026-03-xx", end="")) == ["period_start", "period_end"]
     tomorrow = today() + timedelta(days=1)
-    if tomorrow <= ctx["agreement"].end_date:
-        assert "futuro" in refused(create, ctx, start=iso("2026-03-01"), end=tomorrow.isoformat())["period_end"]
+    assert tomorrow <= ctx["agreement"].end_date  # the term is still running: tomorrow is inside it
+    assert "futuro" in refused(create, ctx, start=iso("2026-03-01"), end=tomorrow.isoformat())["period_end"]
     march = reported(ctx)
     errors = refused(create, ctx, start=iso("2026-03-31"), end=iso("2026-04-30"))
-    assert errors == {"period_start": f"El periodo se superpone con el informe N.º {march.id} (01/03/2026 – 31/03/2026)."}
+    assert errors == {"period_start": f"El periodo se superpone con el informe N.º {march.id} ({dmy('2026-03-01')} – {dmy('2026-03-31')})."}
     assert list(refused(create, ctx, start=iso("2026-02-01"), end=iso("2026-03-01"))) == ["period_start"]
     april = reported(ctx, start=iso("2026-04-01"), end=iso("2026-04-30"))   # adjacent: no overlap
     assert (april.period_start.isoformat(), april.period_end.isoformat()) == (iso("2026-04-01"), iso("2026-04-30"))

@@ -14,7 +14,7 @@ from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFail
 from tests.factories import make_agreement_in_execution, make_user
 from tests.followup.helpers import JPEG, PNG, act, incident_data, recorded
 from tests.money import payment_helpers as ph
-from tests.timeline import iso
+from tests.timeline import days_from_today, dmy, iso
 
 
 @pytest.fixture
@@ -156,9 +156,9 @@ def test_incident_fields_are_checked(ctx):
         ({"measure": "fine"}, "measure"),
         ({"description": "  "}, "description"),
         ({"measure_detail": ""}, "measure_detail"),
-        ({"occurred_on": "2099-01-01"}, "occurred_on"),
+        ({"occurred_on": days_from_today(1).isoformat()}, "occurred_on"),  # tomorrow: future
         ({"occurred_on": iso("2026-01-01")}, "occurred_on"),     # before the signature (20/01/2026)
-        ({"occurred_on": "10/04/2026"}, "occurred_on"),
+        ({"occurred_on": dmy("2026-04-10")}, "occurred_on"),          # dd/mm/yyyy: not a date here
     ]
     for overrides, field in cases:
         with pytest.raises(ValidationFailed) as caught:

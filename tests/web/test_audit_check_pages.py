@@ -15,6 +15,7 @@ from grants.models import AuditCheckRun, AuditEvent, AuditFinding
 from tests.audit import rule_helpers as rh
 from tests.factories import make_user
 from tests.helpers import csrf_token, web_login
+from tests.timeline import year
 
 
 def login(client, user):
@@ -43,10 +44,10 @@ def test_the_checks_page_shows_the_catalogue_and_runs_the_checks(client, app):
     assert 'data-testid="run-form"' in html and ctx["agreement"].number in html
     assert "Todavía no se ha ejecutado ninguna revisión." in html
 
-    response = _run(client, agreement_id=str(ctx["agreement"].id), fiscal_year="2026")
+    response = _run(client, agreement_id=str(ctx["agreement"].id), fiscal_year=str(year()))
     assert response.status_code == 303
     run = db.session.scalars(select(AuditCheckRun)).one()
-    assert (run.agreement_id, run.fiscal_year) == (ctx["agreement"].id, 2026)
+    assert (run.agreement_id, run.fiscal_year) == (ctx["agreement"].id, year())
     assert response.headers["Location"].endswith(f"/audit/findings?run_id={run.id}")
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Revisión" in page and 'data-rule="advance_overdue"' in page

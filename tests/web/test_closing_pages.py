@@ -16,6 +16,7 @@ from grants.services import ledger
 from tests.closing import helpers as h
 from tests.helpers import csrf_token, web_login
 from tests.money import advance_helpers as ah
+from tests.timeline import year
 
 
 @pytest.fixture(autouse=True)
@@ -88,21 +89,21 @@ def test_legislature_page_downloads_and_sends_with_confirmation(client, ctx):
     h.to_closing(ctx)
     h.liquidate(ctx)
     login(client, ctx["auditor"])
-    html = html_of(client.get("/legislature-reports?year=2026"))
-    assert '<option value="2026" selected>' in html and ctx["agreement"].number in html
+    html = html_of(client.get(f"/legislature-reports?year={year()}"))
+    assert f'<option value="{year()}" selected>' in html and ctx["agreement"].number in html
     assert re.search(r'data-total="paid_directly">\$480\.20<', html)
-    pdf = client.get("/legislature-reports/2026.pdf")
-    assert pdf.status_code == 200 and "Ejercicio fiscal 2026" in PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
-    xlsx = client.get("/legislature-reports/2026.xlsx")
+    pdf = client.get(f"/legislature-reports/{year()}.pdf")
+    assert pdf.status_code == 200 and f"Ejercicio fiscal {year()}" in PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
+    xlsx = client.get(f"/legislature-reports/{year()}.xlsx")
     assert load_workbook(io.BytesIO(xlsx.data))["Resumen"]["A4"].value == "Decreto"
-    assert client.get("/legislature-reports/2026.json").get_json()["totals"]["paid_directly"] == "480.20"
-    token = csrf_token(client, "/legislature-reports?year=2026")
-    unconfirmed = client.post("/legislature-reports/2026/send", data={"csrf_token": token})
+    assert client.get(f"/legislature-reports/{year()}.json").get_json()["totals"]["paid_directly"] == "480.20"
+    token = csrf_token(client, f"/legislature-reports?year={year()}")
+    unconfirmed = client.post(f"/legislature-reports/{year()}/send", data={"csrf_token": token})
     assert unconfirmed.status_code == 422 and "Marque la confirmación" in html_of(unconfirmed)
     assert db.session.scalar(select(LegislatureReport.id)) is None
-    sent = client.post("/legislature-reports/2026/send", data={"csrf_token": token, "confirm": "y"})
+    sent = client.post(f"/legislature-reports/{year()}/send", data={"csrf_token": token, "confirm": "y"})
     assert sent.status_code == 303
-    html = html_of(client.get("/legislature-reports?year=2026"))
+    html = html_of(client.get(f"/legislature-reports?year={year()}"))
     assert 'data-testid="sent"' in html and 'data-testid="send-form"' not in html
     assert db.session.get(Agreement, ctx["agreement"].id).status == "reported"
 
@@ -111,4 +112,4 @@ def test_legislature_pages_are_for_auditors_and_admins(client, ctx):
     for user in (ctx["ngo"], ctx["administrator"]):
         login(client, user)
         assert client.get("/legislature-reports").status_code == 403
-        assert client.get("/legislature-reports/2026.pdf").status_code == 403
+        assert client.get(f"/legislature-reports/{year()}.pdf").status_code == 403
