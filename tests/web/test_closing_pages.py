@@ -1,5 +1,7 @@
 """Closing pages: the final liquidation page (blockers, figures, the administrator's form, the
-recorded result) and the report to the legislature (year, downloads, send with confirmation)."""
+proposal and its sign-offs; the reviewers' decision forms and queue are in
+test_final_liquidation_signoffs.py) and the report to the legislature (year, downloads, send with
+confirmation)."""
 from __future__ import annotations
 
 import io
@@ -14,8 +16,8 @@ from grants.extensions import db
 from grants.models import Agreement, LegislatureReport
 from grants.services import ledger
 from tests.closing import helpers as h
+from tests.closing import timeline_closing as tc
 from tests.helpers import csrf_token, web_login
-from tests.money import advance_helpers as ah
 
 
 @pytest.fixture(autouse=True)
@@ -46,14 +48,14 @@ def page(ctx) -> str:
 
 
 def test_the_page_lists_blockers_and_offers_the_form_only_when_ready(client, ctx):
-    advance = ah.disbursed(ctx, 1)
+    advance = tc.disbursed(ctx, 1)
     h.to_closing(ctx)
     login(client, ctx["administrator"])
     html = html_of(client.get(page(ctx)))
     assert 'data-code="advance_not_liquidated"' in html
     assert 'data-testid="liquidation-form"' not in html and 'data-testid="not-ready"' in html
     assert re.search(r'data-figure="paid_directly"><th>[^<]+</th><td class="num">\$480\.20<', html)
-    h.account_for(ctx, advance, accepted=("12000.00",))
+    tc.account_for(ctx, advance, accepted=("12000.00",))
     html = html_of(client.get(page(ctx)))
     assert 'data-testid="ready"' in html and 'data-testid="liquidation-form"' in html
     login(client, ctx["auditor"])  # others see the figures, never the form
@@ -61,7 +63,7 @@ def test_the_page_lists_blockers_and_offers_the_form_only_when_ready(client, ctx
     assert 'data-testid="ready"' in html and 'data-testid="liquidation-form"' not in html
 
 
-def test_the_administrator_records_the_verdict(client, ctx):
+def test_the_administrator_proposes_the_verdict_and_the_agreement_waits_for_the_disciplines(client, ctx):
     h.to_closing(ctx)
     login(client, ctx["administrator"])
     token = csrf_token(client, page(ctx))
@@ -72,11 +74,14 @@ def test_the_administrator_records_the_verdict(client, ctx):
     assert response.status_code == 303
     html = html_of(client.get(page(ctx)))
     assert 'data-verdict="no_cumple"' in html and "No presentó los informes de seguimiento." in html
-    assert db.session.get(Agreement, ctx["agreement"].id).status == "liquidated"
+    assert 'data-testid="proposal" data-status="proposed" data-revision="1"' in html
+    assert html.count('data-decision="pending"') == 3 and 'data-testid="liquidation-form"' not in html
+    assert 'data-testid="acta-pdf"' in html
+    assert db.session.get(Agreement, ctx["agreement"].id).status == "closing"
 
 
 def test_a_refusal_is_shown_on_the_page(client, ctx):
-    ah.disbursed(ctx, 1)
+    tc.disbursed(ctx, 1)
     h.to_closing(ctx)
     login(client, ctx["administrator"])
     response = client.post(page(ctx), data={"csrf_token": csrf_token(client, page(ctx)), "verdict": "cumple",
