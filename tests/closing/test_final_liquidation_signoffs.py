@@ -15,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 
 from grants import clock
 from grants.audit import Actor, verify_chain
+from grants.db import unit_of_work
 from grants.extensions import db
 from grants.models import (
     Agreement,
-    AuditEvent,
     FinalLiquidation,
     FinalLiquidationSigner,
     FinalLiquidationSignOff,
@@ -412,7 +412,6 @@ def test_a_final_liquidation_recorded_before_the_signoffs_stays_valid(live_app):
 # --- the demo -------------------------------------------------------------------------------------
 
 def test_the_demo_closing_waits_for_monitoring(live_app):
-    from grants.db import unit_of_work
     from grants.demo import load_demo
     from grants.models import Advance, Refund, User
     from grants.services import ledger
@@ -445,3 +444,62 @@ def test_the_demo_closing_waits_for_monitoring(live_app):
         final_liquidation.sign_off(Actor.for_user(monitoring), agreement.id, 1, "monitoring", "approve")
         assert agreement.status == "liquidated"
         db.session.rollback()
+
+
+# --- concurrent sign-offs (real commits, one thread each) ---------------------------------------------
+
+def _sign_as(user_id, agreement_id, discipline):
+    from grants.models import User
+
+    final_liquidation.sign_off(Actor.for_user(db.session.get(User, user_id)), agreement_id, 1, discipline, "approve")
+
+
+def _proposed(live_app, **extra_users):
+    with live_app.app_context():
+        ctx = h.setup(beneficiaries=False)
+        h.pay(ctx, "100.00")
+        h.to_closing(ctx)
+        h.prepare(ctx)
+        ids = {k: ctx[k].id for k in DISCIPLINES} | {k: make_user(roles).id for k, roles in extra_users.items()}
+        agreement_id = ctx["agreement"].id
+        db.session.remove()
+    return agreement_id, ids
+
+
+def test_concurrent_signoffs_keep_one_per_discipline_and_one_discipline_per_person(live_app):
+    from tests.money.test_payment_concurrency import run_threads
+
+    agreement_id, ids = _proposed(live_app, other_lawyer=["legal_reviewer"],
+                                  both=["financial_reviewer", "monitoring_reviewer"])
+    results = run_threads(live_app, _sign_as, [(ids["legal"], agreement_id, "legal"),
+                                               (ids["other_lawyer"], agreement_id, "legal")])
+    assert sorted(r[0] for r in results) == ["ok", "refused"], results
+    assert [r[1] for r in results if r[0] == "refused"] == ["discipline_already_signed"]
+    results = run_threads(live_app, _sign_as, [(ids["both"], agreement_id, "financial"),
+                                               (ids["both"], agreement_id, "monitoring")])
+    assert sorted(r[0] for r in results) == ["ok", "refused"], results
+    assert [r[1] for r in results if r[0] == "refused"] == ["segregation_of_duties"]
+    with live_app.app_context():
+        signoffs = db.session.scalars(select(FinalLiquidationSignOff)).all()
+        assert sorted(s.discipline for s in signoffs) in (["financial", "legal"], ["legal", "monitoring"])
+        assert len({s.reviewer_id for s in signoffs}) == 2
+        db.session.remove()
+
+
+def test_the_last_two_approvals_at_once_liquidate_the_agreement_once(live_app):
+    from tests.money.test_payment_concurrency import run_threads
+
+    agreement_id, ids = _proposed(live_app)
+    with live_app.app_context():
+        with unit_of_work():
+            _sign_as(ids["legal"], agreement_id, "legal")
+    results = run_threads(live_app, _sign_as, [(ids["financial"], agreement_id, "financial"),
+                                               (ids["monitoring"], agreement_id, "monitoring")])
+    assert [r[0] for r in results] == ["ok", "ok"], results
+    with live_app.app_context():
+        liquidation = db.session.scalars(select(FinalLiquidation)).one()
+        assert (liquidation.status, len(liquidation.signoffs)) == ("approved", 3)
+        assert db.session.get(Agreement, agreement_id).status == "liquidated"
+        assert audit_actions("agreement", agreement_id).count("agreement.liquidated") == 1
+        assert verify_chain(db.session).ok
+        db.session.remove()
