@@ -311,7 +311,8 @@ def waiting_for(disciplines, limit: int | None = None) -> list[FinalLiquidation]
 def signable_disciplines(user, agreement: Agreement, state: dict) -> tuple[list[str], object]:
     """The disciplines ``user`` may sign now on the latest revision (``liquidation_state``), and
     why not when there is none although they are a reviewer (a message, or None)."""
-    if state["status"] != LiquidationState.PROPOSED or not user.can(Permission.LIQUIDATION_SIGN_OFF):
+    if (state["status"] != LiquidationState.PROPOSED or agreement.status != AgreementState.CLOSING
+            or not user.can(Permission.LIQUIDATION_SIGN_OFF)):
         return [], None
     mine = [d for d, role in DISCIPLINE_ROLES.items() if role in user.roles]
     if user.id in {r.prepared_by_id for r in state["revisions"]}:
