@@ -16,8 +16,12 @@ from grants.models import Agreement
 from tests.closing import helpers as h
 from tests.closing import timeline_closing as tc
 from tests.factories import make_organization, make_user
+from tests.timeline import year
 from tests.helpers import api_headers, assert_problem
 from tests.pdfs import pdf_text
+
+
+Y = year()  # the reference plan's fiscal year (2026 on the reference calendar)
 
 
 @pytest.fixture
@@ -130,36 +134,36 @@ def test_the_acta_pdf_is_served_once_prepared(client, ctx):
 
 def test_report_downloads_for_auditors_and_admins_only(client, ctx):
     auditor = api_headers(client, ctx["auditor"])
-    pdf = client.get("/api/v1/legislature-reports/2026.pdf", headers=auditor)
+    pdf = client.get(f"/api/v1/legislature-reports/{Y}.pdf", headers=auditor)
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF-")
-    xlsx = client.get("/api/v1/legislature-reports/2026.xlsx", headers=api_headers(client, make_user(["admin"])))
+    xlsx = client.get(f"/api/v1/legislature-reports/{Y}.xlsx", headers=api_headers(client, make_user(["admin"])))
     assert xlsx.status_code == 200
-    assert load_workbook(io.BytesIO(xlsx.data))["Resumen"]["A1"].value.endswith("Ejercicio fiscal 2026")
-    document = client.get("/api/v1/legislature-reports/2026.json", headers=auditor).get_json()
+    assert load_workbook(io.BytesIO(xlsx.data))["Resumen"]["A1"].value.endswith(f"Ejercicio fiscal {Y}")
+    document = client.get(f"/api/v1/legislature-reports/{Y}.json", headers=auditor).get_json()
     assert document["totals"]["paid_directly"] == "250.75"
     for user in (ctx["ngo"], ctx["administrator"], ctx["treasury"]):
-        assert_problem(client.get("/api/v1/legislature-reports/2026.pdf", headers=api_headers(client, user)),
+        assert_problem(client.get(f"/api/v1/legislature-reports/{Y}.pdf", headers=api_headers(client, user)),
                        403, "forbidden")
-    assert_problem(client.get("/api/v1/legislature-reports/2026.json"), 401, "missing_token")
+    assert_problem(client.get(f"/api/v1/legislature-reports/{Y}.json"), 401, "missing_token")
     assert_problem(client.get("/api/v1/legislature-reports/1999.json", headers=auditor), 422, "validation_error")
 
 
 def test_generate_then_send_once_and_serve_the_sent_files(client, ctx):
     auditor = api_headers(client, ctx["auditor"])
-    generated = client.post("/api/v1/legislature-reports/2026", headers=auditor)
+    generated = client.post(f"/api/v1/legislature-reports/{Y}", headers=auditor)
     assert generated.status_code == 201 and generated.get_json()["status"] == "generated"
-    sent = client.post("/api/v1/legislature-reports/2026/send", headers=auditor)
+    sent = client.post(f"/api/v1/legislature-reports/{Y}/send", headers=auditor)
     assert sent.status_code == 200, sent.get_data(as_text=True)
     report = sent.get_json()
     assert report["status"] == "sent" and report["totals"]["paid_directly"] == "250.75"
-    assert_problem(client.post("/api/v1/legislature-reports/2026/send", headers=auditor), 409, "report_already_sent")
+    assert_problem(client.post(f"/api/v1/legislature-reports/{Y}/send", headers=auditor), 409, "report_already_sent")
     h.pay(ctx, "100.00")  # money moves after sending: the sent files stay as they were
-    served = client.get("/api/v1/legislature-reports/2026.json", headers=auditor)
+    served = client.get(f"/api/v1/legislature-reports/{Y}.json", headers=auditor)
     assert hashlib.sha256(served.data).hexdigest() == report["json_sha256"]
     assert json.loads(served.data)["totals"]["paid_directly"] == "250.75"
     listed = client.get("/api/v1/legislature-reports", headers=auditor).get_json()
     assert [r["status"] for r in listed] == ["sent", "generated"]
-    assert_problem(client.post("/api/v1/legislature-reports/2026", headers=api_headers(client, ctx["ngo"])),
+    assert_problem(client.post(f"/api/v1/legislature-reports/{Y}", headers=api_headers(client, ctx["ngo"])),
                    403, "forbidden")
 
 
@@ -167,7 +171,7 @@ def test_schema_and_open_data_are_public(client, ctx):
     schema = client.get("/api/v1/legislature-reports/schema.json")
     assert schema.status_code == 200 and schema.mimetype == "application/schema+json"
     assert json.loads(schema.data)["$schema"].endswith("2020-12/schema")
-    response = client.get("/api/v1/open-data/2026.json")
+    response = client.get(f"/api/v1/open-data/{Y}.json")
     assert response.status_code == 200 and response.mimetype == "application/json"
     package = json.loads(response.data, parse_float=Decimal)
     transactions = package["releases"][0]["contracts"][0]["implementation"]["transactions"]

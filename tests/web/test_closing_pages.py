@@ -17,7 +17,11 @@ from grants.models import Agreement, LegislatureReport
 from grants.services import ledger
 from tests.closing import helpers as h
 from tests.closing import timeline_closing as tc
+from tests.timeline import year
 from tests.helpers import csrf_token, web_login
+
+
+Y = year()  # the reference plan's fiscal year (2026 on the reference calendar)
 
 
 @pytest.fixture(autouse=True)
@@ -93,21 +97,21 @@ def test_legislature_page_downloads_and_sends_with_confirmation(client, ctx):
     h.to_closing(ctx)
     h.liquidate(ctx)
     login(client, ctx["auditor"])
-    html = html_of(client.get("/legislature-reports?year=2026"))
-    assert '<option value="2026" selected>' in html and ctx["agreement"].number in html
+    html = html_of(client.get(f"/legislature-reports?year={Y}"))
+    assert f'<option value="{Y}" selected>' in html and ctx["agreement"].number in html
     assert re.search(r'data-total="paid_directly">\$480\.20<', html)
-    pdf = client.get("/legislature-reports/2026.pdf")
-    assert pdf.status_code == 200 and "Ejercicio fiscal 2026" in PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
-    xlsx = client.get("/legislature-reports/2026.xlsx")
+    pdf = client.get(f"/legislature-reports/{Y}.pdf")
+    assert pdf.status_code == 200 and f"Ejercicio fiscal {Y}" in PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
+    xlsx = client.get(f"/legislature-reports/{Y}.xlsx")
     assert load_workbook(io.BytesIO(xlsx.data))["Resumen"]["A4"].value == "Decreto"
-    assert client.get("/legislature-reports/2026.json").get_json()["totals"]["paid_directly"] == "480.20"
-    token = csrf_token(client, "/legislature-reports?year=2026")
-    unconfirmed = client.post("/legislature-reports/2026/send", data={"csrf_token": token})
+    assert client.get(f"/legislature-reports/{Y}.json").get_json()["totals"]["paid_directly"] == "480.20"
+    token = csrf_token(client, f"/legislature-reports?year={Y}")
+    unconfirmed = client.post(f"/legislature-reports/{Y}/send", data={"csrf_token": token})
     assert unconfirmed.status_code == 422 and "Marque la confirmación" in html_of(unconfirmed)
     assert db.session.scalar(select(LegislatureReport.id)) is None
-    sent = client.post("/legislature-reports/2026/send", data={"csrf_token": token, "confirm": "y"})
+    sent = client.post(f"/legislature-reports/{Y}/send", data={"csrf_token": token, "confirm": "y"})
     assert sent.status_code == 303
-    html = html_of(client.get("/legislature-reports?year=2026"))
+    html = html_of(client.get(f"/legislature-reports?year={Y}"))
     assert 'data-testid="sent"' in html and 'data-testid="send-form"' not in html
     assert db.session.get(Agreement, ctx["agreement"].id).status == "reported"
 
@@ -116,4 +120,4 @@ def test_legislature_pages_are_for_auditors_and_admins(client, ctx):
     for user in (ctx["ngo"], ctx["administrator"]):
         login(client, user)
         assert client.get("/legislature-reports").status_code == 403
-        assert client.get("/legislature-reports/2026.pdf").status_code == 403
+        assert client.get(f"/legislature-reports/{Y}.pdf").status_code == 403
