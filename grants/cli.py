@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from grants.audit import Actor, verify_chain
 from grants.db import unit_of_work
 from grants.extensions import db
-from grants.models import Enrollment, Organization, Supplier, User
+from grants.models import Agreement, Enrollment, Organization, Plan, Supplier, User
 from grants.permissions import Role
 from grants.services.errors import ValidationFailed
 
@@ -36,7 +36,8 @@ def demo_load(if_empty: bool) -> None:
     click.echo(
         f"Demo cargada: {summary['organizations']} organizaciones, "
         f"{summary['allocations']} asignaciones, {summary['users']} usuarios, "
-        f"{summary['plans']} planes, {summary['agreements']} convenio, "
+        f"{db.session.scalar(select(func.count()).select_from(Plan))} planes, "
+        f"{db.session.scalar(select(func.count()).select_from(Agreement))} convenios, "
         f"{db.session.scalar(select(func.count()).select_from(Enrollment))} inscripciones, "
         f"{db.session.scalar(select(func.count()).select_from(Supplier))} proveedores."
     )

@@ -19,6 +19,7 @@ from flask import current_app
 
 from grants import clock
 from grants.audit import Actor
+from grants.demo_closing import demo_closing
 from grants.demo_meetings import demo_meetings
 from grants.services.allocations import create_allocation
 from grants.services.organizations import create_organization
@@ -229,6 +230,7 @@ def _demo_plans(t: Timeline, orgs, allocations, users) -> dict:
                                       ["40000.00", "40000.00", "17250.50"], 350, (7, 17)))
     with clock.at(t.day(DAYS_SINCE_START - 3)):
         plans.submit_plan(as_("ngo3"), plan3.id)
+    demo_closing(t, as_, allocations[3])  # ngo1's second allocation: a closing waiting for monitoring
     return {"plans": 2, "agreements": 1}
 
 

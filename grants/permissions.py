@@ -56,7 +56,8 @@ class Permission(StrEnum):
     FOLLOW_UP_WRITE = "follow_up:write"            # reports and incidents: the agreement's administrator
     CHECKS_RUN = "checks:run"                      # liquidation checks (internal audit)
     FINDINGS_DECIDE = "findings:decide"
-    LIQUIDATION_DECIDE = "liquidation:decide"      # final liquidation: the agreement's administrator
+    LIQUIDATION_DECIDE = "liquidation:decide"      # prepare the final liquidation: the agreement's administrator
+    LIQUIDATION_SIGN_OFF = "liquidation:sign_off"  # approve or send it back: a reviewer, for their discipline
     LEGISLATURE_REPORTS = "legislature:reports"    # generate and send the yearly report
     MEETINGS_RECORD = "meetings:record"            # technical meetings on any case (administrators: their own)
 
@@ -70,7 +71,7 @@ _STAFF_READ = {
     Permission.SUPPLIERS_READ,
     Permission.MONEY_READ,
 }
-_REVIEW = _STAFF_READ | {Permission.PLANS_REVIEW}
+_REVIEW = _STAFF_READ | {Permission.PLANS_REVIEW, Permission.LIQUIDATION_SIGN_OFF}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # An NGO user reads only its own organization: scoping is applied on top (404 otherwise).
@@ -111,7 +112,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
 }
 
-# The reviewer role that decides each discipline of a plan version.
+# The reviewer role that decides each discipline of a plan version and signs it on a final liquidation.
 DISCIPLINE_ROLES = {
     "legal": Role.LEGAL_REVIEWER,
     "financial": Role.FINANCIAL_REVIEWER,

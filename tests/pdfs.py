@@ -28,3 +28,14 @@ def tiny_jpeg() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (2, 2), (30, 30, 200)).save(buffer, format="JPEG")
     return buffer.getvalue()
+
+
+def pdf_pages(data: bytes) -> list[str]:
+    """The text of each page of a PDF (pypdf), whitespace collapsed."""
+    from pypdf import PdfReader
+
+    return [" ".join((page.extract_text() or "").split()) for page in PdfReader(io.BytesIO(data)).pages]
+
+
+def pdf_text(data: bytes) -> str:
+    return " ".join(pdf_pages(data))

@@ -68,16 +68,19 @@ def test_the_demo_money_adds_up(live_app):
         assert [(p.status, str(p.invoiced_amount), str(p.deducted_amount), str(p.amount)) for p in payments] == [
             ("executed", "462.00", "42.00", "420.00"), ("prepared", "462.00", "42.00", "420.00")]
         assert [d.reason_code for d in payments[0].deductions] == ["beneficiary_not_active"] * 2
-        advance = db.session.scalars(select(Advance)).one()
+        # ngo2's agreement (ngo1's closing is tests/closing/test_final_liquidation_signoffs.py's)
+        ngo2 = db.session.scalars(select(Agreement).where(Agreement.status == "in_execution")).one()
+        advance = db.session.scalars(select(Advance).where(Advance.agreement_id == ngo2.id)).one()
         assert (advance.status, str(advance.amount), str(advance.liquidated_amount)) == ("disbursed", "60000.00", "1845.60")
-        balances = ledger.balances(db.session.scalars(select(Agreement)).one())
+        balances = ledger.balances(ngo2)
         assert (str(balances.paid_directly), str(balances.committed), str(balances.outstanding),
                 str(balances.available)) == ("420.00", "420.00", "58154.40", "81660.00")
         assert ledger.check_invariants() == []
         # The follow-up report counts the 20 active participants; the auditor's run found the overdue advance.
         from grants.models import AuditFinding, FollowUpReport
 
-        assert db.session.scalars(select(FollowUpReport.active_beneficiaries)).all() == [20]
+        assert db.session.scalars(select(FollowUpReport.active_beneficiaries)
+                                  .where(FollowUpReport.agreement_id == ngo2.id)).all() == [20]
         assert "advance_overdue" in set(db.session.scalars(select(AuditFinding.rule_code)))
 
 

@@ -70,23 +70,63 @@ class LiquidationPreviewSchema(Schema):
     figures = fields.Nested(LiquidationPreviewFiguresSchema)
 
 
+class SignOffSchema(Schema):
+    id = fields.Integer()
+    discipline = fields.String(metadata={"description": "legal | financial | monitoring"})
+    decision = fields.String(metadata={"description": "approve | send_back"})
+    observations = fields.String(allow_none=True)
+    reviewer_id = fields.Integer()
+    reviewer_name = fields.Function(lambda s: s.reviewer.full_name)
+    signed_at = fields.DateTime()
+
+
 class FinalLiquidationSchema(LiquidationFiguresSchema):
+    """One revision of the final liquidation."""
+
     id = fields.Integer(dump_only=True)
     agreement_id = fields.Integer(dump_only=True)
+    revision = fields.Integer()
+    status = fields.String(metadata={"description": "proposed | returned | approved | recorded"})
     verdict = fields.String()
     reasoning = fields.String()
-    decided_by_id = fields.Integer()
-    decided_at = fields.DateTime()
+    prepared_by_id = fields.Integer()
+    prepared_by_name = fields.Function(lambda r: r.prepared_by.full_name)
+    prepared_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True, metadata={"description": "approved or sent back; null while proposed"})
+    signoffs = fields.List(fields.Nested(SignOffSchema))
 
 
 class FinalLiquidationStateSchema(Schema):
-    recorded = fields.Nested(FinalLiquidationSchema, allow_none=True)
-    preview = fields.Nested(LiquidationPreviewSchema, allow_none=True)
+    status = fields.String(metadata={"description": "none | proposed | returned | approved | recorded"})
+    current = fields.Nested(FinalLiquidationSchema, allow_none=True,
+                            metadata={"description": "The latest revision; null until one is prepared."})
+    revisions = fields.List(fields.Nested(FinalLiquidationSchema), metadata={"description": "First first."})
+    pending = fields.List(fields.String(), metadata={"description": "Disciplines still to sign the latest "
+                                                                    "revision (while proposed)."})
+    changed = fields.List(fields.String(), metadata={"description": "Money figures that moved in the ledger since "
+                                                                    "the proposed revision was prepared."})
+    preview = fields.Nested(LiquidationPreviewSchema, allow_none=True,
+                            metadata={"description": "Figures as they stand and blockers, until final."})
 
 
 class LiquidationRequestSchema(Schema):
     verdict = fields.String(required=True, metadata={"description": "cumple | cumple_parcialmente | no_cumple"})
     reasoning = fields.String(required=True, validate=validate.Length(max=20000))
+
+
+class SignOffRequestSchema(Schema):
+    revision = fields.Integer(required=True, strict=True,
+                              metadata={"description": "The revision signed (the latest, proposed)."})
+    discipline = fields.String(required=True, metadata={"description": "legal | financial | monitoring"})
+    decision = fields.String(required=True, metadata={"description": "approve | send_back"})
+    observations = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000),
+                                 metadata={"description": "Required to send back."})
+
+
+class SignOffResultSchema(SignOffSchema):
+    revision = fields.Function(lambda s: s.liquidation.revision)
+    liquidation_status = fields.Function(lambda s: s.liquidation.status)
+    agreement_status = fields.Function(lambda s: s.liquidation.agreement.status)
 
 
 class LegislatureReportSchema(Schema):
@@ -113,30 +153,61 @@ def _agreement(agreement_id: int) -> Agreement:
     return visible(user, db.session.get(Agreement, agreement_id))
 
 
-def _preview(agreement: Agreement) -> dict:
-    preview = closing.liquidation_preview(agreement)
-    preview["blockers"] = [{**b, "message": str(b["message"])} for b in preview["blockers"]]
-    return preview
+def _state(agreement: Agreement) -> dict:
+    state = closing.liquidation_state(agreement)
+    if state["preview"] is not None:
+        preview = state["preview"]
+        preview["blockers"] = [{**b, "message": str(b["message"])} for b in preview["blockers"]]
+    return state
 
 
 @blp.route("/agreements/<int:agreement_id>/final-liquidation")
 class FinalLiquidationView(MethodView):
     @blp.response(200, FinalLiquidationStateSchema)
     def get(self, agreement_id):
-        """The recorded final liquidation, or (until there is one) the figures as they stand and the
-        blockers (``advance_not_liquidated``, ``payment_pending``, ``finding_unresolved``,
-        ``agreement_not_closing``)."""
-        agreement = _agreement(agreement_id)
-        done = closing.recorded(agreement.id)
-        return {"recorded": done, "preview": None if done else _preview(agreement)}
+        """The final liquidation: its status, the latest revision with the three disciplines'
+        sign-offs, every revision, the disciplines still to sign, and (until it is final) the
+        figures as they stand with the blockers (``advance_not_liquidated``, ``payment_pending``,
+        ``finding_unresolved``, ``agreement_not_closing``)."""
+        return _state(_agreement(agreement_id))
 
     @blp.arguments(LiquidationRequestSchema)
     @blp.response(201, FinalLiquidationSchema)
     def post(self, data, agreement_id):
-        """The agreement's administrator records the verdict with its reasoning; the agreement
-        becomes ``liquidated``. 409 with the blocker's code while something is pending."""
+        """The agreement's administrator prepares the final liquidation (revision 1), or its next
+        revision after a discipline sent it back: figures from the ledger, the proposed verdict
+        and its reasoning. The agreement stays in closing until legal, financial and monitoring
+        approve the same revision. 409 with the blocker's code while something is pending,
+        ``liquidation_in_review`` while a revision waits for sign-offs, ``already_liquidated``."""
         _agreement(agreement_id)
-        return closing.liquidate_agreement(current_actor(), agreement_id, data["verdict"], data["reasoning"])
+        return closing.prepare_liquidation(current_actor(), agreement_id, data["verdict"], data["reasoning"])
+
+
+@blp.route("/agreements/<int:agreement_id>/final-liquidation/sign-offs", methods=["POST"])
+@blp.arguments(SignOffRequestSchema)
+@blp.response(201, SignOffResultSchema)
+def sign_off(data, agreement_id):
+    """A reviewer signs the proposed revision for their discipline: ``approve``, or ``send_back``
+    with observations (the revision is returned to the administrator at once). With the three
+    disciplines' approvals of the same revision the agreement becomes ``liquidated``. One person
+    signs one discipline of an agreement's final liquidation, never one they prepared (409
+    ``segregation_of_duties``); 409 ``revision_not_in_review``, ``discipline_already_signed``,
+    ``figures_changed`` or a blocker's code."""
+    _agreement(agreement_id)
+    return closing.sign_off(current_actor(), agreement_id, data["revision"], data["discipline"], data["decision"],
+                            data["observations"])
+
+
+@blp.route("/agreements/<int:agreement_id>/final-liquidation.pdf")
+@blp.response(200, content_type="application/pdf")
+def acta_pdf(agreement_id):
+    """The acta de liquidación final (PDF) of the latest revision: figures, verdict, reasoning and
+    the three sign-offs with names and dates; «NO APROBADA» on every page until the three
+    disciplines approved it. 404 while nothing was prepared."""
+    agreement = _agreement(agreement_id)
+    return Response(closing.acta_pdf(agreement), mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="acta-liquidacion-final-{agreement.number}.pdf"',
+        "Cache-Control": "private, no-store"})
 
 
 # --- report to the legislature ------------------------------------------------------------------

@@ -6,7 +6,12 @@ from grants.models.attachment import Attachment
 from grants.models.audit import AuditChainHead, AuditEvent
 from grants.models.base import Base
 from grants.models.beneficiary import Beneficiary, Enrollment, EnrollmentPeriod, ImportBatch, ImportRow
-from grants.models.closing import FinalLiquidation, LegislatureReport
+from grants.models.closing import (
+    FinalLiquidation,
+    FinalLiquidationSigner,
+    FinalLiquidationSignOff,
+    LegislatureReport,
+)
 from grants.models.findings import AuditCheckRun, AuditFinding
 from grants.models.fines import FinePayment
 from grants.models.followup import FollowUpActivity, FollowUpIndicator, FollowUpReport, Incident, IncidentReply
@@ -33,6 +38,8 @@ from grants.models.user import ApiToken, User, UserRole
 
 __all__ = [
     "FinalLiquidation",
+    "FinalLiquidationSigner",
+    "FinalLiquidationSignOff",
     "LegislatureReport",
     "AuditCheckRun",
     "AuditFinding",

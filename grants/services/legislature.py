@@ -44,6 +44,7 @@ from grants.services.final_liquidation import beneficiary_counts, finding_counts
 from grants.services.legislature_decrees import by_decree, reconciliation
 from grants.services.money import format_amount
 from grants.workflows.agreement import AgreementAction, AgreementState
+from grants.workflows.final_liquidation import FINAL as FINAL_LIQUIDATION
 
 FOLDER = "legislature-reports"
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "api" / "schemas" / "legislature-report.schema.json"
@@ -109,7 +110,8 @@ def report_data(fiscal_year: int) -> dict:
         .outerjoin(a, a.allocation_id == al.id)
         .outerjoin(PlanVersion, PlanVersion.id == a.plan_version_id)
         .outerjoin(bal, bal.agreement_id == a.id)
-        .outerjoin(fl, fl.agreement_id == a.id)
+        # the decided revision only: a proposal (or a revision sent back) is not the verdict yet
+        .outerjoin(fl, (fl.agreement_id == a.id) & fl.status.in_(list(FINAL_LIQUIDATION)))
         .where(al.fiscal_year == fiscal_year)
         .order_by(o.legal_name, al.decree_number, al.id)).all()
     ids = [r.agreement_id for r in base if r.agreement_id is not None]

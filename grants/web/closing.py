@@ -1,9 +1,12 @@
-"""Closing pages: an agreement's final liquidation (the figures as they stand, what still blocks
-it, the administrator's verdict form, or the recorded result) and the report to the Legislative
-Assembly (choose a year, download PDF/XLSX/JSON, send with an explicit confirmation)."""
+"""Closing pages: an agreement's final liquidation (the figures as they stand and what still
+blocks it; the administrator's proposal and its revisions; the three disciplines' sign-offs and a
+decision form for each discipline the reviewer holds; the acta PDF) and the report to the
+Legislative Assembly (choose a year, download PDF/XLSX/JSON, send with an explicit confirmation)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
+import io
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -15,8 +18,9 @@ from grants import clock
 from grants.context import current_actor
 from grants.extensions import db
 from grants.models import Agreement, Allocation, LegislatureReport
+from grants.labels import DISCIPLINE_LABELS
 from grants.models.closing import VERDICTS
-from grants.permissions import Permission
+from grants.permissions import DISCIPLINE_ROLES, Permission
 from grants.security import require, visible
 from grants.services import final_liquidation as closing
 from grants.services import legislature
@@ -32,10 +36,22 @@ MIMETYPES = {"pdf": "application/pdf",
 
 
 class LiquidationForm(FlaskForm):
-    verdict = RadioField(_l("Dictamen"), choices=[SelectChoice(v, closing.VERDICT_LABELS[v]) for v in VERDICTS],
+    verdict = RadioField(_l("Dictamen propuesto"), choices=[SelectChoice(v, closing.VERDICT_LABELS[v]) for v in VERDICTS],
                          validators=[Optional()], validate_choice=False)
     reasoning = TextAreaField(_l("Fundamentación del dictamen"), validators=[Optional(), Length(max=20000)],
                               description=_l("Qué cumplió la organización, qué no, y por qué."))
+
+
+class SignOffForm(FlaskForm):
+    """One discipline's sign-off (the form is prefixed with the discipline: a reviewer of two
+    disciplines sees two forms on the page)."""
+
+    decision = RadioField(_l("Decisión"), choices=[
+        SelectChoice("approve", _l("Aprobar la liquidación final")),
+        SelectChoice("send_back", _l("Devolver al administrador con observaciones"))],
+        validators=[Optional()], validate_choice=False)
+    observations = TextAreaField(_l("Observaciones"), validators=[Optional(), Length(max=5000)],
+                                 description=_l("Obligatorias al devolver: qué debe corregir el administrador."))
 
 
 class SendForm(FlaskForm):
@@ -51,14 +67,27 @@ def _agreement(agreement_id: int) -> Agreement:
     return visible(current_user, db.session.get(Agreement, agreement_id))
 
 
-def _render_liquidation(agreement: Agreement, status: int = 200, refused=None, form=None):
-    done = closing.recorded(agreement.id)
-    preview = None if done else closing.liquidation_preview(agreement)
-    may_decide = (done is None and current_user.can(Permission.LIQUIDATION_DECIDE)
-                  and current_user.id == agreement.administrator_id)
-    return render_template("closing/liquidation.html", agreement=agreement, recorded=done, preview=preview,
-                           form=form or LiquidationForm(formdata=None), may_decide=may_decide, refused=refused,
-                           verdict_labels=closing.VERDICT_LABELS), status
+def _liquidation_form(state: dict) -> LiquidationForm:
+    """Empty for the first revision; the returned revision's verdict and reasoning to revise."""
+    latest = state["current"]
+    if latest is not None and latest.status == "returned":
+        return LiquidationForm(formdata=None, data={"verdict": latest.verdict, "reasoning": latest.reasoning})
+    return LiquidationForm(formdata=None)
+
+
+def _render_liquidation(agreement: Agreement, status: int = 200, refused=None, form=None, signoff_forms=None):
+    state = closing.liquidation_state(agreement)
+    may_prepare = (state["status"] in ("none", "returned") and current_user.can(Permission.LIQUIDATION_DECIDE)
+                   and current_user.id == agreement.administrator_id)
+    signable, cannot_sign = closing.signable_disciplines(current_user, agreement, state)
+    forms = {d: SignOffForm(formdata=None, prefix=d) for d in signable}
+    forms.update({d: f for d, f in (signoff_forms or {}).items() if d in forms})
+    return render_template(
+        "closing/liquidation.html", agreement=agreement, state=state, preview=state["preview"],
+        current=state["current"], form=form or _liquidation_form(state), may_prepare=may_prepare,
+        signoff_forms=forms, cannot_sign=cannot_sign, refused=refused, verdict_labels=closing.VERDICT_LABELS,
+        liquidation_state_labels=closing.LIQUIDATION_STATE_LABELS,
+        signoff_decision_labels=closing.SIGNOFF_DECISION_LABELS), status
 
 
 @bp.get("/agreements/<int:agreement_id>/final-liquidation")
@@ -69,13 +98,15 @@ def liquidation_page(agreement_id):
 
 @bp.post("/agreements/<int:agreement_id>/final-liquidation")
 @login_required
-def liquidate(agreement_id):
+def prepare(agreement_id):
+    """The administrator prepares the final liquidation, or its next revision after a send-back."""
     agreement = _agreement(agreement_id)
     form = LiquidationForm()
     if not form.validate_on_submit():
         return _render_liquidation(agreement, 422, form=form)
     try:
-        closing.liquidate_agreement(current_actor(), agreement.id, form.verdict.data or "", form.reasoning.data or "")
+        liquidation = closing.prepare_liquidation(current_actor(), agreement.id, form.verdict.data or "",
+                                                  form.reasoning.data or "")
     except ValidationFailed as exc:
         db.session.rollback()
         apply_errors(form, exc.errors)
@@ -83,8 +114,55 @@ def liquidate(agreement_id):
     except DomainError as exc:
         detail = refusal(exc)
         return _render_liquidation(_agreement(agreement_id), exc.status, detail, form)
-    flash(_l("Liquidación final registrada: el convenio queda liquidado."), "success")
+    flash(_l("Revisión %(n)s de la liquidación final preparada: espera la aprobación de las disciplinas jurídica, "
+             "financiera y de seguimiento.", n=liquidation.revision), "success")
     return redirect(url_for("closing_pages.liquidation_page", agreement_id=agreement_id), 303)
+
+
+@bp.post("/agreements/<int:agreement_id>/final-liquidation/sign-off")
+@login_required
+def sign_off(agreement_id):
+    """A reviewer approves the revision for their discipline, or sends it back with observations."""
+    agreement = _agreement(agreement_id)
+    discipline = request.form.get("discipline") or ""
+    if discipline not in DISCIPLINE_ROLES:
+        abort(400)
+    form = SignOffForm(prefix=discipline)
+    forms = {discipline: form}
+    if not form.validate_on_submit():
+        return _render_liquidation(agreement, 422, signoff_forms=forms)
+    revision = request.form.get("revision", type=int) or 0
+    try:
+        signed = closing.sign_off(current_actor(), agreement.id, revision, discipline, form.decision.data or "",
+                                  form.observations.data)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        apply_errors(form, exc.errors)
+        return _render_liquidation(_agreement(agreement_id), 422, None if exc.errors else exc.detail,
+                                   signoff_forms=forms)
+    except DomainError as exc:
+        detail = refusal(exc)
+        return _render_liquidation(_agreement(agreement_id), exc.status, detail, signoff_forms=forms)
+    status = signed.liquidation.status
+    if status == "approved":
+        flash(_l("Las tres disciplinas aprobaron la liquidación final: el convenio queda liquidado."), "success")
+    elif status == "returned":
+        flash(_l("Liquidación final devuelta al administrador con sus observaciones."), "success")
+    else:
+        flash(_l("Aprobación registrada por %(d)s.", d=DISCIPLINE_LABELS[discipline]), "success")
+    return redirect(url_for("closing_pages.liquidation_page", agreement_id=agreement_id), 303)
+
+
+@bp.get("/agreements/<int:agreement_id>/final-liquidation.pdf")
+@login_required
+def acta_pdf(agreement_id):
+    """The acta de liquidación final (PDF) of the latest revision."""
+    agreement = _agreement(agreement_id)
+    pdf = closing.acta_pdf(agreement)
+    response = send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
+                         download_name=f"acta-liquidacion-final-{agreement.number}.pdf")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 # --- report to the legislature ----------------------------------------------------------------

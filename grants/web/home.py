@@ -25,7 +25,7 @@ from grants.models import (
 from grants import clock
 from grants.permissions import Permission, Role
 from grants.security import require, scope_to_user
-from grants.services import meetings, notifications
+from grants.services import final_liquidation, meetings, notifications
 from grants.web import plans as plan_pages
 from grants.web.paging import page_of
 
@@ -86,7 +86,20 @@ def index():
         context["administered"] = db.session.scalars(
             select(Agreement).where(Agreement.administrator_id == user.id).order_by(Agreement.number)).all()
     context["money"] = _money_queues(user)
+    context["closing"] = _closing_queues(user)
     return render_template("home/index.html", **context)
+
+
+def _closing_queues(user) -> dict:
+    """Final liquidations waiting for the user: per discipline they review, the proposed revisions
+    without that discipline's sign-off; for an administrator, the revisions sent back to them."""
+    queues: dict = {"verdict_labels": final_liquidation.VERDICT_LABELS}
+    if user.can(Permission.LIQUIDATION_SIGN_OFF):
+        queues["to_sign"] = {d: final_liquidation.waiting_for([d], limit=20)
+                             for d in plan_pages.user_disciplines(user)}
+    if Role.ADMINISTRATOR in user.roles:
+        queues["returned"] = final_liquidation.returned_to(user.id)
+    return queues
 
 
 def _count(model, *where) -> int:

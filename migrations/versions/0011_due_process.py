@@ -2,7 +2,7 @@
 attachment mechanism for incident evidence and receipt scans
 
 Revision ID: 0011_due_process
-Revises: 0009_meetings
+Revises: 0010_closing_signoffs
 Create Date: 2026-12-06 09:00:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011_due_process'
-down_revision = '0009_meetings'
+down_revision = '0010_closing_signoffs'
 branch_labels = None
 depends_on = None
 

@@ -128,10 +128,29 @@ def to_closing(ctx: dict, force: bool = False):
     return agreement
 
 
-def liquidate(ctx: dict, verdict: str = "cumple", reasoning: str = "Ejecutó el plan y liquidó cada anticipo."):
-    liquidation = final_liquidation.liquidate_agreement(act(ctx["administrator"]), ctx["agreement"].id, verdict,
+def prepare(ctx: dict, verdict: str = "cumple", reasoning: str = "Ejecutó el plan y liquidó cada anticipo."):
+    """The administrator proposes the final liquidation (or its next revision)."""
+    liquidation = final_liquidation.prepare_liquidation(act(ctx["administrator"]), ctx["agreement"].id, verdict,
                                                         reasoning)
     db.session.commit()
+    return liquidation
+
+
+def sign(ctx: dict, discipline: str, decision: str = "approve", observations: str | None = None, user=None):
+    """``discipline``'s reviewer (``ctx[discipline]`` unless ``user``) signs the latest revision."""
+    latest = final_liquidation.current(ctx["agreement"].id)
+    signoff = final_liquidation.sign_off(act(user or ctx[discipline]), ctx["agreement"].id, latest.revision,
+                                         discipline, decision, observations)
+    db.session.commit()
+    return signoff
+
+
+def liquidate(ctx: dict, verdict: str = "cumple", reasoning: str = "Ejecutó el plan y liquidó cada anticipo."):
+    """Prepared by the administrator and approved by legal, financial and monitoring: liquidated."""
+    liquidation = prepare(ctx, verdict, reasoning)
+    for discipline in ("legal", "financial", "monitoring"):
+        sign(ctx, discipline)
+    db.session.refresh(liquidation)
     return liquidation
 
 
