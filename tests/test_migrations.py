@@ -8,7 +8,7 @@ from grants.db import unit_of_work
 from grants.demo import demo_accounts, load_demo
 from grants.extensions import db
 from grants.models import Allocation, Organization, User
-from tests.timeline import year
+from tests.helpers import demo_fiscal_year
 
 
 def test_models_and_migrations_do_not_drift(live_app):
@@ -43,7 +43,8 @@ def test_demo_loads_through_the_services_and_the_app_serves_it(live_app):
         with unit_of_work():
             load_demo(Actor.system("tests"))
         assert db.session.scalar(select(func.count()).select_from(Organization)) == 3
-        assert db.session.scalar(select(func.count()).select_from(Allocation).where(Allocation.fiscal_year == year())) >= 3
+        assert db.session.scalar(select(func.count()).select_from(Allocation)
+                                 .where(Allocation.fiscal_year == demo_fiscal_year())) >= 3
         emails = set(db.session.scalars(select(User.email)))
         assert {email for email, _ in demo_accounts()} == emails
         assert verify_chain(db.session).ok
