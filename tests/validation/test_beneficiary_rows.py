@@ -1,12 +1,12 @@
 """Row checks of beneficiary lists, called directly: the checker built once per file gives what the
 per-row function gives, whatever the cells (short rows, absent optional columns, XLSX values)."""
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 
 from grants.validation.beneficiary_rows import AgreementFrame, check_enrollment_row, enrollment_checker, map_headers
 from tests.agreement_helpers import born
-from tests.timeline import day, dmy, iso
+from tests.timeline import day, dmy, iso, years_before
 
 FRAME = AgreementFrame(start=day("2026-02-01"), end=day("2026-11-30"), territory=frozenset({"0623", "0622"}),
                        age_min=14, age_max=29, today=day("2026-11-25"))
@@ -57,3 +57,21 @@ def test_the_checker_and_the_per_row_function_agree(cells):
     assert enrollment_checker(mapping, HEADERS, FRAME)(list(cells)) == check_enrollment_row(list(cells), mapping,
                                                                                             HEADERS, FRAME)
     assert check(list(cells))["errors"]
+
+
+ENROLLED = day("2026-03-01")
+ONE_DAY = timedelta(days=1)
+
+
+@pytest.mark.parametrize("birth, document, expected", [
+    (years_before(ENROLLED, 18), ("DUI", "12345678-4"), []),                      # 18 on the day: an adult
+    (years_before(ENROLLED, 18), ("Partida de nacimiento", "PN-1"), ["adult_needs_dui"]),
+    (years_before(ENROLLED, 18) + ONE_DAY, ("DUI", "12345678-4"), ["minor_has_no_dui"]),  # 18 tomorrow
+    (years_before(ENROLLED, 14), ("Partida de nacimiento", "PN-1"), []),          # the plan's youngest
+    (years_before(ENROLLED, 14) + ONE_DAY, ("Partida de nacimiento", "PN-1"), ["age_out_of_range"]),
+    (years_before(ENROLLED, 30) + ONE_DAY, ("DUI", "12345678-4"), []),            # 29 until tomorrow
+    (years_before(ENROLLED, 30), ("DUI", "12345678-4"), ["age_out_of_range"]),    # 30 on the day
+])
+def test_ages_are_counted_on_the_enrollment_day(birth, document, expected):
+    values = check([*document, "Ana", "López", birth.strftime("%d/%m/%Y"), "F", "0623", ENROLLED.isoformat()])
+    assert [e["code"] for e in values["errors"]] == expected
