@@ -1,14 +1,24 @@
 """An agreement in execution, built through the real services, for the beneficiary tests."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from grants.audit import Actor
 from grants.extensions import db
 from grants.services import agreements, plans
 from tests.factories import make_allocation, make_organization, make_user, plan_content
 from tests.pdfs import tiny_pdf
-from tests.timeline import day
+from tests.timeline import day, years_before
+
+ENROLLED_ON = "2026-03-01"
+"""The reference calendar's enrollment day of the beneficiary lists (``day(ENROLLED_ON)``: see tests/timeline.py)."""
+
+
+def born(age: int, on: date | None = None) -> date:
+    """A birth date that makes a person ``age`` years old on ``on`` (default: the lists' enrollment day),
+    away from any birthday (they turned ``age`` 100 days before), so a test that only needs "an adult"
+    or "a minor" keeps that person's age on every test day."""
+    return years_before((on or day(ENROLLED_ON)) - timedelta(days=100), age)
 
 
 def agreement_in_execution(territory=("0623", "0622"), ages=(14, 29), amount="100000.00", **org):

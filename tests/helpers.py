@@ -1,9 +1,11 @@
-"""Request helpers shared by the API and page tests."""
+"""Request helpers shared by the API and page tests; the demo's calendar."""
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 from tests.factories import PASSWORD
+from tests.timeline import today
 
 
 def issue_token(client, email: str, password: str = PASSWORD) -> str:
@@ -54,3 +56,19 @@ def audit_actions(entity_type: str, entity_id) -> list[str]:
 
     return db.session.scalars(select(AuditEvent.action).where(
         AuditEvent.entity_type == entity_type, AuditEvent.entity_id == str(entity_id)).order_by(AuditEvent.seq)).all()
+
+
+# --- the demo's calendar ---------------------------------------------------------------------
+# The demo (grants/demo.py) lives on the day it is loaded: ngo2's agreement started 150 days
+# before, and the fiscal year of every demo allocation is the year of that first day.
+
+DEMO_DAYS_SINCE_START = 150
+
+
+def demo_term_start() -> date:
+    """The first day of the demo agreement's term, for a demo loaded today."""
+    return today() - timedelta(days=DEMO_DAYS_SINCE_START)
+
+
+def demo_fiscal_year() -> int:
+    return demo_term_start().year

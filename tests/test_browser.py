@@ -17,7 +17,9 @@ from grants.demo import demo_accounts
 from grants.extensions import db
 from grants.models import Allocation, Organization
 from tests import browser_support as support
-from tests.timeline import iso
+from tests.agreement_helpers import born
+from tests.helpers import demo_fiscal_year
+from tests.timeline import today
 
 pytestmark = pytest.mark.browser
 
@@ -179,8 +181,8 @@ def test_admin_creates_an_allocation_with_a_bad_amount_then_a_good_one(
     page.goto(f"{live_server}/admin/allocations/new")
     expect(page.get_by_role("heading", level=1)).to_have_text("Registrar asignación")
     page.fill("input[name=decree_number]", decree)
-    page.fill("input[name=fiscal_year]", "2026")
-    page.fill("input[name=budget_line_code]", "2026-0700-3-02-01-21-1-56304")
+    page.fill("input[name=fiscal_year]", str(demo_fiscal_year()))  # the demo's current fiscal year
+    page.fill("input[name=budget_line_code]", f"{demo_fiscal_year()}-0700-3-02-01-21-1-56304")
     page.select_option("select[name=organization_id]", label="Fundación Arte y Deporte para la Paz")
     page.fill("input[name=amount]", "12,5.5.5")
     page.fill("textarea[name=purpose]", "Torneos deportivos comunitarios en San Miguel.")
@@ -204,6 +206,9 @@ def test_admin_creates_an_allocation_with_a_bad_amount_then_a_good_one(
 def test_a_plan_goes_from_the_ngos_editor_to_review_and_back_with_changes_requested(
         live_server, demo_app, backend, new_page):
     title = "Jóvenes con futuro en San Salvador Centro"
+    # ngo1's allocation is of the demo's fiscal year; the workshops are given as its quarter T2, so the
+    # term is 01/02–30/11 of that year, which contains T2 whatever the test day
+    fy = demo_fiscal_year()
     ngo = new_page()
     log_in(ngo, live_server, NGO1)
     expect(ngo).to_have_url(f"{live_server}/")
@@ -214,8 +219,8 @@ def test_a_plan_goes_from_the_ngos_editor_to_review_and_back_with_changes_reques
 
     # general fields, territory and beneficiaries
     ngo.fill("input[name=title]", title)
-    ngo.fill("input[name=start_date]", iso("2026-02-01"))
-    ngo.fill("input[name=end_date]", iso("2026-11-30"))
+    ngo.fill("input[name=start_date]", f"{fy}-02-01")
+    ngo.fill("input[name=end_date]", f"{fy}-11-30")
     ngo.fill("textarea[name=justification]", "Altos índices de violencia juvenil en el municipio.")
     ngo.fill("textarea[name=objectives]", "Reducir la participación de jóvenes en pandillas.")
     ngo.fill("textarea[name=ministry_alignment]", "Plan de prevención del MJSP, eje 2: juventud.")
@@ -237,8 +242,8 @@ def test_a_plan_goes_from_the_ngos_editor_to_review_and_back_with_changes_reques
     expect(ngo.locator("input[name=activities-0-name]")).to_have_value("Talleres vocacionales")
     ngo.fill("input[name=activities-1-name]", "Tutorías escolares")
     ngo.fill("input[name=activities-1-responsible]", "Tutor")
-    ngo.fill("input[name=activities-1-start_date]", iso("2026-03-01"))
-    ngo.fill("input[name=activities-1-end_date]", iso("2026-10-31"))
+    ngo.fill("input[name=activities-1-start_date]", f"{fy}-03-01")
+    ngo.fill("input[name=activities-1-end_date]", f"{fy}-10-31")
     ngo.fill("input[name=activities-1-municipality_codes]", "San Salvador Este")
 
     # budget, indicators, tranches
@@ -257,12 +262,12 @@ def test_a_plan_goes_from_the_ngos_editor_to_review_and_back_with_changes_reques
     ngo.fill("input[name=indicators-0-baseline]", "0")
     ngo.fill("input[name=indicators-0-target]", "250")
     ngo.fill("textarea[name=indicators-0-means_of_verification]", "Listas de asistencia")
-    ngo.fill("input[name=tranches-0-planned_date]", iso("2026-02-15"))
+    ngo.fill("input[name=tranches-0-planned_date]", f"{fy}-02-15")
     ngo.fill("input[name=tranches-0-amount]", "100000.00")
     ngo.fill("input[name=tranches-0-budget_lines]", "1, 2")
     ngo.click("[data-testid=add-tranche]")
     expect(ngo.locator("[data-testid=tranche-row]")).to_have_count(2)
-    ngo.fill("input[name=tranches-1-planned_date]", iso("2026-06-15"))
+    ngo.fill("input[name=tranches-1-planned_date]", f"{fy}-06-15")
     ngo.fill("input[name=tranches-1-amount]", "85000.00")
     ngo.fill("input[name=tranches-1-budget_lines]", "1, 2")
     expect(ngo.locator("[data-testid=tranche-total]")).to_have_text("$185,000.00")
@@ -344,17 +349,19 @@ def test_ngo_uploads_a_faulty_beneficiary_list_downloads_its_errors_fixes_it_and
         return f"{digits}-{(check + 1) % 10 if wrong else check}"
 
     header = "Tipo de documento,DUI,Nombres,Apellidos,Fecha de nacimiento,Sexo,Municipio,Fecha de inscripción"
-    people = [  # adults aged 18 to 25 on 2026-03-01, in Santa Ana Centro (the agreement's territory)
-        ("María José", "Hernández Flores", "12/04/2001", "F"),
-        ("Luis Alberto", "Mejía Castro", "30/09/2003", "M"),
-        ("Karla Beatriz", "Ramírez Guevara", "05/01/2007", "F"),
-        ("José Daniel", "Portillo Aguilar", "15/06/2002", "M"),
+    enrolled = today()  # inside the demo agreement's term, which started 150 days ago
+    people = [  # adults aged 18 to 25 when enrolled, in Santa Ana Centro (the agreement's territory)
+        ("María José", "Hernández Flores", born(24, enrolled), "F"),
+        ("Luis Alberto", "Mejía Castro", born(22, enrolled), "M"),
+        ("Karla Beatriz", "Ramírez Guevara", born(19, enrolled), "F"),
+        ("José Daniel", "Portillo Aguilar", born(23, enrolled), "M"),
     ]
 
     def write(name: str, last_wrong: bool) -> Path:
         lines = [header] + [
-            f"DUI,{dui(7301 + i, wrong=last_wrong and i == 3)},{first},{last},{born},{sex},Santa Ana Centro,2026-03-01"
-            for i, (first, last, born, sex) in enumerate(people)]
+            f"DUI,{dui(7301 + i, wrong=last_wrong and i == 3)},{first},{last},{birth:%d/%m/%Y},{sex},"
+            f"Santa Ana Centro,{enrolled.isoformat()}"
+            for i, (first, last, birth, sex) in enumerate(people)]
         path = tmp_path / name
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
@@ -364,9 +371,10 @@ def test_ngo_uploads_a_faulty_beneficiary_list_downloads_its_errors_fixes_it_and
     log_in(page, live_server, "ngo2@fondos.example.org")
     expect(page).to_have_url(f"{live_server}/")
     page.goto(f"{live_server}/agreements")
-    page.get_by_role("link", name="MJSP-CONV-2026-0001").click()
+    number = f"MJSP-CONV-{demo_fiscal_year()}-0001"  # ngo2's agreement
+    page.get_by_role("link", name=number).click()
     page.click("[data-testid=agreement-beneficiaries]")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Beneficiarios del convenio MJSP-CONV-2026-0001")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Beneficiarios del convenio {number}")
     beneficiaries_url = page.url
 
     page.set_input_files("input[name=file]", str(faulty))

@@ -1,4 +1,6 @@
 """Models and migrations never drift; the app starts on an empty database and with the demo."""
+from datetime import timedelta
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
@@ -8,7 +10,8 @@ from grants.db import unit_of_work
 from grants.demo import demo_accounts, load_demo
 from grants.extensions import db
 from grants.models import Allocation, Organization, User
-from tests.timeline import year
+from tests.helpers import demo_fiscal_year, demo_term_start
+from tests.timeline import today
 
 
 def test_models_and_migrations_do_not_drift(live_app):
@@ -43,10 +46,20 @@ def test_demo_loads_through_the_services_and_the_app_serves_it(live_app):
         with unit_of_work():
             load_demo(Actor.system("tests"))
         assert db.session.scalar(select(func.count()).select_from(Organization)) == 3
-        assert db.session.scalar(select(func.count()).select_from(Allocation).where(Allocation.fiscal_year == year())) >= 3
+        assert db.session.scalar(select(func.count()).select_from(Allocation)
+                                 .where(Allocation.fiscal_year == demo_fiscal_year())) >= 3
         emails = set(db.session.scalars(select(User.email)))
         assert {email for email, _ in demo_accounts()} == emails
         assert verify_chain(db.session).ok
+
+        # the demo lives on the day it is loaded: ngo2's agreement started 150 days ago, is in execution
+        # and its term includes today; the first advance's statement is 18 days overdue
+        from grants.models import Advance, Agreement
+
+        agreement = db.session.scalars(select(Agreement)).one()
+        assert (agreement.number, agreement.status) == (f"MJSP-CONV-{demo_fiscal_year()}-0001", "in_execution")
+        assert agreement.start_date == demo_term_start() and today() < agreement.end_date
+        assert db.session.scalars(select(Advance.liquidation_due)).one() == today() - timedelta(days=18)
     client = live_app.test_client()
     assert client.get("/healthz").get_json()["audit_events"] > 0
     token = client.post("/api/v1/auth/tokens",

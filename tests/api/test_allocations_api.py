@@ -36,7 +36,7 @@ def test_amounts_are_stored_exactly_and_returned_as_strings(client):
 def test_a_json_number_is_read_exactly_not_through_float(client):
     org = make_organization()
     headers = {**api_headers(client, make_user(["admin"])), "Content-Type": "application/json"}
-    body = ('{"decree_number": "D.L. 1", "fiscal_year": year(), "budget_line_code": "X", '
+    body = (f'{{"decree_number": "D.L. 1", "fiscal_year": {year()}, "budget_line_code": "X", '
             f'"organization_id": {org.id}, "amount": 0.30, "purpose": "p"}}')
     response = client.post("/api/v1/allocations", data=body, headers=headers)
     assert response.status_code == 201, response.get_json()
@@ -84,8 +84,8 @@ def test_filter_by_fiscal_year(client):
     make_allocation(org, fiscal_year=year(2025))
     make_allocation(org, fiscal_year=year())
     headers = api_headers(client, make_user(["financial_reviewer"]))
-    listing = client.get("/api/v1/allocations?fiscal_year=year(2025)", headers=headers).get_json()
-    assert [a["fiscal_year"] for a in listing["items"]] == [2025]
+    listing = client.get(f"/api/v1/allocations?fiscal_year={year(2025)}", headers=headers).get_json()
+    assert [a["fiscal_year"] for a in listing["items"]] == [year(2025)]
 
 
 def test_patch_amount_is_audited(client):

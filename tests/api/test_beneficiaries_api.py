@@ -7,11 +7,13 @@ from sqlalchemy import select
 
 from grants.extensions import db
 from grants.models import AuditEvent
-from tests.agreement_helpers import agreement_in_execution
+from tests.agreement_helpers import ENROLLED_ON, agreement_in_execution, born
 from tests.factories import make_user, valid_dui
 from tests.helpers import api_headers, assert_problem
+from tests.timeline import iso
 
 HEADER = "Tipo de documento,DUI,Nombres,Apellidos,Fecha de nacimiento,Sexo,Municipio,Fecha de inscripción"
+BORN, ENROLLED = born(25).strftime("%d/%m/%Y"), iso(ENROLLED_ON)  # an adult, enrolled inside the term
 
 
 @pytest.fixture
@@ -29,8 +31,8 @@ def upload(client, ctx, text, name="lista.csv", kind="enrollment"):
 
 
 def test_upload_report_errors_download_confirm_and_masking(client, ctx):
-    good = [f"DUI,{valid_dui(n)},Ana,López,15/03/2000,F,0623,2026-03-01" for n in (1, 2)]
-    bad = "DUI,12345678-5,=HYPERLINK(\"http://x\"),López,15/03/2000,F,0623,2026-03-01"
+    good = [f"DUI,{valid_dui(n)},Ana,López,{BORN},F,0623,{ENROLLED}" for n in (1, 2)]
+    bad = f"DUI,12345678-5,=HYPERLINK(\"http://x\"),López,{BORN},F,0623,{ENROLLED}"
     response = upload(client, ctx, "\n".join([HEADER, *good, bad]) + "\n")
     assert response.status_code == 201, response.get_json()
     batch = response.get_json()
@@ -74,7 +76,7 @@ def test_upload_report_errors_download_confirm_and_masking(client, ctx):
 
 def test_an_oversized_list_is_413_and_nothing_is_stored(client, ctx, app):
     app.config["BENEFICIARY_LIST_MAX_BYTES"] = 1000
-    response = upload(client, ctx, HEADER + "\n" + ("DUI,00016297-5,Ana,López,15/03/2000,F,0623,2026-03-01\n" * 40))
+    response = upload(client, ctx, HEADER + "\n" + (f"DUI,00016297-5,Ana,López,{BORN},F,0623,{ENROLLED}\n" * 40))
     assert_problem(response, 413, "payload_too_large")
     listing = client.get(f"/api/v1/agreements/{ctx['agreement'].id}/beneficiary-imports", headers=ctx["h"]["ngo"])
     assert listing.get_json()["total"] == 0
@@ -91,7 +93,7 @@ def test_a_file_that_is_not_what_it_claims_fails_with_a_reason(client, ctx):
 
 
 def test_another_organization_gets_404(client, ctx):
-    response = upload(client, ctx, HEADER + "\nDUI,00016297-5,Ana,López,15/03/2000,F,0623,2026-03-01\n")
+    response = upload(client, ctx, HEADER + f"\nDUI,00016297-5,Ana,López,{BORN},F,0623,{ENROLLED}\n")
     batch_id = response.get_json()["id"]
     other = api_headers(client, agreement_in_execution()["ngo"])
     assert_problem(client.get(f"/api/v1/beneficiary-imports/{batch_id}", headers=other), 404, "not_found")

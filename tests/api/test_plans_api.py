@@ -10,7 +10,7 @@ from grants.models import AuditEvent
 from tests.factories import make_allocation, make_organization, make_user, plan_content
 from tests.helpers import api_headers, assert_problem
 from tests.pdfs import tiny_pdf
-from tests.timeline import iso
+from tests.timeline import dmy, iso, year
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_the_whole_round_through_the_api(round_):
         "ngo_signatory_title": "Representante legal", "liquidation_threshold": "80.00"})
     assert response.status_code == 201, response.get_json()
     agreement = response.get_json()
-    assert agreement["number"] == "MJSP-CONV-2026-0001"
+    assert agreement["number"] == f"MJSP-CONV-{year()}-0001"
     assert (agreement["amount"], agreement["liquidation_threshold"], agreement["plan_version"]) == (
         "100000.00", "80.00", 2)
     aid = agreement["id"]
@@ -94,8 +94,8 @@ def test_the_whole_round_through_the_api(round_):
     pdf = c.get(f"/api/v1/agreements/{aid}/document.pdf", headers=r["h"]["ngo"])
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
-    assert "MJSP-CONV-2026-0001" in text and "Fundación Paz y Futuro" in text
-    assert "$60,000.00" in text and "15/02/2026" in text and "$100,000.00" in text
+    assert f"MJSP-CONV-{year()}-0001" in text and "Fundación Paz y Futuro" in text
+    assert "$60,000.00" in text and dmy("2026-02-15") in text and "$100,000.00" in text  # the first tranche
 
     actions = db.session.scalars(select(AuditEvent.action)).all()
     assert {"plan.created", "plan.submitted", "plan.review_recorded", "plan.draft_saved", "agreement.created",

@@ -1,7 +1,7 @@
 """Beneficiary lists: every row rule with a failing and a passing row, batch semantics, status
 history and "active on date D"."""
 import io
-from datetime import date
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,12 +12,17 @@ from grants.models import Beneficiary, Enrollment, EnrollmentPeriod, ImportBatch
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments
 from grants.services.errors import Conflict, Forbidden
-from tests.agreement_helpers import agreement_in_execution
+from tests.agreement_helpers import agreement_in_execution, born
 from tests.factories import valid_dui
-from tests.timeline import day
+from tests.timeline import day, iso, today
 
 HEADER = "Tipo de documento,DUI,Nombres,Apellidos,Fecha de nacimiento,Sexo,Municipio,Fecha de inscripción"
-ADULT = "DUI,{dui},Ana María,López Pérez,15/03/2000,F,San Salvador Centro,2026-03-01"
+# On the reference calendar people are enrolled on 2026-03-01, inside the term (2026-02-01..2026-11-30);
+# ages are counted on that day: ADULT_BORN is 25, MINOR_BORN 15 (the plan takes 14 to 29).
+ENROLLED = iso("2026-03-01")
+ADULT_BORN = born(25).strftime("%d/%m/%Y")
+MINOR_BORN = born(15).strftime("%d/%m/%Y")
+ADULT = "DUI,{dui},Ana María,López Pérez," + ADULT_BORN + ",F,San Salvador Centro," + ENROLLED
 
 
 @pytest.fixture
@@ -40,21 +45,21 @@ def codes(row):
 
 
 @pytest.mark.parametrize("line, code", [
-    ("DUI,12345678-5,Ana,López,15/03/2000,F,0623,2026-03-01", "dui_check_digit"),
-    ("DUI,00000000-0,Ana,López,15/03/2000,F,0623,2026-03-01", "dui_zero"),
-    ("DUI,1234,Ana,López,15/03/2000,F,0623,2026-03-01", "dui_format"),
-    ("Licencia,12345678-4,Ana,López,15/03/2000,F,0623,2026-03-01", "document_type_unknown"),
-    (",ABC-123,Ana,López,15/03/2000,F,0623,2026-03-01", "document_type_missing"),
-    ("Pasaporte,A1234567,Ana,López,15/03/2000,F,0623,2026-03-01", "adult_needs_dui"),
-    ("DUI,12345678-4,Ana,López,15/03/2010,F,0623,2026-03-01", "minor_has_no_dui"),
-    ("DUI,12345678-4,,López,15/03/2000,F,0623,2026-03-01", "required"),
-    ("DUI,12345678-4,Ana,López,31/02/2000,F,0623,2026-03-01", "date_format"),
-    ("DUI,12345678-4,Ana,López,2099-01-01,F,0623,2026-03-01", "birth_in_future"),
-    ("DUI,12345678-4,Ana,López,15/03/1960,F,0623,2026-03-01", "age_out_of_range"),
-    ("DUI,12345678-4,Ana,López,15/03/2000,X,0623,2026-03-01", "sex_unknown"),
-    ("DUI,12345678-4,Ana,López,15/03/2000,F,Atlántida,2026-03-01", "municipality_unknown"),
-    ("DUI,12345678-4,Ana,López,15/03/2000,F,Santa Ana Centro,2026-03-01", "municipality_outside"),
-    ("DUI,12345678-4,Ana,López,15/03/2000,F,0623,2025-12-01", "enrollment_outside_term"),
+    (f"DUI,12345678-5,Ana,López,{ADULT_BORN},F,0623,{ENROLLED}", "dui_check_digit"),
+    (f"DUI,00000000-0,Ana,López,{ADULT_BORN},F,0623,{ENROLLED}", "dui_zero"),
+    (f"DUI,1234,Ana,López,{ADULT_BORN},F,0623,{ENROLLED}", "dui_format"),
+    (f"Licencia,12345678-4,Ana,López,{ADULT_BORN},F,0623,{ENROLLED}", "document_type_unknown"),
+    (f",ABC-123,Ana,López,{ADULT_BORN},F,0623,{ENROLLED}", "document_type_missing"),
+    (f"Pasaporte,A1234567,Ana,López,{ADULT_BORN},F,0623,{ENROLLED}", "adult_needs_dui"),
+    (f"DUI,12345678-4,Ana,López,{MINOR_BORN},F,0623,{ENROLLED}", "minor_has_no_dui"),
+    (f"DUI,12345678-4,,López,{ADULT_BORN},F,0623,{ENROLLED}", "required"),
+    (f"DUI,12345678-4,Ana,López,31/02/2000,F,0623,{ENROLLED}", "date_format"),
+    (f"DUI,12345678-4,Ana,López,{iso('2027-01-01')},F,0623,{ENROLLED}", "birth_in_future"),  # after today
+    (f"DUI,12345678-4,Ana,López,{born(65).strftime('%d/%m/%Y')},F,0623,{ENROLLED}", "age_out_of_range"),
+    (f"DUI,12345678-4,Ana,López,{ADULT_BORN},X,0623,{ENROLLED}", "sex_unknown"),
+    (f"DUI,12345678-4,Ana,López,{ADULT_BORN},F,Atlántida,{ENROLLED}", "municipality_unknown"),
+    (f"DUI,12345678-4,Ana,López,{ADULT_BORN},F,Santa Ana Centro,{ENROLLED}", "municipality_outside"),
+    (f"DUI,12345678-4,Ana,López,{ADULT_BORN},F,0623,{iso('2025-12-01')}", "enrollment_outside_term"),
 ])
 def test_each_rule_rejects_its_row_and_passes_a_good_one(ctx, line, code):
     batch = run(ctx, f"{HEADER}\n{line}\n{ADULT.format(dui='00016297-5')}\n")
@@ -66,13 +71,14 @@ def test_each_rule_rejects_its_row_and_passes_a_good_one(ctx, line, code):
 
 
 def test_a_minor_with_a_birth_certificate_passes(ctx):
-    batch = run(ctx, f"{HEADER}\nPartida de nacimiento,PN-2010-0456,Luis,Ramos,01/06/2010,M,San Salvador Este,2026-03-01\n")
+    batch = run(ctx, f"{HEADER}\nPartida de nacimiento,PN-2010-0456,Luis,Ramos,{MINOR_BORN},M,San Salvador Este,"
+                     f"{ENROLLED}\n")
     assert batch.rows_valid == 1
 
 
 def test_mixed_file_counts_are_exact_and_nothing_is_enrolled_before_confirmation(ctx):
     lines = [ADULT.format(dui=valid_dui(n)) for n in range(100, 110)]          # 10 valid
-    lines += ["DUI,12345678-5,Ana,López,15/03/2000,F,0623,2026-03-01"] * 3      # 3 errors (same bad DUI)
+    lines += [f"DUI,12345678-5,Ana,López,{ADULT_BORN},F,0623,{ENROLLED}"] * 3      # 3 errors (same bad DUI)
     lines += [ADULT.format(dui=valid_dui(100))]                                 # duplicate of the first: error
     batch = run(ctx, HEADER + "\n" + "\n".join(lines) + "\n")
     assert (batch.rows_total, batch.rows_valid, batch.rows_warning, batch.rows_error) == (14, 10, 0, 4)
@@ -89,7 +95,7 @@ def test_mixed_file_counts_are_exact_and_nothing_is_enrolled_before_confirmation
 def test_a_person_already_enrolled_is_updated_not_enrolled_twice(ctx):
     first = run(ctx, f"{HEADER}\n{ADULT.format(dui='00016297-5')}\n")
     imports.confirm_batch(Actor.for_user(ctx["ngo"]), first.id)
-    again = run(ctx, f"{HEADER}\nDUI,00016297-5,Ana María,López de Ruiz,15/03/2000,F,San Salvador Este,2026-03-01\n")
+    again = run(ctx, f"{HEADER}\nDUI,00016297-5,Ana María,López de Ruiz,{ADULT_BORN},F,San Salvador Este,{ENROLLED}\n")
     row = rows_of(again)[2]
     assert row.outcome == "warning" and row.existing_enrollment_id is not None
     imports.confirm_batch(Actor.for_user(ctx["ngo"]), again.id)
@@ -130,23 +136,25 @@ def test_who_was_active_on_a_date_is_one_query(ctx):
     imports.validate_batch(Actor.for_user(ctx["monitoring"]), batch.id)
     people = db.session.scalars(select(Enrollment).order_by(Enrollment.id)).all()
     ngo = Actor.for_user(ctx["ngo"])
-    start = max(imports.today(), people[0].periods[-1].valid_from)
+    assert {p.periods[-1].valid_from for p in people} == {today()}  # validated today (20/11 on the reference calendar)
     for enrollment in people:
-        enrollments.change_status(ngo, enrollment.id, "active", start, "inicia")
-    later = date(start.year, 11, 30) if start < date(start.year, 11, 30) else start
-    if later > start:
-        enrollments.change_status(ngo, people[1].id, "inactive", later, "dejó de asistir")
-    active_today = set(db.session.scalars(enrollments.active_on(ctx["agreement"].id, start)))
-    assert active_today == set(people)
-    if later > start:
-        assert set(db.session.scalars(enrollments.active_on(ctx["agreement"].id, later))) == {people[0], people[2]}
+        enrollments.change_status(ngo, enrollment.id, "active", today(), "inicia")
+    last_day = day("2026-11-30")  # the term's last day, ten days ahead
+    enrollments.change_status(ngo, people[1].id, "inactive", last_day, "dejó de asistir")
+
+    def active_on(when):
+        return set(db.session.scalars(enrollments.active_on(ctx["agreement"].id, when)))
+
+    assert active_on(today() - timedelta(days=1)) == set()
+    assert active_on(today()) == active_on(last_day - timedelta(days=1)) == set(people)
+    assert active_on(last_day) == {people[0], people[2]}
 
 
 def test_status_lists_apply_changes_and_refuse_impossible_ones(ctx):
     batch = run(ctx, HEADER + "\n" + "\n".join(ADULT.format(dui=valid_dui(n)) for n in (1, 2)) + "\n")
     imports.confirm_batch(Actor.for_user(ctx["ngo"]), batch.id)
     imports.validate_batch(Actor.for_user(ctx["monitoring"]), batch.id)
-    when = max(imports.today(), day("2026-03-01")).isoformat()
+    when = today().isoformat()  # not before the validation (today)
     status = run(ctx, f"DUI,Estado,Fecha efectiva,Motivo\n{valid_dui(1)},activo,{when},inicia\n"
                       f"{valid_dui(2)},inactivo,{when},no puede: está validada\n{valid_dui(99)},activo,{when},x\n",
                  kind="status")
@@ -199,15 +207,20 @@ def test_xlsx_with_real_dates_and_english_headers(ctx):
     sheet = workbook.active
     sheet.append(["Document type", "Document number", "First names", "Last names", "Birth date", "Sex",
                   "Municipality", "Enrollment date"])
-    sheet.append(["DUI", "00016297-5", "Ana", "López", datetime(2000, 3, 15), "F", "0623", datetime(2026, 3, 1)])
-    sheet.append(["Partida de nacimiento", "PN-77", "Luis", "Ramos", datetime(2012, 1, 9), "M", "san salvador este",
-                  datetime(2026, 3, 1)])
+
+    def cell(day_):  # a real Excel date cell
+        return datetime.combine(day_, datetime.min.time())
+
+    sheet.append(["DUI", "00016297-5", "Ana", "López", cell(born(25)), "F", "0623", cell(day("2026-03-01"))])
+    sheet.append(["Partida de nacimiento", "PN-77", "Luis", "Ramos", cell(born(14)), "M", "san salvador este",
+                  cell(day("2026-03-01"))])
     buffer = io.BytesIO()
     workbook.save(buffer)
     batch = run(ctx, buffer.getvalue(), "lista.xlsx")
     rows = rows_of(batch)
     assert batch.rows_valid == 2, [r.errors for r in rows.values()]
-    assert rows[2].birth_date == date(2000, 3, 15) and rows[3].municipality_code == "0622"
+    assert rows[2].birth_date == born(25) and rows[3].birth_date == born(14)
+    assert (rows[2].enrollment_date, rows[3].municipality_code) == (day("2026-03-01"), "0622")
 
 
 def test_a_batch_is_stored_whole_or_not_at_all(ctx, monkeypatch):
@@ -240,7 +253,7 @@ def test_a_batch_is_stored_whole_or_not_at_all(ctx, monkeypatch):
 
 def test_backslashes_tabs_and_newlines_in_cells_are_stored_exactly(ctx):
     # quoted cells: a backslash in a name, a tab and a line break inside a municipality (an error's value)
-    lines = [HEADER, 'DUI,00016297-5,"Ana\\María \\N",López,15/03/2000,F,"Ciudad\tGótica\n\\.",2026-03-01',
+    lines = [HEADER, f'DUI,00016297-5,"Ana\\María \\N",López,{ADULT_BORN},F,"Ciudad\tGótica\n\\.",{ENROLLED}',
              ADULT.format(dui=valid_dui(7)).replace("López Pérez", "O\\Brien\t Peña")]
     batch = run(ctx, "\n".join(lines) + "\n")
     rows = rows_of(batch)

@@ -11,7 +11,7 @@ from grants.audit import verify_chain
 from grants.extensions import db
 from grants.models import Enrollment, ImportBatch, ImportRow
 from grants.validation.identity import dui_check_digit
-from tests.agreement_helpers import agreement_in_execution
+from tests.agreement_helpers import ENROLLED_ON, agreement_in_execution, born
 from tests.timeline import iso
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,11 +19,12 @@ HEADER = "Tipo de documento,DUI,Nombres,Apellidos,Fecha de nacimiento,Sexo,Munic
 
 
 def big_list(path: Path, rows: int) -> None:
+    birth, enrolled = born(25).strftime("%d/%m/%Y"), iso(ENROLLED_ON)  # an adult, enrolled inside the term
     with path.open("w", encoding="utf-8") as out:
         out.write(HEADER)
         for n in range(1, rows + 1):
             digits = f"{n:08d}"
-            out.write(f"DUI,{digits}-{dui_check_digit(digits)},Ana,López,15/03/2000,F,0623,{iso('2026-03-01')}\n")
+            out.write(f"DUI,{digits}-{dui_check_digit(digits)},Ana,López,{birth},F,0623,{enrolled}\n")
 
 
 def test_a_killed_import_leaves_no_partial_batch(live_app, live_database, tmp_path):

@@ -13,7 +13,7 @@ from grants.services import agreements, plans
 from grants.services.errors import Conflict, Forbidden, ValidationFailed
 from tests.factories import make_allocation, make_organization, make_user, plan_content
 from tests.pdfs import tiny_pdf
-from tests.timeline import day
+from tests.timeline import day, year
 
 
 def act(user):
@@ -65,7 +65,7 @@ def test_full_round_to_execution_with_audit_and_notifications(people, tmp_path, 
     agreement = agreements.create_agreement(act(p["legal"]), plan.id, {
         "ministry_signatory_name": "Ministro", "ministry_signatory_title": "Ministro de Justicia",
         "ngo_signatory_name": "Representante", "ngo_signatory_title": "Representante legal"})
-    assert agreement.number == "MJSP-CONV-2026-0001"
+    assert agreement.number == f"MJSP-CONV-{year()}-0001"
     assert agreement.amount == version2.budget_total
     assert agreement.plan_version_id == version2.id
     agreements.sign_agreement(act(p["legal"]), agreement.id, day("2026-01-20"), tiny_pdf())

@@ -9,12 +9,13 @@ from grants.extensions import db
 from grants.models import ImportBatch, ImportRow
 from grants.services import beneficiary_imports as imports
 from grants.services.row_store import RowWriter
-from tests.agreement_helpers import agreement_in_execution
+from tests.agreement_helpers import ENROLLED_ON, agreement_in_execution, born
 from tests.factories import valid_dui
-from tests.timeline import day, iso
+from tests.timeline import iso
 
 HEADER = "Tipo de documento,DUI,Nombres,Apellidos,Fecha de nacimiento,Sexo,Municipio,Fecha de inscripción\n"
-ADULT = "DUI,{dui},Ana María,López Pérez,15/03/2000,F,San Salvador Centro,2026-03-01\n"
+BORN, ENROLLED = born(25).strftime("%d/%m/%Y"), iso(ENROLLED_ON)  # an adult, enrolled inside the term
+ADULT = "DUI,{dui},Ana María,López Pérez," + BORN + ",F,San Salvador Centro," + ENROLLED + "\n"
 
 
 def adults(count: int) -> str:
@@ -52,7 +53,7 @@ def test_a_statement_between_rows_works_and_every_row_is_stored(ctx):
 
 def test_a_file_unreadable_halfway_fails_the_batch_and_keeps_no_rows(ctx):
     # 7,000 good rows (a COPY of 5,000 ended, another open), then a field over csv's size limit
-    data = HEADER + adults(7000) + 'DUI,"' + "9" * 200_000 + '",Ana,López,15/03/2000,F,0623,2026-03-01\n'
+    data = HEADER + adults(7000) + 'DUI,"' + "9" * 200_000 + f'",Ana,López,{BORN},F,0623,{ENROLLED}\n'
     batch = imports.import_file(Actor.for_user(ctx["ngo"]), ctx["agreement"].id, "l.csv", data.encode())
     assert batch.status == "failed" and batch.failure.startswith("csv_error"), batch.failure
     assert stored(batch.id) == 0
@@ -99,7 +100,7 @@ def test_copy_text_escapes_what_the_text_format_needs():
 
     assert copy_text(None) == "\\N" and copy_text("\\N") == "\\\\N" and copy_text("") == ""
     assert copy_text("a\tb\nc\rd\\e") == "a\\tb\\nc\\rd\\\\e"
-    assert copy_text("plain") == "plain" and copy_text(7) == "7" and copy_text(day("2026-03-01")) == iso("2026-03-01")
+    assert copy_text("plain") == "plain" and copy_text(7) == "7" and copy_text(date(2026, 3, 1)) == "2026-03-01"
     assert (copy_text(True), copy_text(False)) == ("t", "f")
     assert copy_line([1, None, "x\ty"]) == "1\t\\N\tx\\ty\n"
 

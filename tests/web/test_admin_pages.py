@@ -8,6 +8,7 @@ from grants.extensions import db
 from grants.models import Allocation, AuditEvent, Organization, User
 from tests.factories import make_allocation, make_organization, make_user, valid_dui
 from tests.helpers import csrf_token, web_login
+from tests.timeline import year
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_admin_pages_render(admin_client):
     make_allocation(org)
     for path in ("/", "/admin/organizations", f"/admin/organizations/{org.id}",
                  f"/admin/organizations/{org.id}/edit", "/admin/organizations/new",
-                 "/admin/allocations", "/admin/allocations?year=2026", "/admin/allocations/new",
+                 "/admin/allocations", f"/admin/allocations?year={year()}", "/admin/allocations/new",
                  "/admin/users", "/admin/users/new", "/audit"):
         response = admin_client.get(path)
         assert response.status_code == 200, path
@@ -85,7 +86,7 @@ def test_organization_form_creates_and_edits_with_audit(admin_client):
 def test_allocation_form_with_a_bad_amount(admin_client):
     org = make_organization()
     token = csrf_token(admin_client, "/admin/allocations/new")
-    data = {"csrf_token": token, "decree_number": "D.L. N.º 9", "fiscal_year": "2026",
+    data = {"csrf_token": token, "decree_number": "D.L. N.º 9", "fiscal_year": str(year()),
             "budget_line_code": "2026-0700", "organization_id": str(org.id), "amount": "1.234",
             "purpose": "Prevención"}
     response = admin_client.post("/admin/allocations/new", data=data)
@@ -94,7 +95,7 @@ def test_allocation_form_with_a_bad_amount(admin_client):
     assert db.session.scalar(select(Allocation)) is None
     data["amount"] = "1,234.50"
     assert admin_client.post("/admin/allocations/new", data=data).status_code == 302
-    listing = admin_client.get("/admin/allocations?year=2026").get_data(as_text=True)
+    listing = admin_client.get(f"/admin/allocations?year={year()}").get_data(as_text=True)
     assert "$1,234.50" in listing
 
 

@@ -16,7 +16,7 @@ from grants.services.agreements import DEFAULT_TEXTS
 from tests.factories import make_allocation, make_organization, make_user, plan_content
 from tests.helpers import csrf_token, web_login
 from tests.pdfs import tiny_pdf
-from tests.timeline import day, iso
+from tests.timeline import day, days_from_today, iso, year
 
 
 def act(user):
@@ -44,7 +44,8 @@ def people(app, tmp_path, monkeypatch):
 
 def agreement_form(token, **overrides):
     data = {"csrf_token": token, "object": "Prevención de la violencia juvenil en San Salvador Centro.",
-            **DEFAULT_TEXTS, "liquidation_threshold": "80", "start_date": iso("2026-02-01"), "end_date": iso("2026-11-30"),
+            **DEFAULT_TEXTS, "liquidation_threshold": "80",
+            "start_date": iso("2026-02-01"), "end_date": iso("2026-11-30"),
             "ministry_signatory_name": "Gustavo Villatoro", "ministry_signatory_title": "Ministro",
             "ngo_signatory_name": "Representante de Prueba", "ngo_signatory_title": "Representante legal"}
     data.update(overrides)
@@ -77,7 +78,8 @@ def test_the_full_agreement_flow_through_the_pages(client, people):
     new_url = f"/plans/{plan.id}/agreement/new"
     form = client.get(new_url).get_data(as_text=True)
     assert "Pagar directamente a los proveedores validados" in form  # prefilled from DEFAULT_TEXTS
-    assert 'value=iso("2026-02-01")' in form and 'value=iso("2026-11-30")' in form and 'value="100.00"' in form
+    assert f'value="{iso("2026-02-01")}"' in form and f'value="{iso("2026-11-30")}"' in form  # the plan's term
+    assert 'value="100.00"' in form
 
     token = csrf_token(client, new_url)
     response = client.post(new_url, data=agreement_form(token, ministry_signatory_name="", liquidation_threshold="150"))
@@ -93,7 +95,7 @@ def test_the_full_agreement_flow_through_the_pages(client, people):
     url = f"/agreements/{agreement.id}"
     assert response.headers["Location"].endswith(url)
     page = client.get(url).get_data(as_text=True)
-    assert "MJSP-CONV-2026-0001" in page and "Borrador" in page and "Fundación Paz y Futuro" in page
+    assert f"MJSP-CONV-{year()}-0001" in page and "Borrador" in page and "Fundación Paz y Futuro" in page
     assert "$100,000.00" in page and "Instructores" in page and "Sin firmar" in page
     assert client.get(new_url).status_code == 302  # one agreement per plan
 
@@ -116,13 +118,13 @@ def test_the_full_agreement_flow_through_the_pages(client, people):
     db.session.refresh(agreement)
     assert agreement.status == "draft"
 
-    response = client.post(f"{url}/sign", data={"csrf_token": token, "signed_on": "2030-01-01",
+    response = client.post(f"{url}/sign", data={"csrf_token": token, "signed_on": days_from_today(1).isoformat(),
                                                 "scan": (io.BytesIO(tiny_pdf()), "firma.pdf")},
                            content_type="multipart/form-data")
     assert response.status_code == 422
     assert "no puede ser futura" in error_after(response.get_data(as_text=True), "signed_on")
 
-    scan = tiny_pdf("Convenio MJSP-CONV-2026-0001 firmado")
+    scan = tiny_pdf(f"Convenio MJSP-CONV-{year()}-0001 firmado")
     response = client.post(f"{url}/sign", data={"csrf_token": token, "signed_on": iso("2026-01-20"),
                                                 "scan": (io.BytesIO(scan), "firma.pdf")},
                            content_type="multipart/form-data")
@@ -180,9 +182,9 @@ def test_the_full_agreement_flow_through_the_pages(client, people):
     response = client.get(f"{url}/document.pdf")
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
-    assert "MJSP-CONV-2026-0001.pdf" in response.headers["Content-Disposition"]
+    assert f"MJSP-CONV-{year()}-0001.pdf" in response.headers["Content-Disposition"]
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
-    assert "MJSP-CONV-2026-0001" in text
+    assert f"MJSP-CONV-{year()}-0001" in text
     assert "Fundación Paz y Futuro" in text
 
 
@@ -213,14 +215,14 @@ def test_the_ngo_sees_its_own_agreement_but_not_anothers(client, people):
     web_login(client, p["ngo"].email)
     url = f"/agreements/{agreement.id}"
     page = client.get(url).get_data(as_text=True)
-    assert "MJSP-CONV-2026-0001" in page and "Firmado" in page
+    assert f"MJSP-CONV-{year()}-0001" in page and "Firmado" in page
     assert 'data-testid="sign-form"' not in page and 'data-testid="signed-scan"' not in page
     assert client.get(f"{url}/document.pdf").status_code == 200
     assert client.get(f"{url}/signed.pdf").status_code == 403
     assert client.get(f"{url}/edit").status_code == 403
     token = csrf_token(client, url)
     assert client.post(f"{url}/terminate", data={"csrf_token": token, "reason": "x"}).status_code == 403
-    assert "MJSP-CONV-2026-0001" in client.get("/agreements").get_data(as_text=True)
+    assert f"MJSP-CONV-{year()}-0001" in client.get("/agreements").get_data(as_text=True)
     logout(client)
 
     stranger = make_user(["ngo"], organization=make_organization())
@@ -230,7 +232,7 @@ def test_the_ngo_sees_its_own_agreement_but_not_anothers(client, people):
         assert client.get(path).status_code in (403, 404), path
     for path in (url, f"{url}/document.pdf", f"{url}/signed.pdf"):
         assert client.get(path).status_code == 404, path
-    assert "MJSP-CONV-2026-0001" not in client.get("/agreements").get_data(as_text=True)
+    assert f"MJSP-CONV-{year()}-0001" not in client.get("/agreements").get_data(as_text=True)
 
 
 def test_the_agreements_own_administrator_may_suspend_and_resume(client, people):

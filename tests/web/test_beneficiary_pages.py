@@ -5,12 +5,12 @@ import csv
 import io
 import re
 import time
-from datetime import date
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from grants import clock
 from grants.audit import Actor
 from grants.extensions import db
 from grants.models import AuditEvent, Enrollment, ImportBatch
@@ -18,24 +18,26 @@ from grants.services import beneficiary_imports as imports
 from grants.services import enrollments
 from grants.web import beneficiaries as pages
 from grants.web import beneficiary_imports as import_pages
-from tests.agreement_helpers import agreement_in_execution
+from tests.agreement_helpers import ENROLLED_ON, agreement_in_execution, born
 from tests.factories import valid_dui
 from tests.helpers import csrf_token, web_login
-from tests.timeline import day, iso
+from tests.timeline import iso, today
 
 HEADER = "Tipo de documento,DUI,Nombres,Apellidos,Fecha de nacimiento,Sexo,Municipio,Fecha de inscripción"
-GOOD = "DUI,{dui},{name},López Pérez,15/03/2000,F,San Salvador Centro,2026-03-01"
-BAD_DUI = "DUI,12345678-5,Carlos,Martínez,02/07/1999,M,San Salvador Centro,2026-03-01"
+ENROLLED = iso(ENROLLED_ON)  # inside the term; the people are 24 to 26 years old that day
+ANA_BORN = born(25)
+GOOD = "DUI,{dui},{name},López Pérez," + ANA_BORN.strftime("%d/%m/%Y") + ",F,San Salvador Centro," + ENROLLED
+BAD_DUI = f"DUI,12345678-5,Carlos,Martínez,{born(26).strftime('%d/%m/%Y')},M,San Salvador Centro,{ENROLLED}"
 FORMULA = '=HYPERLINK("http://example.com","clic")'
-BAD_SEX = f"DUI,{valid_dui(4)},\"{FORMULA.replace(chr(34), chr(34) * 2)}\",Rivas,10/10/2001,X,0623,2026-03-01"
-TODAY = day("2026-06-01")
-
+BAD_SEX = (f"DUI,{valid_dui(4)},\"{FORMULA.replace(chr(34), chr(34) * 2)}\",Rivas,{born(24).strftime('%d/%m/%Y')},X,"
+           f"0623,{ENROLLED}")
 
 @pytest.fixture
 def ctx(app, tmp_path, monkeypatch):
+    """An agreement in execution. Today is the suite's day, 20/11 on the reference calendar: inside
+    the agreement's term (01/02–30/11), after every date these tests give."""
     monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))
     monkeypatch.setitem(app.config, "BENEFICIARY_IMPORT_ASYNC", False)
-    monkeypatch.setattr(imports, "today", lambda: TODAY)  # a fixed "today" inside the agreement's term
     return agreement_in_execution()
 
 
@@ -154,14 +156,15 @@ def test_staff_see_masked_data_and_reveal_it_once_with_a_reason(app, ctx):
     post(ngo, f"/beneficiary-imports/{batch_id}/confirm")
     url = f"/agreements/{agreement.id}/beneficiaries"
     own = ngo.get(url).get_data(as_text=True)
-    assert "00016297-5" in own and "15/03/2000" in own and 'data-testid="reveal-form"' not in own
+    born_on = ANA_BORN.strftime("%d/%m/%Y")
+    assert "00016297-5" in own and born_on in own and 'data-testid="reveal-form"' not in own
 
     monitoring = client_for(app, ctx["monitoring"])
     masked = monitoring.get(url)
     assert masked.status_code == 200 and "no-store" in masked.headers["Cache-Control"]
     html = masked.get_data(as_text=True)
-    assert "00016297-5" not in html and "15/03/2000" not in html
-    assert "•••••••7-5" in html and ">2000<" in html
+    assert "00016297-5" not in html and born_on not in html
+    assert "•••••••7-5" in html and f">{ANA_BORN.year}<" in html  # the year of birth only
     assert 'data-testid="reveal-form"' in html
 
     enrollment = db.session.scalars(select(Enrollment)).one()
@@ -174,7 +177,7 @@ def test_staff_see_masked_data_and_reveal_it_once_with_a_reason(app, ctx):
     shown = post(monitoring, f"/enrollments/{enrollment.id}/reveal", {"reason": "Verificación de campo"}, page=url)
     assert shown.status_code == 302
     html = monitoring.get(shown.headers["Location"]).get_data(as_text=True)
-    assert "00016297-5" in html and "15/03/2000" in html
+    assert "00016297-5" in html and born_on in html
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "personal_data.revealed")).one()
     assert (event.entity_id, event.actor_id) == (str(enrollment.beneficiary_id), ctx["monitoring"].id)
     assert event.after["reason"] == "Verificación de campo"
@@ -228,8 +231,8 @@ def test_status_changes_from_the_list_and_the_active_on_filter(app, ctx):
     def names(query):
         return re.findall(r"López Pérez, (Ana \d)", ngo.get(url + query).get_data(as_text=True))
 
-    assert names("?active_on=2026-07-01") == ["Ana 1"]
-    assert names("?active_on=2026-09-01") == []
+    assert names(f"?active_on={iso('2026-07-01')}") == ["Ana 1"]
+    assert names(f"?active_on={iso('2026-09-01')}") == []
     assert names("?status=pending") == ["Ana 2"]
     bad = ngo.get(url + "?active_on=ayer").get_data(as_text=True)
     assert 'data-field="active_on"' in bad and len(re.findall(r"López Pérez, Ana", bad)) == 2
@@ -242,7 +245,7 @@ def test_double_enrollment_is_warned_and_decided_by_monitoring(app, ctx):
     imports.confirm_batch(ngo, first.id)
     imports.validate_batch(Actor.for_user(ctx["monitoring"]), first.id)
     enrolled = db.session.scalars(select(Enrollment)).one()
-    enrollments.change_status(ngo, enrolled.id, "active", TODAY, "inicia")
+    enrollments.change_status(ngo, enrolled.id, "active", today(), "inicia")  # validated today, active from today
     db.session.commit()
 
     other = agreement_in_execution()
@@ -320,7 +323,7 @@ def test_unreadable_and_refused_files_show_clear_errors(app, ctx, monkeypatch):
     assert db.session.scalar(select(func.count()).select_from(ImportBatch)) == 2
 
 
-def test_an_interrupted_batch_is_shown_as_such_and_can_be_processed_again(app, ctx, monkeypatch):
+def test_an_interrupted_batch_is_shown_as_such_and_can_be_processed_again(app, ctx):
     ngo = Actor.for_user(ctx["ngo"])
     batch = imports.start_import(ngo, ctx["agreement"].id, "l.csv", faulty_list().encode())
     db.session.commit()
@@ -328,16 +331,15 @@ def test_an_interrupted_batch_is_shown_as_such_and_can_be_processed_again(app, c
     html = client.get(f"/beneficiary-imports/{batch.id}").get_data(as_text=True)
     assert 'http-equiv="refresh" content="2"' in html and "0 filas leídas" in html
 
-    later = import_pages.utcnow() + import_pages.STALLED_AFTER * 2
-    monkeypatch.setattr(import_pages, "utcnow", lambda: later)
-    html = client.get(f"/beneficiary-imports/{batch.id}").get_data(as_text=True)
-    assert 'http-equiv="refresh"' not in html and 'data-testid="interrupted"' in html
-    assert post(client, f"/beneficiary-imports/{batch.id}/retry").status_code == 302
+    with clock.at(clock.now() + import_pages.STALLED_AFTER * 2):  # no progress for a while
+        html = client.get(f"/beneficiary-imports/{batch.id}").get_data(as_text=True)
+        assert 'http-equiv="refresh"' not in html and 'data-testid="interrupted"' in html
+        assert post(client, f"/beneficiary-imports/{batch.id}/retry").status_code == 302
     assert db.session.get(ImportBatch, batch.id).status == "ready"
 
 
 def test_async_upload_redirects_and_the_thread_finishes_the_batch(live_app, tmp_path, monkeypatch):
-    monkeypatch.setattr(imports, "today", lambda: TODAY)
+    # the worker thread runs on the suite's today (20/11 on the reference calendar: inside the term)
     assert live_app.config.get("BENEFICIARY_IMPORT_ASYNC", True)
     with live_app.app_context():
         ctx = agreement_in_execution()
