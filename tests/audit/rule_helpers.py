@@ -59,11 +59,13 @@ def executed(ctx, lines=None, **overrides):
 
 def disbursed_advance(ctx, tranche: int = 1, day: date = ah.TRANSFER_DAY) -> Advance:
     """A disbursed advance on a payments_setup() agreement (its treasury officers prepare and disburse)."""
-    advance = advances.request_advance(act(ctx["ngo"]), ctx["agreement"].id,
-                                       {"tranche_number": tranche, "purpose": f"Desembolso {tranche}"})
-    advances.approve_advance(act(ctx["financial"]), advance.id)
-    advances.prepare_disbursement(act(ctx["treasury"]), advance.id)
-    advances.disburse_advance(act(ctx["treasury2"]), advance.id, f"TRF-A-{advance.id}", day)
+    with clock.at(day - timedelta(days=1)):  # prepared the day before the money left
+        advance = advances.request_advance(act(ctx["ngo"]), ctx["agreement"].id,
+                                           {"tranche_number": tranche, "purpose": f"Desembolso {tranche}"})
+        advances.approve_advance(act(ctx["financial"]), advance.id)
+        advances.prepare_disbursement(act(ctx["treasury"]), advance.id)
+    with clock.at(day):
+        advances.disburse_advance(act(ctx["treasury2"]), advance.id, f"TRF-A-{advance.id}", day)
     db.session.commit()
     return advance
 
@@ -85,11 +87,8 @@ def row(**overrides) -> dict:
 
 
 def refund(ctx, advance, amount: str, day: date = day("2026-07-01")):
-    refund = advances.record_refund(act(ctx["treasury"]), advance.id,
-                                    {"amount": amount, "bank_reference": f"REI-{advance.id}-{amount}",
-                                     "refunded_on": day.isoformat()})
-    db.session.commit()
-    return refund
+    """A refund the NGO declared and treasury confirmed (it counts)."""
+    return ah.refunded(ctx, advance, amount, f"REI-{advance.id}-{amount}", day=day.isoformat())
 
 
 def other_nit() -> str:

@@ -194,7 +194,7 @@ def test_flask_audit_run_shows_progress_and_counts(live_app):
     assert result.exit_code == 0, result.output
     assert "advance_overdue: 1" in result.output
     assert f"[14/{len(RULES)}] audit_chain_broken" in result.output
-    assert "Revisión 1 terminada: 14 reglas" in result.output
+    assert f"Revisión 1 terminada: {len(RULES)} reglas" in result.output
     again = runner.invoke(args=["audit", "run"])
     assert again.exit_code == 0 and "0 hallazgos nuevos" in again.output
     bad = runner.invoke(args=["audit", "run", "--agreement", "MJSP-CONV-1999-9999"])

@@ -73,7 +73,7 @@ def test_a_receipt_dated_outside_the_agreement_term_is_found(app):
 def test_receipts_inside_the_term_or_rejected_are_not_found(app):
     ctx = rh.payments_ctx(beneficiaries=False)
     advance = rh.disbursed_advance(ctx)
-    statement = rh.receipts(ctx, advance, [rh.row(issue_date=iso("2026-02-15")), rh.row()], accept=False)
+    statement = rh.receipts(ctx, advance, [rh.row(issue_date=iso("2026-02-16")), rh.row()], accept=False)
     assert rh.find("receipt_outside_term") == []
     # SIMULATION: a rejected receipt dated outside the term does not count (it was never accepted).
     rh.simulate(Receipt, Receipt.id == statement.receipts[0].id, issue_date=day("2025-12-31"))

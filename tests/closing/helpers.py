@@ -18,7 +18,7 @@ from grants.audit import Actor, record_event, snapshot
 from grants.extensions import db
 from grants.models import AuditCheckRun, AuditFinding, Receipt
 from grants.models.base import utcnow
-from grants.services import advances, agreements, expense_statements, final_liquidation, followup
+from grants.services import agreements, expense_statements, final_liquidation, followup
 from grants.workflows.agreement import AgreementAction
 from tests.factories import make_user
 from tests.money import advance_helpers as ah
@@ -48,7 +48,7 @@ def pay(ctx: dict, unit_price: str = "100.00", quantity: str = "1", budget_line:
 
 def account_for(ctx: dict, advance, accepted=(), rejected=(), refund: bool = True, budget_line: int = 1):
     """An expense statement for ``advance`` whose receipts are accepted or rejected, then (with
-    ``refund``) the rest refunded: the advance ends liquidated."""
+    ``refund``) the rest refunded (declared and confirmed by treasury): the advance ends liquidated."""
     day = RECEIPT_DAY[advance.tranche_number]
     rows = ([ah.row(amount=a, issue_date=day, budget_line=budget_line) for a in accepted]
             + [ah.row(amount=a, issue_date=day, budget_line=budget_line) for a in rejected])
@@ -61,10 +61,8 @@ def account_for(ctx: dict, advance, accepted=(), rejected=(), refund: bool = Tru
         db.session.commit()
     db.session.refresh(advance)
     if refund and advance.outstanding > 0:
-        advances.record_refund(act(ctx["ngo"]), advance.id, {
-            "amount": str(advance.outstanding), "bank_reference": f"REI-{next(_refs):05d}",
-            "refunded_on": REFUND_DAY[advance.tranche_number]})
-        db.session.commit()
+        ah.refunded(ctx, advance, str(advance.outstanding), f"REI-{next(_refs):05d}",
+                    day=REFUND_DAY[advance.tranche_number])
     db.session.refresh(advance)
     return advance
 

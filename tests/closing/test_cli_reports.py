@@ -25,7 +25,7 @@ def test_writes_the_three_files_and_prints_paths_and_totals(app, tmp_path):
     for kind in ("pdf", "xlsx", "json"):
         path = tmp_path / "informes" / f"informe-asamblea-{year()}.{kind}"
         assert path.exists() and f"{kind.upper()}: {path}" in result.output
-    assert "pagado directo $999.99" in result.output and "asignado $100,000.00" in result.output
+    assert "pagado directo $999.99" in result.output and "legislado $100,000.00" in result.output
     document = json.loads((tmp_path / "informes" / f"informe-asamblea-{year()}.json").read_text())
     assert document["totals"]["paid_directly"] == "999.99"
     assert "INFORME A LA ASAMBLEA" in PdfReader(str(tmp_path / "informes" / f"informe-asamblea-{year()}.pdf")).pages[0] \

@@ -165,13 +165,15 @@ def test_the_pdf_says_what_the_data_says(built):
         assert format_money(totals[name]) in text, name
     assert "Asignado y ejecutado por ONG" in text and "Asignado (monto del convenio)" in text
     assert "Jóvenes que terminan un taller" in text
-    assert "split_invoices" in text and "Cumple" in text and "Sin convenio" in text
+    # findings by rule *name* (the auditors' words), not by code; the verdict's reasoning per agreement
+    assert "Facturas fraccionadas" in text and "split_invoices" not in text
+    assert "Cumple" in text and "Sin convenio" in text and "Liquidó y ejecutó lo previsto." in text
 
 
 def test_the_xlsx_cells_hold_the_figures_as_numbers(built):
     data = legislature.report_data(year())
     wb = load_workbook(io.BytesIO(legislature.build_files(data)["xlsx"]))
-    assert wb.sheetnames == ["Resumen", "Indicadores", "Hallazgos"]
+    assert wb.sheetnames == ["Por decreto", "Resumen", "Dictámenes", "Indicadores", "Hallazgos"]
     ws = wb["Resumen"]
     headers = [c.value for c in ws[HEADER_ROW]]
     assert headers == [c[0] for c in SUMMARY_COLUMNS]
@@ -193,7 +195,7 @@ def test_the_xlsx_cells_hold_the_figures_as_numbers(built):
     indicators = list(wb["Indicadores"].iter_rows(min_row=2, values_only=True))
     assert len(indicators) == 3 and indicators[0][2] == "Jóvenes que terminan un taller"
     findings = list(wb["Hallazgos"].iter_rows(min_row=2, values_only=True))
-    assert [f[0] for f in findings] == ["receipt_outside_term", "split_invoices"]
+    assert [f[0] for f in findings] == ["Comprobante fuera del plazo del convenio", "Facturas fraccionadas"]
 
 
 def test_the_json_follows_the_published_schema(built, client):

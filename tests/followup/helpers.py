@@ -5,10 +5,14 @@ from __future__ import annotations
 from grants.audit import Actor
 from grants.extensions import db
 from grants.services import followup, incidents
+from tests.pdfs import tiny_jpeg, tiny_png
 from tests.timeline import iso
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+PNG = tiny_png()
+JPEG = tiny_jpeg()
+# A measure that takes effect at once (urgent, with its reason): the tests of what a suspension or a
+# termination does; the due process before a measure is tested in test_due_process.py.
+URGENT = {"urgent": True, "urgent_reason": "Riesgo inminente para los fondos públicos."}
 
 
 def act(user) -> Actor:

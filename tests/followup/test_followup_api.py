@@ -9,7 +9,7 @@ import pytest
 from grants.extensions import db
 from grants.services import payments
 from tests.factories import make_agreement_in_execution, make_user
-from tests.followup.helpers import PNG, act, incident_data, report_data
+from tests.followup.helpers import PNG, URGENT, act, incident_data, report_data
 from tests.helpers import api_headers, assert_problem
 from tests.money import payment_helpers as ph
 from tests.timeline import iso
@@ -69,8 +69,8 @@ def test_incident_suspension_evidence_and_resumption_through_the_api(client, ctx
     problem = assert_problem(client.post(f"/api/v1/agreements/{agreement_id}/incidents",
                                          json=incident_data(severity="enorme"), headers=admin), 422, "validation_error")
     assert list(problem["errors"]) == ["severity"]
-    response = client.post(f"/api/v1/agreements/{agreement_id}/incidents", json=incident_data("suspension"),
-                           headers=admin)
+    response = client.post(f"/api/v1/agreements/{agreement_id}/incidents",
+                           json=incident_data("suspension", **URGENT), headers=admin)
     assert response.status_code == 201, response.get_data(as_text=True)
     incident = response.get_json()
     assert (incident["status"], incident["measure"], incident["agreement_status"]) == ("open", "suspension",
@@ -89,15 +89,16 @@ def test_incident_suspension_evidence_and_resumption_through_the_api(client, ctx
     response = client.post(path, data={"file": (io.BytesIO(PNG), "acta.png")}, headers=admin,
                            content_type="multipart/form-data")
     assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.get_json()["evidence_filename"] == "acta.png"
-    download = client.get(path, headers=ngo)
+    [evidence] = response.get_json()["evidence"]
+    assert evidence["filename"] == "acta.png"
+    download = client.get(evidence["url"], headers=ngo)
     assert (download.status_code, download.mimetype, download.data) == (200, "image/png", PNG)
 
     listed = client.get(f"/api/v1/agreements/{agreement_id}/incidents?status=open", headers=ngo).get_json()
     assert [i["id"] for i in listed["items"]] == [incident["id"]]
     outsider = api_headers(client, make_agreement_in_execution()["ngo"])
     assert_problem(client.get(f"/api/v1/incidents/{incident['id']}", headers=outsider), 404, "not_found")
-    assert_problem(client.get(path, headers=outsider), 404, "not_found")
+    assert_problem(client.get(evidence["url"], headers=outsider), 404, "not_found")
 
     resolve = f"/api/v1/incidents/{incident['id']}/resolve"
     assert_problem(client.post(resolve, json={"resolution": "Listo", "resume": True}, headers=ngo), 403, "forbidden")

@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from grants.extensions import db
 from grants.models import AuditEvent, Incident, Notification
-from grants.services import advances, agreements, incidents, payments
+from grants.services import advances, agreements, attachments, incidents, payments
 from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.factories import make_agreement_in_execution, make_user
-from tests.followup.helpers import JPEG, PNG, act, incident_data, recorded
+from tests.followup.helpers import JPEG, PNG, URGENT, act, incident_data, recorded
 from tests.money import payment_helpers as ph
 from tests.timeline import days_from_today, dmy, iso
 
@@ -41,7 +41,7 @@ def request_advance(ctx, tranche=1):
 
 def test_a_suspension_incident_stops_payments_and_advances_at_once_and_resumption_lets_them_through(ctx):
     invoice = ph.certified(ctx, [ph.line(1, "2", "50.00")])
-    incident = recorded(ctx, "suspension", measure_detail="Suspender hasta que entregue las listas.")
+    incident = recorded(ctx, "suspension", **URGENT, measure_detail="Suspender hasta que entregue las listas.")
     agreement = ctx["agreement"]
     assert agreement.status == "suspended"
     assert agreement.status_reason == f"Incumplimiento N.º {incident.id}: Suspender hasta que entregue las listas."
@@ -79,7 +79,7 @@ def test_a_suspension_incident_stops_payments_and_advances_at_once_and_resumptio
 
 
 def test_resolving_without_resuming_leaves_the_agreement_suspended(ctx):
-    incident = recorded(ctx, "suspension")
+    incident = recorded(ctx, "suspension", **URGENT)
     incidents.resolve_incident(act(ctx["administrator"]), incident.id, "Se tramitará la terminación.")
     db.session.commit()
     assert (incident.status, ctx["agreement"].status) == ("resolved", "suspended")
@@ -93,9 +93,9 @@ def test_resume_refused_when_not_suspended_or_while_another_suspension_is_open(c
         incidents.resolve_incident(act(ctx["administrator"]), observation.id, "Corregido", resume=True)
     assert caught.value.code == "agreement_not_suspended"
     db.session.rollback()
-    first = recorded(ctx, "suspension")
+    first = recorded(ctx, "suspension", **URGENT)
     agreements.resume_agreement(act(ctx["legal"]), ctx["agreement"].id, "Reanudado por el área jurídica")
-    second = recorded(ctx, "suspension", occurred_on=iso("2026-05-02"))
+    second = recorded(ctx, "suspension", **URGENT, occurred_on=iso("2026-05-02"))
     with pytest.raises(Conflict) as caught:
         incidents.resolve_incident(act(ctx["administrator"]), second.id, "Corregido", resume=True)
     assert caught.value.code == "open_suspensions" and f"N.º {first.id}" in caught.value.detail
@@ -106,12 +106,12 @@ def test_resume_refused_when_not_suspended_or_while_another_suspension_is_open(c
 
 
 def test_a_suspension_needs_an_agreement_in_execution(ctx):
-    recorded(ctx, "suspension")
+    recorded(ctx, "suspension", **URGENT)
     with pytest.raises(Conflict) as caught:
-        recorded(ctx, "suspension")
+        recorded(ctx, "suspension", **URGENT)
     assert caught.value.code == "agreement_not_in_execution"
     db.session.rollback()
-    assert recorded(ctx, "sanction").measure == "sanction"        # other measures while suspended
+    assert recorded(ctx, "sanction", sanction_type="written_warning").measure == "sanction"  # other measures
     assert ctx["agreement"].status == "suspended"
 
 
@@ -119,13 +119,14 @@ def test_a_suspension_needs_an_agreement_in_execution(ctx):
 
 def test_only_the_legal_team_or_system_administration_records_a_termination(ctx):
     with pytest.raises(Forbidden) as caught:
-        recorded(ctx, "termination")
+        recorded(ctx, "termination", **URGENT)
     assert caught.value.code == "termination_not_allowed"
     assert "área jurídica" in caught.value.detail
     db.session.rollback()
     assert ctx["agreement"].status == "in_execution"
     assert db.session.scalar(select(Incident.id)) is None
-    incident = recorded(ctx, "termination", by="legal", measure_detail="Terminación por desvío de fondos.")
+    incident = recorded(ctx, "termination", **URGENT, by="legal",
+                        measure_detail="Terminación por desvío de fondos.")
     agreement = ctx["agreement"]
     assert (agreement.status, agreement.status_reason) == (
         "terminated", f"Incumplimiento N.º {incident.id}: Terminación por desvío de fondos.")
@@ -170,10 +171,10 @@ def test_incident_fields_are_checked(ctx):
 
 def test_evidence_is_a_pdf_jpeg_or_png_within_the_limit(ctx, app):
     incident = recorded(ctx, evidence=PNG)
-    assert (incident.evidence_sha256, incident.evidence_filename) == (hashlib.sha256(PNG).hexdigest(), "evidencia.png")
-    assert incidents.evidence_path(incident).read_bytes() == PNG
-    assert incidents.evidence_mimetype(incident) == "image/png"
-    for data, words in ((b"GIF89a" + b"\x00" * 10, "PDF, JPEG o PNG"), (b"", "Adjunte")):
+    [evidence] = attachments.attachments_of(incident, "incident_evidence")
+    assert (evidence.sha256, evidence.filename) == (hashlib.sha256(PNG).hexdigest(), "evidencia.png")
+    assert (attachments.path_of(evidence).read_bytes(), evidence.content_type) == (PNG, "image/png")
+    for data, words in ((b"GIF89a" + b"\x00" * 10, "PDF, JPEG, PNG"), (b"", "Adjunte")):
         with pytest.raises(ValidationFailed) as caught:
             incidents.record_incident(act(ctx["administrator"]), ctx["agreement"].id, incident_data(), data, "x.gif")
         assert list(caught.value.errors) == ["evidence"] and words in str(caught.value.errors["evidence"][0])
@@ -187,8 +188,11 @@ def test_evidence_is_a_pdf_jpeg_or_png_within_the_limit(ctx, app):
         app.config["INCIDENT_EVIDENCE_MAX_BYTES"] = limit
     incidents.attach_evidence(act(ctx["administrator"]), incident.id, JPEG, "C:\\fotos\\visita.jpg")
     db.session.commit()
-    assert (incident.evidence_filename, incidents.evidence_mimetype(incident)) == ("visita.jpg", "image/jpeg")
-    assert actions("incident", incident.id) == ["incident.recorded", "incident.evidence_attached"]
+    second = attachments.attachments_of(incident, "incident_evidence")[-1]
+    assert (second.filename, second.content_type) == ("visita.jpg", "image/jpeg")
+    assert actions("incident", incident.id) == ["incident.recorded"]
+    assert [a.after["kind"] for a in db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "attachment.added"))] == ["incident_evidence", "incident_evidence"]
     incidents.resolve_incident(act(ctx["administrator"]), incident.id, "Corregido")
     with pytest.raises(Conflict) as caught:
         incidents.attach_evidence(act(ctx["administrator"]), incident.id, PNG, "otra.png")

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from grants.extensions import db
+from grants.services import attachments
 from grants.models import FollowUpReport, Incident
 from grants.services import ledger, payments
 from tests.factories import make_agreement_in_execution
@@ -123,16 +124,21 @@ def test_suspension_incident_with_evidence_then_resolution_with_resumption(clien
               "measure_detail": "Suspender hasta recibirlas."}
     response = client.post(path, data={**fields, "measure": "termination", "csrf_token": csrf_token(client, path)})
     assert response.status_code == 403 and "área jurídica" in refusal(html_of(response))
-    response = client.post(path, data={**fields, "measure": "suspension", "csrf_token": csrf_token(client, path),
+    urgent = {"urgent": "y", "urgent_reason": "Desvío de fondos en curso."}  # in effect at once
+    response = client.post(path, data={**fields, **urgent, "measure": "suspension",
+                                       "csrf_token": csrf_token(client, path),
                                        "evidence": (io.BytesIO(PNG), "acta.png")},
                            content_type="multipart/form-data")
     assert response.status_code == 303, html_of(response)
     incident = db.session.scalar(select(Incident))
-    assert (incident.measure, incident.evidence_filename, agreement.status) == ("suspension", "acta.png", "suspended")
+    [evidence] = attachments.attachments_of(incident, "incident_evidence")
+    assert (incident.measure, evidence.filename, agreement.status) == ("suspension", "acta.png", "suspended")
     page = f"/incidents/{incident.id}"
     html = html_of(client.get(page))
     assert 'data-testid="agreement-state">Suspendido<' in html and 'name="resume"' in html
-    assert client.get(f"{page}/evidence").data == PNG
+    assert "Desvío de fondos en curso." in html
+    evidence_url = f"/attachments/{evidence.id}"
+    assert f'href="{evidence_url}"' in html and client.get(evidence_url).data == PNG
 
     response = client.post(f"{page}/resolve", data={"resolution": "", "resume": "y",
                                                     "csrf_token": csrf_token(client, page)})
@@ -148,7 +154,7 @@ def test_suspension_incident_with_evidence_then_resolution_with_resumption(clien
     assert client.get(page).status_code == 200
     login(client, make_agreement_in_execution()["ngo"])
     assert client.get(page).status_code == 404
-    assert client.get(f"{page}/evidence").status_code == 404
+    assert client.get(evidence_url).status_code == 404
 
 
 def test_begin_closing_button_refused_with_money_in_flight_then_accepted(client, ctx):
