@@ -98,7 +98,8 @@ def _verdicts(data: dict) -> list:
     """Each agreement: the verdict and its reasoning, incidents and fines, findings by rule name."""
     words = {"observation": "observación", "sanction": "sanción", "suspension": "suspensión",
              "termination": "terminación"}
-    rows = [["Convenio", "ONG", "Dictamen y fundamento", "Incumplimientos y multas", "Hallazgos por regla"]]
+    rows = [["Convenio", "ONG", "Dictamen y fundamento", "Aprobaron la liquidación final", "Incumplimientos y multas",
+             "Hallazgos por regla"]]
     for r in data["rows"]:
         if r["agreement_id"] is None:
             continue
@@ -108,11 +109,14 @@ def _verdicts(data: dict) -> list:
             measures += f". Multas {_m(r['fines_assessed'])}, cobradas {_m(r['fines_collected'])}"
         rules = "; ".join(f"{f['rule']}: {f['count']}" for f in r["findings_by_rule_name"]) or "ninguno"
         verdict = r["verdict_label"] + (f". {r['reasoning']}" if r["reasoning"] else "")
-        rows.append([r["agreement_number"], _p(r["organization_name"]), _p(verdict), _p(measures), _p(rules)])
+        signed = "; ".join(f"{e['discipline_label']}: {e['name']} ({short_date(e['signed_on'])})"
+                           for e in r["signoffs"]) or "—"
+        rows.append([r["agreement_number"], _p(r["organization_name"]), _p(verdict), _p(signed), _p(measures),
+                     _p(rules)])
     story = [PageBreak(), Paragraph("4. Dictamen y fundamento, incumplimientos y hallazgos por convenio", _HEADING)]
     if len(rows) == 1:
         return story + [Paragraph("No hay convenios en este ejercicio.", _BODY)]
-    return story + [_table(rows, [3.2 * cm, 4.5 * cm, 7.8 * cm, 4.8 * cm, 6.4 * cm], 5)]
+    return story + [_table(rows, [3.0 * cm, 3.8 * cm, 6.4 * cm, 4.6 * cm, 4.0 * cm, 4.9 * cm], 6)]
 
 
 def _summary(data: dict) -> list:

@@ -161,8 +161,9 @@ def _decrees(ws, data: dict) -> None:
 
 
 def _verdicts(ws, data: dict) -> None:
-    _headers(ws, 1, ["Convenio", "ONG", "Dictamen", "Fundamento", "Incumplimientos", "Multas en vigor",
-                     "Multas cobradas", "Hallazgos por regla"], [22, 36, 20, 60, 34, 14, 14, 60])
+    _headers(ws, 1, ["Convenio", "ONG", "Dictamen", "Fundamento", "Aprobaron la liquidación final",
+                     "Incumplimientos", "Multas en vigor", "Multas cobradas", "Hallazgos por regla"],
+             [22, 36, 20, 60, 50, 34, 14, 14, 60])
     r = 1
     for row in data["rows"]:
         if row["agreement_id"] is None:
@@ -171,12 +172,14 @@ def _verdicts(ws, data: dict) -> None:
         incidents = row["incidents"]
         measures = ", ".join(f"{incidents[m]} {w}" for m, w in MEASURE_WORDS.items() if incidents[m]) or "ninguno"
         rules = "; ".join(f"{f['rule']}: {f['count']}" for f in row["findings_by_rule_name"]) or "ninguno"
+        signed = "; ".join(f"{e['discipline_label']}: {e['name']} ({short_date(e['signed_on'])})"
+                           for e in row["signoffs"]) or "—"
         values = [row["agreement_number"], row["organization_name"], row["verdict_label"], row["reasoning"] or "",
-                  measures, row["fines_assessed"], row["fines_collected"], rules]
+                  signed, measures, row["fines_assessed"], row["fines_collected"], rules]
         for col, value in enumerate(values, start=1):
             cell = ws.cell(row=r, column=col, value=value)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-            if col in (6, 7):
+            if col in (7, 8):
                 cell.number_format = CURRENCY
 
 

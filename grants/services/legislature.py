@@ -14,7 +14,6 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -28,20 +27,19 @@ from grants.models import (
     AuditFinding,
     BudgetLineBalance,
     FinalLiquidation,
-    Incident,
     LegislatureReport,
     Organization,
     PlanVersion,
 )
 from grants.models.base import CENT, utcnow
 from grants.models.findings import FINDING_STATES
-from grants.models.followup import MEASURES
 from grants.permissions import Permission
 from grants.services import files
 from grants.services.agreements import _change_state
 from grants.services.errors import Conflict, Forbidden, ValidationFailed
 from grants.services.final_liquidation import beneficiary_counts, finding_counts, indicator_values
 from grants.services.legislature_decrees import by_decree, reconciliation
+from grants.services.legislature_rows import incident_counts, no_incidents, rule_names, signoffs
 from grants.services.money import format_amount
 from grants.workflows.agreement import AgreementAction, AgreementState
 from grants.workflows.final_liquidation import FINAL as FINAL_LIQUIDATION
@@ -105,7 +103,7 @@ def report_data(fiscal_year: int) -> dict:
                o.legal_name, o.nit, a.id.label("agreement_id"), a.number, a.status, a.amount.label("agreement_amount"),
                a.start_date, a.end_date, PlanVersion.beneficiaries_target, bal.amount.label("ledger_amount"),
                bal.committed, bal.paid, bal.advanced, bal.refunded, bal.fines_assessed, bal.fines_collected,
-               fl.verdict, fl.reasoning)
+               fl.verdict, fl.reasoning, fl.id.label("liquidation_id"))
         .join(o, o.id == al.organization_id)
         .outerjoin(a, a.allocation_id == al.id)
         .outerjoin(PlanVersion, PlanVersion.id == a.plan_version_id)
@@ -122,6 +120,7 @@ def report_data(fiscal_year: int) -> dict:
     indicators = indicator_values(ids)
     findings = finding_counts(ids)
     measures = incident_counts(ids)
+    signed = signoffs([r.liquidation_id for r in base if r.liquidation_id is not None])
     rows = []
     for r in base:
         has = r.agreement_id is not None
@@ -148,47 +147,17 @@ def report_data(fiscal_year: int) -> dict:
             "beneficiaries_reached": people.get(r.agreement_id, {}).get("reached", 0),
             "indicators": indicators.get(r.agreement_id, []),
             "verdict": verdict, "verdict_label": VERDICT_LABELS[verdict], "reasoning": r.reasoning,
-            "findings": counts, "findings_by_rule_name": _rule_names(counts["by_rule"]),
-            "incidents": measures.get(r.agreement_id, _no_incidents()),
+            "findings": counts, "findings_by_rule_name": rule_names(counts["by_rule"]),
+            "incidents": measures.get(r.agreement_id, no_incidents()),
             "fines_assessed": _cents(r.fines_assessed) if opened else ZERO,
             "fines_collected": _cents(r.fines_collected) if opened else ZERO,
+            "signoffs": signed.get(r.liquidation_id, []),
         })
     decrees = by_decree(rows)
     return {"fiscal_year": fiscal_year, "ministry": MINISTRY, "generated_at": clock.now(),
             "generated_on": clock.today(), "rows": rows, "totals": _totals(rows), "decrees": decrees,
             "reconciliation": reconciliation(rows, decrees),
             "findings_by_rule": _by_rule(rows), "ngos": _per_ngo(rows)}
-
-
-def _no_incidents() -> dict:
-    return {"total": 0, **{m: 0 for m in MEASURES}, "pending": 0}
-
-
-def incident_counts(agreement_ids) -> dict[int, dict]:
-    """{agreement id: incidents by measure (and how many measures still wait for the NGO's reply)}."""
-    out: dict[int, dict] = {}
-    ids = list(agreement_ids)
-    if not ids:
-        return out
-    for agreement_id, measure, status, n in db.session.execute(
-            select(Incident.agreement_id, Incident.measure, Incident.measure_status, func.count())
-            .where(Incident.agreement_id.in_(ids))
-            .group_by(Incident.agreement_id, Incident.measure, Incident.measure_status)).all():
-        entry = out.setdefault(agreement_id, _no_incidents())
-        entry["total"] += n
-        entry[measure] += n
-        if status == "pending_reply":
-            entry["pending"] += n
-    return out
-
-
-def _rule_names(by_rule: dict) -> list[dict]:
-    """Findings of an agreement by rule, named as the auditors name them (not by code)."""
-    from grants.audit.rules import RULES_BY_CODE
-
-    with force_locale("es"):
-        return [{"rule": str(RULES_BY_CODE[code].title) if code in RULES_BY_CODE else code, "count": n}
-                for code, n in sorted(by_rule.items())]
 
 
 def _totals(rows: list[dict]) -> dict:
@@ -212,7 +181,7 @@ def _by_rule(rows: list[dict]) -> list[dict]:
             select(AuditFinding.rule_code, AuditFinding.severity, AuditFinding.status, func.count())
             .where(AuditFinding.agreement_id.in_(ids))
             .group_by(AuditFinding.rule_code, AuditFinding.severity, AuditFinding.status)).all():
-        entry = out.setdefault(rule, {"rule_code": rule, "rule": _rule_names({rule: 0})[0]["rule"],
+        entry = out.setdefault(rule, {"rule_code": rule, "rule": rule_names({rule: 0})[0]["rule"],
                                       "severity": severity, "total": 0, **{s: 0 for s in FINDING_STATES}})
         entry[status] += n
         entry["total"] += n
@@ -258,6 +227,8 @@ def report_json(data: dict) -> dict:
             "findings_by_rule": r["findings_by_rule_name"],
             "incidents": r["incidents"],
             "fines": {"assessed": _money(r["fines_assessed"]), "collected": _money(r["fines_collected"])},
+            "signoffs": [{"discipline": e["discipline"], "name": e["name"], "signed_on": e["signed_on"].isoformat()}
+                         for e in r["signoffs"]],
         }
 
     def figures(entry: dict) -> dict:

@@ -138,7 +138,7 @@ def queries_of_report_data() -> int:
 
 def test_the_year_is_read_in_a_handful_of_queries(built):
     before = queries_of_report_data()
-    assert before <= 10
+    assert before <= 12  # grouped: allocations, sums, people, indicators, findings, incidents, sign-offs…
     h.setup(beneficiaries=False)  # one more agreement: not one more query
     assert queries_of_report_data() == before
 
@@ -262,6 +262,7 @@ def synthetic_year(agreements: int = 300) -> dict:
     from datetime import datetime, time
 
     from grants.services.legislature import VERDICT_LABELS, _per_ngo, _totals
+    from grants.services.legislature_decrees import by_decree, reconciliation
 
     rng = random.Random(300)
     rows = []
@@ -283,13 +284,20 @@ def synthetic_year(agreements: int = 300) -> dict:
             "beneficiaries_reached": 3100, "verdict": verdict, "verdict_label": VERDICT_LABELS[verdict],
             "reasoning": "Motivo", "findings": {"total": 2, "open": 1, "justified": 1, "confirmed": 0, "resolved": 0,
                                                 "by_rule": {}},
+            "findings_by_rule_name": [{"rule": "Facturas fraccionadas", "count": 2}],
+            "incidents": {"total": 1, "observation": 1, "sanction": 0, "suspension": 0, "termination": 0,
+                          "pending": 0},
+            "fines_assessed": ZERO, "fines_collected": ZERO,
+            "signoffs": [{"discipline": d, "discipline_label": d, "name": f"Revisora {d} {i}",
+                          "signed_on": day("2026-11-30")} for d in ("legal", "financial", "monitoring")],
             "indicators": [{"name": f"Indicador {k} del programa", "unit": "personas", "baseline": ZERO,
                             "target": D("250.00"), "achieved": D("190.00")} for k in range(3)]})
     generated_on = day("2026-12-01")
     return {"fiscal_year": year(), "ministry": legislature.MINISTRY, "generated_at": datetime.combine(generated_on, time(9)),
             "generated_on": generated_on, "rows": rows, "totals": _totals(rows), "ngos": _per_ngo(rows),
-            "findings_by_rule": [{"rule_code": f"rule_{k}", "severity": "high", "total": 4, "open": 1,
-                                  "justified": 1, "confirmed": 1, "resolved": 1} for k in range(14)]}
+            "decrees": by_decree(rows), "reconciliation": reconciliation(rows, by_decree(rows)),
+            "findings_by_rule": [{"rule_code": f"rule_{k}", "rule": f"Regla {k}", "severity": "high", "total": 4,
+                                  "open": 1, "justified": 1, "confirmed": 1, "resolved": 1} for k in range(19)]}
 
 
 def test_a_year_of_300_agreements_lays_out_every_section():
@@ -297,7 +305,24 @@ def test_a_year_of_300_agreements_lays_out_every_section():
     pages = pdf_text(legislature.build_file(data, "pdf"))
     text = " ".join(pages)
     assert all(f"Página {n} de {len(pages)}" in page for n, page in enumerate(pages, start=1))
-    assert f"MJSP-CONV-{year()}-0300" in text and "ONG 281 a 300" in text and "rule_13" in text
+    assert f"MJSP-CONV-{year()}-0300" in text and "ONG 281 a 300" in text and "Regla 18" in text
     assert format_money(data["totals"]["assigned"]) in text
     wb = load_workbook(io.BytesIO(legislature.build_file(data, "xlsx")))
     assert wb["Resumen"].max_row == HEADER_ROW + 300 + 1 and wb["Indicadores"].max_row == 1 + 900
+
+
+def test_each_liquidated_agreement_shows_the_three_sign_offs_of_its_final_liquidation(built):
+    data = legislature.report_data(year())
+    liquidated = built["contexts"][0]["agreement"]
+    row = next(r for r in data["rows"] if r["agreement_id"] == liquidated.id)
+    assert [e["discipline"] for e in row["signoffs"]] == ["legal", "financial", "monitoring"]
+    ctx = built["contexts"][0]
+    assert {e["name"] for e in row["signoffs"]} == {ctx[d].full_name for d in ("legal", "financial", "monitoring")}
+    running = next(r for r in data["rows"] if r["agreement_id"] == built["contexts"][1]["agreement"].id)
+    assert running["signoffs"] == []
+    files = legislature.build_files(data)
+    document = json.loads(files["json"])
+    entry = next(a for a in document["allocations"] if (a["agreement"] or {}).get("number") == liquidated.number)
+    assert [s["name"] for s in entry["signoffs"]] == [e["name"] for e in row["signoffs"]]
+    text = " ".join(pdf_text(files["pdf"]))
+    assert all(e["name"] in text for e in row["signoffs"]) and "Aprobaron la liquidación final" in text
