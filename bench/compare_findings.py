@@ -6,8 +6,9 @@
     .venv/bin/python bench/compare_findings.py compare before.json after.json # exit 1 when a rule differs
 
 A dump is, per rule, ``{fingerprint: [agreement, organization, severity, summary, evidence, amount]}``
-of ``rule.find(Scope(fiscal_year=2026), settings)`` on 2026-11-25 (the day is fixed, so that
-``advance_overdue``'s days late do not change between the dumps). ``workers=N``: the rules run by
+of ``rule.find(Scope(fiscal_year=<the generated year's>), settings)`` on the day given by ``ON``
+(YYYY-MM-DD, default today): make both dumps on the same day, so that ``advance_overdue``'s days late
+do not change between them. ``workers=N``: the rules run by
 ``run_checks``' own runner (``audit_checks._run_rules``) with ``AUDIT_CHECK_WORKERS = N`` (2: on two
 connections reading one snapshot), nothing written. See bench/README.md.
 """
@@ -26,8 +27,16 @@ def dump(url, out, shared=False, workers=None):
     with app.test_request_context():
         from grants.audit.rules import RULES, Scope
         from grants.services.audit_checks import fingerprint, settings_for
-        settings = settings_for(date(2026, 11, 25))
-        scope = Scope(fiscal_year=2026)
+        import os
+
+        from sqlalchemy import func, select
+
+        from grants import clock
+        from grants.extensions import db
+        from grants.models import Allocation
+
+        settings = settings_for(date.fromisoformat(os.environ.get("ON") or clock.today().isoformat()))
+        scope = Scope(fiscal_year=db.session.scalar(select(func.max(Allocation.fiscal_year))))
         result = {}
         if shared:   # as run_checks does: the receipt sums in a temporary table, once
             from grants.audit.rules_base import share_receipt_sums

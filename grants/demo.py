@@ -220,7 +220,7 @@ def _demo_plans(t: Timeline, orgs, allocations, users) -> dict:
     demo_meetings(t, as_, agreement)
 
     # ngo3's program starts in two weeks (still in the fiscal year of its allocation).
-    t3 = Timeline(min(clock.today() + timedelta(days=14), date(t.fiscal_year, 12, 31)))
+    t3 = ngo3_timeline()  # called outside any clock.at: two weeks after the real today
     with clock.at(t.day(DAYS_SINCE_START - 5)):
         plan3 = plans.create_plan(as_("ngo3"), allocations[2].id, "Escuelas de arte y deporte en San Miguel",
                                   _plan_content(t3, ["1222"], [
@@ -422,19 +422,28 @@ def _demo_follow_up(t: Timeline, as_, agreement) -> None:
     audit_checks.run_checks(as_("auditor"), fiscal_year=t.fiscal_year)
 
 
+def ngo3_timeline() -> Timeline:
+    """ngo3's program, waiting for review, starts in two weeks: in the fiscal year of its start (when that
+    is the next year, its allocation is of the next year's decree)."""
+    return Timeline(clock.today() + timedelta(days=14))
+
+
 def demo_accounts() -> list[tuple[str, list[str]]]:
     return [(f"{local}@{DOMAIN}", roles) for local, _, roles, _ in USERS]
 
 
 def load_demo(actor: Actor) -> dict:
     """Everything of the demo, on the calendar of the day it is loaded (see the module's docstring)."""
-    t = Timeline.of_today()
+    t, t3 = Timeline.of_today(), ngo3_timeline()  # (before any clock.at: they count from the real today)
     with clock.at(t.day(-40)):
         orgs = [create_organization(actor, data) for data in ORGANIZATIONS]
         allocations = []
-        for index, decree, line, amount, purpose in ALLOCATIONS:
+        for n, (index, decree, line, amount, purpose) in enumerate(ALLOCATIONS):
+            year = t.fiscal_year
+            if n == 2 and t3.start.year != year:  # ngo3's program starts next year: next year's decree
+                year, decree = t3.start.year, "D.L. N.º 1102"
             allocations.append(create_allocation(actor, {
-                "decree_number": decree, "fiscal_year": t.fiscal_year, "budget_line_code": f"{t.fiscal_year}-{line}",
+                "decree_number": decree, "fiscal_year": year, "budget_line_code": f"{year}-{line}",
                 "organization_id": orgs[index].id, "amount": amount, "purpose": purpose,
             }))
         password = current_app.config["DEMO_PASSWORD"]
