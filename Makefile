@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test bench install translations migrate demo clean lint-migrations
+.PHONY: run test test-dates bench install translations migrate demo clean lint-migrations
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,16 @@ run: demo
 # server's `test` database) is reachable; browser tests in Debian's chromium.
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Any day is a test day (G11): the suite again with the whole process moved to other calendar days
+# (a new year's eve, the day after New Year, mid-year of the next year). Every test but the browser
+# ones (the same flows, already run above), on both databases, two workers (pytest-xdist).
+TEST_DATES ?= 2026-01-02 2026-12-31 2027-06-30
+test-dates: install
+	@for d in $(TEST_DATES); do \
+	  echo "== the suite on $$d"; \
+	  FONDOS_TEST_TODAY=$$d $(BIN)/python -m pytest -q -p no:randomly -n 2 -m "not browser" $(PYTEST_ARGS) || exit 1; \
+	done
 
 # Benchmarks (need the test PostgreSQL), each printing ratios and PASS/FAIL; see bench/README.md:
 # beneficiary-list imports against a plain COPY (100k and 1M rows), then the liquidation checks

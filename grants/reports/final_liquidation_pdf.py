@@ -16,7 +16,6 @@ from decimal import Decimal
 from functools import partial
 from io import BytesIO
 
-from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
@@ -24,27 +23,24 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from grants.reports.agreement_pdf import MINISTRY, _NumberedCanvas, _text, format_money, short_date
+from grants.reports.pdf_page import BLUE, MARGIN, RED, WIDTH, decorate, grid, pairs
 
-MARGIN = 2 * cm
-WIDTH = A4[0] - 2 * MARGIN - 12
 NOT_APPROVED = "NO APROBADA"
 RETURNED = "DEVUELTA"
 RECORDED = "REGISTRADA SIN LAS FIRMAS DE LAS DISCIPLINAS"
-_BLUE = colors.HexColor("#1F3864")
-_RED = colors.HexColor("#C00000")
 
 _BODY = ParagraphStyle("fl-body", fontName="Helvetica", fontSize=9.5, leading=13, spaceAfter=4)
 _TITLE = ParagraphStyle("fl-title", parent=_BODY, fontName="Helvetica-Bold", fontSize=14, leading=18,
                         alignment=1, spaceAfter=2)
 _SUBTITLE = ParagraphStyle("fl-subtitle", parent=_BODY, alignment=1, spaceAfter=10)
 _HEADING = ParagraphStyle("fl-heading", parent=_BODY, fontName="Helvetica-Bold", fontSize=10.5,
-                          textColor=_BLUE, spaceBefore=8, spaceAfter=4, keepWithNext=True)
+                          textColor=BLUE, spaceBefore=8, spaceAfter=4, keepWithNext=True)
 _CELL = ParagraphStyle("fl-cell", fontName="Helvetica", fontSize=8.5, leading=10.5)
 _HEAD = ParagraphStyle("fl-head", parent=_CELL, fontName="Helvetica-Bold")
 _NUM = ParagraphStyle("fl-num", parent=_CELL, alignment=2)
 _NUM_BOLD = ParagraphStyle("fl-numbold", parent=_NUM, fontName="Helvetica-Bold")
 _SIGN = ParagraphStyle("fl-sign", parent=_CELL, fontSize=8.5, leading=11.5, alignment=1)
-_MARK = ParagraphStyle("fl-mark", parent=_BODY, fontName="Helvetica-Bold", textColor=_RED)
+_MARK = ParagraphStyle("fl-mark", parent=_BODY, fontName="Helvetica-Bold", textColor=RED)
 
 
 @dataclass(frozen=True)
@@ -125,24 +121,8 @@ class FinalLiquidationActa:
         return NOT_APPROVED
 
 
-def _grid(data, widths, total_row: bool = False) -> Table:
-    table = Table(data, colWidths=[WIDTH * w for w in widths], repeatRows=1)
-    style = [("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
-             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#D9E2F3")),
-             ("VALIGN", (0, 0), (-1, -1), "TOP"),
-             ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]
-    if total_row:
-        style.append(("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#E7E6E6")))
-    table.setStyle(TableStyle(style))
-    return table
-
-
-def _pairs(rows: list[tuple[str, str]]) -> Table:
-    data = [[Paragraph(f"<b>{label}</b>", _CELL), Paragraph(value, _CELL)] for label, value in rows]
-    table = Table(data, colWidths=[WIDTH * 0.3, WIDTH * 0.7])
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("TOPPADDING", (0, 0), (-1, -1), 1),
-                               ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
-    return table
+def _pairs(rows: list[tuple[str, str]]):
+    return pairs(rows, _CELL)
 
 
 def _number(value: Decimal | None) -> str:
@@ -162,7 +142,7 @@ def _figures(doc: FinalLiquidationActa) -> Table:
     data += [[Paragraph(label, _CELL), Paragraph(format_money(amount), _NUM)] for label, amount in rows]
     data.append([Paragraph("<b>No ejecutado</b> (monto − pagado − liquidado)", _CELL),
                  Paragraph(format_money(doc.unspent), _NUM_BOLD)])
-    return _grid(data, [0.7, 0.3], total_row=True)
+    return grid(data, [0.7, 0.3], total_row=True)
 
 
 def _indicators(doc: FinalLiquidationActa) -> list:
@@ -172,7 +152,7 @@ def _indicators(doc: FinalLiquidationActa) -> list:
         Paragraph(h, _NUM_BOLD) for h in ("Línea base", "Meta", "Logrado")]
     rows = [[Paragraph(_text(i.name), _CELL), Paragraph(_text(i.unit), _CELL), Paragraph(_number(i.baseline), _NUM),
              Paragraph(_number(i.target), _NUM), Paragraph(_number(i.achieved), _NUM)] for i in doc.indicators]
-    return [_grid([head, *rows], [0.44, 0.14, 0.14, 0.14, 0.14])]
+    return [grid([head, *rows], [0.44, 0.14, 0.14, 0.14, 0.14])]
 
 
 def _findings(doc: FinalLiquidationActa) -> Paragraph:
@@ -236,37 +216,10 @@ def _earlier(doc: FinalLiquidationActa) -> list:
 
 
 def _decorate(canvas: Canvas, page: int, pages: int, doc: FinalLiquidationActa) -> None:
-    width, height = A4
-    left, right = MARGIN + 6, width - MARGIN - 6
-    canvas.saveState()
-    canvas.setFont("Helvetica-Bold", 8.5)
-    canvas.setFillColor(_BLUE)
-    canvas.drawString(left, height - 1.3 * cm, f"{MINISTRY} — República de El Salvador")
-    canvas.setFont("Helvetica", 8.5)
-    canvas.drawRightString(right, height - 1.3 * cm,
-                           f"Acta de liquidación final · Convenio {doc.agreement_number} · revisión {doc.revision}")
-    canvas.setStrokeColor(_BLUE)
-    canvas.line(left, height - 1.5 * cm, right, height - 1.5 * cm)
-    mark = doc.mark
-    if mark:
-        canvas.setFillColor(_RED)
-        canvas.setFont("Helvetica-Bold", 10)
-        canvas.drawCentredString(width / 2, height - 2.0 * cm, mark)
-        canvas.setFillColor(colors.Color(0.75, 0, 0, alpha=0.07))
-        canvas.setFont("Helvetica-Bold", 60)
-        canvas.translate(width / 2, height / 2)
-        canvas.rotate(45)
-        canvas.drawCentredString(0, -20, NOT_APPROVED if doc.status != "recorded" else "SIN FIRMAS")
-        canvas.restoreState()
-        canvas.saveState()
-    canvas.setFillColor(colors.grey)
-    canvas.setStrokeColor(colors.grey)
-    canvas.line(left, 1.5 * cm, right, 1.5 * cm)
-    canvas.setFont("Helvetica", 8)
-    canvas.drawString(left, 1.05 * cm, f"Generado el {short_date(doc.generated_on)}")
-    canvas.drawCentredString(width / 2, 1.05 * cm, f"Estado: {doc.status_label}")
-    canvas.drawRightString(right, 1.05 * cm, f"Página {page} de {pages}")
-    canvas.restoreState()
+    decorate(canvas, page, pages,
+             title=f"Acta de liquidación final · Convenio {doc.agreement_number} · revisión {doc.revision}",
+             mark=doc.mark, watermark=NOT_APPROVED if doc.status != "recorded" else "SIN FIRMAS", watermark_size=60,
+             generated_on=doc.generated_on, status_label=doc.status_label)
 
 
 def build_final_liquidation_pdf(doc: FinalLiquidationActa) -> bytes:

@@ -12,7 +12,6 @@ from decimal import Decimal
 from functools import partial
 from io import BytesIO
 
-from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
@@ -27,19 +26,17 @@ from grants.reports.agreement_pdf import (
     format_money,
     short_date,
 )
+from grants.reports.pdf_page import BLUE, MARGIN, WIDTH, decorate, grid, pairs
 
-MARGIN = 2 * cm
-WIDTH = A4[0] - 2 * MARGIN - 12
 NOT_EXECUTED = "NO EJECUTADO"
 CANCELLED = "CANCELADO"
-_BLUE = colors.HexColor("#1F3864")
 
 _BODY = ParagraphStyle("po-body", fontName="Helvetica", fontSize=9.5, leading=13, spaceAfter=4)
 _TITLE = ParagraphStyle("po-title", parent=_BODY, fontName="Helvetica-Bold", fontSize=14, leading=18,
                         alignment=1, spaceAfter=2)
 _SUBTITLE = ParagraphStyle("po-subtitle", parent=_BODY, alignment=1, spaceAfter=10)
 _HEADING = ParagraphStyle("po-heading", parent=_BODY, fontName="Helvetica-Bold", fontSize=10.5,
-                          textColor=_BLUE, spaceBefore=8, spaceAfter=4, keepWithNext=True)
+                          textColor=BLUE, spaceBefore=8, spaceAfter=4, keepWithNext=True)
 _CELL = ParagraphStyle("po-cell", fontName="Helvetica", fontSize=8.5, leading=10.5)
 _HEAD = ParagraphStyle("po-head", parent=_CELL, fontName="Helvetica-Bold")
 _NUM = ParagraphStyle("po-num", parent=_CELL, alignment=2)
@@ -110,24 +107,8 @@ class PaymentOrder:
         return self.status == "executed"
 
 
-def _grid(data, widths, total_row: bool = False) -> Table:
-    table = Table(data, colWidths=[WIDTH * w for w in widths], repeatRows=1)
-    style = [("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
-             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#D9E2F3")),
-             ("VALIGN", (0, 0), (-1, -1), "TOP"),
-             ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]
-    if total_row:
-        style.append(("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#E7E6E6")))
-    table.setStyle(TableStyle(style))
-    return table
-
-
-def _pairs(rows: list[tuple[str, str]]) -> Table:
-    data = [[Paragraph(f"<b>{label}</b>", _CELL), Paragraph(value, _CELL)] for label, value in rows]
-    table = Table(data, colWidths=[WIDTH * 0.28, WIDTH * 0.72])
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("TOPPADDING", (0, 0), (-1, -1), 1),
-                               ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
-    return table
+def _pairs(rows: list[tuple[str, str]]):
+    return pairs(rows, _CELL, label_share=0.28)
 
 
 def _quantity(value: Decimal) -> str:
@@ -146,7 +127,7 @@ def _lines(doc: PaymentOrder) -> Table:
     total = [Paragraph("", _CELL), Paragraph("", _CELL), Paragraph("<b>Totales</b>", _CELL), Paragraph("", _CELL),
              Paragraph("", _CELL), Paragraph(format_money(doc.invoiced), _NUM_BOLD),
              Paragraph(format_money(doc.deducted), _NUM_BOLD), Paragraph(format_money(doc.payable), _NUM_BOLD)]
-    return _grid([head, *rows, total], [0.06, 0.08, 0.28, 0.08, 0.12, 0.13, 0.12, 0.13], total_row=True)
+    return grid([head, *rows, total], [0.06, 0.08, 0.28, 0.08, 0.12, 0.13, 0.12, 0.13], total_row=True)
 
 
 def _deductions(doc: PaymentOrder) -> list:
@@ -161,7 +142,7 @@ def _deductions(doc: PaymentOrder) -> list:
     total = [Paragraph("", _CELL), Paragraph("<b>Total deducido</b>", _CELL), Paragraph("", _CELL),
              Paragraph(_quantity(sum((d.units for d in doc.deductions), Decimal(0))), _NUM_BOLD),
              Paragraph(format_money(doc.deducted), _NUM_BOLD), Paragraph("", _CELL)]
-    return [_grid([head, *rows, total], [0.08, 0.21, 0.14, 0.08, 0.11, 0.38], total_row=True)]
+    return [grid([head, *rows, total], [0.08, 0.21, 0.14, 0.08, 0.11, 0.38], total_row=True)]
 
 
 def _signatures(doc: PaymentOrder) -> KeepTogether:
@@ -190,36 +171,12 @@ def _transfer(doc: PaymentOrder) -> list:
 
 
 def _decorate(canvas: Canvas, page: int, pages: int, doc: PaymentOrder) -> None:
-    width, height = A4
-    left, right = MARGIN + 6, width - MARGIN - 6
-    canvas.saveState()
-    canvas.setFont("Helvetica-Bold", 8.5)
-    canvas.setFillColor(_BLUE)
-    canvas.drawString(left, height - 1.3 * cm, f"{MINISTRY} — República de El Salvador")
-    canvas.setFont("Helvetica", 8.5)
-    canvas.drawRightString(right, height - 1.3 * cm, f"Orden de pago {doc.number} · Convenio {doc.agreement_number}")
-    canvas.setStrokeColor(_BLUE)
-    canvas.line(left, height - 1.5 * cm, right, height - 1.5 * cm)
+    mark = None
     if not doc.executed:
         mark = f"{CANCELLED} — {NOT_EXECUTED}" if doc.status == "cancelled" else NOT_EXECUTED
-        canvas.setFillColor(colors.HexColor("#C00000"))
-        canvas.setFont("Helvetica-Bold", 10)
-        canvas.drawCentredString(width / 2, height - 2.0 * cm, mark)
-        canvas.setFillColor(colors.Color(0.75, 0, 0, alpha=0.07))
-        canvas.setFont("Helvetica-Bold", 64)
-        canvas.translate(width / 2, height / 2)
-        canvas.rotate(45)
-        canvas.drawCentredString(0, -20, CANCELLED if doc.status == "cancelled" else NOT_EXECUTED)
-        canvas.restoreState()
-        canvas.saveState()
-    canvas.setFillColor(colors.grey)
-    canvas.setStrokeColor(colors.grey)
-    canvas.line(left, 1.5 * cm, right, 1.5 * cm)
-    canvas.setFont("Helvetica", 8)
-    canvas.drawString(left, 1.05 * cm, f"Generado el {short_date(doc.generated_on)}")
-    canvas.drawCentredString(width / 2, 1.05 * cm, f"Estado: {doc.status_label}")
-    canvas.drawRightString(right, 1.05 * cm, f"Página {page} de {pages}")
-    canvas.restoreState()
+    decorate(canvas, page, pages, title=f"Orden de pago {doc.number} · Convenio {doc.agreement_number}",
+             mark=mark, watermark=CANCELLED if doc.status == "cancelled" else NOT_EXECUTED, watermark_size=64,
+             generated_on=doc.generated_on, status_label=doc.status_label)
 
 
 def build_payment_order_pdf(doc: PaymentOrder) -> bytes:

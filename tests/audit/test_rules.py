@@ -6,7 +6,7 @@ line …) a plain SQL update *simulates* it after the fact (``rh.simulate``), an
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import select

@@ -2,7 +2,6 @@
 catalogue itself (every rule documented, docs/liquidation-rules.md generated from it)."""
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 

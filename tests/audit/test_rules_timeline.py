@@ -5,7 +5,6 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
 
 from grants.clock import today
 from grants.extensions import db

@@ -4,7 +4,6 @@ find exactly the same. And document_reused finds a repeated key among receipts a
 the case and spacing of the number and whether it is a factura or a crédito fiscal."""
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from grants.audit import Actor

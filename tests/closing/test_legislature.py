@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import random
-from datetime import date
 from decimal import Decimal
 
 import jsonschema

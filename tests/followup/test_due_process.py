@@ -12,7 +12,7 @@ from grants.models import Incident
 from grants.services import attachments, due_process, incidents, ledger
 from grants.services.errors import Conflict, Forbidden, ValidationFailed
 from tests.factories import make_user
-from tests.followup.helpers import act, incident_data, recorded
+from tests.followup.helpers import act, recorded
 from tests.helpers import api_headers, assert_problem, csrf_token, web_login
 from tests.money.payment_helpers import payments_setup
 from tests.pdfs import tiny_pdf, tiny_png

@@ -1,6 +1,6 @@
 """Invoices through the services: registration (amounts, field errors collected, supplier and
 numbering rules), the administrator's receipt certificate, voiding."""
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest

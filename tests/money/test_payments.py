@@ -1,6 +1,6 @@
 """Direct payments through the services: eligibility with exact amounts, every refusal with its
 code, maker-checker authorization (one or two people), execution, cancellation, suspension."""
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest

@@ -12,7 +12,7 @@ from grants.services import attachments, expense_statements, ledger, refunds
 from grants.services.errors import Conflict, Forbidden, ValidationFailed
 from tests.helpers import api_headers, assert_problem, audit_actions
 from tests.money.advance_helpers import act, money_setup, row
-from tests.money.timeline_advances import confirmed, declared, disbursed_on
+from tests.money.timeline_advances import declared, disbursed_on
 from tests.pdfs import tiny_pdf
 from tests.timeline import day
 

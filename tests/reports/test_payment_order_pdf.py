@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
 from decimal import Decimal
 from io import BytesIO
 

@@ -1,6 +1,5 @@
 """A full round through the services: submit → two approve, one requests changes → new version →
 all approve → agreement → sign → administrator → in execution; audit events for each step."""
-from datetime import date
 
 import pytest
 from sqlalchemy import select, text

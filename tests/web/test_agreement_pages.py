@@ -2,7 +2,6 @@
 execution, suspension and resumption; the PDF document; NGO scoping."""
 import io
 import re
-from datetime import date
 
 import pytest
 from pypdf import PdfReader
