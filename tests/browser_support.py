@@ -6,6 +6,7 @@
 * ``demo_app`` / ``live_server``: one app per module on a fresh, migrated database (real commits)
   holding the demo data, served over HTTP.
 * ``serve(app)``: serve any app over HTTP on a free local port in a daemon thread.
+* ``log_in(page, base, email)``: sign in through the login form and land on the home page.
 
 A test module uses them by binding them to its own names (pytest finds fixtures there)::
 
@@ -20,13 +21,14 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
 from grants.audit import Actor
 from grants.demo import load_demo
 from grants.extensions import db, limiter
 from tests.conftest import TestDatabase, dispose, make_app
+from tests.factories import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -114,3 +116,11 @@ def live_server(demo_app):
     """The demo app served over HTTP on a free local port; yields its base URL."""
     with serve(demo_app) as base_url:
         yield base_url
+
+
+def log_in(page: Page, base: str, email: str, password: str = PASSWORD) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.get_by_role("button", name="Entrar").click()
+    expect(page).to_have_url(f"{base}/")

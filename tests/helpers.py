@@ -47,6 +47,23 @@ def web_login(client, email: str, password: str = PASSWORD):
     return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
 
 
+def login(client, user):
+    """Sign out whoever is signed in on ``client``, then sign in as ``user`` through the form."""
+    if client.get("/").status_code == 200:
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    web_login(client, user.email)
+
+
+def html_of(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def refusal(html: str) -> str:
+    """The refusal message a page shows (``data-testid=refusal``), or ""."""
+    match = re.search(r'data-testid="refusal">([^<]+)<', html)
+    return match.group(1) if match else ""
+
+
 def audit_actions(entity_type: str, entity_id) -> list[str]:
     """The audit chain's actions on one entity, in order."""
     from sqlalchemy import select

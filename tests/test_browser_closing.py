@@ -5,7 +5,7 @@ and the acta de liquidación final PDF is downloaded and carries the three names
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from grants.extensions import db, limiter
 from grants.models import Agreement, FinalLiquidation
@@ -13,13 +13,13 @@ from grants.services import ledger
 from tests import browser_support as support
 from tests.closing import helpers as h
 from tests.closing import timeline_closing as tc
-from tests.factories import PASSWORD
 from tests.pdfs import pdf_text
 
 pytestmark = pytest.mark.browser
 
 # the fixtures: Chromium and a page per browser context (tests/browser_support.py)
 browser, new_page = support.browser, support.new_page
+log_in = support.log_in
 DISCIPLINES = ("legal", "financial", "monitoring")
 
 
@@ -42,13 +42,6 @@ def closing_server(live_app):
         db.session.remove()
     assert problems == []
 
-
-def log_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.get_by_role("button", name="Entrar").click()
-    expect(page).to_have_url(f"{base}/")
 
 
 def test_the_administrator_proposes_and_the_three_disciplines_approve_in_the_browser(

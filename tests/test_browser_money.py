@@ -7,20 +7,20 @@ from __future__ import annotations
 import io
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from grants.extensions import db, limiter
 from grants.models import Payment
 from grants.services import ledger
 from tests import browser_support as support
-from tests.factories import PASSWORD
 from tests.money import payment_helpers as ph
 
 pytestmark = pytest.mark.browser
 
 # the fixtures: Chromium and a page per browser context (tests/browser_support.py)
 browser, new_page = support.browser, support.new_page
+log_in = support.log_in
 
 
 @pytest.fixture
@@ -40,13 +40,6 @@ def money_server(live_app):
         db.session.remove()
     assert problems == []
 
-
-def log_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.get_by_role("button", name="Entrar").click()
-    expect(page).to_have_url(f"{base}/")
 
 
 def test_treasury_prepares_another_authorizes_then_it_is_executed_and_the_order_downloaded(

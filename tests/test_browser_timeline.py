@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from grants.extensions import db, limiter
 from grants.models import Enrollment, Incident, Payment
 from grants.services import beneficiary_imports, incidents, invoices, ledger
 from tests import browser_support as support
-from tests.factories import PASSWORD, valid_dui
+from tests.factories import valid_dui
 from tests.followup.helpers import incident_data
 from tests.money.payment_helpers import HEADER, act, beneficiary_line, payments_setup, register
 from tests.pdfs import tiny_pdf
@@ -25,14 +25,8 @@ from tests.timeline import day, dmy
 pytestmark = pytest.mark.browser
 
 browser, new_page = support.browser, support.new_page
+log_in = support.log_in
 
-
-def log_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.get_by_role("button", name="Entrar").click()
-    expect(page).to_have_url(f"{base}/")
 
 
 @pytest.fixture

@@ -53,13 +53,19 @@ def test_demo_loads_through_the_services_and_the_app_serves_it(live_app):
         assert verify_chain(db.session).ok
 
         # the demo lives on the day it is loaded: ngo2's agreement started 150 days ago, is in execution
-        # and its term includes today; the first advance's statement is 18 days overdue
+        # and its term includes today; ngo1's second agreement ended before today and is being closed.
+        # Overdue only where intended: ngo2's first advance, its statement 18 days late.
         from grants.models import Advance, Agreement
 
-        agreement = db.session.scalars(select(Agreement)).one()
-        assert (agreement.number, agreement.status) == (f"MJSP-CONV-{demo_fiscal_year()}-0001", "in_execution")
-        assert agreement.start_date == demo_term_start() and today() < agreement.end_date
-        assert db.session.scalars(select(Advance.liquidation_due)).one() == today() - timedelta(days=18)
+        agreements = db.session.scalars(select(Agreement).order_by(Agreement.id)).all()
+        execution, closing = agreements
+        assert (execution.number, execution.status) == (f"MJSP-CONV-{demo_fiscal_year()}-0001", "in_execution")
+        assert execution.start_date == demo_term_start() and today() < execution.end_date
+        assert closing.status == "closing" and closing.end_date < today()
+        overdue = db.session.scalars(select(Advance).where(Advance.liquidation_due < today(),
+                                                           Advance.status != "liquidated")).all()
+        assert [(a.agreement_id, a.liquidation_due) for a in overdue] == [
+            (execution.id, today() - timedelta(days=18))]
     client = live_app.test_client()
     assert client.get("/healthz").get_json()["audit_events"] > 0
     token = client.post("/api/v1/auth/tokens",

@@ -30,7 +30,7 @@ from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFail
 from tests.closing import helpers as h
 from tests.closing import timeline_closing as tc
 from tests.factories import make_organization, make_user
-from tests.helpers import audit_actions, csrf_token, web_login
+from tests.helpers import audit_actions, csrf_token, login
 from tests.timeline import year
 
 D = Decimal
@@ -276,12 +276,6 @@ def test_the_database_keeps_one_signoff_per_discipline_and_one_live_revision(ctx
 
 
 # --- pages and the queue --------------------------------------------------------------------------
-
-def login(client, user):
-    if client.get("/").status_code == 200:
-        client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
-    web_login(client, user.email)
-
 
 def page(ctx) -> str:
     return f"/agreements/{ctx['agreement'].id}/final-liquidation"

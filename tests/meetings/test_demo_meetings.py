@@ -11,7 +11,7 @@ from grants.audit import Actor
 from grants.db import unit_of_work
 from grants.demo import DOMAIN, load_demo
 from grants.extensions import db
-from grants.models import Agreement, Meeting
+from grants.models import Agreement, Meeting, User
 from grants.services import meetings
 from tests.helpers import csrf_token, web_login
 
@@ -21,8 +21,9 @@ def test_the_demo_meeting_and_its_overdue_commitment_on_the_administrators_home(
         with unit_of_work():
             load_demo(Actor.system("tests"))
         meeting = db.session.scalars(select(Meeting)).one()
-        agreement = db.session.scalars(select(Agreement)).one()
-        assert meeting.agreement_id == agreement.id
+        agreement = db.session.get(Agreement, meeting.agreement_id)
+        ngo2 = db.session.scalars(select(User).where(User.email == f"ngo2@{DOMAIN}")).one()
+        assert agreement.organization_id == ngo2.organization_id  # ngo2's agreement
         assert sorted(p.institution for p in meeting.participants) == ["ministry", "ministry", "ngo", "ngo"]
         assert [a.content_type for a in meetings.signed_minutes(meeting)] == ["application/pdf"]
         states = {c.description: (c.status, c.owner.email) for c in meeting.commitments}

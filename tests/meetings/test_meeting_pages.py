@@ -14,25 +14,10 @@ from grants.models import Commitment, Meeting, Notification
 from grants.services import plans
 from tests.agreement_helpers import agreement_in_execution
 from tests.factories import make_allocation, make_organization, make_user, plan_content
-from tests.helpers import csrf_token, web_login
+from tests.helpers import csrf_token, html_of, login, refusal
 from tests.meetings.helpers import act, commitment, recorded
 from tests.pdfs import tiny_pdf
 from tests.timeline import iso, today
-
-
-def login(client, user):
-    if client.get("/").status_code == 200:
-        client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
-    web_login(client, user.email)
-
-
-def html_of(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def refusal(html: str) -> str:
-    match = re.search(r'data-testid="refusal">([^<]+)<', html)
-    return match.group(1) if match else ""
 
 
 def meeting_form(client, path: str, owner, **overrides) -> dict:

@@ -14,10 +14,10 @@ from grants.extensions import db
 from grants.models import Advance, Refund
 from grants.services import ledger
 from grants.validation.receipts import HEADER_LABELS
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, html_of, login, refusal
 from tests.money import advance_helpers as ah
 from tests.web import money_page_helpers as mh
-from tests.web.money_page_helpers import events, field_errors, html_of, key_of, login, refusal
+from tests.web.money_page_helpers import events, field_errors, key_of
 from tests.pdfs import tiny_pdf
 from tests.timeline import dmy, iso
 

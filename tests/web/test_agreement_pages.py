@@ -112,7 +112,7 @@ def test_the_full_agreement_flow_through_the_pages(client, people):
                            content_type="multipart/form-data")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "El archivo no es un PDF." in error_after(html, "scan")
+    assert "El archivo debe ser PDF" in error_after(html, "scan")
     assert 'enctype="multipart/form-data"' in html
     db.session.refresh(agreement)
     assert agreement.status == "draft"

@@ -14,14 +14,8 @@ from grants.extensions import db
 from grants.models import AuditCheckRun, AuditEvent, AuditFinding
 from tests.audit import rule_helpers as rh
 from tests.factories import make_user
-from tests.helpers import csrf_token, web_login
+from tests.helpers import csrf_token, login
 from tests.timeline import year
-
-
-def login(client, user):
-    if client.get("/").status_code == 200:
-        client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
-    web_login(client, user.email)
 
 
 def _overdue(app):

@@ -210,6 +210,11 @@ def test_status_changes_from_the_list_and_the_active_on_filter(app, ctx):
     monitoring = client_for(app, ctx["monitoring"])
     response = post(monitoring, f"/enrollments/{first.id}/status",
                     {"status": "validated", "effective_date": iso("2026-06-01"), "reason": ""}, page=url)
+    assert response.status_code == 422 and first.status == "pending"  # a past day needs its reason
+    assert re.search(r'data-field="reason">[^<]*motivo', response.get_data(as_text=True))
+    response = post(monitoring, f"/enrollments/{first.id}/status",
+                    {"status": "validated", "effective_date": iso("2026-06-01"), "reason": "visita de campo"},
+                    page=url)
     assert response.status_code == 302 and first.status == "validated"
 
     # a date before the current state: the error next to the field, nothing changes

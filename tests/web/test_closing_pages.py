@@ -18,7 +18,7 @@ from grants.services import ledger
 from tests.closing import helpers as h
 from tests.closing import timeline_closing as tc
 from tests.timeline import year
-from tests.helpers import csrf_token, web_login
+from tests.helpers import csrf_token, html_of, login
 
 
 Y = year()  # the reference plan's fiscal year (2026 on the reference calendar)
@@ -35,16 +35,6 @@ def ctx(app):
     ctx = h.setup(beneficiaries=False)
     h.pay(ctx, "480.20")
     return ctx
-
-
-def login(client, user):
-    if client.get("/").status_code == 200:
-        client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
-    web_login(client, user.email)
-
-
-def html_of(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def page(ctx) -> str:

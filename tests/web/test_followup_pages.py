@@ -13,7 +13,7 @@ from grants.models import FollowUpReport, Incident
 from grants.services import ledger, payments
 from tests.factories import make_agreement_in_execution
 from tests.followup.helpers import PNG, act
-from tests.helpers import csrf_token, web_login
+from tests.helpers import csrf_token, html_of, login, refusal
 from tests.money import payment_helpers as ph
 from tests.timeline import iso
 
@@ -27,21 +27,6 @@ def invariants(app):
 @pytest.fixture
 def ctx(app):
     return ph.payments_setup()
-
-
-def login(client, user):
-    if client.get("/").status_code == 200:
-        client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
-    web_login(client, user.email)
-
-
-def html_of(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def refusal(html: str) -> str:
-    match = re.search(r'data-testid="refusal">([^<]+)<', html)
-    return match.group(1) if match else ""
 
 
 def field_errors(html: str, field: str) -> str:

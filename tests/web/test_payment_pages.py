@@ -13,10 +13,10 @@ from grants.extensions import db
 from grants.models import Invoice, Payment
 from grants.services import invoices, ledger
 from tests.agreement_helpers import agreement_in_execution
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, html_of, login, refusal
 from tests.money import payment_helpers as ph
 from tests.web import money_page_helpers as mh
-from tests.web.money_page_helpers import events, field_errors, html_of, key_of, login, refusal
+from tests.web.money_page_helpers import events, field_errors, key_of
 from tests.timeline import iso
 
 invariants = mh.invariants  # autouse: the ledger's invariants hold after every test
