@@ -136,18 +136,18 @@ def test_who_was_active_on_a_date_is_one_query(ctx):
     imports.validate_batch(Actor.for_user(ctx["monitoring"]), batch.id)
     people = db.session.scalars(select(Enrollment).order_by(Enrollment.id)).all()
     ngo = Actor.for_user(ctx["ngo"])
-    assert {p.periods[-1].valid_from for p in people} == {today()}  # validated today (20/11 on the reference calendar)
+    assert {p.periods[-1].valid_from for p in people} == {day("2026-03-01")}  # validated from their enrollment
+    started, left = day("2026-04-01"), day("2026-09-01")  # past days, each with its reason
     for enrollment in people:
-        enrollments.change_status(ngo, enrollment.id, "active", today(), "inicia")
-    last_day = day("2026-11-30")  # the term's last day, ten days ahead
-    enrollments.change_status(ngo, people[1].id, "inactive", last_day, "dejó de asistir")
+        enrollments.change_status(ngo, enrollment.id, "active", started, "inicia")
+    enrollments.change_status(ngo, people[1].id, "inactive", left, "dejó de asistir")
 
     def active_on(when):
         return set(db.session.scalars(enrollments.active_on(ctx["agreement"].id, when)))
 
-    assert active_on(today() - timedelta(days=1)) == set()
-    assert active_on(today()) == active_on(last_day - timedelta(days=1)) == set(people)
-    assert active_on(last_day) == {people[0], people[2]}
+    assert active_on(started - timedelta(days=1)) == set()
+    assert active_on(started) == active_on(left - timedelta(days=1)) == set(people)
+    assert active_on(left) == active_on(today()) == {people[0], people[2]}
 
 
 def test_status_lists_apply_changes_and_refuse_impossible_ones(ctx):
