@@ -6,14 +6,15 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from grants.audit.rules import RULES
 from grants.extensions import db, limiter
 from grants.models import AuditFinding
 from tests import browser_support as support
 from tests.audit import rule_helpers as rh
-from tests.test_browser_money import log_in
 
 # the fixtures: Chromium and a page per browser context (tests/browser_support.py)
 browser, new_page = support.browser, support.new_page
+log_in = support.log_in
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +37,7 @@ def test_an_auditor_runs_checks_opens_a_finding_and_marks_it_justified(audit_ser
     page = new_page()
     log_in(page, base, data["auditor"])
     page.goto(f"{base}/audit/checks")
-    expect(page.locator("[data-testid=rule-catalogue] tbody tr")).to_have_count(14)
+    expect(page.locator("[data-testid=rule-catalogue] tbody tr")).to_have_count(len(RULES))
     page.select_option("select[name=agreement_id]", label=data["agreement"])
     page.click("[data-testid=run-checks]")
     expect(page.locator("[data-testid=run-filter]")).to_be_visible()

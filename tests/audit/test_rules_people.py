@@ -157,7 +157,8 @@ def test_every_rule_is_documented_and_the_docs_are_generated_from_the_catalogue(
         "advance_overdue", "receipt_outside_term", "document_reused", "payment_supplier_not_validated",
         "units_paid_inactive", "double_active_enrollment", "supplier_conflict", "budget_line_overspent",
         "split_invoices", "round_amount_receipts", "supplier_concentration", "money_after_suspension",
-        "transfers_above_allocation", "audit_chain_broken"]
+        "transfers_above_allocation", "audit_chain_broken", "receipt_before_disbursement",
+        "certificate_before_service_end", "deposit_unconfirmed", "payment_before_certificate", "payment_basis_changed"]
     for rule in RULES:
         assert rule.severity in ("low", "medium", "high")
         assert len(str(rule.title)) > 10 and len(str(rule.detects)) > 40 and len(str(rule.why)) > 30, rule.code
