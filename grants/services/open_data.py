@@ -3,7 +3,8 @@ Standard 1.1 vocabulary): one release per agreement (not drafts), with the minis
 payer, the NGO as supplier and payee, the tranches (``milestones`` of type ``payment``) and the
 follow-up reports (type ``reporting``), and ``contracts[].implementation.transactions``: advances
 disbursed (ministry → NGO), direct payments executed (ministry → supplier) and refunds (NGO →
-ministry).
+ministry) once treasury confirmed them against the bank (a declared deposit is not money back yet).
+Every URI starts with ``PUBLIC_BASE_URL``.
 
 No personal data of beneficiaries ever enters it: no identity documents, names or birth dates;
 no enrollment is read at all. Amounts are exact JSON numbers written from Decimals
@@ -35,6 +36,7 @@ from grants.models import (
 from grants.services.legislature import MINISTRY, check_year
 from grants.workflows.advance import TRANSFERRED_STATES
 from grants.workflows.agreement import AgreementState
+from grants.workflows.deposit import DepositState
 from grants.workflows.payment import PaymentState
 
 OCID_PREFIX = "ocds-mjsp-"
@@ -100,7 +102,8 @@ def ocds_package(fiscal_year: int) -> dict:
                         .where(Payment.agreement_id.in_(ids), Payment.status == PaymentState.EXECUTED)
                         .order_by(Payment.transfer_date, Payment.id), "agreement_id") if ids else {}
     refunds = _grouped(select(Refund.agreement_id, Refund.id, Refund.amount, Refund.refunded_on)
-                       .where(Refund.agreement_id.in_(ids)).order_by(Refund.refunded_on, Refund.id),
+                       .where(Refund.agreement_id.in_(ids), Refund.status == DepositState.CONFIRMED)
+                       .order_by(Refund.refunded_on, Refund.id),
                        "agreement_id") if ids else {}
     reports = _grouped(select(FollowUpReport.agreement_id, FollowUpReport.id, FollowUpReport.period_start,
                               FollowUpReport.period_end, FollowUpReport.created_at)

@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from grants.extensions import db
 from grants.models import Beneficiary, Enrollment, Organization
-from grants.services import ledger, open_data
+from grants.services import ledger, open_data, refunds
 from tests.closing import helpers as h
 from tests.money import advance_helpers as ah
+from tests.money import timeline_advances as ta
 from tests.timeline import iso, year
 
 D = Decimal
@@ -98,3 +99,25 @@ def test_drafts_and_other_years_are_not_published(ctx):
 
     db.session.execute(update(Agreement).where(Agreement.id == ctx["agreement"].id).values(status="draft"))
     assert open_data.ocds_package(year())["releases"] == []
+
+
+def test_only_refunds_treasury_confirmed_are_published(ctx):
+    advance = ah.disbursed(ctx, 2)
+    pending = ta.declared(ctx, advance, "500.00", reference="DEP-PENDIENTE")
+    refused = ta.declared(ctx, advance, "700.00", reference="DEP-FALSO")
+    refunds.reject_refund(ah.act(ctx["treasury"]), refused.id, "No aparece en el estado de cuenta.")
+    db.session.commit()
+    package, _ = package_text()
+    transactions = package["releases"][0]["contracts"][0]["implementation"]["transactions"]
+    published = {t["id"] for t in transactions if t["source"] == "refund"}
+    assert f"refund-{pending.id}" not in published and f"refund-{refused.id}" not in published
+    assert sum(t["value"]["amount"] for t in transactions if t["source"] == "refund") == \
+        ledger.balances(ctx["agreement"]).refunded == D("10000.00")
+
+
+def test_every_address_starts_with_the_public_base_url(ctx, app):
+    app.config["PUBLIC_BASE_URL"] = "https://fondos.seguridad.gob.sv/"
+    package, text = package_text()
+    assert package["uri"] == f"https://fondos.seguridad.gob.sv/api/v1/open-data/{year()}.json"
+    assert package["publicationPolicy"] == "https://fondos.seguridad.gob.sv/api/docs"
+    assert "127.0.0.1" not in text and "localhost" not in text
