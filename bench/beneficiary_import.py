@@ -38,10 +38,13 @@ from _common import ROOT, fresh_database, mb, status_kib, verdict  # noqa: E402
 
 from grants.validation.beneficiary_rows import age_on  # noqa: E402
 from grants.validation.identity import dui_check_digit  # noqa: E402
+from tests.timeline import day  # noqa: E402
 
 HEADER = ["Tipo de documento", "DUI", "Nombres", "Apellidos", "Fecha de nacimiento", "Sexo", "Municipio",
           "Fecha de inscripción"]
-TERM = (date(2026, 2, 1), date(2026, 11, 30))   # tests.agreement_helpers.agreement_in_execution
+# tests.agreement_helpers.agreement_in_execution: its term is the tests' reference term (1 February to
+# 30 November 2026) moved to the tests' calendar (tests.timeline.day: today is the reference's 20 November)
+TERM = (day("2026-02-01"), day("2026-11-30"))
 AGES = (14, 29)
 TARGET_COPY_RATIO = 4.0
 TARGET_SCALE_RATIO = 12.0
@@ -104,7 +107,7 @@ class RowFactory:
 
     def _dates(self, age_range=AGES) -> tuple[date, date, int]:
         rng = self.rng
-        enrolled = TERM[0] + timedelta(days=rng.randrange((date(2026, 11, 24) - TERM[0]).days))
+        enrolled = TERM[0] + timedelta(days=rng.randrange((day("2026-11-24") - TERM[0]).days))
         while True:
             birth = enrolled - timedelta(days=rng.randrange(age_range[0] * 365, (age_range[1] + 1) * 365 + 8))
             age = age_on(birth, enrolled)
@@ -153,7 +156,7 @@ class RowFactory:
         elif kind == "required":
             row[2 + self.rng.randrange(2)] = ""
         elif kind == "enrollment_outside_term":
-            row[7] = self.rng.choice(("15/12/2025", "10/01/2026", "05/12/2026"))
+            row[7] = dmy(self.rng.choice((day("2025-12-15"), day("2026-01-10"), day("2026-12-05"))))
         return row
 
 

@@ -14,9 +14,13 @@ with their status periods (pending → validated → active, some inactive or wi
 in two agreements one after the other), suppliers (a few with a superseded version after a bank
 account change), invoices with 2,000,000 lines (about 2 % per beneficiary, listing the
 beneficiaries served), receipt certificates, direct payments with their lines, deductions and
-authorizations, advances with expense statements holding 500,000 receipts, refunds, follow-up
-reports, final liquidations, and the ledger (``agreement_balances``, ``budget_line_balances``)
-equal to the transactions, so ``grants.services.ledger.check_invariants()`` finds nothing.
+authorizations, advances with expense statements holding 500,000 receipts (dated from the advance's
+transfer on; a few agreements have a pre-financing clause and some receipts within it), refunds
+declared by the NGO and confirmed by treasury, incidents whose suspension went through due process
+(the NGO's reply, then applied), follow-up reports, final liquidations approved by legal, financial
+and monitoring (revision 1 and its three sign-offs), and the ledger (``agreement_balances``,
+``budget_line_balances``) equal to the transactions, so ``grants.services.ledger.check_invariants()``
+finds nothing.
 
 Rows go in with ``COPY`` (never through the services: a year would take hours), in dependency
 order, one agreement's rows at a time; ids are assigned here and the sequences set afterwards.
@@ -28,7 +32,9 @@ The generator itself is the package ``bench/year/`` (see its ``__init__``); this
 A few anomalies are planted for each liquidation-check rule (``year.constants.PLANTED``; the summary
 returns them), so the checks benchmark can tell that they were found. ``budget_line_overspent``
 is not planted: the ledger's CHECK refuses an overspent line, so it cannot exist without breaking
-the invariants as well. ``audit_chain_broken`` is not planted either (the chain must verify).
+the invariants as well. ``audit_chain_broken`` is not planted either (the chain must verify), nor
+are ``certificate_before_service_end``, ``payment_before_certificate`` and ``payment_basis_changed``:
+the year keeps the timeline those rules check, and they must find nothing.
 
     .venv/bin/python bench/generate_year.py --scale 0.01 --keep      # ~3 % of a year; prints the URL
     .venv/bin/python bench/generate_year.py --database URL            # into an existing, migrated schema

@@ -41,7 +41,7 @@ RULE_TABLES = ("advances", "agreements", "allocations", "agreement_status_change
                "audit_events", "board_members", "enrollment_periods", "enrollments", "expense_receipts",
                "expense_statements", "invoice_line_beneficiaries", "invoice_lines", "invoices",
                "organization_phones", "organizations", "payment_deductions", "payment_lines", "payments",
-               "plan_budget_lines", "refunds", "suppliers")
+               "plan_budget_lines", "receipt_certificates", "refunds", "suppliers")
 
 
 def generate_in_child(scale: float, seed: int) -> dict:

@@ -19,8 +19,11 @@ class AgreementBuilder(PeopleMixin, MoneyMixin, AdvancesMixin, ClosingMixin):
     """One organization, its allocation, plan and agreement, and the agreement's whole year."""
 
     def __init__(self, world: World, index: int, state: str, plants: dict, n_enrollments: int, n_lines: int,
-                 n_receipts: int, rng: random.Random):
+                 n_receipts: int, rng: random.Random, later: random.Random):
         self.w, self.out, self.i, self.state, self.plants, self.rng = world, world.out, index, state, plants, rng
+        # Draws for what the schema gained after the first design (pre-financing, refunds declared and
+        # confirmed, the timeline plants): a generator of their own, so ``rng`` draws what it drew before.
+        self.later = later
         self.n_enrollments, self.n_lines, self.n_receipts = n_enrollments, n_lines, n_receipts
         as_of = world.as_of.toordinal()
         self.start = world.start_day(rng.randrange(START_DAYS))
@@ -32,6 +35,13 @@ class AgreementBuilder(PeopleMixin, MoneyMixin, AdvancesMixin, ClosingMixin):
                                              rng.uniform(0.6, 0.95)))]
         if "advance_overdue" in plants:
             self.t[2] = min(self.t[2], as_of - 50)
+        if "deposit_unconfirmed" in plants:   # advance 2 still running: its statement is due well after as_of
+            self.t[2] = max(self.t[2], as_of - 5)
+        # The pre-financing clause (agreements.prefinancing_days): some agreements may spend up to that many
+        # days before an advance's transfer. Not those with a receipt planted before the term or before a
+        # transfer: the rules must find those.
+        receipt_plants = "receipt_outside_term" in plants or "receipt_before_disbursement" in plants
+        self.prefinancing = later.choice((15, 30, 45)) if later.random() < 0.15 and not receipt_plants else None
         self.suspended_at = as_of - 12 if state == "suspended" else None
         money_end = min(as_of, self.end + 25)
         self.money_end = self.suspended_at - 1 if self.suspended_at else money_end

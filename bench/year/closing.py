@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+from datetime import date
+
+from grants.clock import add_working_days
 
 from year.constants import ITEMS, cents
 from year.plan import split
@@ -58,16 +61,20 @@ class ClosingMixin:
                     w.ts(created - 10))
         if self.third:
             self.third_advance(tranche[2])
-        history = [(None, "draft", "create", None, created), ("draft", "signed", "sign", None, signed),
-                   ("signed", "in_execution", "start_execution", None, start)]
+        legal = w.pick("legal_reviewer")
+        # The final liquidation (a liquidated agreement): the administrator prepares revision 1 once the
+        # last payment is executed, legal, financial and monitoring approve it (three people, none of them
+        # the preparer), and the third approval liquidates the agreement.
+        signers = (("legal", legal, end + 16), ("financial", self.financial, end + 17),
+                   ("monitoring", w.staff["monitoring_reviewer"][i % len(w.staff["monitoring_reviewer"])], end + 18))
+        history = [(None, "draft", "create", None, created, legal), ("draft", "signed", "sign", None, signed, legal),
+                   ("signed", "in_execution", "start_execution", None, start, legal)]
         history += self.suspensions()
         if self.state in ("closing", "liquidated"):
-            history.append(("in_execution", "closing", "begin_closing", None, end + 3))
+            history.append(("in_execution", "closing", "begin_closing", None, end + 3, self.admin))
         if self.state == "liquidated":
-            history.append(("closing", "liquidated", "liquidate", None, end + 15))
-        legal = w.pick("legal_reviewer")
-        for before, after, action, reason, day in history:
-            actor = self.admin if action in ("begin_closing", "liquidate") else legal
+            history.append(("closing", "liquidated", "liquidate", None, signers[-1][2], signers[-1][1]))
+        for before, after, action, reason, day, actor in history:
             out.add("agreement_status_changes", w.next("agreement_status_changes"), self.agreement, before, after,
                     action, reason, actor, w.ts(day))
         out.add("agreements", self.agreement, self.number, fy, i + 1, self.plan, self.version, self.allocation, self.org,
@@ -75,10 +82,10 @@ class ClosingMixin:
                 "Ejecutar el plan y rendir cuentas.", "Informes y visitas.", "Liquidación al final del plazo.",
                 "100.00", w.iso(start), w.iso(end), "Ministro de Justicia", "Ministro", "Representante legal",
                 "Presidente", w.iso(signed), f"{self.agreement:064x}", 48_213, self.admin,
-                "Incumplimiento en curso de revisión." if self.state == "suspended" else None, legal,
-                w.ts(created), w.ts(history[-1][4]))
+                self.suspension_reason if self.state == "suspended" else None, legal,
+                w.ts(created), w.ts(history[-1][4]), self.prefinancing)
         out.add("agreement_balances", self.agreement, cents(amount), cents(led["committed"]), cents(led["paid"]),
-                cents(led["advanced"]), cents(led["refunded"]))
+                cents(led["advanced"]), cents(led["refunded"]), cents(led["refunds_declared"]))
         for bl, number, *_ in self.lines:
             out.add("budget_line_balances", w.next("budget_line_balances"), self.agreement, bl, number,
                     cents(approved[bl]), cents(self.spend[bl, "committed"]), cents(self.spend[bl, "paid"]),
@@ -87,12 +94,19 @@ class ClosingMixin:
         if self.state == "liquidated":
             indicators = [{"name": f"Indicador {k + 1}", "unit": "personas", "baseline": "0.00", "target": f"{g}.00",
                            "achieved": f"{round(g * 0.9)}.00"} for k, (_, g) in enumerate(self.targets)]
-            out.add("final_liquidations", w.next("final_liquidations"), self.agreement, self.org, cents(amount),
+            fid = w.next("final_liquidations")
+            out.add("final_liquidations", fid, self.agreement, self.org, cents(amount),
                     cents(led["paid"]), cents(led["advanced"]), cents(led["liquidated"]), cents(led["refunded"]),
                     cents(amount - led["paid"] - led["liquidated"]), target, self.validated, self.reached,
-                    json.dumps(indicators, ensure_ascii=False), '{"total": 0, "confirmed": 0, "justified": 0, "by_rule": {}}',
+                    json.dumps(indicators, ensure_ascii=False),
+                    '{"total": 0, "open": 0, "justified": 0, "confirmed": 0, "resolved": 0, "by_rule": {}}',
                     rng.choice(("cumple", "cumple", "cumple_parcialmente")),
-                    "Metas alcanzadas en lo sustancial; gastos soportados.", self.admin, w.ts(end + 15))
+                    "Metas alcanzadas en lo sustancial; gastos soportados.", 1, "approved", self.admin,
+                    w.ts(end + 15), w.ts(signers[-1][2]))
+            for discipline, user, day in signers:
+                out.add("final_liquidation_signers", self.agreement, user, discipline, fid)
+                out.add("final_liquidation_signoffs", w.next("final_liquidation_signoffs"), fid, self.agreement,
+                        self.admin, discipline, user, "approve", None, w.ts(day))
 
     def third_advance(self, amount: int) -> None:
         w, t = self.w, self.t
@@ -120,20 +134,31 @@ class ClosingMixin:
                 day += 1
             windows.append((day, day + 2))
         for begin, end in windows:
-            out += [("in_execution", "suspended", "suspend", "Incumplimiento de entrega de informes.", begin),
-                    ("suspended", "in_execution", "resume", "Informes entregados.", end)]
-            self.incident(begin, end)
+            suspend, resume = self.incident(begin, end)
+            out += [("in_execution", "suspended", "suspend", suspend, begin, self.admin),
+                    ("suspended", "in_execution", "resume", resume, end, self.admin)]
         if self.suspended_at:
-            out.append(("in_execution", "suspended", "suspend", "Incumplimiento en curso de revisión.", self.suspended_at))
-            self.incident(self.suspended_at, None)
+            self.suspension_reason, _ = self.incident(self.suspended_at, None)
+            out.append(("in_execution", "suspended", "suspend", self.suspension_reason, self.suspended_at, self.admin))
         return out
 
-    def incident(self, day: int, resolved) -> None:
-        w = self.w
-        self.out.add("incidents", w.next("incidents"), self.agreement, self.org, w.iso(day - 1), "high",
-                     "Informes trimestrales no entregados.", "suspension", "Suspensión hasta la entrega.",
+    def incident(self, day: int, resolved) -> tuple[str, str]:
+        """An incident whose suspension took effect on ``day`` through due process: recorded five days
+        before (the measure waits for the NGO's reply), the NGO replied two days later, and the
+        administrator applied it on ``day`` (in effect); resolved on ``resolved`` (then the agreement
+        resumes), or still open. Returns the reasons of the suspension and of the resumption, as the
+        service words them."""
+        w, org = self.w, self.org
+        iid, recorded, detail = w.next("incidents"), day - 5, "Suspensión hasta la entrega."
+        due = add_working_days(date.fromordinal(recorded), w.reply_working_days)
+        self.out.add("incidents", iid, self.agreement, org, w.iso(recorded - 1), "high",
+                     "Informes trimestrales no entregados.", "suspension", detail, "in_effect", False, due.isoformat(),
+                     self.admin, w.ts(day), "El descargo no trae los informes: se aplica la suspensión.",
                      "resolved" if resolved else "open", "Informes entregados." if resolved else None, self.admin,
-                     self.admin if resolved else None, w.ts(resolved) if resolved else None, w.ts(day - 1))
+                     self.admin if resolved else None, w.ts(resolved) if resolved else None, w.ts(recorded))
+        self.out.add("incident_replies", w.next("incident_replies"), iid, org,
+                     "Los informes se entregarán en los próximos días.", self.ngo, w.ts(recorded + 2))
+        return f"Incumplimiento N.º {iid}: {detail}", f"Incumplimiento N.º {iid} resuelto: Informes entregados."
 
     def follow_up(self, as_of: int) -> None:
         w, out, rng = self.w, self.out, self.rng

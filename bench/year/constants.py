@@ -11,13 +11,22 @@ MIN_AGREEMENTS = 12   # enough for every planted anomaly in an agreement of its 
 # on, holds; its fiscal year is the year its terms start in (``World``).
 REFERENCE_AS_OF = date(2026, 11, 20)
 REFERENCE_FIRST_START, START_DAYS = date(2026, 1, 15), 45
-# Planted per rule (in its smallest unit: a payment, an advance, a receipt, a supplier, a person,
+# Planted per rule (in its smallest unit: a payment, an advance, a receipt, a refund, a supplier, a person,
 # a group of split invoices, an agreement, an allocation).
 PLANTED = {"advance_overdue": 3, "receipt_outside_term": 3, "document_reused": 3,
            "payment_supplier_not_validated": 3, "units_paid_inactive": 3, "double_active_enrollment": 3,
            "supplier_conflict": 4, "budget_line_overspent": 0, "split_invoices": 3, "round_amount_receipts": 2,
            "supplier_concentration": 2, "money_after_suspension": 3, "transfers_above_allocation": 2,
-           "audit_chain_broken": 0}
+           "audit_chain_broken": 0, "receipt_before_disbursement": 2, "certificate_before_service_end": 0,
+           "deposit_unconfirmed": 2, "payment_before_certificate": 0, "payment_basis_changed": 0}
+# The rules planted after the first fourteen (the timeline rules, issue 10) are placed with a random
+# generator of their own, so that the agreements, volumes and anomalies of the first fourteen stay
+# where they were (``plan.assign_plants``).
+TIMELINE_RULES = ("receipt_before_disbursement", "certificate_before_service_end", "deposit_unconfirmed",
+                  "payment_before_certificate", "payment_basis_changed")
+# (receipt_before_disbursement also finds the receipts planted for receipt_outside_term: dated
+# before the agreement's start, they are before their advance's transfer too; those agreements
+# have no pre-financing clause.)
 
 
 
@@ -45,12 +54,15 @@ TABLES = {
                   "amount, object, ministry_obligations, ngo_obligations, control_mechanisms, liquidation_terms, "
                   "liquidation_threshold, start_date, end_date, ministry_signatory_name, ministry_signatory_title, "
                   "ngo_signatory_name, ngo_signatory_title, signed_on, signed_scan_sha256, signed_scan_size, "
-                  "administrator_id, status_reason, created_by_id, created_at, updated_at",
+                  "administrator_id, status_reason, created_by_id, created_at, updated_at, prefinancing_days",
     "agreement_status_changes": "id, agreement_id, from_status, to_status, action, reason, actor_id, at",
-    "agreement_balances": "agreement_id, amount, committed, paid, advanced, refunded",
+    # (fines_assessed, fines_declared, fines_collected: their default 0; the year has no fines)
+    "agreement_balances": "agreement_id, amount, committed, paid, advanced, refunded, refunds_declared",
     "budget_line_balances": "id, agreement_id, budget_line_id, number, approved, committed, paid, liquidated",
     "incidents": "id, agreement_id, organization_id, occurred_on, severity, description, measure, measure_detail, "
-                 "status, resolution, reported_by_id, resolved_by_id, resolved_at, created_at",
+                 "measure_status, urgent, reply_due, measure_decided_by_id, measure_decided_at, "
+                 "measure_decision_note, status, resolution, reported_by_id, resolved_by_id, resolved_at, created_at",
+    "incident_replies": "id, incident_id, organization_id, text, submitted_by_id, submitted_at",
     "beneficiaries": "id, document_type, document_number, first_names, last_names, birth_date, sex, "
                      "municipality_code, created_at, updated_at",
     "enrollments": "id, agreement_id, organization_id, beneficiary_id, status, enrolled_on, created_at, updated_at",
@@ -78,16 +90,20 @@ TABLES = {
     "expense_statements": "id, advance_id, number, status, total, source_filename, file_sha256, submitted_by_id, "
                           "submitted_at, reviewed_at",
     "expense_receipts": "id, statement_id, agreement_id, position, document_type, document_number, issue_date, "
-                        "supplier_tax_id, supplier_name, description, budget_line_id, amount, scan_sha256, status, "
+                        "supplier_tax_id, supplier_name, description, budget_line_id, amount, status, "
                         "decision_reason, decided_by_id, decided_at",
-    "refunds": "id, advance_id, agreement_id, amount, bank_reference, refunded_on, recorded_by_id, recorded_at",
+    "refunds": "id, advance_id, agreement_id, amount, bank_name, bank_reference, refunded_on, status, recorded_by_id, "
+               "recorded_at, decided_by_id, decided_at",
     "follow_up_reports": "id, agreement_id, organization_id, period_start, period_end, active_beneficiaries, "
                          "observations, author_id, created_at",
     "follow_up_activities": "report_id, activity_id, progress, notes",
     "follow_up_indicators": "report_id, indicator_id, value, notes",
     "final_liquidations": "id, agreement_id, organization_id, assigned, paid_directly, advanced, liquidated, refunded, "
                           "unspent, beneficiaries_target, beneficiaries_validated, beneficiaries_reached, indicators, "
-                          "findings, verdict, reasoning, decided_by_id, decided_at",
+                          "findings, verdict, reasoning, revision, status, prepared_by_id, prepared_at, closed_at",
+    "final_liquidation_signers": "agreement_id, user_id, discipline, first_liquidation_id",
+    "final_liquidation_signoffs": "id, final_liquidation_id, agreement_id, preparer_id, discipline, reviewer_id, "
+                                  "decision, observations, signed_at",
 }
 
 

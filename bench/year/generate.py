@@ -27,7 +27,7 @@ def generate(app_or_url, scale: float = 1.0, seed: int = 2026, *, as_of: date | 
     rng = random.Random(seed)
     n = want["agreements"]
     states = agreement_states(rng, n)
-    plants = assign_plants(rng, states)
+    plants = assign_plants(rng, states, random.Random(f"{seed}-timeline"))
     weights = [min(4.0, rng.lognormvariate(0, 0.5)) for _ in range(n)]
     enrollments = split(want["enrollments"], weights)
     lines = split(want["invoice_lines"], [w * rng.uniform(0.8, 1.2) for w in weights])
@@ -51,7 +51,7 @@ def generate(app_or_url, scale: float = 1.0, seed: int = 2026, *, as_of: date | 
             world = World(rng, loader, as_of, password_hash)
             for i in range(n):
                 AgreementBuilder(world, i, states[i], plants.get(i, {}), enrollments[i], lines[i], receipts[i],
-                                 random.Random(seed * 1_000_003 + i)).build()
+                                 random.Random(seed * 1_000_003 + i), random.Random(f"{seed}-{i}-timeline")).build()
                 loader.maybe_flush()
                 if progress and (i + 1) % max(1, n // 10) == 0:
                     say(f"  {i + 1}/{n} agreements, {loader.rows['enrollments']:,} enrollments, "

@@ -24,6 +24,10 @@ class World:
         self.first_start = max(first, date(self.fiscal_year, 1, 1).toordinal())
         self.start_days = min(first + START_DAYS, date(self.fiscal_year + 1, 1, 1).toordinal()) - self.first_start
         self.password_hash = password_hash
+        from flask import current_app   # (built inside the application's context)
+
+        self.deposit_confirmation_days = int(current_app.config["DEPOSIT_CONFIRMATION_DAYS"])
+        self.reply_working_days = int(current_app.config["INCIDENT_REPLY_WORKING_DAYS"])
         self.ids = Counter()
         self._iso: dict[int, str] = {}
         self.serial = 10_000_000            # beneficiaries' document serials
