@@ -128,6 +128,12 @@ class RuleSettings:
             return f"({expr} - DATE '2000-01-01')"
         return f"CAST(julianday({expr}) AS INTEGER)"
 
+    def midnight_after(self, expr: str) -> str:
+        """The start (00:00 UTC) of the day after the DATE ``expr``, comparable with a UTC timestamp column."""
+        if self.dialect == "postgresql":
+            return f"(CAST({expr} + 1 AS timestamp) AT TIME ZONE 'UTC')"
+        return f"date({expr}, '+1 day')"  # 'YYYY-MM-DD' sorts before every 'YYYY-MM-DD hh:mm:ss' of that day
+
     def days_window(self, expr: str, days: int) -> str:
         """A window frame: rows ordered by the DATE ``expr``, from this day to ``days`` days later."""
         if self.dialect == "postgresql":

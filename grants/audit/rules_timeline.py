@@ -113,23 +113,43 @@ def payment_before_certificate(scope: Scope, settings: RuleSettings):
 def payment_basis_changed(scope: Scope, settings: RuleSettings):
     """An executed payment that paid units of people whose status was changed **after** the payment,
     with effect on a day of the service period it paid (a back-dated change): the payment stands,
-    and someone must look at why the list changed. One finding per payment."""
+    and someone must look at why the list changed. One finding per payment.
+
+    A payment is executed on or after its period's last day, so such a change was recorded after the
+    day it takes effect, or (only when the payment was executed by the end of the period's last day)
+    on that day. The query reads those two small sets instead of every paid unit against every
+    status period: status periods recorded after their first day (rare: a list kept up to date
+    records changes on the day), and payments executed by the end of their period."""
     condition, params = scope.sql("p.agreement_id")
-    found = rows(f"""
+    late, period_over = settings.midnight_after("ep.valid_from"), settings.midnight_after("i.period_end")
+    select_ = """
         SELECT p.id AS payment_id, p.agreement_id, p.organization_id, ag.number, i.number AS invoice_number,
-               i.period_start, i.period_end, p.executed_at, il.position, il.unit_price, ilb.enrollment_id,
-               ep.status, ep.valid_from, ep.recorded_at
+               i.period_start, i.period_end, p.executed_at, il.position AS position, il.unit_price,
+               ilb.enrollment_id AS enrollment_id, ep.id AS period_id, ep.status, ep.valid_from, ep.recorded_at"""
+    matches = f"""
+          AND p.status = 'executed' AND ep.recorded_at > p.executed_at AND ep.valid_from <= i.period_end
+          AND ep.status != 'active' AND {condition}
+          AND NOT EXISTS (SELECT 1 FROM payment_deductions d WHERE d.payment_id = p.id
+                          AND d.invoice_line_id = il.id AND d.enrollment_id = ilb.enrollment_id)"""
+    found = rows(f"""
+        {select_}
+        FROM enrollment_periods ep
+        JOIN invoice_line_beneficiaries ilb ON ilb.enrollment_id = ep.enrollment_id
+        JOIN invoice_lines il ON il.id = ilb.line_id AND il.per_beneficiary
+        JOIN invoices i ON i.id = il.invoice_id
+        JOIN payments p ON p.invoice_id = i.id
+        JOIN agreements ag ON ag.id = p.agreement_id
+        WHERE ep.recorded_at >= {late} {matches}
+        UNION ALL
+        {select_}
         FROM payments p
         JOIN invoices i ON i.id = p.invoice_id
         JOIN invoice_lines il ON il.invoice_id = i.id AND il.per_beneficiary
         JOIN invoice_line_beneficiaries ilb ON ilb.line_id = il.id
         JOIN enrollment_periods ep ON ep.enrollment_id = ilb.enrollment_id
         JOIN agreements ag ON ag.id = p.agreement_id
-        WHERE p.status = 'executed' AND ep.recorded_at > p.executed_at AND ep.valid_from <= i.period_end
-          AND ep.status != 'active' AND {condition}
-          AND NOT EXISTS (SELECT 1 FROM payment_deductions d WHERE d.payment_id = p.id
-                          AND d.invoice_line_id = il.id AND d.enrollment_id = ilb.enrollment_id)
-        ORDER BY p.id, il.position, ilb.enrollment_id, ep.id""", params,
+        WHERE p.executed_at < {period_over} AND ep.recorded_at < {late} {matches}
+        ORDER BY payment_id, position, enrollment_id, period_id""", params,
         unit_price=MONEY, period_start=Date(), period_end=Date(), valid_from=Date(),
         executed_at=UTCDateTime(), recorded_at=UTCDateTime())
     by_payment: dict[int, list] = defaultdict(list)

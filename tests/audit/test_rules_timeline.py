@@ -87,6 +87,29 @@ def test_a_back_dated_change_inside_the_paid_period_is_found_one_after_it_is_not
     assert [c["enrollment_id"] for c in found.evidence["changes"]] == [people["ana"].id]
 
 
+def test_a_change_on_the_last_paid_day_recorded_after_a_same_day_payment_is_found(app):
+    """The period ends today, is certified and paid today; later today a person leaves with effect
+    today: the payment paid today for someone who was not active today."""
+    ctx = payments_setup(beneficiaries=False)
+    people = ctx["people"] = enroll(ctx, ["ana", "beto"])
+    for person in people.values():
+        enrollments.change_status(act(ctx["ngo"]), person.id, "active", day("2026-02-15"), "inicia")
+    invoice = register(ctx, [beneficiary_line(ctx, ["ana", "beto"])], issue_date=today().isoformat(),
+                       period_start=days(-9).isoformat(), period_end=today().isoformat())
+    invoices.certify_receipt(act(ctx["administrator"]), invoice.id,
+                             {"received_on": today().isoformat(), "conforming": True, "differences": None})
+    payment = payments.prepare_payment(act(ctx["treasury"]), invoice.id)
+    payments.authorize_payment(act(ctx["treasury2"]), payment.id)
+    payments.execute_payment(act(ctx["treasury"]), payment.id, "TRF-T-2", today())
+    db.session.commit()
+    assert rh.find("payment_basis_changed") == []
+    enrollments.change_status(act(ctx["ngo"]), people["beto"].id, "inactive", today(), "Se retiró hoy")
+    db.session.commit()
+    [found] = rh.find("payment_basis_changed")
+    assert found.entity_id == str(payment.id)
+    assert [c["enrollment_id"] for c in found.evidence["changes"]] == [people["beto"].id]
+
+
 def test_a_declared_refund_waiting_too_long_for_treasury(app):
     ctx = money_setup()
     advance = disbursed_on(ctx, day("2026-03-02"))
