@@ -134,6 +134,22 @@ class RuleSettings:
             return f"(CAST({expr} + 1 AS timestamp) AT TIME ZONE 'UTC')"
         return f"date({expr}, '+1 day')"  # 'YYYY-MM-DD' sorts before every 'YYYY-MM-DD hh:mm:ss' of that day
 
+    def days_before(self, expr: str, days: str) -> str:
+        """The DATE ``expr`` minus the integer SQL expression ``days``, comparable with a DATE column
+        (so that an index on that column serves the comparison)."""
+        if self.dialect == "postgresql":
+            return f"({expr} - {days})"
+        return f"date({expr}, '-' || ({days}) || ' days')"
+
+    def each_row_of(self, table: str, alias: str, condition: str) -> str:
+        """``JOIN table alias ON condition``, looked up row by row of the left side through an index.
+        PostgreSQL is told so (LATERAL, and OFFSET 0 so that it does not flatten it back into a join):
+        across two columns it cannot estimate how few rows the condition leaves, and would read the
+        whole table; SQLite always joins that way."""
+        if self.dialect == "postgresql":
+            return f"CROSS JOIN LATERAL (SELECT * FROM {table} {alias} WHERE {condition} OFFSET 0) {alias}"
+        return f"JOIN {table} {alias} ON {condition}"
+
     def days_window(self, expr: str, days: int) -> str:
         """A window frame: rows ordered by the DATE ``expr``, from this day to ``days`` days later."""
         if self.dialect == "postgresql":

@@ -15,17 +15,23 @@ from grants.models.base import UTCDateTime
 def receipt_before_disbursement(scope: Scope, settings: RuleSettings):
     """A receipt (not rejected) dated before its advance's transfer, beyond the agreement's
     pre-financing days (none when the agreement has no such clause)."""
-    condition, params = scope.sql("r.agreement_id")
+    condition, params = scope.sql("a.agreement_id")
+    earliest = settings.days_before("a.transfer_date", "COALESCE(ag.prefinancing_days, 0)")
+    # From each transferred advance's statements (a few thousand), the receipts dated before its
+    # earliest allowed day, through the (statement, issue date) index: never every receipt.
     found = rows(f"""
-        SELECT r.id, r.agreement_id, ag.organization_id, ag.number, ag.prefinancing_days, r.issue_date,
-               r.document_number, r.supplier_tax_id, r.amount, a.id AS advance_id, a.tranche_number, a.transfer_date
-        FROM expense_receipts r
-        JOIN expense_statements s ON s.id = r.statement_id
-        JOIN advances a ON a.id = s.advance_id
-        JOIN agreements ag ON ag.id = r.agreement_id
-        WHERE r.status != 'rejected' AND a.transfer_date IS NOT NULL AND {condition}
-          AND {settings.day_number('r.issue_date')} < {settings.day_number('a.transfer_date')}
-                                                      - COALESCE(ag.prefinancing_days, 0)
+        WITH statements AS MATERIALIZED (
+            SELECT s.id AS statement_id, a.id AS advance_id, a.tranche_number, a.transfer_date, a.agreement_id,
+                   ag.organization_id, ag.number, ag.prefinancing_days, {earliest} AS earliest
+            FROM advances a
+            JOIN expense_statements s ON s.advance_id = a.id
+            JOIN agreements ag ON ag.id = a.agreement_id
+            WHERE a.transfer_date IS NOT NULL AND {condition})
+        SELECT r.id, st.agreement_id, st.organization_id, st.number, st.prefinancing_days, r.issue_date,
+               r.document_number, r.supplier_tax_id, r.amount, st.advance_id, st.tranche_number, st.transfer_date
+        FROM statements st
+        {settings.each_row_of("expense_receipts", "r", "r.statement_id = st.statement_id AND r.issue_date < st.earliest")}
+        WHERE r.status != 'rejected'
         ORDER BY r.id""", params, amount=MONEY, issue_date=Date(), transfer_date=Date())
     for r in found:
         days = (r["transfer_date"] - r["issue_date"]).days
@@ -122,6 +128,8 @@ def payment_basis_changed(scope: Scope, settings: RuleSettings):
     records changes on the day), and payments executed by the end of their period."""
     condition, params = scope.sql("p.agreement_id")
     late, period_over = settings.midnight_after("ep.valid_from"), settings.midnight_after("i.period_end")
+    # Each branch starts from its small set, computed first (MATERIALIZED: the planner cannot see
+    # how small a comparison across two tables leaves it), then follows indexes to the paid units.
     select_ = """
         SELECT p.id AS payment_id, p.agreement_id, p.organization_id, ag.number, i.number AS invoice_number,
                i.period_start, i.period_end, p.executed_at, il.position AS position, il.unit_price,
@@ -132,23 +140,29 @@ def payment_basis_changed(scope: Scope, settings: RuleSettings):
           AND NOT EXISTS (SELECT 1 FROM payment_deductions d WHERE d.payment_id = p.id
                           AND d.invoice_line_id = il.id AND d.enrollment_id = ilb.enrollment_id)"""
     found = rows(f"""
+        WITH late_periods AS MATERIALIZED (
+            SELECT ep.* FROM enrollment_periods ep WHERE ep.status != 'active' AND ep.recorded_at >= {late}),
+        prompt_payments AS MATERIALIZED (
+            SELECT p.id FROM payments p JOIN invoices i ON i.id = p.invoice_id
+            WHERE p.status = 'executed' AND p.executed_at < {period_over} AND {condition})
         {select_}
-        FROM enrollment_periods ep
+        FROM late_periods ep
         JOIN invoice_line_beneficiaries ilb ON ilb.enrollment_id = ep.enrollment_id
         JOIN invoice_lines il ON il.id = ilb.line_id AND il.per_beneficiary
         JOIN invoices i ON i.id = il.invoice_id
         JOIN payments p ON p.invoice_id = i.id
         JOIN agreements ag ON ag.id = p.agreement_id
-        WHERE ep.recorded_at >= {late} {matches}
+        WHERE 1 = 1 {matches}
         UNION ALL
         {select_}
-        FROM payments p
+        FROM prompt_payments pp
+        JOIN payments p ON p.id = pp.id
         JOIN invoices i ON i.id = p.invoice_id
         JOIN invoice_lines il ON il.invoice_id = i.id AND il.per_beneficiary
         JOIN invoice_line_beneficiaries ilb ON ilb.line_id = il.id
         JOIN enrollment_periods ep ON ep.enrollment_id = ilb.enrollment_id
         JOIN agreements ag ON ag.id = p.agreement_id
-        WHERE p.executed_at < {period_over} AND ep.recorded_at < {late} {matches}
+        WHERE ep.recorded_at < {late} {matches}
         ORDER BY payment_id, position, enrollment_id, period_id""", params,
         unit_price=MONEY, period_start=Date(), period_end=Date(), valid_from=Date(),
         executed_at=UTCDateTime(), recorded_at=UTCDateTime())

@@ -151,7 +151,7 @@ class Receipt(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     statement_id: Mapped[int] = mapped_column(ForeignKey("expense_statements.id", ondelete="CASCADE"),
-                                              nullable=False, index=True)
+                                              nullable=False)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"), nullable=False, index=True)
     position: Mapped[int] = mapped_column(Integer, nullable=False)
     document_type: Mapped[str] = mapped_column(String(20), nullable=False)
@@ -175,6 +175,9 @@ class Receipt(Base):
 
     __table_args__ = (
         UniqueConstraint("statement_id", "position"),
+        # A statement's receipts by date: the receipts dated before their advance's transfer (liquidation
+        # check receipt_before_disbursement) are a short range of it per statement.
+        Index("ix_expense_receipts_statement_issue", "statement_id", "issue_date"),
         CheckConstraint(f"status IN ({_RECEIPT_STATES})", name="status_known"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("status != 'rejected' OR length(decision_reason) > 0", name="rejected_has_reason"),

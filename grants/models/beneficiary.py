@@ -179,6 +179,12 @@ class Enrollment(TimestampMixin, Base):
         return user.sees_all_organizations or user.organization_id == self.organization_id
 
 
+# The first moment (00:00 UTC) of the day after a period took effect, per backend: a period recorded
+# from then on was back-dated (grants.audit.rules_base.RuleSettings.midnight_after writes the same).
+LATE_PG = "(CAST(valid_from + 1 AS timestamp) AT TIME ZONE 'UTC')"
+LATE_SQLITE = "date(valid_from, '+1 day')"
+
+
 class EnrollmentPeriod(Base):
     """Status history as periods: ``[valid_from, valid_to)`` with ``valid_to`` NULL for the current one.
 
@@ -210,4 +216,10 @@ class EnrollmentPeriod(Base):
         # The active periods of one enrollment (liquidation checks: units paid, double enrollment).
         Index("ix_enrollment_periods_active", "enrollment_id", "valid_from", "valid_to",
               sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
+        # Periods out of 'active' recorded after the day they took effect (back-dated changes: few,
+        # a list kept up to date records a change on its day), read by the liquidation check
+        # payment_basis_changed. The predicate is the rule's own (RuleSettings.midnight_after).
+        Index("ix_enrollment_periods_late", "enrollment_id",
+              sqlite_where=text(f"status != 'active' AND recorded_at >= {LATE_SQLITE}"),
+              postgresql_where=text(f"status != 'active' AND recorded_at >= {LATE_PG}")),
     )
