@@ -6,11 +6,12 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_smorest import Api
+
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
 from grants.models.base import Base
+from grants.openapi import FondosApi
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
@@ -18,4 +19,4 @@ login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-api = Api()
+api = FondosApi()

@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
-from grants.api.fields import MoneyField, PageArgsSchema, page_schema
+from grants import models
+from grants.api.fields import MoneyField, PageArgsSchema, nullable_from, page_schema
 from grants.api.schemas import ID_RANGE
 from grants.services import advance_common
 from grants.validation.receipts import DOCUMENT_TYPES
@@ -14,6 +15,7 @@ DECIMAL = {"type": "string", "example": "1250.00"}
 ADVANCE_STATES = [s.value for s in AdvanceState]
 
 
+@nullable_from(models.ExpenseStatement)
 class StatementSummarySchema(Schema):
     id = fields.Integer()
     number = fields.Integer()
@@ -23,6 +25,7 @@ class StatementSummarySchema(Schema):
     reviewed_at = fields.DateTime()
 
 
+@nullable_from(models.Advance)
 class AdvanceSchema(Schema):
     id = fields.Integer(dump_only=True)
     agreement_id = fields.Integer(dump_only=True)
@@ -80,6 +83,7 @@ class DisburseSchema(Schema):
     transfer_date = fields.Date(required=True)
 
 
+@nullable_from(models.Receipt)
 class ReceiptSchema(Schema):
     id = fields.Integer()
     statement_id = fields.Integer()
@@ -111,6 +115,7 @@ class ReceiptSchema(Schema):
         return bool(attachments_of(receipt, "receipt_scan"))
 
 
+@nullable_from(models.ExpenseStatement)
 class StatementSchema(StatementSummarySchema):
     advance_id = fields.Integer()
     source_filename = fields.String()
@@ -141,6 +146,7 @@ class ReceiptDecisionSchema(Schema):
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
 
 
+@nullable_from(models.Refund)
 class RefundSchema(Schema):
     id = fields.Integer(dump_only=True)
     advance_id = fields.Integer(required=True, validate=ID_RANGE)

@@ -7,8 +7,9 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from grants import models
 from grants.api.blueprint import Blueprint
-from grants.api.fields import MoneyField, PageArgsSchema, page_schema, paginate
+from grants.api.fields import MoneyField, PageArgsSchema, nullable_from, page_schema, paginate
 from grants.api.schemas import ID_RANGE
 from grants.audit.rules import RULES, RULES_BY_CODE
 from grants.clock import today
@@ -27,6 +28,7 @@ blp = Blueprint("audit_checks", __name__, url_prefix="/api/v1/audit",
 MAX_EXPORT = 5000
 
 
+@nullable_from(models.AuditCheckRun)
 class AuditCheckRunSchema(Schema):
     id = fields.Integer(dump_only=True)
     agreement_id = fields.Integer(allow_none=True, validate=ID_RANGE, metadata={

@@ -7,6 +7,8 @@ from datetime import timedelta
 from flask import current_app, g, request
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
+from grants import models
+from grants.api.fields import nullable_from
 from grants.api.blueprint import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
@@ -51,6 +53,7 @@ class TokenRequestSchema(Schema):
     expires_in_hours = fields.Integer(validate=validate.Range(min=1, max=24 * 30))
 
 
+@nullable_from(models.ApiToken)
 class TokenSchema(Schema):
     id = fields.Integer(dump_only=True)
     prefix = fields.String(dump_only=True)

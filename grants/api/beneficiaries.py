@@ -7,8 +7,9 @@ from flask_babel import gettext as _
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from grants import models
 from grants.api.blueprint import Blueprint
-from grants.api.fields import PageArgsSchema, page_schema, paginate
+from grants.api.fields import PageArgsSchema, nullable_from, page_schema, paginate
 from grants.context import acting_user, current_actor
 from grants.extensions import db
 from grants.models import Agreement, Enrollment, ImportBatch, ImportRow
@@ -22,6 +23,7 @@ from grants.services.errors import ValidationFailed
 blp = Blueprint("beneficiaries", __name__, url_prefix="/api/v1", description="Beneficiarios e inscripciones")
 
 
+@nullable_from(models.ImportBatch)
 class BatchSchema(Schema):
     id = fields.Integer(dump_only=True)
     agreement_id = fields.Integer(dump_only=True)
@@ -49,6 +51,7 @@ class RowArgsSchema(PageArgsSchema):
     outcome = fields.String(validate=validate.OneOf(["valid", "warning", "error"]))
 
 
+@nullable_from(models.ImportRow)
 class RowSchema(Schema):
     row_number = fields.Integer()
     outcome = fields.String()
@@ -57,6 +60,7 @@ class RowSchema(Schema):
     findings = fields.Function(lambda r: imports.row_messages(r))
 
 
+@nullable_from(models.Enrollment)
 class EnrollmentSchema(Schema):
     id = fields.Integer(dump_only=True)
     beneficiary_id = fields.Integer(dump_only=True)

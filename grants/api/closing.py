@@ -115,7 +115,7 @@ class LiquidationRequestSchema(Schema):
 
 
 class SignOffRequestSchema(Schema):
-    revision = fields.Integer(required=True, strict=True,
+    revision = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1),
                               metadata={"description": "The revision signed (the latest, proposed)."})
     discipline = fields.String(required=True, metadata={"description": "legal | financial | monitoring"})
     decision = fields.String(required=True, metadata={"description": "approve | send_back"})
@@ -277,6 +277,7 @@ report_json = _download_route("json")
 
 
 @blp.route("/legislature-reports/schema.json")
+@blp.response(200, content_type="application/schema+json", description="JSON Schema (draft 2020-12)")
 @blp.doc(security=[])
 @public
 def report_schema():
@@ -286,8 +287,36 @@ def report_schema():
 
 # --- open data ----------------------------------------------------------------------------------
 
+_OBJECT = {"type": "object"}
+OPEN_DATA_SCHEMA = {  # the release package as ocds_package builds it (OCDS 1.1 release package)
+    "type": "object",
+    "required": ["uri", "version", "publishedDate", "publisher", "license", "publicationPolicy", "releases"],
+    "properties": {
+        "uri": {"type": "string"},
+        "version": {"type": "string", "enum": ["1.1"]},
+        "publishedDate": {"type": "string", "format": "date-time"},
+        "publisher": {"type": "object", "required": ["name"], "properties": {
+            "name": {"type": "string"}, "scheme": {"type": "string"}, "uid": {"type": "string"}}},
+        "license": {"type": "string"},
+        "publicationPolicy": {"type": "string"},
+        "releases": {"type": "array", "items": {
+            "type": "object",
+            "required": ["ocid", "id", "date", "tag", "initiationType", "parties", "buyer"],
+            "properties": {
+                "ocid": {"type": "string"}, "id": {"type": "string"}, "date": {"type": "string", "format": "date-time"},
+                "tag": {"type": "array", "items": {"type": "string"}},
+                "initiationType": {"type": "string", "enum": ["tender"]}, "language": {"type": "string"},
+                "parties": {"type": "array", "items": _OBJECT}, "buyer": _OBJECT, "planning": _OBJECT,
+                "tender": _OBJECT, "awards": {"type": "array", "items": _OBJECT},
+                "contracts": {"type": "array", "items": _OBJECT},
+            }}},
+    },
+}
+
+
 @blp.route("/open-data/<int:year>.json")
-@blp.doc(security=[])
+@blp.doc(security=[], responses={"200": {"description": "OCDS release package of the fiscal year",
+                                         "content": {"application/json": {"schema": OPEN_DATA_SCHEMA}}}})
 @public
 def open_data_year(year):
     """Open data, public (no token): the year's agreements as an OCDS-style release package —

@@ -22,8 +22,11 @@ class MoneyField(fields.Field):
             ) from None
 
 
+MAX_PAGE = 1_000_000  # 200 million rows at the largest page size: beyond any list, within any integer
+
+
 class PageArgsSchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
@@ -47,3 +50,21 @@ def paginate(session, query, args: dict) -> dict:
     page, size = args["page"], args["page_size"]
     items = session.scalars(query.limit(size).offset((page - 1) * size)).all()
     return {"items": items, "page": page, "page_size": size, "total": total}
+
+
+def nullable_from(model):
+    """Class decorator: a field whose model column may be NULL is declared nullable (``allow_none``),
+    so the OpenAPI document says ``nullable: true`` exactly where a response can carry ``null``.
+    The model is the one source: a column made nullable later is documented without a second edit."""
+    import sqlalchemy as sa
+
+    columns = {attr.key: attr for attr in sa.inspect(model).column_attrs}
+
+    def apply(schema_cls):
+        for name, field in schema_cls._declared_fields.items():
+            attr = columns.get(field.attribute or name)
+            if attr is not None and all(column.nullable for column in attr.columns):
+                field.allow_none = True
+        return schema_cls
+
+    return apply

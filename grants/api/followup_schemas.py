@@ -5,7 +5,8 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate
 
-from grants.api.fields import PageArgsSchema, page_schema
+from grants import models
+from grants.api.fields import PageArgsSchema, nullable_from, page_schema
 from grants.api.schemas import ID_RANGE
 from grants.models.followup import MEASURE_STATES, MEASURES, SANCTION_TYPES, SEVERITIES
 from grants.services.money import format_amount, parse_amount
@@ -91,6 +92,7 @@ class IndicatorProgressListSchema(Schema):
 
 # --- incidents -----------------------------------------------------------------------------------
 
+@nullable_from(models.Incident)
 class IncidentSchema(Schema):
     id = fields.Integer(dump_only=True)
     agreement_id = fields.Integer(dump_only=True)

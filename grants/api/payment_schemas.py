@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
-from grants.api.fields import MoneyField, PageArgsSchema, page_schema
+from grants import models
+from grants.api.fields import MoneyField, PageArgsSchema, nullable_from, page_schema
 from grants.api.schemas import ID_RANGE
 from grants.context import acting_user
 from grants.services import enrollments as enrollment_service
@@ -75,6 +76,7 @@ class CertificateSchema(Schema):
     created_at = fields.DateTime(dump_only=True)
 
 
+@nullable_from(models.Invoice)
 class InvoiceSchema(Schema):
     id = fields.Integer(dump_only=True)
     agreement_id = fields.Integer(dump_only=True)
@@ -197,6 +199,7 @@ def _supplier(payment):
     return db.session.get(Supplier, payment.supplier_id)
 
 
+@nullable_from(models.Payment)
 class PaymentSchema(Schema):
     id = fields.Integer(dump_only=True)
     invoice_id = fields.Integer(required=True, validate=ID_RANGE)

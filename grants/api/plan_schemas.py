@@ -1,15 +1,18 @@
 """Schemas of work plans, their versions and reviews, and of agreements."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError, fields, validate
 
-from grants.api.fields import MoneyField, page_schema
+from grants import models
+from grants.api.fields import MoneyField, nullable_from, page_schema
 from grants.api.schemas import ID_RANGE
 from grants.models import SECTIONS
 from grants.workflows.agreement import AgreementState
 from grants.workflows.plan import Decision, Discipline, PlanState
 
 TEXT = validate.Length(max=20000)
+PERCENT_PATTERN = r"^(100(\.0{1,2})?|\d{1,2}(\.\d{1,2})?)$"  # 0 to 100: what the Range below accepts
 SHORT = validate.Length(max=200)
 DECIMAL = {"type": "string", "example": "250.00"}
 
@@ -89,6 +92,7 @@ class ReviewSchema(Schema):
     created_at = fields.DateTime(dump_only=True)
 
 
+@nullable_from(models.PlanVersion)
 class VersionSummarySchema(Schema):
     number = fields.Integer(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
@@ -96,11 +100,13 @@ class VersionSummarySchema(Schema):
     budget_total = MoneyField(dump_only=True, metadata=DECIMAL)
 
 
+@nullable_from(models.PlanVersion)
 class VersionSchema(VersionSummarySchema):
     content = fields.Function(lambda v: PlanContentSchema().dump(v), dump_only=True)
     reviews = fields.List(fields.Nested(ReviewSchema), dump_only=True)
 
 
+@nullable_from(models.Plan)
 class PlanSchema(Schema):
     id = fields.Integer(dump_only=True)
     allocation_id = fields.Integer(required=True, load_only=True, validate=ID_RANGE)
@@ -135,6 +141,7 @@ class SectionDiffSchema(Schema):
     after = fields.Dict()
 
 
+@nullable_from(models.AgreementStatusChange)
 class StatusChangeSchema(Schema):
     from_status = fields.String()
     to_status = fields.String()
@@ -144,6 +151,13 @@ class StatusChangeSchema(Schema):
     at = fields.DateTime()
 
 
+def _percent(value) -> None:
+    """0 to 100 (documented as PERCENT_PATTERN: a Range would put numeric bounds on a string)."""
+    if not 0 <= value <= 100:
+        raise ValidationError(str(_l("Debe estar entre 0 y 100.")))
+
+
+@nullable_from(models.Agreement)
 class AgreementSchema(Schema):
     id = fields.Integer(dump_only=True)
     number = fields.String(dump_only=True)
@@ -159,8 +173,10 @@ class AgreementSchema(Schema):
     ngo_obligations = fields.String(validate=TEXT)
     control_mechanisms = fields.String(validate=TEXT)
     liquidation_terms = fields.String(validate=TEXT)
-    liquidation_threshold = fields.Decimal(places=2, as_string=True, validate=validate.Range(min=0, max=100),
-                                           metadata={"description": "Percent of the previous advance to be liquidated"})
+    liquidation_threshold = fields.Decimal(places=2, as_string=True, validate=_percent,
+                                           metadata={"description": "Percent of the previous advance to be liquidated "
+                                                                    "(0 to 100, two decimals at most)",
+                                                     "type": "string", "pattern": PERCENT_PATTERN, "example": "80.00"})
     prefinancing_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=180), metadata={
         "description": "Pre-financing clause: an advance's receipts may predate its transfer by at most these days "
                        "(null: not allowed)"})
@@ -202,6 +218,7 @@ class ReasonSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=5000))
 
 
+@nullable_from(models.Notification)
 class NotificationSchema(Schema):
     id = fields.Integer(dump_only=True)
     kind = fields.String(dump_only=True)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from grants.api.fields import MoneyField, page_schema
+from grants import models
+from grants.api.fields import MoneyField, nullable_from, page_schema
 from grants.permissions import Role
 from grants.validation.territory import municipality_label
 
@@ -76,6 +77,7 @@ class AllocationQuerySchema(Schema):
     organization_id = fields.Integer(validate=ID_RANGE)
 
 
+@nullable_from(models.User)
 class UserSchema(Schema):
     id = fields.Integer(dump_only=True)
     email = fields.Email(required=True)
@@ -102,6 +104,7 @@ class PasswordSchema(Schema):
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=256))
 
 
+@nullable_from(models.AuditEvent)
 class AuditEventSchema(Schema):
     seq = fields.Integer(dump_only=True)
     occurred_at = fields.DateTime(dump_only=True)

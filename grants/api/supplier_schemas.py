@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
-from grants.api.fields import MoneyField, PageArgsSchema, page_schema
+from grants import models
+from grants.api.fields import MoneyField, PageArgsSchema, nullable_from, page_schema
 from grants.api.schemas import ID_RANGE
 from grants.models.supplier import SUPPLIER_STATES
 from grants.validation.supplier import CHECK_NAMES, failed
@@ -18,6 +19,7 @@ class SupplierItemSchema(Schema):
     unit_price = MoneyField(required=True, metadata=DECIMAL)
 
 
+@nullable_from(models.Supplier)
 class SupplierSchema(Schema):
     id = fields.Integer(dump_only=True)
     agreement_id = fields.Integer(dump_only=True)
@@ -66,6 +68,7 @@ class SupplierReasonSchema(Schema):
     reason = fields.String(load_default="", validate=validate.Length(max=5000))
 
 
+@nullable_from(models.DebarredSupplier)
 class DebarredSupplierSchema(Schema):
     id = fields.Integer(dump_only=True)
     tax_id = fields.String(dump_only=True)

@@ -17,7 +17,7 @@ from grants.services import organizations as organization_service
 from grants.services import users as user_service
 from grants.services.errors import ValidationFailed
 from grants.validation.territory import municipalities
-from grants.web.paging import page_of
+from grants.web.paging import int_arg, page_of
 from grants.web.forms import AllocationForm, OrganizationForm, UserForm, apply_errors
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -111,7 +111,7 @@ def organization_form(org_id):
 @login_required
 def allocations():
     require(current_user, Permission.ALLOCATIONS_READ)
-    year = request.args.get("year", type=int)
+    year = int_arg("year")
     query = select(Allocation).join(Allocation.organization).order_by(
         Allocation.fiscal_year.desc(), Organization.legal_name, Allocation.id)
     if year:

@@ -19,6 +19,7 @@ from wtforms.widgets import DateInput
 
 from grants.context import current_actor
 from grants.extensions import db
+from grants.web.paging import db_id
 from grants.models import Advance, Agreement, ExpenseStatement, Receipt, Refund
 from grants.permissions import Permission, Role
 from grants.security import require, visible
@@ -42,7 +43,7 @@ def _date(label):
 
 
 class RequestForm(FlaskForm):
-    tranche_number = SelectField(_l("Desembolso de la programación financiera"), coerce=int, validate_choice=False)
+    tranche_number = SelectField(_l("Desembolso de la programación financiera"), coerce=db_id, validate_choice=False)
     amount = StringField(_l("Monto solicitado (US$)"), validators=[Optional(), Length(max=20)],
                          render_kw={"inputmode": "decimal"},
                          description=_l("Vacío: todo lo que queda del desembolso. Lo que no se pida queda disponible "

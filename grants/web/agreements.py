@@ -28,7 +28,7 @@ from grants.services import files
 from grants.services.errors import Conflict, ValidationFailed
 from grants.web import meetings as meeting_pages
 from grants.web.forms import apply_errors
-from grants.web.paging import page_of
+from grants.web.paging import db_id, page_of
 from grants.workflows.agreement import AgreementState
 from grants.workflows.plan import PlanState
 
@@ -97,7 +97,7 @@ class SignForm(FlaskForm):
 
 
 class AdministratorForm(FlaskForm):
-    user_id = SelectField(_l("Administrador del convenio"), coerce=int, validate_choice=False)
+    user_id = SelectField(_l("Administrador del convenio"), coerce=db_id, validate_choice=False)
 
 
 class ReasonForm(FlaskForm):

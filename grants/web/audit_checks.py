@@ -25,7 +25,7 @@ from grants.services import audit_checks as service
 from grants.services.errors import DomainError, ValidationFailed
 from grants.web.forms import apply_errors
 from grants.web.money import refusal
-from grants.web.paging import page_of
+from grants.web.paging import int_arg, page_of
 
 bp = Blueprint("audit_check_pages", __name__)
 
@@ -107,7 +107,7 @@ def _filters() -> dict:
     if args.get("severity") in FINDING_SEVERITY_LABELS:
         f["severity"] = args["severity"]
     for name in ("agreement_id", "run_id"):
-        value = args.get(name, type=int)
+        value = int_arg(name, source=args)
         if value:
             f[name] = value
     if args.get("present") in ("1", "0"):

@@ -25,6 +25,7 @@ from grants.security import require, visible
 from grants.services import final_liquidation as closing
 from grants.services import legislature
 from grants.services.errors import DomainError, ValidationFailed
+from grants.web.paging import int_arg
 from grants.web.forms import apply_errors
 from grants.web.money import refusal
 
@@ -131,7 +132,7 @@ def sign_off(agreement_id):
     forms = {discipline: form}
     if not form.validate_on_submit():
         return _render_liquidation(agreement, 422, signoff_forms=forms)
-    revision = request.form.get("revision", type=int) or 0
+    revision = int_arg("revision", source=request.form) or 0
     try:
         signed = closing.sign_off(current_actor(), agreement.id, revision, discipline, form.decision.data or "",
                                   form.observations.data)

@@ -22,6 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from grants.permissions import Role
+from grants.web.paging import db_id
 
 ROLE_LABELS = {
     Role.NGO: _l("ONG"),
@@ -86,7 +87,7 @@ class AllocationForm(FlaskForm):
                                 description="D.L. N.º 1045")
     fiscal_year = IntegerField(_l("Año fiscal"), validators=[DataRequired(), NumberRange(2000, 2100)])
     budget_line_code = StringField(_l("Cifra presupuestaria"), validators=[DataRequired(), Length(max=40)])
-    organization_id = SelectField(_l("Organización"), coerce=int, validators=[DataRequired()])
+    organization_id = SelectField(_l("Organización"), coerce=db_id, validators=[DataRequired()])
     amount = StringField(_l("Monto (US$)"), validators=[DataRequired(), Length(max=20)],
                          description="150000.00")
     purpose = TextAreaField(_l("Finalidad"), validators=[DataRequired(), Length(max=4000)])
@@ -105,7 +106,7 @@ class UserForm(FlaskForm):
     email = EmailField(_l("Correo electrónico"), validators=[DataRequired(), Length(max=254)])
     full_name = StringField(_l("Nombre completo"), validators=[DataRequired(), Length(max=160)])
     roles = MultiCheckboxField(_l("Roles"), choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in Role])
-    organization_id = SelectField(_l("Organización (solo usuarios de ONG)"), coerce=int, default=0)
+    organization_id = SelectField(_l("Organización (solo usuarios de ONG)"), coerce=db_id, default=0)
     locale = SelectField(_l("Idioma"), default="", choices=[
         SelectChoice("", _l("Según el navegador")), SelectChoice("es", "Español"), SelectChoice("en", "English")])
     active = BooleanField(_l("Activo"), default=True)

@@ -27,7 +27,7 @@ from grants.permissions import Permission, Role
 from grants.security import require, scope_to_user
 from grants.services import final_liquidation, meetings, notifications
 from grants.web import plans as plan_pages
-from grants.web.paging import page_of
+from grants.web.paging import int_arg, page_of
 
 bp = Blueprint("home", __name__)
 
@@ -48,7 +48,7 @@ def _allocations_of_year(user, year: int):
 @login_required
 def index():
     user = current_user
-    year = request.args.get("year", type=int) or clock.today().year
+    year = int_arg("year") or clock.today().year
     allocations = _allocations_of_year(user, year)
     context = {
         "year": year,
@@ -166,7 +166,7 @@ def inbox():
 @login_required
 def mark_read(notification_id):
     notifications.mark_read(current_user, notification_id)
-    return redirect(url_for("home.inbox", page=request.args.get("page", type=int) or None))
+    return redirect(url_for("home.inbox", page=int_arg("page") or None))
 
 
 @bp.post("/inbox/read-all")

@@ -18,6 +18,7 @@ from wtforms.widgets import DateInput
 from grants.clock import today
 from grants.context import current_actor
 from grants.extensions import db
+from grants.web.paging import db_id
 from grants.models import Agreement, Allocation, Commitment, Meeting, Plan
 from grants.models.meeting import may_record
 from grants.permissions import Permission
@@ -50,7 +51,7 @@ class ParticipantForm(Form):
 
 class CommitmentRowForm(Form):
     description = StringField(_l("Compromiso"), validators=[Optional(), Length(max=2000)])
-    owner_id = SelectField(_l("Responsable"), coerce=int, validate_choice=False)
+    owner_id = SelectField(_l("Responsable"), coerce=db_id, validate_choice=False)
     due_on = _date(_l("Fecha límite"))
 
     def is_blank(self) -> bool:
@@ -79,7 +80,7 @@ class MeetingForm(FlaskForm):
 
 class CommitmentForm(FlaskForm):
     description = TextAreaField(_l("Compromiso"), validators=[Optional(), Length(max=2000)])
-    owner_id = SelectField(_l("Responsable"), coerce=int, validate_choice=False)
+    owner_id = SelectField(_l("Responsable"), coerce=db_id, validate_choice=False)
     due_on = _date(_l("Fecha límite"))
 
 

@@ -30,7 +30,7 @@ from grants.services import ledger
 from grants.services import payments as payment_service
 from grants.services.errors import DomainError, NotFound, ValidationFailed
 from grants.web.forms import apply_errors
-from grants.web.paging import page_of
+from grants.web.paging import db_id, page_of
 
 bp = Blueprint("money_pages", __name__)
 
@@ -134,7 +134,7 @@ def _date(label):
 
 
 class InvoiceLineForm(Form):
-    budget_line = SelectField(_l("Línea presupuestaria"), coerce=int, validate_choice=False)
+    budget_line = SelectField(_l("Línea presupuestaria"), coerce=db_id, validate_choice=False)
     description = StringField(_l("Descripción"), validators=[Optional(), Length(max=300)])
     quantity = StringField(_l("Cantidad"), validators=[Optional(), Length(max=14)], render_kw={"inputmode": "decimal"})
     unit_price = StringField(_l("Precio unitario (US$)"), validators=[Optional(), Length(max=20)],
@@ -154,7 +154,7 @@ DOCUMENT_SPLIT = re.compile(r"[\s,;]+")
 
 
 class InvoiceForm(FlaskForm):
-    supplier_id = SelectField(_l("Proveedor"), coerce=int, validate_choice=False)
+    supplier_id = SelectField(_l("Proveedor"), coerce=db_id, validate_choice=False)
     number = StringField(_l("Número de factura"), validators=[Optional(), Length(max=40)])
     issue_date = _date(_l("Fecha de emisión"))
     period_start = _date(_l("Período del servicio: desde"))

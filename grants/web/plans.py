@@ -19,7 +19,7 @@ from grants.services import plans as plan_service
 from grants.services.errors import Conflict, ValidationFailed
 from grants.services.plan_content import diff_versions, read_content
 from grants.web import meetings as meeting_pages
-from grants.web.paging import page_of
+from grants.web.paging import int_arg, page_of
 from grants.web.plan_forms import (
     ActivityForm,
     BudgetLineForm,
@@ -136,7 +136,7 @@ def _checklist(problems: dict) -> list[dict]:
 def plan_page(plan_id):
     require(current_user, Permission.PLANS_READ)
     plan = visible(current_user, db.session.get(Plan, plan_id))
-    wanted = request.args.get("version", type=int)
+    wanted = int_arg("version")
     version = next((v for v in plan.versions if v.number == wanted), plan.latest_version)
     checklist = None
     if plan.can_edit(current_user):
