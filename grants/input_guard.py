@@ -35,14 +35,18 @@ CONTROL_MESSAGE = _l("Contiene caracteres de control no permitidos (por ejemplo 
                      "escriba el texto sin ellos.")
 INTEGER_MESSAGE = _l("El número está fuera del rango permitido.")
 EMPTY_PATCH_MESSAGE = _l("Envíe al menos un campo para cambiar.")
+DEPTH_MESSAGE = _l("El documento JSON está anidado a demasiada profundidad.")
+MAX_DEPTH = 32  # the deepest body the API takes (a plan's content) is 5 levels
 
 
 def has_control(text: str, single_line: bool = False) -> bool:
     return bool((IN_LINE if single_line else IN_TEXT).search(text))
 
 
-def _json_problems(value, path: str, found: dict) -> None:
-    if isinstance(value, str):
+def _json_problems(value, path: str, found: dict, depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        found["_schema"] = [DEPTH_MESSAGE]
+    elif isinstance(value, str):
         if has_control(value):
             found[path or "_schema"] = [CONTROL_MESSAGE]
     elif isinstance(value, bool) or value is None:
@@ -56,15 +60,17 @@ def _json_problems(value, path: str, found: dict) -> None:
             if has_control(str(key), single_line=True):
                 found[path or "_schema"] = [CONTROL_MESSAGE]
                 continue
-            _json_problems(item, name, found)
+            _json_problems(item, name, found, depth + 1)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _json_problems(item, f"{path}.{index}" if path else str(index), found)
+            _json_problems(item, f"{path}.{index}" if path else str(index), found, depth + 1)
 
 
 def _is_out_of_range(text: str) -> bool:
     value = text.strip()
-    return bool(re.fullmatch(r"[+-]?\d+", value)) and not INT_MIN <= int(value) <= INT_MAX
+    if not re.fullmatch(r"[+-]?\d+", value):
+        return False
+    return len(value) > 12 or not INT_MIN <= int(value) <= INT_MAX  # (int() refuses 4,300+ digits)
 
 
 def request_problems() -> dict[str, list]:
@@ -86,7 +92,11 @@ def request_problems() -> dict[str, list]:
                 if has_control(name, single_line=True) or any(has_control(v) for v in values):
                     found[name if not has_control(name, True) else "_form"] = [CONTROL_MESSAGE]
         elif request.is_json:
-            body = request.get_json(silent=True)
+            try:
+                body = request.get_json(silent=True)
+            except RecursionError:  # the parser's own limit: never a 500
+                found["_schema"] = [DEPTH_MESSAGE]
+                body = None
             if body is not None:
                 _json_problems(body, "", found)
                 if request.method == "PATCH" and request.path.startswith("/api/") and body == {}:

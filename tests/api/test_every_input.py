@@ -90,7 +90,7 @@ def test_every_api_list_answers_the_largest_page_numbers_without_a_server_error(
     headers = api_headers(client, world["admin"])
     failures = []
     for path, _ in lists:
-        for page in (HUGE, str(2**31), str(2**63)):
+        for page in (HUGE, str(2**31), str(2**63), "9" * 5000):
             _assert_refused(client.get(f"{_url(path)}?page={page}", headers=headers), f"{path}?page={page}", failures)
         last = client.get(f"{_url(path)}?page=1000000&page_size=200", headers=headers)
         if last.status_code >= 500 or (last.status_code == 200 and last.get_json()["items"] != []):
@@ -304,3 +304,11 @@ def test_the_api_docs_page_has_a_content_security_policy_that_lets_it_run(client
     for script in inline:
         digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
         assert f"'sha256-{digest}'" in policy
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, '{"a":' * 5000 + "1" + "}" * 5000,
+                                  "[" * 40 + "]" * 40])
+def test_deeply_nested_json_is_refused_not_a_server_error(client, world, body):
+    headers = {**api_headers(client, world["admin"]), "Content-Type": "application/json"}
+    response = client.post("/api/v1/organizations", data=body, headers=headers)
+    assert response.status_code in (400, 422) and response.mimetype == "application/problem+json"
