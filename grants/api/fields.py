@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
 from grants.services.money import format_amount, parse_amount
+from grants.validation.identity import IdentityError, check_person_name
 
 
 class MoneyField(fields.Field):
@@ -20,6 +21,14 @@ class MoneyField(fields.Field):
             raise ValidationError(
                 str(_l("Monto inválido: use una cadena como \"1500.00\" con dos decimales como máximo."))
             ) from None
+
+
+def person_name(value) -> None:
+    """marshmallow validator of a person's or organization's name (``identity.check_person_name``)."""
+    try:
+        check_person_name(value)
+    except IdentityError as exc:
+        raise ValidationError(str(exc.message)) from None
 
 
 class PageArgsSchema(Schema):
