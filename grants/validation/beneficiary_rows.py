@@ -234,7 +234,11 @@ def control_check(headers: list[str], check):
     so nothing unstorable reaches the database and the row is rejected as a whole."""
 
     def checked(cells: list) -> dict:
-        if not any(value.__class__ is str and _CONTROL.search(value) for value in cells):
+        try:  # a CSV row (all text): one search over the whole row
+            dirty = _CONTROL.search("\t".join(cells))
+        except TypeError:  # XLSX numbers and dates among the cells
+            dirty = any(value.__class__ is str and _CONTROL.search(value) for value in cells)
+        if not dirty:
             return check(cells)
         found, clean = [], []
         for index, value in enumerate(cells):
