@@ -56,8 +56,17 @@ class RowSchema(Schema):
     row_number = fields.Integer()
     outcome = fields.String()
     document_type = fields.String()
-    document_number = fields.String()
-    findings = fields.Function(lambda r: imports.row_messages(r))
+    document_number = fields.Method("_document", metadata={
+        "description": "In full for the organization that gave the list; masked for everyone else"})
+    findings = fields.Function(lambda r: imports.row_messages(r), metadata={
+        "description": "column (as headed in the file; the document column for the person's findings), code, "
+                       "message"})
+
+    def _document(self, row):
+        number = row.document_number
+        if number is None or row.batch.rows_readable_by(acting_user()):
+            return number
+        return enrollment_service.mask_document(number)
 
 
 @nullable_from(models.Enrollment)
@@ -183,7 +192,9 @@ def batch_rows(args, batch_id):
 
 def _errors_download(batch_id: int, builder, mimetype: str, suffix: str):
     batch = _batch(batch_id)
-    body = builder(batch.headers, imports.error_rows(batch), _("Errores"), _("Fila"))
+    rows = imports.readable_error_rows(acting_user(), batch)  # the rows as typed: the NGO's personal data
+    headers = [h or f"col{i + 1}" for i, h in enumerate(batch.headers or [])]
+    body = builder(headers, rows, _("Errores"), _("Fila"))
     return Response(body, mimetype=mimetype, headers={
         "Content-Disposition": f'attachment; filename="errores-lista-{batch.id}.{suffix}"'})
 
@@ -191,7 +202,8 @@ def _errors_download(batch_id: int, builder, mimetype: str, suffix: str):
 @blp.route("/beneficiary-imports/<int:batch_id>/errors.csv")
 @blp.response(200, content_type="text/csv")
 def errors_as_csv(batch_id):
-    """The rejected rows as they came, plus the error column (formula-like cells neutralized)."""
+    """The rejected rows as they came, plus the error column (formula-like cells neutralized, control
+    characters replaced). Only the organization that gave the list (403 for ministry staff)."""
     return _errors_download(batch_id, errors_csv, "text/csv", "csv")
 
 

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
 from grants.services.money import format_amount, parse_amount
+from grants.validation.identity import IdentityError, check_person_name
 
 
 class MoneyField(fields.Field):
@@ -23,6 +24,14 @@ class MoneyField(fields.Field):
 
 
 MAX_PAGE = 1_000_000  # 200 million rows at the largest page size: beyond any list, within any integer
+
+
+def person_name(value) -> None:
+    """marshmallow validator of a person's or organization's name (``identity.check_person_name``)."""
+    try:
+        check_person_name(value)
+    except IdentityError as exc:
+        raise ValidationError(str(exc.message)) from None
 
 
 class PageArgsSchema(Schema):

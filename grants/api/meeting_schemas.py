@@ -5,7 +5,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from grants.api.attachments import AttachmentSchema
-from grants.api.fields import PageArgsSchema, page_schema
+from grants.api.fields import PageArgsSchema, page_schema, person_name
 from grants.api.schemas import ID_RANGE
 from grants.clock import today
 from grants.models.meeting import INSTITUTIONS, STAGES
@@ -18,7 +18,7 @@ TEXT = validate.Length(max=meetings.MAX_TEXT)
 
 
 class ParticipantSchema(Schema):
-    name = fields.String(required=True, validate=SHORT)
+    name = fields.String(required=True, validate=[SHORT, person_name])
     institution = fields.String(required=True, validate=validate.OneOf(INSTITUTIONS), metadata={
         "description": "Who they speak for: the ministry or the NGO"})
     position = fields.String(load_default="", validate=SHORT, metadata={"description": "Cargo"})

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
 from grants import models
-from grants.api.fields import MoneyField, nullable_from, page_schema
+from grants.api.fields import MoneyField, nullable_from, page_schema, person_name
 from grants.api.schemas import ID_RANGE
 from grants.models import SECTIONS
 from grants.workflows.agreement import AgreementState
@@ -182,9 +182,9 @@ class AgreementSchema(Schema):
                        "(null: not allowed)"})
     start_date = fields.Date()
     end_date = fields.Date()
-    ministry_signatory_name = fields.String(required=True, validate=validate.Length(max=160))
+    ministry_signatory_name = fields.String(required=True, validate=[validate.Length(max=160), person_name])
     ministry_signatory_title = fields.String(required=True, validate=validate.Length(max=160))
-    ngo_signatory_name = fields.String(required=True, validate=validate.Length(max=160))
+    ngo_signatory_name = fields.String(required=True, validate=[validate.Length(max=160), person_name])
     ngo_signatory_title = fields.String(required=True, validate=validate.Length(max=160))
     signed_on = fields.Date(dump_only=True)
     signed_scan_sha256 = fields.String(dump_only=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from grants import models
-from grants.api.fields import MoneyField, nullable_from, page_schema
+from grants.api.fields import MoneyField, nullable_from, page_schema, person_name
 from grants.permissions import Role
 from grants.validation.territory import municipality_label
 
@@ -13,17 +13,17 @@ ID_RANGE = validate.Range(min=1, max=2**31 - 1)
 
 
 class BoardMemberSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=160))
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=160), person_name])
     dui = fields.String(required=True, metadata={"example": "00016297-5"})
     position = fields.String(required=True, validate=validate.Length(min=1, max=80))
 
 
 class OrganizationSchema(Schema):
     id = fields.Integer(dump_only=True)
-    legal_name = fields.String(required=True, validate=validate.Length(max=200))
+    legal_name = fields.String(required=True, validate=[validate.Length(max=200), person_name])
     nit = fields.String(required=True, metadata={"example": "0614-050707-104-8"})
     registry_number = fields.String(required=True, validate=validate.Length(max=40))
-    legal_rep_name = fields.String(required=True, validate=validate.Length(max=160))
+    legal_rep_name = fields.String(required=True, validate=[validate.Length(max=160), person_name])
     legal_rep_dui = fields.String(required=True, metadata={"example": "04567890-3"})
     address = fields.String(required=True, validate=validate.Length(max=300))
     municipality_code = fields.String(
@@ -81,7 +81,7 @@ class AllocationQuerySchema(Schema):
 class UserSchema(Schema):
     id = fields.Integer(dump_only=True)
     email = fields.Email(required=True)
-    full_name = fields.String(required=True, validate=validate.Length(min=1, max=160))
+    full_name = fields.String(required=True, validate=[validate.Length(min=1, max=160), person_name])
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=256))
     roles = fields.List(fields.String(validate=validate.OneOf([r.value for r in Role])), required=True)
     organization_id = fields.Integer(allow_none=True, validate=ID_RANGE)

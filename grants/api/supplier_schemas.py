@@ -5,7 +5,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from grants import models
-from grants.api.fields import MoneyField, PageArgsSchema, nullable_from, page_schema
+from grants.api.fields import MoneyField, PageArgsSchema, nullable_from, page_schema, person_name
 from grants.api.schemas import ID_RANGE
 from grants.models.supplier import SUPPLIER_STATES
 from grants.validation.supplier import CHECK_NAMES, failed
@@ -31,7 +31,7 @@ class SupplierSchema(Schema):
         "description": "NIT (14 digits) or, for a natural person, DUI (9 digits)", "example": "0614-050707-104-8"})
     tax_id_type = fields.String(dump_only=True, metadata={"enum": ["nit", "dui"]})
     nrc = fields.String(allow_none=True, validate=validate.Length(max=10), metadata={"example": "123456-7"})
-    legal_name = fields.String(required=True, validate=validate.Length(max=200))
+    legal_name = fields.String(required=True, validate=[validate.Length(max=200), person_name])
     address = fields.String(required=True, validate=validate.Length(max=300))
     phone = fields.String(allow_none=True, validate=validate.Length(max=30), metadata={"example": "2260-1234"})
     bank_name = fields.String(required=True, validate=validate.Length(max=120))

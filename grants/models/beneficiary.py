@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from grants.models.agreement import Agreement
 from grants.models.base import Base, TimestampMixin, UTCDateTime, utcnow
 from grants.models.user import User
+from grants.permissions import Role
 
 DOCUMENT_TYPES = ("dui", "partida_nacimiento", "carne_minoridad", "pasaporte", "otro")
 ENROLLMENT_STATES = ("pending", "validated", "active", "inactive", "withdrawn")
@@ -106,6 +107,18 @@ class ImportBatch(TimestampMixin, Base):
     def is_visible_to(self, user) -> bool:
         return user.sees_all_organizations or user.organization_id == self.organization_id
 
+    def rows_readable_by(self, user) -> bool:
+        """Who reads the list's rows as typed: the error downloads (errors.csv / errors.xlsx) and the
+        full document numbers of its rows, on the web and through the API alike.
+
+        They are the personal data the NGO gave, and the NGO is who corrects the rejected rows and
+        uploads them again: its own users read them. Ministry staff (monitoring, who validates the
+        confirmed list; audit; the others) read the report without personal data (row, column,
+        message, a masked document number) and reveal one person's data with a logged reason
+        (``enrollments.reveal_beneficiary``) once enrolled."""
+        return (user is not None and bool(getattr(user, "active", False)) and Role.NGO in user.roles
+                and user.organization_id == self.organization_id)
+
 
 class ImportRow(Base):
     """A row of a batch, normalized, with what the checks found. Written in bulk with the batch.
@@ -134,6 +147,8 @@ class ImportRow(Base):
     duplicate_of_row: Mapped[int | None] = mapped_column(Integer)  # the same person earlier in the file
     existing_enrollment_id: Mapped[int | None] = mapped_column(Integer)  # already enrolled here: update
     double_enrollment: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # active elsewhere
+
+    batch: Mapped[ImportBatch] = relationship(viewonly=True)  # the column names of its messages
 
     __table_args__ = (
         CheckConstraint(f"outcome IN ({_in(ROW_OUTCOMES)})", name="outcome_known"),

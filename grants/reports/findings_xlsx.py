@@ -1,14 +1,14 @@
 """Audit findings as an XLSX workbook (Spanish): one row per finding, then one sheet with the
-evidence of each (key/value). Cells a spreadsheet would run as formulas are neutralized.
+evidence of each (key/value). Every cell goes through ``grants.reports.xlsx`` (formulas neutralized,
+control characters replaced).
 Plain data in (``grants.services.audit_checks.FindingRecord``), bytes out."""
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterable
 from datetime import date
 
-from grants.reports.import_errors import neutralize
+from grants.reports.xlsx import new_workbook
 
 HEADERS = ["N.º", "Regla", "Código", "Severidad", "Estado", "Vigente", "Convenio", "Organización", "Entidad",
            "Resumen", "Monto (USD)", "Detectado", "Última vez", "Nota"]
@@ -19,11 +19,10 @@ def _day(moment) -> str:
 
 
 def findings_xlsx(findings: Iterable, generated_on: date) -> bytes:
-    from openpyxl import Workbook
     from openpyxl.styles import Font
 
     findings = list(findings)
-    workbook = Workbook()
+    workbook = new_workbook()
     sheet = workbook.active
     sheet.title = "Hallazgos"
     sheet.append([f"Hallazgos de las revisiones de liquidación — generado el {generated_on.strftime('%d/%m/%Y')}"])
@@ -33,9 +32,9 @@ def findings_xlsx(findings: Iterable, generated_on: date) -> bytes:
         cell.font = Font(bold=True)
     for f in findings:
         sheet.append([
-            f.id, neutralize(f.rule_title), f.rule_code, f.severity_label, f.status_label, "Sí" if f.present else "No",
-            neutralize(f.agreement_number), neutralize(f.organization_name), neutralize(f.entity),
-            neutralize(f.summary), f.amount, _day(f.first_seen_at), _day(f.last_seen_at), neutralize(f.note),
+            f.id, f.rule_title, f.rule_code, f.severity_label, f.status_label, "Sí" if f.present else "No",
+            f.agreement_number, f.organization_name, f.entity,
+            f.summary, f.amount, _day(f.first_seen_at), _day(f.last_seen_at), f.note,
         ])
         if f.amount is not None:
             sheet.cell(row=sheet.max_row, column=11).number_format = "#,##0.00"
@@ -53,9 +52,7 @@ def findings_xlsx(findings: Iterable, generated_on: date) -> bytes:
         for key, value in (f.evidence or {}).items():
             shown = value if isinstance(value, (str, int)) and not isinstance(value, bool) else \
                 json.dumps(value, ensure_ascii=False)
-            evidence.append([f.id, neutralize(key), neutralize(shown) if isinstance(shown, str) else shown])
+            evidence.append([f.id, key, shown])
     evidence.column_dimensions["B"].width = 24
     evidence.column_dimensions["C"].width = 100
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return workbook.to_bytes()

@@ -5,17 +5,16 @@ executed, refunded, not executed per legislative decree, and the reconciliation)
 row per allocation and a totals row; amounts are numbers with a currency format, written from
 Decimals), «Dictámenes» (verdict and its reasoning, incidents, fines, findings by rule name),
 «Indicadores» and «Hallazgos».
-Totals are values, not formulas, so every reader sees them without recalculating.
+Totals are values, not formulas, so every reader sees them without recalculating. Every cell is
+written through ``grants.reports.xlsx`` (formula-like text neutralized, control characters replaced).
 """
 from __future__ import annotations
 
-from io import BytesIO
-
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from grants.reports.agreement_pdf import short_date
+from grants.reports.xlsx import new_workbook
 
 CURRENCY = '"$"#,##0.00'
 NUMBER = "#,##0.00"
@@ -184,7 +183,7 @@ def _verdicts(ws, data: dict) -> None:
 
 
 def build_legislature_xlsx(data: dict) -> bytes:
-    wb = Workbook()
+    wb = new_workbook()
     _decrees(wb.active, data)
     wb.active.title = "Por decreto"
     _summary(wb.create_sheet("Resumen"), data)
@@ -193,6 +192,4 @@ def build_legislature_xlsx(data: dict) -> bytes:
     _findings(wb.create_sheet("Hallazgos"), data)
     wb.properties.title = f"Informe a la Asamblea Legislativa {data['fiscal_year']}"
     wb.properties.creator = data["ministry"]
-    out = BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return wb.to_bytes()

@@ -7,12 +7,11 @@ still to account for and the agreement's budget lines.
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from grants.reports.import_errors import neutralize
+from grants.reports.xlsx import new_workbook
 
 MAX_ROWS = 1000
 
@@ -38,12 +37,11 @@ def _money(value: Decimal) -> str:
 
 
 def build_statement_template(info: TemplateInfo) -> bytes:
-    from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    workbook = Workbook()
+    workbook = new_workbook()
     sheet = workbook.active
     sheet.title = info.texts.get("data_sheet", "Comprobantes")
     sheet.append(info.headers)
@@ -62,9 +60,9 @@ def build_statement_template(info: TemplateInfo) -> bytes:
 
     lists = workbook.create_sheet(info.texts.get("lists_sheet", "Listas"))
     for i, label in enumerate(info.document_types, start=1):
-        lists.cell(row=i, column=1, value=neutralize(label))
+        lists.cell(row=i, column=1, value=label)
     for i, (number, category, _available) in enumerate(info.budget_lines, start=1):
-        lists.cell(row=i, column=2, value=f"{number} - {neutralize(category)}")
+        lists.cell(row=i, column=2, value=f"{number} - {category}")
     lists.sheet_state = "hidden"
     quoted = lists.title.replace("'", "''")
     types = DataValidation(type="list", formula1=f"='{quoted}'!$A$1:$A${len(info.document_types)}",
@@ -86,7 +84,7 @@ def build_statement_template(info: TemplateInfo) -> bytes:
         [t.get("title", "Liquidación de anticipo")],
         [],
         [t.get("agreement", "Convenio"), info.agreement_number],
-        [t.get("organization", "Organización"), neutralize(info.organization)],
+        [t.get("organization", "Organización"), info.organization],
         [t.get("tranche", "Desembolso (tramo)"), info.tranche_number],
         [t.get("amount", "Monto del anticipo"), _money(info.advance_amount)],
         [t.get("period", "Período de los comprobantes"),
@@ -100,7 +98,7 @@ def build_statement_template(info: TemplateInfo) -> bytes:
         [t.get("lines", "Líneas presupuestarias"), t.get("category", "Categoría"), t.get("available", "Disponible")],
     ]
     for number, category, available in info.budget_lines:
-        rows.append([number, neutralize(category), _money(available)])
+        rows.append([number, category, _money(available)])
     for row in rows:
         notes.append(row)
     notes["A1"].font = Font(bold=True, size=13)
@@ -108,6 +106,4 @@ def build_statement_template(info: TemplateInfo) -> bytes:
     notes.column_dimensions["B"].width = 48
     notes.column_dimensions["C"].width = 16
 
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook.to_bytes()

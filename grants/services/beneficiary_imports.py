@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 from flask import current_app
@@ -26,7 +26,13 @@ from grants.services import files
 from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from grants.services.notifications import notify, users_with_role
 from grants.services.row_store import RowWriter, original_row, raw_cells
-from grants.validation.beneficiary_rows import AgreementFrame, check_status_row, enrollment_checker, map_headers
+from grants.validation.beneficiary_rows import (
+    AgreementFrame,
+    check_status_row,
+    control_check,
+    enrollment_checker,
+    map_headers,
+)
 from grants.validation.tabular import UnreadableFile, open_table
 from grants.workflows.enrollment import NGO_REPORTABLE, allowed
 
@@ -104,8 +110,8 @@ def process_batch(actor: Actor, batch_id: int, progress: Callable[[int], None] |
     batch.headers = [str(h) for h in table.headers]
     if missing:
         return _fail(actor, batch, "missing_columns", "; ".join(m["params"]["column"] for m in missing))
-    check = (enrollment_checker(mapping, table.headers, frame) if batch.kind == "enrollment"
-             else partial(check_status_row, mapping=mapping, headers=table.headers, frame=frame))
+    check = control_check(table.headers, enrollment_checker(mapping, table.headers, frame) if batch.kind == "enrollment"
+                          else partial(check_status_row, mapping=mapping, headers=table.headers, frame=frame))
     current = _current_states(agreement.id) if batch.kind == "status" else None
     writer = RowWriter(batch.id, chunk=20_000)
     count = 0
@@ -404,29 +410,38 @@ def max_upload_bytes() -> int:
 
 def document_column(batch: ImportBatch) -> str:
     """The document column as headed in the file (an in-file duplicate is reported there)."""
-    mapping, _ = map_headers(batch.headers or [], batch.kind)
+    return _document_column(tuple(batch.headers or ()), batch.kind)
+
+
+@lru_cache(maxsize=256)
+def _document_column(headers: tuple, kind: str) -> str:
+    mapping, _ = map_headers(list(headers), kind)
     index = mapping.get("document_number")
-    return batch.headers[index] if index is not None else "DUI"
+    return headers[index] if index is not None else "DUI"
 
 
-def row_messages(row: ImportRow, duplicate_column: str | None = None) -> list[dict]:
+def row_messages(row: ImportRow, column: str | None = None) -> list[dict]:
     """Every finding of a row, rendered in the current language: [{column, code, message}].
 
-    A rejected row reports its errors only; the notes on a good row (already enrolled, active
-    elsewhere) would mislead there.
+    The findings about the person (the same person earlier in the file, already enrolled here,
+    active elsewhere) name the document column (``column``: as headed in the file; read from the
+    row's batch when not given). A rejected row reports its errors only; the notes on a good row
+    would mislead there.
     """
     from grants.validation.beneficiary_rows import render
 
+    if column is None and (row.duplicate_of_row or row.existing_enrollment_id or row.double_enrollment):
+        column = document_column(row.batch) if row.batch is not None else None
     found = [{"column": e.get("column"), "code": e.get("code"), "message": render(e)} for e in row.errors or []]
     if row.duplicate_of_row:
         error = {"code": "duplicate_in_file", "params": {"row": row.duplicate_of_row}}
-        found.append({"column": duplicate_column, "code": error["code"], "message": render(error)})
+        found.append({"column": column, "code": error["code"], "message": render(error)})
     if row.outcome == "error":
         return found
     if row.existing_enrollment_id and row.status is None:
-        found.append({"column": None, "code": "already_enrolled", "message": render({"code": "already_enrolled"})})
+        found.append({"column": column, "code": "already_enrolled", "message": render({"code": "already_enrolled"})})
     if row.double_enrollment:
-        found.append({"column": None, "code": "double_enrollment", "message": render({"code": "double_enrollment"})})
+        found.append({"column": column, "code": "double_enrollment", "message": render({"code": "double_enrollment"})})
     return found
 
 
@@ -444,6 +459,18 @@ def with_original_rows(batch: ImportBatch, items):
             current = next(rows, None)
         cells = current[1] if current is not None and current[0] == number else []
         yield number, original_row(table.headers, raw_cells(table.headers, cells)), payload
+
+
+def readable_error_rows(user, batch: ImportBatch):
+    """``error_rows`` for a reader allowed the rows as typed (``ImportBatch.rows_readable_by``):
+    the one check of both faces' error downloads. A batch still processing, or that failed, has
+    no rows to give."""
+    if not batch.rows_readable_by(user):
+        raise Forbidden(_l("Las filas de la lista, tal como se escribieron, son datos personales: solo las "
+                           "descarga la organización que la subió."))
+    if batch.status in ("processing", "failed"):
+        raise NotFound()
+    return error_rows(batch)
 
 
 def error_rows(batch: ImportBatch):

@@ -22,7 +22,7 @@ from grants.services.errors import FieldErrors, Forbidden, ValidationFailed
 from grants.services.notifications import notify, users_with_role
 from grants.services.suppliers import _debarment, audit_view
 from grants.validation import supplier as checks_
-from grants.validation.identity import IdentityError, normalize_tax_id
+from grants.validation.identity import IdentityError, check_person_name, normalize_tax_id
 from grants.validation.territory import fold
 
 DEBARMENT_MAX_ROWS = 20_000
@@ -114,6 +114,11 @@ def parse_debarment_csv(file_bytes: bytes) -> list[dict]:
                     errors.add(f"rows.{line}.{key}", _l("Este campo es obligatorio."))
                 elif len(value) > limit:
                     errors.add(f"rows.{line}.{key}", _l("Máximo %(n)s caracteres.", n=limit))
+                elif key == "name":
+                    try:
+                        check_person_name(record[columns["name"]])  # as typed: a leading tab counts
+                    except IdentityError as exc:
+                        errors.add(f"rows.{line}.name", exc.message)
                 row[key] = value
             listed = _parse_date(cell("listed_on"))
             if listed is None:

@@ -34,7 +34,13 @@ from grants.services.errors import Conflict, FieldErrors, Forbidden, NotFound, V
 from grants.services.money import parse_amount
 from grants.services.notifications import notify, users_of_organization, users_with_role
 from grants.validation import supplier as checks_
-from grants.validation.identity import IdentityError, normalize_nrc, normalize_phone, normalize_tax_id
+from grants.validation.identity import (
+    IdentityError,
+    check_person_name,
+    normalize_nrc,
+    normalize_phone,
+    normalize_tax_id,
+)
 from grants.workflows.agreement import AgreementState
 
 SUPPLIER_STATE_LABELS = {
@@ -96,11 +102,17 @@ def _reviewer(actor: Actor, supplier: Supplier) -> None:
 # --- field validation ------------------------------------------------------------------------
 
 def _text(data: dict, name: str, errors: FieldErrors, out: dict) -> None:
-    value = " ".join(str(data.get(name) or "").split())
+    raw = str(data.get(name) or "")
+    value = " ".join(raw.split())
     if not value:
         errors.add(name, _l("Este campo es obligatorio."))
     elif len(value) > LIMITS[name]:
         errors.add(name, _l("Máximo %(n)s caracteres.", n=LIMITS[name]))
+    elif name == "legal_name":
+        try:
+            check_person_name(raw)
+        except IdentityError as exc:
+            errors.add(name, exc.message)
     out[name] = value
 
 

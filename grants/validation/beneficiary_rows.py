@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
 
-from grants.validation.identity import IdentityError, dui_of_text
+from grants.validation.identity import IdentityError, check_person_name, dui_of_text
 from grants.validation.territory import find_municipality, fold
 
 # field → header spellings (folded: lower case, no accents), Spanish and English
@@ -49,7 +49,8 @@ MESSAGES = {
     "missing_column": _l("Falta la columna «%(column)s»."),
     "required": _l("Dato obligatorio."),
     "document_type_unknown": _l("Tipo de documento desconocido: use DUI, partida de nacimiento, carné de minoridad, pasaporte u otro."),
-    "document_type_missing": _l("Indique el tipo de documento (el número no es un DUI)."),
+    "document_type_missing": _l("No es un DUI válido (00000000-0): si es otro documento, indique el tipo de "
+                                "documento."),
     "dui_format": _l("El DUI debe tener el formato 00000000-0."),
     "dui_zero": _l("El DUI 00000000-0 no es válido."),
     "dui_check_digit": _l("El dígito verificador del DUI no es correcto."),
@@ -57,6 +58,9 @@ MESSAGES = {
     "adult_needs_dui": _l("Una persona adulta se identifica con su DUI."),
     "minor_has_no_dui": _l("Una persona menor de edad no tiene DUI: indique otro documento."),
     "too_long": _l("Máximo %(n)s caracteres."),
+    "name_formula": _l("Un nombre no puede comenzar con =, +, -, @ ni con un tabulador."),
+    "control_character": _l("Contiene caracteres de control no permitidos (por ejemplo, NUL): quítelos y vuelva a "
+                            "subir la fila."),
     "date_format": _l("Fecha no válida: use AAAA-MM-DD o DD/MM/AAAA."),
     "birth_in_future": _l("La fecha de nacimiento es futura."),
     "age_out_of_range": _l("Edad %(age)s fuera del rango del plan (%(min)s a %(max)s años)."),
@@ -75,8 +79,13 @@ MESSAGES = {
     "effective_before_current": _l("La fecha efectiva es anterior al estado vigente (desde %(since)s)."),
 }
 
+_NAME_SUSPECT = frozenset("=+-@\t \u00a0")  # first characters worth a look by check_person_name
 _OTHER_DOCUMENT = re.compile(r"^[A-Z0-9-]{3,30}$")
 _DUI_LIKE = re.compile(r"^\d{8}-?\d$")
+# typed as a DUI but wrong: 7 to 10 digits, or a DUI's shape with other characters (ABC45678-9)
+_DUI_ATTEMPT = re.compile(r"^(\d{7,10}|[0-9A-Z]{7,9}-[0-9A-Z]{1,2})$")
+# C0 control characters other than tab, newline and carriage return: never in a list's text
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 EXCEL_EPOCH = date(1899, 12, 30)
@@ -185,7 +194,11 @@ def _value(cells: list, mapping: dict, field: str):
     return cells[index]
 
 
-def check_document(raw_type: str, raw_number, errors: list, column: str) -> tuple[str | None, str | None]:
+def check_document(raw_type: str, raw_number, errors: list, column: str,
+                   type_column: str = HEADERS["document_type"][0]) -> tuple[str | None, str | None]:
+    """(document type, normalized number); errors name ``column`` (the number's, as headed in the
+    file) unless the type itself is wrong. Without a type the number is taken as a DUI: a number
+    that is not one is reported against the number column."""
     number = str(raw_number).strip().upper()
     if " " in number:
         number = number.replace(" ", "")
@@ -194,12 +207,14 @@ def check_document(raw_type: str, raw_number, errors: list, column: str) -> tupl
         return None, None
     doc_type = DOCUMENT_TYPES.get(_fold(raw_type)) if raw_type else None
     if raw_type and doc_type is None:
-        errors.append({"column": "tipo de documento", "code": "document_type_unknown"})
+        errors.append({"column": type_column, "code": "document_type_unknown"})
         return None, None
     if doc_type is None:
         doc_type = "dui" if _DUI_LIKE.match(number) else None
         if doc_type is None:
-            errors.append({"column": "tipo de documento", "code": "document_type_missing"})
+            # a DUI typed wrong (42749100, ABC45678-9) or another document with no type given
+            errors.append({"column": column,
+                           "code": "dui_format" if _DUI_ATTEMPT.match(number) else "document_type_missing"})
             return None, None
     if doc_type == "dui":
         try:
@@ -213,6 +228,32 @@ def check_document(raw_type: str, raw_number, errors: list, column: str) -> tupl
     return doc_type, number
 
 
+def control_check(headers: list[str], check):
+    """``check`` of a row whose text cells hold no C0 control character (tab, newline and carriage
+    return aside): a cell that does is reported against its column and checked without them,
+    so nothing unstorable reaches the database and the row is rejected as a whole."""
+
+    def checked(cells: list) -> dict:
+        try:  # a CSV row (all text): one search over the whole row
+            dirty = _CONTROL.search("\t".join(cells))
+        except TypeError:  # XLSX numbers and dates among the cells
+            dirty = any(value.__class__ is str and _CONTROL.search(value) for value in cells)
+        if not dirty:
+            return check(cells)
+        found, clean = [], []
+        for index, value in enumerate(cells):
+            if value.__class__ is str and _CONTROL.search(value):
+                header = headers[index] if index < len(headers) and headers[index] else f"col{index + 1}"
+                found.append({"column": header, "code": "control_character"})
+                value = _CONTROL.sub("", value).strip()
+            clean.append(value)
+        values = check(clean)
+        values["errors"] = found + values["errors"]
+        return values
+
+    return checked
+
+
 def check_enrollment_row(cells: list, mapping: dict, headers: list[str], frame: AgreementFrame) -> dict:
     """Normalized values of one enrollment row and its errors (codes, by column as headed in the file)."""
     return enrollment_checker(mapping, headers, frame)(cells)
@@ -222,7 +263,8 @@ def enrollment_checker(mapping: dict, headers: list[str], frame: AgreementFrame)
     """``check_enrollment_row`` for every row of one file: the columns are looked up once."""
     col = {field: headers[mapping[field]] if field in mapping else HEADERS[field][0]
            for field in REQUIRED["enrollment"] + _OPTIONAL["enrollment"]}
-    c_number, c_first, c_last = col["document_number"], col["first_names"], col["last_names"]
+    c_type, c_number, c_first, c_last = (col["document_type"], col["document_number"], col["first_names"],
+                                         col["last_names"])
     c_birth, c_enrolled, c_sex, c_muni = col["birth_date"], col["enrollment_date"], col["sex"], col["municipality"]
 
     def index(field: str) -> int:  # a column not in the file: past the end of every row, read as ""
@@ -235,10 +277,18 @@ def enrollment_checker(mapping: dict, headers: list[str], frame: AgreementFrame)
     start, end, territory, today = frame.start, frame.end, frame.territory, frame.today
     age_min, age_max = frame.age_min, frame.age_max
 
-    def name(value, column: str, errors: list) -> str | None:
+    def name(raw, column: str, errors: list) -> str | None:
+        value = raw.strip() if raw.__class__ is str else str(_cell_text(raw))  # an XLSX date is text here
         if not value:
             errors.append({"column": column, "code": "required"})
-        elif len(value) > 120:
+            return None
+        if raw.__class__ is str and raw[0] in _NAME_SUSPECT:
+            try:
+                check_person_name(raw)
+            except IdentityError as exc:
+                errors.append({"column": column, "code": exc.code})
+                return None
+        if len(value) > 120:
             errors.append({"column": column, "code": "too_long", "params": {"n": 120}})
             return " ".join(value.split())[:120] or None  # not remembered: any length
         return _squeeze_name(value)
@@ -250,11 +300,9 @@ def enrollment_checker(mapping: dict, headers: list[str], frame: AgreementFrame)
         raw_type = raw_type.strip() if raw_type.__class__ is str else _cell_text(raw_type)
         raw_number = cells[i_number] if i_number < n else ""
         raw_number = raw_number.strip() if raw_number.__class__ is str else _cell_text(raw_number)
-        doc_type, doc_number = check_document(raw_type, raw_number, errors, c_number)
-        value = cells[i_first] if i_first < n else ""
-        first_names = name(value.strip() if value.__class__ is str else _cell_text(value), c_first, errors)
-        value = cells[i_last] if i_last < n else ""
-        last_names = name(value.strip() if value.__class__ is str else _cell_text(value), c_last, errors)
+        doc_type, doc_number = check_document(raw_type, raw_number, errors, c_number, c_type)
+        first_names = name(cells[i_first] if i_first < n else "", c_first, errors)
+        last_names = name(cells[i_last] if i_last < n else "", c_last, errors)
 
         birth = None
         raw_birth = cells[i_birth] if i_birth < n else ""
@@ -324,7 +372,8 @@ def check_status_row(cells: list, mapping: dict, headers: list[str], frame: Agre
         return headers[mapping[field]] if field in mapping else HEADERS[field][0]
 
     doc_type, doc_number = check_document(_text(cells, mapping, "document_type"),
-                                          _text(cells, mapping, "document_number"), errors, col("document_number"))
+                                          _text(cells, mapping, "document_number"), errors, col("document_number"),
+                                          col("document_type"))
     raw_status = _text(cells, mapping, "status")
     status = STATUSES.get(_fold(raw_status))
     if status is None:

@@ -110,3 +110,17 @@ def normalize_phone(value) -> str:
             "phone_format", _l("El teléfono debe tener 8 dígitos y comenzar con 2, 6, 7 u 8.")
         )
     return digits
+
+
+# A spreadsheet runs a cell that begins with one of these as a formula: no name begins so.
+NAME_FORBIDDEN_START = ("=", "+", "-", "@", "\t")
+NAME_FORMULA_MESSAGE = _l("Un nombre no puede comenzar con =, +, -, @ ni con un tabulador.")
+
+
+def check_person_name(value) -> None:
+    """Refuse a person's or organization's name that begins like a formula (= + - @) or with a
+    tab: such text is never a name. Leading spaces are looked through (they are trimmed before
+    storing). Raises ``IdentityError`` with code ``name_formula``."""
+    text = "" if value is None else str(value)
+    if text.startswith("\t") or text.lstrip(" \u00a0").startswith(NAME_FORBIDDEN_START):
+        raise IdentityError("name_formula", NAME_FORMULA_MESSAGE)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,10 @@ MAX_ZIP_ENTRIES = 200
 MAX_UNCOMPRESSED = 512 * 1024 * 1024
 MAX_RATIO = 100
 DELIMITERS = (",", ";", "\t")
+# Cells are trimmed of these only: a leading tab or a control character stays for the row checks
+# to see (a name that begins with a tab is refused; a control character is reported by column).
+TRIM = " \u00a0\r\n"
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class UnreadableFile(ValueError):
@@ -50,7 +55,10 @@ def _csv_encoding(path: Path) -> str:
 
 
 def _looks_binary(head: bytes) -> bool:
-    return b"\x00" in head or head.startswith((b"\x89PNG", b"%PDF", b"\xff\xd8\xff", b"GIF8", b"MZ"))
+    """Binary (or UTF-16) text is full of NUL bytes; a stray NUL in a text file is a cell's problem,
+    reported with its row by the row checks."""
+    nuls = head.count(b"\x00")
+    return (nuls > 8 and nuls * 20 > len(head)) or head.startswith((b"\x89PNG", b"%PDF", b"\xff\xd8\xff", b"GIF8", b"MZ"))
 
 
 def check_zip(path: Path) -> None:
@@ -73,11 +81,22 @@ def check_zip(path: Path) -> None:
             raise UnreadableFile("not_xlsx", _l("El archivo no es un XLSX válido."))
 
 
+def clean_header(value) -> str:
+    """A header as the lists use it: trimmed, without control characters (it names a column in
+    every message and is stored with the batch)."""
+    text = str(value).strip()
+    return _CONTROL.sub("", text).strip() if _CONTROL.search(text) else text
+
+
+def _blank(cells: list) -> bool:
+    return not any(c != "" and (c.__class__ is not str or c.strip()) for c in cells)
+
+
 def _cell(value):
     if value is None:
         return ""
     if isinstance(value, str):
-        return value.strip()
+        return value.strip(TRIM)
     return value  # datetime, int, float from XLSX cells: interpreted by the row checks
 
 
@@ -95,7 +114,7 @@ def _xlsx(path: Path) -> Table:
     sheet = workbook.worksheets[0]
     iterator = sheet.iter_rows(values_only=True)
     try:
-        headers = [str(_cell(v)) for v in next(iterator)]
+        headers = [clean_header(_cell(v)) for v in next(iterator)]
     except StopIteration:
         workbook.close()
         raise UnreadableFile("empty", _l("El archivo está vacío.")) from None
@@ -104,7 +123,7 @@ def _xlsx(path: Path) -> Table:
         try:
             for number, values in enumerate(iterator, start=2):
                 cells = [_cell(v) for v in values]
-                if any(c != "" for c in cells):
+                if not _blank(cells):
                     yield number, cells
         except UnreadableFile:
             raise
@@ -129,7 +148,7 @@ def _csv(path: Path) -> Table:
     handle.seek(0)
     reader = csv.reader(handle, delimiter=delimiter)
     try:
-        headers = [h.strip() for h in next(reader)]
+        headers = [clean_header(h) for h in next(reader)]
     except StopIteration:
         handle.close()
         raise UnreadableFile("empty", _l("El archivo está vacío.")) from None
@@ -137,8 +156,8 @@ def _csv(path: Path) -> Table:
     def rows():
         try:
             for values in reader:
-                cells = [v.strip() for v in values]
-                if any(cells):  # blank lines (only separators and spaces) are skipped
+                cells = [v.strip(TRIM) for v in values]
+                if any(cells) and not _blank(cells):  # blank lines (only separators and spaces) are skipped
                     yield reader.line_num, cells
         except csv.Error as exc:
             raise UnreadableFile("csv_error", _l("CSV mal formado cerca de la línea %(n)s: %(error)s",

@@ -27,7 +27,7 @@ from grants.services import agreements as agreement_service
 from grants.services import files
 from grants.services.errors import Conflict, ValidationFailed
 from grants.web import meetings as meeting_pages
-from grants.web.forms import apply_errors
+from grants.web.forms import apply_errors, person_name
 from grants.web.paging import db_id, page_of
 from grants.workflows.agreement import AgreementState
 from grants.workflows.plan import PlanState
@@ -62,8 +62,8 @@ def _text(label, description=None):
     return TextAreaField(label, validators=[Optional(), Length(max=TEXT_MAX)], description=description)
 
 
-def _short(label):
-    return StringField(label, validators=[Optional(), Length(max=160)])
+def _short(label, *checks):
+    return StringField(label, validators=[Optional(), Length(max=160), *checks])
 
 
 class AgreementForm(FlaskForm):
@@ -81,9 +81,9 @@ class AgreementForm(FlaskForm):
                        "comprobantes pueden ser de hasta esos días antes del desembolso."))
     start_date = _date_field(_l("Inicio del plazo"))
     end_date = _date_field(_l("Fin del plazo"))
-    ministry_signatory_name = _short(_l("Firma por el ministerio: nombre"))
+    ministry_signatory_name = _short(_l("Firma por el ministerio: nombre"), person_name)
     ministry_signatory_title = _short(_l("Firma por el ministerio: cargo"))
-    ngo_signatory_name = _short(_l("Firma por la organización: nombre"))
+    ngo_signatory_name = _short(_l("Firma por la organización: nombre"), person_name)
     ngo_signatory_title = _short(_l("Firma por la organización: cargo"))
 
     def to_data(self) -> dict:

@@ -100,8 +100,9 @@ def error_messages(row: ImportRow, document_column: str) -> list[tuple[str, str]
     return [(m["column"] or "", m["message"]) for m in imports.row_messages(row, document_column)]
 
 
-def warning_messages(row: ImportRow) -> list[str]:
-    return [m["message"] for m in imports.row_messages(row)]
+def warning_messages(row: ImportRow, document_column: str) -> list[tuple[str, str]]:
+    """(column, message) of a row kept with a warning (the document column, for the person)."""
+    return [(m["column"] or "", m["message"]) for m in imports.row_messages(row, document_column)]
 
 
 # --- processing ------------------------------------------------------------------------------
@@ -222,9 +223,9 @@ def batch_page(batch_id):
     response = render_template(
         "beneficiaries/batch.html", batch=batch, progress=progress, failure=failure_text(batch),
         errors=[(row, error_messages(row, document_column)) for row in error_rows], error_paging=error_paging,
-        warnings=[(row, warning_messages(row)) for row in warning_rows], warning_paging=warning_paging,
+        warnings=[(row, warning_messages(row, document_column)) for row in warning_rows], warning_paging=warning_paging,
         batch_state_labels=BATCH_STATE_LABELS, kind_labels=KIND_LABELS,
-        may_download=enrollment_service.sees_personal_data(current_user, batch.organization_id),
+        may_download=batch.rows_readable_by(current_user),
         may_confirm=owner and batch.status == "ready" and batch.rows_valid + batch.rows_warning > 0,
         may_discard=owner and batch.status in ("ready", "failed"),
         may_retry=owner and batch.status == "processing" and progress["interrupted"],
@@ -242,13 +243,10 @@ def batch_page(batch_id):
 
 def _download(batch_id: int, fmt: str):
     batch = _load_batch(batch_id)
-    if not enrollment_service.sees_personal_data(current_user, batch.organization_id):
-        abort(403)  # the rows are the organization's personal data, as typed
-    if batch.status in ("processing", "failed"):
-        abort(404)
+    rows = imports.readable_error_rows(current_user, batch)  # the rows are the organization's personal data
     headers = [h or f"col{i + 1}" for i, h in enumerate(batch.headers or [])]
     build = errors_csv if fmt == "csv" else errors_xlsx
-    data = build(headers, imports.error_rows(batch), str(_l("Errores")), str(_l("Fila")))
+    data = build(headers, rows, str(_l("Errores")), str(_l("Fila")))
     mimetype = "text/csv" if fmt == "csv" else \
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return private(send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True,

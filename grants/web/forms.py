@@ -19,9 +19,10 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from grants.permissions import Role
+from grants.validation.identity import IdentityError, check_person_name
 from grants.web.paging import db_id
 
 ROLE_LABELS = {
@@ -36,8 +37,16 @@ ROLE_LABELS = {
 }
 
 
+def person_name(_form, field) -> None:
+    """WTForms validator of a person's or organization's name (``identity.check_person_name``)."""
+    try:
+        check_person_name(field.data)
+    except IdentityError as exc:
+        raise ValidationError(str(exc.message)) from None
+
+
 class BoardMemberForm(Form):
-    name = StringField(_l("Nombre"), validators=[Optional(), Length(max=160)])
+    name = StringField(_l("Nombre"), validators=[Optional(), Length(max=160), person_name])
     dui = StringField(_l("DUI"), validators=[Optional(), Length(max=12)])
     position = StringField(_l("Cargo"), validators=[Optional(), Length(max=80)])
 
@@ -46,11 +55,12 @@ class BoardMemberForm(Form):
 
 
 class OrganizationForm(FlaskForm):
-    legal_name = StringField(_l("Razón social"), validators=[DataRequired(), Length(max=200)])
+    legal_name = StringField(_l("Razón social"), validators=[DataRequired(), Length(max=200), person_name])
     nit = StringField(_l("NIT"), validators=[DataRequired(), Length(max=20)],
                       description="0614-050707-104-8")
     registry_number = StringField(_l("Número de registro"), validators=[DataRequired(), Length(max=40)])
-    legal_rep_name = StringField(_l("Representante legal"), validators=[DataRequired(), Length(max=160)])
+    legal_rep_name = StringField(_l("Representante legal"), validators=[DataRequired(), Length(max=160),
+                                                                        person_name])
     legal_rep_dui = StringField(_l("DUI del representante legal"), validators=[DataRequired(), Length(max=12)])
     address = StringField(_l("Dirección"), validators=[DataRequired(), Length(max=300)])
     municipality_code = SelectField(_l("Municipio"), validators=[DataRequired()])
@@ -104,7 +114,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 class UserForm(FlaskForm):
     email = EmailField(_l("Correo electrónico"), validators=[DataRequired(), Length(max=254)])
-    full_name = StringField(_l("Nombre completo"), validators=[DataRequired(), Length(max=160)])
+    full_name = StringField(_l("Nombre completo"), validators=[DataRequired(), Length(max=160), person_name])
     roles = MultiCheckboxField(_l("Roles"), choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in Role])
     organization_id = SelectField(_l("Organización (solo usuarios de ONG)"), coerce=db_id, default=0)
     locale = SelectField(_l("Idioma"), default="", choices=[

@@ -25,7 +25,7 @@ from grants.permissions import Permission
 from grants.security import require, visible
 from grants.services import attachments, meetings
 from grants.services.errors import DomainError, Forbidden, NotFound, ValidationFailed
-from grants.web.forms import apply_errors
+from grants.web.forms import apply_errors, person_name
 
 bp = Blueprint("meeting_pages", __name__)
 
@@ -40,7 +40,7 @@ def _date(label):
 
 
 class ParticipantForm(Form):
-    name = StringField(_l("Nombre"), validators=[Optional(), Length(max=160)])
+    name = StringField(_l("Nombre"), validators=[Optional(), Length(max=160), person_name])
     institution = SelectField(_l("Institución"), choices=[SelectChoice("", "—")] + [
         SelectChoice(k, v) for k, v in meetings.INSTITUTION_LABELS.items()], validate_choice=False)
     position = StringField(_l("Cargo"), validators=[Optional(), Length(max=160)])

@@ -24,6 +24,7 @@ from grants.services import documents
 from grants.services import suppliers as supplier_service
 from grants.services.errors import Conflict, ValidationFailed
 from grants.validation.supplier import CHECK_NAMES, describe
+from grants.web.forms import person_name
 from grants.web.paging import page_of
 
 bp = Blueprint("supplier_pages", __name__)
@@ -54,7 +55,7 @@ class SupplierForm(FlaskForm):
                          description=_l("NIT de 14 dígitos (0614-050707-104-8) o DUI de persona natural (00000000-0)."))
     nrc = StringField(_l("NRC"), validators=[Optional(), Length(max=10)],
                       description=_l("Número de registro de contribuyente, si lo tiene."))
-    legal_name = StringField(_l("Nombre o razón social"), validators=[Optional(), Length(max=200)])
+    legal_name = StringField(_l("Nombre o razón social"), validators=[Optional(), Length(max=200), person_name])
     address = StringField(_l("Dirección"), validators=[Optional(), Length(max=300)])
     phone = StringField(_l("Teléfono"), validators=[Optional(), Length(max=30)])
     bank_name = StringField(_l("Banco"), validators=[Optional(), Length(max=120)])

@@ -104,3 +104,97 @@ def test_another_organization_gets_404(client, ctx):
                                headers=api_headers(client, make_user(["monitoring_reviewer"])),
                                data={"file": (io.BytesIO(b"x"), "l.csv")}, content_type="multipart/form-data")
     assert_problem(staff_upload, 403, "forbidden")
+
+
+# --- issue 11: who reads a list's rows; the column of each finding; control characters ---------
+
+STAFF = ("monitoring_reviewer", "auditor", "financial_reviewer", "legal_reviewer", "administrator", "treasury",
+         "admin")
+
+
+def _faulty_batch(client, ctx):
+    first = upload(client, ctx, f"{HEADER}\nDUI,{valid_dui(1)},Ana,López,{BORN},F,0623,{ENROLLED}\n").get_json()
+    client.post(f"/api/v1/beneficiary-imports/{first['id']}/confirm", headers=ctx["h"]["ngo"])
+    lines = [f"DUI,{valid_dui(1)},Ana,López,{BORN},F,0623,{ENROLLED}",          # row 2: already enrolled
+             f"DUI,{valid_dui(2)},Luis,Ramos,{BORN},M,0623,{ENROLLED}",          # row 3
+             f"DUI,{valid_dui(2)},Luis,Ramos,{BORN},M,0623,{ENROLLED}",          # row 4: the same as row 3
+             f"DUI,{valid_dui(3)},Eva\x14,=cmd|' /C calc'!A0,{BORN},F,0623,{ENROLLED}"]  # row 5: control, formula
+    response = upload(client, ctx, HEADER + "\n" + "\n".join(lines) + "\n")
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_the_rows_name_the_column_of_duplicates_and_people_already_enrolled(client, ctx):
+    batch = _faulty_batch(client, ctx)
+    assert (batch["rows_total"], batch["rows_warning"], batch["rows_error"]) == (4, 1, 2)
+    items = client.get(f"/api/v1/beneficiary-imports/{batch['id']}/rows", headers=ctx["h"]["ngo"]).get_json()["items"]
+    by_row = {i["row_number"]: [(f["column"], f["code"]) for f in i["findings"]] for i in items}
+    assert by_row[2] == [("DUI", "already_enrolled")]
+    assert by_row[4] == [("DUI", "duplicate_in_file")]
+    assert ("Nombres", "control_character") in by_row[5] and ("Apellidos", "name_formula") in by_row[5]
+    assert all(f["column"] for i in items for f in i["findings"])
+
+
+def test_a_control_character_in_an_uploaded_cell_never_breaks_the_error_files(client, ctx):
+    from openpyxl import load_workbook
+
+    batch = _faulty_batch(client, ctx)
+    xlsx = client.get(f"/api/v1/beneficiary-imports/{batch['id']}/errors.xlsx", headers=ctx["h"]["ngo"])
+    assert xlsx.status_code == 200
+    values = list(load_workbook(io.BytesIO(xlsx.data)).active.iter_rows(values_only=True))
+    row = next(v for v in values[1:] if v[0] == 5)
+    assert row[3] == "Eva\ufffd" and row[4] == "'=cmd|' /C calc'!A0" and "Nombres:" in row[-1]
+    download = client.get(f"/api/v1/beneficiary-imports/{batch['id']}/errors.csv", headers=ctx["h"]["ngo"])
+    table = list(csv.reader(io.StringIO(download.data.decode("utf-8-sig"))))
+    row = next(r for r in table[1:] if r[0] == "5")
+    assert row[3] == "Eva\ufffd" and row[4].startswith("'=") and "\x14" not in download.data.decode("utf-8-sig")
+
+
+@pytest.mark.parametrize("role", STAFF)
+def test_only_the_organization_reads_its_rows_as_typed_staff_read_the_report(client, ctx, role):
+    batch = _faulty_batch(client, ctx)
+    base = f"/api/v1/beneficiary-imports/{batch['id']}"
+    staff = api_headers(client, make_user([role]))
+    for suffix in ("errors.csv", "errors.xlsx"):
+        assert client.get(f"{base}/{suffix}", headers=ctx["h"]["ngo"]).status_code == 200
+        assert_problem(client.get(f"{base}/{suffix}", headers=staff), 403, "forbidden")
+    own = client.get(f"{base}/rows", headers=ctx["h"]["ngo"]).get_json()["items"]
+    seen = client.get(f"{base}/rows", headers=staff)
+    assert seen.status_code == 200
+    seen = seen.get_json()["items"]
+    assert [i["findings"] for i in seen] == [i["findings"] for i in own]  # the report: row, column, message
+    assert {i["document_number"] for i in own} >= {valid_dui(1), valid_dui(2)}
+    assert all(i["document_number"] is None or i["document_number"].startswith("•") for i in seen)
+
+
+def test_another_organization_reads_nothing_of_the_list(client, ctx):
+    batch = _faulty_batch(client, ctx)
+    other = api_headers(client, agreement_in_execution()["ngo"])
+    for suffix in ("errors.csv", "errors.xlsx", "rows"):
+        assert_problem(client.get(f"/api/v1/beneficiary-imports/{batch['id']}/{suffix}", headers=other),
+                       404, "not_found")
+
+
+def test_a_failed_list_has_no_error_file(client, ctx):
+    response = client.post(f"/api/v1/agreements/{ctx['agreement'].id}/beneficiary-imports", headers=ctx["h"]["ngo"],
+                           data={"file": (io.BytesIO(b"\x89PNG\r\n\x1a\n" + bytes(64)), "lista.xlsx")},
+                           content_type="multipart/form-data")
+    batch_id = response.get_json()["id"]
+    assert_problem(client.get(f"/api/v1/beneficiary-imports/{batch_id}/errors.xlsx", headers=ctx["h"]["ngo"]),
+                   404, "not_found")
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t"])
+def test_names_that_begin_like_a_formula_are_refused_by_the_api(client, start):
+    from tests.factories import organization_data
+
+    headers = api_headers(client, make_user(["admin"]))
+    data = organization_data(legal_rep_name=f"{start}Ana", board_members=[
+        {"name": f"{start}Luis", "dui": "00016297-5", "position": "Tesorero"}])
+    body = assert_problem(client.post("/api/v1/organizations", json=data, headers=headers), 422, "validation_error")
+    text = str(body)
+    assert "legal_rep_name" in text and "board_members" in text and "no puede comenzar con" in text
+    user = {"email": "x@test.example.org", "full_name": f"{start}Root", "password": "una-clave-larga-2026",
+            "roles": ["auditor"]}
+    body = assert_problem(client.post("/api/v1/users", json=user, headers=headers), 422, "validation_error")
+    assert "full_name" in str(body)

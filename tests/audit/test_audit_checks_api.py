@@ -111,3 +111,25 @@ def test_the_endpoints_are_in_the_openapi_document(client):
                  "/api/v1/audit/findings/{finding_id}", "/api/v1/audit/findings/{finding_id}/decision",
                  "/api/v1/audit/findings.xlsx", "/api/v1/audit/findings.pdf"):
         assert path in paths, path
+
+
+def test_a_stored_note_with_control_characters_never_breaks_the_xlsx(client):
+    """A note stored with characters XML cannot hold (written straight through the ORM: the request
+    guard refuses them on input) is exported without them; a formula-like note is neutralized."""
+    from grants.extensions import db
+    from grants.models import AuditFinding
+    from grants.reports.xlsx import REPLACEMENT
+
+    ctx, auditor = _setup(client)
+    _run(client, auditor)
+    # PostgreSQL text holds no NUL, every other control character is storable; a plain UPDATE, as old data
+    db.session.execute(db.update(AuditFinding).where(AuditFinding.rule_code == "advance_overdue").values(
+        note="Revisado\u0014 con la ONG\x1f", summary="=HYPERLINK(\"http://x\")\x0b"))
+    db.session.commit()
+    response = client.get("/api/v1/audit/findings.xlsx?rule_code=advance_overdue", headers=auditor)
+    assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
+    sheet = load_workbook(BytesIO(response.data))["Hallazgos"]
+    note, summary = sheet["N3"].value, sheet["J3"].value
+    assert note == f"Revisado{REPLACEMENT} con la ONG{REPLACEMENT}" and "\x14" not in note
+    assert summary == f"'=HYPERLINK(\"http://x\"){REPLACEMENT}"
+    assert client.get("/api/v1/audit/findings.xlsx", headers=auditor).status_code == 200

@@ -262,3 +262,101 @@ def test_backslashes_tabs_and_newlines_in_cells_are_stored_exactly(ctx):
     assert first.errors == [{"column": "Municipio", "code": "municipality_unknown",
                              "params": {"value": "Ciudad\tGótica\n\\."}}]
     assert (second.outcome, second.last_names) == ("valid", "O\\Brien Peña")
+
+
+# --- issue 11: names, control characters, the column of each message --------------------------
+
+def messages_of(row):
+    return [(m["column"], m["code"]) for m in imports.row_messages(row)]
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t"])
+def test_a_name_that_begins_like_a_formula_or_with_a_tab_is_refused_by_column(ctx, start):
+    first = f"{start}HYPERLINK(\"\"http://x\"\")"
+    lines = [f"DUI,{valid_dui(1)},\"{first}\",López,{ADULT_BORN},F,0623,{ENROLLED}",
+             f"DUI,{valid_dui(2)},Ana,\"{start}Pérez\",{ADULT_BORN},F,0623,{ENROLLED}",
+             f"DUI,{valid_dui(3)},\" {start}Ana\",López,{ADULT_BORN},F,0623,{ENROLLED}",   # behind a space too
+             ADULT.format(dui=valid_dui(4)), f"DUI,{valid_dui(5)},Ana-María,O'Neil,{ADULT_BORN},F,0623,{ENROLLED}"]
+    batch = run(ctx, HEADER + "\n" + "\n".join(lines) + "\n")
+    rows = rows_of(batch)
+    assert messages_of(rows[2]) == [("Nombres", "name_formula")] and rows[2].first_names is None
+    assert messages_of(rows[3]) == [("Apellidos", "name_formula")]
+    assert messages_of(rows[4]) == [("Nombres", "name_formula")]
+    assert [rows[n].outcome for n in (2, 3, 4, 5, 6)] == ["error", "error", "error", "valid", "valid"]
+    assert "no puede comenzar con =, +, -, @" in imports.row_messages(rows[2])[0]["message"]
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x01", "\x08", "\x0b", "\x14", "\x1f"])
+def test_a_control_character_in_a_cell_is_a_row_error_naming_its_column(ctx, char):
+    lines = [f"DUI,{valid_dui(1)},An{char}a,López,{ADULT_BORN},F,0623,{ENROLLED}",
+             f"DUI,{valid_dui(2)}{char},Ana,López,{ADULT_BORN},F,0623,{ENROLLED}",
+             f"DUI,{valid_dui(3)},Ana,López,{ADULT_BORN},F,06{char}23,{ENROLLED}",
+             ADULT.format(dui=valid_dui(4))]
+    batch = run(ctx, HEADER + "\n" + "\n".join(lines) + "\n")
+    assert (batch.status, batch.rows_total, batch.rows_error, batch.rows_valid) == ("ready", 4, 3, 1)
+    rows = rows_of(batch)
+    assert ("Nombres", "control_character") in messages_of(rows[2])
+    assert ("DUI", "control_character") in messages_of(rows[3])
+    assert ("Municipio", "control_character") in messages_of(rows[4])
+    stored = [getattr(r, f) or "" for r in rows.values() for f in ("first_names", "document_number")]
+    assert not any(char in value for value in stored)  # nothing unstorable reached the database
+
+
+def test_a_status_list_with_a_control_character_is_reported_too(ctx):
+    text = ("Tipo de documento,DUI,Estado,Fecha efectiva,Motivo\n"
+            f"DUI,{valid_dui(1)},activo,{ENROLLED},inicia\x00 hoy\n")
+    batch = run(ctx, text, kind="status")
+    assert batch.status == "ready" and ("Motivo", "control_character") in messages_of(rows_of(batch)[2])
+
+
+def test_a_header_with_a_control_character_is_read_without_it(ctx):
+    batch = run(ctx, HEADER.replace("Nombres", "Nom\x14bres") + "\n" + ADULT.format(dui=valid_dui(1)) + "\n")
+    assert batch.status == "ready" and batch.rows_valid == 1 and "Nombres" in batch.headers
+
+
+@pytest.mark.parametrize("type_cell, number, code", [
+    ("", "42749100", "dui_format"),          # the check digit missing
+    ("", "ABC45678-9", "dui_format"),
+    ("", "4274910-01", "dui_format"),
+    ("", "427491000", "dui_check_digit"),    # DUI-shaped: its check digit is checked
+    ("DUI", "42749100", "dui_format"),
+    ("DUI", "ABC45678-9", "dui_format"),
+    ("", "ABC-123", "document_type_missing"),
+])
+def test_a_malformed_dui_is_reported_against_the_document_number_column(ctx, type_cell, number, code):
+    header = HEADER.replace("Tipo de documento", "Tipo de Documento").replace("DUI,", "Número de documento,")
+    batch = run(ctx, f"{header}\n{type_cell},{number},Ana,López,{ADULT_BORN},F,0623,{ENROLLED}\n")
+    assert messages_of(rows_of(batch)[2]) == [("Número de documento", code)]
+
+
+def test_an_unknown_document_type_is_reported_against_the_type_column_as_headed(ctx):
+    header = HEADER.replace("Tipo de documento", "Tipo de Documento")
+    batch = run(ctx, f"{header}\nCédula,{valid_dui(1)},Ana,López,{ADULT_BORN},F,0623,{ENROLLED}\n")
+    assert messages_of(rows_of(batch)[2]) == [("Tipo de Documento", "document_type_unknown")]
+
+
+def test_duplicates_and_people_already_enrolled_name_the_document_column(ctx):
+    header = HEADER.replace("DUI,", "Documento,")
+    first = run(ctx, f"{header}\n{ADULT.format(dui=valid_dui(1))}\n")
+    imports.confirm_batch(Actor.for_user(ctx["ngo"]), first.id)
+    lines = [ADULT.format(dui=valid_dui(1)), ADULT.format(dui=valid_dui(2)), ADULT.format(dui=valid_dui(2))]
+    batch = run(ctx, header + "\n" + "\n".join(lines) + "\n")
+    rows = rows_of(batch)
+    assert messages_of(rows[2]) == [("Documento", "already_enrolled")]
+    assert messages_of(rows[4]) == [("Documento", "duplicate_in_file")]
+    assert rows[2].outcome == "warning" and rows[4].outcome == "error"
+    assert imports.row_messages(rows[4], "DUI")[0]["column"] == "DUI"  # a caller may name it
+
+
+def test_error_rows_of_a_list_with_control_characters_export_clean(ctx):
+    from grants.reports.import_errors import errors_csv, errors_xlsx
+    from openpyxl import load_workbook
+
+    batch = run(ctx, f"{HEADER}\nDUI,{valid_dui(1)},An\x14a,=López,{ADULT_BORN},F,0623,{ENROLLED}\n")
+    rows = list(imports.error_rows(batch))
+    assert rows[0][1]["Nombres"] == "An\x14a"  # the row as typed …
+    sheet = list(load_workbook(io.BytesIO(errors_xlsx(batch.headers, rows, "Errores", "Fila")))
+                 .active.iter_rows(values_only=True))
+    assert sheet[1][3] == "An\ufffda" and sheet[1][4] == "'=López"  # … written so any spreadsheet opens it
+    text = errors_csv(batch.headers, rows, "Errores", "Fila").decode("utf-8-sig")
+    assert "\x14" not in text and "'=López" in text

@@ -420,3 +420,16 @@ def test_files_that_are_not_a_debarment_list_are_refused(p, data):
 def test_only_admins_import_the_debarment_list(p):
     with pytest.raises(Forbidden):
         debarment.import_debarred(act(p["financial"]), DEBARRED_CSV)
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t"])
+def test_a_supplier_name_that_begins_like_a_formula_is_refused(p, start):
+    with pytest.raises(ValidationFailed) as exc:
+        suppliers.propose_supplier(act(p["ngo"]), p["agreement"].id, supplier_data(legal_name=f"{start}SUM(A1)"))
+    assert "no puede comenzar con" in str(exc.value.errors["legal_name"][0])
+    data = (f"NIT,nombre,motivo,fecha\n{NIT_LOW},\"{start}Servicios\",Fraude,01/02/2024\n"
+            f"{valid_dui(7654321)},Servicios Lopez,Fraude,01/02/2024\n").encode()
+    with pytest.raises(ValidationFailed) as exc:
+        debarment.import_debarred(act(p["admin"]), data)
+    assert list(exc.value.errors) == ["rows.2.name"]
+    assert "no puede comenzar con" in str(exc.value.errors["rows.2.name"][0])

@@ -103,3 +103,19 @@ def test_the_dui_check_digit_shortcut_matches_the_definition():
         assert dui_check_digit(digits) == by_definition(digits), digits
     with pytest.raises(ValueError):
         dui_check_digit("1234567a")
+
+
+@pytest.mark.parametrize("name", ["=HYPERLINK(1)", "+1", "-2+3", "@SUM(A1)", "\tAna", " =Ana", "\u00a0@Ana", " \tAna"])
+def test_a_name_that_begins_like_a_formula_or_with_a_tab_is_refused(name):
+    from grants.validation.identity import check_person_name
+
+    with pytest.raises(IdentityError) as exc:
+        check_person_name(name)
+    assert exc.value.code == "name_formula"
+
+
+@pytest.mark.parametrize("name", ["Ana María", "O'Neil", "Ana-María", "María José =", "", None, "Fundación 2+2"])
+def test_names_are_otherwise_left_alone(name):
+    from grants.validation.identity import check_person_name
+
+    check_person_name(name)

@@ -141,3 +141,20 @@ def test_cli_creates_a_user(live_app):
     bad = runner.invoke(users_create, ["--email", "cli@example.org", "--name", "Otra vez",
                                        "--role", "auditor", "--password", "segura-2026"])
     assert bad.exit_code == 1 and "Ya existe un usuario" in bad.output
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t"])
+def test_names_that_begin_like_a_formula_are_refused_by_the_forms(admin_client, start):
+    token = csrf_token(admin_client, "/admin/organizations/new")
+    response = admin_client.post("/admin/organizations/new", data=organization_form(
+        token, legal_rep_name=f"{start}Juana", **{"board_members-0-name": f"{start}Juana"}))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert re.search(r'data-field="legal_rep_name">Un nombre no puede comenzar con', html)
+    assert re.search(r'data-field="board_members-0-name">Un nombre no puede comenzar con', html)
+    assert db.session.scalar(select(Organization)) is None
+    token = csrf_token(admin_client, "/admin/users/new")
+    response = admin_client.post("/admin/users/new", data={
+        "csrf_token": token, "email": "n@example.org", "full_name": f"{start}HYPERLINK(1)", "roles": ["auditor"],
+        "password": "segura-2026"})
+    assert response.status_code == 422 and "Un nombre no puede comenzar con" in response.get_data(as_text=True)

@@ -397,3 +397,58 @@ def test_long_lists_and_reports_are_paginated(app, ctx, monkeypatch):
     assert "page=2" in html and "status=pending" in html
     html = ngo.get(url + "?status=pending&page=2").get_data(as_text=True)
     assert re.findall(r"López Pérez, (Ana \d)", html) == ["Ana 3"]
+
+
+# --- issue 11: who reads a list's rows; the column of each message; control characters ---------
+
+STAFF = ("monitoring_reviewer", "auditor", "financial_reviewer", "legal_reviewer", "administrator", "treasury",
+         "admin")
+
+
+def _list_with_findings(app, ctx):
+    """Row 2 already enrolled (warning), row 4 the same person as row 3, row 5 a control character."""
+    ngo = client_for(app, ctx["ngo"])
+    first = batch_id_of(upload(ngo, ctx["agreement"].id, HEADER + "\n" + GOOD.format(dui=valid_dui(1), name="Ana") + "\n"))
+    post(ngo, f"/beneficiary-imports/{first}/confirm")
+    lines = [GOOD.format(dui=valid_dui(1), name="Ana"), GOOD.format(dui=valid_dui(2), name="Eva"),
+             GOOD.format(dui=valid_dui(2), name="Eva"), GOOD.format(dui=valid_dui(3), name="Lu\x14z")]
+    return ngo, batch_id_of(upload(ngo, ctx["agreement"].id, HEADER + "\n" + "\n".join(lines) + "\n"))
+
+
+def _rows_of(html: str, testid: str) -> dict:
+    table = re.search(rf'data-testid="{testid}">(.*?)</table>', html, re.S).group(1)
+    found = {}
+    for number, cells in re.findall(r'<tr data-row="(\d+)">(.*?)</tr>', table, re.S):
+        texts = [text_of(c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", cells, re.S)]
+        found.setdefault(int(number), []).append(texts[-2:])
+    return found
+
+
+def test_the_report_names_the_column_of_every_message(app, ctx):
+    ngo, batch_id = _list_with_findings(app, ctx)
+    html = ngo.get(f"/beneficiary-imports/{batch_id}").get_data(as_text=True)
+    warnings, errors = _rows_of(html, "warning-rows"), _rows_of(html, "error-rows")
+    assert warnings[2] == [["DUI", "Ya está inscrita en este convenio: se actualizarán sus datos."]]
+    assert errors[4] == [["DUI", "La misma persona ya aparece en la fila 3."]]
+    assert errors[5][0][0] == "Nombres" and "caracteres de control" in errors[5][0][1]
+    workbook = load_workbook(io.BytesIO(ngo.get(f"/beneficiary-imports/{batch_id}/errors.xlsx").get_data()))
+    row = [r for r in workbook.active.iter_rows(values_only=True) if r[0] == 5][0]
+    assert row[3] == "Lu\ufffdz"
+
+
+@pytest.mark.parametrize("role", STAFF)
+def test_only_the_organization_downloads_its_rows_staff_read_the_report(app, ctx, role):
+    from tests.factories import make_user
+
+    ngo, batch_id = _list_with_findings(app, ctx)
+    staff = client_for(app, make_user([role]))
+    own_page = ngo.get(f"/beneficiary-imports/{batch_id}").get_data(as_text=True)
+    page = staff.get(f"/beneficiary-imports/{batch_id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'data-testid="errors-csv"' in own_page and 'data-testid="errors-csv"' not in html
+    assert _rows_of(html, "error-rows") == _rows_of(own_page, "error-rows")  # the report, without personal data
+    for suffix in ("errors.csv", "errors.xlsx"):
+        assert ngo.get(f"/beneficiary-imports/{batch_id}/{suffix}").status_code == 200
+        assert staff.get(f"/beneficiary-imports/{batch_id}/{suffix}").status_code == 403
+    assert valid_dui(2) not in html
