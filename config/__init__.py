@@ -50,6 +50,7 @@ class Config:
     UPLOAD_DIR = str(INSTANCE_DIR / "uploads")
     AGREEMENT_SCAN_MAX_BYTES = 10 * 1024 * 1024
     BENEFICIARY_LIST_MAX_BYTES = 64 * 1024 * 1024
+    DEBARMENT_LIST_MAX_BYTES = 10 * 1024 * 1024  # the CSV of debarred suppliers (admins)
 
     # Notifications by e-mail: only when SMTP_HOST is set (an outbox, sent after commit).
     SMTP_HOST = ""

@@ -1,5 +1,6 @@
-"""Small real PDFs for upload tests."""
+"""Small real PDFs (and other files) for upload tests."""
 import io
+import zipfile
 
 from reportlab.pdfgen import canvas
 
@@ -39,3 +40,12 @@ def pdf_pages(data: bytes) -> list[str]:
 
 def pdf_text(data: bytes) -> str:
     return " ".join(pdf_pages(data))
+
+
+def broken_xlsx() -> bytes:
+    """A zip laid out like a workbook (it passes the upload check) whose workbook openpyxl cannot read."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "esto no es XML")
+    return buffer.getvalue()

@@ -130,7 +130,7 @@ def attach_evidence(files, incident_id):
     try:
         return incidents.attach_evidence(current_actor(), incident_id, data, upload.filename)
     except ValidationFailed as exc:
-        raise ValidationFailed(errors={"file" if k == "evidence" else k: v for k, v in exc.errors.items()}) from None
+        raise type(exc)(errors={"file" if k == "evidence" else k: v for k, v in exc.errors.items()}) from None
 
 
 

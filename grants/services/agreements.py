@@ -19,7 +19,7 @@ from grants.models import Agreement, AgreementCounter, AgreementStatusChange, Pl
 from grants.permissions import Role
 from grants.services import attachments, files
 from grants.services import ledger
-from grants.services.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
+from grants.services.errors import Conflict, FieldErrors, FileTooLarge, Forbidden, NotFound, ValidationFailed
 from grants.services.notifications import notify, users_of_organization, users_with_role
 from grants.workflows import TransitionRefused
 from grants.workflows.agreement import NEEDS_REASON, AgreementAction, AgreementState, next_state
@@ -206,6 +206,8 @@ def sign_agreement(actor: Actor, agreement_id: int, signed_on, scan: bytes) -> A
         errors.add("signed_on", _l("La fecha de firma no puede ser futura ni posterior al plazo."))
     try:
         attachments.check_file(scan, ("pdf",), int(current_app.config["AGREEMENT_SCAN_MAX_BYTES"]), "scan")
+    except FileTooLarge:
+        raise  # 413, whatever else the form holds
     except ValidationFailed as exc:
         for field, messages in exc.errors.items():
             for message in messages:

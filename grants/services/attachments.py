@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -32,31 +33,66 @@ from grants.audit import Actor, record_event
 from grants.extensions import db
 from grants.models import Attachment
 from grants.services import files
-from grants.services.errors import NotFound, ValidationFailed
+from grants.services.errors import FileTooLarge, NotFound, ValidationFailed
 
 FOLDER = "attachments"
 
 
 # --- file types -----------------------------------------------------------------------------------
+# Every check reads the bytes; the name a file arrives with never says what it is. A file that is
+# two things at once (a PDF that also holds an HTML page, an image with something behind it) is
+# refused: browsers and other programs may read the other half.
+
+# HTML that a browser or another reader could pick up. None of these can start a PDF hex string
+# (their second letter is not a hex digit), so outside streams they are never PDF syntax.
+_HTML = re.compile(rb"<\s*(?:!doctype\s+html|html|head|body|script|iframe|object|embed|meta|svg|style|form)\b",
+                   re.IGNORECASE)
+_STREAMS = re.compile(rb"\bstream\r?\n.*?\bendstream\b", re.DOTALL)
+SNIFF_WINDOW = 1445  # bytes a browser looks at to guess a type (WHATWG MIME sniffing)
+MAX_IMAGE_PIXELS = 40_000_000  # a scan at 600 dpi of a legal page is ~ 35 M pixels; more is a bomb
+
 
 def _is_pdf(data: bytes) -> bool:
-    if not data.startswith(b"%PDF-"):
+    """A PDF as pypdf reads it in strict mode (no "repairing" a file into a PDF): a valid cross
+    reference, a page tree with at least one page, nothing after the last ``%%EOF`` but blank
+    bytes, and no HTML outside its streams (nor in the first bytes at all)."""
+    if not data.startswith(b"%PDF-") or not data.rstrip(b" \t\r\n\x00\x0c").endswith(b"%%EOF"):
+        return False
+    if _HTML.search(data[:SNIFF_WINDOW]) or _HTML.search(_STREAMS.sub(b"stream endstream", data)):
         return False
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
-        return len(PdfReader(io.BytesIO(data)).pages) >= 1
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError, AttributeError, IndexError):
+        reader = PdfReader(io.BytesIO(data), strict=True)
+        return len(reader.pages) >= 1 and reader.pages[0].mediabox is not None
+    except Exception:  # noqa: BLE001 - pypdf raises many types on broken files; any of them means "not a PDF"
+        return False
+
+
+def _decodes(data: bytes, fmt: str) -> bool:
+    """Pillow opens the bytes as ``fmt``, its structure verifies, the size is not a decompression
+    bomb, and every pixel decodes (a truncated or corrupt image fails here)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data), formats=[fmt]) as image:
+            if image.width * image.height > MAX_IMAGE_PIXELS:
+                return False
+            image.verify()
+        with Image.open(io.BytesIO(data), formats=[fmt]) as image:  # verify() leaves the image unusable
+            image.load()
+        return True
+    except Exception:  # noqa: BLE001 - Pillow raises OSError, SyntaxError, ValueError, DecompressionBombError …
         return False
 
 
 def _is_jpeg(data: bytes) -> bool:
-    return data.startswith(b"\xff\xd8\xff") and b"\xff\xd9" in data[-1024:]
+    return data.startswith(b"\xff\xd8\xff") and b"\xff\xd9" in data[-1024:] and _decodes(data, "JPEG")
 
 
 def _is_png(data: bytes) -> bool:
-    return data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR" and b"IEND" in data[-64:]
+    return (data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR" and b"IEND" in data[-64:]
+            and _decodes(data, "PNG"))
 
 
 def _is_json_object(data: bytes) -> bool:
@@ -66,6 +102,26 @@ def _is_json_object(data: bytes) -> bool:
         return False
 
 
+def _is_xlsx(data: bytes) -> bool:
+    """A zip that holds a workbook (``grants.validation.tabular.check_zip``: no zip bombs)."""
+    from grants.validation.tabular import UnreadableFile, check_zip
+
+    if not data.startswith(b"PK\x03\x04"):
+        return False
+    try:
+        check_zip(io.BytesIO(data))
+        return True
+    except UnreadableFile:
+        return False
+
+
+def _is_csv(data: bytes) -> bool:
+    """Text (UTF-8 or Windows-1252, no NUL bytes), not another format's bytes."""
+    from grants.validation.tabular import looks_binary, text_encoding
+
+    return not looks_binary(data[:4096]) and not _HTML.search(data[:SNIFF_WINDOW]) and text_encoding(data) is not None
+
+
 @dataclass(frozen=True)
 class FileType:
     name: str
@@ -73,15 +129,19 @@ class FileType:
     suffix: str
     label: str
     matches: Callable[[bytes], bool]
+    aliases: tuple[str, ...] = ()  # other suffixes a name of this type may keep
 
 
 FILE_TYPES = {t.name: t for t in (
     FileType("pdf", "application/pdf", ".pdf", "PDF", _is_pdf),
-    FileType("jpeg", "image/jpeg", ".jpg", "JPEG", _is_jpeg),
+    FileType("jpeg", "image/jpeg", ".jpg", "JPEG", _is_jpeg, (".jpeg", ".jpe")),
     FileType("png", "image/png", ".png", "PNG", _is_png),
     FileType("json", "application/json", ".json", "JSON (DTE)", _is_json_object),
+    FileType("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx", "XLSX", _is_xlsx),
+    FileType("csv", "text/csv", ".csv", "CSV", _is_csv, (".txt",)),
 )}
 SCANS = ("pdf", "jpeg", "png")
+TABLES = ("xlsx", "csv")
 
 
 def detect(data: bytes, accepted: tuple[str, ...]) -> FileType | None:
@@ -89,18 +149,49 @@ def detect(data: bytes, accepted: tuple[str, ...]) -> FileType | None:
     return next((FILE_TYPES[n] for n in accepted if FILE_TYPES[n].matches(data)), None)
 
 
+def too_large(max_bytes: int, field: str = "file") -> FileTooLarge:
+    """The one refusal of a file over its limit: 413 on every upload, API and pages."""
+    return FileTooLarge(errors={field: [_l("El archivo supera el máximo de %(mb)s MB.",
+                                           mb=max(1, max_bytes // (1024 * 1024)))]})
+
+
 def check_file(data: bytes | None, accepted: tuple[str, ...], max_bytes: int, field: str = "file") -> FileType:
-    """The one file check: present, within the size limit, and really one of the accepted types."""
+    """The one file check: present, within the size limit (else ``FileTooLarge``, 413), and really
+    one of the accepted types by its content (else 422)."""
     if not data:
         raise ValidationFailed(errors={field: [_l("Adjunte el archivo.")]})
     if len(data) > max_bytes:
-        raise ValidationFailed(errors={field: [_l("El archivo supera el máximo de %(mb)s MB.",
-                                                   mb=max(1, max_bytes // (1024 * 1024)))]}, code="file_too_large")
+        raise too_large(max_bytes, field)
     found = detect(data, accepted)
     if found is None:
         raise ValidationFailed(errors={field: [_l("El archivo debe ser %(types)s (se revisa su contenido, no su "
                                                    "nombre).", types=", ".join(FILE_TYPES[n].label for n in accepted))]})
     return found
+
+
+# Names are shown on pages, written in audit events and offered as download names: no control or
+# format characters (a right-to-left override makes "factura\u202egpj.exe" read "facturaexe.jpg"),
+# no folders, a bounded length, and the suffix of what the content really is.
+_DROPPED = ("Cc", "Cf", "Cs", "Co", "Cn")   # controls, format (bidi, zero-width), surrogates, private, unassigned
+_SPACES = ("Zs", "Zl", "Zp")
+MAX_FILENAME = 200
+
+
+def clean_filename(filename: str | None, suffix: str, fallback: str = "documento") -> str:
+    """A name safe to store and show for an upload whose content is of type ``suffix`` (``.pdf``…):
+    the name's own suffix is kept only when it says what the content is (``.jpeg`` for a JPEG);
+    otherwise the content's suffix is added (``lista.pdf`` holding a CSV → ``lista.pdf.csv``)."""
+    name = unicodedata.normalize("NFC", str(filename or "")).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(" " if ch in "\t\n\r" or unicodedata.category(ch) in _SPACES else ch
+                   for ch in name if ch in "\t\n\r" or unicodedata.category(ch) not in _DROPPED)
+    name = " ".join(name.split()).strip(" .")
+    stem, dot, ext = name.rpartition(".")
+    kept = {suffix.lower(), *next((t.aliases for t in FILE_TYPES.values() if t.suffix == suffix), ())}
+    if dot and stem.strip(" .") and f".{ext.lower()}" in kept:
+        ending = f".{ext}"
+    else:
+        stem, ending = name, suffix
+    return (stem.strip(" .")[:MAX_FILENAME - len(ending)].rstrip(" .") or fallback) + ending
 
 
 # --- kinds ----------------------------------------------------------------------------------------
@@ -170,12 +261,6 @@ def owner_key(owner) -> tuple[str, int]:
 
 # --- attach, list, read ---------------------------------------------------------------------------
 
-def _clean_name(filename: str | None, suffix: str) -> str:
-    name = os.path.basename((filename or "").replace("\\", "/")).strip()
-    name = "".join(ch for ch in name if ch.isprintable())[:200]
-    return name or f"documento{suffix}"
-
-
 def attach(actor: Actor, owner, kind: str, filename: str | None, data: bytes | None, *,
            organization_id: int | None, expires_on: date | None = None, field: str = "file") -> Attachment:
     """Check and keep one file of ``kind`` for ``owner`` (whose service has checked who may attach)."""
@@ -188,7 +273,7 @@ def attach(actor: Actor, owner, kind: str, filename: str | None, data: bytes | N
         raise ValidationFailed(errors={"expires_on": [_l("Indique la fecha de vencimiento del documento.")]})
     stored = files.store(data, FOLDER, found.suffix)
     attachment = Attachment(owner_type=owner_type, owner_id=owner_id, kind=kind, organization_id=organization_id,
-                            filename=_clean_name(filename, found.suffix), content_type=found.content_type,
+                            filename=clean_filename(filename, found.suffix), content_type=found.content_type,
                             sha256=stored.sha256, size=stored.size, expires_on=expires_on,
                             uploaded_by_id=actor.user_id)
     db.session.add(attachment)

@@ -22,7 +22,7 @@ from grants.extensions import db
 from grants.models import Agreement, Enrollment, EnrollmentPeriod, ImportBatch, ImportRow
 from grants.models.base import utcnow
 from grants.permissions import Role
-from grants.services import files
+from grants.services import attachments, files
 from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from grants.services.notifications import notify, users_with_role
 from grants.services.row_store import RowWriter, original_row, raw_cells
@@ -70,14 +70,13 @@ def start_import(actor: Actor, agreement_id: int, filename: str, data: bytes, ki
                        code="agreement_not_in_execution")
     if kind not in ("enrollment", "status"):
         raise ValidationFailed(errors={"kind": [_l("Tipo de lista desconocido.")]})
-    suffix = Path(filename or "").suffix.lower()
-    if suffix not in (".csv", ".txt", ".xlsx"):
-        raise ValidationFailed(errors={"file": [_l("Formato no admitido: envíe CSV o XLSX.")]})
-    if not data:
-        raise ValidationFailed(errors={"file": [_l("Adjunte el archivo.")]})
+    # What the list is comes from its bytes (the one upload check), never from its name.
+    found = attachments.check_file(data, attachments.TABLES, max_upload_bytes())
+    suffix = found.suffix
     stored = files.store(data, FOLDER, suffix)
     batch = ImportBatch(agreement_id=agreement.id, organization_id=agreement.organization_id, kind=kind,
-                        status="processing", filename=Path(filename).name[:255], file_sha256=stored.sha256,
+                        status="processing", filename=attachments.clean_filename(filename, suffix, "lista"),
+                        file_sha256=stored.sha256,
                         file_size=stored.size, file_format=suffix.lstrip("."), uploaded_by_id=user.id,
                         headers=[])
     db.session.add(batch)

@@ -10,6 +10,7 @@ import hashlib
 import io
 from datetime import date, datetime
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -18,6 +19,7 @@ from grants.audit import Actor, record_event, snapshot
 from grants.extensions import db
 from grants.models import DebarredSupplier, Supplier
 from grants.permissions import Permission, Role
+from grants.services import attachments
 from grants.services.errors import FieldErrors, Forbidden, ValidationFailed
 from grants.services.notifications import notify, users_with_role
 from grants.services.suppliers import _debarment, audit_view
@@ -146,6 +148,8 @@ def import_debarred(actor: Actor, file_bytes: bytes) -> dict:
     user = actor.user
     if user is None or not user.can(Permission.DEBARMENT_MANAGE):
         raise Forbidden()
+    if file_bytes and file_bytes.strip():  # empty: parse_debarment_csv says what to attach
+        attachments.check_file(file_bytes, ("csv",), int(current_app.config["DEBARMENT_LIST_MAX_BYTES"]))
     rows = parse_debarment_csv(file_bytes)
     existing: dict[str, DebarredSupplier] = {}
     ids = [r["tax_id"] for r in rows]

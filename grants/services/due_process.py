@@ -52,7 +52,7 @@ def reply_to_incident(actor: Actor, incident_id: int, text: str | None,
         raise ValidationFailed(errors={"text": [_l("Escriba el descargo.")]})
     if len(body) > MAX_TEXT:
         raise ValidationFailed(errors={"text": [_l("Máximo %(n)s caracteres.", n=MAX_TEXT)]})
-    files = [f for f in (files or []) if f and f[1]]
+    files = [f for f in (files or []) if f and (f[0] or f[1])]  # a named empty file is refused, not dropped
     if len(files) > MAX_REPLY_FILES:
         raise ValidationFailed(errors={"files": [_l("Máximo %(n)s archivos.", n=MAX_REPLY_FILES)]})
     reply = IncidentReply(incident=incident, organization_id=incident.organization_id, text=body,

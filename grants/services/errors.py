@@ -28,6 +28,15 @@ class ValidationFailed(DomainError):
     title = _l("Los datos enviados no son válidos.")
 
 
+class FileTooLarge(ValidationFailed):
+    """An uploaded file over its limit: 413 on every upload (API and pages), with the field's message.
+    A ``ValidationFailed`` so that forms show it beside the field; the status says what happened."""
+
+    status = 413
+    code = "payload_too_large"
+    title = _l("El archivo es demasiado grande.")
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"

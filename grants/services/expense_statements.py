@@ -273,19 +273,14 @@ def submit_statement(actor: Actor, advance_id: int, rows: list[dict], *, filenam
 
 
 def import_statement(actor: Actor, advance_id: int, data: bytes, filename: str) -> ExpenseStatement:
-    """The NGO uploads the filled template (XLSX; CSV also read); errors name spreadsheet rows."""
+    """The NGO uploads the filled template (XLSX; CSV also read, judged by content like every upload);
+    errors name spreadsheet rows."""
     advance = load_advance(advance_id, lock=False)
     own_organization(actor, advance.organization_id, Permission.STATEMENTS_SUBMIT,
                      _l("Solo la organización del convenio presenta sus liquidaciones."))
-    limit = int(current_app.config["EXPENSE_STATEMENT_MAX_BYTES"])
-    suffix = Path(filename or "").suffix.lower()
-    if not data:
-        raise ValidationFailed(errors={"file": [_l("Adjunte el archivo.")]})
-    if len(data) > limit:
-        raise ValidationFailed(errors={"file": [_l("El archivo supera el máximo de %(mb)s MB.",
-                                                   mb=max(1, limit // (1024 * 1024)))]}, code="file_too_large")
-    if suffix not in (".xlsx", ".csv"):
-        raise ValidationFailed(errors={"file": [_l("Envíe la plantilla en formato XLSX.")]})
+    found = attachments.check_file(data, attachments.TABLES, int(current_app.config["EXPENSE_STATEMENT_MAX_BYTES"]))
+    suffix = found.suffix
+    filename = attachments.clean_filename(filename, suffix, "liquidacion")
     stored = files.store(data, FOLDER, suffix)
     try:
         table = open_table(stored.path, filename)
@@ -300,7 +295,7 @@ def import_statement(actor: Actor, advance_id: int, data: bytes, filename: str) 
                 break
     except UnreadableFile as exc:
         raise ValidationFailed(errors={"file": [exc.message]}, code="unreadable_file") from None
-    return _submit(actor, advance_id, numbered, filename=Path(filename).name[:200], sha256=stored.sha256)
+    return _submit(actor, advance_id, numbered, filename=filename, sha256=stored.sha256)
 
 
 # --- review -------------------------------------------------------------------------------------

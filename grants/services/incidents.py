@@ -39,7 +39,7 @@ from grants.models.base import utcnow
 from grants.models.followup import DUE_PROCESS_MEASURES, MEASURES, SANCTION_TYPES, SEVERITIES
 from grants.permissions import Permission
 from grants.services import agreements, attachments, ledger
-from grants.services.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
+from grants.services.errors import Conflict, FieldErrors, FileTooLarge, Forbidden, NotFound, ValidationFailed
 from grants.services.followup import as_date, clean_text, load_agreement, require_state
 from grants.services.money import parse_amount
 from grants.services.notifications import notify, users_of_organization
@@ -106,6 +106,8 @@ def _check_evidence(data: bytes | None, filename: str | None, errors: FieldError
     try:
         attachments.check_file(data, attachments.KINDS["incident_evidence"].types, evidence_limit(), "evidence")
         return True
+    except FileTooLarge:
+        raise  # 413, whatever else the form holds
     except ValidationFailed as exc:
         for field, messages in exc.errors.items():
             for message in messages:

@@ -54,17 +54,32 @@ def _csv_encoding(path: Path) -> str:
     return "utf-8-sig"
 
 
-def _looks_binary(head: bytes) -> bool:
-    """Binary (or UTF-16) text is full of NUL bytes; a stray NUL in a text file is a cell's problem,
-    reported with its row by the row checks."""
+def text_encoding(data: bytes) -> str | None:
+    """How the bytes read as text: UTF-8 (with or without BOM), else Windows-1252; None when
+    neither reads them (Windows-1252 leaves five bytes undefined)."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            data.decode(encoding)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def looks_binary(head: bytes) -> bool:
+    """The first bytes are another format's (PDF, images, zip, executables), or binary (or UTF-16)
+    text full of NUL bytes; a stray NUL in a text file is a cell's problem, reported with its row by
+    the row checks."""
     nuls = head.count(b"\x00")
-    return (nuls > 8 and nuls * 20 > len(head)) or head.startswith((b"\x89PNG", b"%PDF", b"\xff\xd8\xff", b"GIF8", b"MZ"))
+    return (nuls > 8 and nuls * 20 > len(head)) or head.startswith(
+        (b"\x89PNG", b"%PDF", b"\xff\xd8\xff", b"GIF8", b"MZ", b"PK\x03\x04"))
 
 
-def check_zip(path: Path) -> None:
+def check_zip(path) -> None:
+    """``path``: a file name or a binary file object."""
     try:
         archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
         raise UnreadableFile("not_xlsx", _l("El archivo no es un XLSX válido.")) from None
     with archive:
         entries = archive.infolist()
@@ -107,9 +122,11 @@ def _xlsx(path: Path) -> Table:
 
     if not DEFUSEDXML:  # pragma: no cover - defusedxml is a pinned requirement
         raise RuntimeError("defusedxml is required to read XLSX safely")
+    handle = path.open("rb")  # a file object: openpyxl would judge a path by its suffix
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for broken files
+        handle.close()
         raise UnreadableFile("not_xlsx", _l("No se pudo leer el XLSX: %(error)s", error=type(exc).__name__)) from None
     sheet = workbook.worksheets[0]
     iterator = sheet.iter_rows(values_only=True)
@@ -117,6 +134,7 @@ def _xlsx(path: Path) -> Table:
         headers = [clean_header(_cell(v)) for v in next(iterator)]
     except StopIteration:
         workbook.close()
+        handle.close()
         raise UnreadableFile("empty", _l("El archivo está vacío.")) from None
 
     def rows():
@@ -132,6 +150,7 @@ def _xlsx(path: Path) -> Table:
                                                     error=type(exc).__name__)) from None
         finally:
             workbook.close()
+            handle.close()
 
     return Table("xlsx", headers, rows())
 
@@ -139,11 +158,15 @@ def _xlsx(path: Path) -> Table:
 def _csv(path: Path) -> Table:
     with path.open("rb") as handle:
         head = handle.read(4096)
-    if _looks_binary(head):
+    if looks_binary(head):
         raise UnreadableFile("not_csv", _l("El archivo no es un CSV de texto."))
     encoding = _csv_encoding(path)
     handle = path.open("r", encoding=encoding, newline="")
-    first = handle.readline()
+    try:
+        first = handle.readline()
+    except UnicodeDecodeError:
+        handle.close()
+        raise UnreadableFile("not_csv", _l("El archivo no es un CSV de texto.")) from None
     delimiter = max(DELIMITERS, key=first.count)
     handle.seek(0)
     reader = csv.reader(handle, delimiter=delimiter)
@@ -159,6 +182,8 @@ def _csv(path: Path) -> Table:
                 cells = [v.strip(TRIM) for v in values]
                 if any(cells) and not _blank(cells):  # blank lines (only separators and spaces) are skipped
                     yield reader.line_num, cells
+        except UnicodeDecodeError:
+            raise UnreadableFile("not_csv", _l("El archivo no es un CSV de texto.")) from None
         except csv.Error as exc:
             raise UnreadableFile("csv_error", _l("CSV mal formado cerca de la línea %(n)s: %(error)s",
                                                  n=reader.line_num, error=str(exc))) from None
@@ -168,17 +193,11 @@ def _csv(path: Path) -> Table:
     return Table("csv", headers, rows(), encoding=encoding, delimiter=delimiter)
 
 
-def open_table(path: Path, filename: str) -> Table:
-    """The table in ``path``; ``filename`` says what it claims to be (.csv, .txt or .xlsx)."""
-    suffix = Path(filename).suffix.lower()
+def open_table(path: Path, filename: str | None = None) -> Table:
+    """The table in ``path``, read as what its content is (a zip: XLSX; else CSV text). The name
+    (``filename``) says nothing: a list is judged by its bytes, as every upload is."""
     with path.open("rb") as handle:
         magic = handle.read(4)
-    if suffix == ".xlsx":
-        if magic != b"PK\x03\x04":
-            raise UnreadableFile("not_xlsx", _l("El archivo dice ser XLSX pero no lo es."))
+    if magic == b"PK\x03\x04":
         return _xlsx(path)
-    if suffix in (".csv", ".txt"):
-        if magic == b"PK\x03\x04":
-            raise UnreadableFile("not_csv", _l("El archivo dice ser CSV pero es un archivo comprimido (¿XLSX?)."))
-        return _csv(path)
-    raise UnreadableFile("format", _l("Formato no admitido: envíe CSV o XLSX."))
+    return _csv(path)

@@ -177,7 +177,8 @@ def _advance_action(advance_id: int, call, done, form=None, form_name=None):
         db.session.rollback()
         if form is not None:
             apply_errors(form, exc.errors)
-        return render_advance(load_advance(advance_id), 422, None if exc.errors and form is not None else exc.detail,
+        return render_advance(load_advance(advance_id), exc.status,
+                              None if exc.errors and form is not None else exc.detail,
                               **({form_name: form} if form is not None else {}))
     except DomainError as exc:
         detail = refusal(exc)
@@ -334,7 +335,7 @@ def upload_statement(advance_id):
         general, rows = row_errors(exc.errors)
         if exc.detail != ValidationFailed.title and exc.detail not in general:
             general.insert(0, str(exc.detail))
-        return render_advance(load_advance(advance_id), 422, upload_form=form, row_errors=rows,
+        return render_advance(load_advance(advance_id), exc.status, upload_form=form, row_errors=rows,
                               general_errors=general)
     except DomainError as exc:
         detail = refusal(exc)
@@ -356,13 +357,14 @@ def load_statement(statement_id: int) -> ExpenseStatement:
 
 
 def render_statement(statement: ExpenseStatement, status: int = 200, refused=None, errors_for=None,
-                     reason_errors=()):
+                     reason_errors=(), scan_errors=()):
     advance = statement.advance
     can_review = (current_user.can(Permission.STATEMENTS_REVIEW) and Role.NGO not in current_user.roles
                   and current_user.organization_id != advance.organization_id)
     return render_template(
         "money/statement.html", statement=statement, advance=advance, agreement=advance.agreement,
         refused=refused, can_review=can_review, errors_for=errors_for, reason_errors=list(reason_errors),
+        scan_errors=list(scan_errors),
         scans={r.id: statements.scans_of(r) for r in statement.receipts},
         can_attach=is_owner(advance.organization_id) and current_user.can(Permission.STATEMENTS_SUBMIT),
         document_types=receipt_rows.DOCUMENT_TYPES, **money_labels()), status
@@ -388,8 +390,8 @@ def receipt_scan(receipt_id):
                                        upload.filename if upload else None)
     except ValidationFailed as exc:
         db.session.rollback()
-        return render_statement(load_statement(statement.id), 422, errors_for=receipt_id,
-                                reason_errors=[str(m) for ms in exc.errors.values() for m in ms])
+        return render_statement(load_statement(statement.id), exc.status, errors_for=receipt_id,
+                                scan_errors=[str(m) for ms in exc.errors.values() for m in ms] or [str(exc.detail)])
     except DomainError as exc:
         detail = refusal(exc)
         return render_statement(load_statement(statement.id), exc.status, detail)

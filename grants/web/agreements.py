@@ -266,7 +266,9 @@ def edit_agreement(agreement_id):
 # --- state changes ---------------------------------------------------------------------------
 
 def _act(agreement_id: int, form_name: str, form, call, done):
-    """Run a state change from the agreement page; field errors go back next to the fields (422)."""
+    """Run a state change from the agreement page; field errors go back next to the fields (422, or
+    413 for a file over its limit)."""
+    status = 422
     if form.validate_on_submit():
         try:
             call()
@@ -275,7 +277,8 @@ def _act(agreement_id: int, form_name: str, form, call, done):
         except ValidationFailed as exc:
             db.session.rollback()
             apply_errors(form, exc.errors)
-    return _render_page(db.session.get(Agreement, agreement_id), 422, **{form_name: form})
+            status = exc.status
+    return _render_page(db.session.get(Agreement, agreement_id), status, **{form_name: form})
 
 
 @bp.post("/agreements/<int:agreement_id>/sign")

@@ -6,26 +6,26 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from grants.context import current_actor
 from grants.extensions import db
 from grants.services import attachments, documents
-from grants.services.errors import Conflict, Forbidden, ValidationFailed
+from grants.services.errors import Conflict, ValidationFailed
 
 bp = Blueprint("attachment_pages", __name__)
 
-# owner type in the URL → (the service call, the page to go back to)
+# owner type in the URL → (the service call, the owner's page: endpoint and its argument)
 _OWNERS = {
     "invoice": (lambda actor, i, kind, name, data, _exp: documents.attach_invoice_document(actor, i, kind, name, data),
-                lambda i: url_for("money_pages.invoice_page", invoice_id=i)),
+                "money_pages.invoice_page", "invoice_id"),
     "supplier": (lambda actor, i, kind, name, data, exp: documents.attach_supplier_document(actor, i, kind, name,
                                                                                              data, exp),
-                 lambda i: url_for("supplier_pages.supplier_page", supplier_id=i)),
+                 "supplier_pages.supplier_page", "supplier_id"),
     "follow_up_report": (lambda actor, i, _kind, name, data, _exp: documents.attach_report_annex(actor, i, name, data),
-                         lambda i: url_for("followup_pages.report_page", report_id=i)),
+                         "followup_pages.report_page", "report_id"),
 }
 
 
@@ -45,7 +45,7 @@ def download(attachment_id):
 def upload(owner_type, owner_id):
     if owner_type not in _OWNERS:
         abort(404)
-    attach, back = _OWNERS[owner_type]
+    attach, endpoint, argument = _OWNERS[owner_type]
     upload_ = request.files.get("file")
     expires = None
     try:
@@ -56,15 +56,17 @@ def upload(owner_type, owner_id):
                 raise ValidationFailed(errors={"expires_on": [_l("Fecha no válida: use AAAA-MM-DD.")]}) from None
         kind = request.form.get("kind") or ""
         limit = attachments.kind_limit(kind if kind in attachments.KINDS else "followup_annex")
-        data = upload_.read(limit + 1) if upload_ else b""  # over the limit: the service says so
+        data = upload_.read(limit + 1) if upload_ else b""  # over the limit: the service says so (413)
         attach(current_actor(), owner_id, kind, upload_.filename if upload_ else None, data, expires)
-    except (ValidationFailed, Conflict, Forbidden) as exc:
+    except (ValidationFailed, Conflict) as exc:
+        # Refused (422, 409, or 413 for a file over its limit): the owner's page again, with the
+        # reasons, under the refusal's status (as every upload form answers); nothing was stored.
         db.session.rollback()
-        if isinstance(exc, Forbidden):
-            raise
         for messages in (exc.errors or {"": [exc.detail]}).values():
             for message in messages:
                 flash(message, "error")
-        return redirect(back(owner_id) + "#documentos", 303)
+        response = make_response(current_app.view_functions[endpoint](**{argument: owner_id}))
+        response.status_code = exc.status
+        return response
     flash(_l("Documento adjuntado."), "success")
-    return redirect(back(owner_id) + "#documentos", 303)
+    return redirect(url_for(endpoint, **{argument: owner_id}) + "#documentos", 303)

@@ -36,7 +36,7 @@ from grants.reports.import_errors import errors_csv, errors_xlsx
 from grants.security import require, scope_to_user, visible
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments as enrollment_service
-from grants.services.errors import Conflict, DomainError, ValidationFailed
+from grants.services.errors import Conflict, FileTooLarge, ValidationFailed
 from grants.web.beneficiaries import (
     KIND_LABELS,
     UploadForm,
@@ -63,12 +63,6 @@ TEMPLATE_HEADERS = {
     "status": ("Tipo de documento", "Número de documento", "Estado", "Fecha efectiva", "Motivo"),
 }
 FAILURES = {"missing_columns": _l("Faltan columnas obligatorias: %(detail)s.")}
-
-
-class PayloadTooLarge(DomainError):
-    status = 413
-    code = "payload_too_large"
-    title = _l("El archivo es demasiado grande.")
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -173,7 +167,7 @@ def _request_too_large(_exc):
     limit = min(v for v in (current_app.config.get("MAX_CONTENT_LENGTH"), imports.max_upload_bytes()) if v)
     detail = _l("Las listas de beneficiarios pueden pesar hasta %(mb)s MB. Divida el archivo o quite las "
                 "columnas que no se usan y vuelva a subirlo.", mb=max(limit // (1024 * 1024), 1))
-    return render_template("errors/error.html", status=413, title=PayloadTooLarge.title, detail=detail), 413
+    return render_template("errors/error.html", status=413, title=FileTooLarge.title, detail=detail), 413
 
 
 @bp.post("/agreements/<int:agreement_id>/beneficiaries/upload")
@@ -186,10 +180,7 @@ def upload(agreement_id):
         return render_beneficiaries(agreement, 422, upload_form=form)
     limit = imports.max_upload_bytes()
     upload_file = request.files.get("file")
-    data = upload_file.read(limit + 1) if upload_file else b""
-    if len(data) > limit:
-        raise PayloadTooLarge(_l("El archivo supera el máximo de %(mb)s MB para listas de beneficiarios. Divídalo "
-                                 "en varias listas y súbalas por separado.", mb=max(limit // (1024 * 1024), 1)))
+    data = upload_file.read(limit + 1) if upload_file else b""  # over the limit: the service's 413
     try:
         batch = imports.start_import(current_actor(), agreement.id, upload_file.filename if upload_file else "",
                                      data, form.kind.data)
@@ -197,8 +188,7 @@ def upload(agreement_id):
         db.session.rollback()
         messages = exc.errors.get("file") or exc.errors.get("kind") or [exc.detail]
         form.file.errors = list(form.file.errors or []) + list(messages)
-        return render_beneficiaries(db.session.get(Agreement, agreement_id),
-                                    422 if isinstance(exc, ValidationFailed) else 409, upload_form=form)
+        return render_beneficiaries(db.session.get(Agreement, agreement_id), exc.status, upload_form=form)
     batch_id, user_id = batch.id, current_user.id
     db.session.commit()  # the upload is recorded even if processing fails later
     _process(batch_id, user_id)

@@ -232,6 +232,7 @@ def new_incident(agreement_id):
     if request.method == "GET":
         return _render_incident_form(agreement, IncidentForm(formdata=None, data={"occurred_on": today().isoformat()}))
     form = IncidentForm()
+    status = 422
     if form.validate_on_submit():
         upload = request.files.get("evidence")
         evidence = upload.stream.read(incidents.evidence_limit() + 1) if upload and upload.filename else None
@@ -249,10 +250,11 @@ def new_incident(agreement_id):
         except ValidationFailed as exc:
             db.session.rollback()
             apply_errors(form, exc.errors)
+            status = exc.status
         except DomainError as exc:
             detail = _refusal(exc)
             return _render_incident_form(db.session.get(Agreement, agreement_id), form, exc.status, detail)
-    return _render_incident_form(db.session.get(Agreement, agreement_id), form, 422)
+    return _render_incident_form(db.session.get(Agreement, agreement_id), form, status)
 
 
 def render_incident(incident: Incident, form=None, status: int = 200, refused=None, **forms):
@@ -301,7 +303,7 @@ def _incident_action(incident_id: int, call, done, form=None, form_name=None):
         db.session.rollback()
         if form is not None:
             apply_errors(form, exc.errors)
-        return render_incident(db.session.get(Incident, incident_id), status=422,
+        return render_incident(db.session.get(Incident, incident_id), status=exc.status,
                                refused=None if exc.errors and form is not None else exc.detail,
                                **({form_name: form} if form is not None else {}))
     except DomainError as exc:

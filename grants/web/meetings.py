@@ -216,6 +216,7 @@ def meeting_page(meeting_id):
 def upload_minutes(meeting_id):
     meeting = _load_meeting(meeting_id)
     form = MinutesForm()
+    status = 422
     if form.validate_on_submit():
         upload = request.files.get("file")
         data = upload.stream.read(attachments.kind_limit("meeting_minutes") + 1) if upload and upload.filename else None
@@ -226,10 +227,11 @@ def upload_minutes(meeting_id):
         except ValidationFailed as exc:
             db.session.rollback()
             form.file.errors = [str(m) for messages in exc.errors.values() for m in messages]
+            status = exc.status
         except DomainError as exc:
             detail = _refusal(exc)
             return render_meeting(db.session.get(Meeting, meeting_id), exc.status, detail, minutes_form=form)
-    return render_meeting(db.session.get(Meeting, meeting_id), 422, minutes_form=form)
+    return render_meeting(db.session.get(Meeting, meeting_id), status, minutes_form=form)
 
 
 @bp.post("/meetings/<int:meeting_id>/commitments")

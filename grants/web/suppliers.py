@@ -347,7 +347,7 @@ def debarred():
     except ValidationFailed as exc:
         db.session.rollback()
         general, rows = debarment.debarment_row_errors(exc.errors)
-        return _render_debarred(form, 422, general, rows)
+        return _render_debarred(form, exc.status, general, rows)
     flash(_l("Lista importada: %(rows)s filas; %(created)s nuevas, %(updated)s actualizadas, %(unchanged)s sin "
              "cambios; %(flagged)s proveedores señalados.", rows=summary["rows"], created=summary["created"],
              updated=summary["updated"], unchanged=summary["unchanged"], flagged=summary["suppliers_flagged"]),

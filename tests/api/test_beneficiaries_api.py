@@ -10,6 +10,7 @@ from grants.models import AuditEvent
 from tests.agreement_helpers import ENROLLED_ON, agreement_in_execution, born
 from tests.factories import make_user, valid_dui
 from tests.helpers import api_headers, assert_problem
+from tests.pdfs import broken_xlsx
 from tests.timeline import iso
 
 HEADER = "Tipo de documento,DUI,Nombres,Apellidos,Fecha de nacimiento,Sexo,Municipio,Fecha de inscripción"
@@ -74,8 +75,8 @@ def test_upload_report_errors_download_confirm_and_masking(client, ctx):
     assert validated.get_json()["status"] == "validated"
 
 
-def test_an_oversized_list_is_413_and_nothing_is_stored(client, ctx, app):
-    app.config["BENEFICIARY_LIST_MAX_BYTES"] = 1000
+def test_an_oversized_list_is_413_and_nothing_is_stored(client, ctx, app, monkeypatch):
+    monkeypatch.setitem(app.config, "BENEFICIARY_LIST_MAX_BYTES", 1000)
     response = upload(client, ctx, HEADER + "\n" + (f"DUI,00016297-5,Ana,López,{BORN},F,0623,{ENROLLED}\n" * 40))
     assert_problem(response, 413, "payload_too_large")
     listing = client.get(f"/api/v1/agreements/{ctx['agreement'].id}/beneficiary-imports", headers=ctx["h"]["ngo"])
@@ -83,8 +84,11 @@ def test_an_oversized_list_is_413_and_nothing_is_stored(client, ctx, app):
 
 
 def test_a_file_that_is_not_what_it_claims_fails_with_a_reason(client, ctx):
-    response = client.post(f"/api/v1/agreements/{ctx['agreement'].id}/beneficiary-imports", headers=ctx["h"]["ngo"],
-                           data={"file": (io.BytesIO(b"\x89PNG\r\n\x1a\n" + bytes(64)), "lista.xlsx")},
+    path = f"/api/v1/agreements/{ctx['agreement'].id}/beneficiary-imports"
+    refused = client.post(path, headers=ctx["h"]["ngo"], content_type="multipart/form-data",
+                          data={"file": (io.BytesIO(b"\x89PNG\r\n\x1a\n" + bytes(64)), "lista.xlsx")})
+    assert "se revisa su contenido" in assert_problem(refused, 422, "validation_error")["errors"]["file"][0]
+    response = client.post(path, headers=ctx["h"]["ngo"], data={"file": (io.BytesIO(broken_xlsx()), "lista.xlsx")},
                            content_type="multipart/form-data")
     body = response.get_json()
     assert body["status"] == "failed" and body["failure"].startswith("not_xlsx")

@@ -15,7 +15,7 @@ from grants.services import agreements, attachments, expense_statements, ledger
 from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.factories import valid_dui, valid_nit
 from tests.money.advance_helpers import SUPPLIER_NIT, act, approved, disbursed, money_setup, row
-from tests.pdfs import tiny_pdf, tiny_png
+from tests.pdfs import broken_xlsx, tiny_pdf, tiny_png
 from tests.timeline import day, dmy, iso
 
 
@@ -234,7 +234,7 @@ def test_receipt_scan(app):
     try:
         with pytest.raises(ValidationFailed) as caught:
             expense_statements.attach_receipt_scan(act(ctx["ngo"]), receipt.id, tiny_pdf() + b" " * 200)
-        assert caught.value.code == "file_too_large"
+        assert (caught.value.code, caught.value.status) == ("payload_too_large", 413)
     finally:
         app.config["RECEIPT_SCAN_MAX_BYTES"] = 10 * 1024 * 1024
     with pytest.raises(ValidationFailed):  # a PNG signature without a PNG behind it
@@ -333,11 +333,14 @@ def test_upload_that_is_not_an_xlsx_or_too_large(app):
     advance = disbursed(ctx)
     with pytest.raises(ValidationFailed) as caught:
         expense_statements.import_statement(act(ctx["ngo"]), advance.id, b"PK\x03\x04garbage", "x.xlsx")
+    assert "se revisa su contenido" in str(caught.value.errors["file"][0])  # not a zip: not a spreadsheet
+    with pytest.raises(ValidationFailed) as caught:
+        expense_statements.import_statement(act(ctx["ngo"]), advance.id, broken_xlsx(), "x.xlsx")
     assert caught.value.code == "unreadable_file"
     app.config["EXPENSE_STATEMENT_MAX_BYTES"] = 1024
     try:
         with pytest.raises(ValidationFailed) as caught:
             expense_statements.import_statement(act(ctx["ngo"]), advance.id, b"x" * 2048, "x.xlsx")
-        assert caught.value.code == "file_too_large"
+        assert (caught.value.code, caught.value.status) == ("payload_too_large", 413)
     finally:
         app.config["EXPENSE_STATEMENT_MAX_BYTES"] = 10 * 1024 * 1024

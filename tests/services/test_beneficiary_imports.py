@@ -11,8 +11,9 @@ from grants.extensions import db
 from grants.models import Beneficiary, Enrollment, EnrollmentPeriod, ImportBatch, ImportRow
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments
-from grants.services.errors import Conflict, Forbidden
+from grants.services.errors import Conflict, Forbidden, ValidationFailed
 from tests.agreement_helpers import agreement_in_execution, born
+from tests.pdfs import broken_xlsx
 from tests.factories import valid_dui
 from tests.timeline import day, iso, today
 
@@ -180,7 +181,11 @@ def test_segregation_the_uploader_never_validates_and_other_ngos_cannot_confirm(
 
 def test_unreadable_files_fail_the_batch_with_a_reason_and_store_no_rows(ctx):
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
-    for data, name, code in ((png, "lista.xlsx", "not_xlsx"), (png, "lista.csv", "not_csv"),
+    for name in ("lista.xlsx", "lista.csv"):  # not a spreadsheet at all: refused at the upload, no batch
+        with pytest.raises(ValidationFailed):
+            run(ctx, png, name)
+        assert db.session.scalar(select(func.count()).select_from(ImportBatch)) == 0
+    for data, name, code in ((broken_xlsx(), "lista.xlsx", "not_xlsx"),
                              (b"DUI;Nombres\n", "lista.csv", "missing_columns"), (HEADER.encode(), "l.csv", "empty")):
         batch = run(ctx, data, name)
         assert batch.status == "failed" and batch.failure.startswith(code), batch.failure

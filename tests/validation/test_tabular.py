@@ -32,7 +32,7 @@ def reason(tmp_path, data, name):
 
 def test_a_png_renamed_xlsx_or_csv_is_refused(tmp_path):
     png = b"\x89PNG\r\n\x1a\n" + bytes(200)
-    assert reason(tmp_path, png, "lista.xlsx") == "not_xlsx"
+    assert reason(tmp_path, png, "lista.xlsx") == "not_csv"  # the content says what it is, not the name
     assert reason(tmp_path, png, "lista.csv") == "not_csv"
 
 
@@ -68,9 +68,11 @@ def test_a_zip_that_is_not_a_workbook_is_refused(tmp_path):
     assert reason(tmp_path, buffer.getvalue(), "lista.xlsx") == "not_xlsx"
 
 
-def test_unsupported_extension_and_empty_file(tmp_path):
-    assert reason(tmp_path, b"DUI\n", "lista.pdf") == "format"
+def test_the_name_says_nothing_and_an_empty_file_is_refused(tmp_path):
+    assert read(tmp_path, b"DUI\n00016297-5\n", "lista.pdf") == (["DUI"], [(2, ["00016297-5"])])
+    assert read(tmp_path, xlsx_bytes([["DUI"], ["00016297-5"]]), "lista.csv")[0] == ["DUI"]
     assert reason(tmp_path, b"", "lista.csv") == "empty"
+    assert reason(tmp_path, b"DUI\n\x81\x8d\n", "lista.csv") == "not_csv"  # neither UTF-8 nor Windows-1252
 
 
 def test_csv_delimiters_encodings_and_blank_lines(tmp_path):

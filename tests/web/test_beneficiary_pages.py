@@ -21,6 +21,7 @@ from grants.web import beneficiary_imports as import_pages
 from tests.agreement_helpers import ENROLLED_ON, agreement_in_execution, born
 from tests.factories import valid_dui
 from tests.helpers import csrf_token, web_login
+from tests.pdfs import broken_xlsx
 from tests.timeline import iso, today
 
 HEADER = "Tipo de documento,DUI,Nombres,Apellidos,Fecha de nacimiento,Sexo,Municipio,Fecha de inscripción"
@@ -298,7 +299,11 @@ def test_unreadable_and_refused_files_show_clear_errors(app, ctx, monkeypatch):
     agreement = ctx["agreement"]
     ngo = client_for(app, ctx["ngo"])
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
-    batch_id = batch_id_of(upload(ngo, agreement.id, png, filename="lista.xlsx"))
+    refused = upload(ngo, agreement.id, png, filename="lista.xlsx")  # not a spreadsheet: refused, nothing kept
+    assert refused.status_code == 422
+    assert re.search(r'data-field="file">El archivo debe ser XLSX, CSV \(se revisa su contenido',
+                     refused.get_data(as_text=True))
+    batch_id = batch_id_of(upload(ngo, agreement.id, broken_xlsx(), filename="lista.xlsx"))  # unreadable inside
     html = ngo.get(f"/beneficiary-imports/{batch_id}").get_data(as_text=True)
     assert "Rechazada" in html and "La lista fue rechazada" in html
     failure = re.search(r'data-testid="failure">([^<]+)<', html).group(1)
@@ -313,7 +318,7 @@ def test_unreadable_and_refused_files_show_clear_errors(app, ctx, monkeypatch):
 
     refused = upload(ngo, agreement.id, b"%PDF-1.4", filename="lista.pdf")
     assert refused.status_code == 422
-    assert re.search(r'data-field="file">Formato no admitido: envíe CSV o XLSX', refused.get_data(as_text=True))
+    assert re.search(r'data-field="file">El archivo debe ser XLSX, CSV', refused.get_data(as_text=True))
 
     monkeypatch.setitem(app.config, "BENEFICIARY_LIST_MAX_BYTES", 1024 * 1024)
     too_big = upload(ngo, agreement.id, HEADER + "\n" + "x" * (1024 * 1024 + 10))
