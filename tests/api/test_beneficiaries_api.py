@@ -181,9 +181,9 @@ def test_another_organization_reads_nothing_of_the_list(client, ctx):
 
 def test_a_failed_list_has_no_error_file(client, ctx):
     response = client.post(f"/api/v1/agreements/{ctx['agreement'].id}/beneficiary-imports", headers=ctx["h"]["ngo"],
-                           data={"file": (io.BytesIO(b"\x89PNG\r\n\x1a\n" + bytes(64)), "lista.xlsx")},
+                           data={"file": (io.BytesIO(broken_xlsx()), "lista.xlsx")},
                            content_type="multipart/form-data")
-    batch_id = response.get_json()["id"]
+    batch_id = response.get_json()["id"]  # a workbook that cannot be read: a failed batch
     assert_problem(client.get(f"/api/v1/beneficiary-imports/{batch_id}/errors.xlsx", headers=ctx["h"]["ngo"]),
                    404, "not_found")
 
