@@ -420,3 +420,16 @@ def test_ngo_uploads_a_faulty_beneficiary_list_downloads_its_errors_fixes_it_and
     expect(rows.locator("[data-testid=enrollment-state]")).to_have_text(["Pendiente"] * 4)
     expect(page.locator("[data-testid=enrollments]")).to_contain_text(dui(7304))  # the NGO sees its data
     expect(page.locator("[data-testid=batches] [data-testid=batch-row]").first).to_contain_text("Confirmada")
+
+
+def test_the_api_docs_run_under_their_content_security_policy(live_server, page):
+    """Swagger UI renders the operations with the page's CSP in force (its inline start-up script is
+    allowed by hash, nothing else): no violation reported by the browser."""
+    refused = []
+    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text
+            or "Refused to" in message.text else None)
+    response = page.goto(f"{live_server}/api/docs")
+    assert "script-src 'self' 'sha256-" in response.headers["content-security-policy"]
+    expect(page.locator(".opblock-summary-path").first).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("/api/v1/agreements", exact=True).first).to_be_attached()
+    assert refused == []

@@ -126,43 +126,43 @@ def test_path_ids_past_the_database_integer_are_not_found(client, world):
             assert response.mimetype == "application/problem+json"
 
 
-def test_every_integer_field_of_every_body_refuses_a_number_past_the_database(client, world):
+def _send_to_every_body_field(client, headers, kind: str, value_for):
+    """POST/PUT/PATCH ``{field: value_for(n)}`` for every writable body field of type ``kind``;
+    yields (where, field, response, audited) — ``audited``: the refused request wrote an event."""
     spec = _spec(client)
+    n = 0
+    for path, method, operation in _operations(spec, "post", "put", "patch"):
+        for name, prop in _writable(spec, _json_body_schema(spec, operation) or {}).items():
+            if prop.get("type") == kind:
+                before = _audit_count()
+                response = client.open(_url(path), method=method.upper(), json={name: value_for(n)}, headers=headers)
+                n += 1
+                yield f"{method} {path}", name, response, _audit_count() != before
+
+
+def test_every_integer_field_of_every_body_refuses_a_number_past_the_database(client, world):
     headers = api_headers(client, world["admin"])
     tried, failures = 0, []
-    for path, method, operation in _operations(spec, "post", "put", "patch"):
-        schema = _json_body_schema(spec, operation)
-        for name, prop in _writable(spec, schema or {}).items():
-            if prop.get("type") != "integer":
-                continue
-            before = _audit_count()
-            response = client.open(_url(path), method=method.upper(), json={name: 10**20}, headers=headers)
-            tried += 1
-            _assert_refused(response, f"{method} {path} {name}", failures)
-            if _audit_count() != before:
-                failures.append((path, name, "refused but audited a change"))
+    for where, name, response, audited in _send_to_every_body_field(client, headers, "integer", lambda n: 10**20):
+        tried += 1
+        _assert_refused(response, f"{where} {name}", failures)
+        if audited:
+            failures.append((where, name, "refused but audited a change"))
     assert tried > 20 and failures == []
 
 
 # --- control characters ---------------------------------------------------------------------------
 
 def test_every_text_field_of_every_body_refuses_control_characters(client, world):
-    spec = _spec(client)
     headers = api_headers(client, world["admin"])
     tried, failures = 0, []
-    for path, method, operation in _operations(spec, "post", "put", "patch"):
-        schema = _json_body_schema(spec, operation)
-        for name, prop in _writable(spec, schema or {}).items():
-            if prop.get("type") != "string":
-                continue
-            value = CONTROLS[tried % len(CONTROLS)]
-            before = _audit_count()
-            response = client.open(_url(path), method=method.upper(), json={name: value}, headers=headers)
-            tried += 1
-            if response.status_code != 422 or response.get_json().get("errors", {}).get(name) is None:
-                failures.append((method, path, name, response.status_code, response.get_data(as_text=True)[:150]))
-            if _audit_count() != before:
-                failures.append((path, name, "refused but audited a change"))
+    for where, name, response, audited in _send_to_every_body_field(
+            client, headers, "string", lambda n: CONTROLS[n % len(CONTROLS)]):
+        tried += 1
+        if response.status_code != 422 or response.get_json().get("errors", {}).get(name) is None:
+            failures.append((where, name, response.status_code, response.get_data(as_text=True)[:150]))
+        if audited:
+            failures.append((where, name, "refused but audited a change"))
     assert tried > 100 and failures == []
 
 
