@@ -170,10 +170,10 @@ def test_template_download_and_upload(client):
         "700.25", "liquidacion.xlsx", 2)
 
     response = client.post(f"/api/v1/advances/{advance.id}/expense-statements/upload", headers=ngo,
-                           data={"file": (io.BytesIO(b"not a spreadsheet"), "x.xlsx")},
+                           data={"file": (io.BytesIO(b"\x89PNG\r\n\x1a\n" + bytes(40)), "x.xlsx")},
                            content_type="multipart/form-data")
-    problem = assert_problem(response, 422, "unreadable_file")
-    assert "file" in problem["errors"]
+    problem = assert_problem(response, 422, "validation_error")  # the one upload check: not a workbook
+    assert "XLSX" in problem["errors"]["file"][0]
 
 
 def test_request_refused_by_gate_and_suspension_through_the_api(client):
