@@ -141,3 +141,20 @@ def test_a_mistyped_limit_stops_the_start(text):
 
     with pytest.raises(ValueError, match="login limit"):
         create_app("testing", LOGIN_LIMIT_PER_ACCOUNT=text, SQLALCHEMY_DATABASE_URI="sqlite://")
+
+
+def test_an_operator_unblocks_one_account_before_the_window_ends(live_app):
+    with live_app.app_context():
+        blocked, other = make_user(["auditor"]).email, make_user(["auditor"]).email
+    client = live_app.test_client()
+    for attempt in range(10):
+        api_login(client, blocked, f"bad-{attempt}")
+    api_login(client, other, "bad")
+    assert_problem(api_login(client, blocked, PASSWORD), 429, "too_many_requests")
+    result = live_app.test_cli_runner().invoke(args=["users", "unblock", "--email", blocked.upper()])
+    assert result.exit_code == 0, result.output
+    assert api_login(client, blocked, PASSWORD).status_code == 201
+    with live_app.app_context():
+        assert throttle.failures(other) == 1  # nobody else's counter was touched
+        assert throttle.failures(address="127.0.0.1") == 11
+    assert live_app.test_cli_runner().invoke(args=["users", "unblock"]).exit_code != 0
