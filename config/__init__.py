@@ -66,9 +66,9 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "America/El_Salvador"
     LANGUAGES = ("es", "en")
 
-    # Login throttling (Flask-Limiter). Only failed attempts count.
-    RATELIMIT_STORAGE_URI = "memory://"
-    RATELIMIT_HEADERS_ENABLED = True
+    # Login throttling (grants/throttle.py): failed attempts per account and per client address,
+    # web form and API together, counted in the database so every worker and machine shares them.
+    LOGIN_THROTTLE_ENABLED = True
     LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "30 per minute"
 
@@ -155,7 +155,6 @@ _OVERRIDABLE = (
     "MAIL_FROM",
     "PUBLIC_BASE_URL",
     "SESSION_COOKIE_SECURE",
-    "RATELIMIT_STORAGE_URI",
     "LOGIN_LIMIT_PER_ACCOUNT",
     "LOGIN_LIMIT_PER_ADDRESS",
     "PAYMENT_DUAL_AUTHORIZATION_THRESHOLD",

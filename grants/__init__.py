@@ -42,7 +42,10 @@ def create_app(profile: str | None = None, **overrides) -> Flask:
     install_audit_guard(FlaskSQLAlchemySession)  # and every subclass, test sessions included
     ext.migrate.init_app(app, ext.db, directory=MIGRATIONS_DIR)
     ext.csrf.init_app(app)
-    ext.limiter.init_app(app)
+
+    from grants.throttle import check_settings
+
+    check_settings(app.config)  # a mistyped LOGIN_LIMIT_* stops the start, not the first login
 
     from grants.i18n import init_i18n
 

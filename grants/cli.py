@@ -43,6 +43,20 @@ def demo_load(if_empty: bool) -> None:
     )
 
 
+@users_cli.command("unblock")
+@click.option("--email", default=None, help="The account whose failed logins are forgotten.")
+@click.option("--address", default=None, help="The client address whose failed logins are forgotten.")
+@click.option("--all", "everyone", is_flag=True, help="Forget every failed-login counter.")
+def users_unblock(email, address, everyone) -> None:
+    """Let a person whose logins are throttled in before the window ends (grants/throttle.py)."""
+    from grants import throttle
+
+    if not (email or address or everyone):
+        raise click.UsageError("give --email, --address or --all")
+    deleted = throttle.forget(email=email, address=address)
+    click.echo(f"{deleted} contador(es) de intentos fallidos borrado(s).")
+
+
 @users_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--name", "full_name", required=True)

@@ -47,3 +47,32 @@ def unit_of_work():
     except BaseException:
         db.session.rollback()
         raise
+
+
+@contextmanager
+def own_transaction():
+    """A short transaction of its own, committed at once whatever the request does afterwards:
+    bookkeeping that must outlive a refused request (failed-login counters) and must never wait
+    on a request's long transaction.
+
+    PostgreSQL: another pooled connection, one transaction, committed on leaving the block.
+    SQLite is one writer and every request's transaction holds that one write lock from its first
+    statement (``BEGIN IMMEDIATE``): a second connection would wait on its own request. There the
+    request's session must not have written anything yet; its (read-only) transaction is ended and
+    the block runs in a transaction of its own on the same connection, committed at once.
+    """
+    if db.engine.dialect.name != "sqlite":
+        with db.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+        return
+    session = db.session
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("own_transaction() on SQLite runs before the request writes anything")
+    session.commit()
+    try:
+        yield session.connection()
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

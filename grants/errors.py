@@ -9,7 +9,6 @@ import logging
 from flask import Flask, json, render_template, request
 
 from flask_babel import lazy_gettext as _l
-from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
@@ -137,18 +136,13 @@ def _http_error(exc: HTTPException):
 
 
 def _domain_error(exc: DomainError):
-    return _render(exc.status, exc.code, exc.title, exc.detail, flatten_errors(exc.errors))
+    return _render(exc.status, exc.code, exc.title, exc.detail, flatten_errors(exc.errors),
+                   getattr(exc, "headers", None))
 
 
 def _csrf_error(exc: CSRFError):
     return _render(400, "csrf_failed", _l(
         "El formulario expiró o no es válido. Vuelva a cargar la página e inténtelo de nuevo."))
-
-
-def _rate_limited(exc: RateLimitExceeded):
-    code, title = HTTP_CODES[429]
-    headers = {k: v for k, v in exc.get_headers() if k.lower() == "retry-after"}
-    return _render(429, code, title, headers=headers)
 
 
 def _unexpected(exc: Exception):
@@ -172,7 +166,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(CSRFError, _csrf_error)
-    app.register_error_handler(RateLimitExceeded, _rate_limited)
     app.register_error_handler(Exception, _unexpected)
 
 

@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 
 from grants.audit import Actor
 from grants.demo import load_demo
-from grants.extensions import db, limiter
+from grants.extensions import db
 from tests.conftest import TestDatabase, dispose, make_app
 from tests.factories import PASSWORD
 
@@ -101,7 +101,6 @@ def demo_app(backend, tmp_path_factory):
         app = make_app(database)
         try:
             with app.app_context():
-                limiter.reset()
                 load_demo(Actor.system("tests"))
                 db.session.commit()
             yield app

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from grants.audit.rules import RULES
-from grants.extensions import db, limiter
+from grants.extensions import db
 from grants.models import AuditFinding
 from tests import browser_support as support
 from tests.audit import rule_helpers as rh
@@ -23,7 +23,6 @@ pytestmark = pytest.mark.browser
 def audit_server(live_app):
     """An agreement whose first advance is overdue, served over HTTP, and an auditor."""
     with live_app.app_context():
-        limiter.reset()
         ctx = rh.payments_ctx(beneficiaries=False)
         rh.disbursed_advance(ctx)
         data = {"auditor": rh.auditor().email, "agreement": ctx["agreement"].number}

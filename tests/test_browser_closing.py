@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from grants.extensions import db, limiter
+from grants.extensions import db
 from grants.models import Agreement, FinalLiquidation
 from grants.services import ledger
 from tests import browser_support as support
@@ -27,7 +27,6 @@ DISCIPLINES = ("legal", "financial", "monitoring")
 def closing_server(live_app):
     """An agreement in closing (a direct payment, an advance accounted for) served over HTTP."""
     with live_app.app_context():
-        limiter.reset()
         ctx = h.setup(beneficiaries=False)
         h.pay(ctx, "480.20")
         tc.liquidated_advance(ctx, 1, accepted=("25000.00",))

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from grants.extensions import db, limiter
+from grants.extensions import db
 from grants.models import Payment
 from grants.services import ledger
 from tests import browser_support as support
@@ -27,7 +27,6 @@ log_in = support.log_in
 def money_server(live_app):
     """A certified invoice (two beneficiaries billed, one not active: deducted) served over HTTP."""
     with live_app.app_context():
-        limiter.reset()
         ctx = ph.payments_setup()
         invoice = ph.certified(ctx, [ph.beneficiary_line(ctx, ["active", "never"])])
         data = {"invoice_id": invoice.id, "agreement": ctx["agreement"].number,

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from grants.extensions import db, limiter
+from grants.extensions import db
 from grants.models import Enrollment, Incident, Payment
 from grants.services import beneficiary_imports, incidents, invoices, ledger
 from tests import browser_support as support
@@ -33,7 +33,6 @@ log_in = support.log_in
 def served(live_app):
     """An agreement in execution with a validated supplier and treasury officers, served over HTTP."""
     with live_app.app_context():
-        limiter.reset()
         ctx = payments_setup(beneficiaries=False)
         emails = {k: ctx[k].email for k in ("ngo", "administrator", "monitoring", "treasury", "treasury2")}
         ids = {"agreement": ctx["agreement"].id}

@@ -14,11 +14,11 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from grants.context import current_actor
-from grants.extensions import db, limiter
+from grants import throttle
+from grants.extensions import db
 from grants.models import ApiToken
 from grants.services import auth as auth_service
 from grants.services.errors import Unauthorized
-from grants.web.throttle import account_key, count_failure, LOGIN_LIMITS
 
 blp = Blueprint("tokens", __name__, url_prefix="/api/v1/auth", description="Tokens de acceso")
 
@@ -71,20 +71,21 @@ class IssuedTokenSchema(TokenSchema):
 
 @blp.route("/tokens")
 class Tokens(MethodView):
-    decorators = [limiter.limit(lambda: LOGIN_LIMITS["address"](), deduct_when=count_failure),
-                  limiter.limit(lambda: LOGIN_LIMITS["account"](), key_func=account_key,
-                                deduct_when=count_failure)]
-
     @public
     @blp.arguments(TokenRequestSchema)
     @blp.response(201, IssuedTokenSchema)
     @blp.doc(security=[])
     def post(self, args):
-        """Issue a bearer token for an e-mail and password."""
+        """Issue a bearer token for an e-mail and password.
+
+        Failed attempts are throttled per account and per client address, together with the
+        web login form: past the limit the answer is 429 with `Retry-After`, even for the right
+        password, until the window ends."""
+        attempt = throttle.begin_login(args["email"])
         user = auth_service.authenticate(args["email"], args["password"])
         if user is None:
-            g.login_failed = True
             raise Unauthorized(_l("Correo o contraseña incorrectos."), code="invalid_credentials")
+        attempt.succeeded()
         actor = current_actor(user)
         auth_service.record_login(actor, user, channel="api")
         ttl = timedelta(hours=args["expires_in_hours"]) if args.get("expires_in_hours") else None

@@ -34,9 +34,11 @@ from grants.models.plan import (
     ReviewObservation,
 )
 from grants.models.supplier import DebarredSupplier, Supplier, SupplierItem
+from grants.models.throttle import LoginThrottle
 from grants.models.user import ApiToken, User, UserRole
 
 __all__ = [
+    "LoginThrottle",
     "FinalLiquidation",
     "FinalLiquidationSigner",
     "FinalLiquidationSignOff",

@@ -7,7 +7,8 @@ import logging
 
 from flask import current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from grants.audit import Actor, record_event
 from grants.extensions import db
@@ -84,8 +85,37 @@ def user_for_token(raw: str) -> tuple[User, ApiToken] | None:
     now = utcnow()
     if token is None or not token.is_usable(now):
         return None
-    token.last_used_at = now
+    record_token_use(token, now)
     return token.user, token
+
+
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
+def record_token_use(token: ApiToken, now) -> None:
+    """Note the token's last use, at most once a minute, never waiting for a lock.
+
+    PostgreSQL: one autocommit statement on a connection of its own, which skips the row if any
+    transaction holds it (``FOR NO KEY UPDATE SKIP LOCKED``): a request with this token running a
+    long transaction never makes another request with it wait, and this request never holds the
+    token's row. A skipped update is tried again by the next request.
+    SQLite is one writer: the request already holds the one write lock from its first statement
+    (``BEGIN IMMEDIATE``), so the update goes into its own transaction, where nothing can wait.
+    """
+    cutoff = now - TOKEN_USE_RESOLUTION
+    if token.last_used_at is not None and token.last_used_at > cutoff:
+        return
+    if db.engine.dialect.name == "sqlite":
+        token.last_used_at = now
+        return
+    free = (select(ApiToken.id)
+            .where(ApiToken.id == token.id,
+                   or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= cutoff))
+            .with_for_update(key_share=True, skip_locked=True))
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        done = conn.execute(update(ApiToken).where(ApiToken.id.in_(free)).values(last_used_at=now)).rowcount
+    if done:
+        set_committed_value(token, "last_used_at", now)  # what this request shows, without writing it again
 
 
 def revoke_token(actor: Actor, user: User, token_id: int) -> ApiToken:

@@ -61,6 +61,18 @@ class Unauthorized(DomainError):
     title = _l("Se requiere autenticación.")
 
 
+class TooManyAttempts(DomainError):
+    """Too many failed logins for an account or from an address in the current window (429)."""
+
+    status = 429
+    code = "too_many_requests"
+    title = _l("Demasiados intentos. Espere un momento y vuelva a intentarlo.")
+
+    def __init__(self, detail=None, *, retry_after: int):
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class FieldErrors:
     """Collects every error before raising them together (validate first, then write)."""
 

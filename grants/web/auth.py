@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -11,11 +11,11 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from grants.context import current_actor
-from grants.extensions import db, limiter, login_manager
+from grants import throttle
+from grants.extensions import db, login_manager
 from grants.i18n import LANG_COOKIE
 from grants.models import User
 from grants.services import auth as auth_service
-from grants.web.throttle import LOGIN_LIMITS, account_key, count_failure
 
 bp = Blueprint("auth", __name__)
 
@@ -61,19 +61,17 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: LOGIN_LIMITS["address"](), methods=["POST"], deduct_when=count_failure)
-@limiter.limit(lambda: LOGIN_LIMITS["account"](), methods=["POST"], key_func=account_key,
-               deduct_when=count_failure)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
+        attempt = throttle.begin_login(form.email.data)  # shared with the API; 429 page when full
         user = auth_service.authenticate(form.email.data, form.password.data)
         if user is None:
-            g.login_failed = True
             form.password.errors.append(_l("Correo o contraseña incorrectos, o la cuenta está desactivada."))
         else:
+            attempt.succeeded()
             lang = session.get("lang")
             session.clear()  # no session fixation: a fresh session for the new identity
             if lang:

@@ -43,7 +43,7 @@ LAST = ("/api/v1/auth/", "/api/v1/users")  # may end the caller's session or cha
 def fuzzed_app(tmp_path_factory):
     backend = "postgresql" if pg_available() or os.environ.get("CI") else "sqlite"
     database = TestDatabase(backend, tmp_path_factory.mktemp("fuzz"))
-    app = make_app(database, RATELIMIT_ENABLED=False)
+    app = make_app(database, LOGIN_THROTTLE_ENABLED=False)
     with app.app_context():
         with unit_of_work():
             load_demo(Actor.system("tests"))
