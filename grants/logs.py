@@ -6,7 +6,7 @@
   call (the fields stay until the context ends) or as ``with bind(…):`` (restored on exit). A job
   worker binds the ``request_id`` the enqueuing request passed along, so its lines join the
   request's in the log search.
-* ``JsonFormatter``: ``time`` (UTC, ISO 8601, milliseconds), ``level``, ``logger``, ``message`` and
+* ``JsonFormatter``: ``time`` (UTC, ISO 8601, milliseconds), ``level``, ``logger``, ``message``, ``pid`` and
   the bound fields (``request_id``, ``user_id``), the request fields of the access line
   (``method``, ``path``, ``status``, ``duration_ms``) and ``exc_info`` as text when there is one.
 * ``configure(app)``: JSON lines on stderr when ``LOG_FORMAT=json`` or ``FONDOS_ENV=production``
@@ -106,6 +106,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,
         }
         for key in CONTEXT_FIELDS + REQUEST_FIELDS:
             value = getattr(record, key, None)
