@@ -148,6 +148,8 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    # A connection the database closed (a restart, a failover, PgBouncer) is replaced, not handed out.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
 
 PROFILES = {c.ENV_NAME: c for c in (DevelopmentConfig, TestingConfig, ProductionConfig)}
