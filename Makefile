@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test test-dates bench install translations migrate demo clean lint-migrations
+.PHONY: run serve test test-dates bench install translations migrate demo clean lint-migrations
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ demo: migrate
 run: demo
 	@echo "Fondos en http://$(HOST):$(PORT)  (cuentas de demostración en README.md, contraseña demo-2026)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# Production start (README "Running in production"): gunicorn, settings from the environment
+# (gunicorn.conf.py: PORT, WEB_CONCURRENCY, GUNICORN_THREADS, …). Migrate first, once per release:
+# `make migrate` (or `flask db upgrade`); /readyz answers 503 until the database is at head.
+serve: translations
+	$(BIN)/gunicorn --config gunicorn.conf.py
 
 # The whole suite: SQLite always; PostgreSQL too when TEST_DATABASE_URL (default: the local
 # server's `test` database) is reachable; browser tests in Debian's chromium.

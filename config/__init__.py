@@ -124,6 +124,12 @@ class Config:
     # (pg_export_snapshot). See grants/services/audit_checks.py, "Two connections".
     AUDIT_CHECK_WORKERS = 2
 
+    # Operations (issue 12). Logs: JSON lines when LOG_FORMAT=json, and by default in production.
+    LOG_FORMAT = ""          # "json" or "text"; empty = json in production, text elsewhere
+    LOG_LEVEL = "INFO"
+    METRICS_TOKEN = ""       # bearer token for /metrics; empty = no /metrics (404)
+    LEDGER_CHECK_METRICS_SECONDS = 300  # /metrics reruns the ledger check at most this often (0 = never)
+
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
@@ -142,6 +148,8 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    # A connection the database closed (a restart, a failover, PgBouncer) is replaced, not handed out.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
 
 PROFILES = {c.ENV_NAME: c for c in (DevelopmentConfig, TestingConfig, ProductionConfig)}
@@ -158,6 +166,9 @@ _OVERRIDABLE = (
     "LOGIN_LIMIT_PER_ACCOUNT",
     "LOGIN_LIMIT_PER_ADDRESS",
     "PAYMENT_DUAL_AUTHORIZATION_THRESHOLD",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
+    "METRICS_TOKEN",
 )
 
 
@@ -166,6 +177,7 @@ _INTEGERS = (
     "INVOICE_SERVICE_AFTER_ISSUE_DAYS",
     "DEPOSIT_CONFIRMATION_DAYS",
     "INCIDENT_REPLY_WORKING_DAYS",
+    "LEDGER_CHECK_METRICS_SECONDS",
 )
 
 
@@ -194,8 +206,46 @@ def load_config(profile: str | None = None, **overrides) -> dict:
     if "API_TOKEN_TTL_HOURS" in os.environ:
         settings["API_TOKEN_TTL"] = timedelta(hours=float(os.environ["API_TOKEN_TTL_HOURS"]))
     settings.update(overrides)
+    if name == "production":
+        check_production(settings)
     if not settings.get("SECRET_KEY"):
-        if name == "production":
-            raise RuntimeError("SECRET_KEY must be set in production")
         settings["SECRET_KEY"] = _dev_secret_key()
     return settings
+
+
+class ProductionConfigError(RuntimeError):
+    """FONDOS_ENV=production with settings that only make sense on a developer's machine."""
+
+
+# Keys that are not secrets: the testing profile's, and what people type as a placeholder.
+_NOT_SECRET = {TestingConfig.SECRET_KEY, "changeme", "change-me", "secret", "dev", "development", "test",
+               "secret-key", "your-secret-key", "replace-me"}
+SECRET_KEY_MIN_LENGTH = 32
+
+
+def production_problems(settings: dict) -> list[str]:
+    """What keeps these settings from running in production (empty: nothing)."""
+    problems = []
+    key = str(settings.get("SECRET_KEY") or "")
+    if not key:
+        problems.append("SECRET_KEY is not set: generate one with "
+                        "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` and keep it secret")
+    elif key.strip().lower() in _NOT_SECRET or len(key) < SECRET_KEY_MIN_LENGTH:
+        problems.append(f"SECRET_KEY is not a real secret (a placeholder, or shorter than "
+                        f"{SECRET_KEY_MIN_LENGTH} characters)")
+    url = str(settings.get("SQLALCHEMY_DATABASE_URI") or "")
+    if not os.environ.get("DATABASE_URL") and url == Config.SQLALCHEMY_DATABASE_URI:
+        problems.append("DATABASE_URL is not set: production runs on PostgreSQL "
+                        "(DATABASE_URL=postgresql+psycopg://user@host/db)")
+    elif not url.startswith("postgresql"):
+        problems.append(f"DATABASE_URL must be a PostgreSQL database in production, not "
+                        f"{url.split(':', 1)[0] or 'empty'} (the job queue, row locks and several "
+                        f"processes need PostgreSQL)")
+    return problems
+
+
+def check_production(settings: dict) -> None:
+    problems = production_problems(settings)
+    if problems:
+        raise ProductionConfigError("FONDOS_ENV=production refuses to start:\n" +
+                                    "\n".join(f"  - {p}" for p in problems))

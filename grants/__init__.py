@@ -4,8 +4,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, g, jsonify, request, session
-from sqlalchemy import text
+from flask import Flask, g, request, session
 from werkzeug.routing import IntegerConverter
 
 from config import load_config
@@ -51,6 +50,13 @@ def create_app(profile: str | None = None, **overrides) -> Flask:
 
     init_i18n(app)
 
+    from grants import health, logs, metrics
+
+    logs.configure(app)
+    logs.install(app)  # request id and timing first: they also cover requests a later hook refuses
+    metrics.install(app)
+    health.install(app)
+
     from grants.input_guard import install as install_input_guard
 
     install_input_guard(app)  # before any hook that reads the request (API tokens, login)
@@ -76,7 +82,6 @@ def create_app(profile: str | None = None, **overrides) -> Flask:
     register_cli(app)
 
     _register_unit_of_work(app)
-    _register_health(app)
     _register_security_headers(app)
     return app
 
@@ -114,29 +119,6 @@ def _deliver_mail(app: Flask) -> None:
             deliver_pending()
     except Exception:
         log.exception("e-mail delivery after the response failed; `flask notifications send` retries")
-
-
-def _register_health(app: Flask) -> None:
-    from grants.extensions import db
-    from grants.models import AuditChainHead
-
-    @app.get("/healthz")
-    def healthz():
-        body = {"status": "ok", "app": "fondos", "database": {"backend": db.engine.dialect.name}}
-        try:
-            db.session.execute(text("SELECT 1"))
-            head = db.session.get(AuditChainHead, 1)
-            body["database"]["status"] = "ok" if head is not None else "not_migrated"
-            body["audit_events"] = head.seq if head is not None else None
-        except Exception as exc:  # report, don't crash: that's what a health check is for
-            db.session.rollback()
-            log.warning("health check: database unavailable: %s", exc)
-            body["database"]["status"] = "unavailable"
-        if body["database"]["status"] != "ok":
-            body["status"] = "degraded"
-            return jsonify(body), 503
-        return jsonify(body)
-
 
 
 def _docs_policy(html: str) -> str:

@@ -231,3 +231,5 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(notifications_cli)
     from grants.cli_reports import reports_cli
     app.cli.add_command(reports_cli)
+    from grants.cli_ops import ledger_cli
+    app.cli.add_command(ledger_cli)

@@ -1,18 +1,17 @@
 """Who is acting in this request: the web user (cookie) or the API user (bearer token)."""
 from __future__ import annotations
 
-import uuid
-
 from flask import g, has_request_context, request
 from flask_login import current_user
 
 from grants.audit import Actor
+from grants.logs import clean_request_id
 
 
 def request_id() -> str:
-    if "request_id" not in g:
-        incoming = request.headers.get("X-Request-Id", "") if has_request_context() else ""
-        g.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
+    """This request's id (the one in its log lines and its X-Request-Id response header)."""
+    if "request_id" not in g:  # set by grants.logs before any other hook; this is for other contexts
+        g.request_id = clean_request_id(request.headers.get("X-Request-Id") if has_request_context() else None)
     return g.request_id
 
 

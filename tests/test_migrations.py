@@ -22,23 +22,25 @@ def test_models_and_migrations_do_not_drift(live_app):
     assert diff == [], "models changed without a migration: run `flask db migrate`"
 
 
-def test_app_starts_and_reports_health_on_an_empty_database(live_app):
+def test_app_starts_and_is_ready_on_an_empty_database(live_app):
     client = live_app.test_client()
-    response = client.get("/healthz")
+    assert client.get("/healthz").status_code == 200
+    response = client.get("/readyz")
     assert response.status_code == 200
     body = response.get_json()
-    assert body["status"] == "ok" and body["database"]["status"] == "ok"
+    assert body["status"] == "ready" and body["database"]["status"] == "ok"
     assert body["audit_events"] == 0
     assert client.get("/login").status_code == 200
 
 
-def test_health_reports_an_unmigrated_database(tmp_path):
+def test_an_unmigrated_database_is_alive_but_not_ready(tmp_path):
     from grants import create_app
 
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'empty.db'}")
-    response = app.test_client().get("/healthz")
+    assert app.test_client().get("/healthz").status_code == 200
+    response = app.test_client().get("/readyz")
     assert response.status_code == 503
-    assert response.get_json()["database"]["status"] in ("not_migrated", "unavailable")
+    assert response.get_json()["migrations"]["status"] == "not_at_head"
 
 
 def test_demo_loads_through_the_services_and_the_app_serves_it(live_app):
@@ -67,7 +69,7 @@ def test_demo_loads_through_the_services_and_the_app_serves_it(live_app):
         assert [(a.agreement_id, a.liquidation_due) for a in overdue] == [
             (execution.id, today() - timedelta(days=18))]
     client = live_app.test_client()
-    assert client.get("/healthz").get_json()["audit_events"] > 0
+    assert client.get("/readyz").get_json()["audit_events"] > 0
     token = client.post("/api/v1/auth/tokens",
                         json={"email": "ngo1@fondos.example.org", "password": "demo-2026"}).get_json()["token"]
     orgs = client.get("/api/v1/organizations", headers={"Authorization": f"Bearer {token}"}).get_json()

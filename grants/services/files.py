@@ -3,11 +3,17 @@ checked in one place: ``grants.services.attachments.check_file``.
 
 A file is written before the transaction commits; if it rolls back the file stays as an
 unreferenced blob named by its hash (harmless, and reused if the same file comes again).
+
+Several processes on several machines may share ``UPLOAD_DIR`` (NFS or similar): each writes to a
+temporary name of its own (random, so two hosts with the same pid never share one), flushes it to
+disk and renames it over the final name — a reader sees the whole file or none, and two writers of
+the same file write the same bytes.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from pathlib import Path
 
 from flask import current_app
@@ -30,8 +36,11 @@ def store(data: bytes, folder: str, suffix: str) -> StoredFile:
     target_dir.mkdir(parents=True, exist_ok=True)
     path = target_dir / f"{digest}{suffix}"
     if not path.exists():
-        tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
+        tmp = path.with_suffix(path.suffix + f".{uuid.uuid4().hex}.tmp")
+        with tmp.open("wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(tmp, path)
     return StoredFile(digest, len(data), path)
 

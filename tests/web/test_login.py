@@ -22,7 +22,8 @@ def test_login_sets_an_httponly_samesite_cookie_and_lands_on_home(client):
 def test_session_cookie_is_secure_outside_development():
     from config import load_config
 
-    assert load_config("production", SECRET_KEY="x")["SESSION_COOKIE_SECURE"] is True
+    assert load_config("production", SECRET_KEY="k" * 48,
+                       SQLALCHEMY_DATABASE_URI="postgresql+psycopg://db/fondos")["SESSION_COOKIE_SECURE"] is True
     assert load_config("development")["SESSION_COOKIE_SECURE"] is False
 
 
