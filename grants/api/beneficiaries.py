@@ -181,7 +181,8 @@ def get_batch(batch_id):
 @blp.response(200, RowPageSchema)
 def batch_rows(args, batch_id):
     _batch(batch_id)
-    query = select(ImportRow).where(ImportRow.batch_id == batch_id).order_by(ImportRow.row_number)
+    query = (select(ImportRow).where(ImportRow.batch_id == batch_id).order_by(ImportRow.row_number)
+             .options(joinedload(ImportRow.batch)))
     if args.get("outcome"):
         query = query.where(ImportRow.outcome == args["outcome"])
     return paginate(db.session, query, args)
