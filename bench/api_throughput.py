@@ -164,7 +164,9 @@ def main(argv=None) -> int:
             profile_one_read(app, reads[1][1], token, 30)
         dispose(app)
 
-        env = {"BENCH_DATABASE_URL": database.url, "BENCH_SECRET_KEY": "bench-only-" + os.urandom(8).hex(),
+        secret = "bench-only-" + os.urandom(16).hex()
+        env = {"BENCH_DATABASE_URL": database.url, "BENCH_SECRET_KEY": secret,
+               "DATABASE_URL": database.url, "SECRET_KEY": secret,  # what a production start checks, too
                "BENCH_UPLOAD_DIR": str(uploads), "BENCH_BARE_BODY": str(workdir / "bare.json"), "FONDOS_ENV": "production",
                "BENCH_TOKEN_WRITE": "off" if args.without_token_write else "on"}
         print(f"gunicorn {args.workers} sync workers, wrk {args.connections} connections, {args.duration:g} s each "
