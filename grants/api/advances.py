@@ -6,9 +6,10 @@ An NGO user sees only its own organization's objects (another's: 404).
 """
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Response, g, request
 from flask.views import MethodView
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from grants.api.advance_schemas import (
     AdvancePageSchema,
@@ -38,11 +39,13 @@ from grants.context import current_actor
 from grants.extensions import db
 from grants.models import Advance, Agreement, ExpenseStatement, Receipt, Refund
 from grants.security import scope_to_user
+from grants.services import advance_common
 from grants.services import advances as service
 from grants.services import attachments as attachment_service
 from grants.services import refunds as refund_service
 from grants.services import expense_statements as statements
 from grants.services import ledger
+from grants.services.attachments import prefetch_attachments
 from grants.services.errors import NotFound, ValidationFailed
 
 blp = Blueprint("advances", __name__, url_prefix="/api/v1", description="Anticipos, liquidaciones y reintegros")
@@ -58,8 +61,21 @@ def _advance(advance_id: int) -> Advance:
     return visible_money(Advance, advance_id)
 
 
-def _statement(statement_id: int) -> ExpenseStatement:
-    statement = db.session.get(ExpenseStatement, statement_id)
+# What the schemas dump, loaded in a fixed number of queries for a whole page.
+ADVANCE_LOAD = (joinedload(Advance.agreement), selectinload(Advance.statements))
+STATEMENT_LOAD = (selectinload(ExpenseStatement.receipts).joinedload(Receipt.budget_line),)
+
+
+def _advance_page(query, args) -> dict:
+    """A page of advances; the receipts pending of all of them in one query (AdvanceSchema reads them
+    from ``g``: this request only)."""
+    page = paginate(db.session, query.options(*ADVANCE_LOAD), args)
+    g.pending_receipts = advance_common.pending_by_advance([a.id for a in page["items"]])
+    return page
+
+
+def _statement(statement_id: int, options=()) -> ExpenseStatement:
+    statement = db.session.get(ExpenseStatement, statement_id, options=options)
     _advance(statement.advance_id if statement is not None else 0)
     if statement is None:
         raise NotFound()
@@ -94,7 +110,7 @@ class AgreementAdvances(MethodView):
         query = select(Advance).where(Advance.agreement_id == agreement.id)
         if args.get("status"):
             query = query.where(Advance.status == args["status"])
-        return paginate(db.session, query.order_by(Advance.tranche_number, Advance.id), args)
+        return _advance_page(query.order_by(Advance.tranche_number, Advance.id), args)
 
     @blp.arguments(AdvanceRequestSchema)
     @blp.response(201, AdvanceSchema)
@@ -114,15 +130,17 @@ def list_advances(args):
     query = select(Advance)
     if args.get("status"):
         query = query.where(Advance.status == args["status"])
-    return paginate(db.session, scope_to_user(user, query, Advance.organization_id)
-                    .order_by(Advance.created_at, Advance.id), args)
+    return _advance_page(scope_to_user(user, query, Advance.organization_id).order_by(Advance.created_at, Advance.id),
+                         args)
 
 
 @blp.route("/advances/<int:advance_id>")
 @blp.response(200, AdvanceSchema)
 def get_advance(advance_id):
     """An advance with its statements, outstanding balance and liquidated share."""
-    return _advance(advance_id)
+    advance = visible_money(Advance, advance_id, ADVANCE_LOAD)
+    g.pending_receipts = advance_common.pending_by_advance([advance.id])
+    return advance
 
 
 @blp.route("/advances/<int:advance_id>/approve", methods=["POST"])
@@ -205,7 +223,9 @@ def statement_template(advance_id):
 @blp.route("/expense-statements/<int:statement_id>")
 @blp.response(200, StatementSchema)
 def get_statement(statement_id):
-    return _statement(statement_id)
+    statement = _statement(statement_id, STATEMENT_LOAD)
+    prefetch_attachments(statement.receipts, "receipt_scan")
+    return statement
 
 
 @blp.route("/receipts/<int:receipt_id>/decision", methods=["POST"])
@@ -245,8 +265,9 @@ class Refunds(MethodView):
             query = query.where(Refund.agreement_id == args["agreement_id"])
         if args.get("status"):
             query = query.where(Refund.status == args["status"])
-        return paginate(db.session, scope_to_user(user, query, Advance.organization_id)
-                        .order_by(Refund.id), args)
+        page = paginate(db.session, scope_to_user(user, query, Advance.organization_id).order_by(Refund.id), args)
+        prefetch_attachments(page["items"], "deposit_slip")
+        return page
 
     @idempotent
     @blp.arguments(RefundSchema)

@@ -14,6 +14,7 @@ from grants.api.plan_schemas import (
     AgreementUpdateSchema,
     ReasonSchema,
     SignSchema,
+    agreement_load,
 )
 from grants.context import acting_user, current_actor
 from grants.extensions import db
@@ -26,10 +27,10 @@ from grants.services.agreement_document import agreement_pdf
 blp = Blueprint("agreements", __name__, url_prefix="/api/v1/agreements", description="Convenios de cooperación")
 
 
-def _agreement(agreement_id: int) -> Agreement:
+def _agreement(agreement_id: int, options=()) -> Agreement:
     user = acting_user()
     require(user, Permission.AGREEMENTS_READ)
-    return visible(user, db.session.get(Agreement, agreement_id))
+    return visible(user, db.session.get(Agreement, agreement_id, options=options))
 
 
 @blp.route("")
@@ -40,6 +41,7 @@ class Agreements(MethodView):
         user = acting_user()
         require(user, Permission.AGREEMENTS_READ)
         query = scope_to_user(user, select(Agreement).order_by(Agreement.id), Agreement.organization_id)
+        query = query.options(*agreement_load())
         return paginate(db.session, query, args)
 
     @blp.arguments(AgreementSchema)
@@ -54,7 +56,7 @@ class Agreements(MethodView):
 class AgreementById(MethodView):
     @blp.response(200, AgreementSchema)
     def get(self, agreement_id):
-        return _agreement(agreement_id)
+        return _agreement(agreement_id, agreement_load(detail=True))
 
     @blp.arguments(AgreementUpdateSchema(partial=True))
     @blp.response(200, AgreementSchema)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from grants.api.blueprint import Blueprint
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from grants.api.fields import PageArgsSchema, paginate
 from grants.api.schemas import (
@@ -41,7 +42,7 @@ class Allocations(MethodView):
         if args.get("organization_id"):
             query = query.where(Allocation.organization_id == args["organization_id"])
         query = scope_to_user(user, query, Allocation.organization_id)
-        return paginate(db.session, query, args)
+        return paginate(db.session, query.options(joinedload(Allocation.organization)), args)
 
     @blp.arguments(AllocationSchema)
     @blp.response(201, AllocationSchema)

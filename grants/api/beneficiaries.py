@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_babel import gettext as _
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from grants import models
 from grants.api.blueprint import Blueprint
@@ -180,7 +181,8 @@ def get_batch(batch_id):
 @blp.response(200, RowPageSchema)
 def batch_rows(args, batch_id):
     _batch(batch_id)
-    query = select(ImportRow).where(ImportRow.batch_id == batch_id).order_by(ImportRow.row_number)
+    query = (select(ImportRow).where(ImportRow.batch_id == batch_id).order_by(ImportRow.row_number)
+             .options(joinedload(ImportRow.batch)))
     if args.get("outcome"):
         query = query.where(ImportRow.outcome == args["outcome"])
     return paginate(db.session, query, args)
@@ -282,7 +284,7 @@ def agreement_enrollments(args, agreement_id):
         query = select(Enrollment).where(Enrollment.agreement_id == agreement_id)
     if args.get("status"):
         query = query.where(Enrollment.status == args["status"])
-    return paginate(db.session, query.order_by(Enrollment.id), args)
+    return paginate(db.session, query.order_by(Enrollment.id).options(joinedload(Enrollment.beneficiary)), args)
 
 
 @blp.route("/enrollments/<int:enrollment_id>/status", methods=["POST"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import request
 from flask.views import MethodView
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from grants.api.blueprint import Blueprint
 from grants.api.fields import PageArgsSchema, paginate
@@ -29,11 +30,12 @@ from grants.api.followup_schemas import (
 from grants.api.plan_schemas import AgreementSchema
 from grants.context import acting_user, current_actor
 from grants.extensions import db
-from grants.models import Agreement, FinePayment, FollowUpReport, Incident
+from grants.models import Agreement, FinePayment, FollowUpActivity, FollowUpIndicator, FollowUpReport, Incident
 from grants.permissions import Permission
 from grants.security import require, visible
 from grants.services import agreements, due_process, fines, followup, incidents
 from grants.services import attachments as attachment_service
+from grants.services.attachments import prefetch_attachments
 from grants.services.errors import NotFound, ValidationFailed
 
 blp = Blueprint("followup", __name__, url_prefix="/api/v1", description="Seguimiento: informes, incumplimientos y cierre")
@@ -49,6 +51,18 @@ def _agreement(agreement_id: int) -> Agreement:
     return visible(_reader(), db.session.get(Agreement, agreement_id))
 
 
+# What the schemas dump, loaded in a fixed number of queries for a whole page.
+REPORT_LOAD = (joinedload(FollowUpReport.agreement), joinedload(FollowUpReport.author),
+               selectinload(FollowUpReport.activities).joinedload(FollowUpActivity.activity),
+               selectinload(FollowUpReport.indicators).joinedload(FollowUpIndicator.indicator))
+INCIDENT_LOAD = (joinedload(Incident.agreement), joinedload(Incident.reply))
+
+
+def _prefetch_incident_files(incidents) -> None:
+    replies = [i.reply for i in incidents if i.reply is not None]
+    prefetch_attachments(incidents, "incident_evidence", more=((replies, "incident_reply"),))
+
+
 def _incident(incident_id: int) -> Incident:
     return visible(_reader(), db.session.get(Incident, incident_id))
 
@@ -62,7 +76,7 @@ class AgreementReports(MethodView):
         agreement = _agreement(agreement_id)
         query = select(FollowUpReport).where(FollowUpReport.agreement_id == agreement.id).order_by(
             FollowUpReport.period_end.desc(), FollowUpReport.id.desc())
-        return paginate(db.session, query, args)
+        return paginate(db.session, query.options(*REPORT_LOAD), args)
 
     @blp.arguments(FollowUpReportSchema)
     @blp.response(201, FollowUpReportSchema)
@@ -78,7 +92,7 @@ class AgreementReports(MethodView):
 @blp.route("/follow-up-reports/<int:report_id>")
 @blp.response(200, FollowUpReportSchema)
 def get_report(report_id):
-    return visible(_reader(), db.session.get(FollowUpReport, report_id))
+    return visible(_reader(), db.session.get(FollowUpReport, report_id, options=REPORT_LOAD))
 
 
 @blp.route("/agreements/<int:agreement_id>/indicator-progress")
@@ -98,7 +112,10 @@ class AgreementIncidents(MethodView):
         query = select(Incident).where(Incident.agreement_id == agreement.id)
         if args.get("status"):
             query = query.where(Incident.status == args["status"])
-        return paginate(db.session, query.order_by(Incident.occurred_on.desc(), Incident.id.desc()), args)
+        page = paginate(db.session, query.order_by(Incident.occurred_on.desc(), Incident.id.desc())
+                        .options(*INCIDENT_LOAD), args)
+        _prefetch_incident_files(page["items"])
+        return page
 
     @blp.arguments(IncidentSchema)
     @blp.response(201, IncidentSchema)
@@ -114,7 +131,9 @@ class AgreementIncidents(MethodView):
 @blp.route("/incidents/<int:incident_id>")
 @blp.response(200, IncidentSchema)
 def get_incident(incident_id):
-    return _incident(incident_id)
+    incident = visible(_reader(), db.session.get(Incident, incident_id, options=INCIDENT_LOAD))
+    _prefetch_incident_files([incident])
+    return incident
 
 
 @blp.route("/incidents/<int:incident_id>/evidence", methods=["POST"])

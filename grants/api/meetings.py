@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
+from sqlalchemy.orm import joinedload, selectinload
 
 from grants.api.blueprint import Blueprint
 from grants.api.fields import PageArgsSchema, paginate
@@ -28,6 +29,7 @@ from grants.extensions import db
 from grants.models import Commitment, Meeting
 from grants.permissions import Permission
 from grants.security import require, visible
+from grants.services.attachments import prefetch_attachments
 from grants.services import attachments, meetings
 
 blp = Blueprint("meetings", __name__, url_prefix="/api/v1",
@@ -43,15 +45,21 @@ def _record(stage: str, record_id: int):
     return meetings.load_record(user, stage, record_id)
 
 
-def _meeting(meeting_id: int) -> Meeting:
+# What MeetingSchema dumps, loaded in a fixed number of queries for a whole page.
+MEETING_LOAD = (selectinload(Meeting.participants), selectinload(Meeting.commitments).joinedload(Commitment.owner))
+
+
+def _meeting(meeting_id: int, options=()) -> Meeting:
     user = acting_user()
-    meeting = visible(user, db.session.get(Meeting, meeting_id))
+    meeting = visible(user, db.session.get(Meeting, meeting_id, options=options))
     require(user, READ[meeting.stage])
     return meeting
 
 
 def _list(stage: str, record_id: int, args: dict) -> dict:
-    return paginate(db.session, meetings.case_query(_record(stage, record_id)), args)
+    page = paginate(db.session, meetings.case_query(_record(stage, record_id)).options(*MEETING_LOAD), args)
+    prefetch_attachments(page["items"], "meeting_minutes")
+    return page
 
 
 def _create(stage: str, record_id: int, data: dict) -> Meeting:
@@ -109,7 +117,7 @@ class AgreementMeetings(MethodView):
 @blp.response(200, MeetingSchema)
 def get_meeting(meeting_id):
     """The meeting: participants, minutes, signed minutes, commitments."""
-    return _meeting(meeting_id)
+    return _meeting(meeting_id, MEETING_LOAD)
 
 
 @blp.route("/meetings/<int:meeting_id>/minutes", methods=["POST"])
@@ -170,4 +178,4 @@ def cancel(data, commitment_id):
 def my_commitments(args):
     """The caller's own commitments, by due date; ``overdue=true``: the open ones due before today."""
     query = meetings.owned_query(acting_user(), args.get("status"), args["overdue"])
-    return paginate(db.session, query, args)
+    return paginate(db.session, query.options(joinedload(Commitment.owner)), args)

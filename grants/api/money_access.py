@@ -13,6 +13,7 @@ def money_reader():
     return user
 
 
-def visible_money(model, object_id: int):
-    """The object if the acting user may read money and sees its organization; else 403/404."""
-    return visible(money_reader(), db.session.get(model, object_id))
+def visible_money(model, object_id: int, options=()):
+    """The object if the acting user may read money and sees its organization; else 403/404.
+    ``options``: loader options for what the response dumps (a fixed number of queries)."""
+    return visible(money_reader(), db.session.get(model, object_id, options=options))

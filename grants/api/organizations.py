@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from grants.api.blueprint import Blueprint
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from grants.api.fields import PageArgsSchema, paginate
 from grants.api.schemas import OrganizationPageSchema, OrganizationSchema, OrganizationUpdateSchema
@@ -27,6 +28,7 @@ class Organizations(MethodView):
         user = acting_user()
         require(user, Permission.ORGANIZATIONS_READ)
         query = scope_to_user(user, select(Organization).order_by(Organization.legal_name), Organization.id)
+        query = query.options(selectinload(Organization.phones), selectinload(Organization.board_members))
         return paginate(db.session, query, args)
 
     @blp.arguments(OrganizationSchema)

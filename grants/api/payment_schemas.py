@@ -2,8 +2,10 @@
 of direct payments (lines, deductions, authorizations, the transfer)."""
 from __future__ import annotations
 
+from flask import g
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy.orm import joinedload, selectinload
 
 from grants import models
 from grants.api.fields import MoneyField, PageArgsSchema, nullable_from, page_schema
@@ -143,6 +145,18 @@ class InvoiceDetailSchema(InvoiceSchema):
             select(Payment).where(Payment.invoice_id == invoice.id).order_by(Payment.id))]
 
 
+def invoice_load() -> tuple:
+    """Loader options for what InvoiceSchema dumps: agreement, supplier and certificate (with its
+    issuer) joined; the lines with their budget line, then the people served with their enrollment
+    and person, each level in one query for a whole page."""
+    Line, Served = models.InvoiceLine, models.InvoiceLineBeneficiary
+    return (joinedload(models.Invoice.agreement), joinedload(models.Invoice.supplier),
+            joinedload(models.Invoice.certificate).joinedload(models.ReceiptCertificate.issued_by),
+            selectinload(models.Invoice.lines).joinedload(Line.budget_line),
+            selectinload(models.Invoice.lines).selectinload(Line.beneficiaries)
+            .joinedload(Served.enrollment).joinedload(models.Enrollment.beneficiary))
+
+
 class InvoiceQuerySchema(PageArgsSchema):
     status = fields.String(validate=validate.OneOf([s.value for s in InvoiceState]))
 
@@ -171,32 +185,17 @@ class PaymentDeductionSchema(Schema):
     reason_code = fields.String()
     reason = fields.String()
 
-    def _enrollment(self, d):
-        from grants.extensions import db
-        from grants.models import Enrollment
-
-        return db.session.get(Enrollment, d.enrollment_id) if d.enrollment_id else None
-
     def _name(self, d):
-        e = self._enrollment(d)
-        return e.beneficiary.full_name if e else None
+        return d.enrollment.beneficiary.full_name if d.enrollment_id else None
 
     def _document(self, d):
-        e = self._enrollment(d)
-        return _masked_document(e) if e else None
+        return _masked_document(d.enrollment) if d.enrollment_id else None
 
 
 class AuthorizationSchema(Schema):
     user_id = fields.Integer()
     name = fields.Function(lambda a: a.user.full_name)
     at = fields.DateTime()
-
-
-def _supplier(payment):
-    from grants.extensions import db
-    from grants.models import Supplier
-
-    return db.session.get(Supplier, payment.supplier_id)
 
 
 @nullable_from(models.Payment)
@@ -208,10 +207,10 @@ class PaymentSchema(Schema):
     agreement_number = fields.Function(lambda p: p.agreement.number, dump_only=True)
     organization_id = fields.Integer(dump_only=True)
     supplier_id = fields.Integer(dump_only=True, metadata={"description": "The validated supplier version paid"})
-    supplier_name = fields.Function(lambda p: _supplier(p).legal_name, dump_only=True)
-    supplier_tax_id = fields.Function(lambda p: _supplier(p).tax_id, dump_only=True)
-    bank_name = fields.Function(lambda p: _supplier(p).bank_name, dump_only=True)
-    bank_account = fields.Function(lambda p: _supplier(p).bank_account, dump_only=True)
+    supplier_name = fields.Function(lambda p: p.supplier.legal_name, dump_only=True)
+    supplier_tax_id = fields.Function(lambda p: p.supplier.tax_id, dump_only=True)
+    bank_name = fields.Function(lambda p: p.supplier.bank_name, dump_only=True)
+    bank_account = fields.Function(lambda p: p.supplier.bank_account, dump_only=True)
     status = fields.String(dump_only=True, metadata={"enum": [s.value for s in PaymentState]})
     invoiced_amount = MoneyField(dump_only=True, metadata=DECIMAL)
     deducted_amount = MoneyField(dump_only=True, metadata=DECIMAL)
@@ -242,8 +241,22 @@ class PaymentSchema(Schema):
 
         if payment.status != State.PREPARED:
             return []
+        now = g.get("eligibility_now", {}).get(payment.invoice_id)  # computed for the whole page (payments.py)
         return [{"invoice_line_id": c.invoice_line_id, "enrollment_id": c.enrollment_id, "before": c.before,
-                 "after": c.after, "amount": f"{c.amount:.2f}", "message": c.message} for c in changes_since(payment)]
+                 "after": c.after, "amount": f"{c.amount:.2f}", "message": c.message} for c in changes_since(payment, now)]
+
+
+def payment_load() -> tuple:
+    """Loader options for what PaymentSchema dumps (eligibility_changes aside: a service computes it
+    for a payment waiting for authorization)."""
+    P, Line, Deduction = models.Payment, models.PaymentLine, models.PaymentDeduction
+    invoice = joinedload(P.invoice)
+    return (invoice.joinedload(models.Invoice.certificate),  # what eligibility reads of a prepared payment
+            invoice.selectinload(models.Invoice.lines).selectinload(models.InvoiceLine.beneficiaries),
+            joinedload(P.agreement), joinedload(P.supplier), joinedload(P.prepared_by),
+            selectinload(P.authorizations).joinedload(models.PaymentAuthorization.user),
+            selectinload(P.lines).joinedload(Line.invoice_line).joinedload(models.InvoiceLine.budget_line),
+            selectinload(P.deductions).joinedload(Deduction.enrollment).joinedload(models.Enrollment.beneficiary))
 
 
 class PaymentQuerySchema(PageArgsSchema):

@@ -2,7 +2,7 @@
 authorize, execute with an Idempotency-Key, cancel, the payment order PDF)."""
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, g
 from flask.views import MethodView
 from sqlalchemy import select
 
@@ -21,6 +21,8 @@ from grants.api.payment_schemas import (
     PaymentQuerySchema,
     PaymentReasonSchema,
     PaymentSchema,
+    invoice_load,
+    payment_load,
 )
 from grants.context import current_actor
 from grants.extensions import db
@@ -28,6 +30,8 @@ from grants.models import Agreement, Invoice, Payment
 from grants.security import scope_to_user
 from grants.services import invoices as invoice_service
 from grants.services import payments as service
+from grants.services.payment_eligibility import eligibilities
+from grants.workflows.payment import PaymentState
 
 blp = Blueprint("payments", __name__, url_prefix="/api/v1", description="Facturas y pagos directos a proveedores")
 
@@ -36,12 +40,19 @@ def _agreement(agreement_id: int) -> Agreement:
     return visible_money(Agreement, agreement_id)
 
 
-def _invoice(invoice_id: int) -> Invoice:
-    return visible_money(Invoice, invoice_id)
+def _invoice(invoice_id: int, options=()) -> Invoice:
+    return visible_money(Invoice, invoice_id, options)
 
 
-def _payment(payment_id: int) -> Payment:
-    return visible_money(Payment, payment_id)
+def _payment(payment_id: int, options=()) -> Payment:
+    return visible_money(Payment, payment_id, options)
+
+
+def _eligibility_of_prepared(payments) -> None:
+    """The eligibility now of the invoices of the payments waiting for authorization, for all of them
+    in two queries (PaymentSchema.eligibility_changes reads it from ``g``: this request only)."""
+    prepared = [p.invoice for p in payments if p.status == PaymentState.PREPARED]
+    g.eligibility_now = eligibilities(prepared) if prepared else {}
 
 
 # --- invoices --------------------------------------------------------------------------------
@@ -56,7 +67,7 @@ class AgreementInvoices(MethodView):
         query = select(Invoice).where(Invoice.agreement_id == agreement.id)
         if args.get("status"):
             query = query.where(Invoice.status == args["status"])
-        return paginate(db.session, query.order_by(Invoice.id.desc()), args)
+        return paginate(db.session, query.order_by(Invoice.id.desc()).options(*invoice_load()), args)
 
     @blp.arguments(InvoiceSchema)
     @blp.response(201, InvoiceDetailSchema)
@@ -73,7 +84,7 @@ class AgreementInvoices(MethodView):
 def get_invoice(invoice_id):
     """The invoice with its lines, the beneficiaries served, the receipt certificate, its payments and
     a preview of the eligible amount (deductions with their reasons)."""
-    return _invoice(invoice_id)
+    return _invoice(invoice_id, invoice_load())
 
 
 @blp.route("/invoices/<int:invoice_id>/receipt-certificate", methods=["POST"])
@@ -109,7 +120,10 @@ class Payments(MethodView):
         for name in ("status", "agreement_id", "invoice_id"):
             if args.get(name):
                 query = query.where(getattr(Payment, name) == args[name])
-        return paginate(db.session, scope_to_user(user, query, Payment.organization_id).order_by(Payment.id), args)
+        query = scope_to_user(user, query, Payment.organization_id).order_by(Payment.id).options(*payment_load())
+        page = paginate(db.session, query, args)
+        _eligibility_of_prepared(page["items"])
+        return page
 
     @blp.arguments(PaymentSchema)
     @blp.response(201, PaymentSchema)
@@ -126,7 +140,9 @@ class Payments(MethodView):
 @blp.route("/payments/<int:payment_id>")
 @blp.response(200, PaymentSchema)
 def get_payment(payment_id):
-    return _payment(payment_id)
+    payment = _payment(payment_id, payment_load())
+    _eligibility_of_prepared([payment])
+    return payment
 
 
 @blp.route("/payments/<int:payment_id>/authorize", methods=["POST"])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy.orm import joinedload, selectinload
 
 from grants import models
 from grants.api.fields import MoneyField, nullable_from, page_schema, person_name
@@ -197,6 +198,18 @@ class AgreementSchema(Schema):
     history = fields.List(fields.Nested(StatusChangeSchema), dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
+
+
+def agreement_load(detail: bool = False) -> tuple:
+    """Loader options for what AgreementSchema dumps, so a read costs a fixed number of queries:
+    the agreement with its organization, administrator and plan version in one query, the version's
+    budget lines and tranches in one more each; the history joined for one agreement (detail),
+    selected in one query for a page of them."""
+    history = (joinedload if detail else selectinload)(models.Agreement.history)
+    version = joinedload(models.Agreement.plan_version)
+    return (joinedload(models.Agreement.organization), joinedload(models.Agreement.administrator),
+            version.selectinload(models.PlanVersion.budget_lines), version.selectinload(models.PlanVersion.tranches),
+            history.joinedload(models.AgreementStatusChange.actor))
 
 
 class AgreementUpdateSchema(AgreementSchema):

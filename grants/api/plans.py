@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from grants.api.blueprint import Blueprint
 from grants.api.fields import PageArgsSchema, paginate
@@ -17,7 +18,7 @@ from grants.api.plan_schemas import (
 )
 from grants.context import acting_user, current_actor
 from grants.extensions import db
-from grants.models import Plan, PlanVersion
+from grants.models import Plan, PlanVersion, Review
 from grants.permissions import Permission
 from grants.security import require, scope_to_user, visible
 from grants.services import plans as service
@@ -27,10 +28,18 @@ from grants.services.plan_content import diff_versions, read_content
 blp = Blueprint("plans", __name__, url_prefix="/api/v1/plans", description="Planes de trabajo y su revisión")
 
 
-def _plan(plan_id: int) -> Plan:
+def _plan(plan_id: int, options=()) -> Plan:
     user = acting_user()
     require(user, Permission.PLANS_READ)
-    return visible(user, db.session.get(Plan, plan_id))
+    return visible(user, db.session.get(Plan, plan_id, options=options))
+
+
+# Loader options for what the schemas dump, so that a read costs a fixed number of queries.
+PLAN_LOAD = (joinedload(Plan.organization), joinedload(Plan.allocation), selectinload(Plan.versions))
+_REVIEWS = selectinload(Plan.versions).selectinload(PlanVersion.reviews)
+REVIEWS_LOAD = (_REVIEWS.joinedload(Review.reviewer), _REVIEWS.selectinload(Review.observations))
+VERSIONS_LOAD = REVIEWS_LOAD + tuple(selectinload(Plan.versions).selectinload(part) for part in (
+    PlanVersion.activities, PlanVersion.budget_lines, PlanVersion.indicators, PlanVersion.tranches))
 
 
 def _version(plan: Plan, number: int) -> PlanVersion:
@@ -57,7 +66,7 @@ class Plans(MethodView):
             query = query.where(Plan.status == args["status"])
         if args.get("organization_id"):
             query = query.where(Plan.organization_id == args["organization_id"])
-        return paginate(db.session, scope_to_user(user, query, Plan.organization_id), args)
+        return paginate(db.session, scope_to_user(user, query, Plan.organization_id).options(*PLAN_LOAD), args)
 
     @blp.arguments(PlanSchema)
     @blp.response(201, PlanSchema)
@@ -70,7 +79,7 @@ class Plans(MethodView):
 @blp.route("/<int:plan_id>")
 @blp.response(200, PlanSchema)
 def get_plan(plan_id):
-    return _plan(plan_id)
+    return _plan(plan_id, PLAN_LOAD)
 
 
 @blp.route("/<int:plan_id>/submit", methods=["POST"])
@@ -87,7 +96,7 @@ def submit_plan(plan_id):
 class Versions(MethodView):
     @blp.response(200, VersionSchema(many=True))
     def get(self, plan_id):
-        return _plan(plan_id).versions
+        return _plan(plan_id, VERSIONS_LOAD).versions
 
     @blp.response(201, VersionSchema)
     def post(self, plan_id):
@@ -101,7 +110,7 @@ class Versions(MethodView):
 class VersionByNumber(MethodView):
     @blp.response(200, VersionSchema)
     def get(self, plan_id, number):
-        return _version(_plan(plan_id), number)
+        return _version(_plan(plan_id, VERSIONS_LOAD), number)
 
     @blp.arguments(DraftSchema)
     @blp.response(200, VersionSchema)
@@ -129,7 +138,7 @@ def version_diff(plan_id, number):
 class Reviews(MethodView):
     @blp.response(200, ReviewSchema(many=True))
     def get(self, plan_id, number):
-        return _version(_plan(plan_id), number).reviews
+        return _version(_plan(plan_id, REVIEWS_LOAD), number).reviews
 
     @blp.arguments(ReviewSchema)
     @blp.response(201, ReviewSchema)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from sqlalchemy import case, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from grants.api.blueprint import Blueprint
 from grants.api.fields import paginate
@@ -28,6 +29,9 @@ from grants.services import suppliers as service
 from grants.services.errors import Forbidden
 
 blp = Blueprint("suppliers", __name__, url_prefix="/api/v1", description="Proveedores y lista de inhabilitados")
+
+# What SupplierSchema dumps, loaded for a whole page at once.
+SUPPLIER_LOAD = (joinedload(Supplier.agreement), selectinload(Supplier.items))
 
 
 def _supplier(supplier_id: int) -> Supplier:
@@ -58,7 +62,8 @@ class AgreementSuppliers(MethodView):
         query = select(Supplier).where(Supplier.agreement_id == agreement.id)
         if not args["include_superseded"]:
             query = query.where(Supplier.status != "superseded")
-        return paginate(db.session, query.order_by(Supplier.legal_name, Supplier.version, Supplier.id), args)
+        query = query.order_by(Supplier.legal_name, Supplier.version, Supplier.id).options(*SUPPLIER_LOAD)
+        return paginate(db.session, query, args)
 
     @blp.arguments(SupplierSchema)
     @blp.response(201, SupplierSchema)
@@ -86,7 +91,8 @@ def list_suppliers(args):
         query = query.where(Supplier.status == args["status"])
     if args.get("agreement_id"):
         query = query.where(Supplier.agreement_id == args["agreement_id"])
-    return paginate(db.session, queue_order(scope_to_user(user, query, Supplier.organization_id)), args)
+    query = queue_order(scope_to_user(user, query, Supplier.organization_id)).options(*SUPPLIER_LOAD)
+    return paginate(db.session, query, args)
 
 
 @blp.route("/suppliers/<int:supplier_id>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from grants.api.blueprint import Blueprint
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from grants.api.fields import PageArgsSchema, paginate
 from grants.api.schemas import PasswordSchema, UserPageSchema, UserSchema, UserUpdateSchema
@@ -31,7 +32,7 @@ class Users(MethodView):
     @blp.response(200, UserPageSchema)
     def get(self, args):
         require(acting_user(), Permission.USERS_MANAGE)
-        return paginate(db.session, select(User).order_by(User.email), args)
+        return paginate(db.session, select(User).order_by(User.email).options(selectinload(User.role_rows)), args)
 
     @blp.arguments(UserSchema)
     @blp.response(201, UserSchema)

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.models.agreement import Agreement
 from grants.models.base import Base, Money, TimestampMixin, UTCDateTime, utcnow
+from grants.models.beneficiary import Enrollment
 from grants.models.invoice import Invoice, InvoiceLine
+from grants.models.supplier import Supplier
 from grants.models.user import User
 from grants.workflows.payment import PaymentState
 
@@ -52,6 +54,7 @@ class Payment(TimestampMixin, Base):
 
     agreement: Mapped[Agreement] = relationship()
     invoice: Mapped[Invoice] = relationship()
+    supplier: Mapped[Supplier] = relationship(viewonly=True)  # the validated version paid (read side only)
     prepared_by: Mapped[User] = relationship(foreign_keys=[prepared_by_id])
     executed_by: Mapped[User | None] = relationship(foreign_keys=[executed_by_id])
     lines: Mapped[list[PaymentLine]] = relationship(
@@ -121,6 +124,7 @@ class PaymentDeduction(Base):
 
     payment: Mapped[Payment] = relationship(back_populates="deductions")
     invoice_line: Mapped[InvoiceLine] = relationship()
+    enrollment: Mapped[Enrollment | None] = relationship(viewonly=True)
 
     __table_args__ = (
         CheckConstraint("units > 0", name="units_positive"),

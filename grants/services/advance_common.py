@@ -154,6 +154,18 @@ def summary(advance: Advance) -> dict:
             "pending_receipts": format_amount(pending)}
 
 
+def pending_by_advance(advance_ids) -> dict[int, str]:
+    """``summary(advance)["pending_receipts"]`` of many advances (a page of them) in one query."""
+    if not advance_ids:
+        return {}
+    sums = dict(db.session.execute(
+        select(ExpenseStatement.advance_id, func.sum(Receipt.amount))
+        .join(ExpenseStatement, ExpenseStatement.id == Receipt.statement_id)
+        .where(ExpenseStatement.advance_id.in_(advance_ids), Receipt.status == ReceiptState.PENDING)
+        .group_by(ExpenseStatement.advance_id)).all())
+    return {advance_id: format_amount(sums.get(advance_id) or 0) for advance_id in advance_ids}
+
+
 def _pending_query(advance_id: int, exclude_statement_id: int | None = None):
     query = (select(func.sum(Receipt.amount)).join(ExpenseStatement, ExpenseStatement.id == Receipt.statement_id)
              .where(ExpenseStatement.advance_id == advance_id, Receipt.status == ReceiptState.PENDING))

@@ -25,9 +25,9 @@ from datetime import date
 from pathlib import Path
 from typing import Callable
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from grants.audit import Actor, record_event
 from grants.extensions import db
@@ -285,8 +285,34 @@ def attach(actor: Actor, owner, kind: str, filename: str | None, data: bytes | N
     return attachment
 
 
+def prefetch_attachments(owners, kind: str, more: tuple = ()) -> None:
+    """Read the attachments of ``kind`` of many owners (a page of a list), and of each further
+    ``(owners, kind)`` of ``more``, in one query, for ``attachments_of`` to answer from for the rest
+    of this request. Only reads call it: nothing is attached later in the same request, and nothing
+    is kept beyond it."""
+    if not has_request_context():
+        return
+    ids: dict[tuple[str, str], list[int]] = {}
+    for group, group_kind in ((owners, kind), *more):
+        for owner_type, owner_id in {owner_key(owner) for owner in group}:
+            ids.setdefault((owner_type, group_kind), []).append(owner_id)
+    if not ids:
+        return
+    found: dict[tuple, list[Attachment]] = {(t, i, k): [] for (t, k), owner_ids in ids.items() for i in owner_ids}
+    query = select(Attachment).where(or_(*(
+        and_(Attachment.kind == k, Attachment.owner_type == t, Attachment.owner_id.in_(owner_ids))
+        for (t, k), owner_ids in ids.items())))
+    for attachment in db.session.scalars(query.order_by(Attachment.id)):
+        found[(attachment.owner_type, attachment.owner_id, attachment.kind)].append(attachment)
+    g.setdefault("prefetched_attachments", {}).update(found)
+
+
 def attachments_of(owner, kind: str | None = None) -> list[Attachment]:
     owner_type, owner_id = owner_key(owner)
+    if kind is not None and has_request_context():
+        prefetched = g.get("prefetched_attachments", {}).get((owner_type, owner_id, kind))
+        if prefetched is not None:
+            return list(prefetched)
     query = select(Attachment).where(Attachment.owner_type == owner_type, Attachment.owner_id == owner_id)
     if kind is not None:
         query = query.where(Attachment.kind == kind)

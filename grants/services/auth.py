@@ -8,6 +8,7 @@ import logging
 from flask import current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from grants.audit import Actor, record_event
@@ -81,7 +82,9 @@ def issue_token(actor: Actor, user: User, name: str | None = None,
 def user_for_token(raw: str) -> tuple[User, ApiToken] | None:
     if not raw:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(raw)))
+    # One query: the token, its user and the user's roles (every view asks for them).
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(raw))
+                              .options(joinedload(ApiToken.user).joinedload(User.role_rows)))
     now = utcnow()
     if token is None or not token.is_usable(now):
         return None

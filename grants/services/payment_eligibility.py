@@ -126,14 +126,30 @@ def eligibility(invoice: Invoice) -> Eligibility:
     """What of the invoice is payable: units of beneficiaries not active the whole service period
     are deducted, each with its reason (Spanish); so is every unit of a period not over when it was
     certified. A pure read."""
-    last = last_day_over(invoice)
-    ids = {b.enrollment_id for line in invoice.lines if line.per_beneficiary for b in line.beneficiaries}
+    return eligibilities([invoice])[invoice.id]
+
+
+def _served_ids(invoice: Invoice) -> set[int]:
+    return {b.enrollment_id for line in invoice.lines if line.per_beneficiary for b in line.beneficiaries}
+
+
+def eligibilities(invoices) -> dict[int, Eligibility]:
+    """``eligibility`` of several invoices (a page of payments) in two queries for all of them."""
+    ids = set().union(*(_served_ids(invoice) for invoice in invoices))
     periods: dict[int, list] = defaultdict(list)
+    enrollments = []  # held while the invoices are read: the identity map keeps only what is referenced
     if ids:
-        db.session.scalars(select(Enrollment).where(Enrollment.id.in_(ids))).all()  # one query, not one per unit
+        enrollments = db.session.scalars(select(Enrollment).where(Enrollment.id.in_(ids))).all()  # one query
         for p in db.session.scalars(select(EnrollmentPeriod).where(EnrollmentPeriod.enrollment_id.in_(ids))
                                     .order_by(EnrollmentPeriod.valid_from, EnrollmentPeriod.id)):
             periods[p.enrollment_id].append(p)
+    result = {invoice.id: _eligibility(invoice, periods) for invoice in invoices}
+    del enrollments
+    return result
+
+
+def _eligibility(invoice: Invoice, periods: dict[int, list]) -> Eligibility:
+    last = last_day_over(invoice)
     lines, deductions = [], []
     with force_locale("es"):  # reasons are stored and printed in Spanish
         for line in invoice.lines:
