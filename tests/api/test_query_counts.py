@@ -33,7 +33,7 @@ from grants import models as M
 from grants.audit import Actor
 from grants.db import unit_of_work
 from grants.demo import load_demo
-from grants.extensions import db, limiter
+from grants.extensions import db
 from tests.conftest import TestDatabase, dispose, make_app
 
 ROLES = ("auditor", "admin", "ngo2", "administrator", "financial", "treasury")
@@ -79,7 +79,6 @@ def demo(backend, tmp_path_factory):
     with contextlib.redirect_stderr(io.StringIO()):
         app = make_app(database)
     with app.app_context():
-        limiter.reset()
         with unit_of_work():
             load_demo(Actor.system("tests"))
     counter = StatementCounter(app)
