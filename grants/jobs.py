@@ -225,16 +225,30 @@ def _expire_idempotency(app: Flask, days: int = 30) -> int:
             db.session.remove()
 
 
+def _statement_reminders(app: Flask, days: int = 7) -> int:
+    from grants.db import unit_of_work
+    from grants.services.reminders import remind_statements_due
+
+    with app.app_context():
+        try:
+            with unit_of_work():
+                return remind_statements_due(days)
+        finally:
+            db.session.remove()
+
+
 TASKS = {
     "process_beneficiary_list": _process_beneficiary_list,
     "deliver_mail": _deliver_mail,
     "run_checks": _run_checks,
     "expire_idempotency": _expire_idempotency,
+    "statement_reminders": _statement_reminders,
 }
 # Periodic jobs (queue mode; on SQLite the same work is a cron line: see README "Job queue").
 PERIODIC = {
     "run_checks": "30 2 * * *",          # nightly liquidation checks, 02:30
     "expire_idempotency": "15 3 * * *",  # idempotency records older than 30 days
+    "statement_reminders": "0 7 * * *",  # expense statements due in 7 days: the NGO is reminded
     "deliver_mail": "*/5 * * * *",       # the outbox, in case an after-commit job was lost
 }
 
@@ -319,5 +333,28 @@ def worker_command(concurrency: int, queues: tuple[str, ...], name: str | None, 
                      install_signal_handlers=True)
 
 
+jobs_cli = click.Group("jobs", help="Trabajos largos: la cola de PostgreSQL o, en SQLite, en este proceso.")
+
+
+@jobs_cli.command("run")
+@click.argument("task", type=click.Choice(sorted(set(TASKS) - {"process_beneficiary_list"})))
+def jobs_run(task: str) -> None:
+    """Run a periodic job now, in this process (cron on SQLite; by hand on PostgreSQL)."""
+    result = TASKS[task](current_app._get_current_object())
+    click.echo(f"{task}: {result}")
+
+
+@jobs_cli.command("defer")
+@click.argument("task", type=click.Choice(sorted(set(TASKS) - {"process_beneficiary_list"})))
+def jobs_defer(task: str) -> None:
+    """Put a job in the queue (a worker runs it); inline mode runs it here."""
+    from grants.db import unit_of_work
+
+    with unit_of_work():
+        defer(task)
+    click.echo(f"{task}: {'queued' if uses_queue() else 'done'}")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(worker_command)
+    app.cli.add_command(jobs_cli)
