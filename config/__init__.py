@@ -129,6 +129,12 @@ class Config:
     LOG_LEVEL = "INFO"
     METRICS_TOKEN = ""       # bearer token for /metrics; empty = no /metrics (404)
     LEDGER_CHECK_METRICS_SECONDS = 300  # /metrics reruns the ledger check at most this often (0 = never)
+    # Long work (grants/jobs.py): "queue" = jobs go to the PostgreSQL job queue and `flask worker`
+    # processes run them; "inline" = they run in the web process after the response. Empty: queue on
+    # PostgreSQL in production, inline otherwise (`make run` needs no worker; JOBS_MODE=queue with
+    # `flask worker` tries the queue in development).
+    JOBS_MODE = ""
+    BENEFICIARY_IMPORT_PAUSE = 0.0  # tests only: seconds slept every 2,000 rows of a list (a slow import)
 
 
 class DevelopmentConfig(Config):
@@ -144,6 +150,9 @@ class TestingConfig(Config):
     # Tests hash many passwords: the same algorithm (Argon2id) with the smallest OWASP memory.
     ARGON2_MEMORY_COST = 19456
     ARGON2_TIME_COST = 2
+    # Each test runs in a transaction rolled back afterwards: no worker could see its jobs. The
+    # queue's own tests ask for JOBS_MODE="queue" on a database that really commits.
+    JOBS_MODE = "inline"
 
 
 class ProductionConfig(Config):
@@ -169,6 +178,7 @@ _OVERRIDABLE = (
     "LOG_FORMAT",
     "LOG_LEVEL",
     "METRICS_TOKEN",
+    "JOBS_MODE",
 )
 
 
@@ -205,9 +215,16 @@ def load_config(profile: str | None = None, **overrides) -> dict:
             settings[key] = int(os.environ[key])
     if "API_TOKEN_TTL_HOURS" in os.environ:
         settings["API_TOKEN_TTL"] = timedelta(hours=float(os.environ["API_TOKEN_TTL_HOURS"]))
+    if "BENEFICIARY_IMPORT_PAUSE" in os.environ:
+        settings["BENEFICIARY_IMPORT_PAUSE"] = float(os.environ["BENEFICIARY_IMPORT_PAUSE"])
     settings.update(overrides)
     if name == "production":
         check_production(settings)
+    if settings.get("JOBS_MODE") not in ("queue", "inline"):
+        settings["JOBS_MODE"] = ("queue" if name == "production"
+                                 and settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") else "inline")
+    if settings["JOBS_MODE"] == "queue" and not settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        raise RuntimeError("JOBS_MODE=queue needs PostgreSQL: the job queue lives there")
     if not settings.get("SECRET_KEY"):
         settings["SECRET_KEY"] = _dev_secret_key()
     return settings

@@ -81,6 +81,10 @@ def create_app(profile: str | None = None, **overrides) -> Flask:
 
     register_cli(app)
 
+    from grants.jobs import register as register_jobs
+
+    register_jobs(app)  # flask worker
+
     _register_unit_of_work(app)
     _register_security_headers(app)
     return app
@@ -92,33 +96,29 @@ def _register_unit_of_work(app: Flask) -> None:
     from grants.errors import HTTP_CODES, problem_response
     from grants.services.notifications import OUTBOX_WRITTEN
 
+    from grants import jobs
+
     @app.after_request
     def commit_or_roll_back(response):
         outbox_written = db.session.info.pop(OUTBOX_WRITTEN, False)  # never left for a later request
         if response.status_code >= 400 or g.get("rollback_only"):
             db.session.rollback()
+            g.pop("inline_jobs", None)
             return response
         try:
+            if outbox_written:  # e-mails go out once committed: a job (queue) or after the response
+                jobs.defer("deliver_mail")
             db.session.commit()
         except Exception:
             db.session.rollback()
+            g.pop("inline_jobs", None)
             log.exception("commit failed on %s %s", request.method, request.path)
             code, title = HTTP_CODES[500]
             return problem_response(500, code, title)
-        if outbox_written:  # e-mails go out once the response is sent, not before
-            response.call_on_close(lambda: _deliver_mail(app))
+        jobs.after_response(app, response)  # inline mode: the jobs this request deferred
         return response
 
 
-def _deliver_mail(app: Flask) -> None:
-    """Send the e-mails a committed request queued; failures stay in the outbox for cron."""
-    from grants.services.mail import deliver_pending
-
-    try:
-        with app.app_context():
-            deliver_pending()
-    except Exception:
-        log.exception("e-mail delivery after the response failed; `flask notifications send` retries")
 
 
 def _docs_policy(html: str) -> str:

@@ -35,7 +35,9 @@ def install_engine_events() -> None:
     @event.listens_for(Engine, "begin")
     def _sqlite_begin(conn):
         if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # a connection that only reads (streamed downloads: execution option read_only) takes no
+            # write lock: in WAL mode it never makes a writer wait
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
 
 
 @contextmanager

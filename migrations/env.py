@@ -49,6 +49,12 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_name(name, type_, parent_names):
+    """The job queue's tables come from procrastinate's schema (migration 0013), not from models:
+    autogenerate leaves them alone (grants/jobs.py QUEUE_TABLE_PREFIX; tests/test_migrations.py)."""
+    return not (type_ == "table" and name and name.startswith("procrastinate_"))
+
+
 def get_metadata():
     if hasattr(target_db, 'metadatas'):
         return target_db.metadatas[None]
@@ -96,6 +102,7 @@ def run_migrations_online():
 
     conf_args = dict(current_app.extensions['migrate'].configure_args)
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_name", include_name)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -128,6 +128,10 @@ class FreshContextClient(FlaskClient):
     it reads what the request committed."""
 
     def open(self, *args, **kwargs):
+        # buffered: the response is read whole and closed, as a browser's is; what runs once the
+        # response is sent (the inline jobs of grants/jobs.py, call_on_close) has run when this returns.
+        # A test of a streamed download passes buffered=False and closes the response itself.
+        kwargs.setdefault("buffered", True)
         with self.application.app_context():
             response = super().open(*args, **kwargs)
         if has_app_context():

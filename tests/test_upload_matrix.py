@@ -67,7 +67,7 @@ class Endpoint:
     web: bool
     setup: Callable[[dict], dict]      # ctx → {"url", "user", "field", "form"?, "good", "suffix"}
     stored_name: Callable[[], str | None] = lambda: None
-    accepted: tuple[int, ...] = (200, 201)
+    accepted: tuple[int, ...] = (200, 201, 202)  # 202: a list accepted, checked by a job
 
 
 def latest_attachment() -> str:
@@ -317,7 +317,6 @@ def ctx(app, monkeypatch, tmp_path):
     for name in LIMITS:
         monkeypatch.setitem(app.config, name, LIMIT)
     monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))
-    monkeypatch.setitem(app.config, "BENEFICIARY_IMPORT_ASYNC", False)  # lists processed in the request
     return ph.payments_setup(beneficiaries=False)
 
 

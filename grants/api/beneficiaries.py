@@ -1,7 +1,7 @@
 """/api/v1: beneficiary lists (imports), enrollments and their status, personal data reveal."""
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Response, request, stream_with_context, url_for
 from flask.views import MethodView
 from flask_babel import gettext as _
 from marshmallow import Schema, fields, validate
@@ -11,11 +11,12 @@ from sqlalchemy.orm import joinedload
 from grants import models
 from grants.api.blueprint import Blueprint
 from grants.api.fields import PageArgsSchema, nullable_from, page_schema, paginate
-from grants.context import acting_user, current_actor
+from grants import jobs
+from grants.context import acting_user, current_actor, request_id
 from grants.extensions import db
 from grants.models import Agreement, Enrollment, ImportBatch, ImportRow
 from grants.permissions import Permission
-from grants.reports.import_errors import errors_csv, errors_xlsx
+from grants.reports.import_errors import errors_csv_stream, errors_xlsx_file, file_chunks
 from grants.security import require, visible
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments as enrollment_service
@@ -157,17 +158,25 @@ class AgreementImports(MethodView):
         return paginate(db.session, query, args)
 
     @blp.arguments(UploadSchema, location="form")
-    @blp.response(201, BatchSchema)
+    @blp.response(202, BatchSchema, description="Accepted: the batch (status ``processing``) is stored and its "
+                  "rows are checked by a job; follow ``Location`` until the status is ``ready`` (or ``failed``).",
+                  headers={"Location": {"description": "The batch: GET it for its status and counts",
+                                        "schema": {"type": "string"}}})
     def post(self, args, agreement_id):
-        """Upload a list (multipart ``file``: CSV or XLSX; ``kind``: enrollment or status). It is
-        checked at once; nothing is enrolled until the batch is confirmed."""
+        """Upload a list (multipart ``file``: CSV or XLSX; ``kind``: enrollment or status). A file that
+        is not a readable spreadsheet is refused at once (422, nothing kept); otherwise the batch is
+        stored and answered ``202 Accepted`` while a job checks its rows. Nothing is enrolled until
+        the batch is confirmed."""
         _agreement(agreement_id)
         require(acting_user(), Permission.BENEFICIARIES_IMPORT)
         upload = request.files.get("file")
         if upload is None:
             raise ValidationFailed(errors={"file": [_("Adjunte el archivo.")]})
         data = upload.stream.read(imports.max_upload_bytes() + 1)  # over the limit: the service's 413
-        return imports.import_file(current_actor(), agreement_id, upload.filename or "lista", data, args["kind"])
+        batch = imports.start_import(current_actor(), agreement_id, upload.filename or "lista", data, args["kind"])
+        jobs.defer("process_beneficiary_list", batch_id=batch.id, user_id=acting_user().id,
+                   request_id=request_id(), remote_addr=request.remote_addr)  # committed with the batch
+        return batch, 202, {"Location": url_for("beneficiaries.get_batch", batch_id=batch.id)}
 
 
 @blp.route("/beneficiary-imports/<int:batch_id>")
@@ -188,12 +197,18 @@ def batch_rows(args, batch_id):
     return paginate(db.session, query, args)
 
 
-def _errors_download(batch_id: int, builder, mimetype: str, suffix: str):
+def _errors_download(batch_id: int, suffix: str):
+    """Streamed (bounded memory, a connection of its own, closed when the client leaves): see
+    ``beneficiary_imports.error_rows``. The workbook is written to a temporary file first."""
     batch = _batch(batch_id)
     rows = imports.readable_error_rows(acting_user(), batch)  # the rows as typed: the NGO's personal data
     headers = [h or f"col{i + 1}" for i, h in enumerate(batch.headers or [])]
-    body = builder(headers, rows, _("Errores"), _("Fila"))
-    return Response(body, mimetype=mimetype, headers={
+    if suffix == "csv":
+        body, mimetype = errors_csv_stream(headers, rows, _("Errores"), _("Fila")), "text/csv"
+    else:
+        body = file_chunks(errors_xlsx_file(headers, rows, _("Errores"), _("Fila")))
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(stream_with_context(body), mimetype=mimetype, headers={
         "Content-Disposition": f'attachment; filename="errores-lista-{batch.id}.{suffix}"'})
 
 
@@ -202,14 +217,13 @@ def _errors_download(batch_id: int, builder, mimetype: str, suffix: str):
 def errors_as_csv(batch_id):
     """The rejected rows as they came, plus the error column (formula-like cells neutralized, control
     characters replaced). Only the organization that gave the list (403 for ministry staff)."""
-    return _errors_download(batch_id, errors_csv, "text/csv", "csv")
+    return _errors_download(batch_id, "csv")
 
 
 @blp.route("/beneficiary-imports/<int:batch_id>/errors.xlsx")
 @blp.response(200, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 def errors_as_xlsx(batch_id):
-    return _errors_download(batch_id, errors_xlsx,
-                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
+    return _errors_download(batch_id, "xlsx")
 
 
 def _batch_action(name, function, doc):

@@ -5,7 +5,7 @@ from grants.models.allocation import Allocation
 from grants.models.attachment import Attachment
 from grants.models.audit import AuditChainHead, AuditEvent
 from grants.models.base import Base
-from grants.models.beneficiary import Beneficiary, Enrollment, EnrollmentPeriod, ImportBatch, ImportRow
+from grants.models.beneficiary import Beneficiary, Enrollment, EnrollmentPeriod, ImportBatch, ImportBatchProgress, ImportRow
 from grants.models.closing import (
     FinalLiquidation,
     FinalLiquidationSigner,
@@ -84,6 +84,7 @@ __all__ = [
     "Enrollment",
     "EnrollmentPeriod",
     "ImportBatch",
+    "ImportBatchProgress",
     "ImportRow",
     "Supplier",
     "SupplierItem",

@@ -120,6 +120,20 @@ class ImportBatch(TimestampMixin, Base):
                 and user.organization_id == self.organization_id)
 
 
+class ImportBatchProgress(Base):
+    """Rows read so far by the job processing a batch, written by the job in short transactions of
+    its own while its long one is open (PostgreSQL), so every web server and worker sees it.
+
+    A row of its own, not columns of the batch: the import holds the batch row locked until it
+    commits (``FOR NO KEY UPDATE``, which lets this row's foreign key through)."""
+
+    __tablename__ = "import_batch_progress"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id", ondelete="CASCADE"), primary_key=True)
+    rows_read: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
 class ImportRow(Base):
     """A row of a batch, normalized, with what the checks found. Written in bulk with the batch.
 

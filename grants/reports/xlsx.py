@@ -102,6 +102,10 @@ class Book:
     def create_sheet(self, title: str) -> Sheet:
         return Sheet(self._wb.create_sheet(title))
 
+    def save(self, path) -> None:
+        """Write the workbook to a file (a write-only book never holds its rows in memory)."""
+        self._wb.save(path)
+
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
         self._wb.save(buffer)

@@ -94,7 +94,9 @@ def stored_file(batch: ImportBatch) -> Path:
 
 def process_batch(actor: Actor, batch_id: int, progress: Callable[[int], None] | None = None) -> ImportBatch:
     """Read, check and store every row, then run the set-based checks. One transaction."""
-    batch = db.session.get(ImportBatch, batch_id, with_for_update=True)
+    # FOR NO KEY UPDATE: a second processor waits here; the job's progress row (a foreign key to
+    # the batch) is still written from another connection meanwhile
+    batch = db.session.get(ImportBatch, batch_id, with_for_update={"key_share": True})
     if batch is None:
         raise NotFound()
     if batch.status != "processing":
@@ -450,7 +452,11 @@ def with_original_rows(batch: ImportBatch, items):
     The stored file is read again alongside (a merge in row order): constant memory, no copy of
     the personal data in the database.
     """
-    table = open_table(stored_file(batch), batch.filename)
+    return _merge_with_file(stored_file(batch), batch.filename, items)
+
+
+def _merge_with_file(path: Path, filename: str, items):
+    table = open_table(path, filename)
     rows = iter(table.rows)
     current = next(rows, None)
     for number, payload in items:
@@ -473,16 +479,39 @@ def readable_error_rows(user, batch: ImportBatch):
 
 
 def error_rows(batch: ImportBatch):
-    """(row number, original row, messages joined) of the rejected rows, streamed in row order."""
-    query = (select(ImportRow).where(ImportRow.batch_id == batch.id, ImportRow.outcome == "error")
-             .order_by(ImportRow.row_number).execution_options(yield_per=2000))
+    """(row number, original row, messages joined) of the rejected rows, streamed in row order.
 
-    column = document_column(batch)
+    A generator that reads through a database connection of its own (a server-side cursor, 2,000
+    rows at a time; on SQLite a plain deferred read transaction, which never blocks a writer) and the
+    stored file alongside: constant memory, usable after the request's unit of work has committed,
+    and closing it (a client that left) closes the cursor and gives the connection back at once.
+    Under the tests' connection-bound session it reads through that connection instead."""
+    return _error_rows(db.session.get_bind(), batch.id, document_column(batch), stored_file(batch), batch.filename)
 
-    def messages():
-        for row in db.session.scalars(query):
-            found = [f"{m['column']}: {m['message']}" if m["column"] else m["message"]
-                     for m in row_messages(row, column)]
-            yield row.row_number, "; ".join(found)
 
-    return with_original_rows(batch, messages())
+def _error_rows(bind, batch_id: int, column: str, path: Path, filename: str):
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.orm import Session
+
+    own = not isinstance(bind, Connection)
+    connection = bind.connect().execution_options(read_only=True, postgresql_readonly=True) if own else bind
+    session = Session(bind=connection)
+    sent = 0
+    try:
+        query = (select(ImportRow).where(ImportRow.batch_id == batch_id, ImportRow.outcome == "error")
+                 .order_by(ImportRow.row_number).execution_options(yield_per=2000))
+
+        def messages():
+            for row in session.scalars(query):
+                found = [f"{m['column']}: {m['message']}" if m["column"] else m["message"]
+                         for m in row_messages(row, column)]
+                yield row.row_number, "; ".join(found)
+
+        for item in _merge_with_file(path, filename, messages()):
+            yield item
+            sent += 1
+    finally:
+        session.close()
+        if own:
+            connection.close()  # the cursor and the read transaction end here, sent in full or not
+        log.info("errors of list %s: %s rows read, stream closed", batch_id, sent)

@@ -97,3 +97,13 @@ def remember(claim_: Claim, status_code: int, content_type: str, body: bytes, lo
         user_id=claim_.user_id, key=claim_.key, operation=claim_.operation, request_hash=claim_.request_hash,
         status_code=status_code, content_type=content_type, body=body, location=location))
     db.session.flush()
+
+
+def expire_older_than(age) -> int:
+    """Forget the stored responses older than ``age`` (a periodic job: 30 days). A retry that late
+    is a new request. Returns how many were deleted."""
+    from sqlalchemy import delete
+
+    from grants.models.base import utcnow
+
+    return db.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < utcnow() - age)).rowcount

@@ -4,35 +4,45 @@
 Routes of the ``beneficiary_pages`` blueprint, defined in :mod:`grants.web.beneficiaries` (an
 agreement's enrollments, where the upload form lives).
 
-Uploads are stored and committed first (``start_import``), then processed in a background
-thread with its own app context and unit of work, unless ``BENEFICIARY_IMPORT_ASYNC`` is False
-(then inside the request). The progress of running batches lives in ``PROGRESS``, a
-module-level dict: it is per process (another worker of a multi-process server does not see it),
-which is enough to show "rows read so far" and to tell a crashed thread from a slow one.
+Uploads are stored and the list's processing is deferred in the same transaction
+(``grants.jobs``): a worker of the PostgreSQL job queue processes it, or, inline (SQLite, tests),
+this process once the response is sent. The rows read so far are in ``import_batch_progress``
+(written by the job, seen by every server); a batch whose processing has not moved for five
+minutes is shown as interrupted and its owner may ask for it again (a job already waiting is not
+duplicated; a batch already processed is left as it is).
 Routes are thin: the services validate and write.
 """
 from __future__ import annotations
 
 import io
 import logging
-import threading
 from datetime import date, timedelta
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import case, func, select
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from grants.audit import Actor
+from grants import jobs
 from grants.context import current_actor, request_id
 from grants.extensions import db
 from grants.labels import BATCH_STATE_LABELS
-from grants.models import Agreement, Enrollment, ImportBatch, ImportRow, User
+from grants.models import Agreement, Enrollment, ImportBatch, ImportBatchProgress, ImportRow
 from grants.models.base import utcnow
 from grants.permissions import Permission
-from grants.reports.import_errors import errors_csv, errors_xlsx
+from grants.reports.import_errors import errors_csv_stream, errors_xlsx_file, file_chunks
 from grants.security import require, scope_to_user, visible
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments as enrollment_service
@@ -50,9 +60,6 @@ from grants.web.paging import page_of
 
 log = logging.getLogger(__name__)
 
-# batch id → (rows read so far, when) for batches being processed by a thread of THIS process.
-# Set when the thread starts, updated by the progress callback, removed when the thread ends.
-PROGRESS: dict[int, tuple[int, object]] = {}
 STALLED_AFTER = timedelta(minutes=5)
 
 REPORT_PAGE = 50
@@ -81,12 +88,14 @@ def failure_text(batch: ImportBatch) -> str:
 
 
 def progress_of(batch: ImportBatch) -> dict:
-    """Rows read so far, and whether a ``processing`` batch looks interrupted (its thread died:
-    nothing happened in this process for five minutes)."""
-    rows, at = PROGRESS.get(batch.id, (batch.progress_rows or 0, None))
+    """Rows read so far (the job's progress row), and whether a ``processing`` batch looks
+    interrupted: nothing moved for five minutes (its worker died and no other took the job yet)."""
+    found = db.session.get(ImportBatchProgress, batch.id) if batch.status == "processing" else None
+    rows = found.rows_read if found is not None else (batch.progress_rows or 0)
+    at = found.updated_at if found is not None else None
     last = max(t for t in (at, batch.progress_at, batch.created_at) if t is not None)
     interrupted = batch.status == "processing" and utcnow() - last > STALLED_AFTER
-    return {"rows": rows, "interrupted": interrupted, "running": batch.id in PROGRESS}
+    return {"rows": rows, "interrupted": interrupted, "running": batch.status == "processing" and not interrupted}
 
 
 def error_messages(row: ImportRow, document_column: str) -> list[tuple[str, str]]:
@@ -101,46 +110,10 @@ def warning_messages(row: ImportRow, document_column: str) -> list[tuple[str, st
 
 # --- processing ------------------------------------------------------------------------------
 
-def _track(batch_id: int):
-    def progress(rows: int) -> None:
-        PROGRESS[batch_id] = (rows, utcnow())
-    return progress
-
-
-def _process_in_thread(app, batch_id: int, user_id: int, rid: str | None, remote_addr: str | None) -> None:
-    from grants.db import unit_of_work
-
-    try:
-        with app.app_context():
-            try:
-                with unit_of_work():
-                    user = db.session.get(User, user_id)
-                    actor = Actor.for_user(user, request_id=rid, remote_addr=remote_addr)
-                    imports.process_batch(actor, batch_id, _track(batch_id))
-            finally:
-                db.session.remove()
-    except Exception:  # the batch stays 'processing'; its page shows it as interrupted
-        log.exception("processing beneficiary list %s failed", batch_id)
-    finally:
-        PROGRESS.pop(batch_id, None)
-
-
 def _process(batch_id: int, user_id: int) -> None:
-    """Process a committed batch: in a thread, or in this request when async is off.
-
-    ``user_id`` is read before the commit: touching the (expired) user afterwards would open a
-    new transaction in this request, which on SQLite holds the write lock the thread needs."""
-    PROGRESS[batch_id] = (0, utcnow())
-    if current_app.config.get("BENEFICIARY_IMPORT_ASYNC", True):
-        worker = threading.Thread(
-            target=_process_in_thread, name=f"beneficiary-import-{batch_id}", daemon=True,
-            args=(current_app._get_current_object(), batch_id, user_id, request_id(), request.remote_addr))
-        worker.start()
-        return
-    try:
-        imports.process_batch(current_actor(), batch_id, _track(batch_id))
-    finally:
-        PROGRESS.pop(batch_id, None)
+    """Ask for the batch's processing: a job committed with this request's work."""
+    jobs.defer("process_beneficiary_list", batch_id=batch_id, user_id=user_id, request_id=request_id(),
+               remote_addr=request.remote_addr)
 
 
 # --- upload ----------------------------------------------------------------------------------
@@ -189,10 +162,8 @@ def upload(agreement_id):
         messages = exc.errors.get("file") or exc.errors.get("kind") or [exc.detail]
         form.file.errors = list(form.file.errors or []) + list(messages)
         return render_beneficiaries(db.session.get(Agreement, agreement_id), exc.status, upload_form=form)
-    batch_id, user_id = batch.id, current_user.id
-    db.session.commit()  # the upload is recorded even if processing fails later
-    _process(batch_id, user_id)
-    return redirect(url_for("beneficiary_pages.batch_page", batch_id=batch_id))
+    _process(batch.id, current_user.id)  # committed with the upload (after_request)
+    return redirect(url_for("beneficiary_pages.batch_page", batch_id=batch.id))
 
 
 # --- a batch: report, downloads, decisions ---------------------------------------------------
@@ -232,15 +203,19 @@ def batch_page(batch_id):
 
 
 def _download(batch_id: int, fmt: str):
+    """The rejected rows, streamed: read through a connection of their own after this request's
+    work is done (never inside its transaction), closed when the client leaves."""
     batch = _load_batch(batch_id)
     rows = imports.readable_error_rows(current_user, batch)  # the rows are the organization's personal data
     headers = [h or f"col{i + 1}" for i, h in enumerate(batch.headers or [])]
-    build = errors_csv if fmt == "csv" else errors_xlsx
-    data = build(headers, rows, str(_l("Errores")), str(_l("Fila")))
-    mimetype = "text/csv" if fmt == "csv" else \
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return private(send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True,
-                             download_name=f"lista-{batch.id}-errores.{fmt}"))
+    name = f"lista-{batch.id}-errores.{fmt}"
+    if fmt == "csv":
+        body, mimetype = errors_csv_stream(headers, rows, str(_l("Errores")), str(_l("Fila"))), "text/csv"
+    else:
+        body = file_chunks(errors_xlsx_file(headers, rows, str(_l("Errores")), str(_l("Fila"))))
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return private(current_app.response_class(stream_with_context(body), mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{name}"'}))
 
 
 @bp.get("/beneficiary-imports/<int:batch_id>/errors.csv")
@@ -337,9 +312,7 @@ def retry(batch_id):
     if batch.status != "processing" or not progress_of(batch)["interrupted"]:
         flash(_l("La lista no está interrumpida."), "error")
     else:
-        batch_id, user_id = batch.id, current_user.id
-        db.session.commit()
-        _process(batch_id, user_id)
+        _process(batch.id, current_user.id)
     return redirect(url_for("beneficiary_pages.batch_page", batch_id=batch_id))
 
 

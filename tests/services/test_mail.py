@@ -239,7 +239,7 @@ def test_a_request_that_notifies_sends_the_email_after_its_response(live_app, in
     with live_app.app_context():
         assert outbox() == []  # rolled back: no row, nothing to send
 
-    response = client.post(f"/_test/notify_and_succeed/{user_id}")
+    response = client.post(f"/_test/notify_and_succeed/{user_id}", buffered=False)  # the test plays the WSGI server
     assert response.status_code == 200
     assert inbox.messages == []  # the response is complete before anything is sent
     response.close()  # what the WSGI server does once the body is out

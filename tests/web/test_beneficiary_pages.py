@@ -4,7 +4,6 @@ processing of uploads."""
 import csv
 import io
 import re
-import time
 
 import pytest
 from openpyxl import load_workbook
@@ -38,7 +37,6 @@ def ctx(app, tmp_path, monkeypatch):
     """An agreement in execution. Today is the suite's day, 20/11 on the reference calendar: inside
     the agreement's term (01/02–30/11), after every date these tests give."""
     monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))
-    monkeypatch.setitem(app.config, "BENEFICIARY_IMPORT_ASYNC", False)
     return agreement_in_execution()
 
 
@@ -348,9 +346,10 @@ def test_an_interrupted_batch_is_shown_as_such_and_can_be_processed_again(app, c
     assert db.session.get(ImportBatch, batch.id).status == "ready"
 
 
-def test_async_upload_redirects_and_the_thread_finishes_the_batch(live_app, tmp_path, monkeypatch):
-    # the worker thread runs on the suite's today (20/11 on the reference calendar: inside the term)
-    assert live_app.config.get("BENEFICIARY_IMPORT_ASYNC", True)
+def test_the_upload_redirects_and_the_job_finishes_the_batch_after_the_response(live_app):
+    """Inline mode (SQLite, tests): the job runs in this process once the response is sent, on a
+    database that really commits; the queue's own tests (tests/test_job_queue.py) run it in workers."""
+    assert live_app.config["JOBS_MODE"] == "inline"
     with live_app.app_context():
         ctx = agreement_in_execution()
         agreement_id, email = ctx["agreement"].id, ctx["ngo"].email
@@ -359,21 +358,10 @@ def test_async_upload_redirects_and_the_thread_finishes_the_batch(live_app, tmp_
     assert web_login(client, email).status_code == 302
     response = upload(client, agreement_id, faulty_list())
     batch_id = batch_id_of(response)
-
-    status = None
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with live_app.app_context():
-            status = db.session.scalar(select(ImportBatch.status).where(ImportBatch.id == batch_id))
-            db.session.remove()
-        if status != "processing":
-            break
-        time.sleep(0.05)
+    with live_app.app_context():
+        status = db.session.scalar(select(ImportBatch.status).where(ImportBatch.id == batch_id))
+        db.session.remove()
     assert status == "ready"
-    for _ in range(100):  # the thread forgets its progress as it ends
-        if batch_id not in import_pages.PROGRESS:
-            break
-        time.sleep(0.05)
     html = client.get(f"/beneficiary-imports/{batch_id}").get_data(as_text=True)
     assert [count_in(html, n) for n in ("total", "valid", "warning", "error")] == [6, 3, 0, 3]
     assert 'http-equiv="refresh"' not in html
