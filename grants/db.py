@@ -51,20 +51,38 @@ def unit_of_work():
         raise
 
 
+def side_engine():
+    """An engine for short statements that run beside a request's own transaction (a token's last
+    use, failed-login counters, an import's progress, a streamed download): same database, but no
+    pool shared with the requests. A request that holds its pooled connection and then needs a
+    side one must never wait for the pool — with as many such requests as pooled connections, each
+    would wait for another's (the pool's timeout, then a 500). Unpooled (``NullPool``): a side
+    connection is opened, used for one short transaction and closed."""
+    from flask import current_app
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = current_app.extensions.get("fondos.side_engine")
+    if engine is None:
+        engine = create_engine(db.engine.url, poolclass=NullPool)
+        current_app.extensions["fondos.side_engine"] = engine
+    return engine
+
+
 @contextmanager
 def own_transaction():
     """A short transaction of its own, committed at once whatever the request does afterwards:
     bookkeeping that must outlive a refused request (failed-login counters) and must never wait
     on a request's long transaction.
 
-    PostgreSQL: another pooled connection, one transaction, committed on leaving the block.
+    PostgreSQL: a side connection (``side_engine``), one transaction, committed on leaving the block.
     SQLite is one writer and every request's transaction holds that one write lock from its first
     statement (``BEGIN IMMEDIATE``): a second connection would wait on its own request. There the
     request's session must not have written anything yet; its (read-only) transaction is ended and
     the block runs in a transaction of its own on the same connection, committed at once.
     """
     if db.engine.dialect.name != "sqlite":
-        with db.engine.connect() as conn:
+        with side_engine().connect() as conn:
             with conn.begin():
                 yield conn
         return

@@ -175,6 +175,8 @@ def progress_recorder(app: Flask, batch_id: int):
 
     from sqlalchemy.engine import Connection
 
+    from grants.db import side_engine
+
     # the tests' sessions are bound to one connection: there the row is written in its transaction
     shared = isinstance(db.session.get_bind(), Connection)
 
@@ -182,7 +184,7 @@ def progress_recorder(app: Flask, batch_id: int):
         if on_postgresql and shared:
             db.session.execute(upsert, {"b": batch_id, "n": rows, "at": utcnow()})
         elif on_postgresql:
-            with db.engine.begin() as conn:
+            with side_engine().begin() as conn:  # beside the import's own transaction, never its pool
                 conn.execute(upsert, {"b": batch_id, "n": rows, "at": utcnow()})
         if pause:
             time.sleep(pause)

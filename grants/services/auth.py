@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from grants.audit import Actor, record_event
+from grants.db import side_engine
 from grants.extensions import db
 from grants.models import ApiToken, User
 from grants.models.base import utcnow
@@ -115,7 +116,7 @@ def record_token_use(token: ApiToken, now) -> None:
             .where(ApiToken.id == token.id,
                    or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= cutoff))
             .with_for_update(key_share=True, skip_locked=True))
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with side_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         done = conn.execute(update(ApiToken).where(ApiToken.id.in_(free)).values(last_used_at=now)).rowcount
     if done:
         set_committed_value(token, "last_used_at", now)  # what this request shows, without writing it again

@@ -486,7 +486,13 @@ def error_rows(batch: ImportBatch):
     stored file alongside: constant memory, usable after the request's unit of work has committed,
     and closing it (a client that left) closes the cursor and gives the connection back at once.
     Under the tests' connection-bound session it reads through that connection instead."""
-    return _error_rows(db.session.get_bind(), batch.id, document_column(batch), stored_file(batch), batch.filename)
+    from sqlalchemy.engine import Connection
+
+    from grants.db import side_engine
+
+    bind = db.session.get_bind()  # a download reads beside the request, never from the requests' pool
+    bind = bind if isinstance(bind, Connection) else side_engine()
+    return _error_rows(bind, batch.id, document_column(batch), stored_file(batch), batch.filename)
 
 
 def _error_rows(bind, batch_id: int, column: str, path: Path, filename: str):

@@ -81,3 +81,26 @@ def test_a_request_does_not_wait_for_a_long_transaction_on_its_token(live_app, b
     assert last_used(live_app, token_id) is None  # skipped, not waited for: the next request notes it
     assert client.get("/api/v1/me", headers=bearer(raw)).status_code == 200
     assert last_used(live_app, token_id) is not None
+
+
+def test_side_statements_never_wait_for_the_requests_pool(live_database, backend):
+    """A request holds one pooled connection; its side statements (the token's last use, login
+    counters) go through their own unpooled connections. With a pool of one, a request that needed
+    a second pooled connection would wait for itself until the pool's timeout (a 500; under load,
+    with as many such requests as pooled connections, each waited for another's)."""
+    if backend != "postgresql":
+        pytest.skip("SQLite runs side statements in the request's own transaction")
+    from tests.conftest import dispose, make_app
+
+    app = make_app(live_database, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 2})
+    try:
+        client, raw, token_id = issued(app)
+        with app.app_context():
+            db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=None))
+            db.session.commit()
+        assert client.get("/api/v1/me", headers=bearer(raw)).status_code == 200
+        assert last_used(app, token_id) is not None
+        wrong = client.post("/api/v1/auth/tokens", json={"email": "nadie@fondos.example.org", "password": "x"})
+        assert wrong.status_code == 401
+    finally:
+        dispose(app)
