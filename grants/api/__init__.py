@@ -8,6 +8,7 @@ from flask.json.provider import DefaultJSONProvider
 from swagger_ui_bundle import swagger_ui_path
 
 from grants.extensions import api, csrf
+from grants.openapi import PatchNeedsAField
 
 
 class FondosJSONProvider(DefaultJSONProvider):
@@ -22,7 +23,7 @@ def init_api(app: Flask) -> None:
     app.json = FondosJSONProvider(app)
     api.init_app(app, spec_kwargs={"info": {
         "description": "API de Fondos: control de transferencias a ONG y su liquidación (MJSP).",
-    }})
+    }, "extra_plugins": [PatchNeedsAField()]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
 
