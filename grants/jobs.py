@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import click
 import procrastinate
@@ -280,13 +280,19 @@ def build(app: Flask, connector) -> procrastinate.App:
     return queue
 
 
+RETRY_AT_ONCE = datetime(2000, 1, 1, tzinfo=timezone.utc)  # any past moment: eligible now
+
+
 async def retry_stalled_jobs_async(queue: procrastinate.App, seconds: float = STALLED_AFTER_SECONDS) -> int:
     """Jobs left ``doing`` by a worker whose heartbeat stopped go back to the queue (procrastinate's
     recipe: ``get_stalled_jobs`` + ``retry_job``)."""
     stalled = list(await queue.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds))
     for job in stalled:
         log.warning("job %s (%s) was left running by a dead worker: retried", job.id, job.task_name)
-        await queue.job_manager.retry_job(job)
+        # "at once" by the database's clock, which decides when a job may start: procrastinate's
+        # default is this machine's now, and a machine whose clock runs ahead (or a test moved to
+        # another day) would schedule the retry in the database's future.
+        await queue.job_manager.retry_job(job, retry_at=RETRY_AT_ONCE)
     return len(stalled)
 
 
