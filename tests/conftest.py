@@ -218,3 +218,16 @@ def live_app(live_database):
     app = make_app(live_database)
     yield app
     dispose(app)
+
+
+@pytest.fixture
+def one_window():
+    """Login throttling counts in fixed windows (a minute per address, 15 minutes per account): a test
+    that counts attempts holds the clock still at the start of a 15-minute window, so no window ends in
+    the middle of it (with time running, the 31st attempt of a minute could land in the next one)."""
+    from datetime import timezone
+
+    now = datetime.now(timezone.utc)
+    start = now.replace(minute=now.minute - now.minute % 15, second=1, microsecond=0)
+    with time_machine.travel(start, tick=False):
+        yield start

@@ -15,6 +15,9 @@ from tests.factories import PASSWORD, make_user
 from tests.helpers import assert_problem, web_login
 
 
+pytestmark = pytest.mark.usefixtures("one_window")  # no window ends mid-test
+
+
 def api_login(client, email, password, **kwargs):
     return client.post("/api/v1/auth/tokens", json={"email": email, "password": password}, **kwargs)
 

@@ -88,7 +88,7 @@ def test_deactivating_a_user_kills_its_tokens(client):
                    401, "invalid_credentials")
 
 
-def test_the_eleventh_rapid_failed_login_for_an_account_is_refused(client):
+def test_the_eleventh_rapid_failed_login_for_an_account_is_refused(client, one_window):
     user = make_user(["auditor"])
     for attempt in range(10):
         response = client.post("/api/v1/auth/tokens", json={"email": user.email, "password": f"bad-{attempt}"})
@@ -106,7 +106,7 @@ def test_successful_logins_do_not_count_towards_the_limit(client):
         assert client.post("/api/v1/auth/tokens", json={"email": user.email, "password": PASSWORD}).status_code == 201
 
 
-def test_failed_logins_from_one_address_across_accounts_are_throttled(client, app):
+def test_failed_logins_from_one_address_across_accounts_are_throttled(client, app, one_window):
     limit = int(app.config["LOGIN_LIMIT_PER_ADDRESS"].split()[0])
     for attempt in range(limit):
         response = client.post("/api/v1/auth/tokens",

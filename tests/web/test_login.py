@@ -97,7 +97,7 @@ def test_login_form_itself_needs_a_csrf_token(client):
     assert response.status_code == 400
 
 
-def test_the_eleventh_rapid_failed_web_login_is_refused(client):
+def test_the_eleventh_rapid_failed_web_login_is_refused(client, one_window):
     user = make_user(["treasury"])
     for attempt in range(10):
         assert web_login(client, user.email, f"wrong-{attempt}").status_code == 200
