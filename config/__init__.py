@@ -128,6 +128,9 @@ class Config:
     LOG_FORMAT = ""          # "json" or "text"; empty = json in production, text elsewhere
     LOG_LEVEL = "INFO"
     METRICS_TOKEN = ""       # bearer token for /metrics; empty = no /metrics (404)
+    # Proxies in front of the app (each appends to X-Forwarded-For/-Proto): how many to believe, so the
+    # client's address (login throttling, logs, audit) is the client's and not the proxy's. 0: none.
+    PROXY_HOPS = 0
     LEDGER_CHECK_METRICS_SECONDS = 300  # /metrics reruns the ledger check at most this often (0 = never)
     # Long work (grants/jobs.py): "queue" = jobs go to the PostgreSQL job queue and `flask worker`
     # processes run them; "inline" = they run in the web process after the response. Empty: queue on
@@ -188,6 +191,7 @@ _INTEGERS = (
     "DEPOSIT_CONFIRMATION_DAYS",
     "INCIDENT_REPLY_WORKING_DAYS",
     "LEDGER_CHECK_METRICS_SECONDS",
+    "PROXY_HOPS",
 )
 
 

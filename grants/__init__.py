@@ -25,6 +25,11 @@ def create_app(profile: str | None = None, **overrides) -> Flask:
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config.from_mapping(load_config(profile, **overrides))
     app.url_map.converters["int"] = DatabaseIdConverter  # before any route is added
+    if int(app.config.get("PROXY_HOPS") or 0) > 0:  # behind N proxies: the client's address, not theirs
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]).parent.mkdir(
             parents=True, exist_ok=True

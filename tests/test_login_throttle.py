@@ -161,3 +161,25 @@ def test_an_operator_unblocks_one_account_before_the_window_ends(live_app):
         assert throttle.failures(other) == 1  # nobody else's counter was touched
         assert throttle.failures(address="127.0.0.1") == 11
     assert live_app.test_cli_runner().invoke(args=["users", "unblock"]).exit_code != 0
+
+
+def test_behind_a_proxy_the_clients_address_is_counted_not_the_proxys(live_database):
+    """PROXY_HOPS=1: two clients behind one proxy have counters of their own; without it (the
+    default) everyone behind the proxy would share the proxy's."""
+    from tests.conftest import dispose, make_app
+
+    app = make_app(live_database, PROXY_HOPS=1)
+    try:
+        with app.app_context():
+            app.config["LOGIN_LIMIT_PER_ADDRESS"] = "2 per minute"
+        client = app.test_client()
+        proxy = {"REMOTE_ADDR": "10.0.0.1"}
+        for _ in range(2):
+            assert api_login(client, "x@x.org", "guess-guess", environ_base=proxy,
+                             headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 401
+        assert_problem(api_login(client, "y@x.org", "guess-guess", environ_base=proxy,
+                                 headers={"X-Forwarded-For": "203.0.113.7"}), 429, "too_many_requests")
+        assert api_login(client, "y@x.org", "guess-guess", environ_base=proxy,
+                         headers={"X-Forwarded-For": "198.51.100.4"}).status_code == 401
+    finally:
+        dispose(app)
