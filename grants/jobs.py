@@ -39,6 +39,7 @@ STALLED_AFTER_SECONDS = 60  # a worker silent this long (heartbeat every 10 s) i
 DEFAULT_LOCKS = {  # task → (lock, queueing lock) templates: one at a time per object, one waiting
     "process_beneficiary_list": ("beneficiary-list-{batch_id}", "beneficiary-list-{batch_id}"),
     "deliver_mail": ("deliver-mail", "deliver-mail"),
+    "run_check_run": ("check-run-{run_id}", "check-run-{run_id}"),
 }
 
 
@@ -215,6 +216,38 @@ def _run_checks(app: Flask, label: str = "jobs:nightly checks", agreement_id: in
             db.session.remove()
 
 
+def _run_check_run(app: Flask, run_id: int, user_id: int, request_id: str | None = None) -> str:
+    """A run an auditor asked for (``audit_checks.request_run``). One transaction: killed mid-way, the
+    retried job runs it whole; a run no longer ``running`` is left alone. A run that fails says so."""
+    from grants.audit import Actor
+    from grants.db import unit_of_work
+    from grants.models import AuditCheckRun, User
+    from grants.services import audit_checks
+    from grants.services.errors import Conflict
+
+    with app.app_context():
+        try:
+            with unit_of_work():
+                run = db.session.get(AuditCheckRun, run_id)
+                if run is None or run.status != "running":
+                    return "nothing to do"
+                actor = Actor.for_user(db.session.get(User, user_id), request_id=request_id)
+                try:
+                    return audit_checks.run_checks(actor, run.agreement_id, run.fiscal_year, run_id=run_id).status
+                except Conflict:
+                    db.session.rollback()
+                    return "nothing to do"
+        except Exception as exc:
+            log.exception("check run %s failed", run_id)
+            db.session.rollback()
+            with unit_of_work():
+                actor = Actor.for_user(db.session.get(User, user_id), request_id=request_id)
+                audit_checks.fail_run(actor, run_id, f"{type(exc).__name__}: {exc}")
+            return "failed"
+        finally:
+            db.session.remove()
+
+
 def _expire_idempotency(app: Flask, days: int = 30) -> int:
     from grants.db import unit_of_work
     from grants.services.idempotency import expire_older_than
@@ -243,6 +276,7 @@ TASKS = {
     "process_beneficiary_list": _process_beneficiary_list,
     "deliver_mail": _deliver_mail,
     "run_checks": _run_checks,
+    "run_check_run": _run_check_run,
     "expire_idempotency": _expire_idempotency,
     "statement_reminders": _statement_reminders,
 }

@@ -2,18 +2,18 @@
 exports (XLSX, PDF). Auditors run and decide; auditors and admins read; nobody else."""
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, url_for
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from grants import models
+from grants import jobs, models
 from grants.api.blueprint import Blueprint
 from grants.api.fields import MoneyField, PageArgsSchema, nullable_from, page_schema, paginate
 from grants.api.schemas import ID_RANGE
 from grants.audit.rules import RULES, RULES_BY_CODE
 from grants.clock import today
-from grants.context import acting_user, current_actor
+from grants.context import acting_user, current_actor, request_id
 from grants.extensions import db
 from grants.models import AuditCheckRun, AuditFinding
 from grants.models.findings import FINDING_SEVERITIES, FINDING_STATES
@@ -44,6 +44,7 @@ class AuditCheckRunSchema(Schema):
     findings_seen = fields.Integer(dump_only=True)
     counts = fields.Dict(keys=fields.String(), values=fields.Integer(), dump_only=True,
                          metadata={"description": "Findings per rule code in this run"})
+    failure = fields.String(dump_only=True, metadata={"description": "Why a failed run failed"})
 
 
 class AuditFindingSchema(Schema):
@@ -118,12 +119,17 @@ class CheckRuns(MethodView):
         return paginate(db.session, select(AuditCheckRun).order_by(AuditCheckRun.id.desc()), args)
 
     @blp.arguments(AuditCheckRunSchema)
-    @blp.response(201, AuditCheckRunSchema)
+    @blp.response(202, AuditCheckRunSchema, description="Accepted: the run (status ``running``) is recorded and "
+                  "a job runs the rules; follow ``Location`` until the status is ``finished`` (or ``failed``).",
+                  headers={"Location": {"description": "The run: GET it for its status and counts",
+                                        "schema": {"type": "string"}}})
     def post(self, data):
-        """Run every liquidation rule over the scope (one agreement, one fiscal year, both, or all).
-        Findings are kept by rule + entity: a re-run refreshes them, never duplicates them."""
+        """Run every liquidation rule over the scope (one agreement, one fiscal year, both, or all), on
+        the job queue. Findings are kept by rule + entity: a re-run refreshes them, never duplicates them."""
         require(acting_user(), Permission.CHECKS_RUN)
-        return service.run_checks(current_actor(), data.get("agreement_id"), data.get("fiscal_year"))
+        run = service.request_run(current_actor(), data.get("agreement_id"), data.get("fiscal_year"))
+        jobs.defer("run_check_run", run_id=run.id, user_id=acting_user().id, request_id=request_id())
+        return run, 202, {"Location": url_for("audit_checks.get_check_run", run_id=run.id)}
 
 
 @blp.route("/check-runs/<int:run_id>")

@@ -104,16 +104,47 @@ def settings_for(on=None) -> RuleSettings:
     return RuleSettings.from_config(current_app.config, on or today(), dialect)
 
 
-def run_checks(actor: Actor, agreement_id: int | None = None, fiscal_year: int | None = None,
-               progress: Callable[[str, int, int], None] | None = None) -> AuditCheckRun:
-    """Run every rule over the scope, keep the findings (see the module docstring), return the run."""
+def request_run(actor: Actor, agreement_id: int | None = None, fiscal_year: int | None = None) -> AuditCheckRun:
+    """A run asked for now and done by a job (``run_checks(..., run_id=)``): the scope is checked and
+    the run recorded (``running``) in the caller's transaction, so a refused request leaves nothing."""
     _runner(actor)
-    scope = _scope(agreement_id, fiscal_year)
-    snapshot_id = _exported_snapshot()
+    _scope(agreement_id, fiscal_year)
     run = AuditCheckRun(agreement_id=agreement_id, fiscal_year=fiscal_year, status="running",
                         started_by_id=actor.user_id, started_at=utcnow())
     db.session.add(run)
     db.session.flush()
+    record_event(db.session, actor, "audit.checks_requested", "audit_check_run", run.id, after=snapshot(run))
+    return run
+
+
+def fail_run(actor: Actor, run_id: int, reason: str) -> AuditCheckRun | None:
+    """A requested run whose job failed: it says so (and why) instead of staying ``running``."""
+    run = db.session.get(AuditCheckRun, run_id, with_for_update=True)
+    if run is None or run.status != "running":
+        return run
+    run.status, run.finished_at, run.failure = "failed", utcnow(), reason[:2000]
+    db.session.flush()
+    record_event(db.session, actor, "audit.checks_failed", "audit_check_run", run.id, after=snapshot(run))
+    return run
+
+
+def run_checks(actor: Actor, agreement_id: int | None = None, fiscal_year: int | None = None,
+               progress: Callable[[str, int, int], None] | None = None, run_id: int | None = None) -> AuditCheckRun:
+    """Run every rule over the scope, keep the findings (see the module docstring), return the run.
+    ``run_id``: the run ``request_run`` recorded (a job doing it; a run no longer ``running`` — done
+    by an earlier attempt — is refused, so a retried job changes nothing)."""
+    _runner(actor)
+    scope = _scope(agreement_id, fiscal_year)
+    if run_id is not None:
+        run = db.session.get(AuditCheckRun, run_id, with_for_update=True)
+        if run is None or run.status != "running":
+            raise Conflict(_l("Esta revisión ya terminó."), code="run_finished")
+    snapshot_id = _exported_snapshot()
+    if run_id is None:
+        run = AuditCheckRun(agreement_id=agreement_id, fiscal_year=fiscal_year, status="running",
+                            started_by_id=actor.user_id, started_at=utcnow())
+        db.session.add(run)
+        db.session.flush()
     settings = settings_for()
     results = _run_rules(scope, settings, f"audit_receipt_sums_{int(run.id)}", snapshot_id, progress)
     found: list[FindingRow] = []

@@ -6,8 +6,10 @@ from io import BytesIO
 
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from sqlalchemy import func, select
 
 from grants.audit.rules import RULES
+from grants.extensions import db
 from tests.audit import rule_helpers as rh
 from tests.factories import make_user
 from tests.helpers import api_headers, assert_problem
@@ -21,9 +23,11 @@ def _setup(client):
 
 
 def _run(client, headers, **body):
+    """Ask for a run (202: recorded, a job runs it) and read it where Location says, done."""
     response = client.post("/api/v1/audit/check-runs", json=body, headers=headers)
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()
+    assert response.status_code == 202, response.get_data(as_text=True)
+    assert response.get_json()["status"] == "running"
+    return client.get(response.headers["Location"], headers=headers).get_json()
 
 
 def test_an_auditor_runs_checks_and_reads_the_findings(client):
@@ -133,3 +137,27 @@ def test_a_stored_note_with_control_characters_never_breaks_the_xlsx(client):
     assert note == f"Revisado{REPLACEMENT} con la ONG{REPLACEMENT}" and "\x14" not in note
     assert summary == f"'=HYPERLINK(\"http://x\"){REPLACEMENT}"
     assert client.get("/api/v1/audit/findings.xlsx", headers=auditor).status_code == 200
+
+
+def test_a_run_whose_job_fails_says_so_and_a_retried_job_changes_nothing(client, app, monkeypatch):
+    from grants import jobs
+    from grants.models import AuditEvent
+    from grants.services import audit_checks
+
+    ctx, auditor = _setup(client)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(audit_checks, "_run_rules", broken)
+    failed = _run(client, auditor, agreement_id=ctx["agreement"].id)
+    assert failed["status"] == "failed" and "the database went away" in failed["failure"]
+    monkeypatch.undo()
+
+    done = _run(client, auditor, agreement_id=ctx["agreement"].id)
+    assert done["status"] == "finished" and done["counts"]["advance_overdue"] == 1
+    someone = rh.auditor().id
+    events = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    for run in (failed, done):  # a job arriving again (a retry) for a run that ended
+        assert jobs.TASKS["run_check_run"](app, run_id=run["id"], user_id=someone) == "nothing to do"
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == events
