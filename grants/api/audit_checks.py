@@ -10,6 +10,7 @@ from sqlalchemy import select
 from grants import jobs, models
 from grants.api.blueprint import Blueprint
 from grants.api.fields import MoneyField, PageArgsSchema, nullable_from, page_schema, paginate
+from grants.api.idempotency import idempotent
 from grants.api.schemas import ID_RANGE
 from grants.audit.rules import RULES, RULES_BY_CODE
 from grants.clock import today
@@ -118,6 +119,7 @@ class CheckRuns(MethodView):
         _reader()
         return paginate(db.session, select(AuditCheckRun).order_by(AuditCheckRun.id.desc()), args)
 
+    @idempotent(required=False)
     @blp.arguments(AuditCheckRunSchema)
     @blp.response(202, AuditCheckRunSchema, description="Accepted: the run (status ``running``) is recorded and "
                   "a job runs the rules; follow ``Location`` until the status is ``finished`` (or ``failed``).",

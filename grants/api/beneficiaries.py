@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 from grants import models
 from grants.api.blueprint import Blueprint
 from grants.api.fields import PageArgsSchema, nullable_from, page_schema, paginate
+from grants.api.idempotency import idempotent
 from grants import jobs
 from grants.context import acting_user, current_actor, request_id
 from grants.extensions import db
@@ -157,6 +158,7 @@ class AgreementImports(MethodView):
         query = select(ImportBatch).where(ImportBatch.agreement_id == agreement_id).order_by(ImportBatch.id.desc())
         return paginate(db.session, query, args)
 
+    @idempotent(required=False)
     @blp.arguments(UploadSchema, location="form")
     @blp.response(202, BatchSchema, description="Accepted: the batch (status ``processing``) is stored and its "
                   "rows are checked by a job; follow ``Location`` until the status is ``ready`` (or ``failed``).",

@@ -13,6 +13,7 @@ the same key once the cause is fixed). A replay carries ``Idempotent-Replayed: t
 """
 from __future__ import annotations
 
+import hashlib
 from functools import wraps
 
 from flask import request
@@ -29,14 +30,30 @@ IDEMPOTENCY_PARAMETER = {
 
 
 def _payload():
+    """What makes two requests the same operation: the JSON body, or the form fields and the SHA-256
+    of each uploaded file (another file under the same key is another operation: 422)."""
     if request.mimetype == "application/json":
         return request.get_json(silent=True)
-    return {k: request.form.getlist(k) for k in sorted(request.form)}
+    payload = {k: request.form.getlist(k) for k in sorted(request.form)}
+    for name in sorted(request.files):
+        digests = []
+        for upload in request.files.getlist(name):
+            digests.append(hashlib.sha256(upload.stream.read()).hexdigest())
+            upload.stream.seek(0)  # the view reads it again
+        payload[f"file:{name}"] = digests
+    return payload
 
 
-def idempotent(view):
+def idempotent(view=None, *, required: bool = True):
+    """``required=False`` (uploads, check runs): without the header the request simply runs; with it, a
+    client that retries after a timeout gets the first answer instead of a second batch."""
+    if view is None:
+        return lambda function: idempotent(function, required=required)
+
     @wraps(view)
     def wrapper(*args, **kwargs):
+        if not required and not request.headers.get(HEADER):
+            return view(*args, **kwargs)
         user = acting_user()
         claim = idempotency.claim(user.id, request.headers.get(HEADER), f"{request.method} {request.path}", _payload())
         if claim.replay is not None:
@@ -56,7 +73,8 @@ def idempotent(view):
 
     apidoc = getattr(wrapper, "_apidoc", None)
     if apidoc is not None:
-        apidoc.setdefault("manual_doc", {}).setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
+        apidoc.setdefault("manual_doc", {}).setdefault("parameters", []).append(
+            IDEMPOTENCY_PARAMETER if required else {**IDEMPOTENCY_PARAMETER, "required": False})
     return wrapper
 
 

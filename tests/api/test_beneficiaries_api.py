@@ -3,7 +3,7 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from grants.extensions import db
 from grants.models import AuditEvent
@@ -209,3 +209,33 @@ def test_names_that_begin_like_a_formula_are_refused_by_the_api(client, start):
             "roles": ["auditor"]}
     body = assert_problem(client.post("/api/v1/users", json=user, headers=headers), 422, "validation_error")
     assert "full_name" in str(body)
+
+
+def test_an_upload_retried_with_its_idempotency_key_makes_one_batch(client, ctx):
+    """A client whose upload timed out sends it again with the same Idempotency-Key: the first answer
+    comes back (one batch); the same key with another file is refused; without a key, two uploads are
+    two batches, as before."""
+    from grants.models import ImportBatch
+
+    def send(text, key=None):
+        headers = {**ctx["h"]["ngo"], **({"Idempotency-Key": key} if key else {})}
+        return client.post(f"/api/v1/agreements/{ctx['agreement'].id}/beneficiary-imports", headers=headers,
+                           data={"kind": "enrollment", "file": (io.BytesIO(text.encode("utf-8")), "lista.csv")},
+                           content_type="multipart/form-data")
+
+    def batches() -> int:
+        return db.session.scalar(select(func.count()).select_from(ImportBatch))
+
+    def row(n: int) -> str:
+        return f"DUI,{valid_dui(n)},Ana,López,{BORN},F,0623,{ENROLLED}"
+
+    text = HEADER + "\n" + row(1) + "\n"
+    first = send(text, "subida-lista-0001")
+    before = batches()
+    again = send(text, "subida-lista-0001")
+    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (202, "true")
+    assert again.get_json()["id"] == first.get_json()["id"] and batches() == before
+    assert_problem(send(text + row(2) + "\n", "subida-lista-0001"), 422, "idempotency_key_reused")
+    send(text)
+    send(text)
+    assert batches() == before + 2
