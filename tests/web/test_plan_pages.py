@@ -136,7 +136,7 @@ def test_the_ngo_creates_its_plan_in_the_editor_and_submits_it(client, people):
     assert response.status_code == 302
     db.session.refresh(plan)
     assert plan.status == "submitted"
-    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_type == "plan")).all()
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_type == "plan").order_by(AuditEvent.seq)).all()
     assert actions == ["plan.created", "plan.submitted"]
     assert "Enviado" in client.get(f"/plans/{plan.id}").get_data(as_text=True)
     assert client.get(f"/plans/{plan.id}/edit").status_code == 409
