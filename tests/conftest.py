@@ -18,7 +18,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 
 import pytest
 import sqlalchemy as sa
@@ -31,12 +31,7 @@ from flask_sqlalchemy.session import Session as FlaskSession
 
 from grants import MIGRATIONS_DIR, clock, create_app, throttle
 from grants.extensions import db
-
-def _test_day() -> date:
-    """The day the suite runs on: ``FONDOS_TEST_TODAY`` (YYYY-MM-DD), else the real date in El Salvador."""
-    value = os.environ.get("FONDOS_TEST_TODAY", "").strip()
-    return date.fromisoformat(value) if value else datetime.now(clock.EL_SALVADOR).date()
-
+from tests.timeline import test_day
 
 _TRAVEL = None
 
@@ -46,8 +41,8 @@ def pytest_configure(config):
     so no test depends on the real date or on the hour it runs; then compile the message
     catalogues (build output, not in git) so `pytest` alone works."""
     global _TRAVEL
-    os.environ["FONDOS_TEST_TODAY"] = _test_day().isoformat()  # child processes: tests/on_test_day.py
-    _TRAVEL = time_machine.travel(datetime.combine(_test_day(), time(10), clock.EL_SALVADOR), tick=True)
+    os.environ["FONDOS_TEST_TODAY"] = test_day().isoformat()  # child processes: tests/on_test_day.py
+    _TRAVEL = time_machine.travel(datetime.combine(test_day(), time(10), clock.EL_SALVADOR), tick=True)
     _TRAVEL.start()
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
@@ -67,7 +62,7 @@ def pytest_unconfigure(config):
 
 
 def pytest_report_header(config):
-    return f"test day (grants.clock.today()): {_test_day().isoformat()}  [FONDOS_TEST_TODAY]"
+    return f"test day (grants.clock.today()): {test_day().isoformat()}  [FONDOS_TEST_TODAY]"
 
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -1,7 +1,8 @@
 """The tests' calendar: every date a test uses derives from the controlled today.
 
-The suite runs with the process clock moved to one day (``FONDOS_TEST_TODAY``, default the real
-date in El Salvador; see ``conftest.py``), and the code reads it through ``grants.clock``.
+The suite runs with the process clock moved to one day (``FONDOS_TEST_TODAY``, default
+``REFERENCE_TODAY``, never the real date; see ``conftest.py``), and the code reads it through
+``grants.clock``. ``make test-dates`` runs it again on other days.
 
 Most scenarios were written on one reference calendar: a 2026 plan whose term runs from 1 February
 to 30 November, seen on **20 November 2026**. ``day("2026-03-01")`` is that reference date moved by
@@ -14,7 +15,7 @@ A test about a date relative to *today* (ending today or tomorrow) uses ``today(
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from grants import clock
 
@@ -23,10 +24,11 @@ REFERENCE_TERM_START = date(2026, 2, 1)
 
 
 def test_day() -> date:
-    """The suite's day (``FONDOS_TEST_TODAY``, set by conftest). Not ``clock.today()``: inside a
+    """The suite's day: ``FONDOS_TEST_TODAY`` (YYYY-MM-DD), else ``REFERENCE_TODAY`` — a fixed day,
+    so a run never depends on the day it happens to run. Not ``clock.today()``: inside a
     ``clock.at(...)`` block the clock shows another day, and the calendar must not move with it."""
-    value = os.environ.get("FONDOS_TEST_TODAY")
-    return date.fromisoformat(value) if value else datetime.now(clock.EL_SALVADOR).date()
+    value = os.environ.get("FONDOS_TEST_TODAY", "").strip()
+    return date.fromisoformat(value) if value else REFERENCE_TODAY
 
 
 def today() -> date:
