@@ -188,13 +188,17 @@ def install(app) -> None:
 
 
 def _user_id():
-    """The acting user's id if the request already knows it (never loads it just for the log)."""
+    """The acting user's id if the request already knows it: never loads it just for the log (after
+    the request's commit the user is expired, and reading ``user.id`` would cost a query)."""
     from flask import g
+    from sqlalchemy import inspect
 
-    api_user = g.get("api_user")
-    if api_user is not None:
-        return api_user.id
-    user = g.get("_login_user")  # Flask-Login's cache: set only when the request looked at the user
-    if user is not None and getattr(user, "is_authenticated", False):
-        return user.id
-    return None
+    user = g.get("api_user")
+    if user is None:
+        user = g.get("_login_user")  # Flask-Login's cache: set only when the request looked at the user
+        if user is None or not getattr(user, "is_authenticated", False):
+            return None
+    state = inspect(user, raiseerr=False)
+    if state is None:  # not a mapped object (a stand-in user)
+        return getattr(user, "id", None)
+    return state.identity[0] if state.identity else None

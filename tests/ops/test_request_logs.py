@@ -70,6 +70,41 @@ def test_the_api_user_is_in_the_line_and_the_audit_event_has_the_same_request_id
     assert event.request_id == "create-org-1"
 
 
+def test_the_log_line_names_the_user_without_a_query_of_its_own(client, caplog):
+    """The access line is written after the request's commit, when the user is expired: it reads the
+    id the session already knows, never loads the user again (one more statement on every request)."""
+    from sqlalchemy import event
+
+    admin = make_user(["admin"])
+    headers = api_headers(client, admin)
+    client.get("/api/v1/me", headers=headers)  # the token's last use: written now, not in the count
+    seen = []
+    app = client.application
+    after_commit = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+
+    def mark(response):  # hooks run last-added first: after this one come the commit and the log
+        after_commit.append(len(seen))
+        return response
+
+    app.after_request_funcs.setdefault(None, []).append(mark)
+    try:
+        with caplog.at_level(logging.INFO, logger="fondos.request"):
+            assert client.get("/api/v1/me", headers=headers).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+        app.after_request_funcs[None].remove(mark)
+    (line,) = json_lines(caplog)
+    assert line["user_id"] == admin.id
+    assert [s for s in seen[after_commit[0]:] if s.lstrip().upper().startswith("SELECT")] == []
+
+
 def test_a_job_binds_its_request_id_and_every_line_carries_it(caplog):
     job_log = logging.getLogger("fondos.jobs.test")
     with caplog.at_level(logging.INFO, logger="fondos.jobs.test"):
