@@ -108,6 +108,12 @@ FINDING_STATE_LABELS = {
     "resolved": _l("Resuelto"),
 }
 
+CHECK_RUN_STATE_LABELS = {
+    "running": _l("En curso"),
+    "finished": _l("Terminada"),
+    "failed": _l("Fallida"),
+}
+
 FINDING_SEVERITY_LABELS = {
     "high": _l("Alta"),
     "medium": _l("Media"),

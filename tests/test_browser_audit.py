@@ -39,6 +39,10 @@ def test_an_auditor_runs_checks_opens_a_finding_and_marks_it_justified(audit_ser
     expect(page.locator("[data-testid=rule-catalogue] tbody tr")).to_have_count(len(RULES))
     page.select_option("select[name=agreement_id]", label=data["agreement"])
     page.click("[data-testid=run-checks]")
+    # The run goes to a job; its page refreshes itself until the run is over, then links to its findings.
+    expect(page.locator("[data-testid=run-state]")).to_have_text("Terminada", timeout=15000)
+    expect(page.locator("[data-testid=run-scope]")).to_have_text(data["agreement"])
+    page.click("[data-testid=run-findings]")
     expect(page.locator("[data-testid=run-filter]")).to_be_visible()
 
     row = page.locator("[data-testid=findings] tr[data-rule=advance_overdue]")

@@ -1,9 +1,11 @@
 """Internal audit pages: the liquidation checks (run form, the rule catalogue with what each rule
-detects and why, recent runs), the findings (filters, pages, XLSX/PDF export) and a finding
+detects and why, recent runs; a run asked for here is done by a job and has a page of its own that
+refreshes itself until the run ends), the findings (filters, pages, XLSX/PDF export) and a finding
 (evidence, decision with a note). Auditors run and decide; admins read."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
@@ -14,11 +16,13 @@ from wtforms import IntegerField, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from grants.audit.rules import RULES, RULES_BY_CODE
+from grants import jobs
 from grants.clock import today
-from grants.context import current_actor
+from grants.context import current_actor, request_id
 from grants.extensions import db
-from grants.labels import FINDING_SEVERITY_LABELS, FINDING_STATE_LABELS
+from grants.labels import CHECK_RUN_STATE_LABELS, FINDING_SEVERITY_LABELS, FINDING_STATE_LABELS
 from grants.models import Agreement, AuditCheckRun, AuditFinding
+from grants.models.base import utcnow
 from grants.permissions import Permission
 from grants.security import require
 from grants.services import audit_checks as service
@@ -55,7 +59,7 @@ def _agreement_choices() -> list[tuple[str, str]]:
 
 def _labels() -> dict:
     return {"finding_state_labels": FINDING_STATE_LABELS, "severity_labels": FINDING_SEVERITY_LABELS,
-            "rules_by_code": RULES_BY_CODE}
+            "rules_by_code": RULES_BY_CODE, "run_state_labels": CHECK_RUN_STATE_LABELS}
 
 
 def _checks_page(form: RunForm, status: int = 200, refused=None):
@@ -85,16 +89,35 @@ def run():
         return _checks_page(form, 422)
     agreement_id = int(form.agreement_id.data) if form.agreement_id.data else None
     try:
-        check_run = service.run_checks(current_actor(), agreement_id, form.fiscal_year.data)
+        check_run = service.request_run(current_actor(), agreement_id, form.fiscal_year.data)
     except ValidationFailed as exc:
         db.session.rollback()
         apply_errors(form, exc.errors)
         return _checks_page(form, 422)
     except DomainError as exc:
         return _checks_page(form, exc.status, refusal(exc))
-    flash(_l("Revisión %(id)s terminada: %(total)s hallazgos (%(new)s nuevos).", id=check_run.id,
-             total=sum(check_run.counts.values()), new=check_run.findings_new), "success")
-    return redirect(url_for("audit_check_pages.findings", run_id=check_run.id), 303)
+    jobs.defer("run_check_run", run_id=check_run.id, user_id=current_user.id, request_id=request_id())
+    flash(_l("Revisión %(id)s solicitada: se ejecuta en segundo plano.", id=check_run.id), "success")
+    return redirect(url_for("audit_check_pages.run_page", run_id=check_run.id), 303)
+
+
+# A run still "running" this long after it started has most likely lost its job (a worker killed on
+# SQLite's in-process mode; the queue retries its own): the page says so and offers to run again.
+RUN_LOOKS_STALLED = timedelta(minutes=15)
+
+
+@bp.get("/audit/check-runs/<int:run_id>")
+@login_required
+def run_page(run_id):
+    _reader()
+    check_run = db.session.get(AuditCheckRun, run_id)
+    if check_run is None:
+        abort(404)
+    number = db.session.scalar(select(Agreement.number).where(Agreement.id == check_run.agreement_id)) \
+        if check_run.agreement_id else None
+    stalled = check_run.status == "running" and utcnow() - check_run.started_at > RUN_LOOKS_STALLED
+    return render_template("audit_checks/run.html", run=check_run, number=number, stalled=stalled,
+                           can_run=current_user.can(Permission.CHECKS_RUN), **_labels())
 
 
 def _filters() -> dict:

@@ -42,11 +42,66 @@ def test_the_checks_page_shows_the_catalogue_and_runs_the_checks(client, app):
     assert response.status_code == 303
     run = db.session.scalars(select(AuditCheckRun)).one()
     assert (run.agreement_id, run.fiscal_year) == (ctx["agreement"].id, year())
-    assert response.headers["Location"].endswith(f"/audit/findings?run_id={run.id}")
+    # The run is a job (in this process after the response, on SQLite and in the tests): the
+    # request answers at once with the run's page, which shows the result once the job is done.
+    assert response.headers["Location"].endswith(f"/audit/check-runs/{run.id}")
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Revisión" in page and 'data-rule="advance_overdue"' in page
+    assert f"Revisión {run.id} solicitada" in page
+    assert 'data-testid="run-state">Terminada<' in page and 'http-equiv="refresh"' not in page
+    assert f'data-testid="rules-run">{len(RULES)}<' in page and '<tr data-rule="advance_overdue">' in page
+    assert ctx["agreement"].number in page
+    findings = re.search(r'data-testid="run-findings" href="([^"]+)"', page).group(1)
+    page = client.get(findings.replace("&amp;", "&")).get_data(as_text=True)
+    assert 'data-rule="advance_overdue"' in page
     assert f"Hallazgos vistos en la revisión {run.id}." in page
     assert f'data-run="{run.id}"' in client.get("/audit/checks").get_data(as_text=True)
+
+
+def test_a_run_page_refreshes_while_running_and_says_when_it_failed_or_stalled(client, app):
+    from datetime import timedelta
+
+    import time_machine
+
+    from grants.models.base import utcnow
+
+    _overdue(app)
+    auditor = rh.auditor()
+    running = AuditCheckRun(status="running", started_by_id=auditor.id, started_at=utcnow())
+    failed = AuditCheckRun(status="failed", started_by_id=auditor.id, started_at=utcnow(), finished_at=utcnow(),
+                           failure="OperationalError: server closed the connection unexpectedly")
+    db.session.add_all([running, failed])
+    db.session.flush()
+    login(client, auditor)
+
+    page = client.get(f"/audit/check-runs/{running.id}").get_data(as_text=True)
+    assert 'data-testid="run-state">En curso<' in page and '<meta http-equiv="refresh" content="2">' in page
+    assert 'data-testid="run-stalled"' not in page and 'data-testid="run-findings"' not in page
+
+    with time_machine.travel(utcnow() + timedelta(minutes=16), tick=False):
+        page = client.get(f"/audit/check-runs/{running.id}").get_data(as_text=True)
+    assert 'data-testid="run-stalled"' in page and 'http-equiv="refresh"' not in page
+
+    page = client.get(f"/audit/check-runs/{failed.id}").get_data(as_text=True)
+    assert 'data-testid="run-state">Fallida<' in page and "server closed the connection unexpectedly" in page
+    assert 'data-testid="run-findings"' not in page
+    assert client.get("/audit/check-runs/999999").status_code == 404
+
+
+def test_a_run_that_fails_in_its_job_is_shown_failed_with_nothing_kept(client, app, monkeypatch):
+    from grants.services import audit_checks
+
+    ctx = _overdue(app)
+    login(client, rh.auditor())
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("rule engine unavailable")
+
+    monkeypatch.setattr(audit_checks, "run_checks", broken)
+    response = _run(client, agreement_id=str(ctx["agreement"].id))
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="run-state">Fallida<' in page and "RuntimeError: rule engine unavailable" in page
+    assert db.session.scalars(select(AuditFinding)).all() == []
 
 
 def test_a_bad_year_is_shown_on_the_form(client, app):
