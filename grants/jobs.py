@@ -40,6 +40,7 @@ DEFAULT_LOCKS = {  # task → (lock, queueing lock) templates: one at a time per
     "process_beneficiary_list": ("beneficiary-list-{batch_id}", "beneficiary-list-{batch_id}"),
     "deliver_mail": ("deliver-mail", "deliver-mail"),
     "run_check_run": ("check-run-{run_id}", "check-run-{run_id}"),
+    "build_file": ("generated-file-{file_id}", "generated-file-{file_id}"),
 }
 
 
@@ -135,6 +136,18 @@ def run_now(app: Flask, task: str, **kwargs) -> None:
 
 # --- the tasks --------------------------------------------------------------------------------
 
+def _in_unit_of_work(app: Flask, work, **kwargs):
+    """``work(**kwargs)`` in the app's context and one unit of work (committed if it returns)."""
+    from grants.db import unit_of_work
+
+    with app.app_context():
+        try:
+            with unit_of_work():
+                return work(**kwargs)
+        finally:
+            db.session.remove()
+
+
 def _process_beneficiary_list(app: Flask, batch_id: int, user_id: int, request_id: str | None = None,
                               remote_addr: str | None = None) -> str:
     from grants.audit import Actor
@@ -205,15 +218,9 @@ def _deliver_mail(app: Flask) -> dict:
 def _run_checks(app: Flask, label: str = "jobs:nightly checks", agreement_id: int | None = None,
                 fiscal_year: int | None = None) -> int:
     from grants.audit import Actor
-    from grants.db import unit_of_work
     from grants.services.audit_checks import run_checks
 
-    with app.app_context():
-        try:
-            with unit_of_work():
-                return run_checks(Actor.system(label), agreement_id, fiscal_year).id
-        finally:
-            db.session.remove()
+    return _in_unit_of_work(app, lambda: run_checks(Actor.system(label), agreement_id, fiscal_year).id)
 
 
 def _run_check_run(app: Flask, run_id: int, user_id: int, request_id: str | None = None) -> str:
@@ -249,27 +256,34 @@ def _run_check_run(app: Flask, run_id: int, user_id: int, request_id: str | None
 
 
 def _expire_idempotency(app: Flask, days: int = 30) -> int:
-    from grants.db import unit_of_work
     from grants.services.idempotency import expire_older_than
 
-    with app.app_context():
-        try:
-            with unit_of_work():
-                return expire_older_than(timedelta(days=days))
-        finally:
-            db.session.remove()
+    return _in_unit_of_work(app, expire_older_than, age=timedelta(days=days))
 
 
 def _statement_reminders(app: Flask, days: int = 7) -> int:
-    from grants.db import unit_of_work
     from grants.services.reminders import remind_statements_due
 
-    with app.app_context():
-        try:
-            with unit_of_work():
-                return remind_statements_due(days)
-        finally:
-            db.session.remove()
+    return _in_unit_of_work(app, remind_statements_due, days=days)
+
+
+def _build_file(app: Flask, file_id: int, request_id: str | None = None) -> str:
+    """A generated file (``services.generated_files``): built and marked ready in one unit of work;
+    killed mid-way, the retried job builds it again; a file that cannot be built says why."""
+    from grants.services import generated_files
+
+    try:
+        return _in_unit_of_work(app, generated_files.build_pending, file_id=file_id)
+    except Exception as exc:
+        log.exception("generated file %s failed", file_id)
+        _in_unit_of_work(app, generated_files.fail, file_id=file_id, reason=f"{type(exc).__name__}: {exc}")
+        return "failed"
+
+
+def _expire_files(app: Flask, days: int = 7) -> int:
+    from grants.services.generated_files import expire_files
+
+    return _in_unit_of_work(app, expire_files, older_than=timedelta(days=days))
 
 
 TASKS = {
@@ -279,12 +293,15 @@ TASKS = {
     "run_check_run": _run_check_run,
     "expire_idempotency": _expire_idempotency,
     "statement_reminders": _statement_reminders,
+    "build_file": _build_file,
+    "expire_files": _expire_files,
 }
 # Periodic jobs (queue mode; on SQLite the same work is a cron line: see README "Job queue").
 PERIODIC = {
     "run_checks": "30 2 * * *",          # nightly liquidation checks, 02:30
     "expire_idempotency": "15 3 * * *",  # idempotency records older than 30 days
     "statement_reminders": "0 7 * * *",  # expense statements due in 7 days: the NGO is reminded
+    "expire_files": "45 3 * * *",        # generated files older than 7 days lose their content
     "deliver_mail": "*/5 * * * *",       # the outbox, in case an after-commit job was lost
 }
 

@@ -89,3 +89,22 @@ def demo_term_start() -> date:
 
 def demo_fiscal_year() -> int:
     return demo_term_start().year
+
+
+def built_file(client, url, headers=None):
+    """A file a job builds (``grants/services/generated_files.py``), fetched as its reader would: the
+    first ask answers with where it is being built — a page (web: 303) or its record (API: 202 +
+    Location) — and the job runs in this process once that response closes; then the file itself."""
+    import re
+
+    first = client.get(url, headers=headers)
+    if headers is None:  # a person, on the web
+        assert first.status_code == 303 and "/files/" in first.headers["Location"], first.status_code
+        html = client.get(first.headers["Location"]).get_data(as_text=True)
+        assert 'data-status="ready"' in html, html
+        return client.get(re.search(r'data-testid="file-download" href="([^"]+)"', html).group(1))
+    assert first.status_code == 202, first.get_data(as_text=True)
+    assert first.headers["Retry-After"] == "2" and first.get_json()["status"] == "pending"
+    record = client.get(first.headers["Location"], headers=headers).get_json()
+    assert record["status"] == "ready", record
+    return client.get(record["download"], headers=headers)

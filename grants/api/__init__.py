@@ -38,6 +38,7 @@ def init_api(app: Flask) -> None:
         beneficiaries,
         closing,
         followup,
+        generated_files,
         meetings,
         notifications,
         organizations,
@@ -48,7 +49,8 @@ def init_api(app: Flask) -> None:
     )
 
     modules = (auth, organizations, allocations, plans, agreements, beneficiaries, suppliers, notifications,
-               users, audit, advances, payments, followup, closing, audit_checks, attachments, meetings)
+               users, audit, advances, payments, followup, closing, audit_checks, attachments, meetings,
+               generated_files)
     for module in modules:
         csrf.exempt(module.blp)  # the API authenticates with bearer tokens only, never cookies
         api.register_blueprint(module.blp)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from grants import models
 from grants.api.blueprint import Blueprint
+from grants.api.generated_files import GeneratedFileSchema, request_and_serve
 from grants.api.fields import PageArgsSchema, nullable_from, page_schema, paginate
 from grants.api.idempotency import idempotent
 from grants import jobs
@@ -17,7 +18,7 @@ from grants.context import acting_user, current_actor, request_id
 from grants.extensions import db
 from grants.models import Agreement, Enrollment, ImportBatch, ImportRow
 from grants.permissions import Permission
-from grants.reports.import_errors import errors_csv_stream, errors_xlsx_file, file_chunks
+from grants.reports.import_errors import errors_csv_stream
 from grants.security import require, visible
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments as enrollment_service
@@ -199,33 +200,29 @@ def batch_rows(args, batch_id):
     return paginate(db.session, query, args)
 
 
-def _errors_download(batch_id: int, suffix: str):
-    """Streamed (bounded memory, a connection of its own, closed when the client leaves): see
-    ``beneficiary_imports.error_rows``. The workbook is written to a temporary file first."""
-    batch = _batch(batch_id)
-    rows = imports.readable_error_rows(acting_user(), batch)  # the rows as typed: the NGO's personal data
-    headers = [h or f"col{i + 1}" for i, h in enumerate(batch.headers or [])]
-    if suffix == "csv":
-        body, mimetype = errors_csv_stream(headers, rows, _("Errores"), _("Fila")), "text/csv"
-    else:
-        body = file_chunks(errors_xlsx_file(headers, rows, _("Errores"), _("Fila")))
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(stream_with_context(body), mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="errores-lista-{batch.id}.{suffix}"'})
-
-
 @blp.route("/beneficiary-imports/<int:batch_id>/errors.csv")
 @blp.response(200, content_type="text/csv")
 def errors_as_csv(batch_id):
     """The rejected rows as they came, plus the error column (formula-like cells neutralized, control
-    characters replaced). Only the organization that gave the list (403 for ministry staff)."""
-    return _errors_download(batch_id, "csv")
+    characters replaced). Only the organization that gave the list (403 for ministry staff).
+    Streamed (bounded memory, a connection of its own, closed when the client leaves): see
+    ``beneficiary_imports.error_rows``."""
+    batch = _batch(batch_id)
+    rows = imports.readable_error_rows(acting_user(), batch)  # the rows as typed: the NGO's personal data
+    headers = [h or f"col{i + 1}" for i, h in enumerate(batch.headers or [])]
+    body = errors_csv_stream(headers, rows, _("Errores"), _("Fila"))
+    return Response(stream_with_context(body), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="errores-lista-{batch.id}.csv"'})
 
 
 @blp.route("/beneficiary-imports/<int:batch_id>/errors.xlsx")
 @blp.response(200, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+@blp.alt_response(202, schema=GeneratedFileSchema, description="Being built: see Location (/api/v1/files/{id})")
 def errors_as_xlsx(batch_id):
-    return _errors_download(batch_id, "xlsx")
+    """The same rows as a workbook, built by a job (once per list and language): 200 with the file
+    when built, else 202 with the file's record (``Location``, ``Retry-After``)."""
+    batch = _batch(batch_id)
+    return request_and_serve("import_errors_xlsx", {"batch_id": batch.id}, localized=True)
 
 
 def _batch_action(name, function, doc):

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from grants.api.auth import public
 from grants.api.blueprint import Blueprint
+from grants.api.generated_files import GeneratedFileSchema, request_and_serve
 from grants.api.fields import MoneyField
 from grants.context import acting_user, current_actor
 from grants.extensions import db
@@ -254,21 +255,28 @@ def _download(year: int, kind: str):
         response = send_file(path, mimetype=MIMETYPES[kind], as_attachment=kind != "json", download_name=name)
         response.headers.update(headers)
         return response
+    if kind != "json":  # the draft's PDF and workbook take long to build for a whole year: a job builds them
+        return request_and_serve(f"legislature_{kind}", {"year": year})
     content = legislature.build_file(legislature.report_data(year), kind)
-    disposition = "inline" if kind == "json" else "attachment"
     return Response(content, mimetype=MIMETYPES[kind],
-                    headers={**headers, "Content-Disposition": f'{disposition}; filename="{name}"'})
+                    headers={**headers, "Content-Disposition": f'inline; filename="{name}"'})
 
 
 def _download_route(kind: str):
-    @blp.route(f"/legislature-reports/<int:year>.{kind}", endpoint=f"report_{kind}")
-    @blp.response(200, content_type=MIMETYPES[kind])
     def view(year):
         return _download(year, kind)
 
-    view.__doc__ = (f"The year's report as {kind.upper()} (auditors and admins): built from the data as it "
-                    "stands, or the stored file once the report was sent.")
-    return view
+    if kind == "json":
+        view.__doc__ = ("The year's report as JSON (auditors and admins): built from the data as it stands, "
+                        "or the stored file once the report was sent.")
+    else:
+        view.__doc__ = (f"The year's report as {kind.upper()} (auditors and admins). Once sent, the stored file. "
+                        "Before, a draft built by a job from the data as it stands: 200 with the file when built, "
+                        "else 202 with the file's record (Location, Retry-After); any audited change makes the "
+                        "next request build a new draft.")
+        view = blp.alt_response(202, schema=GeneratedFileSchema, description="Being built: see Location")(view)
+    view = blp.response(200, content_type=MIMETYPES[kind])(view)
+    return blp.route(f"/legislature-reports/<int:year>.{kind}", endpoint=f"report_{kind}")(view)
 
 
 report_pdf = _download_route("pdf")

@@ -14,6 +14,7 @@ from grants.models.closing import (
 )
 from grants.models.findings import AuditCheckRun, AuditFinding
 from grants.models.fines import FinePayment
+from grants.models.generated_file import GeneratedFile
 from grants.models.followup import FollowUpActivity, FollowUpIndicator, FollowUpReport, Incident, IncidentReply
 from grants.models.idempotency import IdempotencyRecord
 from grants.models.invoice import Invoice, InvoiceLine, InvoiceLineBeneficiary, ReceiptCertificate
@@ -38,6 +39,7 @@ from grants.models.throttle import LoginThrottle
 from grants.models.user import ApiToken, User, UserRole
 
 __all__ = [
+    "GeneratedFile",
     "LoginThrottle",
     "FinalLiquidation",
     "FinalLiquidationSigner",

@@ -466,15 +466,20 @@ def _merge_with_file(path: Path, filename: str, items):
         yield number, original_row(table.headers, raw_cells(table.headers, cells)), payload
 
 
-def readable_error_rows(user, batch: ImportBatch):
-    """``error_rows`` for a reader allowed the rows as typed (``ImportBatch.rows_readable_by``):
-    the one check of both faces' error downloads. A batch still processing, or that failed, has
-    no rows to give."""
+def check_error_rows_readable(user, batch: ImportBatch) -> None:
+    """The one check of every download of a list's rows as typed (errors.csv, errors.xlsx built by a
+    job): only a reader allowed them (``ImportBatch.rows_readable_by``); a batch still processing,
+    or that failed, has no rows to give."""
     if not batch.rows_readable_by(user):
         raise Forbidden(_l("Las filas de la lista, tal como se escribieron, son datos personales: solo las "
                            "descarga la organización que la subió."))
     if batch.status in ("processing", "failed"):
         raise NotFound()
+
+
+def readable_error_rows(user, batch: ImportBatch):
+    """``error_rows`` for a reader allowed them (``check_error_rows_readable``)."""
+    check_error_rows_readable(user, batch)
     return error_rows(batch)
 
 

@@ -47,3 +47,27 @@ def store(data: bytes, folder: str, suffix: str) -> StoredFile:
 
 def stored_path(folder: str, digest: str, suffix: str) -> Path:
     return upload_dir() / folder / f"{digest}{suffix}"
+
+
+def store_path(source: Path, folder: str, suffix: str) -> StoredFile:
+    """``store`` for a file already on disk (a large generated file never held in memory): hashed a
+    chunk at a time, then moved (or copied, across file systems) under its hash. ``source`` is gone."""
+    import shutil
+
+    digest, size = hashlib.sha256(), 0
+    with source.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+    target_dir = upload_dir() / folder
+    target_dir.mkdir(parents=True, exist_ok=True)
+    path = target_dir / f"{digest.hexdigest()}{suffix}"
+    if path.exists():
+        source.unlink()
+    else:
+        tmp = path.with_suffix(path.suffix + f".{uuid.uuid4().hex}.tmp")
+        shutil.move(str(source), tmp)
+        with tmp.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    return StoredFile(digest.hexdigest(), size, path)

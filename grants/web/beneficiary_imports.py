@@ -42,7 +42,7 @@ from grants.labels import BATCH_STATE_LABELS
 from grants.models import Agreement, Enrollment, ImportBatch, ImportBatchProgress, ImportRow
 from grants.models.base import utcnow
 from grants.permissions import Permission
-from grants.reports.import_errors import errors_csv_stream, errors_xlsx_file, file_chunks
+from grants.reports.import_errors import errors_csv_stream
 from grants.security import require, scope_to_user, visible
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments as enrollment_service
@@ -56,6 +56,7 @@ from grants.web.beneficiaries import (
     private,
     render_beneficiaries,
 )
+from grants.web.generated_files import request_and_serve
 from grants.web.paging import page_of
 
 log = logging.getLogger(__name__)
@@ -202,32 +203,25 @@ def batch_page(batch_id):
     return private(current_app.make_response(response))
 
 
-def _download(batch_id: int, fmt: str):
+@bp.get("/beneficiary-imports/<int:batch_id>/errors.csv")
+@login_required
+def errors_as_csv(batch_id):
     """The rejected rows, streamed: read through a connection of their own after this request's
     work is done (never inside its transaction), closed when the client leaves."""
     batch = _load_batch(batch_id)
     rows = imports.readable_error_rows(current_user, batch)  # the rows are the organization's personal data
     headers = [h or f"col{i + 1}" for i, h in enumerate(batch.headers or [])]
-    name = f"lista-{batch.id}-errores.{fmt}"
-    if fmt == "csv":
-        body, mimetype = errors_csv_stream(headers, rows, str(_l("Errores")), str(_l("Fila"))), "text/csv"
-    else:
-        body = file_chunks(errors_xlsx_file(headers, rows, str(_l("Errores")), str(_l("Fila"))))
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return private(current_app.response_class(stream_with_context(body), mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{name}"'}))
-
-
-@bp.get("/beneficiary-imports/<int:batch_id>/errors.csv")
-@login_required
-def errors_as_csv(batch_id):
-    return _download(batch_id, "csv")
+    body = errors_csv_stream(headers, rows, str(_l("Errores")), str(_l("Fila")))
+    return private(current_app.response_class(stream_with_context(body), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="lista-{batch.id}-errores.csv"'}))
 
 
 @bp.get("/beneficiary-imports/<int:batch_id>/errors.xlsx")
 @login_required
 def errors_as_xlsx(batch_id):
-    return _download(batch_id, "xlsx")
+    """A workbook takes long to write for a large list: a job builds it (once per list and language)."""
+    batch = _load_batch(batch_id)
+    return request_and_serve("import_errors_xlsx", {"batch_id": batch.id}, localized=True)
 
 
 def _decide(batch_id: int, call, done):

@@ -25,6 +25,7 @@ from grants.security import require, visible
 from grants.services import final_liquidation as closing
 from grants.services import legislature
 from grants.services.errors import DomainError, ValidationFailed
+from grants.web.generated_files import request_and_serve
 from grants.web.paging import int_arg
 from grants.web.forms import apply_errors
 from grants.web.money import refusal
@@ -209,10 +210,12 @@ def download(year, kind):
     if sent is not None:
         response = send_file(legislature.stored_file(sent, kind), mimetype=MIMETYPES[kind], as_attachment=True,
                              download_name=name)
-    else:
+    elif kind == "json":
         content = legislature.build_file(legislature.report_data(year), kind)
         response = Response(content, mimetype=MIMETYPES[kind],
                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    else:  # the draft's PDF and workbook take long to build for a whole year: a job builds them
+        return request_and_serve(f"legislature_{kind}", {"year": year})
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -88,6 +88,11 @@ def demo(backend, tmp_path_factory):
         response = client.post("/api/v1/auth/tokens", json={"email": f"{who}@fondos.example.org",
                                                              "password": "demo-2026"})
         tokens[who] = response.get_json()["token"]
+    with app.app_context():  # a generated file (built by its job when the response closes) to read
+        year = db.session.scalar(select(M.Allocation.fiscal_year).order_by(M.Allocation.id))
+        db.session.remove()
+    assert client.get(f"/api/v1/legislature-reports/{year}.xlsx",
+                      headers={"Authorization": f"Bearer {tokens['auditor']}"}).status_code == 202
     yield app, client, counter, tokens
     dispose(app)
     database.drop()
@@ -107,7 +112,7 @@ def _ids(app) -> dict[str, int]:
             "advance_id": last(M.Advance), "statement_id": last(M.ExpenseStatement), "refund_id": last(M.Refund),
             "invoice_id": last(M.Invoice), "payment_id": last(M.Payment), "report_id": last(M.FollowUpReport),
             "incident_id": last(M.Incident), "run_id": last(M.AuditCheckRun), "finding_id": last(M.AuditFinding),
-            "meeting_id": last(M.Meeting), "commitment_id": last(M.Commitment),
+            "meeting_id": last(M.Meeting), "commitment_id": last(M.Commitment), "file_id": last(M.GeneratedFile),
             "year": db.session.scalar(select(M.Allocation.fiscal_year).order_by(M.Allocation.id)),
         }
 

@@ -17,7 +17,7 @@ from tests.closing import helpers as h
 from tests.closing import timeline_closing as tc
 from tests.factories import make_organization, make_user
 from tests.timeline import year
-from tests.helpers import api_headers, assert_problem
+from tests.helpers import api_headers, assert_problem, built_file
 from tests.pdfs import pdf_text
 
 
@@ -134,9 +134,11 @@ def test_the_acta_pdf_is_served_once_prepared(client, ctx):
 
 def test_report_downloads_for_auditors_and_admins_only(client, ctx):
     auditor = api_headers(client, ctx["auditor"])
-    pdf = client.get(f"/api/v1/legislature-reports/{Y}.pdf", headers=auditor)
+    pdf = built_file(client, f"/api/v1/legislature-reports/{Y}.pdf", auditor)
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF-")
-    xlsx = client.get(f"/api/v1/legislature-reports/{Y}.xlsx", headers=api_headers(client, make_user(["admin"])))
+    again = client.get(f"/api/v1/legislature-reports/{Y}.pdf", headers=auditor)  # built: the same file at once
+    assert again.status_code == 200 and again.data == pdf.data
+    xlsx = built_file(client, f"/api/v1/legislature-reports/{Y}.xlsx", api_headers(client, make_user(["admin"])))
     assert xlsx.status_code == 200
     assert load_workbook(io.BytesIO(xlsx.data))["Resumen"]["A1"].value.endswith(f"Ejercicio fiscal {Y}")
     document = client.get(f"/api/v1/legislature-reports/{Y}.json", headers=auditor).get_json()

@@ -19,7 +19,7 @@ from grants.web import beneficiaries as pages
 from grants.web import beneficiary_imports as import_pages
 from tests.agreement_helpers import ENROLLED_ON, agreement_in_execution, born
 from tests.factories import valid_dui
-from tests.helpers import csrf_token, web_login
+from tests.helpers import built_file, csrf_token, web_login
 from tests.pdfs import broken_xlsx
 from tests.timeline import iso, today
 
@@ -118,7 +118,7 @@ def test_a_faulty_list_is_reported_downloaded_confirmed_and_validated(app, ctx):
     assert "El dígito verificador del DUI no es correcto." in table[1][9]
     assert table[3][3] == "'" + FORMULA and "Sexo no válido" in table[3][9]
 
-    workbook = load_workbook(io.BytesIO(ngo.get(f"/beneficiary-imports/{batch_id}/errors.xlsx").get_data()))
+    workbook = load_workbook(io.BytesIO(built_file(ngo, f"/beneficiary-imports/{batch_id}/errors.xlsx").get_data()))
     sheet = list(workbook.active.iter_rows(values_only=True))
     assert sheet[0] == ("Fila", *HEADER.split(","), "Errores")
     assert [r[0] for r in sheet[1:]] == [5, 6, 7]
@@ -424,7 +424,7 @@ def test_the_report_names_the_column_of_every_message(app, ctx):
     assert warnings[2] == [["DUI", "Ya está inscrita en este convenio: se actualizarán sus datos."]]
     assert errors[4] == [["DUI", "La misma persona ya aparece en la fila 3."]]
     assert errors[5][0][0] == "Nombres" and "caracteres de control" in errors[5][0][1]
-    workbook = load_workbook(io.BytesIO(ngo.get(f"/beneficiary-imports/{batch_id}/errors.xlsx").get_data()))
+    workbook = load_workbook(io.BytesIO(built_file(ngo, f"/beneficiary-imports/{batch_id}/errors.xlsx").get_data()))
     row = [r for r in workbook.active.iter_rows(values_only=True) if r[0] == 5][0]
     assert row[3] == "Lu\ufffdz"
 
@@ -442,6 +442,13 @@ def test_only_the_organization_downloads_its_rows_staff_read_the_report(app, ctx
     assert 'data-testid="errors-csv"' in own_page and 'data-testid="errors-csv"' not in html
     assert _rows_of(html, "error-rows") == _rows_of(own_page, "error-rows")  # the report, without personal data
     for suffix in ("errors.csv", "errors.xlsx"):
-        assert ngo.get(f"/beneficiary-imports/{batch_id}/{suffix}").status_code == 200
+        assert ngo.get(f"/beneficiary-imports/{batch_id}/{suffix}").status_code in (200, 303)
         assert staff.get(f"/beneficiary-imports/{batch_id}/{suffix}").status_code == 403
+    # nor the workbook built for the organization, by its own address
+    from grants.models import GeneratedFile
+
+    file_id = db.session.scalar(select(GeneratedFile.id).where(GeneratedFile.kind == "import_errors_xlsx"))
+    assert ngo.get(f"/files/{file_id}/download").status_code == 200
+    assert staff.get(f"/files/{file_id}").status_code == 403
+    assert staff.get(f"/files/{file_id}/download").status_code == 403
     assert valid_dui(2) not in html

@@ -18,7 +18,7 @@ from grants.services import ledger
 from tests.closing import helpers as h
 from tests.closing import timeline_closing as tc
 from tests.timeline import year
-from tests.helpers import csrf_token, html_of, login
+from tests.helpers import built_file, csrf_token, html_of, login
 
 
 Y = year()  # the reference plan's fiscal year (2026 on the reference calendar)
@@ -90,9 +90,9 @@ def test_legislature_page_downloads_and_sends_with_confirmation(client, ctx):
     html = html_of(client.get(f"/legislature-reports?year={Y}"))
     assert f'<option value="{Y}" selected>' in html and ctx["agreement"].number in html
     assert re.search(r'data-total="paid_directly">\$480\.20<', html)
-    pdf = client.get(f"/legislature-reports/{Y}.pdf")
+    pdf = built_file(client, f"/legislature-reports/{Y}.pdf")
     assert pdf.status_code == 200 and f"Ejercicio fiscal {Y}" in PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
-    xlsx = client.get(f"/legislature-reports/{Y}.xlsx")
+    xlsx = built_file(client, f"/legislature-reports/{Y}.xlsx")
     assert load_workbook(io.BytesIO(xlsx.data))["Resumen"]["A4"].value == "Decreto"
     assert client.get(f"/legislature-reports/{Y}.json").get_json()["totals"]["paid_directly"] == "480.20"
     token = csrf_token(client, f"/legislature-reports?year={Y}")
