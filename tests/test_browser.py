@@ -6,6 +6,7 @@ The fixtures (Chromium, pages, the demo app and its server) are in ``tests/brows
 """
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -401,6 +402,19 @@ def test_ngo_uploads_a_faulty_beneficiary_list_downloads_its_errors_fixes_it_and
     assert lines[0] == "Fila," + header + ",Errores"
     assert len(lines) == 2 and lines[1].startswith(f"5,DUI,{dui(7304, wrong=True)},José Daniel")
     assert "El dígito verificador del DUI no es correcto." in lines[1]
+
+    # the workbook is built by a job: its page waits (refreshing itself), then offers it
+    page.click("[data-testid=errors-xlsx]")
+    expect(page.locator("[data-testid=file-download]")).to_be_visible(timeout=15000)
+    with page.expect_download() as download_info:
+        page.click("[data-testid=file-download]")
+    download = download_info.value
+    assert download.suggested_filename.endswith("-errores.xlsx")
+    from openpyxl import load_workbook
+
+    rows = list(load_workbook(io.BytesIO(Path(download.path()).read_bytes())).active.iter_rows(values_only=True))
+    assert rows[0][0] == "Fila" and rows[0][-1] == "Errores" and rows[1][0] == 5
+    assert "El dígito verificador del DUI no es correcto." in rows[1][-1]
 
     page.goto(beneficiaries_url)
     page.set_input_files("input[name=file]", str(fixed))
