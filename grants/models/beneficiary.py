@@ -195,6 +195,8 @@ class Enrollment(TimestampMixin, Base):
 
     __table_args__ = (
         UniqueConstraint("agreement_id", "beneficiary_id"),
+        # an agreement's list in id order, to any page: the offset walks this index, not a sort
+        Index("ix_enrollments_agreement_id_id", "agreement_id", "id"),
         CheckConstraint(f"status IN ({_in(ENROLLMENT_STATES)})", name="status_known"),
         CheckConstraint("double_enrollment IS NULL OR double_enrollment IN ('pending', 'allowed', 'refused')",
                         name="double_enrollment_known"),

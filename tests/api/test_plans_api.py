@@ -90,6 +90,14 @@ def test_the_whole_round_through_the_api(round_):
     started = c.post(f"/api/v1/agreements/{aid}/start", headers=r["h"]["legal"]).get_json()
     assert started["status"] == "in_execution"
     assert [h["to_status"] for h in started["history"]] == ["draft", "signed", "in_execution"]
+    # the list gives each agreement's summary; its clauses, lines, tranches and history are in the detail
+    (listed,) = c.get("/api/v1/agreements", headers=r["h"]["ngo"]).get_json()["items"]
+    assert (listed["id"], listed["number"], listed["status"], listed["amount"], listed["plan_version"]) == (
+        aid, f"MJSP-CONV-{year()}-0001", "in_execution", "100000.00", 2)
+    assert listed["organization_name"] == "Fundación Paz y Futuro" and listed["administrator"]
+    assert not {"budget_lines", "tranches", "history", "object"} & set(listed)
+    detail = c.get(f"/api/v1/agreements/{aid}", headers=r["h"]["ngo"]).get_json()
+    assert [line["amount"] for line in detail["budget_lines"]] and detail["tranches"] and detail["history"]
 
     pdf = c.get(f"/api/v1/agreements/{aid}/document.pdf", headers=r["h"]["ngo"])
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"

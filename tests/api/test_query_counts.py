@@ -81,6 +81,7 @@ def demo(backend, tmp_path_factory):
     with app.app_context():
         with unit_of_work():
             load_demo(Actor.system("tests"))
+            _a_finding_on_every_agreement()
     counter = StatementCounter(app)
     client = app.test_client()
     tokens = {}
@@ -96,6 +97,28 @@ def demo(backend, tmp_path_factory):
     yield app, client, counter, tokens
     dispose(app)
     database.drop()
+
+
+def _a_finding_on_every_agreement() -> None:
+    """The demo's findings concern one agreement: a lazy load of each finding's agreement would run
+    once (the identity map), unseen. One more finding on every agreement makes it run per row."""
+    from grants.audit import record_event
+    from grants.models.base import utcnow
+
+    system = Actor.system("tests")
+    run = M.AuditCheckRun(status="finished", started_at=utcnow(), finished_at=utcnow())
+    db.session.add(run)
+    db.session.flush()
+    record_event(db.session, system, "audit.checks_run", "audit_check_run", run.id)
+    for agreement in db.session.scalars(select(M.Agreement)):
+        finding = M.AuditFinding(
+            fingerprint=f"query-count-{agreement.id}", rule_code="advance_overdue", severity="high",
+            agreement_id=agreement.id, organization_id=agreement.organization_id, entity_type="agreement",
+            entity_id=str(agreement.id), summary="planted for the query count", evidence={},
+            first_run_id=run.id, last_run_id=run.id)
+        db.session.add(finding)
+        db.session.flush()
+        record_event(db.session, system, "audit.finding_created", "audit_finding", finding.id)
 
 
 def _ids(app) -> dict[str, int]:
