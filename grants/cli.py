@@ -14,7 +14,7 @@ from grants.db import unit_of_work
 from grants.extensions import db
 from grants.models import Agreement, Enrollment, Organization, Plan, Supplier, User
 from grants.permissions import Role
-from grants.services.errors import ValidationFailed
+from grants.domain_errors import ValidationFailed
 
 demo_cli = AppGroup("demo", help="Datos de demostración.")
 users_cli = AppGroup("users", help="Usuarios.")

@@ -19,7 +19,7 @@ from grants.audit import Actor
 from grants.db import unit_of_work
 from grants.extensions import db
 from grants.models import User
-from grants.services.errors import DomainError
+from grants.domain_errors import DomainError
 
 reports_cli = AppGroup("reports", help="Informes.")
 

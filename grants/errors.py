@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from grants.extensions import db
-from grants.services.errors import DomainError
+from grants.domain_errors import DomainError
 
 log = logging.getLogger(__name__)
 

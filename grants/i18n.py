@@ -9,7 +9,7 @@ from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
 from grants.extensions import babel
-from grants.models.base import CENT
+from grants.money import CENT
 
 LANG_COOKIE = "fondos_lang"
 TRANSLATIONS = str(Path(__file__).resolve().parent / "translations")

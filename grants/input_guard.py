@@ -23,7 +23,7 @@ import re
 from flask import Flask, request
 from flask_babel import lazy_gettext as _l
 
-from grants.services.errors import ValidationFailed
+from grants.domain_errors import ValidationFailed
 
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 _CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff"

@@ -154,7 +154,7 @@ def _process_beneficiary_list(app: Flask, batch_id: int, user_id: int, request_i
     from grants.db import unit_of_work
     from grants.models import ImportBatch, User
     from grants.services import beneficiary_imports as imports
-    from grants.services.errors import Conflict
+    from grants.domain_errors import Conflict
 
     with app.app_context():
         try:
@@ -230,7 +230,7 @@ def _run_check_run(app: Flask, run_id: int, user_id: int, request_id: str | None
     from grants.db import unit_of_work
     from grants.models import AuditCheckRun, User
     from grants.services import audit_checks
-    from grants.services.errors import Conflict
+    from grants.domain_errors import Conflict
 
     with app.app_context():
         try:

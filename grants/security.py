@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import Select
 
 from grants.permissions import Permission
-from grants.services.errors import Forbidden, NotFound
+from grants.domain_errors import Forbidden, NotFound
 
 MIN_PASSWORD_LENGTH = 8
 

@@ -36,7 +36,7 @@ from grants import clock
 from grants.db import own_transaction
 from grants.extensions import db
 from grants.models import LoginThrottle
-from grants.services.errors import TooManyAttempts
+from grants.domain_errors import TooManyAttempts
 
 CLEANUP_BATCH = 200
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}

@@ -46,7 +46,7 @@ from grants.services import refunds as refund_service
 from grants.services import expense_statements as statements
 from grants.services import ledger
 from grants.services.attachments import prefetch_attachments
-from grants.services.errors import NotFound, ValidationFailed
+from grants.domain_errors import NotFound, ValidationFailed
 
 blp = Blueprint("advances", __name__, url_prefix="/api/v1", description="Anticipos, liquidaciones y reintegros")
 

@@ -53,7 +53,7 @@ class DocumentFileSchema(Schema):
 
 def _documents(owner_type: str, model, owner_id: int) -> list:
     from grants.extensions import db
-    from grants.services.errors import NotFound
+    from grants.domain_errors import NotFound
 
     owner = db.session.get(model, owner_id)
     user = acting_user()

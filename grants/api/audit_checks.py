@@ -22,7 +22,7 @@ from grants.models.findings import FINDING_SEVERITIES, FINDING_STATES
 from grants.permissions import Permission
 from grants.security import require
 from grants.services import audit_checks as service
-from grants.services.errors import NotFound
+from grants.domain_errors import NotFound
 
 blp = Blueprint("audit_checks", __name__, url_prefix="/api/v1/audit",
                 description="Revisiones de liquidación (auditoría interna) y hallazgos")

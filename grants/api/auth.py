@@ -18,7 +18,7 @@ from grants import throttle
 from grants.extensions import db
 from grants.models import ApiToken
 from grants.services import auth as auth_service
-from grants.services.errors import Unauthorized
+from grants.domain_errors import Unauthorized
 
 blp = Blueprint("tokens", __name__, url_prefix="/api/v1/auth", description="Tokens de acceso")
 

@@ -22,7 +22,7 @@ from grants.reports.import_errors import errors_csv_stream
 from grants.security import require, visible
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments as enrollment_service
-from grants.services.errors import ValidationFailed
+from grants.domain_errors import ValidationFailed
 
 blp = Blueprint("beneficiaries", __name__, url_prefix="/api/v1", description="Beneficiarios e inscripciones")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
-from grants.services.money import format_amount, parse_amount
+from grants.money import format_amount, parse_amount
 from grants.validation.identity import IdentityError, check_person_name
 
 

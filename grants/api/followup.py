@@ -36,7 +36,7 @@ from grants.security import require, visible
 from grants.services import agreements, due_process, fines, followup, incidents
 from grants.services import attachments as attachment_service
 from grants.services.attachments import prefetch_attachments
-from grants.services.errors import NotFound, ValidationFailed
+from grants.domain_errors import NotFound, ValidationFailed
 
 blp = Blueprint("followup", __name__, url_prefix="/api/v1", description="Seguimiento: informes, incumplimientos y cierre")
 

@@ -9,7 +9,7 @@ from grants import models
 from grants.api.fields import PageArgsSchema, nullable_from, page_schema
 from grants.api.schemas import ID_RANGE
 from grants.models.followup import MEASURE_STATES, MEASURES, SANCTION_TYPES, SEVERITIES
-from grants.services.money import format_amount, parse_amount
+from grants.money import format_amount, parse_amount
 
 DECIMAL = {"type": "string", "example": "45.50"}
 TEXT = validate.Length(max=10000)

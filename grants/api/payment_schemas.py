@@ -12,7 +12,7 @@ from grants.api.fields import MoneyField, PageArgsSchema, nullable_from, page_sc
 from grants.api.schemas import ID_RANGE
 from grants.context import acting_user
 from grants.services import enrollments as enrollment_service
-from grants.services.money import format_amount, parse_amount
+from grants.money import format_amount, parse_amount
 from grants.workflows.payment import InvoiceState, PaymentState
 
 DECIMAL = {"type": "string", "example": "120.00"}

@@ -22,7 +22,7 @@ from grants.models import Plan, PlanVersion, Review
 from grants.permissions import Permission
 from grants.security import require, scope_to_user, visible
 from grants.services import plans as service
-from grants.services.errors import NotFound
+from grants.domain_errors import NotFound
 from grants.services.plan_content import diff_versions, read_content
 
 blp = Blueprint("plans", __name__, url_prefix="/api/v1/plans", description="Planes de trabajo y su revisión")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from sqlalchemy import case, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from grants.api.blueprint import Blueprint
@@ -26,7 +26,7 @@ from grants.permissions import Permission
 from grants.security import require, scope_to_user, visible
 from grants.services import debarment
 from grants.services import suppliers as service
-from grants.services.errors import Forbidden
+from grants.domain_errors import Forbidden
 
 blp = Blueprint("suppliers", __name__, url_prefix="/api/v1", description="Proveedores y lista de inhabilitados")
 
@@ -45,11 +45,6 @@ def _agreement(agreement_id: int) -> Agreement:
     require(user, Permission.SUPPLIERS_READ)
     require(user, Permission.AGREEMENTS_READ)
     return visible(user, db.session.get(Agreement, agreement_id))
-
-
-def queue_order(query):
-    """Proposed first, then oldest first."""
-    return query.order_by(case((Supplier.status == "proposed", 0), else_=1), Supplier.created_at, Supplier.id)
 
 
 @blp.route("/agreements/<int:agreement_id>/suppliers")
@@ -91,7 +86,7 @@ def list_suppliers(args):
         query = query.where(Supplier.status == args["status"])
     if args.get("agreement_id"):
         query = query.where(Supplier.agreement_id == args["agreement_id"])
-    query = queue_order(scope_to_user(user, query, Supplier.organization_id)).options(*SUPPLIER_LOAD)
+    query = service.queue_order(scope_to_user(user, query, Supplier.organization_id)).options(*SUPPLIER_LOAD)
     return paginate(db.session, query, args)
 
 

@@ -14,7 +14,7 @@ from grants.models import User
 from grants.permissions import Permission
 from grants.security import require
 from grants.services import users as service
-from grants.services.errors import NotFound
+from grants.domain_errors import NotFound
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1", description="Usuarios y roles")
 

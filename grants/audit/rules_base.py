@@ -18,6 +18,7 @@ from sqlalchemy import text
 from grants.audit.chain import to_jsonable
 from grants.extensions import db
 from grants.models.base import Money, UTCDateTime
+from grants.money import CENT
 
 SEVERITIES = ("low", "medium", "high")
 
@@ -209,7 +210,6 @@ def rows(sql: str, params: dict, **types):
 
 
 MONEY = Money
-CENT = Decimal("0.01")
 
 
 def money(value) -> Decimal:

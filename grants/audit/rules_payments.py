@@ -21,8 +21,8 @@ from grants.audit.rules_base import (
     short,
 )
 from grants.models.base import UTCDateTime
+from grants.money import ZERO
 
-ZERO = Decimal("0.00")
 
 
 def payment_supplier_not_validated(scope: Scope, settings: RuleSettings):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, text
@@ -21,8 +20,8 @@ from grants.audit.rules_base import (
     short,
 )
 from grants.validation.supplier import account_key, address_key, phone_key
+from grants.money import ZERO
 
-ZERO = Decimal("0.00")
 _PEOPLE_CHUNK = 5000
 
 

@@ -24,10 +24,10 @@ from grants.models.plan import PlanBudgetLine, PlanTranche
 from grants.models.user import User
 from grants.workflows.advance import AdvanceState, ReceiptState
 from grants.workflows.deposit import DepositState
+from grants.money import ZERO
 
 _STATES = ", ".join(f"'{s.value}'" for s in AdvanceState)
 _RECEIPT_STATES = ", ".join(f"'{s.value}'" for s in ReceiptState)
-ZERO = Decimal("0.00")
 
 
 class Advance(TimestampMixin, Base):

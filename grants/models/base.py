@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from decimal import Decimal
 
 from sqlalchemy import DateTime, MetaData, Numeric, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -19,7 +18,6 @@ NAMING_CONVENTION = {
 
 # Money: Numeric(14,2), Decimal end to end, USD. Never build a Decimal from a float.
 Money = Numeric(14, 2, asdecimal=True)
-CENT = Decimal("0.01")
 
 
 def utcnow() -> datetime:

@@ -14,8 +14,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from grants.models.base import Base, Money
+from grants.money import ZERO
 
-ZERO = Decimal("0.00")
 
 
 class AgreementBalance(Base):

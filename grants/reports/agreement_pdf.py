@@ -21,10 +21,10 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from grants.money import CENT
 
 MINISTRY = "Ministerio de Justicia y Seguridad Pública"
 DRAFT_MARK = "BORRADOR — sin validez"
-CENT = Decimal("0.01")
 MARGIN = 2.5 * cm
 WIDTH = A4[0] - 2 * MARGIN - 12  # the frame's usable width (it pads 6 pt on each side)
 

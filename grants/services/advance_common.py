@@ -17,8 +17,8 @@ from grants.labels import AGREEMENT_STATE_LABELS
 from grants.models import Advance, Agreement, ExpenseStatement, Receipt
 from grants.models.base import utcnow
 from grants.permissions import Permission, Role
-from grants.services.errors import Conflict, Forbidden, NotFound
-from grants.services.money import format_amount
+from grants.domain_errors import Conflict, Forbidden, NotFound
+from grants.money import format_amount
 from grants.services.notifications import notify, users_of_organization, users_with_role
 from grants.workflows.advance import AdvanceState, ReceiptState
 from grants.workflows.agreement import AgreementState

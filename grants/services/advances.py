@@ -59,8 +59,8 @@ from grants.services.advance_common import (
     own_organization,
     treasury,
 )
-from grants.services.errors import Conflict, FieldErrors, NotFound, ValidationFailed
-from grants.services.money import parse_amount
+from grants.domain_errors import Conflict, FieldErrors, NotFound, ValidationFailed
+from grants.money import parse_amount
 from grants.services.notifications import notify, users_of_organization, users_with_role
 from grants.workflows.advance import TRANSFERRED_STATES, AdvanceAction, AdvanceState
 from grants.workflows.advance import next_state as advance_next_state

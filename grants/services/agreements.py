@@ -19,7 +19,7 @@ from grants.models import Agreement, AgreementCounter, AgreementStatusChange, Pl
 from grants.permissions import Role
 from grants.services import attachments, files
 from grants.services import ledger
-from grants.services.errors import Conflict, FieldErrors, FileTooLarge, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import Conflict, FieldErrors, FileTooLarge, Forbidden, NotFound, ValidationFailed
 from grants.services.notifications import notify, users_of_organization, users_with_role
 from grants.workflows import TransitionRefused
 from grants.workflows.agreement import NEEDS_REASON, AgreementAction, AgreementState, next_state

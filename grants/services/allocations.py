@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from grants.audit import Actor, record_event, snapshot
 from grants.extensions import db
 from grants.models import Allocation, Organization
-from grants.services.errors import FieldErrors, NotFound
-from grants.services.money import MAX_AMOUNT, parse_amount
+from grants.domain_errors import FieldErrors, NotFound
+from grants.money import MAX_AMOUNT, parse_amount
 
 FIELDS = ("decree_number", "fiscal_year", "budget_line_code", "organization_id", "amount", "purpose")
 

@@ -33,7 +33,7 @@ from grants.audit import Actor, record_event
 from grants.extensions import db
 from grants.models import Attachment
 from grants.services import files
-from grants.services.errors import FileTooLarge, NotFound, ValidationFailed
+from grants.domain_errors import FileTooLarge, NotFound, ValidationFailed
 
 FOLDER = "attachments"
 

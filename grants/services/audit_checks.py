@@ -64,7 +64,7 @@ from grants.models import Agreement, AuditCheckRun, AuditFinding, Organization
 from grants.models.base import utcnow
 from grants.models.findings import FINDING_SEVERITIES, FINDING_STATES
 from grants.permissions import Permission
-from grants.services.errors import Conflict, FieldErrors, Forbidden, NotFound
+from grants.domain_errors import Conflict, FieldErrors, Forbidden, NotFound
 
 DECISIONS: dict[str, frozenset[str]] = {
     "open": frozenset({"justified", "confirmed"}),

@@ -17,7 +17,7 @@ from grants.extensions import db
 from grants.models import ApiToken, User
 from grants.models.base import utcnow
 from grants.security import hash_password, needs_rehash, new_token, token_digest, verify_password
-from grants.services.errors import NotFound, Unauthorized, ValidationFailed
+from grants.domain_errors import NotFound, Unauthorized, ValidationFailed
 
 security_log = logging.getLogger("fondos.security")
 

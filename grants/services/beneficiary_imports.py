@@ -23,7 +23,7 @@ from grants.models import Agreement, Enrollment, EnrollmentPeriod, ImportBatch, 
 from grants.models.base import utcnow
 from grants.permissions import Role
 from grants.services import attachments, files
-from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
 from grants.services.notifications import notify, users_with_role
 from grants.services.row_store import RowWriter, original_row, raw_cells
 from grants.validation.beneficiary_rows import (

@@ -20,7 +20,7 @@ from grants.extensions import db
 from grants.models import DebarredSupplier, Supplier
 from grants.permissions import Permission, Role
 from grants.services import attachments
-from grants.services.errors import FieldErrors, Forbidden, ValidationFailed
+from grants.domain_errors import FieldErrors, Forbidden, ValidationFailed
 from grants.services.notifications import notify, users_with_role
 from grants.services.suppliers import _debarment, audit_view
 from grants.validation import supplier as checks_

@@ -21,7 +21,7 @@ from grants.extensions import db
 from grants.models import Attachment, FollowUpReport, Invoice, Supplier
 from grants.permissions import Permission, Role
 from grants.services import attachments
-from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 INVOICE_KINDS = ("invoice_document", "receipt_certificate")
 SUPPLIER_KINDS = ("nit_card", "bank_certificate", "tax_solvency")

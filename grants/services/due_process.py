@@ -17,7 +17,7 @@ from grants.models import Agreement, Incident, IncidentReply
 from grants.models.base import utcnow
 from grants.permissions import Permission, Role
 from grants.services import attachments
-from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
 from grants.services.incidents import MAX_TEXT, MEASURE_LABELS, may_act, take_effect
 from grants.services.notifications import notify, users_of_organization, users_with_role
 

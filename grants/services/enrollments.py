@@ -14,7 +14,7 @@ from grants.labels import ENROLLMENT_STATE_LABELS
 from grants.models import Beneficiary, Enrollment, EnrollmentPeriod
 from grants.models.base import utcnow
 from grants.permissions import Permission, Role
-from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
 from grants.workflows.enrollment import NGO_REPORTABLE, EnrollmentState, allowed
 
 

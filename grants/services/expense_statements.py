@@ -50,7 +50,7 @@ from grants.services.advance_common import (
     own_organization,
     pending_receipts,
 )
-from grants.services.errors import Conflict, FieldErrors, NotFound, ValidationFailed
+from grants.domain_errors import Conflict, FieldErrors, NotFound, ValidationFailed
 from grants.services.notifications import notify, users_of_organization, users_with_role
 from grants.validation import receipts as rows_
 from grants.validation.tabular import UnreadableFile, open_table

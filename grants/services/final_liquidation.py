@@ -49,8 +49,8 @@ from grants.models.findings import FINDING_STATES
 from grants.permissions import DISCIPLINE_ROLES, Permission, Role
 from grants.services import ledger
 from grants.services.agreements import _change_state
-from grants.services.errors import Conflict, FieldErrors, Forbidden, NotFound
-from grants.services.money import format_amount
+from grants.domain_errors import Conflict, FieldErrors, Forbidden, NotFound
+from grants.money import format_amount
 from grants.services.notifications import notify, users_of_organization, users_with_role
 from grants.workflows import TransitionRefused
 from grants.workflows.advance import AdvanceState

@@ -27,14 +27,14 @@ from grants.models import Advance, FinePayment, Incident
 from grants.models.base import utcnow
 from grants.permissions import Permission, Role
 from grants.services import attachments, ledger
-from grants.services.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
-from grants.services.money import parse_amount
+from grants.domain_errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
+from grants.money import parse_amount
 from grants.services.notifications import notify, users_of_organization, users_with_role
 from grants.workflows import TransitionRefused
 from grants.workflows.deposit import DepositAction, DepositState
 from grants.workflows.deposit import next_state as deposit_next
+from grants.money import ZERO
 
-ZERO = Decimal("0.00")
 
 
 def _fine(incident_id: int, user) -> Incident:

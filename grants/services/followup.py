@@ -35,8 +35,8 @@ from grants.labels import AGREEMENT_STATE_LABELS
 from grants.models import Agreement, FollowUpActivity, FollowUpIndicator, FollowUpReport
 from grants.permissions import Permission
 from grants.services.enrollments import active_on
-from grants.services.errors import Conflict, FieldErrors, Forbidden, NotFound
-from grants.services.money import parse_amount
+from grants.domain_errors import Conflict, FieldErrors, Forbidden, NotFound
+from grants.money import parse_amount
 from grants.services.notifications import notify, users_of_organization
 from grants.workflows.agreement import AgreementState
 

@@ -34,7 +34,7 @@ from grants.extensions import db
 from grants.models import GeneratedFile
 from grants.models.base import utcnow
 from grants.services import files
-from grants.services.errors import Conflict, NotFound
+from grants.domain_errors import Conflict, NotFound
 
 FOLDER = "generated"
 LOOKS_LOST = timedelta(minutes=15)  # a file pending this long lost its job: asking again builds it anew

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from grants.extensions import db
 from grants.models import IdempotencyRecord
-from grants.services.errors import Conflict, DomainError
+from grants.domain_errors import Conflict, DomainError
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{8,200}$")
 

@@ -39,9 +39,9 @@ from grants.models.base import utcnow
 from grants.models.followup import DUE_PROCESS_MEASURES, MEASURES, SANCTION_TYPES, SEVERITIES
 from grants.permissions import Permission
 from grants.services import agreements, attachments, ledger
-from grants.services.errors import Conflict, FieldErrors, FileTooLarge, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import Conflict, FieldErrors, FileTooLarge, Forbidden, NotFound, ValidationFailed
 from grants.services.followup import as_date, clean_text, load_agreement, require_state
-from grants.services.money import parse_amount
+from grants.money import parse_amount
 from grants.services.notifications import notify, users_of_organization
 from grants.workflows.agreement import AgreementState
 

@@ -45,10 +45,11 @@ from grants.models import (
     ReceiptCertificate,
     Supplier,
 )
-from grants.models.base import CENT, utcnow
+from grants.models.base import utcnow
+from grants.money import CENT
 from grants.permissions import Permission, Role
-from grants.services.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
-from grants.services.money import parse_amount
+from grants.domain_errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
+from grants.money import parse_amount
 from grants.services.notifications import notify, users_of_organization, users_with_role
 from grants.workflows import TransitionRefused
 from grants.workflows.agreement import AgreementState

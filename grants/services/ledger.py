@@ -32,16 +32,15 @@ from grants.models import (
     Receipt,
     Refund,
 )
-from grants.models.base import CENT
-from grants.services.errors import Conflict
+from grants.domain_errors import Conflict
 from grants.workflows.advance import COMMITTED_STATES as ADVANCE_COMMITTED
 from grants.workflows.advance import TRANSFERRED_STATES, AdvanceState, ReceiptState
 from grants.workflows.agreement import AgreementState
 from grants.workflows.deposit import DepositState
 from grants.workflows.payment import COMMITTED_STATES as PAYMENT_COMMITTED
 from grants.workflows.payment import PaymentState
+from grants.money import CENT, ZERO
 
-ZERO = Decimal("0.00")
 # Agreement states whose money is tracked (the ledger is opened when execution starts).
 LEDGER_STATES = (AgreementState.IN_EXECUTION, AgreementState.SUSPENDED, AgreementState.CLOSING,
                  AgreementState.LIQUIDATED, AgreementState.REPORTED)

@@ -31,23 +31,23 @@ from grants.models import (
     Organization,
     PlanVersion,
 )
-from grants.models.base import CENT, utcnow
+from grants.models.base import utcnow
 from grants.models.findings import FINDING_STATES
 from grants.permissions import Permission
 from grants.services import files
 from grants.services.agreements import _change_state
-from grants.services.errors import Conflict, Forbidden, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, ValidationFailed
 from grants.services.final_liquidation import beneficiary_counts, finding_counts, indicator_values
 from grants.services.legislature_decrees import by_decree, reconciliation
 from grants.services.legislature_rows import incident_counts, no_incidents, rule_names, signoffs
-from grants.services.money import format_amount
+from grants.money import format_amount
 from grants.workflows.agreement import AgreementAction, AgreementState
 from grants.workflows.final_liquidation import FINAL as FINAL_LIQUIDATION
+from grants.money import CENT, ZERO
 
 FOLDER = "legislature-reports"
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "api" / "schemas" / "legislature-report.schema.json"
 MINISTRY = "Ministerio de Justicia y Seguridad Pública"
-ZERO = Decimal("0.00")
 AMOUNTS = ("allocation_amount", "assigned", "paid_directly", "advanced", "liquidated", "refunded", "unspent",
            "committed", "available", "executed", "outstanding", "fines_assessed", "fines_collected")
 ROW_AMOUNTS = ("assigned", "paid_directly", "advanced", "liquidated", "refunded", "unspent", "committed", "available",

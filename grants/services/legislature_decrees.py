@@ -13,9 +13,8 @@ that was not executed, entirely. The reconciliation shows the identities the fig
 """
 from __future__ import annotations
 
-from decimal import Decimal
+from grants.money import ZERO
 
-ZERO = Decimal("0.00")
 FIGURES = ("legislated", "under_agreements", "without_agreement", "executed", "refunded", "outstanding",
            "never_transferred", "not_executed")
 

@@ -43,7 +43,7 @@ from grants.models import Agreement, Allocation, Attachment, Commitment, Meeting
 from grants.models.base import utcnow
 from grants.models.meeting import INSTITUTIONS, may_record
 from grants.services import attachments
-from grants.services.errors import Conflict, FieldErrors, Forbidden, NotFound
+from grants.domain_errors import Conflict, FieldErrors, Forbidden, NotFound
 from grants.services.followup import as_date, clean_text
 from grants.services.notifications import notify
 from grants.workflows import TransitionRefused

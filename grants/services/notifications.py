@@ -61,7 +61,7 @@ def users_of_organization(organization_id: int) -> list[User]:
 def mark_read(user: User, notification_id: int) -> Notification:
     """A user marks one of their own notifications read (another's is not found)."""
     from grants.models.base import utcnow
-    from grants.services.errors import NotFound
+    from grants.domain_errors import NotFound
 
     note = db.session.get(Notification, notification_id)
     if note is None or note.user_id != user.id:

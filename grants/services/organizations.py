@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from grants.audit import Actor, record_event, snapshot
 from grants.extensions import db
 from grants.models import BoardMember, Organization, OrganizationPhone
-from grants.services.errors import FieldErrors, NotFound
+from grants.domain_errors import FieldErrors, NotFound
 from grants.validation.identity import (
     IdentityError,
     normalize_dui,

@@ -41,8 +41,8 @@ from grants.labels import ENROLLMENT_STATE_LABELS
 from grants.models import Enrollment, EnrollmentPeriod, Invoice, InvoiceLine
 from grants.services.invoices import short_date
 from grants.workflows.enrollment import EnrollmentState
+from grants.money import ZERO
 
-ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)

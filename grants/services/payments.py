@@ -45,7 +45,7 @@ from grants.clock import EL_SALVADOR, today
 from grants.models.base import utcnow
 from grants.permissions import Permission, Role
 from grants.services import ledger
-from grants.services.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
 from grants.services.invoices import (
     TEXT_LIMIT,
     agreement_state_refusal,
@@ -67,8 +67,8 @@ from grants.workflows.payment import (
     authorization_complete,
     next_state,
 )
+from grants.money import ZERO
 
-ZERO = Decimal("0.00")
 
 __all__ = ["Deduction", "Eligibility", "LineEligibility", "changes_since", "eligibility", "current_supplier",
            "prepare_payment", "authorize_payment", "execute_payment", "cancel_payment", "reprepare_payment",

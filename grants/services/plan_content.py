@@ -10,8 +10,8 @@ from sqlalchemy import inspect
 
 from grants.extensions import db
 from grants.models import PlanActivity, PlanBudgetLine, PlanIndicator, PlanTranche, PlanVersion
-from grants.services.errors import FieldErrors
-from grants.services.money import format_amount, parse_amount
+from grants.domain_errors import FieldErrors
+from grants.money import format_amount, parse_amount
 
 QUARTERS = {"T1": (1, 3), "T2": (4, 6), "T3": (7, 9), "T4": (10, 12)}
 TEXT_FIELDS = ("justification", "objectives", "ministry_alignment", "monitoring", "internal_controls")

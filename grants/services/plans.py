@@ -10,7 +10,7 @@ from grants.labels import DECISION_LABELS, DISCIPLINE_LABELS, PLAN_STATE_LABELS
 from grants.models import Allocation, Plan, PlanVersion, Review, ReviewObservation, SECTIONS
 from grants.models.base import utcnow
 from grants.permissions import DISCIPLINE_ROLES, Role
-from grants.services.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
 from grants.services.notifications import notify, users_of_organization, users_with_role
 from grants.services.plan_content import parse_content, read_content, write_content
 from grants.validation.plan import check_content

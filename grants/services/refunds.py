@@ -40,8 +40,8 @@ from grants.services.advance_common import (
     movement,
     pending_receipts,
 )
-from grants.services.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
-from grants.services.money import parse_amount
+from grants.domain_errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
+from grants.money import parse_amount
 from grants.services.notifications import notify, users_of_organization, users_with_role
 from grants.workflows import TransitionRefused
 from grants.workflows.advance import AdvanceState

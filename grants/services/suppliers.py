@@ -22,7 +22,7 @@ of the organization and is not the person who proposed that version.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import case, select
 
 from grants.audit import Actor, record_event, snapshot
 from grants.extensions import db
@@ -30,8 +30,8 @@ from grants.labels import AGREEMENT_STATE_LABELS
 from grants.models import Agreement, DebarredSupplier, Supplier, SupplierItem
 from grants.models.base import utcnow
 from grants.permissions import Permission, Role
-from grants.services.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
-from grants.services.money import parse_amount
+from grants.domain_errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
+from grants.money import parse_amount
 from grants.services.notifications import notify, users_of_organization, users_with_role
 from grants.validation import supplier as checks_
 from grants.validation.identity import (
@@ -428,3 +428,8 @@ def versions_of(supplier: Supplier) -> list[Supplier]:
             break
         chain.append(newer)
     return chain
+
+
+def queue_order(query):
+    """The suppliers' review queue, for both faces: proposed first, then oldest first."""
+    return query.order_by(case((Supplier.status == "proposed", 0), else_=1), Supplier.created_at, Supplier.id)

@@ -12,7 +12,7 @@ from grants.models import ApiToken, Organization, User, UserRole
 from grants.models.base import utcnow
 from grants.permissions import ORGANIZATION_BOUND_ROLES, Role, incompatible_pairs
 from grants.security import MIN_PASSWORD_LENGTH, hash_password
-from grants.services.errors import FieldErrors, NotFound
+from grants.domain_errors import FieldErrors, NotFound
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

@@ -12,8 +12,8 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 
-from grants.services.errors import FieldErrors
-from grants.services.money import format_amount
+from grants.domain_errors import FieldErrors
+from grants.money import format_amount
 from grants.validation.territory import municipalities
 
 NARRATIVE = ("justification", "objectives", "ministry_alignment", "monitoring", "internal_controls")

@@ -18,8 +18,8 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 
-from grants.models.base import CENT
-from grants.services.money import parse_amount
+from grants.money import CENT
+from grants.money import parse_amount
 from grants.validation.beneficiary_rows import parse_date
 from grants.validation.identity import IdentityError, normalize_tax_id
 from grants.validation.territory import fold

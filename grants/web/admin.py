@@ -15,7 +15,7 @@ from grants.security import require, scope_to_user, visible
 from grants.services import allocations as allocation_service
 from grants.services import organizations as organization_service
 from grants.services import users as user_service
-from grants.services.errors import ValidationFailed
+from grants.domain_errors import ValidationFailed
 from grants.validation.territory import municipalities
 from grants.web.paging import int_arg, page_of
 from grants.web.forms import AllocationForm, OrganizationForm, UserForm, apply_errors

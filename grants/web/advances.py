@@ -29,7 +29,7 @@ from grants.services import attachments
 from grants.services import refunds as refund_service
 from grants.services import expense_statements as statements
 from grants.services import invoices as invoice_service  # El Salvador's date for date defaults
-from grants.services.errors import DomainError, NotFound, ValidationFailed
+from grants.domain_errors import DomainError, NotFound, ValidationFailed
 from grants.validation import receipts as receipt_rows
 from grants.web import idempotent_forms
 from grants.web.forms import apply_errors

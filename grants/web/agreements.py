@@ -25,7 +25,7 @@ from grants.security import require, scope_to_user, visible
 from grants.services import agreement_document
 from grants.services import agreements as agreement_service
 from grants.services import files
-from grants.services.errors import Conflict, ValidationFailed
+from grants.domain_errors import Conflict, ValidationFailed
 from grants.web import meetings as meeting_pages
 from grants.web.forms import apply_errors, person_name
 from grants.web.paging import db_id, page_of

@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from grants.context import current_actor
 from grants.extensions import db
 from grants.services import attachments, documents
-from grants.services.errors import Conflict, ValidationFailed
+from grants.domain_errors import Conflict, ValidationFailed
 
 bp = Blueprint("attachment_pages", __name__)
 

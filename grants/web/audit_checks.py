@@ -26,7 +26,7 @@ from grants.models.base import utcnow
 from grants.permissions import Permission
 from grants.security import require
 from grants.services import audit_checks as service
-from grants.services.errors import DomainError, ValidationFailed
+from grants.domain_errors import DomainError, ValidationFailed
 from grants.web.forms import apply_errors
 from grants.web.money import refusal
 from grants.web.paging import int_arg, page_of

@@ -26,7 +26,7 @@ from grants.permissions import Permission, Role
 from grants.security import require, visible
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments as enrollment_service
-from grants.services.errors import Conflict, ValidationFailed
+from grants.domain_errors import Conflict, ValidationFailed
 from grants.web.paging import page_of
 from grants.workflows.enrollment import NGO_REPORTABLE, EnrollmentState, allowed
 

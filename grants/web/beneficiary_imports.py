@@ -46,7 +46,7 @@ from grants.reports.import_errors import errors_csv_stream
 from grants.security import require, scope_to_user, visible
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments as enrollment_service
-from grants.services.errors import Conflict, FileTooLarge, ValidationFailed
+from grants.domain_errors import Conflict, FileTooLarge, ValidationFailed
 from grants.web.beneficiaries import (
     KIND_LABELS,
     UploadForm,

@@ -24,7 +24,7 @@ from grants.permissions import DISCIPLINE_ROLES, Permission
 from grants.security import require, visible
 from grants.services import final_liquidation as closing
 from grants.services import legislature
-from grants.services.errors import DomainError, ValidationFailed
+from grants.domain_errors import DomainError, ValidationFailed
 from grants.web.generated_files import request_and_serve
 from grants.web.paging import int_arg
 from grants.web.forms import apply_errors

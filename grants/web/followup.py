@@ -25,7 +25,7 @@ from grants.security import require, visible
 from grants.services import agreements as agreement_service
 from grants.services import attachments, due_process, fines, followup, incidents
 from grants.services import refunds as refund_service
-from grants.services.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import DomainError, Forbidden, NotFound, ValidationFailed
 from grants.web.forms import apply_errors
 
 bp = Blueprint("followup_pages", __name__)

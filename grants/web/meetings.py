@@ -24,7 +24,7 @@ from grants.models.meeting import may_record
 from grants.permissions import Permission
 from grants.security import require, visible
 from grants.services import attachments, meetings
-from grants.services.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import DomainError, Forbidden, NotFound, ValidationFailed
 from grants.web.forms import apply_errors, person_name
 
 bp = Blueprint("meeting_pages", __name__)

@@ -28,13 +28,13 @@ from grants.services import attachments
 from grants.services import invoices as invoice_service
 from grants.services import ledger
 from grants.services import payments as payment_service
-from grants.services.errors import DomainError, NotFound, ValidationFailed
+from grants.domain_errors import DomainError, NotFound, ValidationFailed
 from grants.web.forms import apply_errors
 from grants.web.paging import db_id, page_of
+from grants.money import ZERO
 
 bp = Blueprint("money_pages", __name__)
 
-ZERO = Decimal("0.00")
 CHART_WIDTH = Decimal(560)
 ROW_HEIGHT = 64
 PIXEL = Decimal("0.1")

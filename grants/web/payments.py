@@ -22,7 +22,7 @@ from grants.permissions import Permission
 from grants.security import require, scope_to_user, visible
 from grants.services import invoices as invoice_service  # El Salvador's date for date defaults
 from grants.services import payments as payment_service
-from grants.services.errors import DomainError, ValidationFailed
+from grants.domain_errors import DomainError, ValidationFailed
 from grants.web import idempotent_forms
 from grants.web.forms import apply_errors
 from grants.web.money import load_invoice, money_labels, refusal, render_invoice

@@ -31,7 +31,7 @@ from wtforms.widgets import DateInput
 
 from grants.labels import DECISION_LABELS, SECTION_LABELS
 from grants.models import SECTIONS
-from grants.services.money import parse_amount
+from grants.money import parse_amount
 from grants.services.plan_content import QUARTERS, TEXT_FIELDS, quarter_dates
 from grants.validation.territory import find_municipality, municipalities
 

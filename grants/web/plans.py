@@ -16,7 +16,7 @@ from grants.models import SECTIONS, Agreement, Allocation, Plan, PlanVersion, Re
 from grants.permissions import DISCIPLINE_ROLES, Permission, Role
 from grants.security import require, scope_to_user, visible
 from grants.services import plans as plan_service
-from grants.services.errors import Conflict, ValidationFailed
+from grants.domain_errors import Conflict, ValidationFailed
 from grants.services.plan_content import diff_versions, read_content
 from grants.web import meetings as meeting_pages
 from grants.web.paging import int_arg, page_of

@@ -13,7 +13,6 @@ from sqlalchemy import or_, select
 from wtforms import FieldList, Form, FormField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from grants.api.suppliers import queue_order
 from grants.context import current_actor
 from grants.extensions import db
 from grants.models import Agreement, DebarredSupplier, Supplier, User
@@ -22,7 +21,7 @@ from grants.security import require, scope_to_user, visible
 from grants.services import debarment
 from grants.services import documents
 from grants.services import suppliers as supplier_service
-from grants.services.errors import Conflict, ValidationFailed
+from grants.domain_errors import Conflict, ValidationFailed
 from grants.validation.supplier import CHECK_NAMES, describe
 from grants.web.forms import person_name
 from grants.web.paging import page_of
@@ -310,7 +309,7 @@ def queue():
         query = query.where(Supplier.status == state)
     else:
         state = "all"
-    items, pager = page_of(queue_order(scope_to_user(current_user, query, Supplier.organization_id)))
+    items, pager = page_of(supplier_service.queue_order(scope_to_user(current_user, query, Supplier.organization_id)))
     return render_template("suppliers/queue.html", suppliers=items, paging=pager, state=state,
                            states=QUEUE_STATES, **_labels())
 

@@ -18,7 +18,7 @@ from grants.db import unit_of_work
 from grants.extensions import db
 from grants.models import Advance, Agreement, AuditCheckRun, AuditEvent, AuditFinding
 from grants.services import audit_checks
-from grants.services.errors import Conflict, Forbidden, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, ValidationFailed
 from tests.audit import rule_helpers as rh
 from tests.factories import make_user
 from tests.timeline import year

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from grants.extensions import db
 from grants.models import AuditEvent, FinalLiquidation
 from grants.services import advances, final_liquidation, followup, payments
-from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.closing import helpers as h
 from tests.closing import timeline_closing as tc
 from tests.factories import make_organization, make_user

@@ -26,7 +26,7 @@ from grants.models import (
 )
 from grants.models.base import utcnow
 from grants.services import agreements, final_liquidation, legislature
-from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.closing import helpers as h
 from tests.closing import timeline_closing as tc
 from tests.factories import make_organization, make_user

@@ -19,7 +19,7 @@ from grants.models import Advance, Agreement, AuditEvent, LegislatureReport, Pay
 from grants.reports.agreement_pdf import format_money
 from grants.reports.legislature_xlsx import HEADER_ROW, SUMMARY_COLUMNS
 from grants.services import files, ledger, legislature
-from grants.services.errors import Conflict, Forbidden
+from grants.domain_errors import Conflict, Forbidden
 from tests.closing import helpers as h
 from tests.factories import make_allocation, make_organization, make_user
 from tests.money import advance_helpers as ah

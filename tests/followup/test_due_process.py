@@ -10,7 +10,7 @@ from grants.clock import add_working_days, today
 from grants.extensions import db
 from grants.models import Incident
 from grants.services import attachments, due_process, incidents, ledger
-from grants.services.errors import Conflict, Forbidden, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, ValidationFailed
 from tests.factories import make_user
 from tests.followup.helpers import act, recorded
 from tests.helpers import api_headers, assert_problem, csrf_token, web_login

@@ -12,7 +12,7 @@ from grants.clock import today
 from grants.extensions import db
 from grants.models import AuditEvent, Notification
 from grants.services import advances, agreements, followup, payments
-from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.factories import make_agreement_in_execution, make_user
 from tests.followup.helpers import act, report_data, reported
 from tests.money import payment_helpers as ph

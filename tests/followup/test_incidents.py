@@ -10,7 +10,7 @@ from sqlalchemy import select
 from grants.extensions import db
 from grants.models import AuditEvent, Incident, Notification
 from grants.services import advances, agreements, attachments, incidents, payments
-from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.factories import make_agreement_in_execution, make_user
 from tests.followup.helpers import JPEG, PNG, URGENT, act, incident_data, recorded
 from tests.money import payment_helpers as ph

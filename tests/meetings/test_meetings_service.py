@@ -11,7 +11,7 @@ from sqlalchemy import select
 from grants.extensions import db
 from grants.models import Notification
 from grants.services import meetings, plans
-from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.agreement_helpers import agreement_in_execution
 from tests.factories import make_allocation, make_organization, make_user, plan_content
 from tests.helpers import audit_actions

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from grants.extensions import db
 from grants.services import attachments, meetings
-from grants.services.errors import Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import Forbidden, NotFound, ValidationFailed
 from tests.agreement_helpers import agreement_in_execution
 from tests.helpers import audit_actions
 from tests.meetings.helpers import act, commitment, recorded

@@ -12,7 +12,7 @@ from grants.db import unit_of_work
 from grants.extensions import db
 from grants.models import Advance, Agreement, ExpenseStatement, Receipt, Refund, User
 from grants.services import advances, expense_statements, ledger, refunds
-from grants.services.errors import DomainError
+from grants.domain_errors import DomainError
 from tests.factories import make_user
 from tests.money.advance_helpers import act, disbursed, money_setup, prepared, row
 from tests.pdfs import tiny_pdf

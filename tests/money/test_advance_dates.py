@@ -11,7 +11,7 @@ from grants import clock
 from grants.extensions import db
 from grants.models import Advance, Agreement
 from grants.services import advances, expense_statements
-from grants.services.errors import Conflict, ValidationFailed
+from grants.domain_errors import Conflict, ValidationFailed
 from tests.money.advance_helpers import act, money_setup, row
 from tests.money.timeline_advances import confirmed, disbursed_on
 from tests.timeline import day

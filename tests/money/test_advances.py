@@ -13,7 +13,7 @@ from grants.clock import today
 from grants.extensions import db
 from grants.models import Advance, AuditEvent, Notification
 from grants.services import advances, agreements, expense_statements, ledger, payments
-from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.factories import make_user
 from tests.money.advance_helpers import (
     act,

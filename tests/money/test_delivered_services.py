@@ -11,7 +11,7 @@ from grants.clock import today
 from grants.extensions import db
 from grants.models import Payment, ReceiptCertificate
 from grants.services import enrollments, invoices, payments
-from grants.services.errors import Conflict, ValidationFailed
+from grants.domain_errors import Conflict, ValidationFailed
 from tests.money.payment_helpers import act, beneficiary_line, enroll, invoice_data, line, payments_setup, register
 from tests.timeline import day
 

@@ -5,7 +5,7 @@ import pytest
 
 from grants.extensions import db
 from grants.services import due_process, fines, incidents, ledger
-from grants.services.errors import Conflict, Forbidden
+from grants.domain_errors import Conflict, Forbidden
 from tests.money.advance_helpers import act, money_setup
 from tests.money.timeline_advances import disbursed_on
 from tests.pdfs import tiny_pdf

@@ -10,7 +10,7 @@ from grants.audit import verify_chain
 from grants.extensions import db
 from grants.models import Invoice, Notification
 from grants.services import agreements, invoices, payments, suppliers
-from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.helpers import audit_actions
 from tests.agreement_helpers import agreement_in_execution
 from tests.factories import make_organization, make_user

@@ -15,7 +15,7 @@ from grants.db import unit_of_work
 from grants.extensions import db
 from grants.models import BudgetLineBalance, Payment, PaymentAuthorization, User
 from grants.services import payments
-from grants.services.errors import DomainError
+from grants.domain_errors import DomainError
 from tests.money.payment_helpers import certified, line, payments_setup, prepared
 
 

@@ -11,7 +11,7 @@ from grants.audit import verify_chain
 from grants.extensions import db
 from grants.models import Notification, PaymentAuthorization
 from grants.services import agreements, invoices, ledger, payments, suppliers
-from grants.services.errors import Conflict, Forbidden, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, ValidationFailed
 from tests.helpers import audit_actions
 from tests.money.payment_helpers import (
     HISTORY,

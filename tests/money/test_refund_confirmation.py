@@ -9,7 +9,7 @@ from grants.clock import today
 from grants.extensions import db
 from grants.models import Refund
 from grants.services import attachments, expense_statements, ledger, refunds
-from grants.services.errors import Conflict, Forbidden, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, ValidationFailed
 from tests.helpers import api_headers, assert_problem, audit_actions
 from tests.money.advance_helpers import act, money_setup, row
 from tests.money.timeline_advances import declared, disbursed_on

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from grants.extensions import db
 from grants.models import Advance, AuditEvent
 from grants.services import agreements, expense_statements, ledger, refunds
-from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.money.advance_helpers import act, approved, disbursed, money_setup, refunded, row
 from tests.timeline import iso
 

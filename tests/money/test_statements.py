@@ -12,7 +12,7 @@ from sqlalchemy import select
 from grants.extensions import db
 from grants.models import AuditEvent, ExpenseStatement, Receipt
 from grants.services import agreements, attachments, expense_statements, ledger
-from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.factories import valid_dui, valid_nit
 from tests.money.advance_helpers import SUPPLIER_NIT, act, approved, disbursed, money_setup, row
 from tests.pdfs import broken_xlsx, tiny_pdf, tiny_png

@@ -11,7 +11,7 @@ from grants.extensions import db
 from grants.models import Beneficiary, Enrollment, EnrollmentPeriod, ImportBatch, ImportRow
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments
-from grants.services.errors import Conflict, Forbidden, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, ValidationFailed
 from tests.agreement_helpers import agreement_in_execution, born
 from tests.pdfs import broken_xlsx
 from tests.factories import valid_dui

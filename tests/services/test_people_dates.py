@@ -11,7 +11,7 @@ from grants.extensions import db
 from grants.models import AuditEvent, Enrollment
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments
-from grants.services.errors import Forbidden, ValidationFailed
+from grants.domain_errors import Forbidden, ValidationFailed
 from tests.agreement_helpers import agreement_in_execution
 from tests.factories import make_user, valid_dui
 from tests.helpers import api_headers, csrf_token, web_login

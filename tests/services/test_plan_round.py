@@ -9,7 +9,7 @@ from grants.audit import Actor, verify_chain
 from grants.extensions import db
 from grants.models import AuditEvent, Notification, PlanVersion
 from grants.services import agreements, plans
-from grants.services.errors import Conflict, Forbidden, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, ValidationFailed
 from tests.factories import make_allocation, make_organization, make_user, plan_content
 from tests.pdfs import tiny_pdf
 from tests.timeline import day, year

@@ -9,7 +9,7 @@ from grants.audit import Actor, verify_chain
 from grants.extensions import db
 from grants.models import AuditEvent, DebarredSupplier, Notification, Supplier
 from grants.services import debarment, suppliers
-from grants.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
 from grants.validation import supplier as checks
 from tests.helpers import audit_actions
 from tests.factories import make_agreement_in_execution, make_organization, make_user, valid_dui

@@ -4,7 +4,7 @@ import pytest
 from grants.audit import Actor
 from grants.extensions import db
 from grants.security import verify_password
-from grants.services.errors import ValidationFailed
+from grants.domain_errors import ValidationFailed
 from grants.services.users import create_user, set_password, update_user
 from tests.factories import PASSWORD, make_organization, make_user
 

@@ -10,7 +10,7 @@ from grants.clock import today
 from grants.extensions import db
 from grants.models import AuditEvent
 from grants.services import documents, followup, invoices
-from grants.services.errors import Conflict, Forbidden, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, ValidationFailed
 from tests.factories import make_organization, make_user
 from tests.followup.helpers import report_data
 from tests.helpers import api_headers, assert_problem, csrf_token, web_login

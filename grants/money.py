@@ -1,10 +1,12 @@
-"""Parsing and formatting of USD amounts: Decimal end to end, never float."""
+"""Money for the whole house (the kernel: every floor may import it, it imports nothing of the
+package): USD amounts are Decimal end to end, never float; ``ZERO`` and ``CENT`` are defined here
+only; parsing and the plain two-decimal text of an amount."""
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from grants.models.base import CENT
-
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14,2)
 
 
