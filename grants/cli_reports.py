@@ -15,6 +15,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from grants import formats
 from grants.audit import Actor
 from grants.db import unit_of_work
 from grants.extensions import db
@@ -22,10 +23,6 @@ from grants.models import User
 from grants.domain_errors import DomainError
 
 reports_cli = AppGroup("reports", help="Informes.")
-
-
-def _money(value) -> str:
-    return f"${value:,.2f}"
 
 
 @reports_cli.command("legislature")
@@ -66,10 +63,10 @@ def legislature_report(year: int, out_dir: Path, send: bool, by_email: str | Non
         path.write_bytes(content)
         click.echo(f"{kind.upper()}: {path} ({len(content):,} bytes)")
     t, h = data["totals"], data["reconciliation"]["totals"]
-    click.echo(f"Totales {year}: legislado {_money(h['legislated'])} · bajo convenio {_money(h['under_agreements'])} · "
-               f"pagado directo {_money(t['paid_directly'])} · anticipado {_money(t['advanced'])} · "
-               f"liquidado {_money(t['liquidated'])} · reintegrado {_money(h['refunded'])} · "
-               f"no ejecutado {_money(h['not_executed'])}")
+    click.echo(f"Totales {year}: legislado {formats.usd(h['legislated'])} · bajo convenio {formats.usd(h['under_agreements'])} · "
+               f"pagado directo {formats.usd(t['paid_directly'])} · anticipado {formats.usd(t['advanced'])} · "
+               f"liquidado {formats.usd(t['liquidated'])} · reintegrado {formats.usd(h['refunded'])} · "
+               f"no ejecutado {formats.usd(h['not_executed'])}")
     click.echo(f"Beneficiarios: meta {t['beneficiaries_target']}, validados {t['beneficiaries_validated']}, "
                f"alcanzados {t['beneficiaries_reached']} · convenios {t['agreements']}")
     if send:

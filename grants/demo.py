@@ -17,6 +17,7 @@ from datetime import date, timedelta
 
 from flask import current_app
 
+from grants import formats
 from grants import clock
 from grants.audit import Actor
 from grants.demo_closing import demo_closing
@@ -250,7 +251,7 @@ def _demo_list(enrolled_on: date) -> bytes:
     for n in range(24):
         year = enrolled_on.year - 24 + n % 14
         born = date(year, 1 + n % 12, 1 + n % 27)
-        birth = born.strftime("%d/%m/%Y")
+        birth = formats.day(born)
         sex = "F" if n % 2 == 0 else "M"
         age = enrolled_on.year - born.year - ((enrolled_on.month, enrolled_on.day) < (born.month, born.day))
         if age >= 18:
@@ -259,7 +260,7 @@ def _demo_list(enrolled_on: date) -> bytes:
         else:
             document = ("Partida de nacimiento", f"PN-0215-{year}-{1000 + n}")
         lines.append(f"{document[0]},{document[1]},{FIRST_NAMES[n % 12]},{LAST_NAMES[n % 10]},{birth},{sex},"
-                     f"Santa Ana Centro,{enrolled_on.strftime('%d/%m/%Y')}")
+                     f"Santa Ana Centro,{formats.day(enrolled_on)}")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 

@@ -1,15 +1,14 @@
 """Spanish first (El Salvador), English available. Amounts in USD."""
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
+from grants import formats
 from grants.extensions import babel
-from grants.money import CENT
 
 LANG_COOKIE = "fondos_lang"
 TRANSLATIONS = str(Path(__file__).resolve().parent / "translations")
@@ -27,16 +26,9 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def money(value) -> str:
-    """US$ amounts: ``$1,234.50`` (El Salvador uses the dot for decimals)."""
-    if value is None:
-        return ""
-    return "${:,.2f}".format(Decimal(value).quantize(CENT))
-
-
 def init_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=TRANSLATIONS)
-    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["money"] = formats.usd  # the one formatter of amounts for people
     app.jinja_env.filters["date"] = lambda v, fmt="medium": format_date(v, fmt) if v else ""
     app.jinja_env.filters["datetime"] = lambda v, fmt="short": format_datetime(v, fmt) if v else ""
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())

@@ -3,9 +3,9 @@ down. Read from the source (every ``import`` statement, those inside functions i
 arrow that runs back up fails here before it can make a cycle at run time.
 
 Floors, bottom first:
-* the **kernel** — ``grants.clock``, ``grants.domain_errors`` (refusals), ``grants.money`` (amounts,
-  quantities and dates for people), ``grants.labels``, ``grants.permissions``: imports nothing of the
-  package but the kernel;
+* the **kernel** — ``grants.clock``, ``grants.domain_errors`` (refusals), ``grants.money`` (ZERO,
+  CENT, parsing), ``grants.formats`` (amounts, quantities and dates for people), ``grants.labels``,
+  ``grants.permissions``: imports nothing of the package but the kernel;
 * **workflows** — pure transition tables: nothing of the package but labels (and each other);
 * **models** — the kernel, workflows and the extensions, nothing above;
 * **validation** — never services, the faces or the jobs;
@@ -21,7 +21,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "grants"
 
-KERNEL = ("grants.clock", "grants.domain_errors", "grants.money", "grants.labels", "grants.permissions")
+KERNEL = ("grants.clock", "grants.domain_errors", "grants.money", "grants.formats", "grants.labels", "grants.permissions")
 FACES = ("grants.api", "grants.web")
 
 # floor (a module or package prefix) -> what it must not import (prefixes), or ("only", allowed prefixes)

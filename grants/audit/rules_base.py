@@ -216,24 +216,12 @@ def money(value) -> Decimal:
     return Decimal(value if value is not None else 0).quantize(CENT)
 
 
-def short(day) -> str:
-    if isinstance(day, str):
-        day = date.fromisoformat(day[:10])
-    if isinstance(day, datetime):
-        day = day.date()
-    return day.strftime("%d/%m/%Y") if day else "—"
-
-
 def as_date(value) -> date | None:
     if value is None or isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, datetime):
         return value.date()
     return date.fromisoformat(str(value)[:10])
-
-
-def amount_text(value: Decimal) -> str:
-    return f"${value:,.2f}"
 
 
 # --- receipts summed once per run ------------------------------------------------------------

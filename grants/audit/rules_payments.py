@@ -8,18 +8,8 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date
 
-from grants.audit.rules_base import (
-    MONEY,
-    FindingRow,
-    Rule,
-    RuleSettings,
-    Scope,
-    amount_text,
-    money,
-    receipt_sums,
-    rows,
-    short,
-)
+from grants import formats
+from grants.audit.rules_base import MONEY, FindingRow, Rule, RuleSettings, Scope, money, receipt_sums, rows
 from grants.models.base import UTCDateTime
 from grants.money import ZERO
 
@@ -50,13 +40,13 @@ def payment_supplier_not_validated(scope: Scope, settings: RuleSettings):
         elif r["decided_at"] is None:
             reason, text_ = "never_validated", "nunca fue validado"
         elif r["decided_at"] > r["executed_at"]:
-            reason, text_ = "validated_after_payment", f"se validó después ({short(r['decided_at'])})"
+            reason, text_ = "validated_after_payment", f"se validó después ({formats.day(r['decided_at'], '—')})"
         else:
             reason, text_ = "superseded_before_payment", "ya había sido reemplazado por una versión nueva"
         yield FindingRow(
             "payment_supplier_not_validated", "high", r["agreement_id"], r["organization_id"], "payment", str(r["id"]),
-            f"Pago {r['id']} de {amount_text(money(r['amount']))} (convenio {r['number']}) ejecutado el "
-            f"{short(r['executed_at'])} a {r['legal_name']} ({r['tax_id']}), versión {r['version']}, que {text_}.",
+            f"Pago {r['id']} de {formats.usd(money(r['amount']))} (convenio {r['number']}) ejecutado el "
+            f"{formats.day(r['executed_at'], '—')} a {r['legal_name']} ({r['tax_id']}), versión {r['version']}, que {text_}.",
             {"agreement": r["number"], "supplier_id": r["supplier_id"], "supplier_tax_id": r["tax_id"],
              "supplier_version": r["version"], "supplier_status": r["supplier_status"], "reason": reason,
              "supplier_decided_at": r["decided_at"], "superseded_at": r["superseded_at"],
@@ -94,8 +84,8 @@ def budget_line_overspent(scope: Scope, settings: RuleSettings):
         yield FindingRow(
             "budget_line_overspent", "high", r["agreement_id"], r["organization_id"], "budget_line",
             f"{r['agreement_id']}:{r['budget_line_id']}",
-            f"Convenio {r['number']}, línea {r['line_number']} ({r['category']}): gastado {amount_text(spent)} de "
-            f"{amount_text(money(r['approved']))} aprobados; excede en {amount_text(over)}.",
+            f"Convenio {r['number']}, línea {r['line_number']} ({r['category']}): gastado {formats.usd(spent)} de "
+            f"{formats.usd(money(r['approved']))} aprobados; excede en {formats.usd(over)}.",
             {"agreement": r["number"], "budget_line": r["line_number"], "category": r["category"],
              "approved": money(r["approved"]), "paid": money(r["paid"]), "liquidated": money(r["liquidated"]),
              "spent": spent, "excess": over},
@@ -147,8 +137,8 @@ def split_invoices(scope: Scope, settings: RuleSettings):
             "split_invoices", "medium", first["agreement_id"], first["organization_id"], "invoice_series",
             str(a["id"]),
             f"Convenio {first['agreement_number']}: {len(series)} facturas del proveedor {a['supplier_tax_id']}, "
-            f"cada una bajo {amount_text(settings.split_invoice_threshold)}, emitidas entre el "
-            f"{short(series[0]['issue_date'])} y el {short(series[-1]['issue_date'])}, suman {amount_text(total)}.",
+            f"cada una bajo {formats.usd(settings.split_invoice_threshold)}, emitidas entre el "
+            f"{formats.day(series[0]['issue_date'], '—')} y el {formats.day(series[-1]['issue_date'], '—')}, suman {formats.usd(total)}.",
             {"agreement": first["agreement_number"], "supplier_tax_id": a["supplier_tax_id"],
              "threshold": settings.split_invoice_threshold, "days": days, "total": total,
              "invoices": [{"id": m["id"], "number": m["number"], "issue_date": m["issue_date"],
@@ -186,8 +176,8 @@ def supplier_concentration(scope: Scope, settings: RuleSettings):
         yield FindingRow(
             "supplier_concentration", "medium", r["agreement_id"], r["organization_id"], "agreement_supplier",
             f"{r['agreement_id']}:{r['tax_id']}",
-            f"Convenio {r['number']}: {r['name']} ({r['tax_id']}) recibe {amount_text(amount)} de "
-            f"{amount_text(total)} gastados ({share:.0%}; límite {settings.supplier_share:.0%}).",
+            f"Convenio {r['number']}: {r['name']} ({r['tax_id']}) recibe {formats.usd(amount)} de "
+            f"{formats.usd(total)} gastados ({share:.0%}; límite {settings.supplier_share:.0%}).",
             {"agreement": r["number"], "supplier_tax_id": r["tax_id"], "supplier_name": r["name"],
              "amount": amount, "agreement_spending": total, "share": share,
              "threshold_share": settings.supplier_share, "suppliers": r["suppliers"]},
@@ -224,8 +214,8 @@ def money_after_suspension(scope: Scope, settings: RuleSettings):
         state = "suspendido" if r["to_status"] == "suspended" else "terminado"
         yield FindingRow(
             "money_after_suspension", "high", r["agreement_id"], r["organization_id"], r["kind"], str(r["id"]),
-            f"{what} el {short(r['moved_at'])} por {amount_text(money(r['amount']))} con el convenio {r['number']} "
-            f"{state} (desde el {short(r['since'])}).",
+            f"{what} el {formats.day(r['moved_at'], '—')} por {formats.usd(money(r['amount']))} con el convenio {r['number']} "
+            f"{state} (desde el {formats.day(r['since'], '—')}).",
             {"agreement": r["number"], "kind": r["kind"], "amount": money(r["amount"]), "moved_at": r["moved_at"],
              "transfer_date": r["transfer_date"], "agreement_status": r["to_status"], "since": r["since"],
              "until": r["until"]},
@@ -259,8 +249,8 @@ def transfers_above_allocation(scope: Scope, settings: RuleSettings):
         if transferred > amount:
             yield FindingRow(
                 "transfers_above_allocation", "high", r["id"], r["organization_id"], "agreement", str(r["id"]),
-                f"Convenio {r['number']}: transferido {amount_text(transferred)}, más que su monto "
-                f"{amount_text(amount)} (exceso {amount_text(transferred - amount)}).",
+                f"Convenio {r['number']}: transferido {formats.usd(transferred)}, más que su monto "
+                f"{formats.usd(amount)} (exceso {formats.usd(transferred - amount)}).",
                 {"agreement": r["number"], "transferred": transferred, "agreement_amount": amount,
                  "excess": transferred - amount},
                 transferred - amount)
@@ -272,8 +262,8 @@ def transfers_above_allocation(scope: Scope, settings: RuleSettings):
             yield FindingRow(
                 "transfers_above_allocation", "high", first["id"], first["organization_id"], "allocation",
                 str(allocation_id),
-                f"Asignación {first['decree_number']} ({first['fiscal_year']}): transferido {amount_text(transferred)}, "
-                f"más que lo asignado {amount_text(amount)} (exceso {amount_text(transferred - amount)}).",
+                f"Asignación {first['decree_number']} ({first['fiscal_year']}): transferido {formats.usd(transferred)}, "
+                f"más que lo asignado {formats.usd(amount)} (exceso {formats.usd(transferred - amount)}).",
                 {"decree": first["decree_number"], "fiscal_year": first["fiscal_year"], "allocation_amount": amount,
                  "transferred": transferred, "excess": transferred - amount,
                  "agreements": [{"agreement": r["number"], "transferred": money(r["transferred"])} for r in agreements]},

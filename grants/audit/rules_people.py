@@ -6,19 +6,9 @@ from collections import defaultdict
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, text
 
+from grants import formats
 from grants.audit.chain import verify_chain
-from grants.audit.rules_base import (
-    MONEY,
-    FindingRow,
-    Rule,
-    RuleSettings,
-    Scope,
-    amount_text,
-    money,
-    rows,
-    session,
-    short,
-)
+from grants.audit.rules_base import MONEY, FindingRow, Rule, RuleSettings, Scope, money, rows, session
 from grants.validation.supplier import account_key, address_key, phone_key
 from grants.money import ZERO
 
@@ -80,8 +70,8 @@ def units_paid_inactive(scope: Scope, settings: RuleSettings):
         yield FindingRow(
             "units_paid_inactive", "high", first["agreement_id"], first["organization_id"], "payment", str(payment_id),
             f"Pago {payment_id} (convenio {first['number']}, factura {first['invoice_number']}): {len(units)} "
-            f"unidad(es) por {amount_text(amount)} pagadas por beneficiarios no activos todo el período "
-            f"{short(first['period_start'])} – {short(first['period_end'])}.",
+            f"unidad(es) por {formats.usd(amount)} pagadas por beneficiarios no activos todo el período "
+            f"{formats.day(first['period_start'], '—')} – {formats.day(first['period_end'], '—')}.",
             {"agreement": first["number"], "invoice_id": first["invoice_id"], "invoice": first["invoice_number"],
              "period_start": first["period_start"], "period_end": first["period_end"], "amount": amount,
              "units": [{"invoice_line": u["position"], "enrollment_id": u["enrollment_id"],
@@ -140,7 +130,7 @@ def double_active_enrollment(scope: Scope, settings: RuleSettings):
             "double_active_enrollment", "medium", r["second_agreement"], r["organization_id"], "enrollment_pair",
             f"{r['first_enrollment']}:{r['second_enrollment']}",
             f"Beneficiario {r['beneficiary_id']} activo a la vez en los convenios {r['first_number']} y "
-            f"{r['second_number']} desde el {short(since)}" + (f" hasta el {short(until)}" if until else "") +
+            f"{r['second_number']} desde el {formats.day(since, '—')}" + (f" hasta el {formats.day(until, '—')}" if until else "") +
             (" (doble inscripción autorizada por seguimiento)." if allowed else "."),
             {"beneficiary_id": r["beneficiary_id"],
              "enrollments": [{"enrollment_id": r["first_enrollment"], "agreement": r["first_number"]},

@@ -7,19 +7,8 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date
 
-from grants.audit.rules_base import (
-    MONEY,
-    FindingRow,
-    Rule,
-    RuleSettings,
-    Scope,
-    amount_text,
-    as_date,
-    money,
-    receipt_sums,
-    rows,
-    short,
-)
+from grants import formats
+from grants.audit.rules_base import MONEY, FindingRow, Rule, RuleSettings, Scope, as_date, money, receipt_sums, rows
 from grants.models.base import UTCDateTime
 
 
@@ -40,8 +29,8 @@ def advance_overdue(scope: Scope, settings: RuleSettings):
         days = (settings.today - r["liquidation_due"]).days
         yield FindingRow(
             "advance_overdue", "high", r["agreement_id"], r["organization_id"], "advance", str(r["id"]),
-            f"Anticipo {r['tranche_number']} del convenio {r['number']}: {amount_text(outstanding)} sin liquidar; "
-            f"la liquidación vencía el {short(r['liquidation_due'])} ({days} días de atraso).",
+            f"Anticipo {r['tranche_number']} del convenio {r['number']}: {formats.usd(outstanding)} sin liquidar; "
+            f"la liquidación vencía el {formats.day(r['liquidation_due'], '—')} ({days} días de atraso).",
             {"agreement": r["number"], "tranche": r["tranche_number"], "disbursed": money(r["amount"]),
              "transfer_date": r["transfer_date"], "liquidated": money(r["liquidated_amount"]),
              "refunded": money(r["refunded_amount"]), "outstanding": outstanding,
@@ -73,9 +62,9 @@ def receipt_outside_term(scope: Scope, settings: RuleSettings):
     for r in found:
         yield FindingRow(
             "receipt_outside_term", "medium", r["agreement_id"], r["organization_id"], "receipt", str(r["id"]),
-            f"Comprobante {r['document_number']} ({r['supplier_tax_id']}) del {short(r['issue_date'])} por "
-            f"{amount_text(money(r['amount']))}: fuera del plazo del convenio {r['number']} "
-            f"({short(r['start_date'])} – {short(r['end_date'])}).",
+            f"Comprobante {r['document_number']} ({r['supplier_tax_id']}) del {formats.day(r['issue_date'], '—')} por "
+            f"{formats.usd(money(r['amount']))}: fuera del plazo del convenio {r['number']} "
+            f"({formats.day(r['start_date'], '—')} – {formats.day(r['end_date'], '—')}).",
             {"agreement": r["number"], "advance_id": r["advance_id"], "document_type": r["document_type"],
              "document_number": r["document_number"], "supplier_tax_id": r["supplier_tax_id"],
              "issue_date": r["issue_date"], "term_start": r["start_date"], "term_end": r["end_date"],
@@ -151,7 +140,7 @@ def document_reused(scope: Scope, settings: RuleSettings):
             what = "La factura" if u["use_type"] == "invoice" else "El comprobante"
             yield FindingRow(
                 "document_reused", "high", u["agreement_id"], u["organization_id"], u["use_type"], str(u["use_id"]),
-                f"{what} {u['shown']} del proveedor {tax_id} ({amount_text(money(u['amount']))}, convenio "
+                f"{what} {u['shown']} del proveedor {tax_id} ({formats.usd(money(u['amount']))}, convenio "
                 f"{u['agreement_number']}) ya se había usado en el convenio {first['agreement_number']} "
                 f"({'factura' if first['use_type'] == 'invoice' else 'comprobante'} {first['shown']}).",
                 {"supplier_tax_id": tax_id, "uses": listed}, money(u["amount"]))
@@ -182,7 +171,7 @@ def round_amount_receipts(scope: Scope, settings: RuleSettings):
             "round_amount_receipts", "low", r["agreement_id"], r["organization_id"], "agreement",
             str(r["agreement_id"]),
             f"Convenio {r['number']}: {r['round_receipts']} de {r['receipts']} comprobantes ({share:.0%}) son montos "
-            f"redondos en centenas, por {amount_text(money(r['round_amount']))}.",
+            f"redondos en centenas, por {formats.usd(money(r['round_amount']))}.",
             {"agreement": r["number"], "receipts": r["receipts"], "round_receipts": r["round_receipts"],
              "share": share, "threshold_share": settings.round_amount_share,
              "minimum_receipts": settings.round_amount_min_receipts, "round_amount": money(r["round_amount"]),

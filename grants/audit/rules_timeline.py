@@ -8,7 +8,8 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date
 
-from grants.audit.rules_base import MONEY, FindingRow, Rule, RuleSettings, Scope, amount_text, money, rows, short
+from grants import formats
+from grants.audit.rules_base import MONEY, FindingRow, Rule, RuleSettings, Scope, money, rows
 from grants.models.base import UTCDateTime
 
 
@@ -37,9 +38,9 @@ def receipt_before_disbursement(scope: Scope, settings: RuleSettings):
         days = (r["transfer_date"] - r["issue_date"]).days
         yield FindingRow(
             "receipt_before_disbursement", "high", r["agreement_id"], r["organization_id"], "receipt", str(r["id"]),
-            f"Comprobante {r['document_number']} ({r['supplier_tax_id']}) del {short(r['issue_date'])} por "
-            f"{amount_text(money(r['amount']))}: {days} día(s) antes de la transferencia del anticipo "
-            f"{r['tranche_number']} ({short(r['transfer_date'])}) del convenio {r['number']}"
+            f"Comprobante {r['document_number']} ({r['supplier_tax_id']}) del {formats.day(r['issue_date'], '—')} por "
+            f"{formats.usd(money(r['amount']))}: {days} día(s) antes de la transferencia del anticipo "
+            f"{r['tranche_number']} ({formats.day(r['transfer_date'], '—')}) del convenio {r['number']}"
             + (f", que permite {r['prefinancing_days']} de prefinanciamiento." if r["prefinancing_days"]
                else ", que no permite prefinanciar."),
             {"agreement": r["number"], "advance_id": r["advance_id"], "document_number": r["document_number"],
@@ -62,8 +63,8 @@ def certificate_before_service_end(scope: Scope, settings: RuleSettings):
     for r in found:
         yield FindingRow(
             "certificate_before_service_end", "high", r["agreement_id"], r["organization_id"], "invoice", str(r["id"]),
-            f"Factura {r['invoice_number']} del convenio {r['number']} por {amount_text(money(r['total']))}: el acta "
-            f"de recepción es del {short(r['received_on'])} y el servicio terminaba el {short(r['period_end'])}.",
+            f"Factura {r['invoice_number']} del convenio {r['number']} por {formats.usd(money(r['total']))}: el acta "
+            f"de recepción es del {formats.day(r['received_on'], '—')} y el servicio terminaba el {formats.day(r['period_end'], '—')}.",
             {"agreement": r["number"], "invoice": r["invoice_number"], "period_start": r["period_start"],
              "period_end": r["period_end"], "received_on": r["received_on"],
              "days_early": (r["period_end"] - r["received_on"]).days}, money(r["total"]))
@@ -86,8 +87,8 @@ def deposit_unconfirmed(scope: Scope, settings: RuleSettings):
         waiting = (settings.now - r["recorded_at"]).days
         yield FindingRow(
             "deposit_unconfirmed", "medium", r["agreement_id"], r["organization_id"], "refund", str(r["id"]),
-            f"Reintegro de {amount_text(money(r['amount']))} del anticipo {r['tranche_number']} (convenio "
-            f"{r['number']}, referencia {r['bank_reference']} del {short(r['refunded_on'])}): declarado hace "
+            f"Reintegro de {formats.usd(money(r['amount']))} del anticipo {r['tranche_number']} (convenio "
+            f"{r['number']}, referencia {r['bank_reference']} del {formats.day(r['refunded_on'], '—')}): declarado hace "
             f"{waiting} días y tesorería no lo ha confirmado ni rechazado.",
             {"agreement": r["number"], "bank_name": r["bank_name"], "bank_reference": r["bank_reference"],
              "deposit_date": r["refunded_on"], "declared_at": r["recorded_at"], "days_waiting": waiting,
@@ -110,8 +111,8 @@ def payment_before_certificate(scope: Scope, settings: RuleSettings):
         yield FindingRow(
             "payment_before_certificate", "high", r["agreement_id"], r["organization_id"], "payment", str(r["id"]),
             f"Pago {r['id']} (factura {r['invoice_number']}, convenio {r['number']}) por "
-            f"{amount_text(money(r['amount']))}: transferido el {short(r['transfer_date'])}, antes del acta de "
-            f"recepción del {short(r['received_on'])}.",
+            f"{formats.usd(money(r['amount']))}: transferido el {formats.day(r['transfer_date'], '—')}, antes del acta de "
+            f"recepción del {formats.day(r['received_on'], '—')}.",
             {"agreement": r["number"], "invoice": r["invoice_number"], "transfer_date": r["transfer_date"],
              "received_on": r["received_on"], "amount": money(r["amount"])}, money(r["amount"]))
 
@@ -178,7 +179,7 @@ def payment_basis_changed(scope: Scope, settings: RuleSettings):
             str(payment_id),
             f"Pago {payment_id} (factura {first['invoice_number']}, convenio {first['number']}): después de "
             f"ejecutado se cambió con fecha pasada el estado de {len(units)} persona(s) pagada(s) por "
-            f"{amount_text(amount)} del período {short(first['period_start'])} – {short(first['period_end'])}.",
+            f"{formats.usd(amount)} del período {formats.day(first['period_start'], '—')} – {formats.day(first['period_end'], '—')}.",
             {"agreement": first["number"], "invoice": first["invoice_number"], "executed_at": first["executed_at"],
              "period_start": first["period_start"], "period_end": first["period_end"], "amount": amount,
              "changes": [{"invoice_line": c["position"], "enrollment_id": c["enrollment_id"], "status": c["status"],

@@ -21,6 +21,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from grants import formats
 from grants.money import CENT
 
 MINISTRY = "Ministerio de Justicia y Seguridad Pública"
@@ -150,21 +151,6 @@ def amount_in_words(amount: Decimal) -> str:
     return f"{integer_to_words(dollars, apocope=True)} {cents:02d}/100 {currency} DE LOS ESTADOS UNIDOS DE AMÉRICA"
 
 
-def format_money(amount: Decimal) -> str:
-    """``$185,000.00``; Decimal only, never float."""
-    value = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
-    return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
-
-
-def format_percent(value: Decimal) -> str:
-    value = Decimal(value)
-    return f"{value:,.0f} %" if value == value.to_integral_value() else f"{value:,.2f} %"
-
-
-def short_date(d: date) -> str:
-    return d.strftime("%d/%m/%Y")
-
-
 def long_date(d: date) -> str:
     return f"{d.day} de {_MONTHS[d.month - 1]} de {d.year}"
 
@@ -228,7 +214,7 @@ def _table(header: list[Paragraph], rows: list[list[Paragraph]], total: list[Par
 
 
 def _money_cell(amount: Decimal, style: ParagraphStyle = _CELL_NUM) -> Paragraph:
-    return Paragraph(format_money(amount), style)
+    return Paragraph(formats.usd(amount), style)
 
 
 # --- The document ------------------------------------------------------------------------
@@ -261,7 +247,7 @@ def _budget_table(doc: AgreementDocument) -> Table:
 
 
 def _tranche_table(doc: AgreementDocument) -> Table:
-    rows = [[Paragraph(str(t.number), _CELL), Paragraph(short_date(t.planned_date), _CELL),
+    rows = [[Paragraph(str(t.number), _CELL), Paragraph(formats.day(t.planned_date), _CELL),
              _money_cell(t.amount),
              Paragraph(", ".join(str(n) for n in t.budget_lines) or "—", _CELL)]
             for t in doc.tranches]
@@ -281,7 +267,7 @@ def _clauses(doc: AgreementDocument) -> list:
         *_clause("PRIMERA — OBJETO", _paragraphs(doc.object)),
         *_clause("SEGUNDA — MONTO Y FUENTE DE FINANCIAMIENTO", Paragraph(
             f"EL MINISTERIO transferirá a favor del programa objeto de este convenio hasta la cantidad de "
-            f"<b>US{format_money(doc.amount)} ({amount_in_words(doc.amount)})</b>, con cargo a la cifra "
+            f"<b>US{formats.usd(doc.amount)} ({amount_in_words(doc.amount)})</b>, con cargo a la cifra "
             f"presupuestaria {_text(doc.budget_line_code)} del ejercicio fiscal {doc.fiscal_year}, "
             f"asignada mediante {_text(doc.decree_number)}. Los fondos se ejecutarán mediante pagos "
             "directos a proveedores y anticipos sujetos a liquidación, conforme a la programación "
@@ -306,7 +292,7 @@ def _clauses(doc: AgreementDocument) -> list:
             "de seguimiento, el registro de incidencias y el informe de cierre.", _BODY)),
         *_clause("OCTAVA — LIQUIDACIÓN", _paragraphs(doc.liquidation_terms), Paragraph(
             "No se desembolsará un anticipo mientras el anterior no esté liquidado al menos en un "
-            f"{format_percent(doc.liquidation_threshold)}. Los fondos no ejecutados deberán ser "
+            f"{formats.percent(doc.liquidation_threshold)}. Los fondos no ejecutados deberán ser "
             "reintegrados a EL MINISTERIO.", _BODY)),
         *_clause("NOVENA — PLAZO", Paragraph(
             f"El presente convenio tendrá vigencia del {long_date(doc.start_date)} al "
@@ -379,7 +365,7 @@ def _decorate(canvas: Canvas, page: int, pages: int, doc: AgreementDocument) -> 
     canvas.setLineWidth(0.5)
     canvas.line(left, 1.8 * cm, right, 1.8 * cm)
     canvas.setFont("Helvetica", 8)
-    canvas.drawString(left, 1.35 * cm, f"Generado el {short_date(doc.generated_on)}")
+    canvas.drawString(left, 1.35 * cm, f"Generado el {formats.day(doc.generated_on)}")
     canvas.drawCentredString(width / 2, 1.35 * cm, f"Estado: {doc.status_label}")
     canvas.drawRightString(right, 1.35 * cm, f"Página {page} de {pages}")
     canvas.restoreState()

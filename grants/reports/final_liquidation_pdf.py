@@ -22,7 +22,8 @@ from reportlab.lib.units import cm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from grants.reports.agreement_pdf import MINISTRY, _NumberedCanvas, _text, format_money, short_date
+from grants import formats
+from grants.reports.agreement_pdf import MINISTRY, _NumberedCanvas, _text
 from grants.reports.pdf_page import BLUE, MARGIN, RED, WIDTH, decorate, grid, pairs
 
 NOT_APPROVED = "NO APROBADA"
@@ -125,13 +126,6 @@ def _pairs(rows: list[tuple[str, str]]):
     return pairs(rows, _CELL)
 
 
-def _number(value: Decimal | None) -> str:
-    if value is None:
-        return "sin informe"
-    value = Decimal(value)
-    return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
-
-
 def _figures(doc: FinalLiquidationActa) -> Table:
     rows = [("Monto del convenio (asignado)", doc.assigned),
             ("Pagado directamente a proveedores", doc.paid_directly),
@@ -139,9 +133,9 @@ def _figures(doc: FinalLiquidationActa) -> Table:
             ("Liquidado con comprobantes aceptados", doc.liquidated),
             ("Reintegrado (confirmado por tesorería)", doc.refunded)]
     data = [[Paragraph("Concepto", _HEAD), Paragraph("Monto (USD)", _NUM_BOLD)]]
-    data += [[Paragraph(label, _CELL), Paragraph(format_money(amount), _NUM)] for label, amount in rows]
+    data += [[Paragraph(label, _CELL), Paragraph(formats.usd(amount), _NUM)] for label, amount in rows]
     data.append([Paragraph("<b>No ejecutado</b> (monto − pagado − liquidado)", _CELL),
-                 Paragraph(format_money(doc.unspent), _NUM_BOLD)])
+                 Paragraph(formats.usd(doc.unspent), _NUM_BOLD)])
     return grid(data, [0.7, 0.3], total_row=True)
 
 
@@ -150,8 +144,8 @@ def _indicators(doc: FinalLiquidationActa) -> list:
         return [Paragraph("El plan no tiene indicadores.", _BODY)]
     head = [Paragraph("Indicador", _HEAD), Paragraph("Unidad", _HEAD)] + [
         Paragraph(h, _NUM_BOLD) for h in ("Línea base", "Meta", "Logrado")]
-    rows = [[Paragraph(_text(i.name), _CELL), Paragraph(_text(i.unit), _CELL), Paragraph(_number(i.baseline), _NUM),
-             Paragraph(_number(i.target), _NUM), Paragraph(_number(i.achieved), _NUM)] for i in doc.indicators]
+    rows = [[Paragraph(_text(i.name), _CELL), Paragraph(_text(i.unit), _CELL), Paragraph(formats.quantity(i.baseline, "sin informe"), _NUM),
+             Paragraph(formats.quantity(i.target, "sin informe"), _NUM), Paragraph(formats.quantity(i.achieved, "sin informe"), _NUM)] for i in doc.indicators]
     return [grid([head, *rows], [0.44, 0.14, 0.14, 0.14, 0.14])]
 
 
@@ -168,7 +162,7 @@ def _reasoning(doc: FinalLiquidationActa) -> list:
 
 def _signoff_cell(s: ActaSignOff) -> Paragraph:
     name = f"<b>{_text(s.name)}</b>" if s.name else "<b>Pendiente</b>"
-    when = f"Fecha: {short_date(s.on)}" if s.on else "Fecha: pendiente"
+    when = f"Fecha: {formats.day(s.on)}" if s.on else "Fecha: pendiente"
     parts = [f"<b>{_text(s.discipline)}</b>", "<br/><br/>_________________________", name, when,
              _text(s.decision) if s.decision else "Sin decisión"]
     if s.observations:
@@ -181,7 +175,7 @@ def _signoffs(doc: FinalLiquidationActa) -> KeepTogether:
     if doc.status == "recorded":
         parts.append(Paragraph(
             f"Liquidación final registrada por el administrador del convenio el "
-            f"{short_date(doc.decided_on or doc.prepared_on)}, antes de que se exigiera la aprobación de las "
+            f"{formats.day(doc.decided_on or doc.prepared_on)}, antes de que se exigiera la aprobación de las "
             "disciplinas jurídica, financiera y de seguimiento: no lleva sus firmas.", _BODY))
     cells = [_signoff_cell(s) for s in doc.signoffs]
     table = Table([cells], colWidths=[WIDTH / max(len(cells), 1)] * len(cells)) if cells else None
@@ -189,11 +183,11 @@ def _signoffs(doc: FinalLiquidationActa) -> KeepTogether:
         table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("TOPPADDING", (0, 0), (-1, -1), 8)]))
         parts.append(table)
     if doc.approved:
-        parts.append(Paragraph(f"Aprobada por las tres disciplinas el {short_date(doc.decided_on)}: el convenio "
+        parts.append(Paragraph(f"Aprobada por las tres disciplinas el {formats.day(doc.decided_on)}: el convenio "
                                "queda liquidado.", _BODY))
     elif doc.status == "returned":
         parts.append(Paragraph(f"{NOT_APPROVED}: devuelta al administrador el "
-                               f"{short_date(doc.decided_on)}; se prepara una nueva revisión.", _MARK))
+                               f"{formats.day(doc.decided_on)}; se prepara una nueva revisión.", _MARK))
     elif doc.status == "proposed":
         pending = sum(1 for s in doc.signoffs if s.name is None)
         parts.append(Paragraph(f"{NOT_APPROVED}: faltan {pending} de las 3 aprobaciones; el convenio sigue en "
@@ -207,11 +201,11 @@ def _earlier(doc: FinalLiquidationActa) -> list:
     out: list = [Paragraph("Revisiones anteriores", _HEADING)]
     for r in doc.earlier:
         returns = "; ".join(
-            f"{_text(s.discipline)} ({_text(s.name or '')}, {short_date(s.on) if s.on else ''}): "
+            f"{_text(s.discipline)} ({_text(s.name or '')}, {formats.day(s.on) if s.on else ''}): "
             f"{_text(s.decision or '')}{' — ' + _text(s.observations) if s.observations else ''}"
             for s in r.signoffs) or "sin firmas"
         out.append(Paragraph(f"<b>Revisión {r.number}</b>, preparada por {_text(r.prepared_by)} el "
-                             f"{short_date(r.prepared_on)} (dictamen propuesto: {_text(r.verdict)}). {returns}.", _BODY))
+                             f"{formats.day(r.prepared_on)} (dictamen propuesto: {_text(r.verdict)}). {returns}.", _BODY))
     return out
 
 
@@ -236,9 +230,9 @@ def build_final_liquidation_pdf(doc: FinalLiquidationActa) -> bytes:
         _pairs([("Organización", _text(doc.organization_name)), ("NIT", _text(doc.organization_nit)),
                 ("Asignación", f"{_text(doc.decree_number)}, ejercicio fiscal {doc.fiscal_year}"),
                 ("Destino", _text(doc.purpose)),
-                ("Plazo", f"del {short_date(doc.start_date)} al {short_date(doc.end_date)}"),
+                ("Plazo", f"del {formats.day(doc.start_date)} al {formats.day(doc.end_date)}"),
                 ("Revisión", f"{doc.revision}, preparada por {_text(doc.prepared_by)} el "
-                             f"{short_date(doc.prepared_on)}"),
+                             f"{formats.day(doc.prepared_on)}"),
                 ("Estado", _text(doc.status_label))]),
         Paragraph("Cifras según el libro mayor al preparar la revisión", _HEADING),
         _figures(doc),

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date
-from decimal import Decimal
 from functools import partial
 from io import BytesIO
 
@@ -16,6 +15,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
 
+from grants import formats
 from grants.reports.agreement_pdf import MINISTRY, _NumberedCanvas, _text
 
 PAGE = landscape(A4)
@@ -29,10 +29,6 @@ _HEAD = ParagraphStyle("fi-head", parent=_CELL, fontName="Helvetica-Bold", textC
 _NUM = ParagraphStyle("fi-num", parent=_CELL, alignment=2)
 
 
-def _money(value: Decimal | None) -> str:
-    return "—" if value is None else f"${value:,.2f}"
-
-
 def _decorate(canvas, page: int, pages: int, generated_on: date) -> None:
     width, height = PAGE
     canvas.saveState()
@@ -41,7 +37,7 @@ def _decorate(canvas, page: int, pages: int, generated_on: date) -> None:
     canvas.drawString(MARGIN, height - 1.0 * cm, f"{MINISTRY} — Auditoría interna")
     canvas.setFont("Helvetica", 8)
     canvas.setFillColor(colors.grey)
-    canvas.drawString(MARGIN, 0.8 * cm, f"Generado el {generated_on.strftime('%d/%m/%Y')}")
+    canvas.drawString(MARGIN, 0.8 * cm, f"Generado el {formats.day(generated_on)}")
     canvas.drawRightString(width - MARGIN, 0.8 * cm, f"Página {page} de {pages}")
     canvas.restoreState()
 
@@ -69,7 +65,7 @@ def findings_pdf(findings: Iterable, generated_on: date, title: str | None = Non
         data.append([Paragraph(str(f.id), _CELL), Paragraph(_text(f.rule_title), _CELL),
                      Paragraph(_text(f.severity_label), _CELL), Paragraph(_text(state), _CELL),
                      Paragraph(_text(f.agreement_number), _CELL), Paragraph(_text(f.summary), _CELL),
-                     Paragraph(_money(f.amount), _NUM), Paragraph(_text(f.note or ""), _CELL)])
+                     Paragraph(formats.usd(f.amount, "—"), _NUM), Paragraph(_text(f.note or ""), _CELL)])
     if len(data) == 1:
         data.append([Paragraph("—", _CELL), Paragraph("Sin hallazgos para estos filtros.", _CELL)] + [""] * 6)
     widths = [w * cm for w in (1.0, 4.2, 1.6, 2.4, 3.2, 9.6, 2.2)]

@@ -8,14 +8,11 @@ import json
 from collections.abc import Iterable
 from datetime import date
 
+from grants import formats
 from grants.reports.xlsx import new_workbook
 
 HEADERS = ["N.º", "Regla", "Código", "Severidad", "Estado", "Vigente", "Convenio", "Organización", "Entidad",
            "Resumen", "Monto (USD)", "Detectado", "Última vez", "Nota"]
-
-
-def _day(moment) -> str:
-    return moment.strftime("%d/%m/%Y") if moment else ""
 
 
 def findings_xlsx(findings: Iterable, generated_on: date) -> bytes:
@@ -25,7 +22,7 @@ def findings_xlsx(findings: Iterable, generated_on: date) -> bytes:
     workbook = new_workbook()
     sheet = workbook.active
     sheet.title = "Hallazgos"
-    sheet.append([f"Hallazgos de las revisiones de liquidación — generado el {generated_on.strftime('%d/%m/%Y')}"])
+    sheet.append([f"Hallazgos de las revisiones de liquidación — generado el {formats.day(generated_on)}"])
     sheet["A1"].font = Font(bold=True)
     sheet.append(HEADERS)
     for cell in sheet[2]:
@@ -34,7 +31,7 @@ def findings_xlsx(findings: Iterable, generated_on: date) -> bytes:
         sheet.append([
             f.id, f.rule_title, f.rule_code, f.severity_label, f.status_label, "Sí" if f.present else "No",
             f.agreement_number, f.organization_name, f.entity,
-            f.summary, f.amount, _day(f.first_seen_at), _day(f.last_seen_at), f.note,
+            f.summary, f.amount, formats.day(f.first_seen_at), formats.day(f.last_seen_at), f.note,
         ])
         if f.amount is not None:
             sheet.cell(row=sheet.max_row, column=11).number_format = "#,##0.00"

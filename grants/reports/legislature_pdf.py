@@ -12,7 +12,6 @@ names that need wrapping become Paragraphs.
 """
 from __future__ import annotations
 
-from decimal import Decimal
 from functools import partial
 from io import BytesIO
 from xml.sax.saxutils import escape
@@ -27,7 +26,8 @@ from reportlab.lib.units import cm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from grants.reports.agreement_pdf import _NumberedCanvas, format_money, short_date
+from grants import formats
+from grants.reports.agreement_pdf import _NumberedCanvas
 
 PAGE = landscape(A4)
 MARGIN = 1.5 * cm
@@ -61,10 +61,6 @@ def _p(text: str) -> Paragraph:
     return Paragraph(escape(text or ""), _CELL)
 
 
-def _m(value: Decimal) -> str:
-    return format_money(value)
-
-
 def _table(rows: list[list], widths: list[float], numeric_from: int, total: bool = False) -> Table:
     table = Table(rows, colWidths=widths, repeatRows=1)
     style = list(_GRID) + [("ALIGN", (numeric_from, 0), (-1, -1), "RIGHT")]
@@ -79,12 +75,12 @@ def _decrees(data: dict) -> list:
             "Anticipos por rendir", "Nunca transferido", "No ejecutado"]
     keys = ["legislated", "under_agreements", "without_agreement", "executed", "refunded", "outstanding",
             "never_transferred", "not_executed"]
-    rows = [head] + [[d["decree_number"], *[_m(d[k]) for k in keys]] for d in data["decrees"]]
+    rows = [head] + [[d["decree_number"], *[formats.usd(d[k]) for k in keys]] for d in data["decrees"]]
     total = data["reconciliation"]["totals"]
-    rows.append(["Totales", *[_m(total[k]) for k in keys]])
+    rows.append(["Totales", *[formats.usd(total[k]) for k in keys]])
     widths = [4.2 * cm] + [2.85 * cm] * 8
     checks = [["Comprobación", "Monto", "Monto", ""]] + [
-        [_p(c["label"]), _m(c["left"]), _m(c["right"]), "cuadra" if c["holds"] else "NO CUADRA"]
+        [_p(c["label"]), formats.usd(c["left"]), formats.usd(c["right"]), "cuadra" if c["holds"] else "NO CUADRA"]
         for c in data["reconciliation"]["checks"]]
     return [Paragraph("1. Por decreto legislativo: legislado, ejecutado y no ejecutado", _HEADING),
             _table(rows, widths, 1, total=True), Spacer(1, 4),
@@ -106,10 +102,10 @@ def _verdicts(data: dict) -> list:
         incidents = r["incidents"]
         measures = ", ".join(f"{incidents[m]} {w}" for m, w in words.items() if incidents[m]) or "ninguno"
         if r["fines_assessed"]:
-            measures += f". Multas {_m(r['fines_assessed'])}, cobradas {_m(r['fines_collected'])}"
+            measures += f". Multas {formats.usd(r['fines_assessed'])}, cobradas {formats.usd(r['fines_collected'])}"
         rules = "; ".join(f"{f['rule']}: {f['count']}" for f in r["findings_by_rule_name"]) or "ninguno"
         verdict = r["verdict_label"] + (f". {r['reasoning']}" if r["reasoning"] else "")
-        signed = "; ".join(f"{e['discipline_label']}: {e['name']} ({short_date(e['signed_on'])})"
+        signed = "; ".join(f"{e['discipline_label']}: {e['name']} ({formats.day(e['signed_on'])})"
                            for e in r["signoffs"]) or "—"
         rows.append([r["agreement_number"], _p(r["organization_name"]), _p(verdict), _p(signed), _p(measures),
                      _p(rules)])
@@ -126,12 +122,12 @@ def _summary(data: dict) -> list:
     for n, r in enumerate(data["rows"], start=1):
         agreement = f"{r['agreement_number']}\n{r['agreement_status_label']}" if r["agreement_id"] else "Sin convenio"
         rows.append([str(n), r["decree_number"], _p(f"{r['organization_name']} ({r['organization_nit']})"),
-                     agreement, _m(r["allocation_amount"]), _m(r["assigned"]), _m(r["paid_directly"]),
-                     _m(r["advanced"]), _m(r["liquidated"]), _m(r["refunded"]), _m(r["unspent"]), _m(r["available"])])
+                     agreement, formats.usd(r["allocation_amount"]), formats.usd(r["assigned"]), formats.usd(r["paid_directly"]),
+                     formats.usd(r["advanced"]), formats.usd(r["liquidated"]), formats.usd(r["refunded"]), formats.usd(r["unspent"]), formats.usd(r["available"])])
     t = data["totals"]
-    rows.append(["", "Totales", f"{t['organizations']} ONG", f"{t['agreements']} convenios", _m(t["allocation_amount"]),
-                 _m(t["assigned"]), _m(t["paid_directly"]), _m(t["advanced"]), _m(t["liquidated"]),
-                 _m(t["refunded"]), _m(t["unspent"]), _m(t["available"])])
+    rows.append(["", "Totales", f"{t['organizations']} ONG", f"{t['agreements']} convenios", formats.usd(t["allocation_amount"]),
+                 formats.usd(t["assigned"]), formats.usd(t["paid_directly"]), formats.usd(t["advanced"]), formats.usd(t["liquidated"]),
+                 formats.usd(t["refunded"]), formats.usd(t["unspent"]), formats.usd(t["available"])])
     widths = [0.8 * cm, 2.0 * cm, 4.4 * cm, 3.0 * cm] + [2.06 * cm] * 8
     return [PageBreak(), Paragraph("2. Resumen financiero por asignación", _HEADING),
             _table(rows, widths, 4, total=True)]
@@ -212,9 +208,9 @@ def _indicators(data: dict) -> list:
     rows = [["Convenio", "ONG", "Indicador", "Unidad", "Línea base", "Meta", "Logrado"]]
     for r in data["rows"]:
         for i in r["indicators"]:
-            achieved = "sin informe" if i["achieved"] is None else f"{i['achieved']:,.2f}"
+            achieved = "sin informe" if i["achieved"] is None else formats.grouped(i['achieved'])
             rows.append([r["agreement_number"], _p(r["organization_name"]), _p(i["name"]), i["unit"],
-                         f"{i['baseline']:,.2f}", f"{i['target']:,.2f}", achieved])
+                         formats.grouped(i['baseline']), formats.grouped(i['target']), achieved])
     story = [PageBreak(), Paragraph("6. Indicadores: meta y logro (último informe de seguimiento)", _HEADING)]
     if len(rows) == 1:
         return story + [Paragraph("Ningún convenio del ejercicio tiene indicadores.", _BODY)]
@@ -249,7 +245,7 @@ def _decorate(canvas: Canvas, page: int, pages: int, data: dict) -> None:
     canvas.line(left, height - 1.15 * cm, right, height - 1.15 * cm)
     canvas.setFillColor(colors.grey)
     canvas.setFont("Helvetica", 8)
-    canvas.drawString(left, 0.8 * cm, f"Generado el {short_date(data['generated_on'])}")
+    canvas.drawString(left, 0.8 * cm, f"Generado el {formats.day(data['generated_on'])}")
     canvas.drawRightString(right, 0.8 * cm, f"Página {page} de {pages}")
     canvas.restoreState()
 
@@ -265,14 +261,14 @@ def build_legislature_pdf(data: dict) -> bytes:
     h = data["reconciliation"]["totals"]
     intro = (f"Asignaciones del ejercicio fiscal {year}: {t['allocations']}, a {t['organizations']} ONG, con "
              f"{t['agreements']} convenios de cooperación. Montos en dólares de los Estados Unidos de América, "
-             f"tomados del libro mayor de cada convenio. Legislado {_m(h['legislated'])}, de los que "
-             f"{_m(h['under_agreements'])} bajo convenio; ejecutado {_m(h['executed'])} (pagos directos "
-             f"{_m(t['paid_directly'])} y comprobantes aceptados {_m(t['liquidated'])}); reintegrado "
-             f"{_m(h['refunded'])}; <b>no ejecutado {_m(h['not_executed'])}</b>.")
+             f"tomados del libro mayor de cada convenio. Legislado {formats.usd(h['legislated'])}, de los que "
+             f"{formats.usd(h['under_agreements'])} bajo convenio; ejecutado {formats.usd(h['executed'])} (pagos directos "
+             f"{formats.usd(t['paid_directly'])} y comprobantes aceptados {formats.usd(t['liquidated'])}); reintegrado "
+             f"{formats.usd(h['refunded'])}; <b>no ejecutado {formats.usd(h['not_executed'])}</b>.")
     story = [
         Paragraph("INFORME A LA ASAMBLEA LEGISLATIVA", _TITLE),
         Paragraph(f"Transferencias a organizaciones sin fines de lucro — Ejercicio fiscal {year}<br/>"
-                  f"{escape(data['ministry'])} · Generado el {short_date(data['generated_on'])}", _SUBTITLE),
+                  f"{escape(data['ministry'])} · Generado el {formats.day(data['generated_on'])}", _SUBTITLE),
         Paragraph(intro, _BODY),
         *_decrees(data),
         *_summary(data),

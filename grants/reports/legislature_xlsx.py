@@ -13,7 +13,7 @@ from __future__ import annotations
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from grants.reports.agreement_pdf import short_date
+from grants import formats
 from grants.reports.xlsx import new_workbook
 
 CURRENCY = '"$"#,##0.00'
@@ -80,7 +80,7 @@ def _headers(ws, row: int, headers: list[str], widths: list[int]) -> None:
 def _summary(ws, data: dict) -> None:
     ws["A1"] = f"Informe a la Asamblea Legislativa — Ejercicio fiscal {data['fiscal_year']}"
     ws["A1"].font = Font(bold=True, size=13)
-    ws["A2"] = f"{data['ministry']} · Generado el {short_date(data['generated_on'])} · Montos en USD"
+    ws["A2"] = f"{data['ministry']} · Generado el {formats.day(data['generated_on'])} · Montos en USD"
     widths = [14 if kind != "text" else 22 for _, _, kind in SUMMARY_COLUMNS]
     widths[2] = 40
     _headers(ws, HEADER_ROW, [c[0] for c in SUMMARY_COLUMNS], widths)
@@ -171,7 +171,7 @@ def _verdicts(ws, data: dict) -> None:
         incidents = row["incidents"]
         measures = ", ".join(f"{incidents[m]} {w}" for m, w in MEASURE_WORDS.items() if incidents[m]) or "ninguno"
         rules = "; ".join(f"{f['rule']}: {f['count']}" for f in row["findings_by_rule_name"]) or "ninguno"
-        signed = "; ".join(f"{e['discipline_label']}: {e['name']} ({short_date(e['signed_on'])})"
+        signed = "; ".join(f"{e['discipline_label']}: {e['name']} ({formats.day(e['signed_on'])})"
                            for e in row["signoffs"]) or "—"
         values = [row["agreement_number"], row["organization_name"], row["verdict_label"], row["reasoning"] or "",
                   signed, measures, row["fines_assessed"], row["fines_collected"], rules]

@@ -18,14 +18,8 @@ from reportlab.lib.units import cm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from grants.reports.agreement_pdf import (
-    MINISTRY,
-    _NumberedCanvas,
-    _text,
-    amount_in_words,
-    format_money,
-    short_date,
-)
+from grants import formats
+from grants.reports.agreement_pdf import MINISTRY, _NumberedCanvas, _text, amount_in_words
 from grants.reports.pdf_page import BLUE, MARGIN, WIDTH, decorate, grid, pairs
 
 NOT_EXECUTED = "NO EJECUTADO"
@@ -111,22 +105,17 @@ def _pairs(rows: list[tuple[str, str]]):
     return pairs(rows, _CELL, label_share=0.28)
 
 
-def _quantity(value: Decimal) -> str:
-    value = Decimal(value)
-    return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
-
-
 def _lines(doc: PaymentOrder) -> Table:
     head = [Paragraph(h, _HEAD) for h in ("N.º", "Línea", "Descripción", "Cant.")] + [
         Paragraph(h, _NUM_BOLD) for h in ("P. unitario", "Facturado", "Deducido", "A pagar")]
     rows = [[Paragraph(str(x.position), _CELL), Paragraph(str(x.budget_line), _CELL),
-             Paragraph(_text(x.description), _CELL), Paragraph(_quantity(x.quantity), _NUM),
-             Paragraph(format_money(x.unit_price), _NUM), Paragraph(format_money(x.invoiced), _NUM),
-             Paragraph(format_money(x.deducted), _NUM), Paragraph(format_money(x.payable), _NUM)]
+             Paragraph(_text(x.description), _CELL), Paragraph(formats.quantity(x.quantity), _NUM),
+             Paragraph(formats.usd(x.unit_price), _NUM), Paragraph(formats.usd(x.invoiced), _NUM),
+             Paragraph(formats.usd(x.deducted), _NUM), Paragraph(formats.usd(x.payable), _NUM)]
             for x in doc.lines]
     total = [Paragraph("", _CELL), Paragraph("", _CELL), Paragraph("<b>Totales</b>", _CELL), Paragraph("", _CELL),
-             Paragraph("", _CELL), Paragraph(format_money(doc.invoiced), _NUM_BOLD),
-             Paragraph(format_money(doc.deducted), _NUM_BOLD), Paragraph(format_money(doc.payable), _NUM_BOLD)]
+             Paragraph("", _CELL), Paragraph(formats.usd(doc.invoiced), _NUM_BOLD),
+             Paragraph(formats.usd(doc.deducted), _NUM_BOLD), Paragraph(formats.usd(doc.payable), _NUM_BOLD)]
     return grid([head, *rows, total], [0.06, 0.08, 0.28, 0.08, 0.12, 0.13, 0.12, 0.13], total_row=True)
 
 
@@ -136,12 +125,12 @@ def _deductions(doc: PaymentOrder) -> list:
     head = [Paragraph(h, _HEAD) for h in ("Línea", "Beneficiario", "Documento", "Unid.")] + [
         Paragraph("Monto", _NUM_BOLD), Paragraph("Motivo", _HEAD)]
     rows = [[Paragraph(str(d.line_position), _CELL), Paragraph(_text(d.beneficiary) or "—", _CELL),
-             Paragraph(_text(d.document) or "—", _CELL), Paragraph(_quantity(d.units), _NUM),
-             Paragraph(format_money(d.amount), _NUM), Paragraph(_text(d.reason), _CELL)]
+             Paragraph(_text(d.document) or "—", _CELL), Paragraph(formats.quantity(d.units), _NUM),
+             Paragraph(formats.usd(d.amount), _NUM), Paragraph(_text(d.reason), _CELL)]
             for d in doc.deductions]
     total = [Paragraph("", _CELL), Paragraph("<b>Total deducido</b>", _CELL), Paragraph("", _CELL),
-             Paragraph(_quantity(sum((d.units for d in doc.deductions), Decimal(0))), _NUM_BOLD),
-             Paragraph(format_money(doc.deducted), _NUM_BOLD), Paragraph("", _CELL)]
+             Paragraph(formats.quantity(sum((d.units for d in doc.deductions), Decimal(0))), _NUM_BOLD),
+             Paragraph(formats.usd(doc.deducted), _NUM_BOLD), Paragraph("", _CELL)]
     return [grid([head, *rows, total], [0.08, 0.21, 0.14, 0.08, 0.11, 0.38], total_row=True)]
 
 
@@ -149,7 +138,7 @@ def _signatures(doc: PaymentOrder) -> KeepTogether:
     cells = []
     for s in doc.signatures:
         name = f"<b>{_text(s.name)}</b>" if s.name else "<b>Pendiente</b>"
-        when = f"Fecha: {short_date(s.on)}" if s.on else "Fecha: ____________"
+        when = f"Fecha: {formats.day(s.on)}" if s.on else "Fecha: ____________"
         parts = [f"<b>{_text(s.role)}</b>", "<br/><br/><br/>_____________________________", name, when]
         if s.note:
             parts.append(_text(s.note))
@@ -163,7 +152,7 @@ def _signatures(doc: PaymentOrder) -> KeepTogether:
 def _transfer(doc: PaymentOrder) -> list:
     if doc.executed:
         return [_pairs([("Transferencia bancaria", f"Referencia {_text(doc.bank_reference or '')}"),
-                        ("Fecha de transferencia", short_date(doc.transfer_date) if doc.transfer_date else "")])]
+                        ("Fecha de transferencia", formats.day(doc.transfer_date) if doc.transfer_date else "")])]
     if doc.status == "cancelled":
         return [Paragraph(f"<b>Pago cancelado.</b> Motivo: {_text(doc.cancel_reason or '')}", _BODY)]
     return [Paragraph("<b>Transferencia pendiente:</b> esta orden no acredita pago alguno mientras no registre la "
@@ -192,16 +181,16 @@ def build_payment_order_pdf(doc: PaymentOrder) -> bytes:
         _pairs([("Proveedor", _text(doc.supplier_name)), ("NIT / DUI", _text(doc.supplier_tax_id)),
                 ("Banco", _text(doc.supplier_bank)), ("Cuenta", _text(doc.supplier_account))]),
         Paragraph("Factura", _HEADING),
-        _pairs([("Número", _text(doc.invoice_number)), ("Fecha de emisión", short_date(doc.invoice_date)),
-                ("Período de servicio", f"del {short_date(doc.period_start)} al {short_date(doc.period_end)}"),
+        _pairs([("Número", _text(doc.invoice_number)), ("Fecha de emisión", formats.day(doc.invoice_date)),
+                ("Período de servicio", f"del {formats.day(doc.period_start)} al {formats.day(doc.period_end)}"),
                 ("Acta de recepción", _text(doc.certificate))]),
         Paragraph("Detalle", _HEADING),
         _lines(doc),
         Paragraph("Deducciones (unidades no elegibles)", _HEADING),
         *_deductions(doc),
         Spacer(1, 6),
-        _pairs([("Total facturado", format_money(doc.invoiced)), ("Total deducido", format_money(doc.deducted)),
-                ("Total a pagar", f"<b>{format_money(doc.payable)}</b>"),
+        _pairs([("Total facturado", formats.usd(doc.invoiced)), ("Total deducido", formats.usd(doc.deducted)),
+                ("Total a pagar", f"<b>{formats.usd(doc.payable)}</b>"),
                 ("En letras", amount_in_words(doc.payable))]),
         Spacer(1, 4),
         *_transfer(doc),

@@ -13,7 +13,8 @@ from reportlab.lib.units import cm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, Table, TableStyle
 
-from grants.reports.agreement_pdf import MINISTRY, short_date
+from grants import formats
+from grants.reports.agreement_pdf import MINISTRY
 
 MARGIN = 2 * cm
 WIDTH = A4[0] - 2 * MARGIN - 12
@@ -71,7 +72,7 @@ def decorate(canvas: Canvas, page: int, pages: int, *, title: str, mark: str | N
     canvas.setStrokeColor(colors.grey)
     canvas.line(left, 1.5 * cm, right, 1.5 * cm)
     canvas.setFont("Helvetica", 8)
-    canvas.drawString(left, 1.05 * cm, f"Generado el {short_date(generated_on)}")
+    canvas.drawString(left, 1.05 * cm, f"Generado el {formats.day(generated_on)}")
     canvas.drawCentredString(width / 2, 1.05 * cm, f"Estado: {status_label}")
     canvas.drawRightString(right, 1.05 * cm, f"Página {page} de {pages}")
     canvas.restoreState()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from grants import formats
 from grants.reports.xlsx import new_workbook
 
 MAX_ROWS = 1000
@@ -30,10 +31,6 @@ class TemplateInfo:
     document_types: list[str]                       # labels, in the order of the drop-down list
     budget_lines: list[tuple[int, str, Decimal]] = field(default_factory=list)  # number, category, available
     texts: dict[str, str] = field(default_factory=dict)  # translated sentences of the instructions sheet
-
-
-def _money(value: Decimal) -> str:
-    return f"${Decimal(value):,.2f}"
 
 
 def build_statement_template(info: TemplateInfo) -> bytes:
@@ -86,11 +83,11 @@ def build_statement_template(info: TemplateInfo) -> bytes:
         [t.get("agreement", "Convenio"), info.agreement_number],
         [t.get("organization", "Organización"), info.organization],
         [t.get("tranche", "Desembolso (tramo)"), info.tranche_number],
-        [t.get("amount", "Monto del anticipo"), _money(info.advance_amount)],
+        [t.get("amount", "Monto del anticipo"), formats.usd(info.advance_amount)],
         [t.get("period", "Período de los comprobantes"),
-         f"{info.period_start:%d/%m/%Y} – {info.period_end:%d/%m/%Y}"],
-        [t.get("due", "Fecha límite de liquidación"), f"{info.liquidation_due:%d/%m/%Y}"],
-        [t.get("outstanding", "Saldo pendiente de liquidar"), _money(info.outstanding)],
+         f"{formats.day(info.period_start)} – {formats.day(info.period_end)}"],
+        [t.get("due", "Fecha límite de liquidación"), f"{formats.day(info.liquidation_due)}"],
+        [t.get("outstanding", "Saldo pendiente de liquidar"), formats.usd(info.outstanding)],
         [],
         [t.get("how", "")],
         [t.get("types", ""), ", ".join(info.document_types)],
@@ -98,7 +95,7 @@ def build_statement_template(info: TemplateInfo) -> bytes:
         [t.get("lines", "Líneas presupuestarias"), t.get("category", "Categoría"), t.get("available", "Disponible")],
     ]
     for number, category, available in info.budget_lines:
-        rows.append([number, category, _money(available)])
+        rows.append([number, category, formats.usd(available)])
     for row in rows:
         notes.append(row)
     notes["A1"].font = Font(bold=True, size=13)

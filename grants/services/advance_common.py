@@ -11,6 +11,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
+from grants import formats
 from grants.audit import Actor, record_event, snapshot
 from grants.extensions import db
 from grants.labels import AGREEMENT_STATE_LABELS
@@ -87,10 +88,6 @@ def event(actor: Actor, action: str, advance: Advance, before: dict | None, extr
                  organization_id=advance.organization_id)
 
 
-def money(value) -> str:
-    return f"{value:,.2f}"
-
-
 # --- liquidation: the advance's own totals and its closing ------------------------------------------
 
 def add_to_advance(advance: Advance, *, liquidated=None, refunded=None) -> bool:
@@ -121,7 +118,7 @@ def movement(*objects):
 
 def exceeds_outstanding(advance: Advance, amount) -> Conflict:
     return Conflict(_l("Se superaría el saldo pendiente del anticipo: pendiente $%(outstanding)s, se necesitan "
-                       "$%(amount)s.", outstanding=money(advance.outstanding), amount=money(amount)),
+                       "$%(amount)s.", outstanding=formats.grouped(advance.outstanding), amount=formats.grouped(amount)),
                     code="exceeds_outstanding")
 
 
@@ -142,7 +139,7 @@ def maybe_close(actor: Actor, advance: Advance) -> bool:
     notify(users_of_organization(advance.organization_id) + users_with_role(Role.FINANCIAL_REVIEWER),
            "advance.liquidated", _l("Anticipo liquidado: desembolso %(n)s", n=advance.tranche_number),
            _l("Comprobantes aceptados $%(liquidated)s y reintegros $%(refunded)s suman lo desembolsado.",
-              liquidated=money(advance.liquidated_amount), refunded=money(advance.refunded_amount)),
+              liquidated=formats.grouped(advance.liquidated_amount), refunded=formats.grouped(advance.refunded_amount)),
            link=f"/advances/{advance.id}")
     return True
 

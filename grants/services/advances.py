@@ -41,6 +41,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from grants import formats
 from grants.clock import EL_SALVADOR, today
 from grants.audit import Actor
 from grants.extensions import db
@@ -55,7 +56,6 @@ from grants.services.advance_common import (
     event,
     load_advance,
     ministry_reviewer,
-    money,
     own_organization,
     treasury,
 )
@@ -185,7 +185,7 @@ def request_advance(actor: Actor, agreement_id: int, data: dict) -> Advance:
     room = tranche_room(agreement.id, tranche)
     if room <= 0:
         raise Conflict(_l("El desembolso %(n)s ya fue solicitado por completo ($%(amount)s).", n=tranche.number,
-                          amount=money(tranche.amount)), code="advance_exists")
+                          amount=formats.grouped(tranche.amount)), code="advance_exists")
     amount = room
     if data.get("amount") not in (None, ""):
         try:
@@ -197,8 +197,8 @@ def request_advance(actor: Actor, agreement_id: int, data: dict) -> Advance:
                 "Indique un monto mayor que cero, con dos decimales como máximo.")]}) from None
         if amount > room:
             raise ValidationFailed(errors={"amount": [_l(
-                "El desembolso %(n)s tiene disponibles $%(room)s de $%(total)s.", n=tranche.number, room=money(room),
-                total=money(tranche.amount))]})
+                "El desembolso %(n)s tiene disponibles $%(room)s de $%(total)s.", n=tranche.number, room=formats.grouped(room),
+                total=formats.grouped(tranche.amount))]})
     check_gate(agreement, tranche.number)
     start, end, due = period_of(agreement, tranche)
     advance = Advance(agreement_id=agreement.id, organization_id=agreement.organization_id, tranche_id=tranche.id,
@@ -210,7 +210,7 @@ def request_advance(actor: Actor, agreement_id: int, data: dict) -> Advance:
     event(actor, "advance.requested", advance, None)
     notify(users_with_role(Role.FINANCIAL_REVIEWER), "advance.requested",
            _l("Anticipo por aprobar: convenio %(number)s, desembolso %(n)s", number=agreement.number, n=tranche.number),
-           _l("%(org)s solicita $%(amount)s.", org=agreement.organization.legal_name, amount=money(advance.amount)),
+           _l("%(org)s solicita $%(amount)s.", org=agreement.organization.legal_name, amount=formats.grouped(advance.amount)),
            link=f"/advances/{advance.id}")
     return advance
 
@@ -240,7 +240,7 @@ def approve_advance(actor: Actor, advance_id: int) -> Advance:
     notify(users_of_organization(advance.organization_id) + users_with_role(Role.TREASURY), "advance.approved",
            _l("Anticipo aprobado: convenio %(number)s, desembolso %(n)s", number=agreement.number,
               n=advance.tranche_number),
-           _l("$%(amount)s por desembolsar.", amount=money(advance.amount)), link=f"/advances/{advance.id}")
+           _l("$%(amount)s por desembolsar.", amount=formats.grouped(advance.amount)), link=f"/advances/{advance.id}")
     return advance
 
 
@@ -288,7 +288,7 @@ def prepare_disbursement(actor: Actor, advance_id: int) -> Advance:
     others = [u for u in users_with_role(Role.TREASURY) if u.id != actor.user_id]
     notify(others, "advance.prepared", _l("Desembolso de anticipo por ejecutar: desembolso %(n)s",
                                           n=advance.tranche_number),
-           _l("$%(amount)s; otra persona de tesorería debe ejecutarlo.", amount=money(advance.amount)),
+           _l("$%(amount)s; otra persona de tesorería debe ejecutarlo.", amount=formats.grouped(advance.amount)),
            link=f"/advances/{advance.id}")
     return advance
 
@@ -334,7 +334,7 @@ def disburse_advance(actor: Actor, advance_id: int, bank_reference: str, transfe
     if day < advance.prepared_at.astimezone(EL_SALVADOR).date():
         raise ValidationFailed(errors={"transfer_date": [_l(
             "La transferencia no puede ser anterior a la preparación del desembolso (%(day)s).",
-            day=advance.prepared_at.astimezone(EL_SALVADOR).strftime("%d/%m/%Y"))]})
+            day=formats.day(advance.prepared_at.astimezone(EL_SALVADOR)))]})
     before = audit_view(advance)
     # Fines the NGO accepted to have deducted are kept from this transfer (grants.services.fines).
     withheld = fines.withhold_from(actor, advance)
@@ -354,6 +354,6 @@ def disburse_advance(actor: Actor, advance_id: int, bank_reference: str, transfe
            _l("Anticipo desembolsado: convenio %(number)s, desembolso %(n)s", number=agreement.number,
               n=advance.tranche_number),
            _l("$%(amount)s transferidos (referencia %(ref)s). Liquídelo a más tardar el %(due)s.",
-              amount=money(advance.amount), ref=reference, due=advance.liquidation_due.strftime("%d/%m/%Y")),
+              amount=formats.grouped(advance.amount), ref=reference, due=formats.day(advance.liquidation_due)),
            link=f"/advances/{advance.id}")
     return advance

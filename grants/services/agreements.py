@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from grants import formats
 from grants.clock import today
 from grants.audit import Actor, record_event, snapshot
 from grants.extensions import db
@@ -224,7 +225,7 @@ def sign_agreement(actor: Actor, agreement_id: int, signed_on, scan: bytes) -> A
     notify(users_of_organization(agreement.organization_id) + users_with_role(Role.TREASURY),
            "agreement.signed", _l("Convenio %(number)s firmado", number=agreement.number),
            _l("El convenio con %(org)s fue firmado el %(day)s.", org=agreement.organization.legal_name,
-              day=signed_on.strftime("%d/%m/%Y")),
+              day=formats.day(signed_on)),
            link=f"/agreements/{agreement.id}")
     return agreement
 
@@ -321,10 +322,10 @@ def _money_in_flight(agreement: Agreement) -> list[str]:
         Advance.status.in_((AdvanceState.REQUESTED, AdvanceState.APPROVED, AdvanceState.PREPARED)))
         .order_by(Advance.tranche_number, Advance.id)).all()
     return ([str(_l("pago N.º %(id)s de la factura %(invoice)s por $%(amount)s («%(state)s»)", id=p.id,
-                    invoice=number, amount=f"{p.amount:,.2f}", state=PAYMENT_STATE_LABELS[p.status]))
+                    invoice=number, amount=formats.grouped(p.amount), state=PAYMENT_STATE_LABELS[p.status]))
              for p, number in payments]
             + [str(_l("anticipo N.º %(id)s del desembolso %(n)s por $%(amount)s («%(state)s»)", id=a.id,
-                      n=a.tranche_number, amount=f"{a.amount:,.2f}", state=ADVANCE_STATE_LABELS[a.status]))
+                      n=a.tranche_number, amount=formats.grouped(a.amount), state=ADVANCE_STATE_LABELS[a.status]))
                for a in advances])
 
 

@@ -16,6 +16,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, text
 
+from grants import formats
 from grants.audit import Actor, record_event
 from grants.clock import today  # module attribute: tests patch ``beneficiary_imports.today``
 from grants.extensions import db
@@ -355,7 +356,7 @@ def validate_batch(actor: Actor, batch_id: int, effective: date | None = None) -
     if effective is not None and not agreement.start_date <= effective <= agreement.end_date:
         raise ValidationFailed(errors={"effective": [_l(
             "La fecha de validación debe estar dentro del plazo del convenio (%(start)s a %(end)s).",
-            start=agreement.start_date.strftime("%d/%m/%Y"), end=agreement.end_date.strftime("%d/%m/%Y"))]})
+            start=formats.day(agreement.start_date), end=formats.day(agreement.end_date))]})
     params = {"b": batch.id, "day": effective, "actor": actor.user_id, "now": utcnow()}
     # Each person's day: the later of the validation day and their enrollment (their enrollment
     # date when no day is given).

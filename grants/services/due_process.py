@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from grants import formats
 from grants.audit import Actor, record_event, snapshot
 from grants.clock import today
 from grants.extensions import db
@@ -45,7 +46,7 @@ def reply_to_incident(actor: Actor, incident_id: int, text: str | None,
     if incident.reply is not None:
         raise Conflict(_l("La organización ya presentó su descargo."), code="reply_exists")
     if today() > incident.reply_due:
-        raise Conflict(_l("El plazo del descargo venció el %(day)s.", day=incident.reply_due.strftime("%d/%m/%Y")),
+        raise Conflict(_l("El plazo del descargo venció el %(day)s.", day=formats.day(incident.reply_due)),
                        code="reply_overdue")
     body = (text or "").strip() if isinstance(text, (str, type(None))) else ""
     if not body:
@@ -83,7 +84,7 @@ def decide_measure(actor: Actor, incident_id: int, apply: bool, note: str | None
         raise Conflict(_l("La medida ya fue decidida."), code="measure_decided")
     if incident.reply is None and today() <= incident.reply_due:
         raise Conflict(_l("La organización puede presentar su descargo hasta el %(day)s: la medida se decide después "
-                          "de su respuesta o de ese día.", day=incident.reply_due.strftime("%d/%m/%Y")),
+                          "de su respuesta o de ese día.", day=formats.day(incident.reply_due)),
                        code="reply_period_open")
     text = (note or "").strip() if isinstance(note, (str, type(None))) else ""
     if not apply and not text:

@@ -7,6 +7,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, bindparam, insert, or_, select, update
 
+from grants import formats
 from grants.audit import Actor, record_event
 from grants.clock import today
 from grants.extensions import db
@@ -70,7 +71,7 @@ def change_status(actor: Actor, enrollment_id: int, target: str, effective: date
             agreement.start_date <= effective <= agreement.end_date):
         raise ValidationFailed(errors={"effective_date": [_l(
             "La fecha efectiva debe estar dentro del plazo del convenio y no antes del estado vigente (%(since)s).",
-            since=current.valid_from.strftime("%d/%m/%Y"))]})
+            since=formats.day(current.valid_from))]})
     if effective > today():
         raise ValidationFailed(errors={"effective_date": [_l(
             "La fecha efectiva no puede ser futura: un estado registra lo que ya ocurrió.")]})
@@ -116,8 +117,8 @@ def activate_validated(actor: Actor, agreement_id: int, since: date, reason: str
     errors: dict[str, list] = {}
     if not isinstance(since, date) or not agreement.start_date <= since <= agreement.end_date:
         errors["since"] = [_l("La fecha debe estar dentro del plazo del convenio (%(start)s a %(end)s).",
-                              start=agreement.start_date.strftime("%d/%m/%Y"),
-                              end=agreement.end_date.strftime("%d/%m/%Y"))]
+                              start=formats.day(agreement.start_date),
+                              end=formats.day(agreement.end_date))]
     elif since > today():
         errors["since"] = [_l("La fecha no puede ser futura: un estado registra lo que ya ocurrió.")]
     elif since < today() and not reason:

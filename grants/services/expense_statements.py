@@ -31,6 +31,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from grants import formats
 from grants import clock
 from grants.audit import Actor, record_event, snapshot
 from grants.extensions import db
@@ -62,10 +63,6 @@ FOLDER = "expense-statements"
 CLOSED_AGREEMENT_STATES = (AgreementState.LIQUIDATED, AgreementState.REPORTED, AgreementState.DRAFT,
                            AgreementState.SIGNED)
 TEMPLATE_DOCUMENT_TYPES = ["Factura", "Comprobante de crédito fiscal", "Ticket", "Recibo", "Planilla", "Otro"]
-
-
-def _money(value) -> str:
-    return f"{value:,.2f}"
 
 
 def _accounting_open(agreement: Agreement) -> None:
@@ -143,26 +140,26 @@ def _check_rows(advance: Advance, agreement: Agreement, numbered: list[tuple[int
     seen: dict[tuple, int] = {}
     for row in cleaned:
         if row.issue_date is not None:
-            day = row.issue_date.strftime("%d/%m/%Y")
+            day = formats.day(row.issue_date)
             if not agreement.start_date <= row.issue_date <= agreement.end_date:
                 row.error("issue_date", _l("La fecha %(day)s está fuera del plazo del convenio (%(start)s a %(end)s).",
-                                           day=day, start=agreement.start_date.strftime("%d/%m/%Y"),
-                                           end=agreement.end_date.strftime("%d/%m/%Y")))
+                                           day=day, start=formats.day(agreement.start_date),
+                                           end=formats.day(agreement.end_date)))
             elif row.issue_date < earliest:
                 if agreement.prefinancing_days:
                     row.error("issue_date", _l(
                         "La fecha %(day)s es anterior al desembolso del anticipo (%(disbursed)s) en más de los "
                         "%(n)s días de prefinanciamiento que permite el convenio.", day=day,
-                        disbursed=advance.period_start.strftime("%d/%m/%Y"), n=agreement.prefinancing_days))
+                        disbursed=formats.day(advance.period_start), n=agreement.prefinancing_days))
                 else:
                     row.error("issue_date", _l(
                         "La fecha %(day)s es anterior al período del anticipo, que empieza con su desembolso "
                         "(%(start)s): el convenio no permite prefinanciar gastos.", day=day,
-                        start=advance.period_start.strftime("%d/%m/%Y")))
+                        start=formats.day(advance.period_start)))
             elif row.issue_date > advance.period_end:
                 row.error("issue_date", _l("La fecha %(day)s está fuera del período del anticipo (%(start)s a "
-                                           "%(end)s).", day=day, start=advance.period_start.strftime("%d/%m/%Y"),
-                                           end=advance.period_end.strftime("%d/%m/%Y")))
+                                           "%(end)s).", day=day, start=formats.day(advance.period_start),
+                                           end=formats.day(advance.period_end)))
             elif row.issue_date > today:
                 row.error("issue_date", _l("La fecha %(day)s es futura.", day=day))
         if row.budget_line is not None and row.budget_line not in lines:
@@ -198,8 +195,8 @@ def _check_rows(advance: Advance, agreement: Agreement, numbered: list[tuple[int
             for row in members:
                 row.error("budget_line", _l("La línea presupuestaria %(n)s no tiene saldo suficiente: disponible "
                                             "$%(available)s, los comprobantes de esta liquidación en ella suman "
-                                            "$%(total)s.", n=number, available=_money(available),
-                                            total=_money(total)))
+                                            "$%(total)s.", n=number, available=formats.grouped(available),
+                                            total=formats.grouped(total)))
     for row in cleaned:
         for field, messages in row.errors.items():
             for message in messages:
@@ -229,10 +226,10 @@ def _submit(actor: Actor, advance_id: int, numbered: list[tuple[int, dict]], *, 
         raise ValidationFailed(_l(
             "Los comprobantes suman $%(total)s y el saldo pendiente del anticipo es $%(outstanding)s, con "
             "$%(pending)s aún en revisión en otras liquidaciones: se pueden presentar hasta $%(room)s.",
-            total=_money(total), outstanding=_money(advance.outstanding), pending=_money(pending),
-            room=_money(max(room, Decimal("0.00")))), code="exceeds_outstanding",
+            total=formats.grouped(total), outstanding=formats.grouped(advance.outstanding), pending=formats.grouped(pending),
+            room=formats.grouped(max(room, Decimal("0.00")))), code="exceeds_outstanding",
             errors={"rows": [_l("Los comprobantes suman más que el saldo pendiente del anticipo ($%(room)s).",
-                                room=_money(max(room, Decimal("0.00"))))]})
+                                room=formats.grouped(max(room, Decimal("0.00"))))]})
     lines = _line_balances(agreement.id)
     number = (db.session.scalar(select(func.max(ExpenseStatement.number))
                                 .where(ExpenseStatement.advance_id == advance.id)) or 0) + 1
@@ -251,7 +248,7 @@ def _submit(actor: Actor, advance_id: int, numbered: list[tuple[int, dict]], *, 
            _l("Liquidación por revisar: convenio %(number)s, desembolso %(n)s", number=agreement.number,
               n=advance.tranche_number),
            _l("%(org)s presentó %(count)s comprobantes por $%(total)s.", org=agreement.organization.legal_name,
-              count=len(cleaned), total=_money(total)), link=f"/expense-statements/{statement.id}")
+              count=len(cleaned), total=formats.grouped(total)), link=f"/expense-statements/{statement.id}")
     return statement
 
 
@@ -358,7 +355,7 @@ def decide_receipt(actor: Actor, receipt_id: int, accept: bool, reason: str | No
                _l("Liquidación %(n)s revisada (desembolso %(tranche)s)", n=statement.number,
                   tranche=advance.tranche_number),
                _l("Aceptado: $%(accepted)s de $%(total)s. Saldo pendiente del anticipo: $%(outstanding)s.",
-                  accepted=_money(accepted), total=_money(statement.total), outstanding=_money(advance.outstanding)),
+                  accepted=formats.grouped(accepted), total=formats.grouped(statement.total), outstanding=formats.grouped(advance.outstanding)),
                link=f"/expense-statements/{statement.id}")
     return receipt
 

@@ -25,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
+from grants import formats
 from grants.audit import Actor, record_event, snapshot
 from grants.clock import EL_SALVADOR, today
 from grants.extensions import db
@@ -514,7 +515,7 @@ def sign_off(actor: Actor, agreement_id: int, revision: int, discipline: str, de
                _l("Convenio %(number)s liquidado", number=agreement.number),
                _l("Jurídica, financiera y seguimiento aprobaron la revisión %(n)s. Dictamen: %(verdict)s. "
                   "No ejecutado: $%(unspent)s.", n=latest.revision, verdict=VERDICT_LABELS[latest.verdict],
-                  unspent=f"{latest.unspent:,.2f}"), link=link)
+                  unspent=formats.grouped(latest.unspent)), link=link)
     elif outcome == LiquidationAction.SEND_BACK:
         notify([latest.prepared_by], "final_liquidation.returned",
                _l("Liquidación final devuelta: convenio %(number)s (revisión %(n)s)", number=agreement.number,

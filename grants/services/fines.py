@@ -20,6 +20,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from grants import formats
 from grants.audit import Actor, record_event, snapshot
 from grants.clock import today
 from grants.extensions import db
@@ -100,7 +101,7 @@ def declare_fine_deposit(actor: Actor, incident_id: int, data: dict,
     errors.raise_if_any()
     if amount > owed(incident):
         raise Conflict(_l("La multa tiene pendientes $%(owed)s: el depósito no puede superarlo.",
-                          owed=f"{owed(incident):,.2f}"), code="exceeds_fine")
+                          owed=formats.grouped(owed(incident))), code="exceeds_fine")
     payment = FinePayment(incident_id=incident.id, agreement_id=incident.agreement_id,
                           organization_id=incident.organization_id, method="deposit", amount=amount, bank_name=bank,
                           bank_reference=reference, deposited_on=day, status=DepositState.DECLARED,
@@ -113,7 +114,7 @@ def declare_fine_deposit(actor: Actor, incident_id: int, data: dict,
     if slip is not None:
         attach_slip(actor, payment.id, *slip)
     notify(users_with_role(Role.TREASURY), "fine.declared",
-           _l("Depósito de multa por confirmar: $%(amount)s (incumplimiento N.º %(id)s)", amount=f"{amount:,.2f}",
+           _l("Depósito de multa por confirmar: $%(amount)s (incumplimiento N.º %(id)s)", amount=formats.grouped(amount),
               id=incident.id), _l("%(bank)s, referencia %(ref)s.", bank=bank, ref=reference),
            link=f"/incidents/{incident.id}")
     return payment
@@ -162,7 +163,7 @@ def decide_fine_deposit(actor: Actor, payment_id: int, confirm: bool, reason: st
                  incident.id, before={"fine_payment": before}, after={"fine_payment": snapshot(payment)},
                  organization_id=incident.organization_id)
     notify(users_of_organization(incident.organization_id), "fine.decided",
-           _l("Depósito de multa confirmado: $%(amount)s", amount=f"{payment.amount:,.2f}") if confirm else
+           _l("Depósito de multa confirmado: $%(amount)s", amount=formats.grouped(payment.amount)) if confirm else
            _l("Depósito de multa rechazado: referencia %(ref)s", ref=payment.bank_reference), text,
            link=f"/incidents/{incident.id}")
     return payment
@@ -183,7 +184,7 @@ def accept_deduction(actor: Actor, incident_id: int) -> Incident:
                  after=snapshot(incident), organization_id=incident.organization_id)
     notify(users_with_role(Role.TREASURY), "fine.deduction_accepted",
            _l("Multa por descontar del próximo anticipo: $%(amount)s (incumplimiento N.º %(id)s)",
-              amount=f"{owed(incident):,.2f}", id=incident.id), link=f"/incidents/{incident.id}")
+              amount=formats.grouped(owed(incident)), id=incident.id), link=f"/incidents/{incident.id}")
     return incident
 
 

@@ -28,6 +28,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from grants import formats
 from grants.audit import Actor, record_event, snapshot
 from grants.clock import today
 from grants.extensions import db
@@ -115,7 +116,7 @@ def _period(agreement: Agreement, data: dict, errors: FieldErrors) -> tuple[date
     if start is None or end is None:
         return start, end
     term = _l("El periodo debe estar dentro del plazo del convenio (%(start)s – %(end)s).",
-              start=agreement.start_date.strftime("%d/%m/%Y"), end=agreement.end_date.strftime("%d/%m/%Y"))
+              start=formats.day(agreement.start_date), end=formats.day(agreement.end_date))
     if end < start:
         errors.add("period_end", _l("El fin del periodo es anterior a su inicio."))
     if start < agreement.start_date or start > agreement.end_date:
@@ -131,8 +132,8 @@ def _period(agreement: Agreement, data: dict, errors: FieldErrors) -> tuple[date
         FollowUpReport.period_end >= start).order_by(FollowUpReport.period_start)).all()
     for other in overlapping:
         errors.add("period_start", _l("El periodo se superpone con el informe N.º %(id)s (%(start)s – %(end)s).",
-                                      id=other.id, start=other.period_start.strftime("%d/%m/%Y"),
-                                      end=other.period_end.strftime("%d/%m/%Y")))
+                                      id=other.id, start=formats.day(other.period_start),
+                                      end=formats.day(other.period_end)))
     return start, end
 
 
@@ -233,8 +234,8 @@ def create_report(actor: Actor, agreement_id: int, data: dict) -> FollowUpReport
     notify(users_of_organization(agreement.organization_id), "follow_up_report.created",
            _l("Informe de seguimiento del convenio %(number)s", number=agreement.number),
            _l("El administrador del convenio registró el informe del periodo %(start)s – %(end)s: %(n)s "
-              "beneficiarios activos al cierre del periodo.", start=start.strftime("%d/%m/%Y"),
-              end=end.strftime("%d/%m/%Y"), n=report.active_beneficiaries),
+              "beneficiarios activos al cierre del periodo.", start=formats.day(start),
+              end=formats.day(end), n=report.active_beneficiaries),
            link=f"/follow-up-reports/{report.id}")
     return report
 

@@ -31,6 +31,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from grants import formats
 from grants.audit import Actor, record_event, snapshot
 from grants.clock import add_working_days, today
 from grants.extensions import db
@@ -125,7 +126,7 @@ def _clean(agreement: Agreement, data: dict, errors: FieldErrors) -> dict:
             errors.add("occurred_on", _l("La fecha del incumplimiento no puede ser futura."))
         elif occurred_on < earliest:
             errors.add("occurred_on", _l("La fecha del incumplimiento es anterior a la firma del convenio (%(day)s).",
-                                         day=earliest.strftime("%d/%m/%Y")))
+                                         day=formats.day(earliest)))
     severity = data.get("severity")
     if severity not in SEVERITIES:
         errors.add("severity", _l("Elija la gravedad: leve, moderada, grave o muy grave."))
@@ -160,7 +161,7 @@ def _clean(agreement: Agreement, data: dict, errors: FieldErrors) -> dict:
                 values["fine_amount"] = amount
             except (ValueError, TypeError):
                 errors.add("fine_amount", _l("Indique el monto de la multa: mayor que cero y no mayor que el convenio "
-                                             "(%(amount)s).", amount=f"${agreement.amount:,.2f}"))
+                                             "(%(amount)s).", amount=formats.usd(agreement.amount)))
         elif data.get("fine_amount") not in (None, ""):
             errors.add("fine_amount", _l("Solo una multa tiene monto."))
     return values
@@ -218,7 +219,7 @@ def record_incident(actor: Actor, agreement_id: int, data: dict, evidence: bytes
                _l("Incumplimiento notificado en el convenio %(number)s: puede presentar su descargo", number=agreement.number),
                _l("Medida propuesta: %(measure)s. %(detail)s Presente su descargo con sus pruebas a más tardar el "
                   "%(due)s; la medida no se aplica antes.", measure=MEASURE_LABELS[incident.measure],
-                  detail=incident.measure_detail, due=incident.reply_due.strftime("%d/%m/%Y")),
+                  detail=incident.measure_detail, due=formats.day(incident.reply_due)),
                link=f"/incidents/{incident.id}")
         return incident
     notify(users_of_organization(agreement.organization_id), "incident.recorded",
@@ -272,7 +273,7 @@ def resolve_incident(actor: Actor, incident_id: int, resolution: str, resume: bo
     if incident.measure_status == "pending_reply":
         raise Conflict(_l("La medida del incumplimiento N.º %(id)s espera el descargo de la organización (o su "
                           "plazo, %(due)s): decida primero si se aplica o se retira.", id=incident.id,
-                          due=incident.reply_due.strftime("%d/%m/%Y")), code="measure_pending")
+                          due=formats.day(incident.reply_due)), code="measure_pending")
     if resume:
         if agreement.status != AgreementState.SUSPENDED:
             raise Conflict(_l("El convenio %(number)s no está suspendido: no hay nada que reanudar.",

@@ -31,6 +31,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from grants import formats
 from grants.audit import Actor, record_event, snapshot
 from grants.clock import today
 from grants.extensions import db
@@ -71,10 +72,6 @@ def parse_date(value) -> date:
     if isinstance(value, str):
         return date.fromisoformat(value.strip())
     raise ValueError("not a date")
-
-
-def short_date(day: date) -> str:
-    return day.strftime("%d/%m/%Y")
 
 
 def audit_view(invoice: Invoice) -> dict:
@@ -249,7 +246,7 @@ def _clean(agreement: Agreement, data: dict, errors: FieldErrors) -> dict:
     out["period_start"] = start = _date_field(data, "period_start", errors)
     out["period_end"] = end = _date_field(data, "period_end", errors)
     term = _l("El período de servicio debe estar dentro del plazo del convenio (%(start)s a %(end)s).",
-              start=short_date(agreement.start_date), end=short_date(agreement.end_date))
+              start=formats.day(agreement.start_date), end=formats.day(agreement.end_date))
     if start and not agreement.start_date <= start <= agreement.end_date:
         errors.add("period_start", term)
     if end and not agreement.start_date <= end <= agreement.end_date:
@@ -266,7 +263,7 @@ def _clean(agreement: Agreement, data: dict, errors: FieldErrors) -> dict:
         errors.add("period_end", _l(
             "El período de servicio termina el %(end)s, después de la emisión de la factura (%(issued)s): solo se "
             "factura lo ya prestado. Si el proveedor factura por adelantado, márquela como factura anticipada "
-            "(no se paga directamente).", end=short_date(end), issued=short_date(issued)))
+            "(no se paga directamente).", end=formats.day(end), issued=formats.day(issued)))
     raw_lines = data.get("lines")
     if not isinstance(raw_lines, (list, tuple)) or not raw_lines:
         errors.add("lines", _l("Indique al menos una línea."))
@@ -365,7 +362,7 @@ def certify_receipt(actor: Actor, invoice_id: int, data: dict) -> ReceiptCertifi
         errors.add("received_on", _l("La fecha de recepción no puede ser futura."))
     elif received and received < invoice.period_end:
         errors.add("received_on", _l("Lo recibido se certifica cuando el servicio terminó: el período facturado termina "
-                                     "el %(day)s.", day=short_date(invoice.period_end)))
+                                     "el %(day)s.", day=formats.day(invoice.period_end)))
     conforming = data.get("conforming")
     if not isinstance(conforming, bool):
         errors.add("conforming", _l("Indique si lo recibido es conforme a lo facturado."))

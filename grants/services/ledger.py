@@ -16,6 +16,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, text, update
 
+from grants import formats
 from grants.extensions import db
 from grants.models import (
     Advance,
@@ -79,8 +80,8 @@ def _line_refusal(agreement_id: int, budget_line_id: int, amount: Decimal) -> No
     if row is None:
         return NoRoom(_l("La línea presupuestaria no pertenece a este convenio."), code="unknown_budget_line")
     return NoRoom(_l("La línea presupuestaria %(number)s no tiene saldo suficiente: disponible $%(available)s, "
-                     "se necesitan $%(amount)s.", number=row.number, available=f"{row.available:,.2f}",
-                     amount=f"{amount:,.2f}"))
+                     "se necesitan $%(amount)s.", number=row.number, available=formats.grouped(row.available),
+                     amount=formats.grouped(amount)))
 
 
 def _move_line(agreement_id: int, budget_line_id: int, amount: Decimal, *, committed=ZERO, paid=ZERO,
@@ -127,7 +128,7 @@ def _agreement_refusal(agreement_id: int, amount: Decimal) -> NoRoom:
     if row is None:
         return NoRoom(_l("El convenio no está en ejecución: no tiene saldo abierto."), code="ledger_not_open")
     return NoRoom(_l("Se superaría el monto del convenio: disponible $%(available)s, se necesitan $%(amount)s.",
-                     available=f"{row.available:,.2f}", amount=f"{amount:,.2f}"), code="agreement_ceiling")
+                     available=formats.grouped(row.available), amount=formats.grouped(amount)), code="agreement_ceiling")
 
 
 def _move(agreement_id: int, amount: Decimal, *, committed=ZERO, paid=ZERO, advanced=ZERO, refunded=ZERO) -> None:

@@ -36,6 +36,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from grants import formats
 from grants.audit import Actor, record_event, snapshot
 from grants.clock import today
 from grants.extensions import db
@@ -142,7 +143,7 @@ def _held_on(value, allocation: Allocation, errors: FieldErrors) -> date | None:
         errors.add("held_on", _l("La mesa técnica se registra después de celebrada: la fecha no puede ser futura."))
     elif held_on < earliest:
         errors.add("held_on", _l("La fecha es anterior al %(day)s: la asignación es del año fiscal %(year)s.",
-                                 day=earliest.strftime("%d/%m/%Y"), year=allocation.fiscal_year))
+                                 day=formats.day(earliest), year=allocation.fiscal_year))
     return held_on
 
 
@@ -187,7 +188,7 @@ def _commitment(row, held_on: date | None, organization_id: int, errors: FieldEr
     if due_on is not None and held_on is not None:
         if due_on < held_on:
             errors.add(f"{prefix}due_on", _l("El plazo no puede ser anterior a la mesa técnica (%(day)s).",
-                                             day=held_on.strftime("%d/%m/%Y")))
+                                             day=formats.day(held_on)))
         elif due_on > held_on + timedelta(days=MAX_DUE_DAYS):
             errors.add(f"{prefix}due_on", _l("El plazo no puede pasar de un año después de la mesa técnica."))
     return {"description": description, "owner": owner, "due_on": due_on}
@@ -205,9 +206,9 @@ def _add_commitment(actor: Actor, meeting: Meeting, values: dict) -> Commitment:
                  organization_id=commitment.organization_id)
     if values["owner"].id != actor.user_id:
         notify([values["owner"]], "commitment.assigned",
-               _l("Nuevo compromiso de la mesa técnica del %(day)s", day=meeting.held_on.strftime("%d/%m/%Y")),
+               _l("Nuevo compromiso de la mesa técnica del %(day)s", day=formats.day(meeting.held_on)),
                _l("%(description)s Plazo: %(due)s.", description=commitment.description,
-                  due=commitment.due_on.strftime("%d/%m/%Y")), link=f"/meetings/{meeting.id}")
+                  due=formats.day(commitment.due_on)), link=f"/meetings/{meeting.id}")
     return commitment
 
 

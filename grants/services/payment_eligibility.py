@@ -35,11 +35,11 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from grants import formats
 from grants.clock import today
 from grants.extensions import db
 from grants.labels import ENROLLMENT_STATE_LABELS
 from grants.models import Enrollment, EnrollmentPeriod, Invoice, InvoiceLine
-from grants.services.invoices import short_date
 from grants.workflows.enrollment import EnrollmentState
 from grants.money import ZERO
 
@@ -94,18 +94,18 @@ def _not_active_reason(periods, start: date, end: date, enrolled_on: date) -> tu
         day = period.valid_to
     if day > end:
         return None
-    span = _l("del %(start)s al %(end)s", start=short_date(start), end=short_date(end))
+    span = _l("del %(start)s al %(end)s", start=formats.day(start), end=formats.day(end))
     overlapping = [p for p in active if p.valid_from <= end and (p.valid_to is None or p.valid_to > start)]
     if overlapping and day == start:
         return "beneficiary_partly_active", _l(
             "Inscripción activa recién desde el %(day)s: no estuvo activa todo el período facturado (%(span)s).",
-            day=short_date(max(start, min(p.valid_from for p in overlapping))), span=span)
+            day=formats.day(max(start, min(p.valid_from for p in overlapping))), span=span)
     state = _covering(periods, day) or next((p for p in periods if p.valid_from > day), None)
     if state is None:
-        what = _l("Inscripción registrada el %(day)s", day=short_date(enrolled_on))
+        what = _l("Inscripción registrada el %(day)s", day=formats.day(enrolled_on))
     else:
         what = _l("Inscripción «%(state)s» desde el %(day)s", state=ENROLLMENT_STATE_LABELS[state.status],
-                  day=short_date(max(state.valid_from, start) if overlapping else state.valid_from))
+                  day=formats.day(max(state.valid_from, start) if overlapping else state.valid_from))
     if overlapping:
         return "beneficiary_partly_active", _l("%(what)s: no estuvo activa todo el período facturado (%(span)s).",
                                                what=what, span=span)
@@ -159,8 +159,8 @@ def _eligibility(invoice: Invoice, periods: dict[int, list]) -> Eligibility:
                     if last < invoice.period_end:
                         refusal = ("days_not_over", _l(
                             "El período facturado termina el %(end)s y el servicio se certificó el %(day)s: no se "
-                            "pagan días que no habían transcurrido.", end=short_date(invoice.period_end),
-                            day=short_date(last)))
+                            "pagan días que no habían transcurrido.", end=formats.day(invoice.period_end),
+                            day=formats.day(last)))
                     else:
                         refusal = _not_active_reason(periods[served.enrollment_id], invoice.period_start,
                                                      invoice.period_end, served.enrollment.enrolled_on)
@@ -189,10 +189,10 @@ class EligibilityChange:
         who = _person(self.enrollment_id)
         if self.before is None:
             return str(_l("%(who)s: era pagable; ahora se deduce $%(amount)s. %(reason)s", who=who,
-                          amount=f"{self.amount:,.2f}", reason=self.after))
+                          amount=formats.grouped(self.amount), reason=self.after))
         if self.after is None:
             return str(_l("%(who)s: estaba deducida; ahora es pagable ($%(amount)s).", who=who,
-                          amount=f"{self.amount:,.2f}"))
+                          amount=formats.grouped(self.amount)))
         return str(_l("%(who)s: el motivo de la deducción cambió. Antes: %(before)s Ahora: %(after)s", who=who,
                       before=self.before, after=self.after))
 

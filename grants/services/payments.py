@@ -28,6 +28,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from grants import formats
 from grants.audit import Actor, record_event, snapshot
 from grants.extensions import db
 from grants.labels import PAYMENT_STATE_LABELS
@@ -46,14 +47,7 @@ from grants.models.base import utcnow
 from grants.permissions import Permission, Role
 from grants.services import ledger
 from grants.domain_errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
-from grants.services.invoices import (
-    TEXT_LIMIT,
-    agreement_state_refusal,
-    load_invoice,
-    lock_agreement,
-    parse_date,
-    short_date,
-)
+from grants.services.invoices import TEXT_LIMIT, agreement_state_refusal, load_invoice, lock_agreement, parse_date
 from grants.services.payment_eligibility import Deduction, Eligibility, LineEligibility, changes_since, eligibility
 from grants.services.notifications import notify, users_of_organization, users_with_role
 from grants.services.suppliers import SUPPLIER_STATE_LABELS
@@ -166,7 +160,7 @@ def prepare_payment(actor: Actor, invoice_id: int) -> Payment:
     result = eligibility(invoice)
     if result.payable <= 0:
         raise Conflict(_l("Nada que pagar: todas las unidades facturadas fueron deducidas (%(amount)s).",
-                          amount=f"${result.deducted:,.2f}"), code="nothing_payable")
+                          amount=formats.usd(result.deducted)), code="nothing_payable")
     for budget_line_id, amount in _by_budget_line(result.lines):
         ledger.reserve_line(agreement.id, budget_line_id, amount)
     ledger.reserve(agreement.id, result.payable)
@@ -188,7 +182,7 @@ def prepare_payment(actor: Actor, invoice_id: int) -> Payment:
     record_event(db.session, actor, "payment.prepared", "payment", payment.id, after=audit_view(payment),
                  organization_id=payment.organization_id)
     notify(_others_in_treasury(actor), "payment.prepared",
-           _l("Pago por autorizar: $%(amount)s a %(supplier)s", amount=f"{payment.amount:,.2f}",
+           _l("Pago por autorizar: $%(amount)s a %(supplier)s", amount=formats.grouped(payment.amount),
               supplier=supplier.legal_name),
            _l("Factura %(number)s del convenio %(agreement)s. Requiere %(n)s autorización(es) de otra persona.",
               number=invoice.number, agreement=agreement.number, n=payment.required_authorizations),
@@ -227,9 +221,9 @@ def authorize_payment(actor: Actor, payment_id: int) -> Payment:
     record_event(db.session, actor, "payment.authorized" if complete else "payment.authorization_recorded",
                  "payment", payment.id, before=before, after=audit_view(payment),
                  organization_id=payment.organization_id)
-    title = (_l("Pago autorizado: N.º %(id)s, $%(amount)s", id=payment.id, amount=f"{payment.amount:,.2f}") if complete
+    title = (_l("Pago autorizado: N.º %(id)s, $%(amount)s", id=payment.id, amount=formats.grouped(payment.amount)) if complete
              else _l("Pago por autorizar (segunda firma): N.º %(id)s, $%(amount)s", id=payment.id,
-                     amount=f"{payment.amount:,.2f}"))
+                     amount=formats.grouped(payment.amount)))
     notify(_others_in_treasury(actor), "payment.authorized" if complete else "payment.prepared", title,
            link=f"/payments/{payment.id}")
     return payment
@@ -264,7 +258,7 @@ def execute_payment(actor: Actor, payment_id: int, bank_reference: str, transfer
         errors.add("transfer_date", _l("La fecha de la transferencia no puede ser futura."))
     elif day < authorized_on:
         errors.add("transfer_date", _l("La transferencia no puede ser anterior a la autorización (%(day)s).",
-                                       day=short_date(authorized_on)))
+                                       day=formats.day(authorized_on)))
     errors.raise_if_any()
     for budget_line_id, amount in _by_budget_line(payment.lines):
         ledger.settle_line(agreement.id, budget_line_id, amount)
@@ -282,8 +276,8 @@ def execute_payment(actor: Actor, payment_id: int, bank_reference: str, transfer
                  after={**snapshot(invoice), "payment_id": payment.id}, organization_id=invoice.organization_id)
     notify(users_of_organization(payment.organization_id), "payment.executed",
            _l("Pago ejecutado: factura %(number)s, $%(amount)s", number=invoice.number,
-              amount=f"{payment.amount:,.2f}"),
-           _l("Transferencia %(reference)s del %(day)s.", reference=reference, day=short_date(day)),
+              amount=formats.grouped(payment.amount)),
+           _l("Transferencia %(reference)s del %(day)s.", reference=reference, day=formats.day(day)),
            link=f"/payments/{payment.id}")
     return payment
 
@@ -352,7 +346,7 @@ def payment_order_pdf(payment: Payment) -> bytes:
     with force_locale("es"):
         status_label = str(PAYMENT_STATE_LABELS[payment.status])
     cert = invoice.certificate
-    certificate = (f"{'Conforme' if cert.conforming else 'Con diferencias'}, recibido el {short_date(cert.received_on)} "
+    certificate = (f"{'Conforme' if cert.conforming else 'Con diferencias'}, recibido el {formats.day(cert.received_on)} "
                    f"por {cert.issued_by.full_name}" if cert else "Sin acta")
     authorizers = [Signature("Autorizado por", a.user.full_name, _local(a.at)) for a in payment.authorizations]
     authorizers += [Signature("Autorizado por", None, None)] * (payment.required_authorizations - len(authorizers))

@@ -21,6 +21,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from grants import formats
 from grants.audit import Actor, snapshot
 from grants.clock import today
 from grants.extensions import db
@@ -36,7 +37,6 @@ from grants.services.advance_common import (
     exceeds_outstanding,
     load_advance,
     maybe_close,
-    money,
     movement,
     pending_receipts,
 )
@@ -109,7 +109,7 @@ def declare_refund(actor: Actor, advance_id: int, data: dict, slip: tuple[str, b
         errors.add("refunded_on", _l("La fecha del depósito no puede ser futura."))
     elif day is not None and advance.transfer_date is not None and day < advance.transfer_date:
         errors.add("refunded_on", _l("La fecha del depósito es anterior al desembolso (%(day)s).",
-                                     day=advance.transfer_date.strftime("%d/%m/%Y")))
+                                     day=formats.day(advance.transfer_date)))
     if reference and db.session.scalar(select(Refund.id).where(
             Refund.advance_id == advance.id, Refund.bank_reference == reference,
             Refund.status != DepositState.REJECTED)):
@@ -124,7 +124,7 @@ def declare_refund(actor: Actor, advance_id: int, data: dict, slip: tuple[str, b
     if amount > room:
         raise Conflict(_l("El reintegro supera lo que queda por liquidar: pendiente $%(outstanding)s, de los que "
                           "$%(pending)s esperan decisión (comprobantes o reintegros declarados).",
-                          outstanding=money(advance.outstanding), pending=money(advance.outstanding - room)),
+                          outstanding=formats.grouped(advance.outstanding), pending=formats.grouped(advance.outstanding - room)),
                        code="exceeds_outstanding")
     refund = Refund(advance_id=advance.id, agreement_id=advance.agreement_id, amount=amount, bank_name=bank,
                     bank_reference=reference, refunded_on=day, status=DepositState.DECLARED,
@@ -136,9 +136,9 @@ def declare_refund(actor: Actor, advance_id: int, data: dict, slip: tuple[str, b
     if slip is not None:
         attach_slip(actor, refund.id, *slip)
     notify(users_with_role(Role.TREASURY), "refund.declared",
-           _l("Reintegro por confirmar: $%(amount)s, desembolso %(n)s", amount=money(amount), n=advance.tranche_number),
+           _l("Reintegro por confirmar: $%(amount)s, desembolso %(n)s", amount=formats.grouped(amount), n=advance.tranche_number),
            _l("%(bank)s, referencia %(ref)s del %(day)s. Confírmelo contra el banco o recházelo con el motivo.",
-              bank=bank, ref=reference, day=day.strftime("%d/%m/%Y")), link=f"/advances/{advance.id}")
+              bank=bank, ref=reference, day=formats.day(day)), link=f"/advances/{advance.id}")
     return refund
 
 
@@ -193,9 +193,9 @@ def confirm_refund(actor: Actor, refund_id: int) -> Refund:
     event(actor, "advance.refund_confirmed", advance, before, {"refund": snapshot(refund)})
     maybe_close(actor, advance)
     notify(users_of_organization(advance.organization_id), "refund.confirmed",
-           _l("Reintegro confirmado: $%(amount)s (referencia %(ref)s)", amount=money(refund.amount),
+           _l("Reintegro confirmado: $%(amount)s (referencia %(ref)s)", amount=formats.grouped(refund.amount),
               ref=refund.bank_reference),
-           _l("Saldo pendiente del anticipo: $%(outstanding)s.", outstanding=money(advance.outstanding)),
+           _l("Saldo pendiente del anticipo: $%(outstanding)s.", outstanding=formats.grouped(advance.outstanding)),
            link=f"/advances/{advance.id}")
     return refund
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from grants import formats
 from grants.clock import today
 from grants.extensions import db
 from grants.models import Advance, Notification
@@ -37,6 +38,6 @@ def remind_statements_due(days: int = 7) -> int:
                _l("Liquidación de anticipo por vencer: convenio %(number)s, desembolso %(n)s",
                   number=advance.agreement.number, n=advance.tranche_number),
                _l("Presente la liquidación del anticipo a más tardar el %(due)s.",
-                  due=advance.liquidation_due.strftime("%d/%m/%Y")), link=link)
+                  due=formats.day(advance.liquidation_due)), link=link)
         reminded += 1
     return reminded

@@ -13,6 +13,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 
 from grants.domain_errors import FieldErrors
+from grants import formats
 from grants.money import format_amount
 from grants.validation.territory import municipalities
 
@@ -66,7 +67,7 @@ def check_content(content: dict, fiscal_year: int, allocation_amount: Decimal, *
         errors.add("end_date", _l("La fecha final es anterior a la inicial."))
     elif start and end > last_day_of_term(start):
         errors.add("end_date", _l("El plazo dura como máximo %(months)s meses (hasta el %(day)s).",
-                                  months=MAX_TERM_MONTHS, day=last_day_of_term(start).strftime("%d/%m/%Y")))
+                                  months=MAX_TERM_MONTHS, day=formats.day(last_day_of_term(start))))
     term_ok = not errors.errors.get("start_date") and not errors.errors.get("end_date")
 
     known = municipalities()

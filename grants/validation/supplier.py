@@ -17,6 +17,7 @@ from flask import current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from grants import formats
 from grants.validation.identity import IdentityError, normalize_phone, normalize_tax_id
 from grants.validation.territory import fold
 
@@ -126,7 +127,7 @@ def check_debarred(tax_id: str, entry) -> dict:
     if entry is None:
         return _result(True, "not_debarred")
     listed = entry.listed_on
-    day = listed.strftime("%d/%m/%Y") if isinstance(listed, date) else str(listed)
+    day = formats.day(listed) if isinstance(listed, date) else str(listed)
     return _result(False, "debarred", {"day": day, "reason": entry.reason, "source": entry.source or "—",
                                        "name": entry.name})
 

@@ -17,6 +17,7 @@ from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 from wtforms.widgets import DateInput
 
+from grants import formats
 from grants.context import current_actor
 from grants.extensions import db
 from grants.web.paging import db_id
@@ -92,7 +93,7 @@ def _tranche_choices(agreement: Agreement):
         if room > 0:
             choices.append(SelectChoice(t.number, _l(
                 "Desembolso %(n)s · %(day)s · disponible %(room)s de %(amount)s", n=t.number,
-                day=t.planned_date.strftime("%d/%m/%Y"), room=f"${room:,.2f}", amount=f"${t.amount:,.2f}")))
+                day=formats.day(t.planned_date), room=formats.usd(room), amount=formats.usd(t.amount))))
     return choices
 
 

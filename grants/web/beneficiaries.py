@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice, SelectField
 
+from grants import formats
 from grants.context import current_actor
 from grants.extensions import db
 from grants.labels import BATCH_STATE_LABELS, ENROLLMENT_STATE_LABELS
@@ -122,7 +123,7 @@ def render_beneficiaries(agreement: Agreement, status: int = 200, upload_form: U
         rows.append({
             "enrollment": enrollment, "person": person, "full": full, "revealed": person.id in revealed,
             "document": person.document_number if full else enrollment_service.mask_document(person.document_number),
-            "birth": person.birth_date.strftime("%d/%m/%Y") if full
+            "birth": formats.day(person.birth_date) if full
             else enrollment_service.mask_birth_date(person.birth_date),
             "since": enrollment.periods[-1].valid_from if enrollment.periods else enrollment.enrolled_on,
             "targets": _status_targets(enrollment),
@@ -201,7 +202,7 @@ def activate_selected(agreement_id):
         db.session.rollback()
         messages = [str(m) for ms in (exc.errors or {"": [exc.detail]}).values() for m in ms]
         return render_beneficiaries(db.session.get(Agreement, agreement_id), 422, activation_errors=messages)
-    flash(_l("%(n)s persona(s) activas desde el %(day)s.", n=result["activated"], day=since.strftime("%d/%m/%Y")),
+    flash(_l("%(n)s persona(s) activas desde el %(day)s.", n=result["activated"], day=formats.day(since)),
           "success")
     keep = {k: v for k, v in request.args.items() if k in ("status", "active_on", "page") and v}
     return redirect(url_for("beneficiary_pages.agreement_beneficiaries", agreement_id=agreement.id, **keep))

@@ -35,6 +35,7 @@ from sqlalchemy import case, func, select
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from grants import formats
 from grants import jobs
 from grants.context import current_actor, request_id
 from grants.extensions import db
@@ -271,7 +272,7 @@ def validate(batch_id):
     return _decide(batch_id, lambda actor, batch: imports.validate_batch(actor, batch, day),
                    _l("Lista validada desde la fecha de inscripción de cada persona.") if day is None
                    else _l("Lista validada desde el %(day)s (o desde la inscripción de quien se inscribió después).",
-                           day=day.strftime("%d/%m/%Y")))
+                           day=formats.day(day)))
 
 
 @bp.post("/beneficiary-imports/<int:batch_id>/activate")
@@ -292,7 +293,7 @@ def activate(batch_id):
                 flash(message, "error")
         return redirect(url_for("beneficiary_pages.batch_page", batch_id=batch_id))
     flash(_l("%(n)s persona(s) activas desde el %(day)s (%(late)s desde su validación, posterior).",
-             n=result["activated"], day=day.strftime("%d/%m/%Y"), late=result["from_validation"]), "success")
+             n=result["activated"], day=formats.day(day), late=result["from_validation"]), "success")
     return redirect(url_for("beneficiary_pages.batch_page", batch_id=batch_id))
 
 

@@ -15,6 +15,7 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import Length, Optional
 from wtforms.widgets import DateInput
 
+from grants import formats
 from grants.context import current_actor
 from grants.extensions import db
 from grants.models import Payment
@@ -114,7 +115,7 @@ def prepare(invoice_id):
         detail = refusal(exc)
         return render_invoice(load_invoice(invoice_id), exc.status, detail)
     flash(_l("Pago preparado por %(amount)s: otra persona de tesorería debe autorizarlo.",
-             amount=f"${payment.amount:,.2f}"), "success")
+             amount=formats.usd(payment.amount)), "success")
     return redirect(url_for("payment_pages.payment_page", payment_id=payment.id), 303)
 
 
@@ -152,7 +153,7 @@ def reprepare(payment_id):
         detail = refusal(exc)
         return render_payment(load_payment(payment_id), exc.status, detail)
     flash(_l("Pago preparado de nuevo por %(amount)s con la lista vigente; el anterior quedó cancelado.",
-             amount=f"${new.amount:,.2f}"), "success")
+             amount=formats.usd(new.amount)), "success")
     return redirect(url_for("payment_pages.payment_page", payment_id=new.id), 303)
 
 

@@ -14,9 +14,9 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import event, func, select
 
+from grants import formats
 from grants.extensions import db
 from grants.models import Advance, Agreement, AuditEvent, LegislatureReport, Payment, Receipt, Refund
-from grants.reports.agreement_pdf import format_money
 from grants.reports.legislature_xlsx import HEADER_ROW, SUMMARY_COLUMNS
 from grants.services import files, ledger, legislature
 from grants.domain_errors import Conflict, Forbidden
@@ -158,10 +158,10 @@ def test_the_pdf_says_what_the_data_says(built):
         assert row["organization_nit"] in text and row["decree_number"] in text
         if row["agreement_number"]:
             assert row["agreement_number"] in text
-            assert format_money(row["paid_directly"]) in text
+            assert formats.usd(row["paid_directly"]) in text
     totals = data["totals"]
     for name in ("allocation_amount", "assigned", "paid_directly", "advanced", "liquidated", "refunded", "unspent"):
-        assert format_money(totals[name]) in text, name
+        assert formats.usd(totals[name]) in text, name
     assert "Asignado y ejecutado por ONG" in text and "Asignado (monto del convenio)" in text
     assert "Jóvenes que terminan un taller" in text
     # findings by rule *name* (the auditors' words), not by code; the verdict's reasoning per agreement
@@ -305,7 +305,7 @@ def test_a_year_of_300_agreements_lays_out_every_section():
     text = " ".join(pages)
     assert all(f"Página {n} de {len(pages)}" in page for n, page in enumerate(pages, start=1))
     assert f"MJSP-CONV-{year()}-0300" in text and "ONG 281 a 300" in text and "Regla 18" in text
-    assert format_money(data["totals"]["assigned"]) in text
+    assert formats.usd(data["totals"]["assigned"]) in text
     wb = load_workbook(io.BytesIO(legislature.build_file(data, "xlsx")))
     assert wb["Resumen"].max_row == HEADER_ROW + 300 + 1 and wb["Indicadores"].max_row == 1 + 900
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from grants import formats
 from grants.reports.agreement_pdf import (
     AgreementDocument,
     BudgetLineRow,
@@ -19,7 +20,6 @@ from grants.reports.agreement_pdf import (
     TrancheRow,
     amount_in_words,
     build_agreement_pdf,
-    format_money,
     integer_to_words,
 )
 from tests.timeline import day, dmy
@@ -134,9 +134,9 @@ def test_amount_in_words_refuses_amounts_out_of_range(amount):
 
 
 def test_money_has_thousands_commas_and_two_decimals():
-    assert format_money(Decimal("185000")) == "$185,000.00"
-    assert format_money(Decimal("0.5")) == "$0.50"
-    assert format_money(Decimal("1234567.891")) == "$1,234,567.89"
+    assert formats.usd(Decimal("185000")) == "$185,000.00"
+    assert formats.usd(Decimal("0.5")) == "$0.50"
+    assert formats.usd(Decimal("1234567.891")) == "$1,234,567.89"
 
 
 def test_agreement_pdf_states_parties_amounts_schedule_and_terms():
