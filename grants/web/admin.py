@@ -1,7 +1,7 @@
 """Admin pages: organizations, allocations, users. Staff may read organizations and allocations."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
@@ -15,25 +15,22 @@ from grants.security import require, scope_to_user, visible
 from grants.services import allocations as allocation_service
 from grants.services import organizations as organization_service
 from grants.services import users as user_service
-from grants.domain_errors import ValidationFailed
 from grants.validation.territory import municipalities
+from grants.web.actions import submit
 from grants.web.paging import int_arg, page_of
-from grants.web.forms import AllocationForm, OrganizationForm, UserForm, apply_errors
+from grants.web.forms import AllocationForm, OrganizationForm, UserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 def _submit(form, save, template: str, **context):
-    """Validate the form and call ``save`` (service calls; returns where to go next).
+    """The form (GET: empty, 200), or ``save()`` (service calls; returns where to go next) through
+    ``actions.submit``: refused, the form again with the errors next to its fields."""
+    def render(status, refused):
+        if refused:
+            flash(refused, "error")
+        return render_template(template, form=form, **context), (status if request.method == "POST" else 200)
 
-    Service field errors are shown next to the fields with 422; the unit of work rolls back.
-    """
-    if form.validate_on_submit():
-        try:
-            return redirect(save())
-        except ValidationFailed as exc:
-            apply_errors(form, exc.errors)
-    status = 422 if request.method == "POST" else 200
-    return render_template(template, form=form, **context), status
+    return submit(form, save, done=None, then=lambda url: url, render=render)
 
 
 def _municipality_choices():

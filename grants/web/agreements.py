@@ -27,6 +27,7 @@ from grants.services import agreements as agreement_service
 from grants.services import files
 from grants.domain_errors import Conflict, ValidationFailed
 from grants.web import meetings as meeting_pages
+from grants.web.actions import submit
 from grants.web.forms import apply_errors, person_name
 from grants.web.paging import db_id, page_of
 from grants.workflows.agreement import AgreementState
@@ -268,17 +269,13 @@ def edit_agreement(agreement_id):
 def _act(agreement_id: int, form_name: str, form, call, done):
     """Run a state change from the agreement page; field errors go back next to the fields (422, or
     413 for a file over its limit)."""
-    status = 422
-    if form.validate_on_submit():
-        try:
-            call()
-            flash(done, "success")
-            return redirect(url_for("agreement_pages.agreement_page", agreement_id=agreement_id))
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_errors(form, exc.errors)
-            status = exc.status
-    return _render_page(db.session.get(Agreement, agreement_id), status, **{form_name: form})
+    def render(status, refused):
+        if refused:
+            flash(refused, "error")
+        return _render_page(db.session.get(Agreement, agreement_id), status, **{form_name: form})
+
+    return submit(form, call, done=done, then=url_for("agreement_pages.agreement_page", agreement_id=agreement_id),
+                  render=render)
 
 
 @bp.post("/agreements/<int:agreement_id>/sign")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, render_template, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -26,9 +26,7 @@ from grants.models.base import utcnow
 from grants.permissions import Permission
 from grants.security import require
 from grants.services import audit_checks as service
-from grants.domain_errors import DomainError, ValidationFailed
-from grants.web.forms import apply_errors
-from grants.web.money import refusal
+from grants.web.actions import submit
 from grants.web.paging import int_arg, page_of
 
 bp = Blueprint("audit_check_pages", __name__)
@@ -85,20 +83,16 @@ def run():
     require(current_user, Permission.CHECKS_RUN)
     form = RunForm()
     form.agreement_id.choices = _agreement_choices()
-    if not form.validate_on_submit():
-        return _checks_page(form, 422)
-    agreement_id = int(form.agreement_id.data) if form.agreement_id.data else None
-    try:
+
+    def ask():
+        agreement_id = int(form.agreement_id.data) if form.agreement_id.data else None
         check_run = service.request_run(current_actor(), agreement_id, form.fiscal_year.data)
-    except ValidationFailed as exc:
-        db.session.rollback()
-        apply_errors(form, exc.errors)
-        return _checks_page(form, 422)
-    except DomainError as exc:
-        return _checks_page(form, exc.status, refusal(exc))
-    jobs.defer("run_check_run", run_id=check_run.id, user_id=current_user.id, request_id=request_id())
-    flash(_l("Revisión %(id)s solicitada: se ejecuta en segundo plano.", id=check_run.id), "success")
-    return redirect(url_for("audit_check_pages.run_page", run_id=check_run.id), 303)
+        jobs.defer("run_check_run", run_id=check_run.id, user_id=current_user.id, request_id=request_id())
+        return check_run
+
+    return submit(form, ask, then=lambda r: url_for("audit_check_pages.run_page", run_id=r.id),
+                  done=lambda r: _l("Revisión %(id)s solicitada: se ejecuta en segundo plano.", id=r.id),
+                  render=lambda status, refused: _checks_page(form, status, refused))
 
 
 # A run still "running" this long after it started has most likely lost its job (a worker killed on
@@ -207,16 +201,7 @@ def decide(finding_id):
     require(current_user, Permission.FINDINGS_DECIDE)
     form = DecisionForm()
     form.status.choices = [(s, s) for s in FINDING_STATE_LABELS]
-    if not form.validate_on_submit():
-        return _finding_page(finding, form, 422)
-    try:
-        service.decide_finding(current_actor(), finding.id, form.status.data, form.note.data)
-    except ValidationFailed as exc:
-        db.session.rollback()
-        apply_errors(form, exc.errors)
-        return _finding_page(_load(finding_id), form, 422)
-    except DomainError as exc:
-        detail = refusal(exc)
-        return _finding_page(_load(finding_id), form, exc.status, detail)
-    flash(_l("Decisión registrada: %(state)s.", state=FINDING_STATE_LABELS[form.status.data]), "success")
-    return redirect(url_for("audit_check_pages.finding_page", finding_id=finding_id), 303)
+    return submit(form, lambda: service.decide_finding(current_actor(), finding.id, form.status.data, form.note.data),
+                  done=lambda _: _l("Decisión registrada: %(state)s.", state=FINDING_STATE_LABELS[form.status.data]),
+                  then=url_for("audit_check_pages.finding_page", finding_id=finding_id),
+                  render=lambda status, refused: _finding_page(_load(finding_id), form, status, refused))

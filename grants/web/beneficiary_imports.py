@@ -48,6 +48,7 @@ from grants.security import require, scope_to_user, visible
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments as enrollment_service
 from grants.domain_errors import Conflict, FileTooLarge, ValidationFailed
+from grants.web.actions import press
 from grants.web.beneficiaries import (
     KIND_LABELS,
     UploadForm,
@@ -227,14 +228,8 @@ def errors_as_xlsx(batch_id):
 
 def _decide(batch_id: int, call, done):
     batch = _load_batch(batch_id)
-    try:
-        call(current_actor(), batch.id)
-    except (Conflict, ValidationFailed) as exc:
-        db.session.rollback()
-        flash(exc.detail, "error")
-        return redirect(url_for("beneficiary_pages.batch_page", batch_id=batch_id))
-    flash(done, "success")
-    return redirect(url_for("beneficiary_pages.batch_page", batch_id=batch_id))
+    return press(lambda: call(current_actor(), batch.id), done=done,
+                 then=url_for("beneficiary_pages.batch_page", batch_id=batch_id))
 
 
 @bp.post("/beneficiary-imports/<int:batch_id>/confirm")

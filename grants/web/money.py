@@ -29,6 +29,7 @@ from grants.services import invoices as invoice_service
 from grants.services import ledger
 from grants.services import payments as payment_service
 from grants.domain_errors import DomainError, NotFound, ValidationFailed
+from grants.web.actions import submit
 from grants.web.forms import apply_errors
 from grants.web.paging import db_id, page_of
 from grants.money import ZERO
@@ -348,20 +349,9 @@ def invoice_page(invoice_id):
 
 
 def _invoice_action(invoice_id: int, form, form_name: str, call, done):
-    if form.validate_on_submit():
-        try:
-            call()
-            flash(done, "success")
-            return redirect(url_for("money_pages.invoice_page", invoice_id=invoice_id), 303)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_errors(form, exc.errors)
-            if not exc.errors:
-                return render_invoice(db.session.get(Invoice, invoice_id), 422, exc.detail, **{form_name: form})
-        except DomainError as exc:
-            detail = refusal(exc)
-            return render_invoice(db.session.get(Invoice, invoice_id), exc.status, detail, **{form_name: form})
-    return render_invoice(db.session.get(Invoice, invoice_id), 422, **{form_name: form})
+    return submit(form, call, done=done, then=url_for("money_pages.invoice_page", invoice_id=invoice_id),
+                  render=lambda status, refused: render_invoice(db.session.get(Invoice, invoice_id), status, refused,
+                                                                **{form_name: form}))
 
 
 @bp.post("/invoices/<int:invoice_id>/receipt-certificate")

@@ -63,7 +63,7 @@ def test_organization_form_shows_errors_next_to_fields_and_saves_nothing(admin_c
 def test_organization_form_creates_and_edits_with_audit(admin_client):
     token = csrf_token(admin_client, "/admin/organizations/new")
     response = admin_client.post("/admin/organizations/new", data=organization_form(token))
-    assert response.status_code == 302
+    assert response.status_code == 303
     org = db.session.scalars(select(Organization)).one()
     assert org.phone_numbers == ["22223333", "77778888"]
     assert [m.dui for m in org.board_members] == ["04567890-3"]
@@ -76,7 +76,7 @@ def test_organization_form_creates_and_edits_with_audit(admin_client):
     response = admin_client.post(f"/admin/organizations/{org.id}/edit", data=organization_form(
         token, active="y", **{"board_members-1-name": "Pedro López", "board_members-1-dui": valid_dui(777),
                               "board_members-1-position": "Tesorero"}))
-    assert response.status_code == 302
+    assert response.status_code == 303
     db.session.refresh(org)
     assert [m.name for m in org.board_members] == ["Juana Pérez", "Pedro López"]
     actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_type == "organization")).all()
@@ -94,7 +94,7 @@ def test_allocation_form_with_a_bad_amount(admin_client):
     assert 'data-field="amount"' in response.get_data(as_text=True)
     assert db.session.scalar(select(Allocation)) is None
     data["amount"] = "1,234.50"
-    assert admin_client.post("/admin/allocations/new", data=data).status_code == 302
+    assert admin_client.post("/admin/allocations/new", data=data).status_code == 303
     listing = admin_client.get(f"/admin/allocations?year={year()}").get_data(as_text=True)
     assert "$1,234.50" in listing
 
@@ -108,7 +108,7 @@ def test_user_form_refuses_conflicting_roles_and_creates_a_valid_user(admin_clie
     assert response.status_code == 422
     assert "no pueden recaer en la misma persona" in response.get_data(as_text=True)
     data["roles"] = ["ngo"]
-    assert admin_client.post("/admin/users/new", data=data).status_code == 302
+    assert admin_client.post("/admin/users/new", data=data).status_code == 303
     user = db.session.scalars(select(User).where(User.email == "nueva@example.org")).one()
     assert user.roles == ["ngo"] and user.organization_id == org.id
     assert user.password_hash.startswith("$argon2id$")

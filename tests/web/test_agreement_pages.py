@@ -127,7 +127,7 @@ def test_the_full_agreement_flow_through_the_pages(client, people):
     response = client.post(f"{url}/sign", data={"csrf_token": token, "signed_on": iso("2026-01-20"),
                                                 "scan": (io.BytesIO(scan), "firma.pdf")},
                            content_type="multipart/form-data")
-    assert response.status_code == 302
+    assert response.status_code == 303
     db.session.refresh(agreement)
     assert agreement.status == "signed" and agreement.signed_scan_size == len(scan)
     page = client.get(url).get_data(as_text=True)
@@ -143,7 +143,7 @@ def test_the_full_agreement_flow_through_the_pages(client, people):
     assert "rol de administrador de programa" in error_after(response.get_data(as_text=True), "user_id")
     assert client.post(f"{url}/start", data={"csrf_token": token}).status_code == 409
     response = client.post(f"{url}/administrator", data={"csrf_token": token, "user_id": str(p["administrator"].id)})
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert p["administrator"].full_name in client.get(url).get_data(as_text=True)
 
     # execution, suspension (a reason is required) and resumption
@@ -156,13 +156,13 @@ def test_the_full_agreement_flow_through_the_pages(client, people):
     assert "Indique el motivo." in error_after(html, "reason")
     assert 'id="suspend-reason"' in html
     response = client.post(f"{url}/suspend", data={"csrf_token": token, "reason": "Informe de avance atrasado"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     db.session.refresh(agreement)
     assert agreement.status == "suspended"
     page = client.get(url).get_data(as_text=True)
     assert "Suspendido" in page and "Informe de avance atrasado" in page and 'data-testid="resume-form"' in page
     response = client.post(f"{url}/resume", data={"csrf_token": token, "reason": "Informe entregado"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     db.session.refresh(agreement)
     assert agreement.status == "in_execution"
     assert [(h.to_status, h.reason) for h in agreement.history] == [
@@ -197,7 +197,7 @@ def test_terminate_needs_a_reason(client, people):
     assert response.status_code == 422
     assert "Indique el motivo." in error_after(response.get_data(as_text=True), "reason")
     response = client.post(f"{url}/terminate", data={"csrf_token": token, "reason": "La organización desistió"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     db.session.refresh(agreement)
     assert agreement.status == "terminated"
     page = client.get(url).get_data(as_text=True)
@@ -256,8 +256,8 @@ def test_the_agreements_own_administrator_may_suspend_and_resume(client, people)
     page = client.get(url).get_data(as_text=True)
     assert 'data-testid="suspend-form"' in page and 'data-testid="terminate-form"' not in page
     token = csrf_token(client, url)
-    assert client.post(f"{url}/suspend", data={"csrf_token": token, "reason": "Visita de campo"}).status_code == 302
-    assert client.post(f"{url}/resume", data={"csrf_token": token, "reason": "Corregido"}).status_code == 302
+    assert client.post(f"{url}/suspend", data={"csrf_token": token, "reason": "Visita de campo"}).status_code == 303
+    assert client.post(f"{url}/resume", data={"csrf_token": token, "reason": "Corregido"}).status_code == 303
     assert client.post(f"{url}/terminate", data={"csrf_token": token, "reason": "x"}).status_code == 403
     db.session.refresh(agreement)
     assert agreement.status == "in_execution"

@@ -128,7 +128,7 @@ def test_a_faulty_list_is_reported_downloaded_confirmed_and_validated(app, ctx):
     # nothing is enrolled before confirmation; the NGO confirms
     assert db.session.scalar(select(func.count()).select_from(Enrollment)) == 0
     response = post(ngo, f"/beneficiary-imports/{batch_id}/confirm", page=f"/beneficiary-imports/{batch_id}")
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert db.session.scalar(select(func.count()).select_from(Enrollment)) == 3
     assert set(db.session.scalars(select(Enrollment.status))) == {"pending"}
     assert "Confirmada" in ngo.get(f"/beneficiary-imports/{batch_id}").get_data(as_text=True)
@@ -143,7 +143,7 @@ def test_a_faulty_list_is_reported_downloaded_confirmed_and_validated(app, ctx):
     assert 'data-testid="errors-csv"' not in batch_html  # the rows as typed are the NGO's
     assert monitoring.get(f"/beneficiary-imports/{batch_id}/errors.csv").status_code == 403
     response = post(monitoring, f"/beneficiary-imports/{batch_id}/validate")
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert set(db.session.scalars(select(Enrollment.status))) == {"validated"}
     assert db.session.get(ImportBatch, batch_id).status == "validated"
 
@@ -307,7 +307,7 @@ def test_unreadable_and_refused_files_show_clear_errors(app, ctx, monkeypatch):
     failure = re.search(r'data-testid="failure">([^<]+)<', html).group(1)
     assert "XLSX" in failure and "not_xlsx" not in failure
     assert 'data-testid="discard"' in html
-    assert post(ngo, f"/beneficiary-imports/{batch_id}/discard").status_code == 302
+    assert post(ngo, f"/beneficiary-imports/{batch_id}/discard").status_code == 303
     assert db.session.get(ImportBatch, batch_id).status == "discarded"
 
     missing = batch_id_of(upload(ngo, agreement.id, "DUI;Nombres\n00016297-5;Ana\n"))

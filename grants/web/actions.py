@@ -1,0 +1,61 @@
+"""One way for a page to act: run a service call, then either say it was done and go on (303), or
+show the refusal — never a hand-written try/except/rollback in a view.
+
+* ``submit(form, call, done=…, then=…, render=…)`` — a form: it must validate; the call runs; done →
+  flash and 303 to ``then``; refused → the unit of work is rolled back, the refusal's field errors go
+  next to the form's fields, and ``render(status, refused)`` shows the page again with the form
+  (422, 409, 413 … the refusal's own status; ``refused`` is the message for the page when it is not
+  about a field).
+* ``press(call, done=…, then=…)`` — a button with nothing to fill in: done → flash and 303; refused →
+  rolled back, its message flashed as an error, 303 back to ``then`` (or ``back``).
+
+A ``NotFound`` refusal stays a 404 (G5: what one may not see does not exist for them). ``done`` and
+``then`` may be functions of the call's result (the created object's number, its page).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import flash, redirect
+
+from grants.domain_errors import DomainError, NotFound
+from grants.extensions import db
+from grants.web.forms import apply_errors
+
+
+def _value(what, result):
+    return what(result) if callable(what) else what
+
+
+def _refused(exc: DomainError) -> None:
+    db.session.rollback()  # what the refused call flushed is not committed with the redirect
+    if isinstance(exc, NotFound):
+        raise exc
+
+
+def submit(form, call: Callable, *, done, then, render: Callable, invalid_status: int = 422):
+    if form is not None and not form.validate_on_submit():
+        return render(invalid_status, None)
+    try:
+        result = call()
+    except DomainError as exc:
+        _refused(exc)
+        if form is not None and exc.errors:
+            apply_errors(form, exc.errors)
+            return render(exc.status, None)
+        return render(exc.status, exc.detail)
+    if done:
+        flash(_value(done, result), "success")
+    return redirect(_value(then, result), 303)
+
+
+def press(call: Callable, *, done, then, back=None):
+    try:
+        result = call()
+    except DomainError as exc:
+        _refused(exc)
+        flash(exc.detail, "error")
+        return redirect(back or _value(then, None), 303)
+    if done:
+        flash(_value(done, result), "success")
+    return redirect(_value(then, result), 303)
