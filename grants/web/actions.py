@@ -33,15 +33,18 @@ def _refused(exc: DomainError) -> None:
         raise exc
 
 
-def submit(form, call: Callable, *, done, then, render: Callable, invalid_status: int = 422):
+def submit(form, call: Callable, *, done, then, render: Callable, invalid_status: int = 422,
+           place_errors: Callable[[dict], None] | None = None):
+    """``form`` None: an action whose refusal is shown on the page it came from. ``place_errors``:
+    where field errors go when not only on the form's own fields (a table's rows)."""
     if form is not None and not form.validate_on_submit():
         return render(invalid_status, None)
     try:
         result = call()
     except DomainError as exc:
         _refused(exc)
-        if form is not None and exc.errors:
-            apply_errors(form, exc.errors)
+        if exc.errors and (form is not None or place_errors is not None):
+            (place_errors or (lambda errors: apply_errors(form, errors)))(exc.errors)
             return render(exc.status, None)
         return render(exc.status, exc.detail)
     if done:

@@ -6,7 +6,7 @@ ministry's decision on the measure, the fine's deposits and deduction, and the r
 resumption) form. Routes are thin: the services decide; refusals are shown on the page, in Spanish."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -25,7 +25,8 @@ from grants.security import require, visible
 from grants.services import agreements as agreement_service
 from grants.services import attachments, due_process, fines, followup, incidents
 from grants.services import refunds as refund_service
-from grants.domain_errors import DomainError, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import Forbidden, NotFound, ValidationFailed
+from grants.web.actions import submit
 from grants.web.forms import apply_errors
 
 bp = Blueprint("followup_pages", __name__)
@@ -94,13 +95,6 @@ def _is_administrator(agreement: Agreement) -> bool:
     return current_user.can(Permission.FOLLOW_UP_WRITE) and current_user.id == agreement.administrator_id
 
 
-def _refusal(exc: DomainError):
-    db.session.rollback()
-    if isinstance(exc, NotFound):
-        raise exc
-    return exc.detail
-
-
 def labels() -> dict:
     return {"severity_labels": incidents.SEVERITY_LABELS, "measure_labels": incidents.MEASURE_LABELS,
             "incident_state_labels": incidents.INCIDENT_STATE_LABELS}
@@ -133,13 +127,10 @@ def agreement_followup(agreement_id):
 @login_required
 def begin_closing(agreement_id):
     agreement = _agreement(agreement_id)
-    try:
-        agreement_service.begin_closing(current_actor(), agreement.id)
-    except DomainError as exc:
-        detail = _refusal(exc)
-        return render_section(db.session.get(Agreement, agreement_id), exc.status, detail)
-    flash(_l("Se inició el cierre del convenio: ya no se aceptan pagos ni anticipos nuevos."), "success")
-    return redirect(url_for("agreement_pages.agreement_page", agreement_id=agreement.id), 303)
+    return submit(None, lambda: agreement_service.begin_closing(current_actor(), agreement.id),
+                  done=_l("Se inició el cierre del convenio: ya no se aceptan pagos ni anticipos nuevos."),
+                  then=url_for("agreement_pages.agreement_page", agreement_id=agreement.id),
+                  render=lambda status, refused: render_section(db.session.get(Agreement, agreement_id), status, refused))
 
 
 # --- reports ---------------------------------------------------------------------------------------
@@ -191,19 +182,17 @@ def new_report(agreement_id):
     if not form.validate_on_submit():
         return _render_report_form(agreement, form, dict(request.form), status=422)
     data, values, names = _report_data(agreement, form)
-    try:
-        report = followup.create_report(current_actor(), agreement.id, data)
-    except ValidationFailed as exc:
-        db.session.rollback()
-        rows = {names[k]: [str(m) for m in v] for k, v in exc.errors.items() if k in names}
-        apply_errors(form, {k: v for k, v in exc.errors.items() if k not in names})
-        return _render_report_form(db.session.get(Agreement, agreement_id), form, values, rows, 422)
-    except DomainError as exc:
-        detail = _refusal(exc)
-        return _render_report_form(db.session.get(Agreement, agreement_id), form, values, status=exc.status,
-                                   refused=detail)
-    flash(_l("Informe de seguimiento registrado."), "success")
-    return redirect(url_for("followup_pages.report_page", report_id=report.id), 303)
+    rows: dict = {}
+
+    def place(errors):  # an indicator's or activity's error goes on its row of the table
+        rows.update({names[k]: [str(m) for m in v] for k, v in errors.items() if k in names})
+        apply_errors(form, {k: v for k, v in errors.items() if k not in names})
+
+    return submit(None, lambda: followup.create_report(current_actor(), agreement.id, data),
+                  done=_l("Informe de seguimiento registrado."), place_errors=place,
+                  then=lambda report: url_for("followup_pages.report_page", report_id=report.id),
+                  render=lambda status, refused: _render_report_form(
+                      db.session.get(Agreement, agreement_id), form, values, rows, status, refused))
 
 
 @bp.get("/follow-up-reports/<int:report_id>")
@@ -232,8 +221,8 @@ def new_incident(agreement_id):
     if request.method == "GET":
         return _render_incident_form(agreement, IncidentForm(formdata=None, data={"occurred_on": today().isoformat()}))
     form = IncidentForm()
-    status = 422
-    if form.validate_on_submit():
+
+    def record():
         upload = request.files.get("evidence")
         evidence = upload.stream.read(incidents.evidence_limit() + 1) if upload and upload.filename else None
         data = {name: getattr(form, name).data for name in ("occurred_on", "severity", "description", "measure",
@@ -242,19 +231,13 @@ def new_incident(agreement_id):
         if data["measure"] == "sanction":
             data["sanction_type"] = form.sanction_type.data or None
             data["fine_amount"] = (form.fine_amount.data or "").strip() or None
-        try:
-            incident = incidents.record_incident(current_actor(), agreement.id, data, evidence,
-                                                 upload.filename if evidence else None)
-            flash(_l("Incumplimiento registrado."), "success")
-            return redirect(url_for("followup_pages.incident_page", incident_id=incident.id), 303)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_errors(form, exc.errors)
-            status = exc.status
-        except DomainError as exc:
-            detail = _refusal(exc)
-            return _render_incident_form(db.session.get(Agreement, agreement_id), form, exc.status, detail)
-    return _render_incident_form(db.session.get(Agreement, agreement_id), form, status)
+        return incidents.record_incident(current_actor(), agreement.id, data, evidence,
+                                         upload.filename if evidence else None)
+
+    return submit(form, record, done=_l("Incumplimiento registrado."),
+                  then=lambda incident: url_for("followup_pages.incident_page", incident_id=incident.id),
+                  render=lambda status, refused: _render_incident_form(
+                      db.session.get(Agreement, agreement_id), form, status, refused))
 
 
 def render_incident(incident: Incident, form=None, status: int = 200, refused=None, **forms):
@@ -295,23 +278,10 @@ def incident_page(incident_id):
 
 def _incident_action(incident_id: int, call, done, form=None, form_name=None):
     """Run a service call for the incident page: flash and redirect, or show the refusal on the page."""
-    if form is not None and not form.validate_on_submit():
-        return render_incident(_incident(incident_id), status=422, **{form_name: form})
-    try:
-        call()
-    except ValidationFailed as exc:
-        db.session.rollback()
-        if form is not None:
-            apply_errors(form, exc.errors)
-        return render_incident(db.session.get(Incident, incident_id), status=exc.status,
-                               refused=None if exc.errors and form is not None else exc.detail,
-                               **({form_name: form} if form is not None else {}))
-    except DomainError as exc:
-        detail = _refusal(exc)
-        return render_incident(db.session.get(Incident, incident_id), status=exc.status, refused=detail,
-                               **({form_name: form} if form is not None else {}))
-    flash(done, "success")
-    return redirect(url_for("followup_pages.incident_page", incident_id=incident_id), 303)
+    return submit(form, call, done=done, then=url_for("followup_pages.incident_page", incident_id=incident_id),
+                  render=lambda status, refused: render_incident(
+                      _incident(incident_id), status=status, refused=refused,
+                      **({form_name: form} if form is not None else {})))
 
 
 @bp.post("/incidents/<int:incident_id>/reply")
@@ -381,16 +351,10 @@ def decide_fine_deposit(payment_id):
 def resolve_incident(incident_id):
     incident = _incident(incident_id)
     form = ResolveForm()
-    if form.validate_on_submit():
-        try:
-            incidents.resolve_incident(current_actor(), incident.id, form.resolution.data or "", bool(form.resume.data))
-            flash(_l("Incumplimiento resuelto; el convenio se reanudó.") if form.resume.data
-                  else _l("Incumplimiento resuelto."), "success")
-            return redirect(url_for("followup_pages.incident_page", incident_id=incident.id), 303)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_errors(form, exc.errors)
-        except DomainError as exc:
-            detail = _refusal(exc)
-            return render_incident(db.session.get(Incident, incident_id), form, exc.status, detail)
-    return render_incident(db.session.get(Incident, incident_id), form, 422)
+    return submit(form, lambda: incidents.resolve_incident(current_actor(), incident.id, form.resolution.data or "",
+                                                           bool(form.resume.data)),
+                  done=lambda _: _l("Incumplimiento resuelto; el convenio se reanudó.") if form.resume.data
+                  else _l("Incumplimiento resuelto."),
+                  then=url_for("followup_pages.incident_page", incident_id=incident.id),
+                  render=lambda status, refused: render_incident(db.session.get(Incident, incident_id), form,
+                                                                 status, refused))

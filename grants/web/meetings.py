@@ -5,7 +5,7 @@ commitments, the meeting page (participants, minutes, the signed PDF, commitment
 shown on the page, in Spanish. No JavaScript: the form offers blank rows, blank rows are skipped."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -24,8 +24,9 @@ from grants.models.meeting import may_record
 from grants.permissions import Permission
 from grants.security import require, visible
 from grants.services import attachments, meetings
-from grants.domain_errors import DomainError, Forbidden, NotFound, ValidationFailed
-from grants.web.forms import apply_errors, person_name
+from grants.domain_errors import Forbidden
+from grants.web.actions import submit
+from grants.web.forms import person_name
 
 bp = Blueprint("meeting_pages", __name__)
 
@@ -135,13 +136,6 @@ def _load_meeting(meeting_id: int) -> Meeting:
     return meeting
 
 
-def _refusal(exc: DomainError):
-    db.session.rollback()
-    if isinstance(exc, NotFound):
-        raise exc
-    return exc.detail
-
-
 # --- the allocation's meetings (before the plan) -------------------------------------------------
 
 @bp.get("/allocations/<int:allocation_id>/meetings")
@@ -178,18 +172,11 @@ def new_meeting(segment, record_id):
     if request.method == "GET":
         refusal = meetings.stage_refusal(record)
         return _render_form(record, form, 409 if refusal else 200, refusal)
-    if form.validate_on_submit():
-        try:
-            meeting = meetings.record_meeting(current_actor(), stage, record.id, form.to_data())
-            flash(_l("Mesa técnica registrada."), "success")
-            return redirect(url_for("meeting_pages.meeting_page", meeting_id=meeting.id), 303)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_errors(form, exc.errors)
-        except DomainError as exc:
-            detail = _refusal(exc)
-            return _render_form(meetings.load_record(current_user, stage, record_id), form, exc.status, detail)
-    return _render_form(meetings.load_record(current_user, stage, record_id), form, 422)
+    return submit(form, lambda: meetings.record_meeting(current_actor(), stage, record.id, form.to_data()),
+                  done=_l("Mesa técnica registrada."),
+                  then=lambda meeting: url_for("meeting_pages.meeting_page", meeting_id=meeting.id),
+                  render=lambda status, refused: _render_form(meetings.load_record(current_user, stage, record_id),
+                                                              form, status, refused))
 
 
 # --- the meeting page ----------------------------------------------------------------------------
@@ -216,22 +203,19 @@ def meeting_page(meeting_id):
 def upload_minutes(meeting_id):
     meeting = _load_meeting(meeting_id)
     form = MinutesForm()
-    status = 422
-    if form.validate_on_submit():
+
+    def attach():
         upload = request.files.get("file")
         data = upload.stream.read(attachments.kind_limit("meeting_minutes") + 1) if upload and upload.filename else None
-        try:
-            meetings.attach_minutes(current_actor(), meeting.id, upload.filename if upload else None, data)
-            flash(_l("Acta firmada adjuntada."), "success")
-            return redirect(url_for("meeting_pages.meeting_page", meeting_id=meeting.id), 303)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            form.file.errors = [str(m) for messages in exc.errors.values() for m in messages]
-            status = exc.status
-        except DomainError as exc:
-            detail = _refusal(exc)
-            return render_meeting(db.session.get(Meeting, meeting_id), exc.status, detail, minutes_form=form)
-    return render_meeting(db.session.get(Meeting, meeting_id), status, minutes_form=form)
+        meetings.attach_minutes(current_actor(), meeting.id, upload.filename if upload else None, data)
+
+    def place(errors):  # whatever is wrong with the file is said next to the file
+        form.file.errors = [str(m) for messages in errors.values() for m in messages]
+
+    return submit(form, attach, done=_l("Acta firmada adjuntada."), place_errors=place,
+                  then=url_for("meeting_pages.meeting_page", meeting_id=meeting.id),
+                  render=lambda status, refused: render_meeting(db.session.get(Meeting, meeting_id), status, refused,
+                                                                minutes_form=form))
 
 
 @bp.post("/meetings/<int:meeting_id>/commitments")
@@ -240,20 +224,12 @@ def add_commitment(meeting_id):
     meeting = _load_meeting(meeting_id)
     form = CommitmentForm()
     form.owner_id.choices = owner_options(meeting.organization_id)
-    if form.validate_on_submit():
-        data = {"description": form.description.data or "", "owner_id": form.owner_id.data or 0,
-                "due_on": form.due_on.data or ""}
-        try:
-            meetings.add_commitment(current_actor(), meeting.id, data)
-            flash(_l("Compromiso agregado."), "success")
-            return redirect(url_for("meeting_pages.meeting_page", meeting_id=meeting.id, _anchor="compromisos"), 303)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_errors(form, exc.errors)
-        except DomainError as exc:
-            detail = _refusal(exc)
-            return render_meeting(db.session.get(Meeting, meeting_id), exc.status, detail, commitment_form=form)
-    return render_meeting(db.session.get(Meeting, meeting_id), 422, commitment_form=form)
+    return submit(form, lambda: meetings.add_commitment(current_actor(), meeting.id, {
+        "description": form.description.data or "", "owner_id": form.owner_id.data or 0, "due_on": form.due_on.data or ""}),
+        done=_l("Compromiso agregado."),
+        then=url_for("meeting_pages.meeting_page", meeting_id=meeting.id, _anchor="compromisos"),
+        render=lambda status, refused: render_meeting(db.session.get(Meeting, meeting_id), status, refused,
+                                                      commitment_form=form))
 
 
 @bp.post("/commitments/<int:commitment_id>/<any(done, cancel):action>")
@@ -265,14 +241,14 @@ def close_commitment(commitment_id, action):
     if not form.validate_on_submit():
         return render_meeting(meeting, 422, _l("El formulario expiró. Vuelva a enviarlo."))
     close = meetings.complete_commitment if action == "done" else meetings.cancel_commitment
-    try:
-        close(current_actor(), commitment.id, form.note.data or "")
-    except ValidationFailed as exc:
-        db.session.rollback()
-        return render_meeting(db.session.get(Meeting, meeting.id), 422,
-                              _l("Indique el motivo para cancelar el compromiso.") if "note" in exc.errors else exc.detail)
-    except DomainError as exc:
-        detail = _refusal(exc)
-        return render_meeting(db.session.get(Meeting, meeting.id), exc.status, detail)
-    flash(_l("Compromiso marcado como cumplido.") if action == "done" else _l("Compromiso cancelado."), "success")
-    return redirect(url_for("meeting_pages.meeting_page", meeting_id=meeting.id, _anchor="compromisos"), 303)
+    said = []
+
+    def place(errors):  # the page has no note field of its own: the refusal says what was wrong
+        said.append(_l("Indique el motivo para cancelar el compromiso.") if "note" in errors
+                    else "; ".join(str(m) for messages in errors.values() for m in messages))
+
+    return submit(None, lambda: close(current_actor(), commitment.id, form.note.data or ""), place_errors=place,
+                  done=_l("Compromiso marcado como cumplido.") if action == "done" else _l("Compromiso cancelado."),
+                  then=url_for("meeting_pages.meeting_page", meeting_id=meeting.id, _anchor="compromisos"),
+                  render=lambda status, refused: render_meeting(db.session.get(Meeting, meeting.id), status,
+                                                                said[0] if said else refused))
