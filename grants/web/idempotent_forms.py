@@ -65,7 +65,12 @@ def claim(fallback_url: str) -> idempotency.Claim:
     return result
 
 
+def remember(claim_: idempotency.Claim, location: str) -> None:
+    """Store the redirect for the key, in the same transaction as the operation."""
+    idempotency.remember(claim_, 303, "text/html", b"", location)
+
+
 def done(claim_: idempotency.Claim, location: str):
     """Store the redirect for the key (same transaction as the operation) and return it."""
-    idempotency.remember(claim_, 303, "text/html", b"", location)
+    remember(claim_, location)
     return redirect(location, 303)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, render_template, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -23,10 +23,10 @@ from grants.permissions import Permission
 from grants.security import require, scope_to_user, visible
 from grants.services import invoices as invoice_service  # El Salvador's date for date defaults
 from grants.services import payments as payment_service
-from grants.domain_errors import DomainError, ValidationFailed
 from grants.web import idempotent_forms
+from grants.web.actions import submit
 from grants.web.forms import apply_errors
-from grants.web.money import load_invoice, money_labels, refusal, render_invoice
+from grants.web.money import load_invoice, money_labels, render_invoice
 from grants.web.paging import page_of
 
 bp = Blueprint("payment_pages", __name__)
@@ -109,14 +109,11 @@ def _counts(query) -> dict[str, int]:
 def prepare(invoice_id):
     invoice = load_invoice(invoice_id)
     require(current_user, Permission.PAYMENTS_PREPARE)
-    try:
-        payment = payment_service.prepare_payment(current_actor(), invoice.id)
-    except DomainError as exc:
-        detail = refusal(exc)
-        return render_invoice(load_invoice(invoice_id), exc.status, detail)
-    flash(_l("Pago preparado por %(amount)s: otra persona de tesorería debe autorizarlo.",
-             amount=formats.usd(payment.amount)), "success")
-    return redirect(url_for("payment_pages.payment_page", payment_id=payment.id), 303)
+    return submit(None, lambda: payment_service.prepare_payment(current_actor(), invoice.id),
+                  done=lambda payment: _l("Pago preparado por %(amount)s: otra persona de tesorería debe autorizarlo.",
+                                          amount=formats.usd(payment.amount)),
+                  then=lambda payment: url_for("payment_pages.payment_page", payment_id=payment.id),
+                  render=lambda status, refused: render_invoice(load_invoice(invoice_id), status, refused))
 
 
 @bp.get("/payments/<int:payment_id>")
@@ -130,16 +127,11 @@ def payment_page(payment_id):
 def authorize(payment_id):
     payment = load_payment(payment_id)
     require(current_user, Permission.PAYMENTS_AUTHORIZE)
-    try:
-        payment = payment_service.authorize_payment(current_actor(), payment.id)
-    except DomainError as exc:
-        detail = refusal(exc)
-        return render_payment(load_payment(payment_id), exc.status, detail)
-    if payment.status == "authorized":
-        flash(_l("Pago autorizado: puede ejecutarse."), "success")
-    else:
-        flash(_l("Autorización registrada: este pago requiere una segunda autorización de otra persona."), "success")
-    return redirect(url_for("payment_pages.payment_page", payment_id=payment_id), 303)
+    return submit(None, lambda: payment_service.authorize_payment(current_actor(), payment.id),
+                  done=lambda done: _l("Pago autorizado: puede ejecutarse.") if done.status == "authorized" else
+                  _l("Autorización registrada: este pago requiere una segunda autorización de otra persona."),
+                  then=url_for("payment_pages.payment_page", payment_id=payment_id),
+                  render=lambda status, refused: render_payment(load_payment(payment_id), status, refused))
 
 
 @bp.post("/payments/<int:payment_id>/reprepare")
@@ -147,14 +139,11 @@ def authorize(payment_id):
 def reprepare(payment_id):
     payment = load_payment(payment_id)
     require(current_user, Permission.PAYMENTS_PREPARE)
-    try:
-        new = payment_service.reprepare_payment(current_actor(), payment.id)
-    except DomainError as exc:
-        detail = refusal(exc)
-        return render_payment(load_payment(payment_id), exc.status, detail)
-    flash(_l("Pago preparado de nuevo por %(amount)s con la lista vigente; el anterior quedó cancelado.",
-             amount=formats.usd(new.amount)), "success")
-    return redirect(url_for("payment_pages.payment_page", payment_id=new.id), 303)
+    return submit(None, lambda: payment_service.reprepare_payment(current_actor(), payment.id),
+                  done=lambda new: _l("Pago preparado de nuevo por %(amount)s con la lista vigente; el anterior "
+                                      "quedó cancelado.", amount=formats.usd(new.amount)),
+                  then=lambda new: url_for("payment_pages.payment_page", payment_id=new.id),
+                  render=lambda status, refused: render_payment(load_payment(payment_id), status, refused))
 
 
 @bp.post("/payments/<int:payment_id>/execute")
@@ -168,20 +157,18 @@ def execute(payment_id):
         return render_payment(payment, 422, execute_form=form)
     try:
         claim = idempotent_forms.claim(page)
-    except idempotent_forms.Replay as replay:
+    except idempotent_forms.Replay as replay:  # the same form sent again: the first answer, nothing run twice
         return replay.response
-    try:
+
+    def run():
         payment_service.execute_payment(current_actor(), payment.id, form.bank_reference.data or "",
                                         form.transfer_date.data or "")
-    except ValidationFailed as exc:
-        db.session.rollback()
-        apply_errors(form, exc.errors)
-        return render_payment(load_payment(payment_id), 422, None if exc.errors else exc.detail, execute_form=form)
-    except DomainError as exc:
-        detail = refusal(exc)
-        return render_payment(load_payment(payment_id), exc.status, detail, execute_form=form)
-    flash(_l("Pago ejecutado y registrado."), "success")
-    return idempotent_forms.done(claim, page)
+        idempotent_forms.remember(claim, page)
+
+    return submit(None, run, done=_l("Pago ejecutado y registrado."), then=page,
+                  place_errors=lambda errors: apply_errors(form, errors),
+                  render=lambda status, refused: render_payment(load_payment(payment_id), status, refused,
+                                                                execute_form=form))
 
 
 @bp.post("/payments/<int:payment_id>/cancel")
@@ -190,19 +177,11 @@ def cancel(payment_id):
     payment = load_payment(payment_id)
     require(current_user, Permission.PAYMENTS_PREPARE)
     form = CancelForm()
-    if form.validate_on_submit():
-        try:
-            payment_service.cancel_payment(current_actor(), payment.id, form.reason.data or "")
-            flash(_l("Pago cancelado: el monto vuelve a estar disponible."), "success")
-            return redirect(url_for("payment_pages.payment_page", payment_id=payment_id), 303)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_errors(form, exc.errors)
-            return render_payment(load_payment(payment_id), 422, None if exc.errors else exc.detail, cancel_form=form)
-        except DomainError as exc:
-            detail = refusal(exc)
-            return render_payment(load_payment(payment_id), exc.status, detail, cancel_form=form)
-    return render_payment(load_payment(payment_id), 422, cancel_form=form)
+    return submit(form, lambda: payment_service.cancel_payment(current_actor(), payment.id, form.reason.data or ""),
+                  done=_l("Pago cancelado: el monto vuelve a estar disponible."),
+                  then=url_for("payment_pages.payment_page", payment_id=payment_id),
+                  render=lambda status, refused: render_payment(load_payment(payment_id), status, refused,
+                                                                cancel_form=form))
 
 
 @bp.get("/payments/<int:payment_id>/order.pdf")
