@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, render_template, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -24,11 +24,9 @@ from grants.permissions import DISCIPLINE_ROLES, Permission
 from grants.security import require, visible
 from grants.services import final_liquidation as closing
 from grants.services import legislature
-from grants.domain_errors import DomainError, ValidationFailed
 from grants.web.generated_files import request_and_serve
 from grants.web.paging import int_arg
-from grants.web.forms import apply_errors
-from grants.web.money import refusal
+from grants.web.actions import submit
 
 bp = Blueprint("closing_pages", __name__)
 
@@ -104,21 +102,13 @@ def prepare(agreement_id):
     """The administrator prepares the final liquidation, or its next revision after a send-back."""
     agreement = _agreement(agreement_id)
     form = LiquidationForm()
-    if not form.validate_on_submit():
-        return _render_liquidation(agreement, 422, form=form)
-    try:
-        liquidation = closing.prepare_liquidation(current_actor(), agreement.id, form.verdict.data or "",
-                                                  form.reasoning.data or "")
-    except ValidationFailed as exc:
-        db.session.rollback()
-        apply_errors(form, exc.errors)
-        return _render_liquidation(_agreement(agreement_id), 422, None if exc.errors else exc.detail, form)
-    except DomainError as exc:
-        detail = refusal(exc)
-        return _render_liquidation(_agreement(agreement_id), exc.status, detail, form)
-    flash(_l("Revisión %(n)s de la liquidación final preparada: espera la aprobación de las disciplinas jurídica, "
-             "financiera y de seguimiento.", n=liquidation.revision), "success")
-    return redirect(url_for("closing_pages.liquidation_page", agreement_id=agreement_id), 303)
+    return submit(form, lambda: closing.prepare_liquidation(current_actor(), agreement.id, form.verdict.data or "",
+                                                            form.reasoning.data or ""),
+                  done=lambda liquidation: _l("Revisión %(n)s de la liquidación final preparada: espera la aprobación "
+                                              "de las disciplinas jurídica, financiera y de seguimiento.",
+                                              n=liquidation.revision),
+                  then=url_for("closing_pages.liquidation_page", agreement_id=agreement_id),
+                  render=lambda status, refused: _render_liquidation(_agreement(agreement_id), status, refused, form))
 
 
 @bp.post("/agreements/<int:agreement_id>/final-liquidation/sign-off")
@@ -130,29 +120,20 @@ def sign_off(agreement_id):
     if discipline not in DISCIPLINE_ROLES:
         abort(400)
     form = SignOffForm(prefix=discipline)
-    forms = {discipline: form}
-    if not form.validate_on_submit():
-        return _render_liquidation(agreement, 422, signoff_forms=forms)
     revision = int_arg("revision", source=request.form) or 0
-    try:
-        signed = closing.sign_off(current_actor(), agreement.id, revision, discipline, form.decision.data or "",
-                                  form.observations.data)
-    except ValidationFailed as exc:
-        db.session.rollback()
-        apply_errors(form, exc.errors)
-        return _render_liquidation(_agreement(agreement_id), 422, None if exc.errors else exc.detail,
-                                   signoff_forms=forms)
-    except DomainError as exc:
-        detail = refusal(exc)
-        return _render_liquidation(_agreement(agreement_id), exc.status, detail, signoff_forms=forms)
-    status = signed.liquidation.status
-    if status == "approved":
-        flash(_l("Las tres disciplinas aprobaron la liquidación final: el convenio queda liquidado."), "success")
-    elif status == "returned":
-        flash(_l("Liquidación final devuelta al administrador con sus observaciones."), "success")
-    else:
-        flash(_l("Aprobación registrada por %(d)s.", d=DISCIPLINE_LABELS[discipline]), "success")
-    return redirect(url_for("closing_pages.liquidation_page", agreement_id=agreement_id), 303)
+
+    def said(signed) -> str:
+        if signed.liquidation.status == "approved":
+            return _l("Las tres disciplinas aprobaron la liquidación final: el convenio queda liquidado.")
+        if signed.liquidation.status == "returned":
+            return _l("Liquidación final devuelta al administrador con sus observaciones.")
+        return _l("Aprobación registrada por %(d)s.", d=DISCIPLINE_LABELS[discipline])
+
+    return submit(form, lambda: closing.sign_off(current_actor(), agreement.id, revision, discipline,
+                                                 form.decision.data or "", form.observations.data),
+                  done=said, then=url_for("closing_pages.liquidation_page", agreement_id=agreement_id),
+                  render=lambda status, refused: _render_liquidation(_agreement(agreement_id), status, refused,
+                                                                     signoff_forms={discipline: form}))
 
 
 @bp.get("/agreements/<int:agreement_id>/final-liquidation.pdf")
@@ -226,16 +207,11 @@ def send(year):
     require(current_user, Permission.LEGISLATURE_REPORTS)
     year = legislature.check_year(year)
     form = SendForm()
-    if not form.validate_on_submit():
-        return _render_reports(year, 422, form=form)
-    if not form.confirm.data:
+    if form.validate_on_submit() and not form.confirm.data:
         form.confirm.errors = [str(_l("Marque la confirmación para enviar el informe."))]
         return _render_reports(year, 422, form=form)
-    try:
-        report = legislature.send_report(current_actor(), year)
-    except DomainError as exc:
-        detail = refusal(exc)
-        return _render_reports(year, exc.status, detail, form)
-    flash(_l("Informe del ejercicio %(year)s enviado a la Asamblea Legislativa (%(n)s convenios).", year=year,
-             n=report.agreements), "success")
-    return redirect(url_for("closing_pages.reports_page", year=year), 303)
+    return submit(form, lambda: legislature.send_report(current_actor(), year),
+                  done=lambda report: _l("Informe del ejercicio %(year)s enviado a la Asamblea Legislativa "
+                                         "(%(n)s convenios).", year=year, n=report.agreements),
+                  then=url_for("closing_pages.reports_page", year=year),
+                  render=lambda status, refused: _render_reports(year, status, refused, form))
