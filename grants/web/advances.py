@@ -33,6 +33,7 @@ from grants.services import invoices as invoice_service  # El Salvador's date fo
 from grants.domain_errors import DomainError, NotFound, ValidationFailed
 from grants.validation import receipts as receipt_rows
 from grants.web import idempotent_forms
+from grants.web.actions import submit
 from grants.web.forms import apply_errors
 from grants.web.money import is_owner, load_agreement, money_labels, refusal
 
@@ -111,20 +112,12 @@ def new_advance(agreement_id):
         return _render_request(RequestForm(formdata=None), agreement)
     form = RequestForm()
     form.tranche_number.choices = _tranche_choices(agreement)
-    if form.validate_on_submit():
-        try:
-            advance = advance_service.request_advance(current_actor(), agreement.id, {
-                "tranche_number": form.tranche_number.data, "purpose": form.purpose.data or "",
-                "amount": (form.amount.data or "").strip() or None})
-            flash(_l("Anticipo solicitado: la revisión financiera lo aprobará."), "success")
-            return redirect(url_for("advance_pages.advance_page", advance_id=advance.id), 303)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_errors(form, exc.errors)
-        except DomainError as exc:
-            detail = refusal(exc)
-            return _render_request(form, db.session.get(Agreement, agreement_id), exc.status, detail)
-    return _render_request(form, db.session.get(Agreement, agreement_id), 422)
+    return submit(form, lambda: advance_service.request_advance(current_actor(), agreement.id, {
+        "tranche_number": form.tranche_number.data, "purpose": form.purpose.data or "",
+        "amount": (form.amount.data or "").strip() or None}),
+        done=_l("Anticipo solicitado: la revisión financiera lo aprobará."),
+        then=lambda advance: url_for("advance_pages.advance_page", advance_id=advance.id),
+        render=lambda status, refused: _render_request(form, db.session.get(Agreement, agreement_id), status, refused))
 
 
 # --- advance page ----------------------------------------------------------------------------
@@ -170,23 +163,9 @@ def advance_page(advance_id):
 
 
 def _advance_action(advance_id: int, call, done, form=None, form_name=None):
-    if form is not None and not form.validate_on_submit():
-        return render_advance(load_advance(advance_id), 422, **{form_name: form})
-    try:
-        call()
-    except ValidationFailed as exc:
-        db.session.rollback()
-        if form is not None:
-            apply_errors(form, exc.errors)
-        return render_advance(load_advance(advance_id), exc.status,
-                              None if exc.errors and form is not None else exc.detail,
-                              **({form_name: form} if form is not None else {}))
-    except DomainError as exc:
-        detail = refusal(exc)
-        return render_advance(load_advance(advance_id), exc.status, detail,
-                              **({form_name: form} if form is not None else {}))
-    flash(done, "success")
-    return redirect(url_for("advance_pages.advance_page", advance_id=advance_id), 303)
+    return submit(form, call, done=done, then=url_for("advance_pages.advance_page", advance_id=advance_id),
+                  render=lambda status, refused: render_advance(load_advance(advance_id), status, refused,
+                                                                **({form_name: form} if form is not None else {})))
 
 
 @bp.post("/advances/<int:advance_id>/approve")
@@ -224,12 +203,16 @@ def _idempotent_action(advance_id: int, form, form_name: str, call, done):
         return render_advance(load_advance(advance_id), 422, **{form_name: form})
     try:
         claim = idempotent_forms.claim(page)
-    except idempotent_forms.Replay as replay:
+    except idempotent_forms.Replay as replay:  # the same form sent again: the first answer, nothing run twice
         return replay.response
-    response = _advance_action(advance_id, call, done, form, form_name)
-    if isinstance(response, tuple):  # refused: rolled back, nothing stored for the key
-        return response
-    return idempotent_forms.done(claim, page)
+
+    def run():  # refused, everything rolls back: nothing is stored for the key either
+        call()
+        idempotent_forms.remember(claim, page)
+
+    return submit(None, run, done=done, then=page, place_errors=lambda errors: apply_errors(form, errors),
+                  render=lambda status, refused: render_advance(load_advance(advance_id), status, refused,
+                                                                **{form_name: form}))
 
 
 @bp.post("/advances/<int:advance_id>/disburse")
