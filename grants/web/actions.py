@@ -27,6 +27,14 @@ def _value(what, result):
     return what(result) if callable(what) else what
 
 
+def _say(done, result) -> None:
+    """``done``: the message (a success), or (message, category) — "No hubo cambios" is news, not a success."""
+    said = _value(done, result)
+    if said:
+        message, category = said if isinstance(said, tuple) else (said, "success")
+        flash(message, category)
+
+
 def _refused(exc: DomainError) -> None:
     db.session.rollback()  # what the refused call flushed is not committed with the redirect
     if isinstance(exc, NotFound):
@@ -47,8 +55,7 @@ def submit(form, call: Callable, *, done, then, render: Callable, invalid_status
             (place_errors or (lambda errors: apply_errors(form, errors)))(exc.errors)
             return render(exc.status, None)
         return render(exc.status, exc.detail)
-    if done:
-        flash(_value(done, result), "success")
+    _say(done, result)
     return redirect(_value(then, result), 303)
 
 
@@ -59,6 +66,5 @@ def press(call: Callable, *, done, then, back=None):
         _refused(exc)
         flash(exc.detail, "error")
         return redirect(back or _value(then, None), 303)
-    if done:
-        flash(_value(done, result), "success")
+    _say(done, result)
     return redirect(_value(then, result), 303)

@@ -24,6 +24,7 @@ from grants.services import suppliers as supplier_service
 from grants.domain_errors import Conflict, ValidationFailed
 from grants.validation.supplier import CHECK_NAMES, describe
 from grants.web.forms import person_name
+from grants.web.actions import submit
 from grants.web.paging import page_of
 
 bp = Blueprint("supplier_pages", __name__)
@@ -184,28 +185,31 @@ def _render_form(form: SupplierForm, agreement: Agreement, supplier: Supplier | 
 def _form_post(form: SupplierForm, agreement: Agreement, supplier: Supplier | None):
     if form.apply_row_action(request.form):
         return _render_form(form, agreement, supplier)  # nothing saved, nothing validated
-    if form.validate_on_submit():
-        try:
-            if supplier is None:
-                created = supplier_service.propose_supplier(current_actor(), agreement.id, form.to_data())
-                flash(_l("Proveedor propuesto: la revisión financiera lo validará."), "success")
-                return redirect(url_for("supplier_pages.supplier_page", supplier_id=created.id))
-            before = supplier_service.audit_view(supplier)
-            result = supplier_service.update_supplier(current_actor(), supplier.id, form.to_data())
-            if result.id != supplier.id:
-                flash(_l("Se creó la versión %(n)s del proveedor: debe validarse de nuevo.", n=result.version),
-                      "success")
-            elif supplier_service.audit_view(result) == before:
-                flash(_l("No hubo cambios."), "info")
-            else:
-                flash(_l("Proveedor actualizado."), "success")
-            return redirect(url_for("supplier_pages.supplier_page", supplier_id=result.id))
-        except ValidationFailed as exc:
-            db.session.rollback()  # show the stored state, not what the failed call touched
-            form.apply_errors(exc.errors)
-        agreement = db.session.get(Agreement, agreement.id)
-        supplier = db.session.get(Supplier, supplier.id) if supplier is not None else None
-    return _render_form(form, agreement, supplier, 422)
+    agreement_id, supplier_id = agreement.id, supplier.id if supplier is not None else None
+    said = []
+
+    def save():
+        if supplier is None:
+            said.append(_l("Proveedor propuesto: la revisión financiera lo validará."))
+            return supplier_service.propose_supplier(current_actor(), agreement_id, form.to_data())
+        before = supplier_service.audit_view(supplier)
+        result = supplier_service.update_supplier(current_actor(), supplier_id, form.to_data())
+        if result.id != supplier_id:
+            said.append(_l("Se creó la versión %(n)s del proveedor: debe validarse de nuevo.", n=result.version))
+        elif supplier_service.audit_view(result) == before:
+            said.append((_l("No hubo cambios."), "info"))
+        else:
+            said.append(_l("Proveedor actualizado."))
+        return result
+
+    def render(status, refused):  # the stored state, not what the refused call touched
+        if refused:
+            flash(refused, "error")
+        return _render_form(form, db.session.get(Agreement, agreement_id),
+                            db.session.get(Supplier, supplier_id) if supplier_id is not None else None, status)
+
+    return submit(form, save, done=lambda _: said[-1], place_errors=form.apply_errors, render=render,
+                  then=lambda result: url_for("supplier_pages.supplier_page", supplier_id=result.id))
 
 
 @bp.route("/agreements/<int:agreement_id>/suppliers/new", methods=["GET", "POST"])
@@ -268,13 +272,11 @@ def supplier_page(supplier_id):
 def validate(supplier_id):
     supplier = _supplier(supplier_id)
     require(current_user, Permission.SUPPLIERS_VALIDATE)
-    try:
-        supplier_service.validate_supplier(current_actor(), supplier.id)
-    except Conflict as exc:
-        db.session.rollback()
-        return _render_page(db.session.get(Supplier, supplier_id), 409, conflict=exc.detail)
-    flash(_l("Proveedor validado: el ministerio puede pagarle directamente."), "success")
-    return redirect(url_for("supplier_pages.supplier_page", supplier_id=supplier.id))
+    return submit(None, lambda: supplier_service.validate_supplier(current_actor(), supplier.id),
+                  done=_l("Proveedor validado: el ministerio puede pagarle directamente."),
+                  then=url_for("supplier_pages.supplier_page", supplier_id=supplier.id),
+                  render=lambda status, refused: _render_page(db.session.get(Supplier, supplier_id), status,
+                                                              conflict=refused))
 
 
 @bp.post("/suppliers/<int:supplier_id>/reject")
@@ -283,18 +285,10 @@ def reject(supplier_id):
     supplier = _supplier(supplier_id)
     require(current_user, Permission.SUPPLIERS_VALIDATE)
     form = RejectForm()
-    if form.validate_on_submit():
-        try:
-            supplier_service.reject_supplier(current_actor(), supplier.id, form.reason.data)
-            flash(_l("Proveedor rechazado."), "success")
-            return redirect(url_for("supplier_pages.supplier_page", supplier_id=supplier.id))
-        except ValidationFailed as exc:
-            db.session.rollback()
-            form.reason.errors = list(form.reason.errors) + [str(m) for m in exc.errors.get("reason", [])]
-        except Conflict as exc:
-            db.session.rollback()
-            return _render_page(db.session.get(Supplier, supplier_id), 409, reject_form=form, conflict=exc.detail)
-    return _render_page(db.session.get(Supplier, supplier_id), 422, reject_form=form)
+    return submit(form, lambda: supplier_service.reject_supplier(current_actor(), supplier.id, form.reason.data),
+                  done=_l("Proveedor rechazado."), then=url_for("supplier_pages.supplier_page", supplier_id=supplier.id),
+                  render=lambda status, refused: _render_page(db.session.get(Supplier, supplier_id), status,
+                                                              reject_form=form, conflict=refused))
 
 
 # --- the reviewers' queue --------------------------------------------------------------------

@@ -91,7 +91,7 @@ def test_the_ngo_proposes_a_supplier_through_the_form(client, p):
 
     response = client.post(url, data=form_data(token, items=(("Refrigerios", "unidad", "2.50"), ("", "", ""),
                                                              ("Local", "día", "150"))))
-    assert response.status_code == 302
+    assert response.status_code == 303
     supplier = db.session.scalars(select(Supplier)).one()
     assert response.headers["Location"].endswith(f"/suppliers/{supplier.id}")
     assert [i.description for i in supplier.items] == ["Refrigerios", "Local"]
@@ -131,12 +131,12 @@ def test_the_reviewer_sees_failed_checks_cannot_validate_and_rejects_with_a_reas
     assert response.status_code == 422
     assert "necesita un motivo" in error_after(response.get_data(as_text=True), "reason")
     response = client.post(f"{url}/reject", data={"csrf_token": token, "reason": "Cuenta de la propia ONG."})
-    assert response.status_code == 302
+    assert response.status_code == 303
     page = client.get(url).get_data(as_text=True)
     assert "Rechazado" in page and "Cuenta de la propia ONG." in page
 
     response = client.post(f"/suppliers/{clean.id}/validate", data={"csrf_token": token})
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert db.session.get(Supplier, clean.id).status == "validated"
     queue = client.get("/suppliers/queue").get_data(as_text=True)
     assert "No hay proveedores en este estado." in queue
@@ -155,10 +155,10 @@ def test_a_bank_change_through_the_edit_page_creates_version_2(client, p):
     data = form_data(token, tax_id=NIT_HIGH, legal_name="Distribuidora El Roble", address="Av. Los Próceres 25",
                      nrc="", bank_account="0011 22 333333")
     response = client.post(url, data=data)
-    assert response.status_code == 302  # the same account written with spaces: no change
+    assert response.status_code == 303  # the same account written with spaces: no change
     assert db.session.scalar(select(func.count()).select_from(Supplier)) == 1
     response = client.post(url, data={**data, "bank_account": "7777-666666"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     v2 = db.session.scalar(select(Supplier).where(Supplier.version == 2))
     assert response.headers["Location"].endswith(f"/suppliers/{v2.id}")
     assert v2.status == "proposed" and v2.supersedes_id == supplier.id
