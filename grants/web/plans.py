@@ -16,10 +16,11 @@ from grants.models import SECTIONS, Agreement, Allocation, Plan, PlanVersion, Re
 from grants.permissions import DISCIPLINE_ROLES, Permission, Role
 from grants.security import require, scope_to_user, visible
 from grants.services import plans as plan_service
-from grants.domain_errors import Conflict, ValidationFailed
+from grants.domain_errors import Conflict
 from grants.services.plan_content import diff_versions, read_content
 from grants.web import meetings as meeting_pages
 from grants.web.paging import int_arg, page_of
+from grants.web.actions import submit
 from grants.web.plan_forms import (
     ActivityForm,
     BudgetLineForm,
@@ -173,20 +174,22 @@ def _render_editor(form: PlanForm, allocation: Allocation, plan: Plan | None, st
 def _editor_post(form: PlanForm, allocation: Allocation, plan: Plan | None):
     if form.apply_row_action(request.form):
         return _render_editor(form, allocation, plan)  # nothing saved, nothing validated
-    if form.validate_on_submit():
-        try:
-            if plan is None:
-                created = plan_service.create_plan(current_actor(), allocation.id, form.title.data or "",
-                                                   form.to_content())
-                flash(_l("Plan de trabajo creado como borrador."), "success")
-                return redirect(url_for("plan_pages.plan_page", plan_id=created.id))
-            plan_service.save_draft(current_actor(), plan.id, form.to_content(), title=form.title.data)
-            flash(_l("Borrador guardado."), "success")
-            return redirect(url_for("plan_pages.plan_page", plan_id=plan.id))
-        except ValidationFailed as exc:
-            db.session.rollback()  # show the stored state, not what the failed call touched
-            apply_plan_errors(form, exc.errors)
-    return _render_editor(form, allocation, plan, 422)
+    allocation_id, plan_id = allocation.id, plan.id if plan is not None else None
+
+    def save():
+        if plan_id is None:
+            return plan_service.create_plan(current_actor(), allocation_id, form.title.data or "", form.to_content())
+        return plan_service.save_draft(current_actor(), plan_id, form.to_content(), title=form.title.data)
+
+    def render(status, refused):  # the stored state, not what the refused call touched
+        if refused:
+            flash(refused, "error")
+        return _render_editor(form, db.session.get(Allocation, allocation_id),
+                              db.session.get(Plan, plan_id) if plan_id is not None else None, status)
+
+    return submit(form, save, place_errors=lambda errors: apply_plan_errors(form, errors), render=render,
+                  done=_l("Plan de trabajo creado como borrador.") if plan_id is None else _l("Borrador guardado."),
+                  then=lambda saved: url_for("plan_pages.plan_page", plan_id=plan_id or saved.id))
 
 
 @bp.route("/allocations/<int:allocation_id>/plan/new", methods=["GET", "POST"])
@@ -227,18 +230,20 @@ def edit_plan(plan_id):
 def submit_plan(plan_id):
     require(current_user, Permission.PLANS_EDIT)
     plan = visible(current_user, db.session.get(Plan, plan_id))
-    try:
-        version = plan_service.submit_plan(current_actor(), plan.id)
-    except ValidationFailed as exc:
-        # submit_plan moves the status before it checks: drop that, then show the stored draft
-        db.session.rollback()
-        plan = db.session.get(Plan, plan_id)
-        data = form_data(read_content(plan.latest_version), plan.title, plan.allocation.fiscal_year)
-        form = PlanForm(formdata=None, data=data)
-        apply_plan_errors(form, exc.errors)
-        return _render_editor(form, plan.allocation, plan, 422, submit_failed=True)
-    flash(_l("Versión %(n)s enviada a revisión.", n=version.number), "success")
-    return redirect(url_for("plan_pages.plan_page", plan_id=plan.id))
+    errors: dict = {}
+
+    def render(status, refused):  # the stored draft (submit_plan moved the status before it checked)
+        stored = db.session.get(Plan, plan_id)
+        form = PlanForm(formdata=None, data=form_data(read_content(stored.latest_version), stored.title,
+                                                      stored.allocation.fiscal_year))
+        apply_plan_errors(form, errors)
+        if refused:
+            flash(refused, "error")
+        return _render_editor(form, stored.allocation, stored, status, submit_failed=True)
+
+    return submit(None, lambda: plan_service.submit_plan(current_actor(), plan.id), place_errors=errors.update,
+                  done=lambda version: _l("Versión %(n)s enviada a revisión.", n=version.number),
+                  then=url_for("plan_pages.plan_page", plan_id=plan.id), render=render)
 
 
 @bp.post("/plans/<int:plan_id>/revise")
@@ -316,28 +321,19 @@ def review_plan(plan_id):
     form = ReviewForm()
     open_disciplines = _open_disciplines(version)
     form.discipline.choices = [SelectChoice(d, DISCIPLINE_LABELS[d]) for d in open_disciplines]
-    status, conflict = 200, None
+    def render(status, conflict):
+        stored = db.session.get(Plan, plan_id)
+        return render_template("plans/review.html", form=form, conflict=conflict,
+                               can_decide=stored.status in REVIEW_STATES and bool(open_disciplines),
+                               **_review_context(stored, stored.submitted_version)), status
+
     if request.method == "GET":
         form.version.data = str(version.number)
-    else:
-        status = 422
-        if form.validate_on_submit():
-            number = form.version.data or ""
-            try:
-                plan_service.record_review(
-                    current_actor(), plan.id, int(number) if number.isdigit() else 0, form.discipline.data,
-                    form.decision.data, form.observation_items(), reason=form.reason.data)
-                flash(_l("Decisión registrada."), "success")
-                return redirect(url_for("plan_pages.plan_page", plan_id=plan.id))
-            except ValidationFailed as exc:
-                db.session.rollback()
-                form.apply_errors(exc.errors)
-            except Conflict as exc:
-                db.session.rollback()
-                status, conflict = 409, exc.detail
-            plan = db.session.get(Plan, plan_id)
-            version = plan.submitted_version
-    return render_template("plans/review.html", form=form, conflict=conflict,
-                           can_decide=plan.status in REVIEW_STATES and bool(open_disciplines),
-                           **_review_context(plan, version)), status
+        return render(200, None)
+    number = form.version.data or ""
+    return submit(form, lambda: plan_service.record_review(
+        current_actor(), plan.id, int(number) if number.isdigit() else 0, form.discipline.data,
+        form.decision.data, form.observation_items(), reason=form.reason.data),
+        done=_l("Decisión registrada."), then=url_for("plan_pages.plan_page", plan_id=plan.id),
+        place_errors=form.apply_errors, render=render)
 

@@ -86,7 +86,7 @@ def new_plan_url(p):
 def create_through_editor(client, p, content=None):
     token = csrf_token(client, new_plan_url(p))
     response = client.post(new_plan_url(p), data=editor_data(token, content))
-    assert response.status_code == 302, response.get_data(as_text=True)
+    assert response.status_code == 303, response.get_data(as_text=True)
     return db.session.scalars(select(Plan).where(Plan.allocation_id == p["allocation"].id)).one()
 
 
@@ -133,7 +133,7 @@ def test_the_ngo_creates_its_plan_in_the_editor_and_submits_it(client, people):
 
     token = csrf_token(client, f"/plans/{plan.id}")
     response = client.post(f"/plans/{plan.id}/submit", data={"csrf_token": token})
-    assert response.status_code == 302
+    assert response.status_code == 303
     db.session.refresh(plan)
     assert plan.status == "submitted"
     actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_type == "plan").order_by(AuditEvent.seq)).all()
@@ -330,7 +330,7 @@ def test_one_person_cannot_decide_two_disciplines_of_a_version(client, people):
     assert re.search(r'<option value="financial">Financiera</option>', page)
 
     response = client.post(url, data=review_data(csrf_token(client, url), discipline="legal"))
-    assert response.status_code == 302
+    assert response.status_code == 303
     page = client.get(url).get_data(as_text=True)
     assert '<option value="legal">' not in page and '<option value="financial">' in page
     assert "Usted ya decidió por Jurídica en esta versión" in page
@@ -362,7 +362,7 @@ def test_review_errors_are_shown_next_to_the_fields(client, people):
     response = client.post(url, data=review_data(
         token, discipline="monitoring", decision="request_changes",
         indicators="Agregue un indicador de permanencia escolar.", budget="  "))
-    assert response.status_code == 302
+    assert response.status_code == 303
     notes = db.session.scalars(select(ReviewObservation)).all()
     assert [(n.section, n.text) for n in notes] == [("indicators", "Agregue un indicador de permanencia escolar.")]
 
@@ -379,7 +379,7 @@ def test_a_full_round_through_the_pages_with_the_diff_of_the_new_version(client,
         assert 'data-changed="true"' not in page  # the first version has nothing to compare with
         response = client.post(url, data=review_data(csrf_token(client, url), discipline=who,
                                                      decision=decision, **notes))
-        assert response.status_code == 302, response.get_data(as_text=True)
+        assert response.status_code == 303, response.get_data(as_text=True)
         client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
 
     web_login(client, p["ngo"].email)
@@ -399,9 +399,9 @@ def test_a_full_round_through_the_pages_with_the_diff_of_the_new_version(client,
                                   "means_of_verification": "Constancias escolares"})
     response = client.post(f"/plans/{plan.id}/edit", data=editor_data(csrf_token(client, f"/plans/{plan.id}/edit"),
                                                                       content))
-    assert response.status_code == 302
+    assert response.status_code == 303
     response = client.post(f"/plans/{plan.id}/submit", data={"csrf_token": token})
-    assert response.status_code == 302
+    assert response.status_code == 303
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
 
     web_login(client, p["monitoring"].email)
