@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -27,7 +27,8 @@ from grants.permissions import Permission, Role
 from grants.security import require, visible
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments as enrollment_service
-from grants.domain_errors import Conflict, ValidationFailed
+from grants.domain_errors import ValidationFailed
+from grants.web.actions import submit
 from grants.web.paging import page_of
 from grants.workflows.enrollment import NGO_REPORTABLE, EnrollmentState, allowed
 
@@ -157,10 +158,21 @@ def agreement_beneficiaries(agreement_id):
 
 # --- one enrollment: status, personal data ---------------------------------------------------
 
-def _back_to_list(enrollment: Enrollment):
+def _list_url(agreement_id: int, anchor: str = "") -> str:
+    """The agreement's list, on the page and filter it was acted from."""
     keep = {k: v for k, v in request.args.items() if k in ("status", "active_on", "page") and v}
-    return redirect(url_for("beneficiary_pages.agreement_beneficiaries", agreement_id=enrollment.agreement_id,
-                            **keep) + f"#inscripcion-{enrollment.id}")
+    return url_for("beneficiary_pages.agreement_beneficiaries", agreement_id=agreement_id, **keep) + anchor
+
+
+def _row_action(enrollment: Enrollment, form_name: str, call, done, field: str):
+    """An action from one row of the list: done → back to that row; refused → the list again, the
+    refusal on that row (``field``: where a refusal that names no field is shown)."""
+    errors: dict = {}
+    return submit(None, call, done=done, place_errors=errors.update,
+                  then=_list_url(enrollment.agreement_id, f"#inscripcion-{enrollment.id}"),
+                  render=lambda status, refused: render_beneficiaries(
+                      db.session.get(Agreement, enrollment.agreement_id), status,
+                      row_errors={enrollment.id: {"form": form_name, **(errors or {field: [refused]})}}))
 
 
 @bp.post("/enrollments/<int:enrollment_id>/status")
@@ -170,18 +182,13 @@ def change_status(enrollment_id):
     target = request.form.get("status") or ""
     effective = _parse_day(request.form.get("effective_date"))
     reason = (request.form.get("reason") or "").strip()[:2000]
-    try:
+    def change():
         if effective is None:
             raise ValidationFailed(errors={"effective_date": [_l("Indique la fecha efectiva (AAAA-MM-DD).")]})
         enrollment_service.change_status(current_actor(), enrollment.id, target, effective, reason or None)
-    except (ValidationFailed, Conflict) as exc:
-        db.session.rollback()
-        errors = dict(exc.errors) if exc.errors else {"status": [exc.detail]}
-        return render_beneficiaries(db.session.get(Agreement, enrollment.agreement_id),
-                                    422 if isinstance(exc, ValidationFailed) else 409,
-                                    row_errors={enrollment_id: {"form": "status", **errors}})
-    flash(_l("Estado actualizado: %(state)s.", state=ENROLLMENT_STATE_LABELS[target]), "success")
-    return _back_to_list(enrollment)
+
+    return _row_action(enrollment, "status", change, field="status",
+                       done=lambda _: _l("Estado actualizado: %(state)s.", state=ENROLLMENT_STATE_LABELS[target]))
 
 
 @bp.post("/agreements/<int:agreement_id>/enrollments/activate")
@@ -191,37 +198,34 @@ def activate_selected(agreement_id):
     agreement = load_agreement(agreement_id)
     ids = [int(i) for i in request.form.getlist("enrollment_ids") if i.isdigit() and len(i) < 11]
     since = _parse_day(request.form.get("since"))
-    try:
+    def activate():
         if since is None:
             raise ValidationFailed(errors={"since": [_l("Indique desde qué día (AAAA-MM-DD).")]})
         if not ids:
             raise ValidationFailed(errors={"enrollment_ids": [_l("Seleccione al menos una persona validada.")]})
-        result = enrollment_service.activate_validated(current_actor(), agreement.id, since,
-                                                       request.form.get("reason"), enrollment_ids=ids)
-    except (ValidationFailed, Conflict) as exc:
-        db.session.rollback()
-        messages = [str(m) for ms in (exc.errors or {"": [exc.detail]}).values() for m in ms]
-        return render_beneficiaries(db.session.get(Agreement, agreement_id), 422, activation_errors=messages)
-    flash(_l("%(n)s persona(s) activas desde el %(day)s.", n=result["activated"], day=formats.day(since)),
-          "success")
-    keep = {k: v for k, v in request.args.items() if k in ("status", "active_on", "page") and v}
-    return redirect(url_for("beneficiary_pages.agreement_beneficiaries", agreement_id=agreement.id, **keep))
+        return enrollment_service.activate_validated(current_actor(), agreement.id, since,
+                                                     request.form.get("reason"), enrollment_ids=ids)
+
+    messages: list[str] = []
+    return submit(None, activate, then=_list_url(agreement.id),
+                  place_errors=lambda errors: messages.extend(str(m) for ms in errors.values() for m in ms),
+                  done=lambda result: _l("%(n)s persona(s) activas desde el %(day)s.", n=result["activated"],
+                                         day=formats.day(since)),
+                  render=lambda status, refused: render_beneficiaries(  # the activation box: 422 whatever refused it
+                      db.session.get(Agreement, agreement_id), 422, activation_errors=messages or [str(refused)]))
 
 
 @bp.post("/enrollments/<int:enrollment_id>/reveal")
 @login_required
 def reveal(enrollment_id):
     enrollment = _load_enrollment(enrollment_id)
-    try:
+    def reveal_once():
         enrollment_service.reveal_beneficiary(current_actor(), enrollment.beneficiary_id,
                                               (request.form.get("reason") or "")[:2000])
-    except ValidationFailed as exc:
-        db.session.rollback()
-        return render_beneficiaries(db.session.get(Agreement, enrollment.agreement_id), 422,
-                                    row_errors={enrollment_id: {"form": "reveal", **exc.errors}})
-    session[REVEALED] = [enrollment.beneficiary_id]
-    flash(_l("Datos completos mostrados una sola vez; la consulta quedó registrada en la bitácora."), "info")
-    return _back_to_list(enrollment)
+        session[REVEALED] = [enrollment.beneficiary_id]
+
+    return _row_action(enrollment, "reveal", reveal_once, field="reason", done=(
+        _l("Datos completos mostrados una sola vez; la consulta quedó registrada en la bitácora."), "info"))
 
 
 # --- monitoring: double enrollments ----------------------------------------------------------
@@ -265,14 +269,13 @@ def decide_double(enrollment_id):
     enrollment = _load_enrollment(enrollment_id)
     decision = request.form.get("decision")
     reason = (request.form.get("reason") or "")[:2000]
-    try:
+    def decide():
         if decision not in ("allow", "refuse"):
             raise ValidationFailed(errors={"decision": [_l("Elija permitir o rechazar.")]})
         enrollment_service.decide_double_enrollment(current_actor(), enrollment.id, decision == "allow", reason)
-    except (ValidationFailed, Conflict) as exc:
-        db.session.rollback()
-        errors = dict(exc.errors) if exc.errors else {"decision": [exc.detail]}
-        return _render_double(422 if isinstance(exc, ValidationFailed) else 409, {enrollment_id: errors})
-    flash(_l("Inscripción doble permitida.") if decision == "allow"
-          else _l("Inscripción doble rechazada: la persona queda retirada de este convenio."), "success")
-    return redirect(url_for("beneficiary_pages.double_enrollments"))
+
+    errors: dict = {}
+    return submit(None, decide, place_errors=errors.update, then=url_for("beneficiary_pages.double_enrollments"),
+                  done=_l("Inscripción doble permitida.") if decision == "allow"
+                  else _l("Inscripción doble rechazada: la persona queda retirada de este convenio."),
+                  render=lambda status, refused: _render_double(status, {enrollment_id: errors or {"decision": [refused]}}))

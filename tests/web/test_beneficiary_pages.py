@@ -174,7 +174,7 @@ def test_staff_see_masked_data_and_reveal_it_once_with_a_reason(app, ctx):
                              .where(AuditEvent.action == "personal_data.revealed")) == 0
 
     shown = post(monitoring, f"/enrollments/{enrollment.id}/reveal", {"reason": "Verificación de campo"}, page=url)
-    assert shown.status_code == 302
+    assert shown.status_code == 303
     html = monitoring.get(shown.headers["Location"]).get_data(as_text=True)
     assert "00016297-5" in html and born_on in html
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "personal_data.revealed")).one()
@@ -214,7 +214,7 @@ def test_status_changes_from_the_list_and_the_active_on_filter(app, ctx):
     response = post(monitoring, f"/enrollments/{first.id}/status",
                     {"status": "validated", "effective_date": iso("2026-06-01"), "reason": "visita de campo"},
                     page=url)
-    assert response.status_code == 302 and first.status == "validated"
+    assert response.status_code == 303 and first.status == "validated"
 
     # a date before the current state: the error next to the field, nothing changes
     response = post(ngo, f"/enrollments/{first.id}/status?status=validated",
@@ -226,11 +226,11 @@ def test_status_changes_from_the_list_and_the_active_on_filter(app, ctx):
 
     response = post(ngo, f"/enrollments/{first.id}/status",
                     {"status": "active", "effective_date": iso("2026-06-02"), "reason": "inicia"}, page=url)
-    assert response.status_code == 302 and first.status == "active"
+    assert response.status_code == 303 and first.status == "active"
     assert post(ngo, f"/enrollments/{second.id}/status",
                 {"status": "active", "effective_date": iso("2026-06-02"), "reason": ""}).status_code == 409
     assert post(ngo, f"/enrollments/{first.id}/status",
-                {"status": "inactive", "effective_date": iso("2026-08-01"), "reason": "se mudó"}).status_code == 302
+                {"status": "inactive", "effective_date": iso("2026-08-01"), "reason": "se mudó"}).status_code == 303
 
     def names(query):
         return re.findall(r"López Pérez, (Ana \d)", ngo.get(url + query).get_data(as_text=True))
@@ -275,7 +275,7 @@ def test_double_enrollment_is_warned_and_decided_by_monitoring(app, ctx):
     assert double.double_enrollment == "pending"
     done = post(monitoring, f"/enrollments/{double.id}/double-enrollment",
                 {"decision": "refuse", "reason": "Ya participa en el programa de otra ONG"})
-    assert done.status_code == 302
+    assert done.status_code == 303
     assert (double.status, double.double_enrollment) == ("withdrawn", "refused")
     assert "No hay inscripciones dobles pendientes" in monitoring.get("/double-enrollments").get_data(as_text=True)
     assert client_for(app, other["ngo"]).get("/double-enrollments").status_code == 403
