@@ -6,6 +6,7 @@ from pathlib import Path
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
+from jinja2 import Undefined
 
 from grants import formats
 from grants.extensions import babel
@@ -28,7 +29,8 @@ def select_locale() -> str:
 
 def init_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=TRANSLATIONS)
-    app.jinja_env.filters["money"] = formats.usd  # the one formatter of amounts for people
+    # the one formatter of amounts for people; an amount a page does not have (undefined) shows nothing
+    app.jinja_env.filters["money"] = lambda value: formats.usd(None if isinstance(value, Undefined) else value)
     app.jinja_env.filters["date"] = lambda v, fmt="medium": format_date(v, fmt) if v else ""
     app.jinja_env.filters["datetime"] = lambda v, fmt="short": format_datetime(v, fmt) if v else ""
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())

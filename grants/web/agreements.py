@@ -25,10 +25,10 @@ from grants.security import require, scope_to_user, visible
 from grants.services import agreement_document
 from grants.services import agreements as agreement_service
 from grants.services import files
-from grants.domain_errors import Conflict, ValidationFailed
+from grants.domain_errors import Conflict
 from grants.web import meetings as meeting_pages
 from grants.web.actions import submit
-from grants.web.forms import apply_errors, person_name
+from grants.web.forms import person_name
 from grants.web.paging import db_id, page_of
 from grants.workflows.agreement import AgreementState
 from grants.workflows.plan import PlanState
@@ -226,15 +226,16 @@ def new_agreement(plan_id):
         })
         return _render_form(form, plan, None, 200)
     form = AgreementForm()
-    if form.validate_on_submit():
-        try:
-            agreement = agreement_service.create_agreement(current_actor(), plan.id, form.to_data())
-            flash(_l("Convenio %(number)s creado como borrador.", number=agreement.number), "success")
-            return redirect(url_for("agreement_pages.agreement_page", agreement_id=agreement.id))
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_errors(form, exc.errors)
-    return _render_form(form, db.session.get(Plan, plan_id), None, 422)
+
+    def render(status, refused):
+        if refused:
+            flash(refused, "error")
+        return _render_form(form, db.session.get(Plan, plan_id), None, status)
+
+    return submit(form, lambda: agreement_service.create_agreement(current_actor(), plan.id, form.to_data()),
+                  done=lambda agreement: _l("Convenio %(number)s creado como borrador.", number=agreement.number),
+                  then=lambda agreement: url_for("agreement_pages.agreement_page", agreement_id=agreement.id),
+                  render=render)
 
 
 @bp.route("/agreements/<int:agreement_id>/edit", methods=["GET", "POST"])
@@ -252,16 +253,16 @@ def edit_agreement(agreement_id):
                     start_date=agreement.start_date.isoformat(), end_date=agreement.end_date.isoformat())
         return _render_form(AgreementForm(formdata=None, data=data), agreement.plan, agreement, 200)
     form = AgreementForm()
-    if form.validate_on_submit():
-        try:
-            agreement_service.update_agreement(current_actor(), agreement.id, form.to_data())
-            flash(_l("Convenio actualizado."), "success")
-            return redirect(url_for("agreement_pages.agreement_page", agreement_id=agreement.id))
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_errors(form, exc.errors)
-    agreement = db.session.get(Agreement, agreement_id)
-    return _render_form(form, agreement.plan, agreement, 422)
+
+    def render(status, refused):
+        if refused:
+            flash(refused, "error")
+        stored = db.session.get(Agreement, agreement_id)
+        return _render_form(form, stored.plan, stored, status)
+
+    return submit(form, lambda: agreement_service.update_agreement(current_actor(), agreement.id, form.to_data()),
+                  done=_l("Convenio actualizado."), render=render,
+                  then=url_for("agreement_pages.agreement_page", agreement_id=agreement.id))
 
 
 # --- state changes ---------------------------------------------------------------------------

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from grants.context import current_actor
-from grants.extensions import db
 from grants.services import attachments, documents
-from grants.domain_errors import Conflict, ValidationFailed
+from grants.domain_errors import ValidationFailed
+from grants.web.actions import submit
 
 bp = Blueprint("attachment_pages", __name__)
 
@@ -47,8 +47,9 @@ def upload(owner_type, owner_id):
         abort(404)
     attach, endpoint, argument = _OWNERS[owner_type]
     upload_ = request.files.get("file")
-    expires = None
-    try:
+
+    def attach_file():
+        expires = None
         if (request.form.get("expires_on") or "").strip():
             try:
                 expires = date.fromisoformat(request.form["expires_on"].strip())
@@ -58,15 +59,20 @@ def upload(owner_type, owner_id):
         limit = attachments.kind_limit(kind if kind in attachments.KINDS else "followup_annex")
         data = upload_.read(limit + 1) if upload_ else b""  # over the limit: the service says so (413)
         attach(current_actor(), owner_id, kind, upload_.filename if upload_ else None, data, expires)
-    except (ValidationFailed, Conflict) as exc:
+
+    def render(status, refused):
         # Refused (422, 409, or 413 for a file over its limit): the owner's page again, with the
         # reasons, under the refusal's status (as every upload form answers); nothing was stored.
-        db.session.rollback()
-        for messages in (exc.errors or {"": [exc.detail]}).values():
+        if refused:
+            flash(refused, "error")
+        response = make_response(current_app.view_functions[endpoint](**{argument: owner_id}))
+        response.status_code = status
+        return response
+
+    def place(errors):
+        for messages in errors.values():
             for message in messages:
                 flash(message, "error")
-        response = make_response(current_app.view_functions[endpoint](**{argument: owner_id}))
-        response.status_code = exc.status
-        return response
-    flash(_l("Documento adjuntado."), "success")
-    return redirect(url_for(endpoint, **{argument: owner_id}) + "#documentos", 303)
+
+    return submit(None, attach_file, done=_l("Documento adjuntado."), place_errors=place, render=render,
+                  then=url_for(endpoint, **{argument: owner_id}) + "#documentos")

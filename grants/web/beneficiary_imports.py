@@ -48,7 +48,7 @@ from grants.security import require, scope_to_user, visible
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments as enrollment_service
 from grants.domain_errors import Conflict, FileTooLarge, ValidationFailed
-from grants.web.actions import press
+from grants.web.actions import press, submit
 from grants.web.beneficiaries import (
     KIND_LABELS,
     UploadForm,
@@ -157,16 +157,23 @@ def upload(agreement_id):
     limit = imports.max_upload_bytes()
     upload_file = request.files.get("file")
     data = upload_file.read(limit + 1) if upload_file else b""  # over the limit: the service's 413
-    try:
+    def start():
         batch = imports.start_import(current_actor(), agreement.id, upload_file.filename if upload_file else "",
                                      data, form.kind.data)
-    except (ValidationFailed, Conflict) as exc:
-        db.session.rollback()
-        messages = exc.errors.get("file") or exc.errors.get("kind") or [exc.detail]
-        form.file.errors = list(form.file.errors or []) + list(messages)
-        return render_beneficiaries(db.session.get(Agreement, agreement_id), exc.status, upload_form=form)
-    _process(batch.id, current_user.id)  # committed with the upload (after_request)
-    return redirect(url_for("beneficiary_pages.batch_page", batch_id=batch.id))
+        _process(batch.id, current_user.id)  # the job, committed with the upload (after_request)
+        return batch
+
+    def place(errors):  # whatever is wrong with the list is said next to the file
+        form.file.errors = list(form.file.errors or []) + [str(m) for m in errors.get("file") or errors.get("kind")
+                                                           or [m for ms in errors.values() for m in ms]]
+
+    def render(status, refused):
+        if refused:
+            form.file.errors = list(form.file.errors or []) + [str(refused)]
+        return render_beneficiaries(db.session.get(Agreement, agreement_id), status, upload_form=form)
+
+    return submit(None, start, done=None, place_errors=place, render=render,
+                  then=lambda batch: url_for("beneficiary_pages.batch_page", batch_id=batch.id))
 
 
 # --- a batch: report, downloads, decisions ---------------------------------------------------

@@ -89,7 +89,7 @@ def test_the_full_agreement_flow_through_the_pages(client, people):
     assert db.session.scalar(select(Agreement)) is None
 
     response = client.post(new_url, data=agreement_form(token))
-    assert response.status_code == 302
+    assert response.status_code == 303
     agreement = db.session.scalars(select(Agreement)).one()
     url = f"/agreements/{agreement.id}"
     assert response.headers["Location"].endswith(url)
@@ -102,7 +102,7 @@ def test_the_full_agreement_flow_through_the_pages(client, people):
     edit = client.get(f"{url}/edit").get_data(as_text=True)
     assert 'value="80.00"' in edit
     response = client.post(f"{url}/edit", data=agreement_form(token, liquidation_threshold="75"))
-    assert response.status_code == 302
+    assert response.status_code == 303
     db.session.refresh(agreement)
     assert str(agreement.liquidation_threshold) == "75.00"
 

@@ -56,7 +56,7 @@ def upload(client, agreement_id, data, filename="lista.csv", kind="enrollment"):
 
 
 def batch_id_of(response) -> int:
-    assert response.status_code == 302, response.get_data(as_text=True)
+    assert response.status_code == 303, response.get_data(as_text=True)
     match = re.search(r"/beneficiary-imports/(\d+)$", response.headers["Location"])
     assert match, response.headers["Location"]
     return int(match.group(1))
