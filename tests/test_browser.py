@@ -382,7 +382,7 @@ def test_ngo_uploads_a_faulty_beneficiary_list_downloads_its_errors_fixes_it_and
     page.click("[data-testid=upload]")
     expect(page).to_have_url(re.compile(r"/beneficiary-imports/\d+$"))
     # processed in the background: the page refreshes itself until the report is ready
-    expect(page.locator("[data-testid=batch-state]")).to_have_text("Lista para confirmar")
+    expect(page.locator("[data-testid=batch-state]")).to_have_text("Lista para confirmar", timeout=20000)  # a job reads it; the page refreshes itself
     expect(page.locator("[data-count=total] strong")).to_have_text("4")
     expect(page.locator("[data-count=valid] strong")).to_have_text("3")
     expect(page.locator("[data-count=error] strong")).to_have_text("1")
@@ -419,7 +419,7 @@ def test_ngo_uploads_a_faulty_beneficiary_list_downloads_its_errors_fixes_it_and
     page.goto(beneficiaries_url)
     page.set_input_files("input[name=file]", str(fixed))
     page.click("[data-testid=upload]")
-    expect(page.locator("[data-testid=batch-state]")).to_have_text("Lista para confirmar")
+    expect(page.locator("[data-testid=batch-state]")).to_have_text("Lista para confirmar", timeout=20000)
     expect(page.locator("[data-count=valid] strong")).to_have_text("4")
     expect(page.locator("[data-count=error] strong")).to_have_text("0")
     page.click("[data-testid=confirm]")

@@ -132,7 +132,7 @@ def test_the_pages_validate_from_a_day_and_activate_the_ticked_people(ctx, clien
     page = f"/beneficiary-imports/{batch.id}"
     response = client.post(f"{page}/validate", data={"csrf_token": csrf_token(client, page),
                                                      "effective": day("2026-03-03").isoformat()})
-    assert response.status_code == 302
+    assert response.status_code == 303
     db.session.refresh(people["Ana"])
     assert since(people["Ana"]) == day("2026-03-03")
     listing = f"/agreements/{ctx['agreement'].id}/beneficiaries"
@@ -141,7 +141,7 @@ def test_the_pages_validate_from_a_day_and_activate_the_ticked_people(ctx, clien
     response = client.post(f"{listing[:-len('/beneficiaries')]}/enrollments/activate", data={
         "csrf_token": csrf_token(client, listing), "enrollment_ids": [str(people["Beto"].id)],
         "since": day("2026-03-10").isoformat(), "reason": "Inició talleres el 10"})
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
     db.session.refresh(people["Beto"])
     assert (people["Beto"].status, since(people["Beto"])) == ("active", day("2026-03-10"))
     refused = client.post(f"{listing[:-len('/beneficiaries')]}/enrollments/activate", data={
