@@ -66,11 +66,6 @@ def _cents(x: Decimal) -> Decimal:
     return Decimal(x).quantize(CENT)
 
 
-def _apply(statement, refusal) -> None:
-    if db.session.execute(statement.execution_options(synchronize_session=False)).rowcount != 1:
-        raise refusal
-
-
 # --- budget lines ------------------------------------------------------------------------------
 
 def _line_refusal(agreement_id: int, budget_line_id: int, amount: Decimal) -> NoRoom:
