@@ -4,6 +4,12 @@ After each flush we note which audited aggregates changed; ``record_event`` note
 audited. At commit, a changed aggregate with no event aborts the commit.
 Models opt in with ``__audit_type__`` (an aggregate root) or ``__audit_parent__`` (the
 relationship leading to the root); ``__audit_ignore__`` names bookkeeping columns.
+
+What it sees: entities changed through the session (its flushes). What it does not see: bulk SQL
+run with ``session.execute(insert(...)/update(...))`` — the set-based writes of a whole list
+(``beneficiary_imports.confirm_batch`` and ``validate_batch`` enroll or validate thousands of people
+in one statement) and the generated files' state. Those callers record their event themselves (one
+per batch, with the counts), and their tests check the event is there.
 """
 from __future__ import annotations
 
