@@ -91,6 +91,22 @@ def test_mixed_file_counts_are_exact_and_nothing_is_enrolled_before_confirmation
     assert db.session.scalar(select(func.count()).select_from(Enrollment)) == 10
     assert db.session.scalar(select(func.count()).select_from(EnrollmentPeriod)) == 10
     assert set(db.session.scalars(select(Enrollment.status))) == {"pending"}
+    # the enrollments are written in bulk (the audit guard does not see them): the batch's own event
+    # says who confirmed and what it made
+    confirmed = _event(batch, "beneficiary_import.confirmed")
+    assert confirmed.actor_id == ctx["ngo"].id and confirmed.after["enrollments_created"] == 10
+    imports.validate_batch(Actor.for_user(ctx["monitoring"]), batch.id)
+    validated = _event(batch, "beneficiary_import.validated")
+    assert validated.actor_id == ctx["monitoring"].id and validated.after["enrollments_validated"] == 10
+    assert set(db.session.scalars(select(Enrollment.status))) == {"validated"}
+
+
+def _event(batch, action):
+    from grants.models import AuditEvent
+
+    return db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == action, AuditEvent.entity_type == "import_batch",
+        AuditEvent.entity_id == str(batch.id))).one()
 
 
 def test_a_person_already_enrolled_is_updated_not_enrolled_twice(ctx):
