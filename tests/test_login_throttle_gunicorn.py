@@ -61,6 +61,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _until_every_worker_answers(base, access_log, workers: int) -> None:
+    """Each worker imports the app after it is forked: the first answer comes from the first one ready,
+    and on a busy machine the burst could find the others still importing (then one worker would
+    serve it all, and the test would prove nothing). Bursts of /healthz until every worker answered."""
+    opener = urllib.request.build_opener()
+    for _ in range(300):  # until they all answer (or gives up), not a timing assertion
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda _: _send(opener, f"{base}/healthz"), range(16)))
+        pids = {line.split()[0] for line in access_log.read_text().splitlines() if line.strip()}
+        if len(pids) >= workers:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"only {len(pids)} of {workers} gunicorn workers answered")
+
+
 @pytest.fixture
 def gunicorn(live_database, backend, tmp_path):
     """gunicorn, 4 workers, serving a fresh PostgreSQL schema that holds one user."""
@@ -92,6 +107,7 @@ def gunicorn(live_database, backend, tmp_path):
             time.sleep(0.1)
         else:
             pytest.fail("gunicorn did not answer /healthz")
+        _until_every_worker_answers(base, access_log, 4)
         yield base, email, access_log
     finally:
         server.terminate()
