@@ -117,13 +117,30 @@ def defer(task: str, **kwargs) -> None:
 
 
 def after_response(app: Flask, response) -> None:
-    """Inline mode: the jobs this request deferred run once the response is sent (unit of work)."""
+    """Inline mode: the jobs this request deferred run once the response is sent (unit of work):
+    as soon as the server has taken the body's last byte, or when it closes the response, whichever
+    comes first (once). Not on close alone: Werkzeug's development server (``make run``) closes a
+    response only after it has drained the request socket, which can wait for the browser to drop
+    the connection — a list or a check run would stay "processing" until then."""
     pending = g.pop("inline_jobs", None)
-    if pending:
-        def run_all():
-            for task, kwargs in pending:
-                run_now(app, task, **kwargs)
-        response.call_on_close(run_all)
+    if not pending:
+        return
+    started = []
+
+    def run_all():
+        if started:
+            return
+        started.append(True)
+        for task, kwargs in pending:
+            run_now(app, task, **kwargs)
+
+    def body_then_jobs(body):
+        yield from body
+        run_all()
+
+    if not response.is_streamed:  # a plain body: run the jobs right after its last chunk is taken
+        response.response = body_then_jobs(response.response)
+    response.call_on_close(run_all)
 
 
 def run_now(app: Flask, task: str, **kwargs) -> None:

@@ -40,7 +40,7 @@ def test_an_auditor_runs_checks_opens_a_finding_and_marks_it_justified(audit_ser
     page.select_option("select[name=agreement_id]", label=data["agreement"])
     page.click("[data-testid=run-checks]")
     # The run goes to a job; its page refreshes itself until the run is over, then links to its findings.
-    expect(page.locator("[data-testid=run-state]")).to_have_text("Terminada", timeout=15000)
+    expect(page.locator("[data-testid=run-state]")).to_have_text("Terminada", timeout=30000)
     expect(page.locator("[data-testid=run-scope]")).to_have_text(data["agreement"])
     page.click("[data-testid=run-findings]")
     expect(page.locator("[data-testid=run-filter]")).to_be_visible()
