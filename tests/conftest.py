@@ -220,9 +220,7 @@ def one_window():
     """Login throttling counts in fixed windows (a minute per address, 15 minutes per account): a test
     that counts attempts holds the clock still at the start of a 15-minute window, so no window ends in
     the middle of it (with time running, the 31st attempt of a minute could land in the next one)."""
-    from datetime import timezone
-
-    now = datetime.now(timezone.utc)
+    now = clock.utcnow()  # the suite's day (conftest moved the process there), never the real one
     start = now.replace(minute=now.minute - now.minute % 15, second=1, microsecond=0)
     with time_machine.travel(start, tick=False):
         yield start
