@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -50,7 +48,7 @@ class FileKind:
     check: Callable[[object, dict], None]  # the reader may have it (raises Forbidden / NotFound / …)
     version: Callable[[dict], str]          # what makes a file built earlier stale ("" = never)
     filename: Callable[[dict], str]
-    build: Callable[[dict], Path]           # a temporary file with the content (moved into storage)
+    build: Callable[[dict], Path | bytes]   # the content: bytes, or a temporary file (moved into storage)
 
 
 KINDS: dict[str, FileKind] = {}
@@ -119,12 +117,14 @@ def build_pending(file_id: int) -> str:
     if file is None or file.status != "pending":
         return "nothing to do"
     kind, params = KINDS[file.kind], dict(file.params)
-    temporary = kind.build(params)
-    try:
-        stored = files.store_path(temporary, FOLDER, kind.suffix)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    content = kind.build(params)
+    if isinstance(content, bytes):
+        stored = files.store(content, FOLDER, kind.suffix)
+    else:  # a large file written to disk: hashed and moved, never read into memory
+        try:
+            stored = files.store_path(content, FOLDER, kind.suffix)
+        finally:
+            content.unlink(missing_ok=True)
     done = db.session.execute(
         update(GeneratedFile).where(GeneratedFile.id == file_id, GeneratedFile.status == "pending")
         .values(status="ready", sha256=stored.sha256, size=stored.size, finished_at=utcnow())
@@ -153,13 +153,6 @@ def expire_files(older_than: timedelta = KEEP_FOR) -> int:
                 GeneratedFile.sha256 == file.sha256, GeneratedFile.status == "ready").limit(1)):
             _content_path(file).unlink(missing_ok=True)
     return len(old)
-
-
-def _temporary(suffix: str, content: bytes) -> Path:
-    handle, name = tempfile.mkstemp(prefix="fondos-generated-", suffix=suffix)
-    with os.fdopen(handle, "wb") as out:
-        out.write(content)
-    return Path(name)
 
 
 # --- kinds --------------------------------------------------------------------------------------
@@ -207,10 +200,10 @@ def _audit_head(params: dict) -> str:
 
 
 def _legislature_kind(suffix: str, mimetype: str) -> FileKind:
-    def build(params: dict) -> Path:
+    def build(params: dict) -> bytes:
         from grants.services import legislature
 
-        return _temporary(f".{suffix}", legislature.build_file(legislature.report_data(params["year"]), suffix))
+        return legislature.build_file(legislature.report_data(params["year"]), suffix)
 
     name = f"legislature_{suffix}"
     return FileKind(name, f".{suffix}", mimetype, check=_legislature_check, version=_audit_head,
