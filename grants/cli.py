@@ -15,6 +15,7 @@ from grants.extensions import db
 from grants.models import Agreement, Enrollment, Organization, Plan, Supplier, User
 from grants.permissions import Role
 from grants.domain_errors import ValidationFailed
+from grants.workflows.import_batch import BatchKind, BatchState
 
 demo_cli = AppGroup("demo", help="Datos de demostración.")
 users_cli = AppGroup("users", help="Usuarios.")
@@ -170,7 +171,7 @@ def _estimate_rows(path) -> int | None:
 @beneficiaries_cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--agreement", "agreement_ref", required=True, help="Agreement id or number (MJSP-CONV-2026-0001).")
-@click.option("--kind", type=click.Choice(["enrollment", "status"]), default="enrollment", show_default=True)
+@click.option("--kind", type=click.Choice([k.value for k in BatchKind]), default=BatchKind.ENROLLMENT.value, show_default=True)
 @click.option("--user", "email", default=None, help="The NGO user it is uploaded for (default: the first one).")
 @click.option("--confirm", is_flag=True, help="Confirm the batch when it has no errors.")
 def beneficiaries_import(file: Path, agreement_ref: str, kind: str, email: str | None, confirm: bool) -> None:
@@ -207,7 +208,7 @@ def beneficiaries_import(file: Path, agreement_ref: str, kind: str, email: str |
             with unit_of_work():
                 batch = imports.import_file(actor, agreement.id, file.name, file.read_bytes(), kind, progress)
                 batch_id = batch.id
-                if confirm and batch.status == "ready" and batch.rows_error == 0:
+                if confirm and batch.status == BatchState.READY and batch.rows_error == 0:
                     imports.confirm_batch(actor, batch.id)
         except ValidationFailed as exc:
             click.echo()
@@ -220,7 +221,7 @@ def beneficiaries_import(file: Path, agreement_ref: str, kind: str, email: str |
                f"{batch.rows_warning} con advertencias, {batch.rows_error} con errores.")
     if batch.failure:
         click.echo(f"Motivo: {batch.failure}", err=True)
-    sys.exit(0 if batch.status in ("ready", "confirmed") else 1)
+    sys.exit(0 if batch.status in (BatchState.READY, BatchState.CONFIRMED) else 1)
 
 
 def register_cli(app: Flask) -> None:

@@ -31,6 +31,8 @@ from procrastinate.sync_psycopg_connector import SyncPsycopgConnector, wrap_exce
 from sqlalchemy.engine import make_url
 
 from grants.extensions import db
+from grants.workflows.audit_check import RunState
+from grants.workflows.import_batch import BatchState
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +179,7 @@ def _process_beneficiary_list(app: Flask, batch_id: int, user_id: int, request_i
         try:
             with unit_of_work():
                 batch = db.session.get(ImportBatch, batch_id)
-                if batch is None or batch.status != "processing":
+                if batch is None or batch.status != BatchState.PROCESSING:
                     return "nothing to do"  # processed already (a retried job): its effect happened once
                 actor = Actor.for_user(db.session.get(User, user_id), request_id=request_id,
                                        remote_addr=remote_addr)
@@ -253,7 +255,7 @@ def _run_check_run(app: Flask, run_id: int, user_id: int, request_id: str | None
         try:
             with unit_of_work():
                 run = db.session.get(AuditCheckRun, run_id)
-                if run is None or run.status != "running":
+                if run is None or run.status != RunState.RUNNING:
                     return "nothing to do"
                 actor = Actor.for_user(db.session.get(User, user_id), request_id=request_id)
                 try:

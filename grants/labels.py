@@ -101,6 +101,13 @@ RECEIPT_STATE_LABELS = {
     "rejected": _l("Rechazado"),
 }
 
+SUPPLIER_STATE_LABELS = {
+    "proposed": _l("Propuesto"),
+    "validated": _l("Validado"),
+    "rejected": _l("Rechazado"),
+    "superseded": _l("Reemplazado por una versión nueva"),
+}
+
 FINDING_STATE_LABELS = {
     "open": _l("Abierto"),
     "justified": _l("Justificado"),

@@ -18,7 +18,8 @@ from grants.clock import today
 from grants.context import acting_user, current_actor, request_id
 from grants.extensions import db
 from grants.models import AuditCheckRun, AuditFinding
-from grants.models.findings import FINDING_SEVERITIES, FINDING_STATES
+from grants.models.findings import FINDING_SEVERITIES
+from grants.workflows.audit_check import DECISIONS, FindingState, RunState
 from grants.permissions import Permission
 from grants.security import require
 from grants.services import audit_checks as service
@@ -37,7 +38,7 @@ class AuditCheckRunSchema(Schema):
         "description": "Only this agreement (omit for all)"})
     fiscal_year = fields.Integer(allow_none=True, validate=validate.Range(min=2000, max=2100), metadata={
         "description": "Only agreements whose allocation is of this fiscal year"})
-    status = fields.String(dump_only=True, metadata={"enum": ["running", "finished", "failed"]})
+    status = fields.String(dump_only=True, metadata={"enum": [s.value for s in RunState]})
     started_by_id = fields.Integer(dump_only=True)
     started_at = fields.DateTime(dump_only=True)
     finished_at = fields.DateTime(dump_only=True)
@@ -63,7 +64,7 @@ class AuditFindingSchema(Schema):
     summary = fields.String(dump_only=True)
     evidence = fields.Dict(dump_only=True, metadata={"description": "Amounts as strings, dates ISO 8601"})
     amount = MoneyField(dump_only=True, allow_none=True, metadata={"type": "string", "example": "1500.00"})
-    status = fields.String(dump_only=True, metadata={"enum": list(FINDING_STATES)})
+    status = fields.String(dump_only=True, metadata={"enum": [s.value for s in FindingState]})
     note = fields.String(dump_only=True, allow_none=True)
     decided_by_id = fields.Integer(dump_only=True, allow_none=True)
     decided_at = fields.DateTime(dump_only=True, allow_none=True)
@@ -77,7 +78,7 @@ class AuditFindingSchema(Schema):
 
 class AuditFindingFilterSchema(Schema):
     rule_code = fields.String(validate=validate.OneOf([r.code for r in RULES]))
-    status = fields.String(validate=validate.OneOf(FINDING_STATES))
+    status = fields.String(validate=validate.OneOf([s.value for s in FindingState]))
     severity = fields.String(validate=validate.OneOf(FINDING_SEVERITIES))
     agreement_id = fields.Integer(validate=ID_RANGE)
     present = fields.Boolean()
@@ -88,7 +89,7 @@ class AuditFindingQuerySchema(PageArgsSchema, AuditFindingFilterSchema):
 
 
 class FindingDecisionSchema(Schema):
-    status = fields.String(required=True, validate=validate.OneOf(["justified", "confirmed", "resolved"]), metadata={
+    status = fields.String(required=True, validate=validate.OneOf([s.value for s in FindingState if s in DECISIONS]), metadata={
         "description": "open → justified | confirmed; justified → confirmed; confirmed → resolved"})
     note = fields.String(required=True, validate=validate.Length(max=5000))
 

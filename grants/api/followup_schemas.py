@@ -8,7 +8,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 from grants import models
 from grants.api.fields import PageArgsSchema, nullable_from, page_schema
 from grants.api.schemas import ID_RANGE
-from grants.models.followup import MEASURE_STATES, MEASURES, SANCTION_TYPES, SEVERITIES
+from grants.models.followup import MEASURES, SANCTION_TYPES, SEVERITIES
+from grants.workflows.incident import MeasureState
 from grants.money import format_amount, parse_amount
 
 DECIMAL = {"type": "string", "example": "45.50"}
@@ -111,7 +112,7 @@ class IncidentSchema(Schema):
     urgent_reason = fields.String(load_default=None, allow_none=True, validate=TEXT)
     sanction_type = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(SANCTION_TYPES))
     fine_amount = DecimalString(load_default=None, allow_none=True, metadata=DECIMAL)
-    measure_status = fields.String(dump_only=True, metadata={"enum": list(MEASURE_STATES)})
+    measure_status = fields.String(dump_only=True, metadata={"enum": [s.value for s in MeasureState]})
     reply_due = fields.Date(dump_only=True, allow_none=True)
     measure_decided_by_id = fields.Integer(dump_only=True, allow_none=True)
     measure_decided_at = fields.DateTime(dump_only=True, allow_none=True)
@@ -149,7 +150,7 @@ class IncidentSchema(Schema):
     def _fine(self, incident):
         from grants.services import fines
 
-        if incident.sanction_type != "fine" or incident.measure_status != "in_effect":
+        if incident.sanction_type != "fine" or incident.measure_status != MeasureState.IN_EFFECT:
             return None
         return {"amount": format_amount(incident.fine_amount), "owed": format_amount(fines.owed(incident)),
                 "collected": format_amount(fines.collected(incident)),

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields
 
 from grants.api.blueprint import Blueprint
 from grants.context import acting_user, current_actor
-from grants.models.generated_file import GENERATED_FILE_STATES
+from grants.workflows.generated_file import FileState
 from grants.services import generated_files as service
 
 blp = Blueprint("files", __name__, url_prefix="/api/v1/files",
@@ -21,7 +21,7 @@ RETRY_AFTER_SECONDS = 2
 class GeneratedFileSchema(Schema):
     id = fields.Integer(dump_only=True)
     kind = fields.String(dump_only=True, metadata={"enum": sorted(service.KINDS)})
-    status = fields.String(dump_only=True, metadata={"enum": list(GENERATED_FILE_STATES)})
+    status = fields.String(dump_only=True, metadata={"enum": [s.value for s in FileState]})
     filename = fields.String(dump_only=True)
     mimetype = fields.String(dump_only=True)
     size = fields.Integer(dump_only=True, allow_none=True, metadata={"description": "Bytes, once ready"})
@@ -33,7 +33,7 @@ class GeneratedFileSchema(Schema):
                              metadata={"description": "Where the content is, once ready"})
 
     def _download(self, file):
-        return url_for("files.file_content", file_id=file.id) if file.status == "ready" else None
+        return url_for("files.file_content", file_id=file.id) if file.status == FileState.READY else None
 
 
 def _send(file):
@@ -48,7 +48,7 @@ def request_and_serve(kind: str, params: dict, localized: bool = False):
     if localized:
         params = {**params, "locale": str(get_locale() or "es")}
     file = service.request_file(current_actor(), kind, params)
-    if file.status == "ready":
+    if file.status == FileState.READY:
         return _send(file)
     body = GeneratedFileSchema().dump(file)
     return body, 202, {"Location": url_for("files.get_file", file_id=file.id),

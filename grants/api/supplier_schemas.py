@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from grants import models
 from grants.api.fields import MoneyField, PageArgsSchema, nullable_from, page_schema, person_name
 from grants.api.schemas import ID_RANGE
-from grants.models.supplier import SUPPLIER_STATES
+from grants.workflows.supplier import SupplierState
 from grants.validation.supplier import CHECK_NAMES, failed
 
 DECIMAL = {"type": "string", "example": "12.50"}
@@ -38,7 +38,7 @@ class SupplierSchema(Schema):
     bank_account = fields.String(required=True, validate=validate.Length(max=60))
     items = fields.List(fields.Nested(SupplierItemSchema), required=True,
                         metadata={"description": "Goods and services with their unit prices (at least one)"})
-    status = fields.String(dump_only=True, metadata={"enum": list(SUPPLIER_STATES)})
+    status = fields.String(dump_only=True, metadata={"enum": [s.value for s in SupplierState]})
     checks = fields.Dict(dump_only=True, metadata={
         "description": f"Automatic checks by name ({', '.join(CHECK_NAMES)}): ok, code, detail (Spanish); "
                        "conflict_of_interest also lists its matches"})
@@ -56,7 +56,7 @@ class SupplierUpdateSchema(SupplierSchema):
 
 
 class SupplierQuerySchema(PageArgsSchema):
-    status = fields.String(validate=validate.OneOf(SUPPLIER_STATES))
+    status = fields.String(validate=validate.OneOf([s.value for s in SupplierState]))
     agreement_id = fields.Integer(validate=ID_RANGE)
 
 

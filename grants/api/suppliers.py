@@ -27,6 +27,7 @@ from grants.security import require, scope_to_user, visible
 from grants.services import debarment
 from grants.services import suppliers as service
 from grants.domain_errors import Forbidden
+from grants.workflows.supplier import SupplierState
 
 blp = Blueprint("suppliers", __name__, url_prefix="/api/v1", description="Proveedores y lista de inhabilitados")
 
@@ -56,7 +57,7 @@ class AgreementSuppliers(MethodView):
         agreement = _agreement(agreement_id)
         query = select(Supplier).where(Supplier.agreement_id == agreement.id)
         if not args["include_superseded"]:
-            query = query.where(Supplier.status != "superseded")
+            query = query.where(Supplier.status != SupplierState.SUPERSEDED)
         query = query.order_by(Supplier.legal_name, Supplier.version, Supplier.id).options(*SUPPLIER_LOAD)
         return paginate(db.session, query, args)
 

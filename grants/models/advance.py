@@ -19,15 +19,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.models.agreement import Agreement
-from grants.models.base import Base, Money, TimestampMixin, UTCDateTime, utcnow
+from grants.models.base import Base, Money, State, TimestampMixin, UTCDateTime, known_states, utcnow
 from grants.models.plan import PlanBudgetLine, PlanTranche
 from grants.models.user import User
-from grants.workflows.advance import AdvanceState, ReceiptState
+from grants.workflows.advance import AdvanceState, ReceiptState, StatementState
 from grants.workflows.deposit import DepositState
 from grants.money import ZERO
 
-_STATES = ", ".join(f"'{s.value}'" for s in AdvanceState)
-_RECEIPT_STATES = ", ".join(f"'{s.value}'" for s in ReceiptState)
 
 
 class Advance(TimestampMixin, Base):
@@ -40,7 +38,7 @@ class Advance(TimestampMixin, Base):
     tranche_id: Mapped[int] = mapped_column(ForeignKey("plan_tranches.id"), nullable=False)
     tranche_number: Mapped[int] = mapped_column(Integer, nullable=False)
     amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
-    status: Mapped[str] = mapped_column(String(12), nullable=False, default=AdvanceState.REQUESTED)
+    status: Mapped[AdvanceState] = mapped_column(State(AdvanceState, 12), nullable=False, default=AdvanceState.REQUESTED)
     # Receipts must be dated inside the period; the statement is due by liquidation_due.
     period_start: Mapped[date] = mapped_column(Date, nullable=False)
     period_end: Mapped[date] = mapped_column(Date, nullable=False)
@@ -71,7 +69,7 @@ class Advance(TimestampMixin, Base):
     refunds: Mapped[list[Refund]] = relationship(back_populates="advance", order_by="Refund.id")
 
     __table_args__ = (
-        CheckConstraint(f"status IN ({_STATES})", name="status_known"),
+        known_states(AdvanceState),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("fine_withheld >= 0", name="withheld_not_negative"),
         CheckConstraint("period_end >= period_start", name="period_ordered"),
@@ -117,7 +115,8 @@ class ExpenseStatement(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     advance_id: Mapped[int] = mapped_column(ForeignKey("advances.id"), nullable=False, index=True)
     number: Mapped[int] = mapped_column(Integer, nullable=False)
-    status: Mapped[str] = mapped_column(String(12), nullable=False, default="submitted")
+    status: Mapped[StatementState] = mapped_column(State(StatementState, 12), nullable=False,
+                                                  default=StatementState.SUBMITTED)
     total: Mapped[Decimal] = mapped_column(Money, nullable=False)
     source_filename: Mapped[str | None] = mapped_column(String(200))
     file_sha256: Mapped[str | None] = mapped_column(String(64))
@@ -131,7 +130,7 @@ class ExpenseStatement(Base):
 
     __table_args__ = (
         UniqueConstraint("advance_id", "number"),
-        CheckConstraint("status IN ('submitted', 'reviewed')", name="status_known"),
+        known_states(StatementState),
         CheckConstraint("total > 0", name="total_positive"),
     )
 
@@ -162,7 +161,7 @@ class Receipt(Base):
     description: Mapped[str] = mapped_column(String(300), nullable=False)
     budget_line_id: Mapped[int] = mapped_column(ForeignKey("plan_budget_lines.id"), nullable=False)
     amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default=ReceiptState.PENDING)
+    status: Mapped[ReceiptState] = mapped_column(State(ReceiptState, 10), nullable=False, default=ReceiptState.PENDING)
     decision_reason: Mapped[str | None] = mapped_column(Text)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -178,7 +177,7 @@ class Receipt(Base):
         # A statement's receipts by date: the receipts dated before their advance's transfer (liquidation
         # check receipt_before_disbursement) are a short range of it per statement.
         Index("ix_expense_receipts_statement_issue", "statement_id", "issue_date"),
-        CheckConstraint(f"status IN ({_RECEIPT_STATES})", name="status_known"),
+        known_states(ReceiptState),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("status != 'rejected' OR length(decision_reason) > 0", name="rejected_has_reason"),
         # A supplier's document is used once, in any statement of any agreement (unless rejected).
@@ -196,14 +195,13 @@ class Receipt(Base):
     )
 
 
-_DEPOSIT_STATES = ", ".join(f"'{s.value}'" for s in DepositState)
 
 
 def deposit_checks() -> tuple:
     """CHECKs every declared bank deposit shares (refunds, fine payments)."""
     return (
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint(f"status IN ({_DEPOSIT_STATES})", name="status_known"),
+        known_states(DepositState),
         # decided_by_id is NULL only for refunds recorded before treasury confirmed them (migration 0008).
         CheckConstraint("status = 'declared' OR decided_at IS NOT NULL", name="decision_recorded"),
         CheckConstraint("status != 'rejected' OR length(rejection_reason) > 0", name="rejected_has_reason"),
@@ -224,7 +222,7 @@ class Refund(Base):
     bank_name: Mapped[str | None] = mapped_column(String(120))
     bank_reference: Mapped[str] = mapped_column(String(60), nullable=False)
     refunded_on: Mapped[date] = mapped_column(Date, nullable=False)  # the deposit's date
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default=DepositState.DECLARED,
+    status: Mapped[DepositState] = mapped_column(State(DepositState, 10), nullable=False, default=DepositState.DECLARED,
                                         server_default=DepositState.DECLARED.value)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)  # who declared
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

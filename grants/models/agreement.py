@@ -17,13 +17,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.models.allocation import Allocation
-from grants.models.base import Base, Money, TimestampMixin, UTCDateTime, utcnow
+from grants.models.base import Base, Money, State, TimestampMixin, UTCDateTime, known_states, utcnow
 from grants.models.organization import Organization
 from grants.models.plan import Plan, PlanVersion
 from grants.models.user import User
 from grants.workflows.agreement import AgreementState
 
-_STATES = ", ".join(f"'{s.value}'" for s in AgreementState)
 
 
 class Agreement(TimestampMixin, Base):
@@ -38,7 +37,8 @@ class Agreement(TimestampMixin, Base):
     plan_version_id: Mapped[int] = mapped_column(ForeignKey("plan_versions.id"), nullable=False)
     allocation_id: Mapped[int] = mapped_column(ForeignKey("allocations.id"), nullable=False)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
-    status: Mapped[str] = mapped_column(String(20), nullable=False, default=AgreementState.DRAFT)
+    status: Mapped[AgreementState] = mapped_column(State(AgreementState, 20), nullable=False,
+                                                    default=AgreementState.DRAFT)
     amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
     object: Mapped[str] = mapped_column(Text, nullable=False)
     ministry_obligations: Mapped[str] = mapped_column(Text, nullable=False)
@@ -73,7 +73,7 @@ class Agreement(TimestampMixin, Base):
 
     __table_args__ = (
         UniqueConstraint("year", "sequence"),
-        CheckConstraint(f"status IN ({_STATES})", name="status_known"),
+        known_states(AgreementState),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("liquidation_threshold > 0 AND liquidation_threshold <= 100", name="threshold_range"),
         CheckConstraint("prefinancing_days IS NULL OR prefinancing_days BETWEEN 1 AND 180", name="prefinancing_range"),
@@ -100,8 +100,8 @@ class AgreementStatusChange(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"), nullable=False, index=True)
-    from_status: Mapped[str | None] = mapped_column(String(20))
-    to_status: Mapped[str] = mapped_column(String(20), nullable=False)
+    from_status: Mapped[AgreementState | None] = mapped_column(State(AgreementState, 20))
+    to_status: Mapped[AgreementState] = mapped_column(State(AgreementState, 20), nullable=False)
     action: Mapped[str] = mapped_column(String(40), nullable=False)
     reason: Mapped[str | None] = mapped_column(Text)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -109,6 +109,8 @@ class AgreementStatusChange(Base):
 
     agreement: Mapped[Agreement] = relationship(back_populates="history")
     actor: Mapped[User | None] = relationship()
+
+    __table_args__ = (known_states(AgreementState, "from_status"), known_states(AgreementState, "to_status"))
 
 
 class AgreementCounter(Base):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, MetaData, Numeric, TypeDecorator
+from sqlalchemy import CheckConstraint, DateTime, MetaData, Numeric, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from grants import clock
@@ -44,6 +44,33 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+class State(TypeDecorator):
+    """A lifecycle's state (a ``StrEnum`` of ``grants.workflows``): stored as its text, read back as
+    the Enum member, so ``Mapped[PaymentState]`` is true. A value the lifecycle does not know is
+    refused before it reaches the database; ``known_states`` writes the same list as a CHECK."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum, length: int):
+        if max(len(s.value) for s in enum) > length:
+            raise ValueError(f"{enum.__name__}: a state is longer than {length}")
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else self.enum(value)
+
+
+def known_states(enum, column: str = "status") -> CheckConstraint:
+    """The database's own list of a lifecycle's states: ``CHECK (status IN (...))``."""
+    listed = ", ".join(f"'{s.value}'" for s in enum)
+    return CheckConstraint(f"{column} IN ({listed})", name=f"{column}_known")
 
 
 class Base(DeclarativeBase):

@@ -20,14 +20,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.models.agreement import Agreement
-from grants.models.base import Base, TimestampMixin, UTCDateTime, utcnow
+from grants.models.base import Base, State, TimestampMixin, UTCDateTime, known_states, utcnow
 from grants.models.user import User
 from grants.permissions import Role
+from grants.workflows.enrollment import EnrollmentState
+from grants.workflows.import_batch import BatchKind, BatchState
 
 DOCUMENT_TYPES = ("dui", "partida_nacimiento", "carne_minoridad", "pasaporte", "otro")
-ENROLLMENT_STATES = ("pending", "validated", "active", "inactive", "withdrawn")
-BATCH_KINDS = ("enrollment", "status")
-BATCH_STATES = ("processing", "ready", "failed", "confirmed", "discarded", "validated")
 ROW_OUTCOMES = ("valid", "warning", "error")
 
 
@@ -72,8 +71,8 @@ class ImportBatch(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"), nullable=False, index=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
-    kind: Mapped[str] = mapped_column(String(12), nullable=False, default="enrollment")
-    status: Mapped[str] = mapped_column(String(12), nullable=False, default="processing")
+    kind: Mapped[BatchKind] = mapped_column(State(BatchKind, 12), nullable=False, default=BatchKind.ENROLLMENT)
+    status: Mapped[BatchState] = mapped_column(State(BatchState, 12), nullable=False, default=BatchState.PROCESSING)
     filename: Mapped[str] = mapped_column(String(255), nullable=False)
     file_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     file_size: Mapped[int] = mapped_column(BigInteger, nullable=False)
@@ -96,8 +95,8 @@ class ImportBatch(TimestampMixin, Base):
     uploaded_by: Mapped[User] = relationship(foreign_keys=[uploaded_by_id])
 
     __table_args__ = (
-        CheckConstraint(f"kind IN ({_in(BATCH_KINDS)})", name="kind_known"),
-        CheckConstraint(f"status IN ({_in(BATCH_STATES)})", name="status_known"),
+        known_states(BatchKind, "kind"),
+        known_states(BatchState),
         CheckConstraint("rows_valid + rows_warning + rows_error = rows_total OR status IN ('processing', 'failed')",
                         name="counts_add_up"),
         CheckConstraint("status NOT IN ('confirmed', 'validated') OR rows_error = 0 OR rows_valid + rows_warning > 0",
@@ -155,7 +154,7 @@ class ImportRow(Base):
     sex: Mapped[str | None] = mapped_column(String(1))
     municipality_code: Mapped[str | None] = mapped_column(String(4))
     enrollment_date: Mapped[date | None] = mapped_column(Date)  # in a status list: the effective date
-    status: Mapped[str | None] = mapped_column(String(12))
+    status: Mapped[EnrollmentState | None] = mapped_column(State(EnrollmentState, 12))
     status_reason: Mapped[str | None] = mapped_column(Text)
     # Set-based cross-checks, filled after all rows are stored (messages are rendered from them):
     duplicate_of_row: Mapped[int | None] = mapped_column(Integer)  # the same person earlier in the file
@@ -166,6 +165,7 @@ class ImportRow(Base):
 
     __table_args__ = (
         CheckConstraint(f"outcome IN ({_in(ROW_OUTCOMES)})", name="outcome_known"),
+        known_states(EnrollmentState),   # a status list's row: the state it asks for (NULL when unreadable)
     )
 
 
@@ -179,7 +179,8 @@ class Enrollment(TimestampMixin, Base):
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"), nullable=False)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
     beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiaries.id"), nullable=False, index=True)
-    status: Mapped[str] = mapped_column(String(12), nullable=False, default="pending")
+    status: Mapped[EnrollmentState] = mapped_column(State(EnrollmentState, 12), nullable=False,
+                                                     default=EnrollmentState.PENDING)
     enrolled_on: Mapped[date] = mapped_column(Date, nullable=False)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
     # Active in another agreement when enrolled: kept pending until monitoring decides.
@@ -197,7 +198,7 @@ class Enrollment(TimestampMixin, Base):
         UniqueConstraint("agreement_id", "beneficiary_id"),
         # an agreement's list in id order, to any page: the offset walks this index, not a sort
         Index("ix_enrollments_agreement_id_id", "agreement_id", "id"),
-        CheckConstraint(f"status IN ({_in(ENROLLMENT_STATES)})", name="status_known"),
+        known_states(EnrollmentState),
         CheckConstraint("double_enrollment IS NULL OR double_enrollment IN ('pending', 'allowed', 'refused')",
                         name="double_enrollment_known"),
         CheckConstraint("double_enrollment IS NULL OR double_enrollment = 'pending' "
@@ -228,7 +229,7 @@ class EnrollmentPeriod(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"), nullable=False)
-    status: Mapped[str] = mapped_column(String(12), nullable=False)
+    status: Mapped[EnrollmentState] = mapped_column(State(EnrollmentState, 12), nullable=False)
     valid_from: Mapped[date] = mapped_column(Date, nullable=False)
     valid_to: Mapped[date | None] = mapped_column(Date)
     reason: Mapped[str | None] = mapped_column(Text)
@@ -239,7 +240,7 @@ class EnrollmentPeriod(Base):
     enrollment: Mapped[Enrollment] = relationship(back_populates="periods")
 
     __table_args__ = (
-        CheckConstraint(f"status IN ({_in(ENROLLMENT_STATES)})", name="status_known"),
+        known_states(EnrollmentState),
         CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="period_ordered"),
         Index("ix_enrollment_periods_current", "enrollment_id", unique=True,
               sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),

@@ -20,8 +20,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.models.agreement import Agreement
-from grants.models.base import Base, Money, UTCDateTime, utcnow
+from grants.models.base import Base, Money, State, UTCDateTime, known_states, utcnow
 from grants.models.user import User
+from grants.workflows.assembly_report import ReportState
 from grants.workflows.final_liquidation import FINAL, LiquidationState, SignOffDecision
 from grants.workflows.plan import Discipline
 
@@ -51,7 +52,8 @@ class FinalLiquidation(Base):
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"), nullable=False)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
     revision: Mapped[int] = mapped_column(Integer, nullable=False)
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default=LiquidationState.PROPOSED)
+    status: Mapped[LiquidationState] = mapped_column(State(LiquidationState, 10), nullable=False,
+                                                      default=LiquidationState.PROPOSED)
     assigned: Mapped[Decimal] = mapped_column(Money, nullable=False)
     paid_directly: Mapped[Decimal] = mapped_column(Money, nullable=False)
     advanced: Mapped[Decimal] = mapped_column(Money, nullable=False)
@@ -85,7 +87,7 @@ class FinalLiquidation(Base):
         UniqueConstraint("id", "agreement_id", "prepared_by_id"),
         Index("ix_final_liquidations_live", "agreement_id", unique=True,
               sqlite_where=text("status != 'returned'"), postgresql_where=text("status != 'returned'")),
-        CheckConstraint(f"status IN ({_in(LiquidationState)})", name="status_known"),
+        known_states(LiquidationState),
         CheckConstraint("revision >= 1", name="revision_positive"),
         CheckConstraint("(status = 'proposed') = (closed_at IS NULL)", name="closed_unless_proposed"),
         CheckConstraint("verdict IN ('cumple', 'cumple_parcialmente', 'no_cumple')", name="verdict_known"),
@@ -187,7 +189,7 @@ class LegislatureReport(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     fiscal_year: Mapped[int] = mapped_column(Integer, nullable=False)
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default="generated")
+    status: Mapped[ReportState] = mapped_column(State(ReportState, 10), nullable=False, default=ReportState.GENERATED)
     agreements: Mapped[int] = mapped_column(Integer, nullable=False)
     totals: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     pdf_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -199,7 +201,7 @@ class LegislatureReport(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
-        CheckConstraint("status IN ('generated', 'sent')", name="status_known"),
+        known_states(ReportState),
         CheckConstraint("status != 'sent' OR sent_at IS NOT NULL", name="sent_has_time"),
         Index("ix_legislature_reports_sent_year", "fiscal_year", unique=True,
               sqlite_where=text("status = 'sent'"), postgresql_where=text("status = 'sent'")),

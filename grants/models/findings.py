@@ -8,10 +8,10 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Intege
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.models.agreement import Agreement
-from grants.models.base import Base, Money, UTCDateTime, utcnow
+from grants.workflows.audit_check import FindingState, RunState
+from grants.models.base import Base, Money, State, UTCDateTime, known_states, utcnow
 from grants.models.user import User
 
-FINDING_STATES = ("open", "justified", "confirmed", "resolved")
 FINDING_SEVERITIES = ("low", "medium", "high")
 
 
@@ -22,7 +22,7 @@ class AuditCheckRun(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     agreement_id: Mapped[int | None] = mapped_column(ForeignKey("agreements.id"))
     fiscal_year: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default="running")
+    status: Mapped[RunState] = mapped_column(State(RunState, 10), nullable=False, default=RunState.RUNNING)
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -33,7 +33,7 @@ class AuditCheckRun(Base):
     counts: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     failure: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (CheckConstraint("status IN ('running', 'finished', 'failed')", name="status_known"),)
+    __table_args__ = (known_states(RunState),)
 
 
 class AuditFinding(Base):
@@ -56,7 +56,7 @@ class AuditFinding(Base):
     summary: Mapped[str] = mapped_column(Text, nullable=False)
     evidence: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     amount: Mapped[Decimal | None] = mapped_column(Money)
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default="open")
+    status: Mapped[FindingState] = mapped_column(State(FindingState, 10), nullable=False, default=FindingState.OPEN)
     note: Mapped[str | None] = mapped_column(Text)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -71,7 +71,7 @@ class AuditFinding(Base):
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
     __table_args__ = (
-        CheckConstraint("status IN ('open', 'justified', 'confirmed', 'resolved')", name="status_known"),
+        known_states(FindingState),
         CheckConstraint("severity IN ('low', 'medium', 'high')", name="severity_known"),
         CheckConstraint("status = 'open' OR length(note) > 0", name="decision_has_note"),
         Index("ix_audit_findings_rule_status", "rule_code", "status"),

@@ -10,7 +10,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.models.advance import deposit_checks
-from grants.models.base import Base, Money, UTCDateTime, utcnow
+from grants.models.base import Base, Money, State, UTCDateTime, utcnow
 from grants.models.followup import Incident
 from grants.models.user import User
 from grants.workflows.deposit import DepositState
@@ -30,7 +30,7 @@ class FinePayment(Base):
     bank_reference: Mapped[str | None] = mapped_column(String(60))
     deposited_on: Mapped[date | None] = mapped_column(Date)
     advance_id: Mapped[int | None] = mapped_column(ForeignKey("advances.id"))  # the advance it was withheld from
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default=DepositState.DECLARED)
+    status: Mapped[DepositState] = mapped_column(State(DepositState, 10), nullable=False, default=DepositState.DECLARED)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

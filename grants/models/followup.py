@@ -19,7 +19,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.models.agreement import Agreement
-from grants.models.base import Base, Money, UTCDateTime, utcnow
+from grants.workflows.incident import IncidentState, MeasureState
+from grants.models.base import Base, Money, State, UTCDateTime, known_states, utcnow
 from grants.models.plan import PlanActivity, PlanIndicator
 from grants.models.user import User
 
@@ -29,7 +30,6 @@ MEASURES = ("observation", "sanction", "suspension", "termination")
 DUE_PROCESS_MEASURES = ("sanction", "suspension", "termination")
 SANCTION_TYPES = ("written_warning", "fine")
 # A measure: waiting for the NGO's reply (or its deadline), in effect, or withdrawn after the reply.
-MEASURE_STATES = ("pending_reply", "in_effect", "withdrawn")
 
 
 class FollowUpReport(Base):
@@ -110,7 +110,8 @@ class Incident(Base):
     measure_detail: Mapped[str] = mapped_column(Text, nullable=False)
     # Due process (issue 10 §5): a sanction, suspension or termination waits for the NGO's reply
     # until ``reply_due`` unless it is urgent, and says why; then the ministry applies or withdraws it.
-    measure_status: Mapped[str] = mapped_column(String(14), nullable=False, default="in_effect",
+    measure_status: Mapped[MeasureState] = mapped_column(State(MeasureState, 14), nullable=False,
+                                                         default=MeasureState.IN_EFFECT,
                                                 server_default="in_effect")
     urgent: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=text("false"))
     urgent_reason: Mapped[str | None] = mapped_column(Text)
@@ -124,7 +125,7 @@ class Incident(Base):
     fine_amount: Mapped[Decimal | None] = mapped_column(Money)
     deduction_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deduction_accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default="open")
+    status: Mapped[IncidentState] = mapped_column(State(IncidentState, 10), nullable=False, default=IncidentState.OPEN)
     resolution: Mapped[str | None] = mapped_column(Text)
     reported_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -137,8 +138,7 @@ class Incident(Base):
     reply: Mapped[IncidentReply | None] = relationship(back_populates="incident", uselist=False)
 
     __table_args__ = (
-        CheckConstraint(f"measure_status IN ({', '.join(repr(s) for s in MEASURE_STATES)})",
-                        name="measure_status_known"),
+        known_states(MeasureState, "measure_status"),
         CheckConstraint("measure != 'observation' OR measure_status = 'in_effect'", name="observation_at_once"),
         CheckConstraint("measure_status != 'pending_reply' OR reply_due IS NOT NULL", name="pending_has_deadline"),
         CheckConstraint("NOT urgent OR length(urgent_reason) > 0", name="urgency_explained"),
@@ -151,7 +151,7 @@ class Incident(Base):
         CheckConstraint("deduction_accepted_at IS NULL OR sanction_type = 'fine'", name="deduction_of_a_fine"),
         CheckConstraint("severity IN ('low', 'medium', 'high', 'critical')", name="severity_known"),
         CheckConstraint("measure IN ('observation', 'sanction', 'suspension', 'termination')", name="measure_known"),
-        CheckConstraint("status IN ('open', 'resolved')", name="status_known"),
+        known_states(IncidentState),
         CheckConstraint("length(description) > 0 AND length(measure_detail) > 0", name="described"),
         CheckConstraint("status != 'resolved' OR (resolution IS NOT NULL AND resolved_at IS NOT NULL)",
                         name="resolved_has_resolution"),
@@ -162,7 +162,7 @@ class Incident(Base):
 
     @property
     def awaits_reply(self) -> bool:
-        return self.measure_status == "pending_reply"
+        return self.measure_status == MeasureState.PENDING_REPLY
 
 
 class IncidentReply(Base):

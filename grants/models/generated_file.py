@@ -17,9 +17,9 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from grants.models.base import Base, UTCDateTime, utcnow
+from grants.workflows.generated_file import FileState
+from grants.models.base import Base, State, UTCDateTime, known_states, utcnow
 
-GENERATED_FILE_STATES = ("pending", "ready", "failed", "expired")
 
 
 class GeneratedFile(Base):
@@ -29,7 +29,7 @@ class GeneratedFile(Base):
     kind: Mapped[str] = mapped_column(String(40), nullable=False)
     params: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending")
+    status: Mapped[FileState] = mapped_column(State(FileState, 10), nullable=False, default=FileState.PENDING)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     filename: Mapped[str] = mapped_column(String(200), nullable=False)
     mimetype: Mapped[str] = mapped_column(String(100), nullable=False)
@@ -40,7 +40,7 @@ class GeneratedFile(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'ready', 'failed', 'expired')", name="status_known"),
+        known_states(FileState),
         CheckConstraint("status <> 'ready' OR (sha256 IS NOT NULL AND size IS NOT NULL AND finished_at IS NOT NULL)",
                         name="ready_has_content"),
         CheckConstraint("size IS NULL OR size >= 0", name="size_not_negative"),
@@ -49,4 +49,4 @@ class GeneratedFile(Base):
     )
 
     def is_ready(self) -> bool:
-        return self.status == "ready"
+        return self.status == FileState.READY

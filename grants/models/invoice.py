@@ -21,14 +21,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import text
 
 from grants.models.agreement import Agreement
-from grants.models.base import Base, Money, TimestampMixin, UTCDateTime, utcnow
+from grants.models.base import Base, Money, State, TimestampMixin, UTCDateTime, known_states, utcnow
 from grants.models.beneficiary import Enrollment
 from grants.models.plan import PlanBudgetLine
 from grants.models.supplier import Supplier
 from grants.models.user import User
 from grants.workflows.payment import InvoiceState
 
-_STATES = ", ".join(f"'{s.value}'" for s in InvoiceState)
 
 
 class Invoice(TimestampMixin, Base):
@@ -50,7 +49,7 @@ class Invoice(TimestampMixin, Base):
     advance_invoice: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
                                                   server_default=text("false"))
     total: Mapped[Decimal] = mapped_column(Money, nullable=False)
-    status: Mapped[str] = mapped_column(String(12), nullable=False, default=InvoiceState.REGISTERED)
+    status: Mapped[InvoiceState] = mapped_column(State(InvoiceState, 12), nullable=False, default=InvoiceState.REGISTERED)
     void_reason: Mapped[str | None] = mapped_column(Text)
     registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
@@ -62,7 +61,7 @@ class Invoice(TimestampMixin, Base):
 
     __table_args__ = (
         UniqueConstraint("supplier_tax_id", "number"),
-        CheckConstraint(f"status IN ({_STATES})", name="status_known"),
+        known_states(InvoiceState),
         CheckConstraint("total > 0", name="total_positive"),
         CheckConstraint("period_end >= period_start", name="period_ordered"),
         CheckConstraint("status != 'voided' OR void_reason IS NOT NULL", name="voided_has_reason"),

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.models.agreement import Agreement
 from grants.models.allocation import Allocation
-from grants.models.base import Base, UTCDateTime, utcnow
+from grants.models.base import Base, State, UTCDateTime, known_states, utcnow
 from grants.models.plan import Plan
 from grants.models.user import User
 from grants.permissions import Permission
@@ -42,7 +42,6 @@ from grants.workflows.commitment import CommitmentState
 
 INSTITUTIONS = ("ministry", "ngo")
 STAGES = ("allocation", "plan", "agreement")
-_COMMITMENT_STATES = ", ".join(f"'{s.value}'" for s in CommitmentState)
 
 
 def _set(column: str) -> str:
@@ -139,7 +138,8 @@ class Commitment(Base):
     description: Mapped[str] = mapped_column(Text, nullable=False)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     due_on: Mapped[date] = mapped_column(Date, nullable=False)
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default=CommitmentState.OPEN)
+    status: Mapped[CommitmentState] = mapped_column(State(CommitmentState, 10), nullable=False,
+                                                     default=CommitmentState.OPEN)
     close_note: Mapped[str | None] = mapped_column(Text)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -154,7 +154,7 @@ class Commitment(Base):
         ForeignKeyConstraint(["meeting_id", "organization_id"], ["meetings.id", "meetings.organization_id"]),
         # "My overdue commitments": the owner's open ones by due date (the home page asks on every visit).
         Index("ix_commitments_owner_status_due", "owner_id", "status", "due_on"),
-        CheckConstraint(f"status IN ({_COMMITMENT_STATES})", name="status_known"),
+        known_states(CommitmentState),
         CheckConstraint("length(description) > 0", name="described"),
         CheckConstraint("(status = 'open' AND closed_at IS NULL AND closed_by_id IS NULL) OR "
                         "(status != 'open' AND closed_at IS NOT NULL AND closed_by_id IS NOT NULL)",

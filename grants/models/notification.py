@@ -6,7 +6,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from grants.models.base import Base, UTCDateTime, utcnow
+from grants.workflows.outbox import OutboxState
+from grants.models.base import Base, State, UTCDateTime, known_states, utcnow
 from grants.models.user import User
 
 
@@ -33,7 +34,8 @@ class OutboxEmail(Base):
     to_address: Mapped[str] = mapped_column(String(254), nullable=False)
     subject: Mapped[str] = mapped_column(String(300), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending", index=True)
+    status: Mapped[OutboxState] = mapped_column(State(OutboxState, 10), nullable=False, default=OutboxState.PENDING,
+                                                 index=True)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
@@ -41,6 +43,6 @@ class OutboxEmail(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status_known"),
+        known_states(OutboxState),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     )

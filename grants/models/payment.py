@@ -18,14 +18,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.models.agreement import Agreement
-from grants.models.base import Base, Money, TimestampMixin, UTCDateTime, utcnow
+from grants.models.base import Base, Money, State, TimestampMixin, UTCDateTime, known_states, utcnow
 from grants.models.beneficiary import Enrollment
 from grants.models.invoice import Invoice, InvoiceLine
 from grants.models.supplier import Supplier
 from grants.models.user import User
 from grants.workflows.payment import PaymentState
 
-_STATES = ", ".join(f"'{s.value}'" for s in PaymentState)
 
 
 class Payment(TimestampMixin, Base):
@@ -37,7 +36,7 @@ class Payment(TimestampMixin, Base):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), nullable=False)
     supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"), nullable=False)
-    status: Mapped[str] = mapped_column(String(12), nullable=False, default=PaymentState.PREPARED)
+    status: Mapped[PaymentState] = mapped_column(State(PaymentState, 12), nullable=False, default=PaymentState.PREPARED)
     invoiced_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
     deducted_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
     amount: Mapped[Decimal] = mapped_column(Money, nullable=False)  # payable: invoiced − deducted
@@ -65,7 +64,7 @@ class Payment(TimestampMixin, Base):
         back_populates="payment", order_by="PaymentAuthorization.at", cascade="all, delete-orphan")
 
     __table_args__ = (
-        CheckConstraint(f"status IN ({_STATES})", name="status_known"),
+        known_states(PaymentState),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("deducted_amount >= 0", name="deducted_not_negative"),
         CheckConstraint("invoiced_amount = ROUND(amount + deducted_amount, 2)", name="amount_adds_up"),

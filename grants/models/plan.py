@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.models.allocation import Allocation
-from grants.models.base import Base, Money, TimestampMixin, UTCDateTime, utcnow
+from grants.models.base import Base, Money, State, TimestampMixin, UTCDateTime, known_states, utcnow
 from grants.models.organization import Organization
 from grants.models.user import User
 from grants.workflows.plan import Decision, Discipline, PlanState
@@ -42,7 +42,7 @@ class Plan(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     allocation_id: Mapped[int] = mapped_column(ForeignKey("allocations.id"), nullable=False, unique=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
-    status: Mapped[str] = mapped_column(String(20), nullable=False, default=PlanState.DRAFT)
+    status: Mapped[PlanState] = mapped_column(State(PlanState, 20), nullable=False, default=PlanState.DRAFT)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     rejection_reason: Mapped[str | None] = mapped_column(Text)
 
@@ -53,7 +53,7 @@ class Plan(TimestampMixin, Base):
     )
 
     __table_args__ = (
-        CheckConstraint(f"status IN ({_in(PlanState)})", name="status_known"),
+        known_states(PlanState),
         CheckConstraint("status != 'rejected' OR rejection_reason IS NOT NULL", name="rejection_has_reason"),
     )
 

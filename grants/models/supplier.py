@@ -18,10 +18,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.models.agreement import Agreement
-from grants.models.base import Base, Money, TimestampMixin, UTCDateTime
+from grants.models.base import Base, Money, State, TimestampMixin, UTCDateTime, known_states
 from grants.models.user import User
+from grants.workflows.supplier import SupplierState
 
-SUPPLIER_STATES = ("proposed", "validated", "rejected", "superseded")
 
 
 class Supplier(TimestampMixin, Base):
@@ -43,7 +43,8 @@ class Supplier(TimestampMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(8))
     bank_name: Mapped[str] = mapped_column(String(120), nullable=False)
     bank_account: Mapped[str] = mapped_column(String(34), nullable=False)
-    status: Mapped[str] = mapped_column(String(12), nullable=False, default="proposed")
+    status: Mapped[SupplierState] = mapped_column(State(SupplierState, 12), nullable=False,
+                                                   default=SupplierState.PROPOSED)
     # Automatic checks, each by name: {"identity": {"ok": true}, "conflict_of_interest": {"ok": false, "detail": …}}
     checks: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     decision_reason: Mapped[str | None] = mapped_column(Text)
@@ -57,7 +58,7 @@ class Supplier(TimestampMixin, Base):
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
     __table_args__ = (
-        CheckConstraint("status IN ('proposed', 'validated', 'rejected', 'superseded')", name="status_known"),
+        known_states(SupplierState),
         CheckConstraint("tax_id_type IN ('nit', 'dui')", name="tax_id_type_known"),
         CheckConstraint("status != 'rejected' OR decision_reason IS NOT NULL", name="rejection_has_reason"),
         CheckConstraint("version > 0", name="version_positive"),
@@ -70,7 +71,7 @@ class Supplier(TimestampMixin, Base):
 
     @property
     def is_payable(self) -> bool:
-        return self.status == "validated"
+        return self.status == SupplierState.VALIDATED
 
 
 class SupplierItem(Base):

@@ -25,6 +25,7 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 from grants import formats
 from grants.reports.agreement_pdf import MINISTRY, _NumberedCanvas, _text
 from grants.reports.pdf_page import BLUE, MARGIN, RED, WIDTH, decorate, grid, pairs
+from grants.workflows.final_liquidation import LiquidationState
 
 NOT_APPROVED = "NO APROBADA"
 RETURNED = "DEVUELTA"
@@ -108,16 +109,16 @@ class FinalLiquidationActa:
 
     @property
     def approved(self) -> bool:
-        return self.status == "approved"
+        return self.status == LiquidationState.APPROVED
 
     @property
     def mark(self) -> str | None:
         """What every page says in red, or None once the three disciplines approved."""
-        if self.status == "approved":
+        if self.status == LiquidationState.APPROVED:
             return None
-        if self.status == "recorded":
+        if self.status == LiquidationState.RECORDED:
             return RECORDED
-        if self.status == "returned":
+        if self.status == LiquidationState.RETURNED:
             return f"{NOT_APPROVED} — {RETURNED}"
         return NOT_APPROVED
 
@@ -172,7 +173,7 @@ def _signoff_cell(s: ActaSignOff) -> Paragraph:
 
 def _signoffs(doc: FinalLiquidationActa) -> KeepTogether:
     parts: list = [Paragraph("Aprobación de las tres disciplinas", _HEADING)]
-    if doc.status == "recorded":
+    if doc.status == LiquidationState.RECORDED:
         parts.append(Paragraph(
             f"Liquidación final registrada por el administrador del convenio el "
             f"{formats.day(doc.decided_on or doc.prepared_on)}, antes de que se exigiera la aprobación de las "
@@ -185,10 +186,10 @@ def _signoffs(doc: FinalLiquidationActa) -> KeepTogether:
     if doc.approved:
         parts.append(Paragraph(f"Aprobada por las tres disciplinas el {formats.day(doc.decided_on)}: el convenio "
                                "queda liquidado.", _BODY))
-    elif doc.status == "returned":
+    elif doc.status == LiquidationState.RETURNED:
         parts.append(Paragraph(f"{NOT_APPROVED}: devuelta al administrador el "
                                f"{formats.day(doc.decided_on)}; se prepara una nueva revisión.", _MARK))
-    elif doc.status == "proposed":
+    elif doc.status == LiquidationState.PROPOSED:
         pending = sum(1 for s in doc.signoffs if s.name is None)
         parts.append(Paragraph(f"{NOT_APPROVED}: faltan {pending} de las 3 aprobaciones; el convenio sigue en "
                                "cierre.", _MARK))
@@ -212,7 +213,7 @@ def _earlier(doc: FinalLiquidationActa) -> list:
 def _decorate(canvas: Canvas, page: int, pages: int, doc: FinalLiquidationActa) -> None:
     decorate(canvas, page, pages,
              title=f"Acta de liquidación final · Convenio {doc.agreement_number} · revisión {doc.revision}",
-             mark=doc.mark, watermark=NOT_APPROVED if doc.status != "recorded" else "SIN FIRMAS", watermark_size=60,
+             mark=doc.mark, watermark=NOT_APPROVED if doc.status != LiquidationState.RECORDED else "SIN FIRMAS", watermark_size=60,
              generated_on=doc.generated_on, status_label=doc.status_label)
 
 

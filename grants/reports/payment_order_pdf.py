@@ -21,6 +21,7 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 from grants import formats
 from grants.reports.agreement_pdf import MINISTRY, _NumberedCanvas, _text, amount_in_words
 from grants.reports.pdf_page import BLUE, MARGIN, WIDTH, decorate, grid, pairs
+from grants.workflows.payment import PaymentState
 
 NOT_EXECUTED = "NO EJECUTADO"
 CANCELLED = "CANCELADO"
@@ -98,7 +99,7 @@ class PaymentOrder:
 
     @property
     def executed(self) -> bool:
-        return self.status == "executed"
+        return self.status == PaymentState.EXECUTED
 
 
 def _pairs(rows: list[tuple[str, str]]):
@@ -153,7 +154,7 @@ def _transfer(doc: PaymentOrder) -> list:
     if doc.executed:
         return [_pairs([("Transferencia bancaria", f"Referencia {_text(doc.bank_reference or '')}"),
                         ("Fecha de transferencia", formats.day(doc.transfer_date) if doc.transfer_date else "")])]
-    if doc.status == "cancelled":
+    if doc.status == PaymentState.CANCELLED:
         return [Paragraph(f"<b>Pago cancelado.</b> Motivo: {_text(doc.cancel_reason or '')}", _BODY)]
     return [Paragraph("<b>Transferencia pendiente:</b> esta orden no acredita pago alguno mientras no registre la "
                       "referencia y la fecha de la transferencia bancaria.", _BODY)]
@@ -162,9 +163,9 @@ def _transfer(doc: PaymentOrder) -> list:
 def _decorate(canvas: Canvas, page: int, pages: int, doc: PaymentOrder) -> None:
     mark = None
     if not doc.executed:
-        mark = f"{CANCELLED} — {NOT_EXECUTED}" if doc.status == "cancelled" else NOT_EXECUTED
+        mark = f"{CANCELLED} — {NOT_EXECUTED}" if doc.status == PaymentState.CANCELLED else NOT_EXECUTED
     decorate(canvas, page, pages, title=f"Orden de pago {doc.number} · Convenio {doc.agreement_number}",
-             mark=mark, watermark=CANCELLED if doc.status == "cancelled" else NOT_EXECUTED, watermark_size=64,
+             mark=mark, watermark=CANCELLED if doc.status == PaymentState.CANCELLED else NOT_EXECUTED, watermark_size=64,
              generated_on=doc.generated_on, status_label=doc.status_label)
 
 

@@ -62,16 +62,12 @@ from grants.clock import today
 from grants.extensions import db
 from grants.models import Agreement, AuditCheckRun, AuditFinding, Organization
 from grants.models.base import utcnow
-from grants.models.findings import FINDING_SEVERITIES, FINDING_STATES
+from grants.models.findings import FINDING_SEVERITIES
 from grants.permissions import Permission
 from grants.domain_errors import Conflict, FieldErrors, Forbidden, NotFound
+from grants.workflows import audit_check as lifecycle
+from grants.workflows.audit_check import FindingState, RunAction, RunState
 
-DECISIONS: dict[str, frozenset[str]] = {
-    "open": frozenset({"justified", "confirmed"}),
-    "justified": frozenset({"confirmed"}),
-    "confirmed": frozenset({"resolved"}),
-    "resolved": frozenset(),
-}
 NOTE_MAX = 5000
 _CHUNK = 500
 
@@ -109,7 +105,7 @@ def request_run(actor: Actor, agreement_id: int | None = None, fiscal_year: int 
     the run recorded (``running``) in the caller's transaction, so a refused request leaves nothing."""
     _runner(actor)
     _scope(agreement_id, fiscal_year)
-    run = AuditCheckRun(agreement_id=agreement_id, fiscal_year=fiscal_year, status="running",
+    run = AuditCheckRun(agreement_id=agreement_id, fiscal_year=fiscal_year, status=RunState.RUNNING,
                         started_by_id=actor.user_id, started_at=utcnow())
     db.session.add(run)
     db.session.flush()
@@ -120,9 +116,10 @@ def request_run(actor: Actor, agreement_id: int | None = None, fiscal_year: int 
 def fail_run(actor: Actor, run_id: int, reason: str) -> AuditCheckRun | None:
     """A requested run whose job failed: it says so (and why) instead of staying ``running``."""
     run = db.session.get(AuditCheckRun, run_id, with_for_update=True)
-    if run is None or run.status != "running":
+    if run is None or run.status != RunState.RUNNING:
         return run
-    run.status, run.finished_at, run.failure = "failed", utcnow(), reason[:2000]
+    run.status = lifecycle.RUN_LIFECYCLE.next_state(run.status, RunAction.FAIL)
+    run.finished_at, run.failure = utcnow(), reason[:2000]
     db.session.flush()
     record_event(db.session, actor, "audit.checks_failed", "audit_check_run", run.id, after=snapshot(run))
     return run
@@ -137,11 +134,11 @@ def run_checks(actor: Actor, agreement_id: int | None = None, fiscal_year: int |
     scope = _scope(agreement_id, fiscal_year)
     if run_id is not None:
         run = db.session.get(AuditCheckRun, run_id, with_for_update=True)
-        if run is None or run.status != "running":
+        if run is None or run.status != RunState.RUNNING:
             raise Conflict(_l("Esta revisión ya terminó."), code="run_finished")
     snapshot_id = _exported_snapshot()
     if run_id is None:
-        run = AuditCheckRun(agreement_id=agreement_id, fiscal_year=fiscal_year, status="running",
+        run = AuditCheckRun(agreement_id=agreement_id, fiscal_year=fiscal_year, status=RunState.RUNNING,
                             started_by_id=actor.user_id, started_at=utcnow())
         db.session.add(run)
         db.session.flush()
@@ -156,7 +153,8 @@ def run_checks(actor: Actor, agreement_id: int | None = None, fiscal_year: int |
     gone_ids = _mark_absent(run, scope)
     db.session.expire_all()  # the bulk statements bypassed the identity map
     run = db.session.get(AuditCheckRun, run.id)
-    run.status, run.finished_at, run.rules_run = "finished", utcnow(), len(RULES)
+    run.status = lifecycle.RUN_LIFECYCLE.next_state(run.status, RunAction.FINISH)
+    run.finished_at, run.rules_run = utcnow(), len(RULES)
     run.findings_new, run.findings_seen, run.counts = len(new_ids), seen, counts
     db.session.flush()
     record_event(db.session, actor, "audit.checks_run", "audit_check_run", run.id, after={
@@ -291,7 +289,7 @@ def _upsert(run: AuditCheckRun, found: Iterable[FindingRow]) -> tuple[list[int],
             inserts.append({"fingerprint": fp, "rule_code": row.rule_code, "severity": row.severity,
                             "agreement_id": row.agreement_id, "organization_id": row.organization_id,
                             "entity_type": row.entity_type, "entity_id": str(row.entity_id)[:60], **values,
-                            "status": "open", "first_run_id": run.id, "last_run_id": run.id,
+                            "status": FindingState.OPEN, "first_run_id": run.id, "last_run_id": run.id,
                             "first_seen_at": now, "last_seen_at": now, "present": True})
     if inserts:
         db.session.execute(insert(table), inserts)
@@ -323,7 +321,7 @@ def _mark_absent(run: AuditCheckRun, scope: Scope) -> list[int]:
 # --- decisions -------------------------------------------------------------------------------
 
 def decide_finding(actor: Actor, finding_id: int, status: str, note: str | None) -> AuditFinding:
-    """An auditor decides a finding (see DECISIONS), always with a note."""
+    """An auditor decides a finding (``workflows.audit_check``), always with a note."""
     user = actor.user
     if user is None or not user.can(Permission.FINDINGS_DECIDE):
         raise Forbidden(_l("Solo auditoría interna decide sobre los hallazgos."))
@@ -331,7 +329,7 @@ def decide_finding(actor: Actor, finding_id: int, status: str, note: str | None)
     if finding is None:
         raise NotFound()
     errors = FieldErrors()
-    if status not in FINDING_STATES or status == "open":
+    if status not in lifecycle.DECISIONS:
         errors.add("status", _l("Indique «justificado», «confirmado» o «resuelto»."))
     text = " ".join(str(note or "").split()) if isinstance(note, (str, type(None))) else ""
     if not text:
@@ -339,14 +337,14 @@ def decide_finding(actor: Actor, finding_id: int, status: str, note: str | None)
     elif len(text) > NOTE_MAX:
         errors.add("note", _l("Máximo %(n)s caracteres.", n=NOTE_MAX))
     errors.raise_if_any()
-    if status not in DECISIONS[finding.status]:
+    if status not in lifecycle.allowed_actions(finding.status):
         from grants.labels import FINDING_STATE_LABELS
 
         raise Conflict(_l("El hallazgo está «%(from)s» y no puede pasar a «%(to)s».", **{
             "from": FINDING_STATE_LABELS[finding.status], "to": FINDING_STATE_LABELS[status]}),
             code="invalid_transition")
     before = snapshot(finding)
-    finding.status, finding.note = status, text
+    finding.status, finding.note = lifecycle.next_state(finding.status, status), text
     finding.decided_by_id, finding.decided_at = actor.user_id, utcnow()
     db.session.flush()
     record_event(db.session, actor, "audit.finding_decided", "audit_finding", finding.id, before=before,
@@ -428,5 +426,5 @@ def findings_pdf(findings: list[AuditFinding], title: str | None = None) -> byte
     return build(export_records(findings), generated_on=today(), title=title)
 
 
-__all__ = ["DECISIONS", "FINDING_SEVERITIES", "decide_finding", "export_records", "fingerprint",
+__all__ = ["FINDING_SEVERITIES", "decide_finding", "export_records", "fingerprint",
            "findings_pdf", "findings_query", "findings_xlsx", "run_checks", "settings_for"]

@@ -35,7 +35,9 @@ from grants.validation.beneficiary_rows import (
     map_headers,
 )
 from grants.validation.tabular import UnreadableFile, open_table
+from grants.workflows import import_batch as lifecycle
 from grants.workflows.enrollment import NGO_REPORTABLE, allowed
+from grants.workflows.import_batch import UNREAD_STATES, BatchAction, BatchKind, BatchState
 
 log = logging.getLogger(__name__)
 FOLDER = "beneficiary-lists"
@@ -58,7 +60,7 @@ def _frame(agreement: Agreement) -> AgreementFrame:
 
 # --- upload -----------------------------------------------------------------------------------
 
-def start_import(actor: Actor, agreement_id: int, filename: str, data: bytes, kind: str = "enrollment") -> ImportBatch:
+def start_import(actor: Actor, agreement_id: int, filename: str, data: bytes, kind: str = BatchKind.ENROLLMENT) -> ImportBatch:
     """Store the uploaded file and open a batch (status ``processing``)."""
     agreement = db.session.get(Agreement, agreement_id)
     user = actor.user
@@ -69,14 +71,14 @@ def start_import(actor: Actor, agreement_id: int, filename: str, data: bytes, ki
     if agreement.status not in IMPORTABLE_STATES:
         raise Conflict(_l("Las listas se reciben solo para convenios firmados o en ejecución."),
                        code="agreement_not_in_execution")
-    if kind not in ("enrollment", "status"):
+    if kind not in tuple(BatchKind):
         raise ValidationFailed(errors={"kind": [_l("Tipo de lista desconocido.")]})
     # What the list is comes from its bytes (the one upload check), never from its name.
     found = attachments.check_file(data, attachments.TABLES, max_upload_bytes())
     suffix = found.suffix
     stored = files.store(data, FOLDER, suffix)
     batch = ImportBatch(agreement_id=agreement.id, organization_id=agreement.organization_id, kind=kind,
-                        status="processing", filename=attachments.clean_filename(filename, suffix, "lista"),
+                        status=BatchState.PROCESSING, filename=attachments.clean_filename(filename, suffix, "lista"),
                         file_sha256=stored.sha256,
                         file_size=stored.size, file_format=suffix.lstrip("."), uploaded_by_id=user.id,
                         headers=[])
@@ -100,7 +102,7 @@ def process_batch(actor: Actor, batch_id: int, progress: Callable[[int], None] |
     batch = db.session.get(ImportBatch, batch_id, with_for_update={"key_share": True})
     if batch is None:
         raise NotFound()
-    if batch.status != "processing":
+    if batch.status != BatchState.PROCESSING:
         raise Conflict(_l("Esta lista ya fue procesada."), code="batch_processed")
     agreement = batch.agreement
     frame = _frame(agreement)
@@ -112,9 +114,9 @@ def process_batch(actor: Actor, batch_id: int, progress: Callable[[int], None] |
     batch.headers = [str(h) for h in table.headers]
     if missing:
         return _fail(actor, batch, "missing_columns", "; ".join(m["params"]["column"] for m in missing))
-    check = control_check(table.headers, enrollment_checker(mapping, table.headers, frame) if batch.kind == "enrollment"
+    check = control_check(table.headers, enrollment_checker(mapping, table.headers, frame) if batch.kind == BatchKind.ENROLLMENT
                           else partial(check_status_row, mapping=mapping, headers=table.headers, frame=frame))
-    current = _current_states(agreement.id) if batch.kind == "status" else None
+    current = _current_states(agreement.id) if batch.kind == BatchKind.STATUS else None
     writer = RowWriter(batch.id, chunk=20_000)
     count = 0
     try:
@@ -142,7 +144,7 @@ def process_batch(actor: Actor, batch_id: int, progress: Callable[[int], None] |
     batch.rows_valid, batch.rows_warning, batch.rows_error = (
         counts.get("valid", 0), counts.get("warning", 0), counts.get("error", 0))
     batch.rows_total = count
-    batch.status = "ready"
+    batch.status = lifecycle.next_state(batch.status, BatchAction.FINISH)
     batch.progress_rows, batch.progress_at = count, utcnow()
     db.session.flush()
     record_event(db.session, actor, "beneficiary_import.processed", "import_batch", batch.id,
@@ -153,7 +155,7 @@ def process_batch(actor: Actor, batch_id: int, progress: Callable[[int], None] |
 
 
 def _fail(actor: Actor, batch: ImportBatch, code: str, message: str) -> ImportBatch:
-    batch.status = "failed"
+    batch.status = lifecycle.next_state(batch.status, BatchAction.FAIL)
     batch.failure = f"{code}: {message}"[:2000]
     db.session.flush()
     record_event(db.session, actor, "beneficiary_import.failed", "import_batch", batch.id,
@@ -175,7 +177,7 @@ def _cross_check(batch: ImportBatch, agreement_id: int) -> None:
         UPDATE import_rows SET duplicate_of_row = ranked.first_row, outcome = 'error'
         FROM ranked WHERE import_rows.batch_id = :b AND import_rows.row_number = ranked.row_number
           AND ranked.first_row < ranked.row_number"""), params)
-    if batch.kind == "enrollment":
+    if batch.kind == BatchKind.ENROLLMENT:
         # a good row that either check flags becomes a warning (set in the same statements)
         warn = "outcome = CASE WHEN outcome = 'valid' THEN 'warning' ELSE outcome END"
         # already enrolled in this agreement: the row updates, it does not enroll twice
@@ -244,7 +246,7 @@ def confirm_batch(actor: Actor, batch_id: int) -> ImportBatch:
     user = actor.user
     if Role.NGO not in user.roles or user.organization_id != batch.organization_id:
         raise Forbidden(_l("Solo la organización del convenio confirma sus listas."))
-    if batch.status != "ready":
+    if BatchAction.CONFIRM not in lifecycle.allowed_actions(batch.status):
         raise Conflict(_l("Solo se confirma una lista procesada y no confirmada."), code="batch_not_ready")
     if batch.rows_valid + batch.rows_warning == 0:
         raise Conflict(_l("La lista no tiene filas válidas."), code="batch_empty")
@@ -254,11 +256,12 @@ def confirm_batch(actor: Actor, batch_id: int) -> ImportBatch:
     now, params = utcnow(), {"b": batch.id, "a": batch.agreement_id, "org": batch.organization_id,
                              "actor": actor.user_id}
     params["now"] = now
-    if batch.kind == "enrollment":
+    if batch.kind == BatchKind.ENROLLMENT:
         applied = _confirm_enrollments(params)
     else:
         applied = _confirm_status_changes(batch, params)
-    batch.status, batch.confirmed_by_id, batch.confirmed_at = "confirmed", actor.user_id, now
+    batch.status = lifecycle.next_state(batch.status, BatchAction.CONFIRM)
+    batch.confirmed_by_id, batch.confirmed_at = actor.user_id, now
     db.session.flush()
     record_event(db.session, actor, "beneficiary_import.confirmed", "import_batch", batch.id,
                  after={**_audit_batch(batch), **applied}, organization_id=batch.organization_id)
@@ -348,7 +351,7 @@ def validate_batch(actor: Actor, batch_id: int, effective: date | None = None) -
         raise Forbidden()
     if actor.user_id == batch.uploaded_by_id or actor.user_id == batch.confirmed_by_id:
         raise Forbidden(_l("Nadie valida lo que subió o confirmó."))
-    if batch.status != "confirmed" or batch.kind != "enrollment":
+    if not lifecycle.validatable(batch.status, batch.kind):
         raise Conflict(_l("Solo se valida una lista de inscripción confirmada."), code="batch_not_confirmed")
     agreement = batch.agreement
     if effective is not None and effective > today():
@@ -375,7 +378,8 @@ def validate_batch(actor: Actor, batch_id: int, effective: date | None = None) -
         FROM enrollments e WHERE e.id IN ({eligible})"""), params).rowcount
     db.session.execute(text(f"""
         UPDATE enrollments SET status = 'validated', updated_at = :now WHERE id IN ({eligible})"""), params)
-    batch.status, batch.validated_by_id, batch.validated_at = "validated", actor.user_id, params["now"]
+    batch.status = lifecycle.next_state(batch.status, BatchAction.VALIDATE)
+    batch.validated_by_id, batch.validated_at = actor.user_id, params["now"]
     db.session.flush()
     record_event(db.session, actor, "beneficiary_import.validated", "import_batch", batch.id,
                  after={**_audit_batch(batch), "enrollments_validated": validated,
@@ -388,16 +392,16 @@ def discard_batch(actor: Actor, batch_id: int) -> ImportBatch:
     batch = _own_batch(actor, batch_id)
     if actor.user.organization_id != batch.organization_id:
         raise Forbidden()
-    if batch.status not in ("ready", "failed"):
+    if BatchAction.DISCARD not in lifecycle.allowed_actions(batch.status):
         raise Conflict(_l("Solo se descarta una lista no confirmada."), code="batch_not_ready")
-    batch.status = "discarded"
+    batch.status = lifecycle.next_state(batch.status, BatchAction.DISCARD)
     db.session.flush()
     record_event(db.session, actor, "beneficiary_import.discarded", "import_batch", batch.id,
                  after=_audit_batch(batch), organization_id=batch.organization_id)
     return batch
 
 
-def import_file(actor: Actor, agreement_id: int, filename: str, data: bytes, kind: str = "enrollment",
+def import_file(actor: Actor, agreement_id: int, filename: str, data: bytes, kind: str = BatchKind.ENROLLMENT,
                 progress: Callable[[int], None] | None = None) -> ImportBatch:
     """Upload and process in one unit of work (API, CLI, tests)."""
     batch = start_import(actor, agreement_id, filename, data, kind)
@@ -474,7 +478,7 @@ def check_error_rows_readable(user, batch: ImportBatch) -> None:
     if not batch.rows_readable_by(user):
         raise Forbidden(_l("Las filas de la lista, tal como se escribieron, son datos personales: solo las "
                            "descarga la organización que la subió."))
-    if batch.status in ("processing", "failed"):
+    if batch.status in UNREAD_STATES:
         raise NotFound()
 
 

@@ -26,6 +26,7 @@ from grants.services.suppliers import _debarment, audit_view
 from grants.validation import supplier as checks_
 from grants.validation.identity import IdentityError, check_person_name, normalize_tax_id
 from grants.validation.territory import fold
+from grants.workflows.supplier import LIVE_STATES, SupplierState
 
 DEBARMENT_MAX_ROWS = 20_000
 
@@ -196,7 +197,7 @@ def _refresh_debarment_checks(actor: Actor, tax_ids: set[str]) -> int:
     listed = sorted(tax_ids)
     for start in range(0, len(listed), 500):
         suppliers += db.session.scalars(select(Supplier).where(
-            Supplier.tax_id.in_(listed[start:start + 500]), Supplier.status.in_(("proposed", "validated")))
+            Supplier.tax_id.in_(listed[start:start + 500]), Supplier.status.in_(LIVE_STATES))
             .order_by(Supplier.id)).all()
     count = 0
     for supplier in suppliers:
@@ -209,7 +210,7 @@ def _refresh_debarment_checks(actor: Actor, tax_ids: set[str]) -> int:
         record_event(db.session, actor, "supplier.checks_refreshed", "supplier", supplier.id, before=before,
                      after=audit_view(supplier), organization_id=supplier.organization_id)
         count += 1
-        if supplier.status == "validated":
+        if supplier.status == SupplierState.VALIDATED:
             notify(users_with_role(Role.FINANCIAL_REVIEWER), "supplier.debarred",
                    _l("Proveedor validado ahora inhabilitado: %(name)s", name=supplier.legal_name),
                    _l("Su NIT o DUI figura en la lista de inhabilitados importada. Revise sus pagos."),

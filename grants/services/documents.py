@@ -22,6 +22,8 @@ from grants.models import Attachment, FollowUpReport, Invoice, Supplier
 from grants.permissions import Permission, Role
 from grants.services import attachments
 from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
+from grants.workflows.payment import InvoiceState
+from grants.workflows.supplier import SupplierState
 
 INVOICE_KINDS = ("invoice_document", "receipt_certificate")
 SUPPLIER_KINDS = ("nit_card", "bank_certificate", "tax_solvency")
@@ -43,7 +45,7 @@ def attach_invoice_document(actor: Actor, invoice_id: int, kind: str, filename: 
     invoice = _visible(Invoice, invoice_id, actor.user)
     if kind not in INVOICE_KINDS:
         raise ValidationFailed(errors={"kind": [_l("Tipo de documento desconocido.")]})
-    if invoice.status == "voided":
+    if invoice.status == InvoiceState.VOIDED:
         raise Conflict(_l("La factura está anulada: no recibe documentos."), code="invoice_voided")
     if kind == "invoice_document":
         if not (_own_ngo(actor.user, invoice.organization_id) and actor.user.can(Permission.INVOICES_REGISTER)):
@@ -64,7 +66,7 @@ def attach_supplier_document(actor: Actor, supplier_id: int, kind: str, filename
         raise ValidationFailed(errors={"kind": [_l("Tipo de documento desconocido.")]})
     if not (_own_ngo(actor.user, supplier.organization_id) and actor.user.can(Permission.SUPPLIERS_PROPOSE)):
         raise Forbidden(_l("Los documentos del proveedor los adjunta la organización que lo propuso."))
-    if supplier.status == "superseded":
+    if supplier.status == SupplierState.SUPERSEDED:
         raise Conflict(_l("Esta versión del proveedor fue reemplazada: adjunte a la vigente."), code="superseded")
     if kind == "tax_solvency" and expires_on is not None and expires_on < today():
         raise ValidationFailed(errors={"expires_on": [_l("La solvencia ya venció: adjunte una vigente.")]})

@@ -21,6 +21,7 @@ from grants.services import attachments
 from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
 from grants.services.incidents import MAX_TEXT, MEASURE_LABELS, may_act, take_effect
 from grants.services.notifications import notify, users_of_organization, users_with_role
+from grants.workflows.incident import MEASURE_LIFECYCLE, MeasureAction, MeasureState
 
 MAX_REPLY_FILES = 10
 
@@ -40,7 +41,7 @@ def reply_to_incident(actor: Actor, incident_id: int, text: str | None,
     incident, agreement = _incident_for_update(incident_id, user)
     if Role.NGO not in user.roles or user.organization_id != incident.organization_id:
         raise Forbidden(_l("El descargo lo presenta la organización del convenio."))
-    if incident.measure_status != "pending_reply":
+    if incident.measure_status != MeasureState.PENDING_REPLY:
         raise Conflict(_l("Este incumplimiento no espera descargo: su medida ya fue decidida o no lo requiere."),
                        code="no_reply_expected")
     if incident.reply is not None:
@@ -80,7 +81,7 @@ def decide_measure(actor: Actor, incident_id: int, apply: bool, note: str | None
     if not may_act(actor.user, agreement):
         raise Forbidden(_l("Solo el administrador del convenio, el área jurídica o la administración del sistema "
                            "deciden la medida."))
-    if incident.measure_status != "pending_reply":
+    if incident.measure_status != MeasureState.PENDING_REPLY:
         raise Conflict(_l("La medida ya fue decidida."), code="measure_decided")
     if incident.reply is None and today() <= incident.reply_due:
         raise Conflict(_l("La organización puede presentar su descargo hasta el %(day)s: la medida se decide después "
@@ -95,7 +96,8 @@ def decide_measure(actor: Actor, incident_id: int, apply: bool, note: str | None
         raise Forbidden(_l("La terminación la aplica el área jurídica o la administración del sistema."),
                         code="termination_not_allowed")
     before = snapshot(incident)
-    incident.measure_status = "in_effect" if apply else "withdrawn"
+    incident.measure_status = MEASURE_LIFECYCLE.next_state(incident.measure_status, MeasureAction.APPLY if apply
+                                                                   else MeasureAction.WITHDRAW)
     incident.measure_decided_by_id, incident.measure_decided_at = actor.user_id, utcnow()
     incident.measure_decision_note = text or None
     db.session.flush()

@@ -55,7 +55,7 @@ from grants.domain_errors import Conflict, FieldErrors, NotFound, ValidationFail
 from grants.services.notifications import notify, users_of_organization, users_with_role
 from grants.validation import receipts as rows_
 from grants.validation.tabular import UnreadableFile, open_table
-from grants.workflows.advance import AdvanceState, ReceiptState
+from grants.workflows.advance import STATEMENT_LIFECYCLE, AdvanceState, ReceiptState, StatementAction, StatementState
 from grants.workflows.agreement import AgreementState
 
 MAX_ROWS = 1000
@@ -233,7 +233,7 @@ def _submit(actor: Actor, advance_id: int, numbered: list[tuple[int, dict]], *, 
     lines = _line_balances(agreement.id)
     number = (db.session.scalar(select(func.max(ExpenseStatement.number))
                                 .where(ExpenseStatement.advance_id == advance.id)) or 0) + 1
-    statement = ExpenseStatement(advance_id=advance.id, number=number, status="submitted", total=total,
+    statement = ExpenseStatement(advance_id=advance.id, number=number, status=StatementState.SUBMITTED, total=total,
                                  source_filename=filename, file_sha256=sha256, submitted_by_id=actor.user_id)
     statement.receipts = [Receipt(
         agreement_id=agreement.id, position=position, document_type=r.document_type,
@@ -340,7 +340,7 @@ def decide_receipt(actor: Actor, receipt_id: int, accept: bool, reason: str | No
     db.session.refresh(statement)
     closed = all(r.status != ReceiptState.PENDING for r in statement.receipts)
     if closed:
-        statement.status = "reviewed"
+        statement.status = STATEMENT_LIFECYCLE.next_state(statement.status, StatementAction.REVIEW)
         statement.reviewed_at = utcnow()
         db.session.flush()
     record_event(db.session, actor, "receipt.accepted" if accept else "receipt.rejected", "advance", advance.id,

@@ -46,7 +46,6 @@ from grants.models import (
 )
 from grants.models.base import utcnow
 from grants.models.closing import VERDICTS
-from grants.models.findings import FINDING_STATES
 from grants.permissions import DISCIPLINE_ROLES, Permission, Role
 from grants.services import ledger
 from grants.services.agreements import _change_state
@@ -56,6 +55,8 @@ from grants.services.notifications import notify, users_of_organization, users_w
 from grants.workflows import TransitionRefused
 from grants.workflows.advance import AdvanceState
 from grants.workflows.agreement import AgreementAction, AgreementState
+from grants.workflows.audit_check import FindingState
+from grants.workflows.enrollment import EnrollmentState
 from grants.workflows.final_liquidation import (
     FINAL,
     LiquidationAction,
@@ -75,7 +76,7 @@ VERDICT_LABELS = {
 # Advances that still have to be accounted for before the final liquidation.
 ADVANCE_OPEN = (AdvanceState.REQUESTED, AdvanceState.APPROVED, AdvanceState.PREPARED, AdvanceState.DISBURSED)
 # An enrollment counts as validated once it went through validation (every later state implies it).
-VALIDATED_STATES = ("validated", "active", "inactive")
+VALIDATED_STATES = (EnrollmentState.VALIDATED, EnrollmentState.ACTIVE, EnrollmentState.INACTIVE)
 REASONING_MAX = 20000
 OBSERVATIONS_MAX = 5000
 # The figures an approval checks against the ledger (they cannot move once nothing blocks the
@@ -117,7 +118,7 @@ def beneficiary_counts(agreement_ids) -> dict[int, dict]:
     # Semi-joins (EXISTS) rather than COUNT(DISTINCT): one pass over a year's enrollments.
     ever_validated = select(p.id).where(p.enrollment_id == e.id, p.status.in_(VALIDATED_STATES)).exists()
     active_in_term = select(p.id).where(
-        p.enrollment_id == e.id, p.status == "active", p.valid_from <= a.end_date,
+        p.enrollment_id == e.id, p.status == EnrollmentState.ACTIVE, p.valid_from <= a.end_date,
         or_(p.valid_to.is_(None), (p.valid_to > a.start_date) & (p.valid_to > p.valid_from))).exists()
     validated = db.session.execute(select(e.agreement_id, func.count()).where(e.agreement_id.in_(ids), ever_validated)
                                    .group_by(e.agreement_id)).all()
@@ -157,7 +158,7 @@ def indicator_values(agreement_ids) -> dict[int, list[dict]]:
 def finding_counts(agreement_ids) -> dict[int, dict]:
     """{agreement id: {"total", "open", "justified", "confirmed", "resolved", "by_rule": {code: n}}}."""
     ids = list(agreement_ids)
-    out = {i: {"total": 0, **{s: 0 for s in FINDING_STATES}, "by_rule": {}} for i in ids}
+    out = {i: {"total": 0, **{s.value: 0 for s in FindingState}, "by_rule": {}} for i in ids}
     if not ids:
         return out
     for agreement_id, rule, status, n in db.session.execute(
@@ -209,7 +210,7 @@ def blockers(agreement: Agreement) -> list[dict]:
             "Hay pagos directos pendientes (%(ids)s): ejecútelos o cancélelos antes de la liquidación final.",
             ids=", ".join(f"#{i}" for i in payments))})
     findings = db.session.scalars(select(AuditFinding.id).where(
-        AuditFinding.agreement_id == agreement.id, AuditFinding.status == "confirmed").order_by(AuditFinding.id)).all()
+        AuditFinding.agreement_id == agreement.id, AuditFinding.status == FindingState.CONFIRMED).order_by(AuditFinding.id)).all()
     if findings:
         found.append({"code": "finding_unresolved", "ids": list(findings), "message": _l(
             "Hay %(n)s hallazgos confirmados de auditoría sin resolver: deben resolverse antes de la liquidación final.",

@@ -35,6 +35,7 @@ from grants.workflows import TransitionRefused
 from grants.workflows.deposit import DepositAction, DepositState
 from grants.workflows.deposit import next_state as deposit_next
 from grants.money import ZERO
+from grants.workflows.incident import MeasureState
 
 
 
@@ -43,7 +44,7 @@ def _fine(incident_id: int, user) -> Incident:
     if incident is None or user is None or not incident.is_visible_to(user):
         raise NotFound()
     incident = db.session.get(Incident, incident_id, with_for_update=True, populate_existing=True)
-    if incident.sanction_type != "fine" or incident.measure_status != "in_effect":
+    if incident.sanction_type != "fine" or incident.measure_status != MeasureState.IN_EFFECT:
         raise Conflict(_l("Este incumplimiento no tiene una multa en vigor."), code="no_fine_in_effect")
     return incident
 
@@ -192,7 +193,7 @@ def withholding_for(agreement_id: int) -> list[tuple[Incident, Decimal]]:
     """Fines of the agreement whose deduction was accepted, with what is still owed of each."""
     found = db.session.scalars(select(Incident).where(
         Incident.agreement_id == agreement_id, Incident.sanction_type == "fine",
-        Incident.measure_status == "in_effect", Incident.deduction_accepted_at.is_not(None))
+        Incident.measure_status == MeasureState.IN_EFFECT, Incident.deduction_accepted_at.is_not(None))
         .order_by(Incident.id).with_for_update()).all()
     return [(incident, owed(incident)) for incident in found if owed(incident) > 0]
 

@@ -33,6 +33,8 @@ from grants.models import GeneratedFile
 from grants.models.base import utcnow
 from grants.services import files
 from grants.domain_errors import Conflict, NotFound
+from grants.workflows import generated_file as lifecycle
+from grants.workflows.generated_file import LIVE_STATES, FileAction, FileState
 
 FOLDER = "generated"
 LOOKS_LOST = timedelta(minutes=15)  # a file pending this long lost its job: asking again builds it anew
@@ -70,14 +72,14 @@ def request_file(actor: Actor, kind_name: str, params: dict) -> GeneratedFile:
     fingerprint = _fingerprint(kind_name, params, kind.version(params))
     latest = db.session.scalar(
         select(GeneratedFile).where(GeneratedFile.kind == kind_name, GeneratedFile.fingerprint == fingerprint,
-                                    GeneratedFile.status.in_(("pending", "ready")))
+                                    GeneratedFile.status.in_(LIVE_STATES))
         .order_by(GeneratedFile.id.desc()).limit(1))
     if latest is not None:
-        if latest.status == "ready" and _content_path(latest).exists():
+        if latest.status == FileState.READY and _content_path(latest).exists():
             return latest
-        if latest.status == "pending" and not looks_lost(latest):
+        if latest.status == FileState.PENDING and not looks_lost(latest):
             return latest
-    file = GeneratedFile(kind=kind_name, params=params, fingerprint=fingerprint, status="pending",
+    file = GeneratedFile(kind=kind_name, params=params, fingerprint=fingerprint, status=FileState.PENDING,
                          requested_by_id=actor.user_id, filename=kind.filename(params), mimetype=kind.mimetype,
                          created_at=utcnow())
     db.session.add(file)
@@ -88,7 +90,7 @@ def request_file(actor: Actor, kind_name: str, params: dict) -> GeneratedFile:
 
 def looks_lost(file: GeneratedFile) -> bool:
     """Pending for longer than any build takes: its job was lost (asking again builds it anew)."""
-    return file.status == "pending" and utcnow() - file.created_at >= LOOKS_LOST
+    return file.status == FileState.PENDING and utcnow() - file.created_at >= LOOKS_LOST
 
 
 def readable(user, file_id: int) -> GeneratedFile:
@@ -102,7 +104,7 @@ def readable(user, file_id: int) -> GeneratedFile:
 
 def readable_path(user, file_id: int) -> tuple[GeneratedFile, Path]:
     file = readable(user, file_id)
-    if file.status != "ready":
+    if file.status != FileState.READY:
         raise Conflict(_l("El archivo todavía no está listo."), code="file_not_ready")
     path = _content_path(file)
     if not path.exists():
@@ -114,7 +116,7 @@ def build_pending(file_id: int) -> str:
     """The job: build a pending file and mark it ready (once; a file no longer pending is left alone).
     The caller's unit of work commits; a failure is for ``fail`` to record."""
     file = db.session.get(GeneratedFile, file_id)
-    if file is None or file.status != "pending":
+    if file is None or file.status != FileState.PENDING:
         return "nothing to do"
     kind, params = KINDS[file.kind], dict(file.params)
     content = kind.build(params)
@@ -126,16 +128,16 @@ def build_pending(file_id: int) -> str:
         finally:
             content.unlink(missing_ok=True)
     done = db.session.execute(
-        update(GeneratedFile).where(GeneratedFile.id == file_id, GeneratedFile.status == "pending")
-        .values(status="ready", sha256=stored.sha256, size=stored.size, finished_at=utcnow())
+        update(GeneratedFile).where(GeneratedFile.id == file_id, GeneratedFile.status == FileState.PENDING)
+        .values(status=lifecycle.next_state(FileState.PENDING, FileAction.FINISH), sha256=stored.sha256, size=stored.size, finished_at=utcnow())
         .execution_options(synchronize_session=False)).rowcount
     return "ready" if done else "nothing to do"
 
 
 def fail(file_id: int, reason: str) -> None:
     db.session.execute(
-        update(GeneratedFile).where(GeneratedFile.id == file_id, GeneratedFile.status == "pending")
-        .values(status="failed", failure=reason[:2000], finished_at=utcnow())
+        update(GeneratedFile).where(GeneratedFile.id == file_id, GeneratedFile.status == FileState.PENDING)
+        .values(status=lifecycle.next_state(FileState.PENDING, FileAction.FAIL), failure=reason[:2000], finished_at=utcnow())
         .execution_options(synchronize_session=False))
 
 
@@ -143,14 +145,14 @@ def expire_files(older_than: timedelta = KEEP_FOR) -> int:
     """Files finished before ``older_than`` ago lose their content (``expired``; the row stays, and
     asking again builds a new one). A blob another live file shares (same bytes) is kept."""
     cutoff = utcnow() - older_than
-    old = db.session.scalars(select(GeneratedFile).where(GeneratedFile.status.in_(("ready", "failed")),
+    old = db.session.scalars(select(GeneratedFile).where(GeneratedFile.status.in_((FileState.READY, FileState.FAILED)),
                                                          GeneratedFile.created_at < cutoff)).all()
     for file in old:
-        file.status = "expired"
+        file.status = lifecycle.next_state(file.status, FileAction.EXPIRE)
     db.session.flush()
     for file in old:
         if file.sha256 and not db.session.scalar(select(GeneratedFile.id).where(
-                GeneratedFile.sha256 == file.sha256, GeneratedFile.status == "ready").limit(1)):
+                GeneratedFile.sha256 == file.sha256, GeneratedFile.status == FileState.READY).limit(1)):
             _content_path(file).unlink(missing_ok=True)
     return len(old)
 

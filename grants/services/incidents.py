@@ -44,7 +44,9 @@ from grants.domain_errors import Conflict, FieldErrors, FileTooLarge, Forbidden,
 from grants.services.followup import as_date, clean_text, load_agreement, require_state
 from grants.money import parse_amount
 from grants.services.notifications import notify, users_of_organization
+from grants.workflows import incident as lifecycle
 from grants.workflows.agreement import AgreementState
+from grants.workflows.incident import IncidentAction, IncidentState, MeasureState
 
 RECORDING_STATES = (AgreementState.IN_EXECUTION, AgreementState.SUSPENDED, AgreementState.CLOSING)
 MAX_TEXT = 10000
@@ -204,8 +206,8 @@ def record_incident(actor: Actor, agreement_id: int, data: dict, evidence: bytes
     _measure_allowed(actor, agreement, values["measure"])
     waits = values["measure"] in DUE_PROCESS_MEASURES and not values["urgent"]
     incident = Incident(agreement_id=agreement.id, organization_id=agreement.organization_id,
-                        reported_by_id=actor.user_id, status="open",
-                        measure_status="pending_reply" if waits else "in_effect",
+                        reported_by_id=actor.user_id, status=IncidentState.OPEN,
+                        measure_status=lifecycle.first_measure_state(waits),
                         reply_due=reply_deadline() if waits else None, **values)
     db.session.add(incident)
     db.session.flush()
@@ -250,7 +252,7 @@ def take_effect(actor: Actor, incident: Incident, agreement: Agreement) -> None:
 def attach_evidence(actor: Actor, incident_id: int, data: bytes, filename: str | None = None) -> Incident:
     """Add evidence to an open incident (PDF, JPEG or PNG by content; an attachment, audited)."""
     incident, _agreement = _load_incident(actor, incident_id)
-    if incident.status != "open":
+    if incident.status != IncidentState.OPEN:
         raise Conflict(_l("El incumplimiento ya está resuelto: su evidencia no cambia."), code="incident_resolved")
     attachments.attach(actor, incident, "incident_evidence", filename, data,
                        organization_id=incident.organization_id, field="evidence")
@@ -267,10 +269,10 @@ def resolve_incident(actor: Actor, incident_id: int, resolution: str, resume: bo
         raise ValidationFailed(errors={"resolution": [_l("Indique cómo se resolvió el incumplimiento.")]})
     if len(text) > MAX_TEXT:
         raise ValidationFailed(errors={"resolution": [_l("Máximo %(n)s caracteres.", n=MAX_TEXT)]})
-    if incident.status != "open":
+    if incident.status != IncidentState.OPEN:
         raise Conflict(_l("El incumplimiento N.º %(id)s ya está resuelto.", id=incident.id),
                        code="incident_resolved")
-    if incident.measure_status == "pending_reply":
+    if incident.measure_status == MeasureState.PENDING_REPLY:
         raise Conflict(_l("La medida del incumplimiento N.º %(id)s espera el descargo de la organización (o su "
                           "plazo, %(due)s): decida primero si se aplica o se retira.", id=incident.id,
                           due=formats.day(incident.reply_due)), code="measure_pending")
@@ -279,14 +281,14 @@ def resolve_incident(actor: Actor, incident_id: int, resolution: str, resume: bo
             raise Conflict(_l("El convenio %(number)s no está suspendido: no hay nada que reanudar.",
                               number=agreement.number), code="agreement_not_suspended")
         others = db.session.scalars(select(Incident.id).where(
-            Incident.agreement_id == agreement.id, Incident.id != incident.id, Incident.status == "open",
+            Incident.agreement_id == agreement.id, Incident.id != incident.id, Incident.status == IncidentState.OPEN,
             Incident.measure == "suspension").order_by(Incident.id)).all()
         if others:
             raise Conflict(_l("No se reanuda el convenio mientras sigan abiertos otros incumplimientos con "
                               "suspensión: N.º %(ids)s.", ids=", ".join(str(i) for i in others)),
                            code="open_suspensions")
     before = snapshot(incident)
-    incident.status = "resolved"
+    incident.status = lifecycle.next_state(incident.status, IncidentAction.RESOLVE)
     incident.resolution = text
     incident.resolved_by_id = actor.user_id
     incident.resolved_at = utcnow()

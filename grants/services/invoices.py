@@ -55,6 +55,7 @@ from grants.services.notifications import notify, users_of_organization, users_w
 from grants.workflows import TransitionRefused
 from grants.workflows.agreement import AgreementState
 from grants.workflows.payment import COMMITTED_STATES, INVOICE_LIFECYCLE, InvoiceAction, InvoiceState
+from grants.workflows.supplier import SupplierState
 
 # Agreement states in which invoices are registered and certified (paying them needs in_execution).
 INVOICING_STATES = (AgreementState.IN_EXECUTION, AgreementState.SUSPENDED)
@@ -141,7 +142,7 @@ def _supplier(agreement: Agreement, raw, errors: FieldErrors) -> Supplier | None
     if supplier is None or supplier.agreement_id != agreement.id:
         errors.add("supplier_id", _l("Indique un proveedor de este convenio."))
         return None
-    if supplier.status != "validated":
+    if supplier.status != SupplierState.VALIDATED:
         errors.add("supplier_id", _l("El proveedor %(name)s no está validado: solo se registran facturas de "
                                      "proveedores validados.", name=supplier.legal_name))
         return None

@@ -41,6 +41,7 @@ from grants.workflows.deposit import DepositState
 from grants.workflows.payment import COMMITTED_STATES as PAYMENT_COMMITTED
 from grants.workflows.payment import PaymentState
 from grants.money import CENT, ZERO
+from grants.workflows.incident import MeasureState
 
 # Agreement states whose money is tracked (the ledger is opened when execution starts).
 LEDGER_STATES = (AgreementState.IN_EXECUTION, AgreementState.SUSPENDED, AgreementState.CLOSING,
@@ -324,7 +325,7 @@ def check_invariants(agreement_id: int | None = None) -> list[str]:
                     only(Refund.agreement_id))
     declared = _sum(Refund.amount, Refund.agreement_id, Refund.status == DepositState.DECLARED,
                     only(Refund.agreement_id))
-    fines_assessed = _sum(Incident.fine_amount, Incident.agreement_id, Incident.measure_status == "in_effect",
+    fines_assessed = _sum(Incident.fine_amount, Incident.agreement_id, Incident.measure_status == MeasureState.IN_EFFECT,
                           Incident.fine_amount.is_not(None), only(Incident.agreement_id))
     fines_declared = _sum(FinePayment.amount, FinePayment.agreement_id, FinePayment.status == DepositState.DECLARED,
                           only(FinePayment.agreement_id))

@@ -32,7 +32,7 @@ from grants.models import (
     PlanVersion,
 )
 from grants.models.base import utcnow
-from grants.models.findings import FINDING_STATES
+from grants.workflows.audit_check import FindingState
 from grants.permissions import Permission
 from grants.services import files
 from grants.services.agreements import _change_state
@@ -44,6 +44,7 @@ from grants.money import format_amount
 from grants.workflows.agreement import AgreementAction, AgreementState
 from grants.workflows.final_liquidation import FINAL as FINAL_LIQUIDATION
 from grants.money import CENT, ZERO
+from grants.workflows.assembly_report import ReportState
 
 FOLDER = "legislature-reports"
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "api" / "schemas" / "legislature-report.schema.json"
@@ -130,7 +131,7 @@ def report_data(fiscal_year: int) -> dict:
         committed = _cents(r.committed) if opened else ZERO
         liq = liquidated.get(r.agreement_id, ZERO)
         verdict = _verdict(r.status, r.verdict)
-        counts = findings.get(r.agreement_id) or {"total": 0, **{s: 0 for s in FINDING_STATES}, "by_rule": {}}
+        counts = findings.get(r.agreement_id) or {"total": 0, **{s.value: 0 for s in FindingState}, "by_rule": {}}
         rows.append({
             "allocation_id": r.id, "decree_number": r.decree_number, "budget_line_code": r.budget_line_code,
             "purpose": r.purpose, "organization_id": r.org_id, "organization_name": r.legal_name,
@@ -166,7 +167,7 @@ def _totals(rows: list[dict]) -> dict:
     totals["allocations"] = len(rows)
     totals["agreements"] = sum(1 for r in rows if r["agreement_id"] is not None)
     totals["organizations"] = len({r["organization_id"] for r in rows})
-    totals["findings"] = {k: sum(r["findings"][k] for r in rows) for k in ("total", *FINDING_STATES)}
+    totals["findings"] = {k: sum(r["findings"][k] for r in rows) for k in ("total", *(s.value for s in FindingState))}
     totals["verdicts"] = {code: sum(1 for r in rows if r["verdict"] == code) for code in VERDICT_LABELS}
     return totals
 
@@ -182,7 +183,7 @@ def _by_rule(rows: list[dict]) -> list[dict]:
             .where(AuditFinding.agreement_id.in_(ids))
             .group_by(AuditFinding.rule_code, AuditFinding.severity, AuditFinding.status)).all():
         entry = out.setdefault(rule, {"rule_code": rule, "rule": rule_names({rule: 0})[0]["rule"],
-                                      "severity": severity, "total": 0, **{s: 0 for s in FINDING_STATES}})
+                                      "severity": severity, "total": 0, **{s.value: 0 for s in FindingState}})
         entry[status] += n
         entry["total"] += n
     return [out[k] for k in sorted(out)]
@@ -223,7 +224,7 @@ def report_json(data: dict) -> dict:
                             "target": _money(i["target"]), "achieved": _money(i["achieved"])}
                            for i in r["indicators"]],
             "verdict": {"code": r["verdict"], "label": r["verdict_label"], "reasoning": r["reasoning"]},
-            "findings": {k: r["findings"][k] for k in ("total", *FINDING_STATES)},
+            "findings": {k: r["findings"][k] for k in ("total", *(s.value for s in FindingState))},
             "findings_by_rule": r["findings_by_rule_name"],
             "incidents": r["incidents"],
             "fines": {"assessed": _money(r["fines_assessed"]), "collected": _money(r["fines_collected"])},
@@ -296,7 +297,7 @@ def _require(actor: Actor) -> None:
 
 def sent_report(year: int) -> LegislatureReport | None:
     return db.session.scalar(select(LegislatureReport).where(LegislatureReport.fiscal_year == year,
-                                                             LegislatureReport.status == "sent"))
+                                                             LegislatureReport.status == ReportState.SENT))
 
 
 def stored_file(report: LegislatureReport, kind: str) -> Path:
@@ -315,7 +316,7 @@ def _generate(actor: Actor, year: int) -> tuple[LegislatureReport, dict]:
     built = build_files(data)
     stored = {kind: files.store(content, FOLDER, f".{kind}") for kind, content in built.items()}
     totals = report_json(data)["totals"]
-    report = LegislatureReport(fiscal_year=year, status="generated", agreements=data["totals"]["agreements"],
+    report = LegislatureReport(fiscal_year=year, status=ReportState.GENERATED, agreements=data["totals"]["agreements"],
                                totals=totals, pdf_sha256=stored["pdf"].sha256, xlsx_sha256=stored["xlsx"].sha256,
                                json_sha256=stored["json"].sha256, generated_by_id=actor.user_id)
     db.session.add(report)

@@ -10,6 +10,7 @@ from grants import clock
 from grants.extensions import db
 from grants.models import Incident
 from grants.models.followup import MEASURES
+from grants.workflows.incident import MeasureState
 
 DISCIPLINE_WORDS = {"legal": "Jurídica", "financial": "Financiera", "monitoring": "Seguimiento y contraloría"}
 
@@ -55,7 +56,7 @@ def incident_counts(agreement_ids) -> dict[int, dict]:
         entry = out.setdefault(agreement_id, no_incidents())
         entry["total"] += n
         entry[measure] += n
-        if status == "pending_reply":
+        if status == MeasureState.PENDING_REPLY:
             entry["pending"] += n
     return out
 

@@ -33,6 +33,8 @@ from sqlalchemy import select
 from grants.extensions import db
 from grants.models import OutboxEmail
 from grants.models.base import utcnow
+from grants.workflows import outbox as lifecycle
+from grants.workflows.outbox import OutboxAction, OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +95,7 @@ def _claim_next() -> _Claimed | None:
     now = utcnow()
     row = db.session.scalars(
         select(OutboxEmail)
-        .where(OutboxEmail.status == "pending", OutboxEmail.next_attempt_at <= now)
+        .where(OutboxEmail.status == OutboxState.PENDING, OutboxEmail.next_attempt_at <= now)
         .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
         .limit(1)
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite renders no FOR UPDATE (one writer)
@@ -110,7 +112,7 @@ def _claim_next() -> _Claimed | None:
 
 def _record_sent(email: _Claimed) -> None:
     row = db.session.get(OutboxEmail, email.id)
-    row.status = "sent"
+    row.status = lifecycle.next_state(row.status, OutboxAction.SEND)
     row.sent_at = utcnow()
     db.session.commit()
 
@@ -120,7 +122,7 @@ def _record_failure(email: _Claimed, exc: Exception, max_attempts: int) -> str:
     row.attempts += 1
     row.last_error = " ".join(f"{type(exc).__name__}: {exc}".split())[:ERROR_MAX_CHARS]
     if row.attempts >= max_attempts:
-        row.status = "failed"
+        row.status = lifecycle.next_state(row.status, OutboxAction.GIVE_UP)
         outcome = "failed"
     else:
         row.next_attempt_at = utcnow() + FIRST_RETRY * 2 ** (row.attempts - 1)

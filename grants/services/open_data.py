@@ -150,7 +150,7 @@ def _release(a, tranches, advances, payments, refunds, reports) -> dict:
         + [{"id": f"refund-{r.id}", "source": "refund", "date": r.refunded_on.isoformat(),
             "value": _value(r.amount), "payer": _ref(ngo), "payee": _ref(ministry)} for r in refunds])
     transactions.sort(key=lambda t: (t["date"], t["id"]))
-    tag = ["contract", "implementation"] if a.status not in ("liquidated", "reported", "terminated") else \
+    tag = ["contract", "implementation"] if a.status not in (AgreementState.LIQUIDATED, AgreementState.REPORTED, AgreementState.TERMINATED) else \
         ["contractTermination"]
     contract = {"id": a.number, "awardID": f"{a.number}-award", "title": a.title, "description": a.object,
                 "status": CONTRACT_STATUS.get(a.status, "pending"), "value": _value(a.amount),

@@ -31,7 +31,7 @@ from sqlalchemy import select
 from grants import formats
 from grants.audit import Actor, record_event, snapshot
 from grants.extensions import db
-from grants.labels import PAYMENT_STATE_LABELS
+from grants.labels import PAYMENT_STATE_LABELS, SUPPLIER_STATE_LABELS
 from grants.models import (
     Agreement,
     Enrollment,
@@ -50,7 +50,6 @@ from grants.domain_errors import Conflict, FieldErrors, Forbidden, NotFound, Val
 from grants.services.invoices import TEXT_LIMIT, agreement_state_refusal, load_invoice, lock_agreement, parse_date
 from grants.services.payment_eligibility import Deduction, Eligibility, LineEligibility, changes_since, eligibility
 from grants.services.notifications import notify, users_of_organization, users_with_role
-from grants.services.suppliers import SUPPLIER_STATE_LABELS
 from grants.workflows import TransitionRefused
 from grants.workflows.agreement import AgreementState
 from grants.workflows.payment import (
@@ -62,6 +61,7 @@ from grants.workflows.payment import (
     next_state,
 )
 from grants.money import ZERO
+from grants.workflows.supplier import SupplierState
 
 
 __all__ = ["Deduction", "Eligibility", "LineEligibility", "changes_since", "eligibility", "current_supplier",
@@ -102,8 +102,8 @@ def current_supplier(invoice: Invoice) -> Supplier:
     """The supplier's current version on the agreement (FOR SHARE); refused unless validated."""
     supplier = db.session.scalar(select(Supplier).where(
         Supplier.agreement_id == invoice.agreement_id, Supplier.tax_id == invoice.supplier_tax_id,
-        Supplier.status != "superseded").with_for_update(read=True))
-    if supplier is None or supplier.status != "validated":
+        Supplier.status != SupplierState.SUPERSEDED).with_for_update(read=True))
+    if supplier is None or supplier.status != SupplierState.VALIDATED:
         supplier = supplier or invoice.supplier
         raise Conflict(_l("El proveedor %(name)s está «%(state)s»: solo se paga a proveedores validados.",
                           name=supplier.legal_name, state=SUPPLIER_STATE_LABELS[supplier.status]),
@@ -236,7 +236,7 @@ def execute_payment(actor: Actor, payment_id: int, bank_reference: str, transfer
     _in_execution(agreement, _l("no se ejecutan pagos."))
     new_state = _next(payment, PaymentAction.EXECUTE)
     supplier = db.session.get(Supplier, payment.supplier_id, with_for_update={"read": True}, populate_existing=True)
-    if supplier.status != "validated":
+    if supplier.status != SupplierState.VALIDATED:
         raise Conflict(_l("El proveedor %(name)s está «%(state)s»: cancele este pago y prepare otro con la versión "
                           "validada del proveedor.", name=supplier.legal_name,
                           state=SUPPLIER_STATE_LABELS[supplier.status]), code="supplier_not_validated")

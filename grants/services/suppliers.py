@@ -41,19 +41,13 @@ from grants.validation.identity import (
     normalize_phone,
     normalize_tax_id,
 )
+from grants.labels import SUPPLIER_STATE_LABELS
+from grants.workflows import supplier as lifecycle
 from grants.workflows.agreement import AgreementState
-
-SUPPLIER_STATE_LABELS = {
-    "proposed": _l("Propuesto"),
-    "validated": _l("Validado"),
-    "rejected": _l("Rechazado"),
-    "superseded": _l("Reemplazado por una versión nueva"),
-}
+from grants.workflows.supplier import CURRENT_STATES, SupplierAction, SupplierState
 
 # Agreement states in which the NGO proposes suppliers and the ministry validates them.
 ACTIVE_AGREEMENT_STATES = (AgreementState.SIGNED, AgreementState.IN_EXECUTION, AgreementState.SUSPENDED)
-# Supplier states that are "current" on the agreement (the unique index skips superseded rows).
-CURRENT_STATES = ("proposed", "validated", "rejected")
 
 FIELDS = ("tax_id", "nrc", "legal_name", "address", "phone", "bank_name", "bank_account")
 LIMITS = {"legal_name": 200, "address": 300, "bank_name": 120}
@@ -271,7 +265,7 @@ def propose_supplier(actor: Actor, agreement_id: int, data: dict) -> Supplier:
         agreement_id=agreement.id, organization_id=agreement.organization_id, version=1,
         tax_id=values["tax_id"], tax_id_type=checks_.tax_id_kind(values["tax_id"]),
         **{name: values[name] for name in FIELDS if name != "tax_id"},
-        status="proposed", checks=checks_.storable(results), proposed_by_id=actor.user_id,
+        status=SupplierState.PROPOSED, checks=checks_.storable(results), proposed_by_id=actor.user_id,
         items=_item_rows(values["items"]))
     db.session.add(supplier)
     db.session.flush()
@@ -291,19 +285,19 @@ def update_supplier(actor: Actor, supplier_id: int, data: dict) -> Supplier:
     _own_organization(actor, supplier.organization_id)
     agreement = db.session.get(Agreement, supplier.agreement_id, with_for_update=True)
     _active(agreement)
-    if supplier.status == "superseded":
+    if supplier.status == SupplierState.SUPERSEDED:
         raise Conflict(_l("Esta versión del proveedor fue reemplazada: modifique la versión vigente."),
                        code="supplier_superseded")
     errors = FieldErrors()
     cleaned = _clean(data, errors, supplier)
     if "tax_id" in cleaned and cleaned["tax_id"] != supplier.tax_id and (
-            supplier.status != "proposed" or supplier.version > 1):
+            supplier.status != SupplierState.PROPOSED or supplier.version > 1):
         errors.add("tax_id", _l("El NIT o DUI de un proveedor no cambia entre versiones: proponga otro proveedor."))
     errors.raise_if_any()
     values = _merged(supplier, cleaned)
     if values == _values_of(supplier):
         return supplier  # nothing changed: no new version, no event
-    if supplier.status == "proposed":
+    if supplier.status == SupplierState.PROPOSED:
         return _edit_in_place(actor, supplier, agreement, values)
     return _new_version(actor, supplier, agreement, values)
 
@@ -330,7 +324,7 @@ def _new_version(actor: Actor, previous: Supplier, agreement: Agreement, values:
     before = audit_view(previous)
     bank_changed = (checks_.account_key(values["bank_account"]) != checks_.account_key(previous.bank_account)
                     or values["bank_name"] != previous.bank_name)
-    previous.status = "superseded"
+    previous.status = lifecycle.next_state(previous.status, SupplierAction.SUPERSEDE)
     db.session.flush()  # the unique index on (agreement, tax_id) skips superseded rows
     record_event(db.session, actor, "supplier.superseded", "supplier", previous.id, before=before,
                  after=audit_view(previous), organization_id=previous.organization_id)
@@ -338,7 +332,7 @@ def _new_version(actor: Actor, previous: Supplier, agreement: Agreement, values:
         agreement_id=previous.agreement_id, organization_id=previous.organization_id,
         version=previous.version + 1, supersedes_id=previous.id, tax_id=previous.tax_id,
         tax_id_type=previous.tax_id_type, **{name: values[name] for name in FIELDS if name != "tax_id"},
-        status="proposed", checks=checks_.storable(results), proposed_by_id=actor.user_id,
+        status=SupplierState.PROPOSED, checks=checks_.storable(results), proposed_by_id=actor.user_id,
         items=_item_rows(values["items"]))
     db.session.add(supplier)
     db.session.flush()
@@ -357,7 +351,7 @@ def _new_version(actor: Actor, previous: Supplier, agreement: Agreement, values:
 # --- decisions -------------------------------------------------------------------------------
 
 def _proposed(supplier: Supplier) -> None:
-    if supplier.status != "proposed":
+    if SupplierAction.VALIDATE not in lifecycle.allowed_actions(supplier.status):
         raise Conflict(_l("El proveedor está «%(state)s»: solo se decide sobre un proveedor propuesto.",
                           state=SUPPLIER_STATE_LABELS[supplier.status]), code="invalid_transition")
 
@@ -377,7 +371,7 @@ def validate_supplier(actor: Actor, supplier_id: int) -> Supplier:
         raise Conflict(_l("No se puede validar el proveedor: %(details)s", details=details), code="checks_failed")
     before = audit_view(supplier)
     supplier.checks = results
-    supplier.status = "validated"
+    supplier.status = lifecycle.next_state(supplier.status, SupplierAction.VALIDATE)
     supplier.decided_by_id = actor.user_id
     supplier.decided_at = utcnow()
     supplier.decision_reason = None
@@ -401,7 +395,7 @@ def reject_supplier(actor: Actor, supplier_id: int, reason: str | None) -> Suppl
         raise ValidationFailed(errors={"reason": [_l("Máximo %(n)s caracteres.", n=5000)]})
     _proposed(supplier)
     before = audit_view(supplier)
-    supplier.status = "rejected"
+    supplier.status = lifecycle.next_state(supplier.status, SupplierAction.REJECT)
     supplier.decision_reason = reason
     supplier.decided_by_id = actor.user_id
     supplier.decided_at = utcnow()
@@ -432,4 +426,4 @@ def versions_of(supplier: Supplier) -> list[Supplier]:
 
 def queue_order(query):
     """The suppliers' review queue, for both faces: proposed first, then oldest first."""
-    return query.order_by(case((Supplier.status == "proposed", 0), else_=1), Supplier.created_at, Supplier.id)
+    return query.order_by(case((Supplier.status == SupplierState.PROPOSED, 0), else_=1), Supplier.created_at, Supplier.id)

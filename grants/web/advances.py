@@ -36,6 +36,7 @@ from grants.web import idempotent_forms
 from grants.web.actions import submit
 from grants.web.forms import apply_errors
 from grants.web.money import is_owner, load_agreement, money_labels, refusal
+from grants.workflows.advance import AdvanceState
 
 bp = Blueprint("advance_pages", __name__)
 
@@ -140,18 +141,18 @@ def render_advance(advance: Advance, status: int = 200, refused=None, **forms):
         row_errors=forms.get("row_errors") or [], general_errors=forms.get("general_errors") or [],
         disburse_key=key if forms.get("disburse_form") else idempotent_forms.new_key(),
         refund_key=key if forms.get("refund_form") else idempotent_forms.new_key(),
-        can_decide=advance.status == "requested" and user.can(Permission.ADVANCES_APPROVE) and ministry,
-        can_prepare=advance.status == "approved" and treasury,
-        can_disburse=advance.status == "prepared" and treasury and advance.prepared_by_id != user.id,
-        preparer_waits=advance.status == "prepared" and treasury and advance.prepared_by_id == user.id,
-        can_refund=advance.status == "disbursed" and user.can(Permission.REFUNDS_RECORD)
+        can_decide=advance.status == AdvanceState.REQUESTED and user.can(Permission.ADVANCES_APPROVE) and ministry,
+        can_prepare=advance.status == AdvanceState.APPROVED and treasury,
+        can_disburse=advance.status == AdvanceState.PREPARED and treasury and advance.prepared_by_id != user.id,
+        preparer_waits=advance.status == AdvanceState.PREPARED and treasury and advance.prepared_by_id == user.id,
+        can_refund=advance.status == AdvanceState.DISBURSED and user.can(Permission.REFUNDS_RECORD)
         and (treasury or is_owner(advance.organization_id)),
         refund_reject_form=forms.get("refund_reject_form") or RefundRejectForm(formdata=None),
         refund_slips={r.id: attachments.attachments_of(r, "deposit_slip") for r in advance.refunds},
         can_confirm_refunds=user.can(Permission.DEPOSITS_CONFIRM),
         deposit_state_labels=refund_service.DEPOSIT_STATE_LABELS,
         refunds_declared=refund_service.pending_declarations(advance.id),
-        can_submit=advance.status == "disbursed" and is_owner(advance.organization_id)
+        can_submit=advance.status == AdvanceState.DISBURSED and is_owner(advance.organization_id)
         and user.can(Permission.STATEMENTS_SUBMIT),
         **money_labels()), status
 

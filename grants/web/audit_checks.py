@@ -28,6 +28,8 @@ from grants.security import require
 from grants.services import audit_checks as service
 from grants.web.actions import submit
 from grants.web.paging import int_arg, page_of
+from grants.workflows.audit_check import RunState, allowed_actions
+from grants.workflows.agreement import AgreementState
 
 bp = Blueprint("audit_check_pages", __name__)
 
@@ -50,7 +52,7 @@ def _reader() -> None:
 
 
 def _agreement_choices() -> list[tuple[str, str]]:
-    rows = db.session.execute(select(Agreement.id, Agreement.number).where(Agreement.status != "draft")
+    rows = db.session.execute(select(Agreement.id, Agreement.number).where(Agreement.status != AgreementState.DRAFT)
                               .order_by(Agreement.number)).all()
     return [("", str(_l("Todos los convenios")))] + [(str(i), n) for i, n in rows]
 
@@ -109,7 +111,7 @@ def run_page(run_id):
         abort(404)
     number = db.session.scalar(select(Agreement.number).where(Agreement.id == check_run.agreement_id)) \
         if check_run.agreement_id else None
-    stalled = check_run.status == "running" and utcnow() - check_run.started_at > RUN_LOOKS_STALLED
+    stalled = check_run.status == RunState.RUNNING and utcnow() - check_run.started_at > RUN_LOOKS_STALLED
     return render_template("audit_checks/run.html", run=check_run, number=number, stalled=stalled,
                            can_run=current_user.can(Permission.CHECKS_RUN), **_labels())
 
@@ -179,7 +181,7 @@ def _load(finding_id: int) -> AuditFinding:
 
 
 def _finding_page(finding: AuditFinding, form: DecisionForm | None = None, status: int = 200, refused=None):
-    options = sorted(service.DECISIONS[finding.status])
+    options = sorted(allowed_actions(finding.status))
     if form is None:
         form = DecisionForm(formdata=None)
     form.status.choices = [(s, str(FINDING_STATE_LABELS[s])) for s in options]

@@ -60,6 +60,9 @@ from grants.web.beneficiaries import (
 )
 from grants.web.generated_files import request_and_serve
 from grants.web.paging import page_of
+from grants.workflows import import_batch as batch_lifecycle
+from grants.workflows.enrollment import EnrollmentState
+from grants.workflows.import_batch import BatchAction, BatchState
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +96,12 @@ def failure_text(batch: ImportBatch) -> str:
 def progress_of(batch: ImportBatch) -> dict:
     """Rows read so far (the job's progress row), and whether a ``processing`` batch looks
     interrupted: nothing moved for five minutes (its worker died and no other took the job yet)."""
-    found = db.session.get(ImportBatchProgress, batch.id) if batch.status == "processing" else None
+    found = db.session.get(ImportBatchProgress, batch.id) if batch.status == BatchState.PROCESSING else None
     rows = found.rows_read if found is not None else (batch.progress_rows or 0)
     at = found.updated_at if found is not None else None
     last = max(t for t in (at, batch.progress_at, batch.created_at) if t is not None)
-    interrupted = batch.status == "processing" and utcnow() - last > STALLED_AFTER
-    return {"rows": rows, "interrupted": interrupted, "running": batch.status == "processing" and not interrupted}
+    interrupted = batch.status == BatchState.PROCESSING and utcnow() - last > STALLED_AFTER
+    return {"rows": rows, "interrupted": interrupted, "running": batch.status == BatchState.PROCESSING and not interrupted}
 
 
 def error_messages(row: ImportRow, document_column: str) -> list[tuple[str, str]]:
@@ -191,20 +194,21 @@ def batch_page(batch_id):
         ImportRow.batch_id == batch.id, ImportRow.outcome == "warning").order_by(ImportRow.row_number),
         REPORT_PAGE, "warnings_page")
     owner = is_owner_ngo(batch.organization_id)
+    batch_actions = batch_lifecycle.allowed_actions(batch.status)
     response = render_template(
         "beneficiaries/batch.html", batch=batch, progress=progress, failure=failure_text(batch),
         errors=[(row, error_messages(row, document_column)) for row in error_rows], error_paging=error_paging,
         warnings=[(row, warning_messages(row, document_column)) for row in warning_rows], warning_paging=warning_paging,
         batch_state_labels=BATCH_STATE_LABELS, kind_labels=KIND_LABELS,
         may_download=batch.rows_readable_by(current_user),
-        may_confirm=owner and batch.status == "ready" and batch.rows_valid + batch.rows_warning > 0,
-        may_discard=owner and batch.status in ("ready", "failed"),
-        may_retry=owner and batch.status == "processing" and progress["interrupted"],
-        may_validate=(current_user.can(Permission.BENEFICIARIES_VALIDATE) and batch.status == "confirmed"
-                      and batch.kind == "enrollment"),
+        may_confirm=owner and BatchAction.CONFIRM in batch_actions and batch.rows_valid + batch.rows_warning > 0,
+        may_discard=owner and BatchAction.DISCARD in batch_actions,
+        may_retry=owner and batch.status == BatchState.PROCESSING and progress["interrupted"],
+        may_validate=(current_user.can(Permission.BENEFICIARIES_VALIDATE)
+                      and batch_lifecycle.validatable(batch.status, batch.kind)),
         validated_waiting=db.session.scalar(select(func.count()).select_from(Enrollment).where(
-            Enrollment.batch_id == batch.id, Enrollment.status == "validated")) if batch.status == "validated" else 0,
-        may_activate=batch.status == "validated" and (
+            Enrollment.batch_id == batch.id, Enrollment.status == EnrollmentState.VALIDATED)) if batch.status == BatchState.VALIDATED else 0,
+        may_activate=batch.status == BatchState.VALIDATED and (
             current_user.can(Permission.BENEFICIARIES_VALIDATE)
             or (owner and current_user.can(Permission.BENEFICIARIES_IMPORT))),
         today=imports.today().isoformat(),
@@ -306,7 +310,7 @@ def retry(batch_id):
     batch = _load_batch(batch_id)
     if not is_owner_ngo(batch.organization_id):
         abort(403)
-    if batch.status != "processing" or not progress_of(batch)["interrupted"]:
+    if batch.status != BatchState.PROCESSING or not progress_of(batch)["interrupted"]:
         flash(_l("La lista no está interrumpida."), "error")
     else:
         _process(batch.id, current_user.id)
@@ -320,7 +324,7 @@ def retry(batch_id):
 def import_queue():
     require(current_user, Permission.BENEFICIARIES_READ)
     state = request.args.get("state") or ""
-    query = select(ImportBatch).order_by(case((ImportBatch.status == "confirmed", 0), else_=1),
+    query = select(ImportBatch).order_by(case((ImportBatch.status == BatchState.CONFIRMED, 0), else_=1),
                                          ImportBatch.created_at, ImportBatch.id)
     if state in BATCH_STATE_LABELS:
         query = query.where(ImportBatch.status == state)

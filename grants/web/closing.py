@@ -27,6 +27,7 @@ from grants.services import legislature
 from grants.web.generated_files import request_and_serve
 from grants.web.paging import int_arg
 from grants.web.actions import submit
+from grants.workflows.final_liquidation import LiquidationState
 
 bp = Blueprint("closing_pages", __name__)
 
@@ -70,7 +71,7 @@ def _agreement(agreement_id: int) -> Agreement:
 def _liquidation_form(state: dict) -> LiquidationForm:
     """Empty for the first revision; the returned revision's verdict and reasoning to revise."""
     latest = state["current"]
-    if latest is not None and latest.status == "returned":
+    if latest is not None and latest.status == LiquidationState.RETURNED:
         return LiquidationForm(formdata=None, data={"verdict": latest.verdict, "reasoning": latest.reasoning})
     return LiquidationForm(formdata=None)
 
@@ -123,9 +124,9 @@ def sign_off(agreement_id):
     revision = int_arg("revision", source=request.form) or 0
 
     def said(signed) -> str:
-        if signed.liquidation.status == "approved":
+        if signed.liquidation.status == LiquidationState.APPROVED:
             return _l("Las tres disciplinas aprobaron la liquidación final: el convenio queda liquidado.")
-        if signed.liquidation.status == "returned":
+        if signed.liquidation.status == LiquidationState.RETURNED:
             return _l("Liquidación final devuelta al administrador con sus observaciones.")
         return _l("Aprobación registrada por %(d)s.", d=DISCIPLINE_LABELS[discipline])
 

@@ -28,6 +28,8 @@ from grants.services import refunds as refund_service
 from grants.domain_errors import Forbidden, NotFound, ValidationFailed
 from grants.web.actions import submit
 from grants.web.forms import apply_errors
+from grants.workflows.agreement import AgreementState
+from grants.workflows.incident import IncidentState, MeasureState
 
 bp = Blueprint("followup_pages", __name__)
 
@@ -113,7 +115,7 @@ def render_section(agreement: Agreement, status: int = 200, refused=None):
         progress=followup.indicator_progress(agreement),
         can_report=_is_administrator(agreement) and agreement.status in followup.REPORTING_STATES,
         can_record=incidents.may_act(current_user, agreement) and agreement.status in incidents.RECORDING_STATES,
-        can_close=(manager or current_user.id == agreement.administrator_id) and agreement.status == "in_execution",
+        can_close=(manager or current_user.id == agreement.administrator_id) and agreement.status == AgreementState.IN_EXECUTION,
         **labels()), status
 
 
@@ -245,8 +247,8 @@ def render_incident(incident: Incident, form=None, status: int = 200, refused=No
     user = current_user
     own_ngo = Role.NGO in user.roles and user.organization_id == incident.organization_id
     staff = incidents.may_act(user, agreement)
-    pending = incident.measure_status == "pending_reply"
-    fine_in_effect = incident.sanction_type == "fine" and incident.measure_status == "in_effect"
+    pending = incident.measure_status == MeasureState.PENDING_REPLY
+    fine_in_effect = incident.sanction_type == "fine" and incident.measure_status == MeasureState.IN_EFFECT
     return render_template(
         "followup/incident.html", incident=incident, agreement=agreement, refused=refused,
         form=form or ResolveForm(formdata=None),
@@ -259,7 +261,7 @@ def render_incident(incident: Incident, form=None, status: int = 200, refused=No
         can_reply=own_ngo and pending and incident.reply is None and today() <= incident.reply_due,
         can_decide_measure=staff and pending and (incident.reply is not None or today() > incident.reply_due),
         measure_waits=staff and pending and incident.reply is None and today() <= incident.reply_due,
-        can_resolve=incident.status == "open" and staff and not pending,
+        can_resolve=incident.status == IncidentState.OPEN and staff and not pending,
         fine=fine_in_effect, fine_owed=fines.owed(incident) if fine_in_effect else None,
         fine_collected=fines.collected(incident) if fine_in_effect else None,
         fine_payments=fines.payments_of(incident) if fine_in_effect else [],

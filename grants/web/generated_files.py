@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from grants.context import current_actor
 from grants.services import generated_files as service
 from grants.web.beneficiaries import private
+from grants.workflows.generated_file import FileState
 
 bp = Blueprint("file_pages", __name__)
 
@@ -19,7 +20,7 @@ def request_and_serve(kind: str, params: dict, localized: bool = False):
     if localized:
         params = {**params, "locale": str(get_locale() or "es")}
     file = service.request_file(current_actor(), kind, params)
-    if file.status == "ready":
+    if file.status == FileState.READY:
         return _send(file)
     return redirect(url_for("file_pages.file_page", file_id=file.id), 303)
 
@@ -33,7 +34,7 @@ def _send(file):
 @login_required
 def file_page(file_id):
     file = service.readable(current_user, file_id)
-    stalled = file.status == "pending" and service.looks_lost(file)
+    stalled = file.status == FileState.PENDING and service.looks_lost(file)
     return private(make_response(render_template("files/file.html", file=file, stalled=stalled)))
 
 

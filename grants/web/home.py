@@ -28,6 +28,9 @@ from grants.security import require, scope_to_user
 from grants.services import final_liquidation, meetings, notifications
 from grants.web import plans as plan_pages
 from grants.web.paging import int_arg, page_of
+from grants.workflows.advance import AdvanceState, StatementState
+from grants.workflows.audit_check import FindingState
+from grants.workflows.payment import InvoiceState, PaymentState
 
 bp = Blueprint("home", __name__)
 
@@ -71,8 +74,8 @@ def index():
         ).all()
     if Role.AUDITOR in user.roles:
         context["chain"] = verify_chain(db.session)
-        context["findings_open"] = _count(AuditFinding, AuditFinding.status == "open")
-        context["findings_confirmed"] = _count(AuditFinding, AuditFinding.status == "confirmed")
+        context["findings_open"] = _count(AuditFinding, AuditFinding.status == FindingState.OPEN)
+        context["findings_confirmed"] = _count(AuditFinding, AuditFinding.status == FindingState.CONFIRMED)
     if Role.NGO in user.roles:
         context["organization"] = user.organization
         context["own_plans"] = db.session.scalars(scope_to_user(
@@ -110,27 +113,27 @@ def _money_queues(user) -> dict:
     """Per-role counts of money work waiting (each links to where it is done)."""
     queues: dict = {}
     if Role.TREASURY in user.roles:
-        queues["payments_to_authorize"] = _count(Payment, Payment.status == "prepared",
+        queues["payments_to_authorize"] = _count(Payment, Payment.status == PaymentState.PREPARED,
                                                  Payment.prepared_by_id != user.id)
-        queues["payments_to_execute"] = _count(Payment, Payment.status == "authorized")
-        queues["advances_to_prepare"] = _count(Advance, Advance.status == "approved")
-        queues["advances_to_disburse"] = _count(Advance, Advance.status == "prepared",
+        queues["payments_to_execute"] = _count(Payment, Payment.status == PaymentState.AUTHORIZED)
+        queues["advances_to_prepare"] = _count(Advance, Advance.status == AdvanceState.APPROVED)
+        queues["advances_to_disburse"] = _count(Advance, Advance.status == AdvanceState.PREPARED,
                                                 Advance.prepared_by_id != user.id)
         queues["advances_waiting"] = db.session.scalars(select(Advance).where(
             Advance.status.in_(("approved", "prepared"))).order_by(Advance.id).limit(10)).all()
     if Role.FINANCIAL_REVIEWER in user.roles:
         queues["advances_to_approve"] = db.session.scalars(select(Advance).where(
-            Advance.status == "requested").order_by(Advance.id).limit(10)).all()
+            Advance.status == AdvanceState.REQUESTED).order_by(Advance.id).limit(10)).all()
         queues["statements_to_review"] = db.session.scalars(select(ExpenseStatement).where(
-            ExpenseStatement.status == "submitted").order_by(ExpenseStatement.id).limit(10)).all()
+            ExpenseStatement.status == StatementState.SUBMITTED).order_by(ExpenseStatement.id).limit(10)).all()
     if Role.ADMINISTRATOR in user.roles:
         queues["invoices_to_certify"] = db.session.scalars(
             select(Invoice).join(Agreement, Agreement.id == Invoice.agreement_id)
-            .where(Agreement.administrator_id == user.id, Invoice.status == "registered")
+            .where(Agreement.administrator_id == user.id, Invoice.status == InvoiceState.REGISTERED)
             .order_by(Invoice.id).limit(10)).all()
     if Role.NGO in user.roles and user.organization_id:
         queues["statements_due"] = db.session.scalars(select(Advance).where(
-            Advance.organization_id == user.organization_id, Advance.status == "disbursed")
+            Advance.organization_id == user.organization_id, Advance.status == AdvanceState.DISBURSED)
             .order_by(Advance.liquidation_due, Advance.id)).all()
     return queues
 

@@ -33,6 +33,9 @@ from grants.web.actions import submit
 from grants.web.forms import apply_errors
 from grants.web.paging import db_id, page_of
 from grants.money import ZERO
+from grants.workflows.agreement import AgreementState
+from grants.workflows.payment import InvoiceState, PaymentState
+from grants.workflows.supplier import SupplierState
 
 bp = Blueprint("money_pages", __name__)
 
@@ -116,7 +119,7 @@ def agreement_money(agreement_id):
         select(Payment).where(Payment.agreement_id == agreement.id).order_by(Payment.id.desc()), arg="payments_page")
     advances = db.session.scalars(
         select(Advance).where(Advance.agreement_id == agreement.id).order_by(Advance.tranche_number, Advance.id)).all()
-    in_execution = agreement.status == "in_execution"
+    in_execution = agreement.status == AgreementState.IN_EXECUTION
     return render_template(
         "money/agreement.html", agreement=agreement, balances=balances, chart=budget_chart(balances.lines),
         invoices=invoices, invoice_paging=invoice_paging, payments=payments, payment_paging=payment_paging,
@@ -175,7 +178,7 @@ class InvoiceForm(FlaskForm):
 
     def set_choices(self, agreement: Agreement) -> None:
         suppliers = db.session.scalars(select(Supplier).where(
-            Supplier.agreement_id == agreement.id, Supplier.status == "validated").order_by(Supplier.legal_name)).all()
+            Supplier.agreement_id == agreement.id, Supplier.status == SupplierState.VALIDATED).order_by(Supplier.legal_name)).all()
         self.supplier_id.choices = [SelectChoice(0, "—")] + [
             SelectChoice(s.id, f"{s.legal_name} · {s.tax_id}") for s in suppliers]
         budget = [SelectChoice(b.number, f"{b.number} · {b.category}") for b in agreement.plan_version.budget_lines]
@@ -307,10 +310,10 @@ def load_invoice(invoice_id: int) -> Invoice:
 
 def render_invoice(invoice: Invoice, status: int = 200, refused=None, **forms):
     live_payment = db.session.scalar(select(Payment).where(
-        Payment.invoice_id == invoice.id, Payment.status != "cancelled"))
+        Payment.invoice_id == invoice.id, Payment.status != PaymentState.CANCELLED))
     payments = db.session.scalars(select(Payment).where(Payment.invoice_id == invoice.id).order_by(Payment.id)).all()
     eligibility = None
-    if invoice.status in ("registered", "certified"):
+    if invoice.status in (InvoiceState.REGISTERED, InvoiceState.CERTIFIED):
         eligibility = payment_service.eligibility(invoice)
     agreement = invoice.agreement
     return render_template(
@@ -318,20 +321,20 @@ def render_invoice(invoice: Invoice, status: int = 200, refused=None, **forms):
         payments=payments, live_payment=live_payment, refused=refused,
         certificate_form=forms.get("certificate_form") or CertificateForm(formdata=None),
         void_form=forms.get("void_form") or VoidForm(formdata=None),
-        can_certify=invoice.status == "registered" and current_user.can(Permission.INVOICES_CERTIFY)
+        can_certify=invoice.status == InvoiceState.REGISTERED and current_user.can(Permission.INVOICES_CERTIFY)
         and agreement.administrator_id == current_user.id,
-        can_void=invoice.status in ("registered", "certified") and live_payment is None
+        can_void=invoice.status in (InvoiceState.REGISTERED, InvoiceState.CERTIFIED) and live_payment is None
         and (is_owner(invoice.organization_id) and current_user.can(Permission.INVOICES_REGISTER)
              or Role.FINANCIAL_REVIEWER in current_user.roles),
-        can_prepare=invoice.status == "certified" and live_payment is None
-        and current_user.can(Permission.PAYMENTS_PREPARE) and agreement.status == "in_execution",
+        can_prepare=invoice.status == InvoiceState.CERTIFIED and live_payment is None
+        and current_user.can(Permission.PAYMENTS_PREPARE) and agreement.status == AgreementState.IN_EXECUTION,
         documents=attachments.attachments_of(invoice), document_kinds=_document_kinds(invoice),
         **money_labels()), status
 
 
 def _document_kinds(invoice: Invoice) -> list[str]:
     """What this user may attach to the invoice (the service checks again)."""
-    if invoice.status == "voided":
+    if invoice.status == InvoiceState.VOIDED:
         return []
     kinds = []
     if is_owner(invoice.organization_id) and current_user.can(Permission.INVOICES_REGISTER):

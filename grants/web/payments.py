@@ -28,6 +28,7 @@ from grants.web.actions import submit
 from grants.web.forms import apply_errors
 from grants.web.money import load_invoice, money_labels, render_invoice
 from grants.web.paging import page_of
+from grants.workflows.payment import PaymentState
 
 bp = Blueprint("payment_pages", __name__)
 
@@ -63,10 +64,10 @@ def _authorized_by(payment: Payment) -> set[int]:
 def render_payment(payment: Payment, status: int = 200, refused=None, execute_form=None, cancel_form=None):
     authorized_by = _authorized_by(payment)
     is_preparer = payment.prepared_by_id == current_user.id
-    may_authorize = current_user.can(Permission.PAYMENTS_AUTHORIZE) and payment.status == "prepared"
+    may_authorize = current_user.can(Permission.PAYMENTS_AUTHORIZE) and payment.status == PaymentState.PREPARED
     if execute_form is None:
         execute_form = ExecuteForm(formdata=None, data={"transfer_date": invoice_service.today().isoformat()})
-    changes = payment_service.changes_since(payment) if payment.status == "prepared" else []
+    changes = payment_service.changes_since(payment) if payment.status == PaymentState.PREPARED else []
     return render_template(
         "money/payment.html", payment=payment, invoice=payment.invoice, agreement=payment.agreement,
         refused=refused, execute_form=execute_form, cancel_form=cancel_form or CancelForm(formdata=None),
@@ -75,8 +76,8 @@ def render_payment(payment: Payment, status: int = 200, refused=None, execute_fo
         idempotency_key=idempotent_forms.form_key(),
         may_authorize=may_authorize, is_preparer=is_preparer, already_authorized=current_user.id in authorized_by,
         can_authorize=may_authorize and not is_preparer and current_user.id not in authorized_by,
-        can_execute=current_user.can(Permission.PAYMENTS_EXECUTE) and payment.status == "authorized",
-        can_cancel=current_user.can(Permission.PAYMENTS_PREPARE) and payment.status in ("prepared", "authorized"),
+        can_execute=current_user.can(Permission.PAYMENTS_EXECUTE) and payment.status == PaymentState.AUTHORIZED,
+        can_cancel=current_user.can(Permission.PAYMENTS_PREPARE) and payment.status in (PaymentState.PREPARED, PaymentState.AUTHORIZED),
         **money_labels()), status
 
 
@@ -128,7 +129,7 @@ def authorize(payment_id):
     payment = load_payment(payment_id)
     require(current_user, Permission.PAYMENTS_AUTHORIZE)
     return submit(None, lambda: payment_service.authorize_payment(current_actor(), payment.id),
-                  done=lambda done: _l("Pago autorizado: puede ejecutarse.") if done.status == "authorized" else
+                  done=lambda done: _l("Pago autorizado: puede ejecutarse.") if done.status == PaymentState.AUTHORIZED else
                   _l("Autorización registrada: este pago requiere una segunda autorización de otra persona."),
                   then=url_for("payment_pages.payment_page", payment_id=payment_id),
                   render=lambda status, refused: render_payment(load_payment(payment_id), status, refused))

@@ -26,11 +26,14 @@ from grants.validation.supplier import CHECK_NAMES, describe
 from grants.web.forms import person_name
 from grants.web.actions import submit
 from grants.web.paging import page_of
+from grants.workflows.supplier import SupplierState
+from grants.labels import SUPPLIER_STATE_LABELS
 
 bp = Blueprint("supplier_pages", __name__)
 
-STATE_CLASSES = {"proposed": "submitted", "validated": "approved", "rejected": "rejected", "superseded": "closing"}
-QUEUE_STATES = ("proposed", "validated", "rejected", "superseded")
+S = SupplierState
+STATE_CLASSES = {S.PROPOSED: "submitted", S.VALIDATED: "approved", S.REJECTED: "rejected", S.SUPERSEDED: "closing"}
+QUEUE_STATES = tuple(s.value for s in SupplierState)
 DEBARMENT_COLUMNS = {"tax_id": _l("NIT o DUI"), "name": _l("Nombre"), "reason": _l("Motivo"),
                      "listed_on": _l("Fecha"), "source": _l("Fuente")}
 
@@ -155,7 +158,7 @@ def _users(ids) -> dict[int, User]:
 
 
 def _labels() -> dict:
-    return {"supplier_state_labels": supplier_service.SUPPLIER_STATE_LABELS, "state_classes": STATE_CLASSES,
+    return {"supplier_state_labels": SUPPLIER_STATE_LABELS, "state_classes": STATE_CLASSES,
             "checks_of": checks_of}
 
 
@@ -168,7 +171,7 @@ def agreement_suppliers(agreement_id):
     show_all = request.args.get("all") == "1"
     query = select(Supplier).where(Supplier.agreement_id == agreement.id)
     if not show_all:
-        query = query.where(Supplier.status != "superseded")
+        query = query.where(Supplier.status != S.SUPERSEDED)
     items, pager = page_of(query.order_by(Supplier.legal_name, Supplier.version, Supplier.id))
     return render_template("suppliers/list.html", agreement=agreement, suppliers=items, paging=pager,
                            show_all=show_all, can_propose=_is_owner(agreement.organization_id) and _active(agreement),
@@ -230,7 +233,7 @@ def new_supplier(agreement_id):
 def edit_supplier(supplier_id):
     supplier = _supplier(supplier_id)
     require(current_user, Permission.SUPPLIERS_PROPOSE)
-    if supplier.status == "superseded":
+    if supplier.status == S.SUPERSEDED:
         current = supplier_service.versions_of(supplier)[-1]
         flash(_l("Esa versión fue reemplazada: esta es la vigente."), "info")
         return redirect(url_for("supplier_pages.edit_supplier", supplier_id=current.id))
@@ -248,16 +251,16 @@ def _render_page(supplier: Supplier, status: int = 200, reject_form: RejectForm 
                  conflict=None):
     versions = supplier_service.versions_of(supplier)
     people = _users([supplier.proposed_by_id, supplier.decided_by_id] + [v.proposed_by_id for v in versions])
-    can_decide = current_user.can(Permission.SUPPLIERS_VALIDATE) and supplier.status == "proposed"
+    can_decide = current_user.can(Permission.SUPPLIERS_VALIDATE) and supplier.status == S.PROPOSED
     return render_template(
         "suppliers/detail.html", supplier=supplier, agreement=supplier.agreement, versions=versions,
         current_version=versions[-1], people=people, checks=checks_of(supplier),
         failed=supplier_service.failed_checks(supplier), can_decide=can_decide,
-        can_edit=_is_owner(supplier.organization_id) and supplier.status != "superseded"
+        can_edit=_is_owner(supplier.organization_id) and supplier.status != S.SUPERSEDED
         and _active(supplier.agreement),
         reject_form=reject_form or RejectForm(formdata=None), conflict=conflict,
         documents=documents.supplier_documents(supplier), solvency_expired=documents.solvency_expired(supplier),
-        may_attach=_is_owner(supplier.organization_id) and supplier.status != "superseded",
+        may_attach=_is_owner(supplier.organization_id) and supplier.status != S.SUPERSEDED,
         document_kinds=documents.SUPPLIER_KINDS, **_labels()), status
 
 
@@ -297,7 +300,7 @@ def reject(supplier_id):
 @login_required
 def queue():
     require(current_user, Permission.SUPPLIERS_VALIDATE)
-    state = request.args.get("state", "proposed")
+    state = request.args.get("state", S.PROPOSED.value)
     query = select(Supplier)
     if state in QUEUE_STATES:
         query = query.where(Supplier.status == state)

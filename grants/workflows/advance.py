@@ -60,3 +60,17 @@ RECEIPT_TRANSITIONS = {
     (ReceiptState.PENDING, ReceiptState.REJECTED): ReceiptState.REJECTED,
 }
 RECEIPT_LIFECYCLE = Lifecycle("receipt", ReceiptState, ReceiptState, RECEIPT_TRANSITIONS)
+
+
+class StatementState(StrEnum):
+    SUBMITTED = "submitted"
+    REVIEWED = "reviewed"
+
+
+class StatementAction(StrEnum):
+    REVIEW = "review"
+
+
+# A statement is reviewed once its last pending receipt is decided.
+STATEMENT_TRANSITIONS = {(StatementState.SUBMITTED, StatementAction.REVIEW): StatementState.REVIEWED}
+STATEMENT_LIFECYCLE = Lifecycle("expense_statement", StatementState, StatementAction, STATEMENT_TRANSITIONS)
