@@ -6,7 +6,7 @@
     .venv/bin/python bench/compare_findings.py compare before.json after.json # exit 1 when a rule differs
 
 A dump is, per rule, ``{fingerprint: [agreement, organization, severity, summary, evidence, amount]}``
-of ``rule.find(Scope(fiscal_year=<the generated year's>), settings)`` on the day given by ``ON``
+of ``rule.find(db.session, Scope(fiscal_year=<the generated year's>), settings)`` on the day given by ``ON``
 (YYYY-MM-DD, default today): make both dumps on the same day, so that ``advance_overdue``'s days late
 do not change between them. ``workers=N``: the rules run by
 ``run_checks``' own runner (``audit_checks._run_rules``) with ``AUDIT_CHECK_WORKERS = N`` (2: on two
@@ -48,7 +48,7 @@ def dump(url, out, shared=False, workers=None):
             ran = audit_checks._run_rules(scope, settings, "audit_receipt_sums_dump", snapshot_id, None)
         for rule in RULES:
             got = {}
-            for r in (ran[rule.code] if workers is not None else rule.find(scope, settings)):
+            for r in (ran[rule.code] if workers is not None else rule.find(db.session, scope, settings)):
                 got[fingerprint(r.rule_code, r.entity_type, r.entity_id)] = [
                     r.agreement_id, r.organization_id, r.severity, r.summary, r.plain_evidence(),
                     None if r.amount is None else str(r.amount)]

@@ -113,11 +113,11 @@ def run_once(app, statements: Statements) -> tuple[float, dict, dict]:
     per_rule: dict[str, float] = {}
 
     def timed(rule):
-        def find(scope, settings):
+        def find(reader, scope, settings):
             statements.current = rule.code
             begun = time.perf_counter()
             try:
-                return list(rule.find(scope, settings))
+                return list(rule.find(reader, scope, settings))
             finally:
                 per_rule[rule.code] = time.perf_counter() - begun
                 statements.current = None

@@ -11,7 +11,9 @@ Floors, bottom first:
 * **validation** — never services, the faces or the jobs;
 * **reports** — plain data in, bytes out: never models, services, audit, the faces;
 * **audit** and ``grants.security`` — never services or the faces;
-* **services** — never the faces (api, web), the CLI or the demo;
+* ``grants.background.parallel`` — a function run beside the caller in a thread: nothing of ours;
+* **services** — never the faces (api, web), the CLI, the demo or the job queue's tasks;
+* ``grants.background.tasks`` (the job queue's tasks, above the services) — never the faces;
 * the two **faces**, ``grants.api`` and ``grants.web``, never import each other.
 """
 from __future__ import annotations
@@ -33,7 +35,9 @@ RULES: dict[str, tuple] = {
     "grants.reports": ("never", ("grants.models", "grants.services", "grants.audit", "grants.jobs", *FACES)),
     "grants.audit": ("never", ("grants.services", "grants.jobs", *FACES)),
     "grants.security": ("never", ("grants.services", "grants.jobs", *FACES)),
-    "grants.services": ("never", ("grants.cli", "grants.demo", *FACES)),
+    "grants.services": ("never", ("grants.cli", "grants.demo", "grants.background.tasks", *FACES)),
+    "grants.background.parallel": ("only", ()),
+    "grants.background.tasks": ("never", ("grants.cli", "grants.demo", *FACES)),
     "grants.api": ("never", ("grants.web",)),
     "grants.web": ("never", ("grants.api",)),
 }
@@ -101,6 +105,7 @@ def test_the_contract_sees_an_arrow_up(tmp_path, monkeypatch):
         "web/page.py": "def f():\n    from grants.api import suppliers\n",
         "money.py": "from .models import Agreement\n",
         "validation/rows.py": "from grants.domain_errors import Conflict\n",  # fine: the kernel
+        "services/work.py": "from grants.background.parallel import beside\nfrom grants.background import tasks\n",
     }.items():
         (fake / relative).parent.mkdir(parents=True, exist_ok=True)
         (fake / relative).write_text(text)
@@ -110,6 +115,7 @@ def test_the_contract_sees_an_arrow_up(tmp_path, monkeypatch):
         "grants/models/thing.py:1 grants.models.thing -> grants.services.ledger.balances",
         "grants/money.py:1 grants.money -> grants.models",
         "grants/money.py:1 grants.money -> grants.models.Agreement",
+        "grants/services/work.py:2 grants.services.work -> grants.background.tasks",
         "grants/web/page.py:2 grants.web.page -> grants.api",
         "grants/web/page.py:2 grants.web.page -> grants.api.suppliers",
     ]

@@ -1,19 +1,19 @@
 """The pieces every liquidation rule is made of: its scope, its settings, what it returns, and
 small SQL helpers that read the same on SQLite and PostgreSQL.
 
-A rule's ``find(scope, settings)`` runs one (or very few) set-based SQL statements and yields
+A rule's ``find(reader, scope, settings)`` runs one (or very few) set-based SQL statements on the
+session it is given (the request's ``db.session``, or a check run's second connection) and yields
 ``FindingRow``s; it never queries once per row. Rules read, never write.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from grants.audit.chain import to_jsonable
 from grants.extensions import db
@@ -21,27 +21,6 @@ from grants.models.base import Money, UTCDateTime
 from grants.money import CENT
 
 SEVERITIES = ("low", "medium", "high")
-
-# The session the rules read through: the app's ``db.session``, unless a check run's worker thread
-# set its own (a Session on a connection of its own, see grants/services/audit_checks.py).
-_READER: ContextVar = ContextVar("audit_rules_session", default=None)
-
-
-def session():
-    """The session the rules execute their statements on (see ``reading_through``)."""
-    reader = _READER.get()
-    return db.session if reader is None else reader
-
-
-@contextmanager
-def reading_through(reader) -> Iterator[None]:
-    """The rules called inside read through ``reader`` (in this thread / context only)."""
-    token = _READER.set(reader)
-    try:
-        yield
-    finally:
-        _READER.reset(token)
-
 
 @dataclass(frozen=True)
 class Scope:
@@ -77,12 +56,12 @@ class Scope:
                          f"ON sl.id = sa.allocation_id WHERE sl.fiscal_year = {int(self.fiscal_year)})")
         return " AND ".join(parts) or "1 = 1"
 
-    def agreement_ids(self) -> set[int] | None:
+    def agreement_ids(self, reader) -> set[int] | None:
         """The agreements in scope (None: all of them)."""
         if self.is_global:
             return None
         condition, params = self.sql("a.id")
-        return set(session().execute(text(f"SELECT a.id FROM agreements a WHERE {condition}"), params).scalars())
+        return set(reader.execute(text(f"SELECT a.id FROM agreements a WHERE {condition}"), params).scalars())
 
 
 @dataclass(frozen=True)
@@ -185,14 +164,14 @@ class Rule:
     title: str
     detects: str
     why: str
-    find: Callable[[Scope, RuleSettings], Iterable[FindingRow]]
+    find: Callable[[Session, Scope, RuleSettings], Iterable[FindingRow]]   # (reader, scope, settings)
     scoped: bool = True  # False: looks at the whole database whatever the scope (the audit chain)
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
-def rows(sql: str, params: dict, **types):
-    """Run one statement; ``types`` names result columns to read with a type (``MONEY``, ``Date()``…).
+def rows(reader: Session, sql: str, params: dict, **types):
+    """Run one statement on ``reader``; ``types`` names result columns to read with a type (``MONEY``, ``Date()``…).
     Decimal, date and datetime parameters are bound with their types (the same on both backends)."""
     from sqlalchemy import Date, bindparam
 
@@ -206,7 +185,7 @@ def rows(sql: str, params: dict, **types):
             statement = statement.bindparams(bindparam(name, type_=Date()))
     if types:
         statement = statement.columns(**types)
-    return session().execute(statement, params).mappings().all()
+    return reader.execute(statement, params).mappings().all()
 
 
 MONEY = Money

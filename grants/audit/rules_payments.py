@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date
+from sqlalchemy.orm import Session
 
 from grants import formats
 from grants.audit.rules_base import MONEY, FindingRow, Rule, RuleSettings, Scope, money, receipt_sums, rows
@@ -15,12 +16,12 @@ from grants.money import ZERO
 
 
 
-def payment_supplier_not_validated(scope: Scope, settings: RuleSettings):
+def payment_supplier_not_validated(reader: Session, scope: Scope, settings: RuleSettings):
     """An executed payment whose supplier version was not validated when the payment was executed:
     never decided, decided after the execution, rejected, or already superseded by a newer version
     (the version's successor was created before the execution)."""
     condition, params = scope.sql("p.agreement_id")
-    found = rows(f"""
+    found = rows(reader, f"""
         SELECT p.id, p.agreement_id, p.organization_id, ag.number, p.amount, p.executed_at, p.transfer_date,
                s.id AS supplier_id, s.legal_name, s.tax_id, s.version, s.status AS supplier_status, s.decided_at,
                s.decision_reason, nxt.created_at AS superseded_at
@@ -54,13 +55,13 @@ def payment_supplier_not_validated(scope: Scope, settings: RuleSettings):
             money(r["amount"]))
 
 
-def budget_line_overspent(scope: Scope, settings: RuleSettings):
+def budget_line_overspent(reader: Session, scope: Scope, settings: RuleSettings):
     """A budget line whose spending recomputed from the transactions (executed payment lines plus
     accepted receipts) passes the amount the plan version approved."""
     condition_p, params = scope.sql("p.agreement_id")
     # Each branch is summed per (agreement, budget line) first (a hash aggregate to one row per
     # line), so only ~5 rows per agreement are joined to their labels and grouped again.
-    found = rows(f"""
+    found = rows(reader, f"""
         WITH spent AS (
             SELECT p.agreement_id, pl.budget_line_id, SUM(pl.payable) AS paid, 0 AS liquidated
             FROM payment_lines pl JOIN payments p ON p.id = pl.payment_id
@@ -92,7 +93,7 @@ def budget_line_overspent(scope: Scope, settings: RuleSettings):
             over)
 
 
-def split_invoices(scope: Scope, settings: RuleSettings):
+def split_invoices(reader: Session, scope: Scope, settings: RuleSettings):
     """Invoices of one supplier on one agreement, each under AUDIT_SPLIT_INVOICE_THRESHOLD, issued
     within AUDIT_SPLIT_INVOICE_DAYS of the first of them, that together pass the threshold. Each
     series is reported once, from its first invoice (series do not overlap)."""
@@ -102,7 +103,7 @@ def split_invoices(scope: Scope, settings: RuleSettings):
     params = {"threshold": settings.split_invoice_threshold, **params}
     days = settings.split_invoice_days
     # One sort per (agreement, supplier): the window sums the invoices of the next ``days`` days.
-    anchors = rows(f"""
+    anchors = rows(reader, f"""
         WITH small AS ({small}),
         windows AS (
             SELECT s.id, s.agreement_id, s.supplier_tax_id, s.issue_date,
@@ -115,7 +116,7 @@ def split_invoices(scope: Scope, settings: RuleSettings):
     if not anchors:
         return
     agreements = sorted({a["agreement_id"] for a in anchors})
-    members = rows(f"""
+    members = rows(reader, f"""
         WITH small AS ({small})
         SELECT s.*, ag.number AS agreement_number FROM small s JOIN agreements ag ON ag.id = s.agreement_id
         WHERE s.agreement_id IN ({", ".join(str(int(x)) for x in agreements)})
@@ -146,12 +147,12 @@ def split_invoices(scope: Scope, settings: RuleSettings):
             total)
 
 
-def supplier_concentration(scope: Scope, settings: RuleSettings):
+def supplier_concentration(reader: Session, scope: Scope, settings: RuleSettings):
     """One supplier (by NIT/DUI) taking more than AUDIT_SUPPLIER_SHARE of an agreement's spending
     (executed direct payments plus accepted receipts)."""
     condition_p, params = scope.sql("p.agreement_id")
     # The receipts' side comes from the run's receipt sums (rules_base.receipt_sums).
-    found = rows(f"""
+    found = rows(reader, f"""
         WITH spend AS (
             SELECT p.agreement_id, i.supplier_tax_id AS tax_id, s.legal_name AS name, p.amount
             FROM payments p JOIN invoices i ON i.id = p.invoice_id JOIN suppliers s ON s.id = p.supplier_id
@@ -184,13 +185,13 @@ def supplier_concentration(scope: Scope, settings: RuleSettings):
             amount)
 
 
-def money_after_suspension(scope: Scope, settings: RuleSettings):
+def money_after_suspension(reader: Session, scope: Scope, settings: RuleSettings):
     """A direct payment executed or an advance disbursed while the agreement was suspended (between
     a suspension and the next status change) or after it was terminated, from the status history."""
     c_c, params = scope.sql("c.agreement_id")
     c_p, _ = scope.sql("p.agreement_id")
     c_a, _ = scope.sql("a.agreement_id")
-    found = rows(f"""
+    found = rows(reader, f"""
         WITH changes AS (
             SELECT c.agreement_id, c.to_status, c.at AS since,
                    LEAD(c.at) OVER (PARTITION BY c.agreement_id ORDER BY c.at, c.id) AS until
@@ -222,13 +223,13 @@ def money_after_suspension(scope: Scope, settings: RuleSettings):
             money(r["amount"]))
 
 
-def transfers_above_allocation(scope: Scope, settings: RuleSettings):
+def transfers_above_allocation(reader: Session, scope: Scope, settings: RuleSettings):
     """Transfers (executed payments + disbursed advances − refunds) above the allocation's amount
     (all its agreements together), or above the agreement's own amount."""
     c_p, params = scope.sql("p.agreement_id")
     c_a, _ = scope.sql("a.agreement_id")
     c_r, _ = scope.sql("r.agreement_id")
-    found = rows(f"""
+    found = rows(reader, f"""
         WITH moved AS (
             SELECT p.agreement_id, p.amount FROM payments p WHERE p.status = 'executed' AND {c_p}
             UNION ALL

@@ -5,17 +5,18 @@ from collections import defaultdict
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, text
+from sqlalchemy.orm import Session
 
 from grants import formats
 from grants.audit.chain import verify_chain
-from grants.audit.rules_base import MONEY, FindingRow, Rule, RuleSettings, Scope, money, rows, session
+from grants.audit.rules_base import MONEY, FindingRow, Rule, RuleSettings, Scope, money, rows
 from grants.validation.supplier import account_key, address_key, phone_key
 from grants.money import ZERO
 
 _PEOPLE_CHUNK = 5000
 
 
-def units_paid_inactive(scope: Scope, settings: RuleSettings):
+def units_paid_inactive(reader: Session, scope: Scope, settings: RuleSettings):
     """Units of per-beneficiary invoice lines paid (not deducted) by an executed payment although
     the beneficiary was not active on every day of the invoice's service period — a safety net
     over the eligibility rule of direct payments (e.g. an inactivity recorded later, effective
@@ -30,7 +31,7 @@ def units_paid_inactive(scope: Scope, settings: RuleSettings):
     # (each overlapping period adds at least one day). So a unit with one active period covering the
     # whole service period is never a finding: ``units`` leaves those out with an anti-join (an
     # index probe on ix_enrollment_periods_active per unit) and only the few others are summed.
-    found = rows(f"""
+    found = rows(reader, f"""
         WITH units AS (
             SELECT p.id AS payment_id, p.agreement_id, p.organization_id, i.id AS invoice_id,
                    i.number AS invoice_number, i.period_start, i.period_end, il.id AS line_id, il.position,
@@ -81,7 +82,7 @@ def units_paid_inactive(scope: Scope, settings: RuleSettings):
             amount)
 
 
-def double_active_enrollment(scope: Scope, settings: RuleSettings):
+def double_active_enrollment(reader: Session, scope: Scope, settings: RuleSettings):
     """The same person (beneficiary) active in two agreements over overlapping dates, from the
     enrollments' status periods. Reported even when monitoring allowed the double enrollment
     (the evidence says so: the auditor may mark it justified)."""
@@ -90,13 +91,13 @@ def double_active_enrollment(scope: Scope, settings: RuleSettings):
     # Only people with more than one enrollment (one per agreement: a unique key) can be active in two
     # agreements. They are found first (a grouped scan of ix_enrollments_beneficiary_id: a few thousand
     # in a year of a million), then only their active periods are paired, in chunks of people.
-    several = session().execute(text(
+    several = reader.execute(text(
         "SELECT beneficiary_id FROM enrollments GROUP BY beneficiary_id HAVING COUNT(*) > 1 "
         "ORDER BY beneficiary_id")).scalars().all()
     found = []
     for i in range(0, len(several), _PEOPLE_CHUNK):
         people = ", ".join(str(int(x)) for x in several[i:i + _PEOPLE_CHUNK])
-        found += rows(f"""
+        found += rows(reader, f"""
             WITH act AS (
                 SELECT e.id AS enrollment_id, e.agreement_id, e.organization_id, e.beneficiary_id,
                        e.double_enrollment, ep.valid_from, ep.valid_to
@@ -139,12 +140,12 @@ def double_active_enrollment(scope: Scope, settings: RuleSettings):
             None)
 
 
-def supplier_conflict(scope: Scope, settings: RuleSettings):
+def supplier_conflict(reader: Session, scope: Scope, settings: RuleSettings):
     """A validated (or paid) supplier that shares its NIT/DUI with the NGO, its legal
     representative or a board member, or the NGO's bank account, address or phone — compared
     with the organization's data as it is now (it may have changed since the validation)."""
     condition, params = scope.sql("s.agreement_id")
-    suppliers = rows(f"""
+    suppliers = rows(reader, f"""
         SELECT s.id, s.agreement_id, s.organization_id, s.tax_id, s.legal_name, s.version, s.status, s.address,
                s.phone, s.bank_account, ag.number, o.nit, o.legal_rep_dui, o.legal_rep_name,
                o.bank_account AS org_account, o.address AS org_address, o.legal_name AS org_name
@@ -158,11 +159,11 @@ def supplier_conflict(scope: Scope, settings: RuleSettings):
     organizations = sorted({s["organization_id"] for s in suppliers})
     in_list = ", ".join(str(int(x)) for x in organizations)
     board: dict[int, list] = defaultdict(list)
-    for m in rows(f"SELECT organization_id, name, dui, position FROM board_members WHERE organization_id IN ({in_list})",
+    for m in rows(reader, f"SELECT organization_id, name, dui, position FROM board_members WHERE organization_id IN ({in_list})",
                   {}):
         board[m["organization_id"]].append(m)
     phones: dict[int, set] = defaultdict(set)
-    for p in rows(f"SELECT organization_id, number FROM organization_phones WHERE organization_id IN ({in_list})", {}):
+    for p in rows(reader, f"SELECT organization_id, number FROM organization_phones WHERE organization_id IN ({in_list})", {}):
         phones[p["organization_id"]].add(phone_key(p["number"]))
     for s in suppliers:
         matches = []
@@ -196,10 +197,10 @@ def supplier_conflict(scope: Scope, settings: RuleSettings):
 _FIELD_NAMES = {"tax_id": "NIT/DUI", "bank_account": "cuenta bancaria", "address": "dirección", "phone": "teléfono"}
 
 
-def audit_chain_broken(scope: Scope, settings: RuleSettings):
+def audit_chain_broken(reader: Session, scope: Scope, settings: RuleSettings):
     """The hash-chained audit log does not verify (an event edited, deleted or reordered). Not
     scoped by agreement: the chain is one for the whole service."""
-    report = verify_chain(session())
+    report = verify_chain(reader)
     if report.ok:
         return
     yield FindingRow(

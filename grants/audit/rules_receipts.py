@@ -6,17 +6,18 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date
+from sqlalchemy.orm import Session
 
 from grants import formats
 from grants.audit.rules_base import MONEY, FindingRow, Rule, RuleSettings, Scope, as_date, money, receipt_sums, rows
 from grants.models.base import UTCDateTime
 
 
-def advance_overdue(scope: Scope, settings: RuleSettings):
+def advance_overdue(reader: Session, scope: Scope, settings: RuleSettings):
     """A disbursed advance whose expense statement was due (``liquidation_due``) before today and
     that still has money not accounted for by accepted receipts or refunds."""
     condition, params = scope.sql("a.agreement_id")
-    found = rows(f"""
+    found = rows(reader, f"""
         SELECT a.id, a.agreement_id, a.organization_id, ag.number, a.tranche_number, a.amount,
                a.liquidated_amount, a.refunded_amount, a.transfer_date, a.liquidation_due
         FROM advances a JOIN agreements ag ON ag.id = a.agreement_id
@@ -38,19 +39,19 @@ def advance_overdue(scope: Scope, settings: RuleSettings):
             outstanding)
 
 
-def receipt_outside_term(scope: Scope, settings: RuleSettings):
+def receipt_outside_term(reader: Session, scope: Scope, settings: RuleSettings):
     """A receipt (not rejected) of an expense statement dated before the agreement's start or after its end."""
     condition, params = scope.sql("r.agreement_id")
     # First the agreements whose receipts' dates (from the run's receipt sums: the first and last
     # issue date per group) pass the term; then only their receipts are read (through
     # ix_expense_receipts_agreement_id, their ids written in), not every receipt.
-    agreements = sorted({r["agreement_id"] for r in rows(f"""
+    agreements = sorted({r["agreement_id"] for r in rows(reader, f"""
         SELECT DISTINCT s.agreement_id FROM {receipt_sums(scope, settings)} s
         JOIN agreements sg ON sg.id = s.agreement_id
         WHERE s.first_issue < sg.start_date OR s.last_issue > sg.end_date""", params)})
     if not agreements:
         return
-    found = rows(f"""
+    found = rows(reader, f"""
         SELECT r.id, r.agreement_id, ag.organization_id, ag.number, ag.start_date, ag.end_date, r.issue_date,
                r.document_type, r.document_number, r.supplier_tax_id, r.amount, r.status, s.advance_id
         FROM expense_receipts r
@@ -106,18 +107,18 @@ _USES = f"""
 """
 
 
-def document_reused(scope: Scope, settings: RuleSettings):
+def document_reused(reader: Session, scope: Scope, settings: RuleSettings):
     """The same supplier document (NIT/DUI, kind, number) used more than once, in any agreement: an
     invoice paid directly and also presented as a receipt of an advance, or twice as a receipt.
     Every use after the first is a finding (evidence: all the uses)."""
     # First the suppliers with a repeated key (see _REPEATED_TAXES); then every use of
     # the suppliers concerned, grouped again: a key's uses all share its supplier, so the groups
     # found among those suppliers' documents are the same as among all of them.
-    taxes = sorted({r["tax_id"] for r in rows(_REPEATED_TAXES, {})})
+    taxes = sorted({r["tax_id"] for r in rows(reader, _REPEATED_TAXES, {})})
     if not taxes:
         return
     params = {f"tax_{n}": tax for n, tax in enumerate(taxes)}
-    found = rows(f"""
+    found = rows(reader, f"""
         WITH uses AS ({_USES.format(taxes=", ".join(f":{name}" for name in params))}),
         reused AS (SELECT tax_id, kind, num FROM uses GROUP BY tax_id, kind, num HAVING COUNT(*) > 1)
         SELECT u.*, ag.number AS agreement_number
@@ -128,7 +129,7 @@ def document_reused(scope: Scope, settings: RuleSettings):
     groups: dict[tuple, list] = defaultdict(list)
     for r in found:
         groups[(r["tax_id"], r["kind"], r["num"])].append(r)
-    in_scope = scope.agreement_ids()
+    in_scope = scope.agreement_ids(reader)
     for (tax_id, _kind, _num), uses in groups.items():
         if in_scope is not None and not any(u["agreement_id"] in in_scope for u in uses):
             continue
@@ -146,13 +147,13 @@ def document_reused(scope: Scope, settings: RuleSettings):
                 {"supplier_tax_id": tax_id, "uses": listed}, money(u["amount"]))
 
 
-def round_amount_receipts(scope: Scope, settings: RuleSettings):
+def round_amount_receipts(reader: Session, scope: Scope, settings: RuleSettings):
     """An agreement whose receipts (not rejected) are mostly whole hundreds (…00.00): at least
     AUDIT_ROUND_AMOUNT_MIN_RECEIPTS receipts, of which at least AUDIT_ROUND_AMOUNT_SHARE are round."""
     _, params = scope.sql("r.agreement_id")
     # Counted per agreement from the run's receipt sums (rules_base.receipt_sums: every receipt not
     # rejected, counted and summed once per run), labels joined afterwards.
-    found = rows(f"""
+    found = rows(reader, f"""
         SELECT c.agreement_id, ag.organization_id, ag.number, c.receipts, c.round_receipts, c.round_amount, c.total
         FROM (SELECT s.agreement_id, CAST(SUM(s.receipts) AS INTEGER) AS receipts,
                      CAST(SUM(s.round_receipts) AS INTEGER) AS round_receipts,

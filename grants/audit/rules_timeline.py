@@ -7,20 +7,21 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date
+from sqlalchemy.orm import Session
 
 from grants import formats
 from grants.audit.rules_base import MONEY, FindingRow, Rule, RuleSettings, Scope, money, rows
 from grants.models.base import UTCDateTime
 
 
-def receipt_before_disbursement(scope: Scope, settings: RuleSettings):
+def receipt_before_disbursement(reader: Session, scope: Scope, settings: RuleSettings):
     """A receipt (not rejected) dated before its advance's transfer, beyond the agreement's
     pre-financing days (none when the agreement has no such clause)."""
     condition, params = scope.sql("a.agreement_id")
     earliest = settings.days_before("a.transfer_date", "COALESCE(ag.prefinancing_days, 0)")
     # From each transferred advance's statements (a few thousand), the receipts dated before its
     # earliest allowed day, through the (statement, issue date) index: never every receipt.
-    found = rows(f"""
+    found = rows(reader, f"""
         WITH statements AS MATERIALIZED (
             SELECT s.id AS statement_id, a.id AS advance_id, a.tranche_number, a.transfer_date, a.agreement_id,
                    ag.organization_id, ag.number, ag.prefinancing_days, {earliest} AS earliest
@@ -49,10 +50,10 @@ def receipt_before_disbursement(scope: Scope, settings: RuleSettings):
              "amount": money(r["amount"])}, money(r["amount"]))
 
 
-def certificate_before_service_end(scope: Scope, settings: RuleSettings):
+def certificate_before_service_end(reader: Session, scope: Scope, settings: RuleSettings):
     """A receipt certificate of a live invoice dated before the end of the service period it certifies."""
     condition, params = scope.sql("i.agreement_id")
-    found = rows(f"""
+    found = rows(reader, f"""
         SELECT i.id, i.agreement_id, i.organization_id, ag.number, i.number AS invoice_number, i.total,
                i.period_start, i.period_end, c.received_on
         FROM receipt_certificates c
@@ -70,11 +71,11 @@ def certificate_before_service_end(scope: Scope, settings: RuleSettings):
              "days_early": (r["period_end"] - r["received_on"]).days}, money(r["total"]))
 
 
-def deposit_unconfirmed(scope: Scope, settings: RuleSettings):
+def deposit_unconfirmed(reader: Session, scope: Scope, settings: RuleSettings):
     """A refund the NGO declared that treasury has neither confirmed nor rejected
     ``DEPOSIT_CONFIRMATION_DAYS`` after the declaration."""
     condition, params = scope.sql("f.agreement_id")
-    found = rows(f"""
+    found = rows(reader, f"""
         SELECT f.id, f.agreement_id, ag.organization_id, ag.number, f.amount, f.bank_name, f.bank_reference,
                f.refunded_on, f.recorded_at, a.tranche_number
         FROM refunds f
@@ -95,10 +96,10 @@ def deposit_unconfirmed(scope: Scope, settings: RuleSettings):
              "amount": money(r["amount"])}, money(r["amount"]))
 
 
-def payment_before_certificate(scope: Scope, settings: RuleSettings):
+def payment_before_certificate(reader: Session, scope: Scope, settings: RuleSettings):
     """An executed direct payment whose transfer is dated before the receipt certificate of its invoice."""
     condition, params = scope.sql("p.agreement_id")
-    found = rows(f"""
+    found = rows(reader, f"""
         SELECT p.id, p.agreement_id, p.organization_id, ag.number, i.number AS invoice_number, p.amount,
                p.transfer_date, c.received_on
         FROM payments p
@@ -117,7 +118,7 @@ def payment_before_certificate(scope: Scope, settings: RuleSettings):
              "received_on": r["received_on"], "amount": money(r["amount"])}, money(r["amount"]))
 
 
-def payment_basis_changed(scope: Scope, settings: RuleSettings):
+def payment_basis_changed(reader: Session, scope: Scope, settings: RuleSettings):
     """An executed payment that paid units of people whose status was changed **after** the payment,
     with effect on a day of the service period it paid (a back-dated change): the payment stands,
     and someone must look at why the list changed. One finding per payment.
@@ -140,7 +141,7 @@ def payment_basis_changed(scope: Scope, settings: RuleSettings):
           AND ep.status != 'active' AND {condition}
           AND NOT EXISTS (SELECT 1 FROM payment_deductions d WHERE d.payment_id = p.id
                           AND d.invoice_line_id = il.id AND d.enrollment_id = ilb.enrollment_id)"""
-    found = rows(f"""
+    found = rows(reader, f"""
         WITH late_periods AS MATERIALIZED (
             SELECT ep.* FROM enrollment_periods ep WHERE ep.status != 'active' AND ep.recorded_at >= {late}),
         prompt_payments AS MATERIALIZED (

@@ -31,7 +31,7 @@ its note, and every earlier one stays in the audit log.
 **Two connections** (PostgreSQL, ``AUDIT_CHECK_WORKERS`` > 1). The request's transaction exports
 its snapshot (``pg_export_snapshot()``); a worker thread opens a new connection of the engine,
 ``REPEATABLE READ READ ONLY`` with ``SET TRANSACTION SNAPSHOT``, and runs the rules of
-``WORKER_RULES`` there (through a Session on that connection, ``rules_base.reading_through``)
+``WORKER_RULES`` there (``background.parallel.beside``; each rule is given a Session on that connection)
 while this thread builds the receipt sums and runs the other rules — those that read the sums'
 temporary table, which only its own connection sees. The worker hands back plain FindingRows;
 the findings are then written here, as with one connection, in the order of RULES. An error in
@@ -45,7 +45,6 @@ import dataclasses
 import hashlib
 import re
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -57,7 +56,8 @@ from sqlalchemy.orm import Session
 
 from grants.audit import Actor, record_event, snapshot
 from grants.audit.rules import RULES, RULES_BY_CODE, FindingRow, RuleSettings, Scope
-from grants.audit.rules_base import drop_receipt_sums, reading_through, share_receipt_sums
+from grants.audit.rules_base import drop_receipt_sums, share_receipt_sums
+from grants.background.parallel import beside
 from grants.clock import today
 from grants.extensions import db
 from grants.models import Agreement, AuditCheckRun, AuditFinding, Organization
@@ -168,26 +168,25 @@ def _run_rules(scope: Scope, settings: RuleSettings, sums_table: str, snapshot_i
     """Every rule's FindingRows: all here, or (``snapshot_id``) WORKER_RULES on a second connection
     at the same time (see "Two connections"). Progress is told once per rule, from this thread."""
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-checks") as pool:
-            worker, mine = None, list(RULES)
-            if snapshot_id is not None:
-                parallel_query = _parallel_query()
-                mine = [rule for rule in RULES if rule.code not in WORKER_RULES]
-                worker = pool.submit(_run_on_snapshot, db.engine, snapshot_id,
-                                     [rule for rule in RULES if rule.code in WORKER_RULES], scope,
-                                     dataclasses.replace(settings, shared={}))
-            results: dict[str, list[FindingRow]] = {}
-            try:
-                # The receipts are summed once for the rules that need no more than their sums (a
-                # temporary table of this session, dropped below; see rules_base.receipt_sums).
-                share_receipt_sums(scope, settings, sums_table)
-                for rule in mine:
-                    results[rule.code] = list(rule.find(scope, settings))
-                    if progress is not None:
-                        progress(rule.code, len(results), len(RULES))
-            finally:
-                # the worker's error (if any) is raised here; the pool's exit waits for it in any case
-                theirs = worker.result() if worker is not None else {}
+        worker, mine = None, list(RULES)
+        if snapshot_id is not None:
+            parallel_query = _parallel_query()
+            mine = [rule for rule in RULES if rule.code not in WORKER_RULES]
+            worker = beside(_run_on_snapshot, db.engine, snapshot_id,
+                            [rule for rule in RULES if rule.code in WORKER_RULES], scope,
+                            dataclasses.replace(settings, shared={}), name="audit-checks")
+        results: dict[str, list[FindingRow]] = {}
+        try:
+            # The receipts are summed once for the rules that need no more than their sums (a
+            # temporary table of this session, dropped below; see rules_base.receipt_sums).
+            share_receipt_sums(scope, settings, sums_table)
+            for rule in mine:
+                results[rule.code] = list(rule.find(db.session, scope, settings))
+                if progress is not None:
+                    progress(rule.code, len(results), len(RULES))
+        finally:
+            # waited for whatever happened here; the worker's error (if any) is raised here
+            theirs = worker.result() if worker is not None else {}
     except BaseException:
         settings.shared.clear()   # the caller's rollback drops the table (PostgreSQL may refuse a DROP now)
         raise
@@ -251,8 +250,8 @@ def _run_on_snapshot(engine, snapshot_id: str, rules: list, scope: Scope,
         connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot_id}'")
         connection.exec_driver_sql(_NO_PARALLEL_QUERY)
         try:
-            with Session(bind=connection) as session, reading_through(session):
-                return {rule.code: list(rule.find(scope, settings)) for rule in rules}
+            with Session(bind=connection) as session:
+                return {rule.code: list(rule.find(session, scope, settings)) for rule in rules}
         finally:
             connection.rollback()
 
@@ -309,7 +308,7 @@ def _mark_absent(run: AuditCheckRun, scope: Scope) -> list[int]:
     unscoped = [r.code for r in RULES if not r.scoped]
     in_scope = table.c.rule_code.in_(scoped)
     if not scope.is_global:
-        ids = scope.agreement_ids()
+        ids = scope.agreement_ids(db.session)
         in_scope = in_scope & table.c.agreement_id.in_(sorted(ids))
     where = ((in_scope | table.c.rule_code.in_(unscoped)) & (table.c.last_run_id != run.id) & table.c.present)
     gone = sorted(db.session.scalars(select(table.c.id).where(where)).all())

@@ -19,11 +19,11 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from datetime import date
 
 from sqlalchemy import event, insert
 
+from grants.background.parallel import Beside, beside
 from grants.extensions import db
 from grants.models import ImportRow
 
@@ -74,8 +74,7 @@ class RowWriter:
         self._lines: list[str] = []    # formatted rows not yet sent
         self._in_copy = 0              # rows for the COPY in hand (sent or not)
         self._copy = None              # the open COPY: (cursor, its context manager, the Copy)
-        self._ending: threading.Thread | None = None  # the helper waiting for the end of the last COPY
-        self._ending_error: BaseException | None = None
+        self._ending: Beside | None = None  # the helper waiting for the end of the last COPY
         self._prefix = f"{batch_id}\t"
         if self.postgres:
             event.listen(connection, "before_cursor_execute", self._before_other_use)
@@ -124,7 +123,7 @@ class RowWriter:
         """The lines so far into the COPY (opened if needed); ``end``: then end it, in the background
         unless ``wait``. While an earlier COPY is still ending, lines wait (up to a chunk of them)."""
         if self._ending is not None:
-            if not (end or wait) and self._ending.is_alive() and len(self._lines) < self.chunk:
+            if not (end or wait) and self._ending.running and len(self._lines) < self.chunk:
                 return
             self._wait_for_end()
         if self._lines:
@@ -140,9 +139,8 @@ class RowWriter:
                 if wait:
                     self._end_copy(self._copy, self._in_copy)
                 else:
-                    self._ending = threading.Thread(target=self._end_in_background, args=(self._copy, self._in_copy),
-                                                    daemon=True, name=f"import-rows-{self.batch_id}")
-                    self._ending.start()
+                    self._ending = beside(self._end_copy, self._copy, self._in_copy,
+                                          name=f"import-rows-{self.batch_id}")
             self._copy, self._in_copy = None, 0
 
     def _open_copy(self):
@@ -159,20 +157,16 @@ class RowWriter:
         finally:
             cursor.close()
 
-    def _end_in_background(self, copy, rows: int) -> None:
-        try:
-            self._end_copy(copy, rows)
-        except BaseException as exc:  # raised in the adding thread, at its next use of the connection
-            self._ending_error = exc
-
     def _wait_for_end(self) -> None:
-        self._ending.join()
-        self._ending = None
-        if self._ending_error is not None:
-            error, self._ending_error = self._ending_error, None
+        """The COPY ending beside us is over; its error (if any) is raised here, in the adding thread,
+        at its next use of the connection."""
+        ending, self._ending = self._ending, None
+        try:
+            ending.result()
+        except BaseException as error:
             self._lines, self._in_copy = [], 0
             self._abort_copy(error)
-            raise error
+            raise
 
     def _abort_copy(self, error: BaseException) -> None:
         if self._copy is None:

@@ -34,7 +34,7 @@ def find(code: str, scope: Scope | None = None, on: date | None = None, **overri
     settings = audit_checks.settings_for(on)
     if overrides:
         settings = dataclasses.replace(settings, **overrides)
-    return list(RULES_BY_CODE[code].find(scope or Scope(), settings))
+    return list(RULES_BY_CODE[code].find(db.session, scope or Scope(), settings))
 
 
 def simulate(model, where, **values) -> None:

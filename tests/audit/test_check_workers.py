@@ -49,9 +49,9 @@ def _build() -> None:
 def _spied(threads: dict) -> list:
     """RULES, each noting the thread that runs it."""
     def spy(rule):
-        def find(scope, settings):
+        def find(reader, scope, settings):
             threads[rule.code] = threading.current_thread().name
-            return rule.find(scope, settings)
+            return rule.find(reader, scope, settings)
         return dataclasses.replace(rule, find=find)
     return [spy(rule) for rule in RULES]
 
@@ -101,7 +101,7 @@ def test_an_error_on_the_second_connection_fails_the_run_and_writes_nothing(live
     with live_app.app_context():
         _build()
 
-    def broken(scope, settings):
+    def broken(reader, scope, settings):
         raise RuntimeError(f"broken in {threading.current_thread().name}")
 
     monkeypatch.setattr(audit_checks, "RULES", [dataclasses.replace(rule, find=broken)

@@ -121,7 +121,7 @@ def test_a_declared_refund_waiting_too_long_for_treasury(app):
     later = dataclasses.replace(settings, now=settings.now + timedelta(days=settings.deposit_confirmation_days + 1))
     from grants.audit.rules import RULES_BY_CODE, Scope
 
-    assert list(RULES_BY_CODE["deposit_unconfirmed"].find(Scope(), settings)) == []  # declared today
-    [found] = RULES_BY_CODE["deposit_unconfirmed"].find(Scope(), later)
+    assert list(RULES_BY_CODE["deposit_unconfirmed"].find(db.session, Scope(), settings)) == []  # declared today
+    [found] = RULES_BY_CODE["deposit_unconfirmed"].find(db.session, Scope(), later)
     assert (found.entity_type, found.entity_id) == ("refund", str(waiting.id))
     assert found.evidence["days_waiting"] == settings.deposit_confirmation_days + 1

@@ -25,11 +25,11 @@ def _plain(found) -> list:
 
 
 def _both_ways(code: str, scope: Scope) -> tuple[list, list]:
-    alone = _plain(RULES_BY_CODE[code].find(scope, audit_checks.settings_for()))
+    alone = _plain(RULES_BY_CODE[code].find(db.session, scope, audit_checks.settings_for()))
     settings = audit_checks.settings_for()
     share_receipt_sums(scope, settings, "audit_receipt_sums_test")
     try:
-        shared = _plain(RULES_BY_CODE[code].find(scope, settings))
+        shared = _plain(RULES_BY_CODE[code].find(db.session, scope, settings))
     finally:
         drop_receipt_sums(settings)
     return alone, shared
