@@ -13,7 +13,7 @@ from grants.api.schemas import ID_RANGE
 from grants.context import acting_user
 from grants.services import enrollments as enrollment_service
 from grants.money import format_amount, parse_amount
-from grants.workflows.payment import InvoiceState, PaymentState
+from grants.workflows.payment import InvoiceState, PaymentAction, PaymentState
 
 DECIMAL = {"type": "string", "example": "120.00"}
 
@@ -232,8 +232,16 @@ class PaymentSchema(Schema):
     eligibility_changes = fields.Method("_changes", dump_only=True, metadata={
         "description": "While the payment waits for authorization: each person whose payable units differ now "
                        "from what it was prepared with (the authorization is refused until it is prepared again)"})
+    actions = fields.Method("_actions", dump_only=True, metadata={
+        "description": "What the caller may do with this payment now (authorize, execute, cancel): the same rule "
+                       "the service enforces (Payment.refusal_for); the agreement's state and eligibility are "
+                       "checked again when acting",
+        "items": {"type": "string", "enum": [a.value for a in PaymentAction]}})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
+
+    def _actions(self, payment):
+        return [action.value for action in payment.actions_for(acting_user())]
 
     def _changes(self, payment):
         from grants.services.payment_eligibility import changes_since

@@ -22,7 +22,9 @@ from grants.models.agreement import Agreement
 from grants.models.base import Base, Money, State, TimestampMixin, UTCDateTime, known_states, utcnow
 from grants.models.plan import PlanBudgetLine, PlanTranche
 from grants.models.user import User
-from grants.workflows.advance import AdvanceState, ReceiptState, StatementState
+from grants.permissions import Permission
+from grants.workflows.advance import AdvanceAction, AdvanceState, ReceiptState, StatementState
+from grants.workflows.advance import allowed_actions as advance_actions
 from grants.workflows.deposit import DepositState
 from grants.money import ZERO
 
@@ -92,6 +94,31 @@ class Advance(TimestampMixin, Base):
 
     def is_visible_to(self, user) -> bool:
         return user.sees_all_organizations or user.organization_id == self.organization_id
+
+    # --- who may act now: one rule for the service (which refuses) and the page (which offers) ---
+    def refusal_for(self, user, action: AdvanceAction) -> str | None:
+        """Why ``user`` may not take ``action`` on this advance now, as a code — ``forbidden`` (not
+        their role), ``own_organization`` (deciding on their own NGO's advance, G4),
+        ``invalid_transition`` (not from this state), ``segregation_of_duties`` (the preparer
+        disbursing) — or None. The gate, the ceiling and the agreement's state the service checks
+        when it acts."""
+        action = AdvanceAction(action)
+        if action == AdvanceAction.LIQUIDATE:   # the receipts and refunds liquidate it, never a person
+            return "forbidden"
+        deciding = action in (AdvanceAction.APPROVE, AdvanceAction.REJECT)
+        permission = Permission.ADVANCES_APPROVE if deciding else Permission.ADVANCES_DISBURSE
+        if user is None or not user.can(permission):
+            return "forbidden"
+        if deciding and not user.reviews(self.organization_id):
+            return "own_organization"
+        if action not in advance_actions(self.status):
+            return "invalid_transition"
+        if action == AdvanceAction.DISBURSE and user.id == self.prepared_by_id:
+            return "segregation_of_duties"
+        return None
+
+    def can(self, user, action: AdvanceAction) -> bool:
+        return self.refusal_for(user, action) is None
 
     @property
     def outstanding(self) -> Decimal:

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from grants.models.agreement import Agreement
 from grants.models.base import Base, State, TimestampMixin, UTCDateTime, known_states, utcnow
 from grants.models.user import User
-from grants.permissions import Role
 from grants.workflows.enrollment import EnrollmentState
 from grants.workflows.import_batch import BatchKind, BatchState
 
@@ -115,8 +114,7 @@ class ImportBatch(TimestampMixin, Base):
         confirmed list; audit; the others) read the report without personal data (row, column,
         message, a masked document number) and reveal one person's data with a logged reason
         (``enrollments.reveal_beneficiary``) once enrolled."""
-        return (user is not None and bool(getattr(user, "active", False)) and Role.NGO in user.roles
-                and user.organization_id == self.organization_id)
+        return user is not None and bool(getattr(user, "active", False)) and user.acts_for(self.organization_id)
 
 
 class ImportBatchProgress(Base):

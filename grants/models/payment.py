@@ -23,7 +23,15 @@ from grants.models.beneficiary import Enrollment
 from grants.models.invoice import Invoice, InvoiceLine
 from grants.models.supplier import Supplier
 from grants.models.user import User
-from grants.workflows.payment import PaymentState
+from grants.permissions import Permission
+from grants.workflows.payment import PaymentAction, PaymentState, allowed_actions
+
+# Who may take each action on a payment (treasury; see refusal_for for the rest of the rule).
+ACTION_PERMISSIONS = {
+    PaymentAction.AUTHORIZE: Permission.PAYMENTS_AUTHORIZE,
+    PaymentAction.EXECUTE: Permission.PAYMENTS_EXECUTE,
+    PaymentAction.CANCEL: Permission.PAYMENTS_PREPARE,
+}
 
 
 
@@ -81,6 +89,31 @@ class Payment(TimestampMixin, Base):
 
     def is_visible_to(self, user) -> bool:
         return user.sees_all_organizations or user.organization_id == self.organization_id
+
+    # --- who may act now: one rule for the service (which refuses), the API and the pages (which offer) ---
+    def refusal_for(self, user, action: PaymentAction) -> str | None:
+        """Why ``user`` may not take ``action`` on this payment now, as a code — ``forbidden`` (not
+        their role), ``invalid_transition`` (not from this state), ``segregation_of_duties`` (the
+        preparer authorizing), ``already_authorized`` (a second signature by the same person) — or
+        None. What it cannot know here (the agreement's state, eligibility changed since the
+        preparation, the supplier still validated) the service checks when it acts."""
+        if user is None or not user.can(ACTION_PERMISSIONS[PaymentAction(action)]):
+            return "forbidden"
+        if action not in allowed_actions(self.status):
+            return "invalid_transition"
+        if action == PaymentAction.AUTHORIZE:
+            if user.id == self.prepared_by_id:
+                return "segregation_of_duties"
+            if any(a.user_id == user.id for a in self.authorizations):
+                return "already_authorized"
+        return None
+
+    def can(self, user, action: PaymentAction) -> bool:
+        return self.refusal_for(user, action) is None
+
+    def actions_for(self, user) -> list[PaymentAction]:
+        """What ``user`` may do with this payment now (the API's ``actions``, the page's buttons)."""
+        return [action for action in PaymentAction if self.can(user, action)]
 
 
 class PaymentLine(Base):

@@ -68,6 +68,16 @@ class User(TimestampMixin, Base):
         """Ministry staff see every organization; an NGO user only its own."""
         return any(r is not Role.NGO for r in self.roles)
 
+    def acts_for(self, organization_id: int | None) -> bool:
+        """An NGO user of that organization: the one who proposes, uploads, declares and replies in
+        its name (the ministry never acts for an NGO)."""
+        return Role.NGO in self.roles and organization_id is not None and self.organization_id == organization_id
+
+    def reviews(self, organization_id: int | None) -> bool:
+        """Ministry staff with no tie to that organization: who may decide on what it presents
+        (nobody reviews their own NGO's work)."""
+        return Role.NGO not in self.roles and self.organization_id != organization_id
+
     # --- Flask-Login protocol ---------------------------------------------------------------
     @property
     def is_authenticated(self) -> bool:

@@ -64,7 +64,7 @@ def ministry_reviewer(actor: Actor, organization_id: int, permission: Permission
     user = actor.user
     if user is None or not user.can(permission):
         raise Forbidden(refusal)
-    if Role.NGO in user.roles or user.organization_id == organization_id:
+    if not user.reviews(organization_id):
         raise Forbidden(_l("Un usuario de la organización no decide sobre sus propios anticipos ni liquidaciones."))
 
 

@@ -59,7 +59,7 @@ from grants.services.advance_common import (
     own_organization,
     treasury,
 )
-from grants.domain_errors import Conflict, FieldErrors, NotFound, ValidationFailed
+from grants.domain_errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
 from grants.money import parse_amount
 from grants.services.notifications import notify, users_of_organization, users_with_role
 from grants.workflows.advance import TRANSFERRED_STATES, AdvanceAction, AdvanceState
@@ -215,10 +215,28 @@ def request_advance(actor: Actor, agreement_id: int, data: dict) -> Advance:
     return advance
 
 
-def _requested(advance: Advance) -> None:
-    if advance.status != S.REQUESTED:
-        raise Conflict(_l("El anticipo está «%(state)s»: solo se decide sobre un anticipo solicitado.",
-                          state=ADVANCE_STATE_LABELS[advance.status]), code="invalid_transition")
+def _refuse(actor: Actor, advance: Advance, action: AdvanceAction) -> None:
+    """The advance's own rule (``Advance.refusal_for``, which the page's buttons follow too), as the
+    refusal people read. The role was checked before the advance was locked."""
+    code = advance.refusal_for(actor.user, action)
+    if code is None:
+        return
+    if code in ("forbidden", "own_organization"):
+        raise Forbidden(_l("Un usuario de la organización no decide sobre sus propios anticipos ni liquidaciones.")
+                        if code == "own_organization" else None)
+    state = ADVANCE_STATE_LABELS[advance.status]
+    raise Conflict({
+        "invalid_transition": {
+            AdvanceAction.APPROVE: _l("El anticipo está «%(state)s»: solo se decide sobre un anticipo solicitado.",
+                                      state=state),
+            AdvanceAction.REJECT: _l("El anticipo está «%(state)s»: solo se decide sobre un anticipo solicitado.",
+                                     state=state),
+            AdvanceAction.PREPARE: _l("El anticipo está «%(state)s»: solo se prepara el desembolso de un anticipo "
+                                      "aprobado.", state=state),
+            AdvanceAction.DISBURSE: _l("El anticipo está «%(state)s»: solo se desembolsa un anticipo con el "
+                                       "desembolso preparado.", state=state)}[action],
+        "segregation_of_duties": _l("Quien preparó el desembolso no puede ejecutarlo (segregación de funciones)."),
+    }[code], code=code)
 
 
 def approve_advance(actor: Actor, advance_id: int) -> Advance:
@@ -228,7 +246,7 @@ def approve_advance(actor: Actor, advance_id: int) -> Advance:
                       _l("Solo la revisión financiera aprueba anticipos."))
     agreement = agreement_for_money(peek.agreement_id)
     advance = load_advance(advance_id)
-    _requested(advance)
+    _refuse(actor, advance, AdvanceAction.APPROVE)
     check_gate(agreement, advance.tranche_number, advance.id)
     before = audit_view(advance)
     ledger.reserve(agreement.id, advance.amount)  # refused with "agreement_ceiling"
@@ -254,7 +272,7 @@ def reject_advance(actor: Actor, advance_id: int, reason: str | None) -> Advance
     if len(reason) > MAX_REASON:
         raise ValidationFailed(errors={"reason": [_l("Máximo %(n)s caracteres.", n=MAX_REASON)]})
     advance = load_advance(advance_id)
-    _requested(advance)
+    _refuse(actor, advance, AdvanceAction.REJECT)
     before = audit_view(advance)
     advance.status = _transition(advance, AdvanceAction.REJECT)
     advance.rejection_reason = reason
@@ -276,9 +294,7 @@ def prepare_disbursement(actor: Actor, advance_id: int) -> Advance:
     peek = load_advance(advance_id, lock=False)
     agreement_for_money(peek.agreement_id)
     advance = load_advance(advance_id)
-    if advance.status != S.APPROVED:
-        raise Conflict(_l("El anticipo está «%(state)s»: solo se prepara el desembolso de un anticipo aprobado.",
-                          state=ADVANCE_STATE_LABELS[advance.status]), code="invalid_transition")
+    _refuse(actor, advance, AdvanceAction.PREPARE)
     before = audit_view(advance)
     advance.status = _transition(advance, AdvanceAction.PREPARE)
     advance.prepared_by_id = actor.user_id
@@ -324,12 +340,7 @@ def disburse_advance(actor: Actor, advance_id: int, bank_reference: str, transfe
     peek = load_advance(advance_id, lock=False)
     agreement = agreement_for_money(peek.agreement_id)
     advance = load_advance(advance_id)
-    if advance.status != S.PREPARED:
-        raise Conflict(_l("El anticipo está «%(state)s»: solo se desembolsa un anticipo con el desembolso preparado.",
-                          state=ADVANCE_STATE_LABELS[advance.status]), code="invalid_transition")
-    if advance.prepared_by_id == actor.user_id:
-        raise Conflict(_l("Quien preparó el desembolso no puede ejecutarlo (segregación de funciones)."),
-                       code="segregation_of_duties")
+    _refuse(actor, advance, AdvanceAction.DISBURSE)
     check_gate(agreement, advance.tranche_number, advance.id)
     if day < advance.prepared_at.astimezone(EL_SALVADOR).date():
         raise ValidationFailed(errors={"transfer_date": [_l(

@@ -19,7 +19,7 @@ from grants.audit import Actor
 from grants.clock import today
 from grants.extensions import db
 from grants.models import Attachment, FollowUpReport, Invoice, Supplier
-from grants.permissions import Permission, Role
+from grants.permissions import Permission
 from grants.services import attachments
 from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
 from grants.workflows.payment import InvoiceState
@@ -37,7 +37,7 @@ def _visible(model, object_id: int, user):
 
 
 def _own_ngo(user, organization_id: int) -> bool:
-    return Role.NGO in user.roles and user.organization_id == organization_id
+    return user.acts_for(organization_id)
 
 
 def attach_invoice_document(actor: Actor, invoice_id: int, kind: str, filename: str | None,

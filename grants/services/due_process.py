@@ -39,7 +39,7 @@ def reply_to_incident(actor: Actor, incident_id: int, text: str | None,
     """The NGO's descargo: text and attachments (PDF, JPEG or PNG), once, by the deadline."""
     user = actor.user
     incident, agreement = _incident_for_update(incident_id, user)
-    if Role.NGO not in user.roles or user.organization_id != incident.organization_id:
+    if not user.acts_for(incident.organization_id):
         raise Forbidden(_l("El descargo lo presenta la organización del convenio."))
     if incident.measure_status != MeasureState.PENDING_REPLY:
         raise Conflict(_l("Este incumplimiento no espera descargo: su medida ya fue decidida o no lo requiere."),

@@ -14,7 +14,7 @@ from grants.extensions import db
 from grants.labels import ENROLLMENT_STATE_LABELS
 from grants.models import Beneficiary, Enrollment, EnrollmentPeriod
 from grants.models.base import utcnow
-from grants.permissions import Permission, Role
+from grants.permissions import Permission
 from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
 from grants.workflows.enrollment import NGO_REPORTABLE, EnrollmentState, allowed
 
@@ -54,7 +54,7 @@ def change_status(actor: Actor, enrollment_id: int, target: str, effective: date
         target = EnrollmentState(target)
     except ValueError:
         raise ValidationFailed(errors={"status": [_l("Estado desconocido.")]}) from None
-    is_ngo = Role.NGO in user.roles and user.organization_id == enrollment.organization_id
+    is_ngo = user.acts_for(enrollment.organization_id)
     is_monitoring = user.can(Permission.BENEFICIARIES_VALIDATE)
     if not (is_monitoring or (is_ngo and target in NGO_REPORTABLE)):
         raise Forbidden()
@@ -110,7 +110,7 @@ def activate_validated(actor: Actor, agreement_id: int, since: date, reason: str
     if agreement is None or user is None or not (
             user.sees_all_organizations or user.organization_id == agreement.organization_id):
         raise NotFound()
-    is_ngo = Role.NGO in user.roles and user.organization_id == agreement.organization_id
+    is_ngo = user.acts_for(agreement.organization_id)
     if not (user.can(Permission.BENEFICIARIES_VALIDATE) or (is_ngo and user.can(Permission.BENEFICIARIES_IMPORT))):
         raise Forbidden(_l("Seguimiento y contraloría, o la organización, activan a las personas validadas."))
     reason = (reason or "").strip() if isinstance(reason, (str, type(None))) else ""
@@ -212,7 +212,7 @@ def mask_birth_date(day: date | None) -> str:
 def sees_personal_data(user, enrollment_or_org_id) -> bool:
     """The NGO sees the data it gave; everyone else sees it masked unless they unmask it."""
     org_id = getattr(enrollment_or_org_id, "organization_id", enrollment_or_org_id)
-    return Role.NGO in user.roles and user.organization_id == org_id
+    return user.acts_for(org_id)
 
 
 def reveal_beneficiary(actor: Actor, beneficiary_id: int, reason: str) -> Beneficiary:

@@ -51,7 +51,7 @@ def _fine(incident_id: int, user) -> Incident:
 
 def _own_ngo(actor: Actor, incident: Incident) -> None:
     user = actor.user
-    if Role.NGO not in user.roles or user.organization_id != incident.organization_id:
+    if not user.acts_for(incident.organization_id):
         raise Forbidden(_l("La organización sancionada paga su multa."))
 
 

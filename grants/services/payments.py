@@ -197,14 +197,13 @@ def authorize_payment(actor: Actor, payment_id: int) -> Payment:
     _require(actor, Permission.PAYMENTS_AUTHORIZE, _l("Solo tesorería autoriza pagos."))
     payment, agreement = _load(actor, payment_id)
     _in_execution(agreement, _l("no se autorizan pagos."))
-    if payment.status != PaymentState.PREPARED:
+    refusal = payment.refusal_for(actor.user, PaymentAction.AUTHORIZE)
+    if refusal == "invalid_transition":
         _next(payment, PaymentAction.AUTHORIZE)  # raises invalid_transition naming the state
-    if actor.user_id == payment.prepared_by_id:
-        raise Conflict(_l("Quien preparó el pago no puede autorizarlo (segregación de funciones)."),
-                       code="segregation_of_duties")
-    if any(a.user_id == actor.user_id for a in payment.authorizations):
-        raise Conflict(_l("Usted ya autorizó este pago: la segunda autorización es de otra persona."),
-                       code="already_authorized")
+    elif refusal == "segregation_of_duties":
+        raise Conflict(_l("Quien preparó el pago no puede autorizarlo (segregación de funciones)."), code=refusal)
+    elif refusal == "already_authorized":
+        raise Conflict(_l("Usted ya autorizó este pago: la segunda autorización es de otra persona."), code=refusal)
     changes = changes_since(payment)
     if changes:
         raise Conflict(_l("La elegibilidad de los beneficiarios cambió desde que se preparó el pago (%(n)s cambio(s)): "

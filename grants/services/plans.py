@@ -49,7 +49,7 @@ def _load_plan(plan_id: int, lock: bool = True) -> Plan:
 
 def _own_plan(actor: Actor, plan: Plan) -> None:
     user = actor.user
-    if user is None or Role.NGO not in user.roles or user.organization_id != plan.organization_id:
+    if user is None or not user.acts_for(plan.organization_id):
         raise Forbidden(_l("Solo la organización titular edita y envía su plan."))
 
 
@@ -68,7 +68,7 @@ def create_plan(actor: Actor, allocation_id: int, title: str, raw: dict) -> Plan
     if allocation is None or user is None or (
             user.organization_id != allocation.organization_id and not user.sees_all_organizations):
         raise ValidationFailed(errors={"allocation_id": [_l("La asignación no existe.")]})
-    if Role.NGO not in user.roles or user.organization_id != allocation.organization_id:
+    if not user.acts_for(allocation.organization_id):
         raise Forbidden(_l("Solo la organización titular edita y envía su plan."))
     if db.session.scalar(select(Plan.id).where(Plan.allocation_id == allocation.id)):
         raise ValidationFailed(errors={"allocation_id": [_l("Esta asignación ya tiene un plan de trabajo.")]})

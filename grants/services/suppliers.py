@@ -86,7 +86,7 @@ def _reviewer(actor: Actor, supplier: Supplier) -> None:
     user = actor.user
     if user is None or not user.can(Permission.SUPPLIERS_VALIDATE):
         raise Forbidden(_l("Solo la revisión financiera valida o rechaza proveedores."))
-    if Role.NGO in user.roles or user.organization_id == supplier.organization_id:
+    if not user.reviews(supplier.organization_id):
         raise Forbidden(_l("Un usuario de la organización no decide sobre sus propios proveedores."))
     if supplier.proposed_by_id is not None and user.id == supplier.proposed_by_id:
         raise Conflict(_l("Quien propuso el proveedor no puede validarlo ni rechazarlo (segregación de funciones)."),

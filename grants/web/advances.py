@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, render_template, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -22,7 +22,7 @@ from grants.context import current_actor
 from grants.extensions import db
 from grants.web.paging import db_id
 from grants.models import Advance, Agreement, ExpenseStatement, Receipt, Refund
-from grants.permissions import Permission, Role
+from grants.permissions import Permission
 from grants.security import require, visible
 from grants.services import advance_common
 from grants.services import advances as advance_service
@@ -30,13 +30,13 @@ from grants.services import attachments
 from grants.services import refunds as refund_service
 from grants.services import expense_statements as statements
 from grants.services import invoices as invoice_service  # El Salvador's date for date defaults
-from grants.domain_errors import DomainError, NotFound, ValidationFailed
+from grants.domain_errors import NotFound, ValidationFailed
 from grants.validation import receipts as receipt_rows
 from grants.web import idempotent_forms
 from grants.web.actions import submit
 from grants.web.forms import apply_errors
-from grants.web.money import is_owner, load_agreement, money_labels, refusal
-from grants.workflows.advance import AdvanceState
+from grants.web.money import is_owner, load_agreement, money_labels
+from grants.workflows.advance import AdvanceAction, AdvanceState
 
 bp = Blueprint("advance_pages", __name__)
 
@@ -125,7 +125,6 @@ def new_advance(agreement_id):
 
 def render_advance(advance: Advance, status: int = 200, refused=None, **forms):
     user = current_user
-    ministry = Role.NGO not in user.roles and user.organization_id != advance.organization_id
     treasury = user.can(Permission.ADVANCES_DISBURSE)
     disburse_form = forms.get("disburse_form") or DisburseForm(
         formdata=None, data={"transfer_date": invoice_service.today().isoformat()})
@@ -141,10 +140,9 @@ def render_advance(advance: Advance, status: int = 200, refused=None, **forms):
         row_errors=forms.get("row_errors") or [], general_errors=forms.get("general_errors") or [],
         disburse_key=key if forms.get("disburse_form") else idempotent_forms.new_key(),
         refund_key=key if forms.get("refund_form") else idempotent_forms.new_key(),
-        can_decide=advance.status == AdvanceState.REQUESTED and user.can(Permission.ADVANCES_APPROVE) and ministry,
-        can_prepare=advance.status == AdvanceState.APPROVED and treasury,
-        can_disburse=advance.status == AdvanceState.PREPARED and treasury and advance.prepared_by_id != user.id,
-        preparer_waits=advance.status == AdvanceState.PREPARED and treasury and advance.prepared_by_id == user.id,
+        can_decide=advance.can(user, AdvanceAction.APPROVE), can_prepare=advance.can(user, AdvanceAction.PREPARE),
+        can_disburse=advance.can(user, AdvanceAction.DISBURSE),
+        preparer_waits=advance.refusal_for(user, AdvanceAction.DISBURSE) == "segregation_of_duties",
         can_refund=advance.status == AdvanceState.DISBURSED and user.can(Permission.REFUNDS_RECORD)
         and (treasury or is_owner(advance.organization_id)),
         refund_reject_form=forms.get("refund_reject_form") or RefundRejectForm(formdata=None),
@@ -308,26 +306,22 @@ def row_errors(errors: dict) -> tuple[list, list[tuple[int, str, str]]]:
 def upload_statement(advance_id):
     advance = load_advance(advance_id)
     require(current_user, Permission.STATEMENTS_SUBMIT)
-    form = StatementUploadForm()
-    if not form.validate_on_submit():
-        return render_advance(advance, 422, upload_form=form)
-    upload = request.files.get("file")
-    try:
-        statement = statements.import_statement(current_actor(), advance.id, upload.read() if upload else b"",
-                                                upload.filename if upload else "")
-    except ValidationFailed as exc:
-        db.session.rollback()
+    form, upload, placed = StatementUploadForm(), request.files.get("file"), {}
+
+    def place(exc: ValidationFailed) -> None:   # each receipt row's errors in a table, the rest above it
         general, rows = row_errors(exc.errors)
         if exc.detail != ValidationFailed.title and exc.detail not in general:
             general.insert(0, str(exc.detail))
-        return render_advance(load_advance(advance_id), exc.status, upload_form=form, row_errors=rows,
-                              general_errors=general)
-    except DomainError as exc:
-        detail = refusal(exc)
-        return render_advance(load_advance(advance_id), exc.status, detail, upload_form=form)
-    flash(_l("Liquidación %(n)s presentada con %(count)s comprobantes: la revisión financiera decidirá cada uno.",
-             n=statement.number, count=len(statement.receipts)), "success")
-    return redirect(url_for("advance_pages.statement_page", statement_id=statement.id), 303)
+        placed.update(row_errors=rows, general_errors=general)
+
+    return submit(form, lambda: statements.import_statement(current_actor(), advance.id, upload.read() if upload else b"",
+                                                            upload.filename if upload else ""),
+                  done=lambda statement: _l("Liquidación %(n)s presentada con %(count)s comprobantes: la revisión "
+                                            "financiera decidirá cada uno.", n=statement.number,
+                                            count=len(statement.receipts)),
+                  then=lambda statement: url_for("advance_pages.statement_page", statement_id=statement.id),
+                  place_refusal=place, render=lambda status, refused: render_advance(
+                      load_advance(advance_id), status, refused, upload_form=form, **placed))
 
 
 class DecisionForm(FlaskForm):
@@ -344,8 +338,7 @@ def load_statement(statement_id: int) -> ExpenseStatement:
 def render_statement(statement: ExpenseStatement, status: int = 200, refused=None, errors_for=None,
                      reason_errors=(), scan_errors=()):
     advance = statement.advance
-    can_review = (current_user.can(Permission.STATEMENTS_REVIEW) and Role.NGO not in current_user.roles
-                  and current_user.organization_id != advance.organization_id)
+    can_review = current_user.can(Permission.STATEMENTS_REVIEW) and current_user.reviews(advance.organization_id)
     return render_template(
         "money/statement.html", statement=statement, advance=advance, agreement=advance.agreement,
         refused=refused, can_review=can_review, errors_for=errors_for, reason_errors=list(reason_errors),
@@ -369,19 +362,18 @@ def receipt_scan(receipt_id):
     if receipt is None:
         raise NotFound()
     statement = load_statement(receipt.statement_id)
-    upload = request.files.get("file")
-    try:
-        statements.attach_receipt_scan(current_actor(), receipt_id, upload.read() if upload else b"",
-                                       upload.filename if upload else None)
-    except ValidationFailed as exc:
-        db.session.rollback()
-        return render_statement(load_statement(statement.id), exc.status, errors_for=receipt_id,
-                                scan_errors=[str(m) for ms in exc.errors.values() for m in ms] or [str(exc.detail)])
-    except DomainError as exc:
-        detail = refusal(exc)
-        return render_statement(load_statement(statement.id), exc.status, detail)
-    flash(_l("Escaneo adjuntado al comprobante %(n)s.", n=receipt.position), "success")
-    return redirect(url_for("advance_pages.statement_page", statement_id=statement.id) + f"#receipt-{receipt_id}", 303)
+    upload, placed = request.files.get("file"), {}
+
+    def place(exc: ValidationFailed) -> None:   # next to the receipt's scan field
+        placed.update(errors_for=receipt_id, scan_errors=_messages(exc))
+
+    return submit(None, lambda: statements.attach_receipt_scan(current_actor(), receipt_id,
+                                                               upload.read() if upload else b"",
+                                                               upload.filename if upload else None),
+                  done=_l("Escaneo adjuntado al comprobante %(n)s.", n=receipt.position),
+                  then=_receipt_url(statement, receipt_id), place_refusal=place,
+                  render=lambda status, refused: render_statement(load_statement(statement.id), status, refused,
+                                                                  **placed))
 
 
 @bp.post("/receipts/<int:receipt_id>/decision")
@@ -392,18 +384,29 @@ def decide(receipt_id):
     if receipt is None:
         raise NotFound()
     statement = load_statement(receipt.statement_id)
-    form = DecisionForm()
-    decision = request.form.get("decision")
-    if not form.validate_on_submit() or decision not in ("accept", "reject"):
-        return render_statement(statement, 422, errors_for=receipt_id, reason_errors=form.reason.errors)
-    try:
-        statements.decide_receipt(current_actor(), receipt_id, decision == "accept", form.reason.data or "")
-    except ValidationFailed as exc:
-        db.session.rollback()
-        return render_statement(load_statement(statement.id), 422, errors_for=receipt_id,
-                                reason_errors=[str(m) for m in exc.errors.get("reason", [])] or [str(exc.detail)])
-    except DomainError as exc:
-        detail = refusal(exc)
-        return render_statement(load_statement(statement.id), exc.status, detail)
-    flash(_l("Comprobante aceptado.") if decision == "accept" else _l("Comprobante rechazado."), "success")
-    return redirect(url_for("advance_pages.statement_page", statement_id=statement.id) + f"#receipt-{receipt_id}", 303)
+    form, decision, placed = DecisionForm(), request.form.get("decision"), {}
+
+    def render(status, refused):   # a refusal about the reason goes next to this receipt's reason field
+        if refused is not None:
+            return render_statement(load_statement(statement.id), status, refused)
+        return render_statement(load_statement(statement.id), status, errors_for=receipt_id,
+                                reason_errors=placed.get("reason", form.reason.errors))
+
+    if decision not in ("accept", "reject"):
+        form.validate_on_submit()
+        return render(422, None)
+    return submit(form, lambda: statements.decide_receipt(current_actor(), receipt_id, decision == "accept",
+                                                          form.reason.data or ""),
+                  done=_l("Comprobante aceptado.") if decision == "accept" else _l("Comprobante rechazado."),
+                  then=_receipt_url(statement, receipt_id), render=render,
+                  place_refusal=lambda exc: placed.update(reason=_messages(exc, "reason")))
+
+
+def _receipt_url(statement: ExpenseStatement, receipt_id: int) -> str:
+    return url_for("advance_pages.statement_page", statement_id=statement.id) + f"#receipt-{receipt_id}"
+
+
+def _messages(exc: ValidationFailed, field: str | None = None) -> list[str]:
+    """A refusal's messages (one field's, or all), or its own message when it has none."""
+    chosen = exc.errors.get(field, []) if field else [m for ms in exc.errors.values() for m in ms]
+    return [str(m) for m in chosen] or [str(exc.detail)]

@@ -23,7 +23,7 @@ from grants.context import current_actor
 from grants.extensions import db
 from grants.labels import BATCH_STATE_LABELS, ENROLLMENT_STATE_LABELS
 from grants.models import Agreement, Beneficiary, Enrollment, EnrollmentPeriod, ImportBatch
-from grants.permissions import Permission, Role
+from grants.permissions import Permission
 from grants.security import require, visible
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments as enrollment_service
@@ -53,7 +53,7 @@ class UploadForm(FlaskForm):
 # --- helpers ---------------------------------------------------------------------------------
 
 def is_owner_ngo(organization_id: int) -> bool:
-    return Role.NGO in current_user.roles and current_user.organization_id == organization_id
+    return current_user.acts_for(organization_id)
 
 
 def load_agreement(agreement_id: int) -> Agreement:

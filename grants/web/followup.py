@@ -20,7 +20,7 @@ from grants.clock import today
 from grants.context import current_actor
 from grants.extensions import db
 from grants.models import Agreement, FinePayment, FollowUpReport, Incident
-from grants.permissions import Permission, Role
+from grants.permissions import Permission
 from grants.security import require, visible
 from grants.services import agreements as agreement_service
 from grants.services import attachments, due_process, fines, followup, incidents
@@ -245,7 +245,7 @@ def new_incident(agreement_id):
 def render_incident(incident: Incident, form=None, status: int = 200, refused=None, **forms):
     agreement = incident.agreement
     user = current_user
-    own_ngo = Role.NGO in user.roles and user.organization_id == incident.organization_id
+    own_ngo = user.acts_for(incident.organization_id)
     staff = incidents.may_act(user, agreement)
     pending = incident.measure_status == MeasureState.PENDING_REPLY
     fine_in_effect = incident.sanction_type == "fine" and incident.measure_status == MeasureState.IN_EFFECT

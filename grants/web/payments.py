@@ -28,7 +28,7 @@ from grants.web.actions import submit
 from grants.web.forms import apply_errors
 from grants.web.money import load_invoice, money_labels, render_invoice
 from grants.web.paging import page_of
-from grants.workflows.payment import PaymentState
+from grants.workflows.payment import PaymentAction, PaymentState
 
 bp = Blueprint("payment_pages", __name__)
 
@@ -57,14 +57,8 @@ def load_payment(payment_id: int) -> Payment:
     return visible(current_user, db.session.get(Payment, payment_id))
 
 
-def _authorized_by(payment: Payment) -> set[int]:
-    return {a.user_id for a in payment.authorizations}
-
-
 def render_payment(payment: Payment, status: int = 200, refused=None, execute_form=None, cancel_form=None):
-    authorized_by = _authorized_by(payment)
-    is_preparer = payment.prepared_by_id == current_user.id
-    may_authorize = current_user.can(Permission.PAYMENTS_AUTHORIZE) and payment.status == PaymentState.PREPARED
+    authorizing = payment.refusal_for(current_user, PaymentAction.AUTHORIZE)
     if execute_form is None:
         execute_form = ExecuteForm(formdata=None, data={"transfer_date": invoice_service.today().isoformat()})
     changes = payment_service.changes_since(payment) if payment.status == PaymentState.PREPARED else []
@@ -74,10 +68,10 @@ def render_payment(payment: Payment, status: int = 200, refused=None, execute_fo
         eligibility_changes=changes,
         can_reprepare=bool(changes) and current_user.can(Permission.PAYMENTS_PREPARE),
         idempotency_key=idempotent_forms.form_key(),
-        may_authorize=may_authorize, is_preparer=is_preparer, already_authorized=current_user.id in authorized_by,
-        can_authorize=may_authorize and not is_preparer and current_user.id not in authorized_by,
-        can_execute=current_user.can(Permission.PAYMENTS_EXECUTE) and payment.status == PaymentState.AUTHORIZED,
-        can_cancel=current_user.can(Permission.PAYMENTS_PREPARE) and payment.status in (PaymentState.PREPARED, PaymentState.AUTHORIZED),
+        may_authorize=authorizing not in ("forbidden", "invalid_transition"),
+        is_preparer=authorizing == "segregation_of_duties", already_authorized=authorizing == "already_authorized",
+        can_authorize=authorizing is None, can_execute=payment.can(current_user, PaymentAction.EXECUTE),
+        can_cancel=payment.can(current_user, PaymentAction.CANCEL),
         **money_labels()), status
 
 

@@ -13,7 +13,7 @@ from grants.context import current_actor
 from grants.extensions import db
 from grants.labels import DISCIPLINE_LABELS, PLAN_STATE_LABELS, SECTION_LABELS
 from grants.models import SECTIONS, Agreement, Allocation, Plan, PlanVersion, Review
-from grants.permissions import DISCIPLINE_ROLES, Permission, Role
+from grants.permissions import DISCIPLINE_ROLES, Permission
 from grants.security import require, scope_to_user, visible
 from grants.services import plans as plan_service
 from grants.domain_errors import Conflict
@@ -158,7 +158,7 @@ def plan_page(plan_id):
 
 
 def _is_owner(plan: Plan) -> bool:
-    return Role.NGO in current_user.roles and current_user.organization_id == plan.organization_id
+    return current_user.acts_for(plan.organization_id)
 
 
 # --- editor ----------------------------------------------------------------------------------

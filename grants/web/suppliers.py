@@ -16,7 +16,7 @@ from wtforms.validators import Length, Optional
 from grants.context import current_actor
 from grants.extensions import db
 from grants.models import Agreement, DebarredSupplier, Supplier, User
-from grants.permissions import Permission, Role
+from grants.permissions import Permission
 from grants.security import require, scope_to_user, visible
 from grants.services import debarment
 from grants.services import documents
@@ -139,8 +139,7 @@ def _supplier(supplier_id: int) -> Supplier:
 
 
 def _is_owner(organization_id: int) -> bool:
-    return (current_user.can(Permission.SUPPLIERS_PROPOSE) and Role.NGO in current_user.roles
-            and current_user.organization_id == organization_id)
+    return current_user.can(Permission.SUPPLIERS_PROPOSE) and current_user.acts_for(organization_id)
 
 
 def _active(agreement: Agreement) -> bool:
@@ -334,18 +333,17 @@ def debarred():
     if request.method == "GET":
         return _render_debarred(DebarmentForm(formdata=None))
     require(current_user, Permission.DEBARMENT_MANAGE)
-    form = DebarmentForm()
-    if not form.validate_on_submit():
-        return _render_debarred(form, 422)
-    upload = request.files.get("file")
-    try:
-        summary = debarment.import_debarred(current_actor(), upload.read() if upload else b"")
-    except ValidationFailed as exc:
-        db.session.rollback()
-        general, rows = debarment.debarment_row_errors(exc.errors)
-        return _render_debarred(form, exc.status, general, rows)
-    flash(_l("Lista importada: %(rows)s filas; %(created)s nuevas, %(updated)s actualizadas, %(unchanged)s sin "
-             "cambios; %(flagged)s proveedores señalados.", rows=summary["rows"], created=summary["created"],
-             updated=summary["updated"], unchanged=summary["unchanged"], flagged=summary["suppliers_flagged"]),
-          "success")
-    return redirect(url_for("supplier_pages.debarred"))
+    form, upload, placed = DebarmentForm(), request.files.get("file"), {}
+
+    def place(exc: ValidationFailed) -> None:   # the list's rows in a table, the rest above it
+        placed["general"], placed["row_errors"] = debarment.debarment_row_errors(exc.errors)
+
+    return submit(form, lambda: debarment.import_debarred(current_actor(), upload.read() if upload else b""),
+                  done=lambda summary: _l(
+                      "Lista importada: %(rows)s filas; %(created)s nuevas, %(updated)s actualizadas, %(unchanged)s "
+                      "sin cambios; %(flagged)s proveedores señalados.", rows=summary["rows"],
+                      created=summary["created"], updated=summary["updated"], unchanged=summary["unchanged"],
+                      flagged=summary["suppliers_flagged"]),
+                  then=url_for("supplier_pages.debarred"), place_refusal=place,
+                  render=lambda status, refused: _render_debarred(
+                      form, status, **(placed or {"general": [refused] if refused else []})))
