@@ -47,7 +47,7 @@ from grants.reports.import_errors import errors_csv_stream
 from grants.security import require, scope_to_user, visible
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments as enrollment_service
-from grants.domain_errors import Conflict, FileTooLarge, ValidationFailed
+from grants.domain_errors import FileTooLarge, ValidationFailed
 from grants.web.actions import press, submit
 from grants.web.beneficiaries import (
     KIND_LABELS,
@@ -287,20 +287,17 @@ def activate(batch_id):
     """Every validated person of the list, active from a day (monitoring, or the NGO)."""
     batch = _load_batch(batch_id)
     day, problem = _form_day("since")
-    try:
+
+    def activate_all():
         if day is None:
             raise ValidationFailed(errors={"since": [problem or _l("Indique desde qué día.")]})
-        result = enrollment_service.activate_validated(current_actor(), batch.agreement_id, day,
-                                                       request.form.get("reason"), batch_id=batch.id)
-    except (Conflict, ValidationFailed) as exc:
-        db.session.rollback()
-        for messages in (exc.errors or {"": [exc.detail]}).values():
-            for message in messages:
-                flash(message, "error")
-        return redirect(url_for("beneficiary_pages.batch_page", batch_id=batch_id))
-    flash(_l("%(n)s persona(s) activas desde el %(day)s (%(late)s desde su validación, posterior).",
-             n=result["activated"], day=formats.day(day), late=result["from_validation"]), "success")
-    return redirect(url_for("beneficiary_pages.batch_page", batch_id=batch_id))
+        return enrollment_service.activate_validated(current_actor(), batch.agreement_id, day,
+                                                     request.form.get("reason"), batch_id=batch.id)
+
+    return press(activate_all, done=lambda result: _l(
+                     "%(n)s persona(s) activas desde el %(day)s (%(late)s desde su validación, posterior).",
+                     n=result["activated"], day=formats.day(day), late=result["from_validation"]),
+                 then=url_for("beneficiary_pages.batch_page", batch_id=batch_id))
 
 
 @bp.post("/beneficiary-imports/<int:batch_id>/retry")

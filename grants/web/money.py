@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -28,7 +28,7 @@ from grants.services import attachments
 from grants.services import invoices as invoice_service
 from grants.services import ledger
 from grants.services import payments as payment_service
-from grants.domain_errors import DomainError, NotFound, ValidationFailed
+from grants.domain_errors import ValidationFailed
 from grants.web.actions import submit
 from grants.web.forms import apply_errors
 from grants.web.paging import db_id, page_of
@@ -52,14 +52,6 @@ def money_labels() -> dict:
             "receipt_state_labels": labels.RECEIPT_STATE_LABELS}
 
 
-def refusal(exc: DomainError):
-    """Roll back what the refused call touched; 404s stay 404s (G5), the rest is shown on the page."""
-    db.session.rollback()
-    if isinstance(exc, NotFound):
-        raise exc
-    return exc.detail
-
-
 def load_agreement(agreement_id: int) -> Agreement:
     require(current_user, Permission.MONEY_READ)
     return visible(current_user, db.session.get(Agreement, agreement_id))
@@ -67,7 +59,7 @@ def load_agreement(agreement_id: int) -> Agreement:
 
 def is_owner(organization_id: int) -> bool:
     """An NGO user acting for this organization."""
-    return Role.NGO in current_user.roles and current_user.organization_id == organization_id
+    return current_user.acts_for(organization_id)
 
 
 # --- budget-vs-executed chart ----------------------------------------------------------------
@@ -262,31 +254,28 @@ def new_invoice(agreement_id):
     form.set_choices(agreement)
     if form.apply_row_action(request.form):
         return _render_invoice_form(form, agreement)
-    if not form.validate_on_submit():
-        return _render_invoice_form(form, agreement, 422)
-    errors: dict = {}
-    data = form.to_data(agreement, errors)
-    refused = None
-    try:
-        # Unknown document numbers are the page's errors; the service still checks everything else
-        # so every error shows at once, and a registration that passed anyway is rolled back.
-        invoice = invoice_service.register_invoice(current_actor(), agreement.id, data)
+    errors: dict = {}   # the page's own: document numbers the agreement does not know
+
+    def register():
+        # The service still checks everything else so every error shows at once; a registration
+        # that passed anyway is rolled back.
+        invoice = invoice_service.register_invoice(current_actor(), agreement.id, form.to_data(agreement, errors))
         if errors:
             raise ValidationFailed(errors={})
-        flash(_l("Factura %(number)s registrada: el administrador del convenio certificará la recepción.",
-                 number=invoice.number), "success")
-        return redirect(url_for("money_pages.invoice_page", invoice_id=invoice.id), 303)
-    except ValidationFailed as exc:
-        db.session.rollback()
+        return invoice
+
+    def place(exc: ValidationFailed) -> str | None:
         service_errors = {k: v for k, v in exc.errors.items()
                           if k.replace(".enrollment_ids", ".beneficiaries") not in errors}
         form.apply_errors({**service_errors, **errors})
-        if not exc.errors and not errors:
-            refused = exc.detail
-    except DomainError as exc:
-        refused = refusal(exc)
-        return _render_invoice_form(form, db.session.get(Agreement, agreement_id), exc.status, refused)
-    return _render_invoice_form(form, db.session.get(Agreement, agreement_id), 422, refused)
+        return None if exc.errors or errors else exc.detail
+
+    return submit(form, register, done=lambda invoice: _l(
+                      "Factura %(number)s registrada: el administrador del convenio certificará la recepción.",
+                      number=invoice.number),
+                  then=lambda invoice: url_for("money_pages.invoice_page", invoice_id=invoice.id),
+                  place_refusal=place, render=lambda status, refused: _render_invoice_form(
+                      form, db.session.get(Agreement, agreement_id), status, refused))
 
 
 # --- invoice page ----------------------------------------------------------------------------

@@ -203,7 +203,7 @@ def test_the_admin_uploads_the_debarment_list_with_per_row_errors(client, p):
     good = bad.split(b"\n0614-050707-104-7")[0] + b"\n"
     response = client.post(url, data={"csrf_token": token, "file": (io.BytesIO(good), "lista.csv")},
                            content_type="multipart/form-data")
-    assert response.status_code == 302
+    assert response.status_code == 303
     page = client.get(url).get_data(as_text=True)
     assert "1 nuevas" in page and NIT_HIGH in page and "Incumplimiento" in page
 
