@@ -1,9 +1,9 @@
 """Every (state, action) pair of the payment, invoice, advance and receipt lifecycles."""
 import pytest
 
-from grants.workflows import TransitionRefused
 from grants.workflows import advance as adv
 from grants.workflows import payment as pay
+from tests.workflows.pairs import every_pair_tests
 
 P, PA = pay.PaymentState, pay.PaymentAction
 I, IA = pay.InvoiceState, pay.InvoiceAction
@@ -35,23 +35,7 @@ CASES = [
         (R.PENDING, R.REJECTED): R.REJECTED,
     }),
 ]
-PAIRS = [(name, lifecycle, expected, s, a)
-         for name, lifecycle, states, actions, expected in CASES for s in states for a in actions]
-
-
-@pytest.mark.parametrize("name, lifecycle, expected, state, action", PAIRS,
-                         ids=[f"{p[0]}-{p[3]}-{p[4]}" for p in PAIRS])
-def test_every_state_action_pair(name, lifecycle, expected, state, action):
-    if (state, action) in expected:
-        assert lifecycle.next_state(state, action) == expected[(state, action)]
-    else:
-        with pytest.raises(TransitionRefused):
-            lifecycle.next_state(state, action)
-
-
-@pytest.mark.parametrize("name, lifecycle, states, actions, expected", CASES, ids=[c[0] for c in CASES])
-def test_the_table_is_exactly_the_expected_one(name, lifecycle, states, actions, expected):
-    assert lifecycle.transitions == expected
+test_every_state_action_pair, test_the_table_is_exactly_the_expected_one = every_pair_tests(CASES)
 
 
 def test_final_states_allow_nothing():

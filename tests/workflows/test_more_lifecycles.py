@@ -6,6 +6,7 @@ import pytest
 from grants.workflows import TransitionRefused
 from grants.workflows import advance, assembly_report, audit_check, generated_file, import_batch, incident, outbox
 from grants.workflows import supplier
+from tests.workflows.pairs import every_pair_tests
 
 Su, SuA = supplier.SupplierState, supplier.SupplierAction
 B, BA = import_batch.BatchState, import_batch.BatchAction
@@ -61,23 +62,7 @@ CASES = [
     ("expense_statement", advance.STATEMENT_LIFECYCLE, St, StA, {(St.SUBMITTED, StA.REVIEW): St.REVIEWED}),
     ("legislature_report", assembly_report.LIFECYCLE, Re, ReA, {(Re.GENERATED, ReA.SEND): Re.SENT}),
 ]
-PAIRS = [(name, lifecycle, expected, s, a)
-         for name, lifecycle, states, actions, expected in CASES for s in states for a in actions]
-
-
-@pytest.mark.parametrize("name, lifecycle, expected, state, action", PAIRS,
-                         ids=[f"{p[0]}-{p[3]}-{p[4]}" for p in PAIRS])
-def test_every_state_action_pair(name, lifecycle, expected, state, action):
-    if (state, action) in expected:
-        assert lifecycle.next_state(state, action) == expected[(state, action)]
-    else:
-        with pytest.raises(TransitionRefused):
-            lifecycle.next_state(state, action)
-
-
-@pytest.mark.parametrize("name, lifecycle, states, actions, expected", CASES, ids=[c[0] for c in CASES])
-def test_the_table_is_exactly_the_expected_one(name, lifecycle, states, actions, expected):
-    assert lifecycle.transitions == expected
+test_every_state_action_pair, test_the_table_is_exactly_the_expected_one = every_pair_tests(CASES)
 
 
 def test_a_state_the_table_does_not_know_is_refused_not_guessed():
