@@ -21,6 +21,7 @@ from grants.permissions import Permission
 from grants.reports.import_errors import errors_csv_stream
 from grants.security import require, visible
 from grants.services import beneficiary_imports as imports
+from grants.services import import_results
 from grants.services import enrollments as enrollment_service
 from grants.domain_errors import ValidationFailed
 
@@ -62,7 +63,7 @@ class RowSchema(Schema):
     document_type = fields.String()
     document_number = fields.Method("_document", metadata={
         "description": "In full for the organization that gave the list; masked for everyone else"})
-    findings = fields.Function(lambda r: imports.row_messages(r), metadata={
+    findings = fields.Function(lambda r: import_results.row_messages(r), metadata={
         "description": "column (as headed in the file; the document column for the person's findings), code, "
                        "message"})
 
@@ -206,9 +207,9 @@ def errors_as_csv(batch_id):
     """The rejected rows as they came, plus the error column (formula-like cells neutralized, control
     characters replaced). Only the organization that gave the list (403 for ministry staff).
     Streamed (bounded memory, a connection of its own, closed when the client leaves): see
-    ``beneficiary_imports.error_rows``."""
+    ``import_results.error_rows``."""
     batch = _batch(batch_id)
-    rows = imports.readable_error_rows(acting_user(), batch)  # the rows as typed: the NGO's personal data
+    rows = import_results.readable_error_rows(acting_user(), batch)  # the rows as typed: the NGO's personal data
     headers = [h or f"col{i + 1}" for i, h in enumerate(batch.headers or [])]
     body = errors_csv_stream(headers, rows, _("Errores"), _("Fila"))
     return Response(stream_with_context(body), mimetype="text/csv", headers={

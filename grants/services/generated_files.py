@@ -161,24 +161,24 @@ def expire_files(older_than: timedelta = KEEP_FOR) -> int:
 
 def _batch_for(user, params: dict):
     from grants.models import ImportBatch
-    from grants.services import beneficiary_imports as imports
+    from grants.services import import_results
 
     batch = db.session.get(ImportBatch, int(params["batch_id"]))
     if batch is None:
         raise NotFound()
-    imports.check_error_rows_readable(user, batch)
+    import_results.check_error_rows_readable(user, batch)
     return batch
 
 
 def _build_import_errors(params: dict) -> Path:
     from grants.models import ImportBatch
     from grants.reports.import_errors import errors_xlsx_file
-    from grants.services import beneficiary_imports as imports
+    from grants.services import import_results
 
     batch = db.session.get(ImportBatch, int(params["batch_id"]))
     headers = [h or f"col{i + 1}" for i, h in enumerate(batch.headers or [])]
     with force_locale(params.get("locale") or "es"):
-        return errors_xlsx_file(headers, imports.error_rows(batch), str(_l("Errores")), str(_l("Fila")))
+        return errors_xlsx_file(headers, import_results.error_rows(batch), str(_l("Errores")), str(_l("Fila")))
 
 
 KINDS["import_errors_xlsx"] = FileKind(

@@ -37,7 +37,7 @@ from grants.permissions import Permission
 from grants.services import files
 from grants.services.agreements import _change_state
 from grants.domain_errors import Conflict, Forbidden, ValidationFailed
-from grants.services.final_liquidation import beneficiary_counts, finding_counts, indicator_values
+from grants.services.liquidation_figures import beneficiary_counts, finding_counts, indicator_values
 from grants.services.legislature_decrees import by_decree, reconciliation
 from grants.services.legislature_rows import incident_counts, no_incidents, rule_names, signoffs
 from grants.money import format_amount

@@ -46,6 +46,7 @@ from grants.permissions import Permission
 from grants.reports.import_errors import errors_csv_stream
 from grants.security import require, scope_to_user, visible
 from grants.services import beneficiary_imports as imports
+from grants.services import import_results
 from grants.services import enrollments as enrollment_service
 from grants.domain_errors import FileTooLarge, ValidationFailed
 from grants.web.actions import press, submit
@@ -106,12 +107,12 @@ def progress_of(batch: ImportBatch) -> dict:
 
 def error_messages(row: ImportRow, document_column: str) -> list[tuple[str, str]]:
     """(column, message) of a rejected row, in the reader's language."""
-    return [(m["column"] or "", m["message"]) for m in imports.row_messages(row, document_column)]
+    return [(m["column"] or "", m["message"]) for m in import_results.row_messages(row, document_column)]
 
 
 def warning_messages(row: ImportRow, document_column: str) -> list[tuple[str, str]]:
     """(column, message) of a row kept with a warning (the document column, for the person)."""
-    return [(m["column"] or "", m["message"]) for m in imports.row_messages(row, document_column)]
+    return [(m["column"] or "", m["message"]) for m in import_results.row_messages(row, document_column)]
 
 
 # --- processing ------------------------------------------------------------------------------
@@ -186,7 +187,7 @@ def upload(agreement_id):
 def batch_page(batch_id):
     batch = _load_batch(batch_id)
     progress = progress_of(batch)
-    document_column = imports.document_column(batch)
+    document_column = import_results.document_column(batch)
     error_rows, error_paging = page_of(select(ImportRow).where(
         ImportRow.batch_id == batch.id, ImportRow.outcome == "error").order_by(ImportRow.row_number),
         REPORT_PAGE, "errors_page")
@@ -222,7 +223,7 @@ def errors_as_csv(batch_id):
     """The rejected rows, streamed: read through a connection of their own after this request's
     work is done (never inside its transaction), closed when the client leaves."""
     batch = _load_batch(batch_id)
-    rows = imports.readable_error_rows(current_user, batch)  # the rows are the organization's personal data
+    rows = import_results.readable_error_rows(current_user, batch)  # the rows are the organization's personal data
     headers = [h or f"col{i + 1}" for i, h in enumerate(batch.headers or [])]
     body = errors_csv_stream(headers, rows, str(_l("Errores")), str(_l("Fila")))
     return private(current_app.response_class(stream_with_context(body), mimetype="text/csv", headers={

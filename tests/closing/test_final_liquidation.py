@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from grants.extensions import db
 from grants.models import AuditEvent, FinalLiquidation
-from grants.services import advances, final_liquidation, followup, payments
+from grants.services import advances, final_liquidation, followup, liquidation_figures, payments
 from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.closing import helpers as h
 from tests.closing import timeline_closing as tc
@@ -33,7 +33,7 @@ def refused(ctx, code: str) -> Conflict:
 
 
 def codes(ctx) -> list[str]:
-    return [b["code"] for b in final_liquidation.liquidation_preview(ctx["agreement"])["blockers"]]
+    return [b["code"] for b in liquidation_figures.liquidation_preview(ctx["agreement"])["blockers"]]
 
 
 @pytest.fixture
@@ -110,7 +110,7 @@ def test_figures_are_exact_and_the_verdict_is_recorded_and_audited(ctx):
     h.report_indicator(ctx, iso("2026-02-01"), iso("2026-04-30"), "80")
     h.report_indicator(ctx, iso("2026-05-01"), iso("2026-08-31"), "190.50")
     h.to_closing(ctx)
-    preview = final_liquidation.liquidation_preview(ctx["agreement"])
+    preview = liquidation_figures.liquidation_preview(ctx["agreement"])
     assert preview["ready"] is True
     liquidation = h.prepare(ctx, "cumple_parcialmente", "  Alcanzó 190 de 250 jóvenes formados.  ")
     assert (liquidation.revision, liquidation.status, ctx["agreement"].status) == (1, "proposed", "closing")

@@ -10,6 +10,7 @@ from grants.audit import Actor
 from grants.extensions import db
 from grants.models import Beneficiary, Enrollment, EnrollmentPeriod, ImportBatch, ImportRow
 from grants.services import beneficiary_imports as imports
+from grants.services import import_results
 from grants.services import enrollments
 from grants.domain_errors import Conflict, Forbidden, ValidationFailed
 from tests.agreement_helpers import agreement_in_execution, born
@@ -288,7 +289,7 @@ def test_backslashes_tabs_and_newlines_in_cells_are_stored_exactly(ctx):
 # --- issue 11: names, control characters, the column of each message --------------------------
 
 def messages_of(row):
-    return [(m["column"], m["code"]) for m in imports.row_messages(row)]
+    return [(m["column"], m["code"]) for m in import_results.row_messages(row)]
 
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t"])
@@ -304,7 +305,7 @@ def test_a_name_that_begins_like_a_formula_or_with_a_tab_is_refused_by_column(ct
     assert messages_of(rows[3]) == [("Apellidos", "name_formula")]
     assert messages_of(rows[4]) == [("Nombres", "name_formula")]
     assert [rows[n].outcome for n in (2, 3, 4, 5, 6)] == ["error", "error", "error", "valid", "valid"]
-    assert "no puede comenzar con =, +, -, @" in imports.row_messages(rows[2])[0]["message"]
+    assert "no puede comenzar con =, +, -, @" in import_results.row_messages(rows[2])[0]["message"]
 
 
 @pytest.mark.parametrize("char", ["\x00", "\x01", "\x08", "\x0b", "\x14", "\x1f"])
@@ -366,7 +367,7 @@ def test_duplicates_and_people_already_enrolled_name_the_document_column(ctx):
     assert messages_of(rows[2]) == [("Documento", "already_enrolled")]
     assert messages_of(rows[4]) == [("Documento", "duplicate_in_file")]
     assert rows[2].outcome == "warning" and rows[4].outcome == "error"
-    assert imports.row_messages(rows[4], "DUI")[0]["column"] == "DUI"  # a caller may name it
+    assert import_results.row_messages(rows[4], "DUI")[0]["column"] == "DUI"  # a caller may name it
 
 
 def test_error_rows_of_a_list_with_control_characters_export_clean(ctx):
@@ -374,7 +375,7 @@ def test_error_rows_of_a_list_with_control_characters_export_clean(ctx):
     from openpyxl import load_workbook
 
     batch = run(ctx, f"{HEADER}\nDUI,{valid_dui(1)},An\x14a,=López,{ADULT_BORN},F,0623,{ENROLLED}\n")
-    rows = list(imports.error_rows(batch))
+    rows = list(import_results.error_rows(batch))
     assert rows[0][1]["Nombres"] == "An\x14a"  # the row as typed …
     sheet = list(load_workbook(io.BytesIO(errors_xlsx(batch.headers, rows, "Errores", "Fila")))
                  .active.iter_rows(values_only=True))
