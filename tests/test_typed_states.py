@@ -104,6 +104,8 @@ def bare_states(path: Path, root: Path = PACKAGE.parent) -> list[str]:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             subject = any(_is_state_subject(t) for t in targets)
             literals = [node.value] if isinstance(node.value, ast.Constant) else []
+            if any(isinstance(t, ast.Name) and t.id.endswith("STATES") for t in targets):   # X_STATES = ("a", "b")
+                subject, literals = True, [c for c in ast.walk(node.value) if isinstance(c, ast.Constant)]
         elif isinstance(node, ast.keyword):
             subject = node.arg in ("status", "measure_status")
             literals = [node.value] if isinstance(node.value, ast.Constant) else []
@@ -122,6 +124,7 @@ def test_no_state_is_compared_or_written_as_a_bare_string():
 def test_the_check_above_sees_a_bare_state(tmp_path):
     planted = tmp_path / "planted.py"
     planted.write_text("def f(p):\n    if p.status == 'executed':\n        p.status = 'cancelled'\n"
-                       "    return Payment(status='prepared')\n")
-    assert bare_states(planted, tmp_path) == ["planted.py:2 'executed'", "planted.py:3 'cancelled'",
-                                              "planted.py:4 'prepared'"]
+                       "    return Payment(status='prepared')\nOPEN_STATES = ('signed', 'in_execution')\n")
+    assert sorted(bare_states(planted, tmp_path)) == ["planted.py:2 'executed'", "planted.py:3 'cancelled'",
+                                              "planted.py:4 'prepared'", "planted.py:5 'in_execution'",
+                                              "planted.py:5 'signed'"]

@@ -32,7 +32,7 @@ from grants.workflows.payment import PaymentAction, PaymentState
 
 bp = Blueprint("payment_pages", __name__)
 
-QUEUE_STATES = ("prepared", "authorized", "executed", "cancelled")
+QUEUE_STATES = tuple(s.value for s in PaymentState)
 QUEUE_TITLES = {
     "prepared": _l("Por autorizar"),
     "authorized": _l("Por ejecutar"),
