@@ -26,7 +26,8 @@ from grants.models.beneficiary import Enrollment
 from grants.models.plan import PlanBudgetLine
 from grants.models.supplier import Supplier
 from grants.models.user import User
-from grants.workflows.payment import InvoiceState
+from grants.permissions import Permission, Role
+from grants.workflows.payment import INVOICE_LIFECYCLE, InvoiceAction, InvoiceState
 
 
 
@@ -74,6 +75,29 @@ class Invoice(TimestampMixin, Base):
 
     def is_visible_to(self, user) -> bool:
         return user.sees_all_organizations or user.organization_id == self.organization_id
+
+    # --- who may act now: one rule for the service (which refuses) and the page (which offers) ---
+    def refusal_for(self, user, action: InvoiceAction) -> str | None:
+        """Why ``user`` may not take ``action`` on this invoice now — ``forbidden`` (certify: only the
+        agreement's administrator; void: the NGO that registered it, or a financial reviewer; pay:
+        nobody, a payment's execution does it) or ``invalid_transition`` — or None. A payment in
+        progress (void) and the agreement's state the service checks when it acts."""
+        action = InvoiceAction(action)
+        if user is None or action == InvoiceAction.PAY:
+            return "forbidden"
+        if action == InvoiceAction.CERTIFY:
+            allowed = user.can(Permission.INVOICES_CERTIFY) and user.id == self.agreement.administrator_id
+        else:
+            allowed = ((user.can(Permission.INVOICES_REGISTER) and user.acts_for(self.organization_id))
+                       or (Role.FINANCIAL_REVIEWER in user.roles and user.active))
+        if not allowed:
+            return "forbidden"
+        if action not in INVOICE_LIFECYCLE.allowed_actions(self.status):
+            return "invalid_transition"
+        return None
+
+    def can(self, user, action: InvoiceAction) -> bool:
+        return self.refusal_for(user, action) is None
 
 
 class InvoiceLine(Base):

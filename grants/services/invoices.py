@@ -350,8 +350,7 @@ def register_invoice(actor: Actor, agreement_id: int, data: dict) -> Invoice:
 def certify_receipt(actor: Actor, invoice_id: int, data: dict) -> ReceiptCertificate:
     """The agreement's administrator certifies what was received (as invoiced, or with differences)."""
     invoice, agreement = load_invoice(actor, invoice_id)
-    user = actor.user
-    if not user.can(Permission.INVOICES_CERTIFY) or user.id != agreement.administrator_id:
+    if invoice.refusal_for(actor.user, InvoiceAction.CERTIFY) == "forbidden":
         raise Forbidden(_l("Solo el administrador designado del convenio emite el acta de recepción."))
     if agreement.status not in INVOICING_STATES:
         raise agreement_state_refusal(agreement, _l("las actas de recepción se emiten con el convenio en ejecución."))
@@ -379,7 +378,7 @@ def certify_receipt(actor: Actor, invoice_id: int, data: dict) -> ReceiptCertifi
         errors.add("differences", _l("Máximo %(n)s caracteres.", n=TEXT_LIMIT))
     errors.raise_if_any()
     before = audit_view(invoice)
-    certificate = ReceiptCertificate(invoice=invoice, issued_by_id=user.id, received_on=received,
+    certificate = ReceiptCertificate(invoice=invoice, issued_by_id=actor.user_id, received_on=received,
                                      conforming=conforming, differences=differences or None, created_at=utcnow())
     db.session.add(certificate)
     invoice.status = new_state
@@ -404,9 +403,7 @@ def certify_receipt(actor: Actor, invoice_id: int, data: dict) -> ReceiptCertifi
 def void_invoice(actor: Actor, invoice_id: int, reason: str | None) -> Invoice:
     """The NGO (its own invoices) or a financial reviewer voids an invoice that is not paid."""
     invoice, agreement = load_invoice(actor, invoice_id)
-    user = actor.user
-    own_ngo = user.can(Permission.INVOICES_REGISTER) and user.organization_id == invoice.organization_id
-    if not (own_ngo or Role.FINANCIAL_REVIEWER in user.roles):
+    if invoice.refusal_for(actor.user, InvoiceAction.VOID) == "forbidden":
         raise Forbidden(_l("Solo la organización o la revisión financiera anulan una factura."))
     reason = (reason or "").strip() if isinstance(reason, (str, type(None))) else ""
     if not reason:

@@ -22,7 +22,7 @@ from grants import labels
 from grants.context import current_actor
 from grants.extensions import db
 from grants.models import Advance, Agreement, Beneficiary, Enrollment, Invoice, Payment, Supplier
-from grants.permissions import Permission, Role
+from grants.permissions import Permission
 from grants.security import require, visible
 from grants.services import attachments
 from grants.services import invoices as invoice_service
@@ -34,7 +34,7 @@ from grants.web.forms import apply_errors
 from grants.web.paging import db_id, page_of
 from grants.money import ZERO
 from grants.workflows.agreement import AgreementState
-from grants.workflows.payment import InvoiceState, PaymentState
+from grants.workflows.payment import InvoiceAction, InvoiceState, PaymentState
 from grants.workflows.supplier import SupplierState
 
 bp = Blueprint("money_pages", __name__)
@@ -310,11 +310,8 @@ def render_invoice(invoice: Invoice, status: int = 200, refused=None, **forms):
         payments=payments, live_payment=live_payment, refused=refused,
         certificate_form=forms.get("certificate_form") or CertificateForm(formdata=None),
         void_form=forms.get("void_form") or VoidForm(formdata=None),
-        can_certify=invoice.status == InvoiceState.REGISTERED and current_user.can(Permission.INVOICES_CERTIFY)
-        and agreement.administrator_id == current_user.id,
-        can_void=invoice.status in (InvoiceState.REGISTERED, InvoiceState.CERTIFIED) and live_payment is None
-        and (is_owner(invoice.organization_id) and current_user.can(Permission.INVOICES_REGISTER)
-             or Role.FINANCIAL_REVIEWER in current_user.roles),
+        can_certify=invoice.can(current_user, InvoiceAction.CERTIFY),
+        can_void=invoice.can(current_user, InvoiceAction.VOID) and live_payment is None,
         can_prepare=invoice.status == InvoiceState.CERTIFIED and live_payment is None
         and current_user.can(Permission.PAYMENTS_PREPARE) and agreement.status == AgreementState.IN_EXECUTION,
         documents=attachments.attachments_of(invoice), document_kinds=_document_kinds(invoice),

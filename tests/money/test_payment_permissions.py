@@ -1,16 +1,17 @@
-"""Who may act on a payment is one rule (``Payment.refusal_for``; issue 13 §3): the service refuses
-with that rule's code, the API lists the caller's ``actions`` from it, and the page offers the same
-buttons. Also the two predicates on people that every floor uses: ``acts_for`` and ``reviews``."""
+"""Who may act on a payment (and on an invoice) is one rule (``Payment.refusal_for``,
+``Invoice.refusal_for``; issue 13 §3): the service refuses with that rule's code, the API lists the
+caller's ``actions`` from it, and the page offers the same buttons. Also the two predicates on people that every floor uses: ``acts_for`` and ``reviews``."""
 import pytest
 
 from grants.domain_errors import DomainError
 from grants.extensions import db
-from grants.models import Payment
+from grants.models import Invoice, Payment
 from grants.services import invoices, payments
+from grants.workflows.payment import InvoiceAction as IA
 from grants.workflows.payment import PaymentAction as A
 from tests.factories import make_organization, make_user
 from tests.helpers import api_headers, login
-from tests.money.payment_helpers import act, authorized, line, payments_setup, prepared
+from tests.money.payment_helpers import act, authorized, certified, line, payments_setup, prepared, register
 
 PEOPLE = ("treasury", "treasury2", "treasury3", "ngo", "financial", "administrator")
 
@@ -81,3 +82,25 @@ def test_acts_for_and_reviews(app):
     assert (ngo.acts_for(mine.id), stranger.acts_for(mine.id), treasury.acts_for(mine.id)) == (True, False, False)
     assert ngo.acts_for(None) is False
     assert (ngo.reviews(mine.id), stranger.reviews(mine.id), treasury.reviews(mine.id)) == (False, False, True)
+
+
+@pytest.mark.parametrize("stage", [register, certified], ids=lambda f: f.__name__)
+def test_the_invoice_rule_is_what_the_service_does(ctx, stage):
+    invoice = stage(ctx)
+    calls = {IA.CERTIFY: lambda user: invoices.certify_receipt(
+                 act(user), invoice.id, {"received_on": invoices.today().isoformat(), "conforming": True}),
+             IA.VOID: lambda user: invoices.void_invoice(act(user), invoice.id, "Motivo")}
+    seen = set()
+    for name in PEOPLE:
+        for action, call in calls.items():
+            expected = db.session.get(Invoice, invoice.id).refusal_for(ctx[name], action)
+            try:
+                call(ctx[name])
+                outcome = None
+            except DomainError as exc:
+                outcome = exc.code
+            finally:
+                db.session.rollback()
+            assert outcome == expected, (name, action)
+            seen.add(expected)
+    assert {None, "forbidden"} <= seen and (stage is register or "invalid_transition" in seen)
