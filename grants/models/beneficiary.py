@@ -23,7 +23,9 @@ from grants.models.agreement import Agreement
 from grants.models.base import Base, State, TimestampMixin, UTCDateTime, known_states, utcnow
 from grants.models.user import User
 from grants.workflows.enrollment import EnrollmentState
-from grants.workflows.import_batch import BatchKind, BatchState
+from grants.permissions import Permission
+from grants.workflows import import_batch as batch_lifecycle
+from grants.workflows.import_batch import BatchAction, BatchKind, BatchState
 
 DOCUMENT_TYPES = ("dui", "partida_nacimiento", "carne_minoridad", "pasaporte", "otro")
 ROW_OUTCOMES = ("valid", "warning", "error")
@@ -115,6 +117,33 @@ class ImportBatch(TimestampMixin, Base):
         message, a masked document number) and reveal one person's data with a logged reason
         (``enrollments.reveal_beneficiary``) once enrolled."""
         return user is not None and bool(getattr(user, "active", False)) and user.acts_for(self.organization_id)
+
+    # --- who may act now: one rule for the service (which refuses) and the page (which offers) ---
+    def refusal_for(self, user, action: BatchAction) -> str | None:
+        """Why ``user`` may not take ``action`` on this list now, as a code — ``forbidden`` (confirm
+        and discard: the organization's NGO users; validate: monitoring; finish and fail: only the
+        job that reads it), ``own_upload`` (validating what one uploaded or confirmed),
+        ``invalid_transition`` (not from this state, or a status list to validate), ``empty`` (no
+        valid row to confirm) — or None. The agreement's state the service checks when it acts."""
+        action = BatchAction(action)
+        if user is None or action in (BatchAction.FINISH, BatchAction.FAIL):
+            return "forbidden"
+        if action == BatchAction.VALIDATE:
+            if not user.can(Permission.BENEFICIARIES_VALIDATE):
+                return "forbidden"
+            if user.id in (self.uploaded_by_id, self.confirmed_by_id):
+                return "own_upload"
+            return None if batch_lifecycle.validatable(self.status, self.kind) else "invalid_transition"
+        if not user.acts_for(self.organization_id):
+            return "forbidden"
+        if action not in batch_lifecycle.allowed_actions(self.status):
+            return "invalid_transition"
+        if action == BatchAction.CONFIRM and self.rows_valid + self.rows_warning == 0:
+            return "empty"
+        return None
+
+    def can(self, user, action: BatchAction) -> bool:
+        return self.refusal_for(user, action) is None
 
 
 class ImportBatchProgress(Base):

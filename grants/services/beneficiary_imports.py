@@ -244,12 +244,12 @@ def _own_batch(actor: Actor, batch_id: int, lock: bool = True) -> ImportBatch:
 def confirm_batch(actor: Actor, batch_id: int) -> ImportBatch:
     """The NGO confirms: valid rows (and warnings) become enrollments or status changes."""
     batch = _own_batch(actor, batch_id)
-    user = actor.user
-    if Role.NGO not in user.roles or user.organization_id != batch.organization_id:
+    refusal = batch.refusal_for(actor.user, BatchAction.CONFIRM)
+    if refusal == "forbidden":
         raise Forbidden(_l("Solo la organización del convenio confirma sus listas."))
-    if BatchAction.CONFIRM not in lifecycle.allowed_actions(batch.status):
+    if refusal == "invalid_transition":
         raise Conflict(_l("Solo se confirma una lista procesada y no confirmada."), code="batch_not_ready")
-    if batch.rows_valid + batch.rows_warning == 0:
+    if refusal == "empty":
         raise Conflict(_l("La lista no tiene filas válidas."), code="batch_empty")
     if batch.agreement.status not in IMPORTABLE_STATES:
         raise Conflict(_l("Las listas se reciben solo para convenios firmados o en ejecución."),
@@ -345,14 +345,13 @@ def validate_batch(actor: Actor, batch_id: int, effective: date | None = None) -
     person enrolled by then, and on each person's enrollment date for those enrolled later: never
     before a person's enrollment. Without ``effective``, each person is validated from their own
     enrollment date. Never in the future, never outside the agreement's term."""
-    from grants.permissions import Permission
-
     batch = _own_batch(actor, batch_id)
-    if not actor.user.can(Permission.BENEFICIARIES_VALIDATE):
+    refusal = batch.refusal_for(actor.user, BatchAction.VALIDATE)
+    if refusal == "forbidden":
         raise Forbidden()
-    if actor.user_id == batch.uploaded_by_id or actor.user_id == batch.confirmed_by_id:
+    if refusal == "own_upload":
         raise Forbidden(_l("Nadie valida lo que subió o confirmó."))
-    if not lifecycle.validatable(batch.status, batch.kind):
+    if refusal == "invalid_transition":
         raise Conflict(_l("Solo se valida una lista de inscripción confirmada."), code="batch_not_confirmed")
     agreement = batch.agreement
     if effective is not None and effective > today():
@@ -391,9 +390,10 @@ def validate_batch(actor: Actor, batch_id: int, effective: date | None = None) -
 
 def discard_batch(actor: Actor, batch_id: int) -> ImportBatch:
     batch = _own_batch(actor, batch_id)
-    if actor.user.organization_id != batch.organization_id:
+    refusal = batch.refusal_for(actor.user, BatchAction.DISCARD)
+    if refusal == "forbidden":
         raise Forbidden()
-    if BatchAction.DISCARD not in lifecycle.allowed_actions(batch.status):
+    if refusal == "invalid_transition":
         raise Conflict(_l("Solo se descarta una lista no confirmada."), code="batch_not_ready")
     batch.status = lifecycle.next_state(batch.status, BatchAction.DISCARD)
     db.session.flush()

@@ -61,7 +61,6 @@ from grants.web.beneficiaries import (
 )
 from grants.web.generated_files import request_and_serve
 from grants.web.paging import page_of
-from grants.workflows import import_batch as batch_lifecycle
 from grants.workflows.enrollment import EnrollmentState
 from grants.workflows.import_batch import BatchAction, BatchState
 
@@ -195,18 +194,15 @@ def batch_page(batch_id):
         ImportRow.batch_id == batch.id, ImportRow.outcome == "warning").order_by(ImportRow.row_number),
         REPORT_PAGE, "warnings_page")
     owner = is_owner_ngo(batch.organization_id)
-    batch_actions = batch_lifecycle.allowed_actions(batch.status)
     response = render_template(
         "beneficiaries/batch.html", batch=batch, progress=progress, failure=failure_text(batch),
         errors=[(row, error_messages(row, document_column)) for row in error_rows], error_paging=error_paging,
         warnings=[(row, warning_messages(row, document_column)) for row in warning_rows], warning_paging=warning_paging,
         batch_state_labels=BATCH_STATE_LABELS, kind_labels=KIND_LABELS,
         may_download=batch.rows_readable_by(current_user),
-        may_confirm=owner and BatchAction.CONFIRM in batch_actions and batch.rows_valid + batch.rows_warning > 0,
-        may_discard=owner and BatchAction.DISCARD in batch_actions,
+        may_confirm=batch.can(current_user, BatchAction.CONFIRM), may_discard=batch.can(current_user, BatchAction.DISCARD),
         may_retry=owner and batch.status == BatchState.PROCESSING and progress["interrupted"],
-        may_validate=(current_user.can(Permission.BENEFICIARIES_VALIDATE)
-                      and batch_lifecycle.validatable(batch.status, batch.kind)),
+        may_validate=batch.refusal_for(current_user, BatchAction.VALIDATE) in (None, "own_upload"),
         validated_waiting=db.session.scalar(select(func.count()).select_from(Enrollment).where(
             Enrollment.batch_id == batch.id, Enrollment.status == EnrollmentState.VALIDATED)) if batch.status == BatchState.VALIDATED else 0,
         may_activate=batch.status == BatchState.VALIDATED and (
