@@ -20,7 +20,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from grants.models.agreement import Agreement
 from grants.models.base import Base, Money, State, TimestampMixin, UTCDateTime, known_states
 from grants.models.user import User
-from grants.workflows.supplier import SupplierState
+from grants.permissions import Permission
+from grants.workflows.supplier import SupplierAction, SupplierState
+from grants.workflows.supplier import allowed_actions as supplier_actions
 
 
 
@@ -68,6 +70,26 @@ class Supplier(TimestampMixin, Base):
 
     def is_visible_to(self, user) -> bool:
         return user.sees_all_organizations or user.organization_id == self.organization_id
+
+    # --- who may act now: one rule for the service (which refuses) and the page (which offers) ---
+    def refusal_for(self, user, action: SupplierAction) -> str | None:
+        """Why ``user`` may not validate or reject this supplier now, as a code — ``forbidden`` (not
+        the financial review; superseding is done by changing the supplier, never asked for),
+        ``own_organization`` (a user of the NGO), ``segregation_of_duties`` (who proposed it),
+        ``invalid_transition`` (not proposed) — or None."""
+        action = SupplierAction(action)
+        if user is None or action == SupplierAction.SUPERSEDE or not user.can(Permission.SUPPLIERS_VALIDATE):
+            return "forbidden"
+        if not user.reviews(self.organization_id):
+            return "own_organization"
+        if self.proposed_by_id is not None and user.id == self.proposed_by_id:
+            return "segregation_of_duties"
+        if action not in supplier_actions(self.status):
+            return "invalid_transition"
+        return None
+
+    def can(self, user, action: SupplierAction) -> bool:
+        return self.refusal_for(user, action) is None
 
     @property
     def is_payable(self) -> bool:

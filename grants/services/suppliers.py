@@ -81,14 +81,15 @@ def _active(agreement: Agreement) -> None:
                           state=AGREEMENT_STATE_LABELS[agreement.status]), code="agreement_not_active")
 
 
-def _reviewer(actor: Actor, supplier: Supplier) -> None:
-    """Segregation of duties: not an NGO user, not of this organization, not the proposer."""
-    user = actor.user
-    if user is None or not user.can(Permission.SUPPLIERS_VALIDATE):
+def _reviewer(actor: Actor, supplier: Supplier, action: SupplierAction) -> None:
+    """Segregation of duties (``Supplier.refusal_for``): not an NGO user, not of this organization,
+    not the proposer. The state is checked when the supplier is locked (``_proposed``)."""
+    refusal = supplier.refusal_for(actor.user, action)
+    if refusal == "forbidden":
         raise Forbidden(_l("Solo la revisión financiera valida o rechaza proveedores."))
-    if not user.reviews(supplier.organization_id):
+    if refusal == "own_organization":
         raise Forbidden(_l("Un usuario de la organización no decide sobre sus propios proveedores."))
-    if supplier.proposed_by_id is not None and user.id == supplier.proposed_by_id:
+    if refusal == "segregation_of_duties":
         raise Conflict(_l("Quien propuso el proveedor no puede validarlo ni rechazarlo (segregación de funciones)."),
                        code="segregation_of_duties")
 
@@ -359,7 +360,7 @@ def _proposed(supplier: Supplier) -> None:
 def validate_supplier(actor: Actor, supplier_id: int) -> Supplier:
     """The financial reviewer validates: the checks run again and must all pass."""
     supplier = _load(supplier_id)
-    _reviewer(actor, supplier)
+    _reviewer(actor, supplier, SupplierAction.VALIDATE)
     _proposed(supplier)
     agreement = db.session.get(Agreement, supplier.agreement_id, with_for_update=True)
     _active(agreement)
@@ -387,7 +388,7 @@ def validate_supplier(actor: Actor, supplier_id: int) -> Supplier:
 
 def reject_supplier(actor: Actor, supplier_id: int, reason: str | None) -> Supplier:
     supplier = _load(supplier_id)
-    _reviewer(actor, supplier)
+    _reviewer(actor, supplier, SupplierAction.REJECT)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(errors={"reason": [_l("El rechazo necesita un motivo.")]})

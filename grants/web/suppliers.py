@@ -26,7 +26,7 @@ from grants.validation.supplier import CHECK_NAMES, describe
 from grants.web.forms import person_name
 from grants.web.actions import submit
 from grants.web.paging import page_of
-from grants.workflows.supplier import SupplierState
+from grants.workflows.supplier import SupplierAction, SupplierState
 from grants.labels import SUPPLIER_STATE_LABELS
 
 bp = Blueprint("supplier_pages", __name__)
@@ -250,7 +250,7 @@ def _render_page(supplier: Supplier, status: int = 200, reject_form: RejectForm 
                  conflict=None):
     versions = supplier_service.versions_of(supplier)
     people = _users([supplier.proposed_by_id, supplier.decided_by_id] + [v.proposed_by_id for v in versions])
-    can_decide = current_user.can(Permission.SUPPLIERS_VALIDATE) and supplier.status == S.PROPOSED
+    can_decide = supplier.can(current_user, SupplierAction.VALIDATE)
     return render_template(
         "suppliers/detail.html", supplier=supplier, agreement=supplier.agreement, versions=versions,
         current_version=versions[-1], people=people, checks=checks_of(supplier),
