@@ -21,6 +21,7 @@ from grants.models.base import Base, Money, State, TimestampMixin, UTCDateTime, 
 from grants.models.organization import Organization
 from grants.models.plan import Plan, PlanVersion
 from grants.models.user import User
+from grants.permissions import Permission
 from grants.workflows.agreement import AgreementState
 
 
@@ -90,6 +91,12 @@ class Agreement(TimestampMixin, Base):
 
     def is_visible_to(self, user) -> bool:
         return user.sees_all_organizations or user.organization_id == self.organization_id
+
+    def overseen_by(self, user) -> bool:
+        """The agreement's administrator (with follow-up rights) or a holder of AGREEMENTS_MANAGE: who
+        records its incidents, decides their measures and resolves them."""
+        return user is not None and (user.can(Permission.AGREEMENTS_MANAGE) or (
+            user.can(Permission.FOLLOW_UP_WRITE) and user.id == self.administrator_id))
 
 
 class AgreementStatusChange(Base):

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from grants import clock
 from grants.models.agreement import Agreement
 from grants.workflows.incident import IncidentState, MeasureState
 from grants.models.base import Base, Money, State, UTCDateTime, known_states, utcnow
@@ -163,6 +164,36 @@ class Incident(Base):
     @property
     def awaits_reply(self) -> bool:
         return self.measure_status == MeasureState.PENDING_REPLY
+
+    # --- who may act now: one rule for the service (which refuses) and the page (which offers) ---
+    def refusal_for(self, user, action: str) -> str | None:
+        """Why ``user`` may not take ``action`` — ``reply`` (the NGO's descargo), ``decide_measure``
+        (apply or withdraw it), ``resolve`` — on this incident today, as the service's refusal code,
+        or None. Due process (issue 10 §5): the NGO replies once, by the deadline, to a measure that
+        waits for it; the ministry decides after the reply or the deadline, and resolves once the
+        measure is decided."""
+        if action == "reply":
+            if user is None or not user.acts_for(self.organization_id):
+                return "forbidden"
+            if not self.awaits_reply:
+                return "no_reply_expected"
+            if self.reply is not None:
+                return "reply_exists"
+            return "reply_overdue" if clock.today() > self.reply_due else None
+        if not self.agreement.overseen_by(user):
+            return "forbidden"
+        if action == "decide_measure":
+            if not self.awaits_reply:
+                return "measure_decided"
+            return "reply_period_open" if self.reply is None and clock.today() <= self.reply_due else None
+        if action == "resolve":
+            if self.status != IncidentState.OPEN:
+                return "incident_resolved"
+            return "measure_pending" if self.awaits_reply else None
+        raise ValueError(f"unknown incident action {action!r}")
+
+    def can(self, user, action: str) -> bool:
+        return self.refusal_for(user, action) is None
 
 
 class IncidentReply(Base):

@@ -12,16 +12,15 @@ from flask_babel import lazy_gettext as _l
 
 from grants import formats
 from grants.audit import Actor, record_event, snapshot
-from grants.clock import today
 from grants.extensions import db
 from grants.models import Agreement, Incident, IncidentReply
 from grants.models.base import utcnow
 from grants.permissions import Permission, Role
 from grants.services import attachments
 from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
-from grants.services.incidents import MAX_TEXT, MEASURE_LABELS, may_act, take_effect
+from grants.services.incidents import MAX_TEXT, MEASURE_LABELS, take_effect
 from grants.services.notifications import notify, users_of_organization, users_with_role
-from grants.workflows.incident import MEASURE_LIFECYCLE, MeasureAction, MeasureState
+from grants.workflows.incident import MEASURE_LIFECYCLE, MeasureAction
 
 MAX_REPLY_FILES = 10
 
@@ -39,14 +38,15 @@ def reply_to_incident(actor: Actor, incident_id: int, text: str | None,
     """The NGO's descargo: text and attachments (PDF, JPEG or PNG), once, by the deadline."""
     user = actor.user
     incident, agreement = _incident_for_update(incident_id, user)
-    if not user.acts_for(incident.organization_id):
+    refusal = incident.refusal_for(user, "reply")
+    if refusal == "forbidden":
         raise Forbidden(_l("El descargo lo presenta la organización del convenio."))
-    if incident.measure_status != MeasureState.PENDING_REPLY:
+    if refusal == "no_reply_expected":
         raise Conflict(_l("Este incumplimiento no espera descargo: su medida ya fue decidida o no lo requiere."),
                        code="no_reply_expected")
-    if incident.reply is not None:
+    if refusal == "reply_exists":
         raise Conflict(_l("La organización ya presentó su descargo."), code="reply_exists")
-    if today() > incident.reply_due:
+    if refusal == "reply_overdue":
         raise Conflict(_l("El plazo del descargo venció el %(day)s.", day=formats.day(incident.reply_due)),
                        code="reply_overdue")
     body = (text or "").strip() if isinstance(text, (str, type(None))) else ""
@@ -78,12 +78,13 @@ def reply_to_incident(actor: Actor, incident_id: int, text: str | None,
 def decide_measure(actor: Actor, incident_id: int, apply: bool, note: str | None) -> Incident:
     """After the reply (or its deadline) the ministry applies the measure or withdraws it (with the reason)."""
     incident, agreement = _incident_for_update(incident_id, actor.user)
-    if not may_act(actor.user, agreement):
+    refusal = incident.refusal_for(actor.user, "decide_measure")
+    if refusal == "forbidden":
         raise Forbidden(_l("Solo el administrador del convenio, el área jurídica o la administración del sistema "
                            "deciden la medida."))
-    if incident.measure_status != MeasureState.PENDING_REPLY:
+    if refusal == "measure_decided":
         raise Conflict(_l("La medida ya fue decidida."), code="measure_decided")
-    if incident.reply is None and today() <= incident.reply_due:
+    if refusal == "reply_period_open":
         raise Conflict(_l("La organización puede presentar su descargo hasta el %(day)s: la medida se decide después "
                           "de su respuesta o de ese día.", day=formats.day(incident.reply_due)),
                        code="reply_period_open")

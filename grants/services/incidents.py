@@ -46,7 +46,7 @@ from grants.money import parse_amount
 from grants.services.notifications import notify, users_of_organization
 from grants.workflows import incident as lifecycle
 from grants.workflows.agreement import AgreementState
-from grants.workflows.incident import IncidentAction, IncidentState, MeasureState
+from grants.workflows.incident import IncidentAction, IncidentState
 
 RECORDING_STATES = (AgreementState.IN_EXECUTION, AgreementState.SUSPENDED, AgreementState.CLOSING)
 MAX_TEXT = 10000
@@ -74,14 +74,8 @@ SANCTION_LABELS = {"written_warning": _l("Amonestación escrita"), "fine": _l("M
 
 # --- who ---------------------------------------------------------------------------------------
 
-def may_act(user, agreement: Agreement) -> bool:
-    """The agreement's administrator, or a holder of AGREEMENTS_MANAGE."""
-    return user is not None and (user.can(Permission.AGREEMENTS_MANAGE) or (
-        user.can(Permission.FOLLOW_UP_WRITE) and user.id == agreement.administrator_id))
-
-
 def _require(actor: Actor, agreement: Agreement) -> None:
-    if not may_act(actor.user, agreement):
+    if not agreement.overseen_by(actor.user):
         raise Forbidden(_l("Solo el administrador designado del convenio, el área jurídica o la administración "
                            "del sistema registran y resuelven incumplimientos."))
 
@@ -269,10 +263,11 @@ def resolve_incident(actor: Actor, incident_id: int, resolution: str, resume: bo
         raise ValidationFailed(errors={"resolution": [_l("Indique cómo se resolvió el incumplimiento.")]})
     if len(text) > MAX_TEXT:
         raise ValidationFailed(errors={"resolution": [_l("Máximo %(n)s caracteres.", n=MAX_TEXT)]})
-    if incident.status != IncidentState.OPEN:
+    refusal = incident.refusal_for(actor.user, "resolve")
+    if refusal == "incident_resolved":
         raise Conflict(_l("El incumplimiento N.º %(id)s ya está resuelto.", id=incident.id),
                        code="incident_resolved")
-    if incident.measure_status == MeasureState.PENDING_REPLY:
+    if refusal == "measure_pending":
         raise Conflict(_l("La medida del incumplimiento N.º %(id)s espera el descargo de la organización (o su "
                           "plazo, %(due)s): decida primero si se aplica o se retira.", id=incident.id,
                           due=formats.day(incident.reply_due)), code="measure_pending")

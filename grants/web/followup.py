@@ -29,7 +29,7 @@ from grants.domain_errors import Forbidden, NotFound, ValidationFailed
 from grants.web.actions import submit
 from grants.web.forms import apply_errors
 from grants.workflows.agreement import AgreementState
-from grants.workflows.incident import IncidentState, MeasureState
+from grants.workflows.incident import MeasureState
 
 bp = Blueprint("followup_pages", __name__)
 
@@ -114,7 +114,7 @@ def render_section(agreement: Agreement, status: int = 200, refused=None):
         "followup/agreement.html", agreement=agreement, reports=reports, incidents=found, refused=refused,
         progress=followup.indicator_progress(agreement),
         can_report=_is_administrator(agreement) and agreement.status in followup.REPORTING_STATES,
-        can_record=incidents.may_act(current_user, agreement) and agreement.status in incidents.RECORDING_STATES,
+        can_record=agreement.overseen_by(current_user) and agreement.status in incidents.RECORDING_STATES,
         can_close=(manager or current_user.id == agreement.administrator_id) and agreement.status == AgreementState.IN_EXECUTION,
         **labels()), status
 
@@ -218,7 +218,7 @@ def _render_incident_form(agreement, form, status=200, refused=None):
 @login_required
 def new_incident(agreement_id):
     agreement = _agreement(agreement_id)
-    if not incidents.may_act(current_user, agreement):
+    if not agreement.overseen_by(current_user):
         raise Forbidden()
     if request.method == "GET":
         return _render_incident_form(agreement, IncidentForm(formdata=None, data={"occurred_on": today().isoformat()}))
@@ -246,8 +246,7 @@ def render_incident(incident: Incident, form=None, status: int = 200, refused=No
     agreement = incident.agreement
     user = current_user
     own_ngo = user.acts_for(incident.organization_id)
-    staff = incidents.may_act(user, agreement)
-    pending = incident.measure_status == MeasureState.PENDING_REPLY
+    deciding = incident.refusal_for(user, "decide_measure")
     fine_in_effect = incident.sanction_type == "fine" and incident.measure_status == MeasureState.IN_EFFECT
     return render_template(
         "followup/incident.html", incident=incident, agreement=agreement, refused=refused,
@@ -258,10 +257,8 @@ def render_incident(incident: Incident, form=None, status: int = 200, refused=No
                                                                   data={"deposited_on": today().isoformat()}),
         evidence=attachments.attachments_of(incident, "incident_evidence"),
         reply_files=attachments.attachments_of(incident.reply, "incident_reply") if incident.reply else [],
-        can_reply=own_ngo and pending and incident.reply is None and today() <= incident.reply_due,
-        can_decide_measure=staff and pending and (incident.reply is not None or today() > incident.reply_due),
-        measure_waits=staff and pending and incident.reply is None and today() <= incident.reply_due,
-        can_resolve=incident.status == IncidentState.OPEN and staff and not pending,
+        can_reply=incident.can(user, "reply"), can_decide_measure=deciding is None,
+        measure_waits=deciding == "reply_period_open", can_resolve=incident.can(user, "resolve"),
         fine=fine_in_effect, fine_owed=fines.owed(incident) if fine_in_effect else None,
         fine_collected=fines.collected(incident) if fine_in_effect else None,
         fine_payments=fines.payments_of(incident) if fine_in_effect else [],

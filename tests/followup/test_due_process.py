@@ -166,3 +166,39 @@ def test_the_api_takes_the_reply_and_the_decision(ctx, client):
     assert done.status_code == 200 and done.get_json()["measure_status"] == "in_effect"
     other = make_user(["ngo"], organization=__import__("tests.factories", fromlist=["x"]).make_organization())
     assert_problem(client.get(f"/api/v1/incidents/{incident.id}", headers=api_headers(client, other)), 404, "not_found")
+
+
+INCIDENT_ACTIONS = {
+    "reply": lambda user, i: due_process.reply_to_incident(act(user), i, "Descargo", []),
+    "decide_measure": lambda user, i: due_process.decide_measure(act(user), i, False, "Se retira."),
+    "resolve": lambda user, i: incidents.resolve_incident(act(user), i, "Resuelto."),
+}
+
+
+@pytest.mark.parametrize("moment", ["waiting", "replied", "deadline_passed", "decided"])
+def test_who_may_act_on_an_incident_is_one_rule_for_the_service_and_the_page(ctx, moment):
+    """``Incident.refusal_for`` (issue 13 §3) is what the service answers, person by person, at each
+    moment of due process; the page's buttons follow it."""
+    incident = recorded(ctx, "sanction", sanction_type="written_warning")
+    if moment in ("replied", "decided"):
+        due_process.reply_to_incident(act(ctx["ngo"]), incident.id, "Descargo", [])
+        db.session.commit()
+    if moment == "decided":
+        due_process.decide_measure(act(ctx["administrator"]), incident.id, True, "")
+        db.session.commit()
+    on = incident.reply_due + timedelta(days=1) if moment == "deadline_passed" else today()
+    seen = set()
+    with clock.at(on):
+        for name in ("ngo", "administrator", "treasury", "legal"):
+            for action, call in INCIDENT_ACTIONS.items():
+                expected = db.session.get(Incident, incident.id).refusal_for(ctx[name], action)
+                try:
+                    call(ctx[name], incident.id)
+                    got = None
+                except (Conflict, Forbidden) as exc:
+                    got = exc.code
+                finally:
+                    db.session.rollback()
+                assert got == expected, (moment, name, action)
+                seen.add(expected)
+    assert None in seen and "forbidden" in seen
