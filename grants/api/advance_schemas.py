@@ -8,9 +8,10 @@ from marshmallow import Schema, fields, validate
 from grants import models
 from grants.api.fields import MoneyField, PageArgsSchema, nullable_from, page_schema
 from grants.api.schemas import ID_RANGE
+from grants.context import acting_user
 from grants.services import advance_common
 from grants.validation.receipts import DOCUMENT_TYPES
-from grants.workflows.advance import AdvanceState, ReceiptState
+from grants.workflows.advance import AdvanceAction, AdvanceState, ReceiptState, StatementState
 
 DECIMAL = {"type": "string", "example": "1250.00"}
 ADVANCE_STATES = [s.value for s in AdvanceState]
@@ -20,7 +21,7 @@ ADVANCE_STATES = [s.value for s in AdvanceState]
 class StatementSummarySchema(Schema):
     id = fields.Integer()
     number = fields.Integer()
-    status = fields.String(metadata={"enum": ["submitted", "reviewed"]})
+    status = fields.String(metadata={"enum": [s.value for s in StatementState]})
     total = MoneyField(metadata=DECIMAL)
     submitted_at = fields.DateTime()
     reviewed_at = fields.DateTime()
@@ -67,6 +68,13 @@ class AdvanceSchema(Schema):
                                        metadata={**DECIMAL, "description": "Receipts awaiting a decision"})
     liquidated_at = fields.DateTime(dump_only=True)
     statements = fields.List(fields.Nested(StatementSummarySchema), dump_only=True)
+    actions = fields.Function(
+        lambda a: [action.value for action in (AdvanceAction.APPROVE, AdvanceAction.REJECT, AdvanceAction.PREPARE,
+                                               AdvanceAction.DISBURSE) if a.can(acting_user(), action)],
+        dump_only=True, metadata={
+            "description": "What the caller may do with this advance now: the rule the service enforces "
+                           "(Advance.refusal_for); the gate and the ceiling are checked again when acting",
+            "type": "array", "items": {"type": "string", "enum": ["approve", "reject", "prepare", "disburse"]}})
     created_at = fields.DateTime(dump_only=True)
 
 

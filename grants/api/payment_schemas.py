@@ -236,7 +236,7 @@ class PaymentSchema(Schema):
         "description": "What the caller may do with this payment now (authorize, execute, cancel): the same rule "
                        "the service enforces (Payment.refusal_for); the agreement's state and eligibility are "
                        "checked again when acting",
-        "items": {"type": "string", "enum": [a.value for a in PaymentAction]}})
+        "type": "array", "items": {"type": "string", "enum": [a.value for a in PaymentAction]}})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 

@@ -61,3 +61,12 @@ def test_the_page_offers_what_the_rule_allows(client, ctx):
     other = client.get(f"/advances/{advance.id}").get_data(as_text=True)
     assert 'data-testid="preparer-cannot-disburse"' in page and 'data-testid="disburse"' not in page
     assert 'data-testid="disburse"' in other and 'data-testid="preparer-cannot-disburse"' not in other
+
+
+def test_the_api_lists_the_callers_actions(client, ctx):
+    from tests.helpers import api_headers
+
+    advance = prepared(ctx)
+    actions = {name: client.get(f"/api/v1/advances/{advance.id}", headers=api_headers(client, ctx[name]))
+               .get_json()["actions"] for name in ("treasury", "treasury2", "financial", "ngo")}
+    assert actions == {"treasury": [], "treasury2": ["disburse"], "financial": [], "ngo": []}
