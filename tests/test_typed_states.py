@@ -53,6 +53,12 @@ def test_every_lifecycle_state_is_stored_typed():
     assert lifecycle_state_enums() - stored == set()
 
 
+def test_templates_know_every_lifecycle():
+    from grants.workflows.states import STATE_ENUMS
+
+    assert lifecycle_state_enums() <= set(STATE_ENUMS)
+
+
 def test_every_status_column_is_typed_by_a_lifecycle():
     untyped = [f"{table.name}.{column.name}" for table in Base.metadata.sorted_tables for column in table.columns
                if column.name in ("status", "measure_status", "from_status", "to_status")
@@ -119,6 +125,18 @@ def test_no_state_is_compared_or_written_as_a_bare_string():
     offending = [hit for path in sorted(PACKAGE.rglob("*.py")) if "workflows" not in path.parts
                  for hit in bare_states(path)]
     assert offending == []
+
+
+TEMPLATE_STATE = re.compile(r"(status|measure_status|kind) (==|!=|in|not in) [(\\[]?['\"]")
+
+
+def test_no_template_compares_a_state_with_a_bare_string():
+    templates = PACKAGE / "web" / "templates"
+    offending = [f"{path.relative_to(templates)}:{n}" for path in sorted(templates.rglob("*.html"))
+                 for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if TEMPLATE_STATE.search(line)]
+    assert offending == []
+    assert TEMPLATE_STATE.search("{% if plan.status == 'draft' %}")   # the check sees one
 
 
 def test_the_check_above_sees_a_bare_state(tmp_path):

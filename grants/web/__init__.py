@@ -25,6 +25,7 @@ def register_web(app: Flask) -> None:
     from grants.services import meetings as meeting_service
     from grants.services.attachments import kind_label as attachment_kind_label
     from grants.web.forms import ROLE_LABELS
+    from grants.workflows.states import STATE_ENUMS
 
     def unread_count() -> int:
         """The signed-in user's unread notifications (for the «Bandeja» link)."""
@@ -52,6 +53,9 @@ def register_web(app: Flask) -> None:
 
     # A global, not a context value: macros imported without context (attachment_list) use it.
     app.jinja_env.globals["attachment_kind_label"] = attachment_kind_label
+    # Templates compare states with the lifecycles' Enums ({% if plan.status == PlanState.DRAFT %}), never
+    # with bare strings (tests/test_typed_states.py reads them); a misspelt member fails to render.
+    app.jinja_env.globals.update({enum.__name__: enum for enum in STATE_ENUMS})
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(admin.bp)
