@@ -105,17 +105,27 @@ def test_the_contract_sees_an_arrow_up(tmp_path, monkeypatch):
         "web/page.py": "def f():\n    from grants.api import suppliers\n",
         "money.py": "from .models import Agreement\n",
         "validation/rows.py": "from grants.domain_errors import Conflict\n",  # fine: the kernel
+        # the arrows issue 13 found, each planted again
+        "validation/plan.py": "from grants.services.money import ZERO\n",
+        "security.py": "from grants.services import errors\n",
+        "api/auth.py": "from grants.web.throttle import check\n",
         "services/work.py": "from grants.background.parallel import beside\nfrom grants.background import tasks\n",
     }.items():
         (fake / relative).parent.mkdir(parents=True, exist_ok=True)
         (fake / relative).write_text(text)
     monkeypatch.setattr(__import__(__name__, fromlist=["PACKAGE"]), "PACKAGE", fake)
     assert arrows_up() == [
+        "grants/api/auth.py:1 grants.api.auth -> grants.web.throttle",
+        "grants/api/auth.py:1 grants.api.auth -> grants.web.throttle.check",
         "grants/models/thing.py:1 grants.models.thing -> grants.services.ledger",
         "grants/models/thing.py:1 grants.models.thing -> grants.services.ledger.balances",
         "grants/money.py:1 grants.money -> grants.models",
         "grants/money.py:1 grants.money -> grants.models.Agreement",
+        "grants/security.py:1 grants.security -> grants.services",
+        "grants/security.py:1 grants.security -> grants.services.errors",
         "grants/services/work.py:2 grants.services.work -> grants.background.tasks",
+        "grants/validation/plan.py:1 grants.validation.plan -> grants.services.money",
+        "grants/validation/plan.py:1 grants.validation.plan -> grants.services.money.ZERO",
         "grants/web/page.py:2 grants.web.page -> grants.api",
         "grants/web/page.py:2 grants.web.page -> grants.api.suppliers",
     ]
