@@ -108,3 +108,18 @@ def built_file(client, url, headers=None):
     record = client.get(first.headers["Location"], headers=headers).get_json()
     assert record["status"] == "ready", record
     return client.get(record["download"], headers=headers)
+
+
+def outcome(call) -> str | None:
+    """What a service call answers: None (done) or its refusal's code; rolled back either way, so a
+    test can ask the same question of many people in a row."""
+    from grants.domain_errors import DomainError
+    from grants.extensions import db
+
+    try:
+        call()
+        return None
+    except DomainError as exc:
+        return exc.code
+    finally:
+        db.session.rollback()

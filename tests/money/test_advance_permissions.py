@@ -3,12 +3,11 @@ with that rule's code and the page offers the buttons it allows."""
 import pytest
 
 from grants import clock
-from grants.domain_errors import DomainError
 from grants.extensions import db
 from grants.models import Advance
 from grants.services import advances
 from grants.workflows.advance import AdvanceAction as A
-from tests.helpers import login
+from tests.helpers import login, outcome
 from tests.money.advance_helpers import TRANSFER_DAY, act, approved, money_setup, prepared, requested
 
 PEOPLE = ("ngo", "financial", "treasury", "treasury2", "administrator")
@@ -25,14 +24,8 @@ def attempt(action: A, user, advance_id: int) -> str | None:
             A.REJECT: lambda: advances.reject_advance(act(user), advance_id, "Motivo"),
             A.PREPARE: lambda: advances.prepare_disbursement(act(user), advance_id),
             A.DISBURSE: lambda: advances.disburse_advance(act(user), advance_id, "TRF-9", TRANSFER_DAY)}[action]
-    try:
-        with clock.at(TRANSFER_DAY):
-            call()
-        return None
-    except DomainError as exc:
-        return exc.code
-    finally:
-        db.session.rollback()
+    with clock.at(TRANSFER_DAY):
+        return outcome(call)
 
 
 @pytest.mark.parametrize("stage", [requested, approved, prepared], ids=lambda f: f.__name__)

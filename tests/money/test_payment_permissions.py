@@ -3,14 +3,13 @@
 caller's ``actions`` from it, and the page offers the same buttons. Also the two predicates on people that every floor uses: ``acts_for`` and ``reviews``."""
 import pytest
 
-from grants.domain_errors import DomainError
 from grants.extensions import db
 from grants.models import Invoice, Payment
 from grants.services import invoices, payments
 from grants.workflows.payment import InvoiceAction as IA
 from grants.workflows.payment import PaymentAction as A
 from tests.factories import make_organization, make_user
-from tests.helpers import api_headers, login
+from tests.helpers import api_headers, login, outcome
 from tests.money.payment_helpers import act, authorized, certified, line, payments_setup, prepared, register
 
 PEOPLE = ("treasury", "treasury2", "treasury3", "ngo", "financial", "administrator")
@@ -26,13 +25,7 @@ def attempt(action: A, user, payment_id: int) -> str | None:
     call = {A.AUTHORIZE: lambda: payments.authorize_payment(act(user), payment_id),
             A.EXECUTE: lambda: payments.execute_payment(act(user), payment_id, "TRF-1", invoices.today()),
             A.CANCEL: lambda: payments.cancel_payment(act(user), payment_id, "Motivo")}[action]
-    try:
-        call()
-        return None
-    except DomainError as exc:
-        return exc.code
-    finally:
-        db.session.rollback()
+    return outcome(call)
 
 
 @pytest.mark.parametrize("stage", ["prepared", "authorized", "second_signature"])
@@ -94,13 +87,6 @@ def test_the_invoice_rule_is_what_the_service_does(ctx, stage):
     for name in PEOPLE:
         for action, call in calls.items():
             expected = db.session.get(Invoice, invoice.id).refusal_for(ctx[name], action)
-            try:
-                call(ctx[name])
-                outcome = None
-            except DomainError as exc:
-                outcome = exc.code
-            finally:
-                db.session.rollback()
-            assert outcome == expected, (name, action)
+            assert outcome(lambda: call(ctx[name])) == expected, (name, action)
             seen.add(expected)
     assert {None, "forbidden"} <= seen and (stage is register or "invalid_transition" in seen)

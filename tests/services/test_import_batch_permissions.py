@@ -2,12 +2,12 @@
 issue 13 §3): the service refuses with it, the page offers what it allows."""
 import pytest
 
-from grants.domain_errors import DomainError
 from grants.extensions import db
 from grants.models import ImportBatch
 from grants.services import beneficiary_imports as imports
 from grants.workflows.import_batch import BatchAction as A
 from tests.factories import make_user, valid_dui
+from tests.helpers import outcome
 from tests.money.payment_helpers import HEADER, act, payments_setup
 
 # What the service says for each of the rule's codes.
@@ -36,13 +36,7 @@ def attempt(action: A, user, batch_id: int) -> str | None:
     call = {A.CONFIRM: lambda: imports.confirm_batch(act(user), batch_id),
             A.DISCARD: lambda: imports.discard_batch(act(user), batch_id),
             A.VALIDATE: lambda: imports.validate_batch(act(user), batch_id)}[action]
-    try:
-        call()
-        return None
-    except DomainError as exc:
-        return exc.code
-    finally:
-        db.session.rollback()
+    return outcome(call)
 
 
 def test_the_rule_is_what_the_service_does(ctx):

@@ -2,13 +2,12 @@
 service refuses with it, the page offers the decision only to whom it allows."""
 import pytest
 
-from grants.domain_errors import DomainError
 from grants.extensions import db
 from grants.models import Supplier
 from grants.services import suppliers
 from grants.workflows.supplier import SupplierAction as A
 from tests.factories import make_user, valid_nit
-from tests.helpers import login
+from tests.helpers import login, outcome
 from tests.money.payment_helpers import act, payments_setup, supplier_data
 
 SERVICE = {"own_organization": "forbidden"}
@@ -27,13 +26,7 @@ def ctx(app):
 def attempt(action: A, user, supplier_id: int) -> str | None:
     call = {A.VALIDATE: lambda: suppliers.validate_supplier(act(user), supplier_id),
             A.REJECT: lambda: suppliers.reject_supplier(act(user), supplier_id, "Motivo")}[action]
-    try:
-        call()
-        return None
-    except DomainError as exc:
-        return exc.code
-    finally:
-        db.session.rollback()
+    return outcome(call)
 
 
 def test_the_rule_is_what_the_service_does(ctx):
