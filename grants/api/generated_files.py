@@ -4,7 +4,6 @@ out answers ``200`` with the file when it is built, else ``202 Accepted`` with t
 from __future__ import annotations
 
 from flask import send_file, url_for
-from flask_babel import get_locale
 from marshmallow import Schema, fields
 
 from grants.api.blueprint import Blueprint
@@ -45,9 +44,7 @@ def _send(file):
 
 def request_and_serve(kind: str, params: dict, localized: bool = False):
     """The file if built (200), else 202 with its record and where to look for it."""
-    if localized:
-        params = {**params, "locale": str(get_locale() or "es")}
-    file = service.request_file(current_actor(), kind, params)
+    file = service.request_file(current_actor(), kind, params, localized)
     if file.status == FileState.READY:
         return _send(file)
     body = GeneratedFileSchema().dump(file)

@@ -64,9 +64,15 @@ def _content_path(file: GeneratedFile) -> Path:
     return files.stored_path(FOLDER, file.sha256, KINDS[file.kind].suffix)
 
 
-def request_file(actor: Actor, kind_name: str, params: dict) -> GeneratedFile:
+def request_file(actor: Actor, kind_name: str, params: dict, localized: bool = False) -> GeneratedFile:
     """The file ``kind_name`` built from ``params``: the one built (or being built) from the same
-    data, or a new one recorded ``pending`` with its job deferred in the caller's transaction."""
+    data, or a new one recorded ``pending`` with its job deferred in the caller's transaction.
+    ``localized``: built in the reader's language (its column titles are UI text), which is then
+    part of what makes two asks the same file."""
+    if localized:
+        from flask_babel import get_locale
+
+        params = {**params, "locale": str(get_locale() or "es")}
     kind = KINDS[kind_name]
     kind.check(actor.user, params)
     fingerprint = _fingerprint(kind_name, params, kind.version(params))

@@ -3,7 +3,6 @@ at once with the file if it is built, else with a page that refreshes itself unt
 from __future__ import annotations
 
 from flask import Blueprint, make_response, redirect, render_template, send_file, url_for
-from flask_babel import get_locale
 from flask_login import current_user, login_required
 
 from grants.context import current_actor
@@ -17,9 +16,7 @@ bp = Blueprint("file_pages", __name__)
 def request_and_serve(kind: str, params: dict, localized: bool = False):
     """The file ``kind`` of ``params``: sent if built, else the page of the one being built.
     ``localized``: built in the reader's language (its column titles are UI text)."""
-    if localized:
-        params = {**params, "locale": str(get_locale() or "es")}
-    file = service.request_file(current_actor(), kind, params)
+    file = service.request_file(current_actor(), kind, params, localized)
     if file.status == FileState.READY:
         return _send(file)
     return redirect(url_for("file_pages.file_page", file_id=file.id), 303)
