@@ -15,7 +15,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
-from wtforms.widgets import DateInput
 
 from grants import formats
 from grants.context import current_actor
@@ -34,15 +33,12 @@ from grants.domain_errors import NotFound, ValidationFailed
 from grants.validation import receipts as receipt_rows
 from grants.web import idempotent_forms
 from grants.web.actions import submit
-from grants.web.forms import apply_errors
+from grants.web.forms import DepositForm, apply_errors, date_field
 from grants.web.money import is_owner, load_agreement, money_labels
 from grants.workflows.advance import AdvanceAction, AdvanceState
 
 bp = Blueprint("advance_pages", __name__)
 
-
-def _date(label):
-    return StringField(label, widget=DateInput(), validators=[Optional(), Length(max=10)])
 
 
 class RequestForm(FlaskForm):
@@ -60,16 +56,13 @@ class RejectForm(FlaskForm):
 
 class DisburseForm(FlaskForm):
     bank_reference = StringField(_l("Referencia bancaria de la transferencia"), validators=[Optional(), Length(max=60)])
-    transfer_date = _date(_l("Fecha de la transferencia"))
+    transfer_date = date_field(_l("Fecha de la transferencia"))
 
 
-class RefundForm(FlaskForm):
+class RefundForm(DepositForm):
     amount = StringField(_l("Monto reintegrado (US$)"), validators=[Optional(), Length(max=20)],
                          render_kw={"inputmode": "decimal"})
-    bank_name = StringField(_l("Banco del depósito"), validators=[Optional(), Length(max=120)])
-    bank_reference = StringField(_l("Referencia bancaria del depósito"), validators=[Optional(), Length(max=60)])
-    refunded_on = _date(_l("Fecha del depósito"))
-    slip = FileField(_l("Boleta de depósito (PDF, JPEG o PNG)"), render_kw={"accept": ".pdf,.jpg,.jpeg,.png"})
+    refunded_on = date_field(_l("Fecha del depósito"))
 
 
 class RefundRejectForm(FlaskForm):

@@ -13,7 +13,6 @@ from flask_wtf.file import FileField
 from sqlalchemy import select
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
-from wtforms.widgets import DateInput
 
 from grants.clock import today
 from grants.context import current_actor
@@ -28,7 +27,7 @@ from grants.services import files
 from grants.domain_errors import Conflict
 from grants.web import meetings as meeting_pages
 from grants.web.actions import submit
-from grants.web.forms import person_name
+from grants.web.forms import date_field, person_name
 from grants.web.paging import db_id, page_of
 from grants.workflows.agreement import AgreementState
 from grants.workflows.plan import PlanState
@@ -55,9 +54,6 @@ TERMINABLE = (S.DRAFT, S.SIGNED, S.IN_EXECUTION, S.SUSPENDED, S.CLOSING)
 ADMINISTRATOR_STATES = (S.DRAFT, S.SIGNED, S.IN_EXECUTION, S.SUSPENDED)
 
 
-def _date_field(label):
-    return StringField(label, widget=DateInput(), validators=[Optional(), Length(max=10)])
-
 
 def _text(label, description=None):
     return TextAreaField(label, validators=[Optional(), Length(max=TEXT_MAX)], description=description)
@@ -80,8 +76,8 @@ class AgreementForm(FlaskForm):
         _l("Prefinanciamiento (días)"), validators=[Optional(), Length(max=3)], render_kw={"inputmode": "numeric"},
         description=_l("Vacío: no se aceptan gastos anteriores al desembolso de cada anticipo. Con un número, los "
                        "comprobantes pueden ser de hasta esos días antes del desembolso."))
-    start_date = _date_field(_l("Inicio del plazo"))
-    end_date = _date_field(_l("Fin del plazo"))
+    start_date = date_field(_l("Inicio del plazo"))
+    end_date = date_field(_l("Fin del plazo"))
     ministry_signatory_name = _short(_l("Firma por el ministerio: nombre"), person_name)
     ministry_signatory_title = _short(_l("Firma por el ministerio: cargo"))
     ngo_signatory_name = _short(_l("Firma por la organización: nombre"), person_name)
@@ -92,7 +88,7 @@ class AgreementForm(FlaskForm):
 
 
 class SignForm(FlaskForm):
-    signed_on = StringField(_l("Fecha de firma"), widget=DateInput(), validators=[Optional(), Length(max=10)])
+    signed_on = date_field(_l("Fecha de firma"))
     scan = FileField(_l("Convenio firmado escaneado (PDF)"), render_kw={"accept": "application/pdf,.pdf"},
                      description=_l("PDF de hasta 10 MB."))
 

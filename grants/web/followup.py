@@ -14,7 +14,6 @@ from flask_wtf.file import FileField, MultipleFileField
 from sqlalchemy import select
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
-from wtforms.widgets import DateInput
 
 from grants.clock import today
 from grants.context import current_actor
@@ -27,25 +26,22 @@ from grants.services import attachments, due_process, fines, followup, incidents
 from grants.services import refunds as refund_service
 from grants.domain_errors import Forbidden, NotFound, ValidationFailed
 from grants.web.actions import submit
-from grants.web.forms import apply_errors
+from grants.web.forms import DepositForm, apply_errors, date_field
 from grants.workflows.agreement import AgreementState
 from grants.workflows.incident import MeasureState
 
 bp = Blueprint("followup_pages", __name__)
 
 
-def _date(label):
-    return StringField(label, widget=DateInput(), validators=[Optional(), Length(max=10)])
-
 
 class ReportForm(FlaskForm):
-    period_start = _date(_l("Inicio del periodo"))
-    period_end = _date(_l("Fin del periodo"))
+    period_start = date_field(_l("Inicio del periodo"))
+    period_end = date_field(_l("Fin del periodo"))
     observations = TextAreaField(_l("Observaciones"), validators=[Optional(), Length(max=10000)])
 
 
 class IncidentForm(FlaskForm):
-    occurred_on = _date(_l("Fecha del incumplimiento"))
+    occurred_on = date_field(_l("Fecha del incumplimiento"))
     severity = SelectField(_l("Gravedad"), choices=[SelectChoice(k, v) for k, v in incidents.SEVERITY_LABELS.items()])
     description = TextAreaField(_l("Qué ocurrió"), validators=[Optional(), Length(max=10000)])
     measure = SelectField(_l("Medida"), choices=[SelectChoice(k, v) for k, v in incidents.MEASURE_LABELS.items()])
@@ -69,13 +65,8 @@ class MeasureForm(FlaskForm):
                          validators=[Optional(), Length(max=10000)])
 
 
-class FineDepositForm(FlaskForm):
-    amount = StringField(_l("Monto depositado (US$)"), validators=[Optional(), Length(max=20)],
-                         render_kw={"inputmode": "decimal"})
-    bank_name = StringField(_l("Banco"), validators=[Optional(), Length(max=120)])
-    bank_reference = StringField(_l("Referencia del depósito"), validators=[Optional(), Length(max=60)])
-    deposited_on = _date(_l("Fecha del depósito"))
-    slip = FileField(_l("Boleta de depósito (PDF, JPEG o PNG)"), render_kw={"accept": ".pdf,.jpg,.jpeg,.png"})
+class FineDepositForm(DepositForm):
+    deposited_on = date_field(_l("Fecha del depósito"))
 
 
 class ResolveForm(FlaskForm):

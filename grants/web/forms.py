@@ -19,7 +19,9 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
+from flask_wtf.file import FileField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import DateInput
 
 from grants.permissions import Role
 from grants.validation.identity import IdentityError, check_person_name
@@ -149,3 +151,20 @@ def apply_errors(form, errors: dict) -> None:
         field.errors = list(field.errors) + [str(m) for m in messages]
     if leftover:
         form.form_errors = list(getattr(form, "form_errors", [])) + [str(m) for m in leftover]
+
+
+def date_field(label, **kwargs) -> StringField:
+    """A day typed as dd/mm/yyyy or ISO (the browser's date picker sends ISO); the service parses it
+    and says what is wrong, so the form only bounds its length."""
+    return StringField(label, widget=DateInput(), validators=[Optional(), Length(max=10)], **kwargs)
+
+
+class DepositForm(FlaskForm):
+    """A bank deposit the NGO declares — a refund of an advance, a fine paid by deposit: its amount,
+    bank, reference and slip. Each form adds its day under the service's own name for it."""
+
+    amount = StringField(_l("Monto depositado (US$)"), validators=[Optional(), Length(max=20)],
+                         render_kw={"inputmode": "decimal"})
+    bank_name = StringField(_l("Banco del depósito"), validators=[Optional(), Length(max=120)])
+    bank_reference = StringField(_l("Referencia bancaria del depósito"), validators=[Optional(), Length(max=60)])
+    slip = FileField(_l("Boleta de depósito (PDF, JPEG o PNG)"), render_kw={"accept": ".pdf,.jpg,.jpeg,.png"})

@@ -13,7 +13,6 @@ from flask_wtf.file import FileField
 from sqlalchemy import select
 from wtforms import FieldList, Form, FormField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
-from wtforms.widgets import DateInput
 
 from grants.clock import today
 from grants.context import current_actor
@@ -26,7 +25,7 @@ from grants.security import require, visible
 from grants.services import attachments, meetings
 from grants.domain_errors import Forbidden
 from grants.web.actions import submit
-from grants.web.forms import person_name
+from grants.web.forms import date_field, person_name
 
 bp = Blueprint("meeting_pages", __name__)
 
@@ -35,9 +34,6 @@ STAGES = {"allocations": "allocation", "plans": "plan", "agreements": "agreement
 READ = {"allocation": Permission.ALLOCATIONS_READ, "plan": Permission.PLANS_READ,
         "agreement": Permission.AGREEMENTS_READ}
 
-
-def _date(label):
-    return StringField(label, widget=DateInput(), validators=[Optional(), Length(max=10)])
 
 
 class ParticipantForm(Form):
@@ -53,7 +49,7 @@ class ParticipantForm(Form):
 class CommitmentRowForm(Form):
     description = StringField(_l("Compromiso"), validators=[Optional(), Length(max=2000)])
     owner_id = SelectField(_l("Responsable"), coerce=db_id, validate_choice=False)
-    due_on = _date(_l("Fecha límite"))
+    due_on = date_field(_l("Fecha límite"))
 
     def is_blank(self) -> bool:
         return not (self.description.data or "").strip() and not (self.due_on.data or "").strip()
@@ -64,7 +60,7 @@ class CommitmentRowForm(Form):
 
 
 class MeetingForm(FlaskForm):
-    held_on = _date(_l("Fecha de la mesa técnica"))
+    held_on = date_field(_l("Fecha de la mesa técnica"))
     place = StringField(_l("Lugar"), validators=[Optional(), Length(max=200)])
     subject = StringField(_l("Tema"), validators=[Optional(), Length(max=200)])
     minutes = TextAreaField(_l("Acta (texto)"), validators=[Optional(), Length(max=meetings.MAX_MINUTES)])
@@ -82,7 +78,7 @@ class MeetingForm(FlaskForm):
 class CommitmentForm(FlaskForm):
     description = TextAreaField(_l("Compromiso"), validators=[Optional(), Length(max=2000)])
     owner_id = SelectField(_l("Responsable"), coerce=db_id, validate_choice=False)
-    due_on = _date(_l("Fecha límite"))
+    due_on = date_field(_l("Fecha límite"))
 
 
 class MinutesForm(FlaskForm):

@@ -16,7 +16,6 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, FieldList, Form, FormField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
-from wtforms.widgets import DateInput
 
 from grants import labels
 from grants.context import current_actor
@@ -30,7 +29,7 @@ from grants.services import ledger
 from grants.services import payments as payment_service
 from grants.domain_errors import ValidationFailed
 from grants.web.actions import submit
-from grants.web.forms import apply_errors
+from grants.web.forms import apply_errors, date_field
 from grants.web.paging import db_id, page_of
 from grants.money import ZERO
 from grants.workflows.agreement import AgreementState
@@ -125,9 +124,6 @@ def agreement_money(agreement_id):
 
 # --- invoice form ----------------------------------------------------------------------------
 
-def _date(label):
-    return StringField(label, widget=DateInput(), validators=[Optional(), Length(max=10)])
-
 
 class InvoiceLineForm(Form):
     budget_line = SelectField(_l("Línea presupuestaria"), coerce=db_id, validate_choice=False)
@@ -152,9 +148,9 @@ DOCUMENT_SPLIT = re.compile(r"[\s,;]+")
 class InvoiceForm(FlaskForm):
     supplier_id = SelectField(_l("Proveedor"), coerce=db_id, validate_choice=False)
     number = StringField(_l("Número de factura"), validators=[Optional(), Length(max=40)])
-    issue_date = _date(_l("Fecha de emisión"))
-    period_start = _date(_l("Período del servicio: desde"))
-    period_end = _date(_l("Período del servicio: hasta"))
+    issue_date = date_field(_l("Fecha de emisión"))
+    period_start = date_field(_l("Período del servicio: desde"))
+    period_end = date_field(_l("Período del servicio: hasta"))
     advance_invoice = BooleanField(
         _l("Factura anticipada"),
         description=_l("El proveedor factura un servicio que aún no termina. Se registra, pero no se paga "
@@ -281,7 +277,7 @@ def new_invoice(agreement_id):
 # --- invoice page ----------------------------------------------------------------------------
 
 class CertificateForm(FlaskForm):
-    received_on = _date(_l("Fecha de recepción"))
+    received_on = date_field(_l("Fecha de recepción"))
     conforming = SelectField(_l("¿Se recibió conforme a la factura?"), choices=[
         SelectChoice("yes", _l("Sí, conforme")), SelectChoice("no", _l("No, con diferencias"))], default="yes")
     differences = TextAreaField(_l("Diferencias encontradas"), validators=[Optional(), Length(max=5000)],

@@ -27,13 +27,13 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, Optional
-from wtforms.widgets import DateInput
 
 from grants.labels import DECISION_LABELS, SECTION_LABELS
 from grants.models import SECTIONS
 from grants.money import parse_amount
 from grants.services.plan_content import QUARTERS, TEXT_FIELDS, quarter_dates
 from grants.validation.territory import find_municipality, municipalities
+from grants.web.forms import date_field
 
 TEXT_MAX = 10_000
 
@@ -60,10 +60,6 @@ QUARTER_CHOICES = [
     SelectChoice("T3", _l("T3 (julio–septiembre)")),
     SelectChoice("T4", _l("T4 (octubre–diciembre)")),
 ]
-
-
-def _date_field(label, **kwargs):
-    return StringField(label, widget=DateInput(), validators=[Optional(), Length(max=10)], **kwargs)
 
 
 def _amount_field(label, **kwargs):
@@ -98,8 +94,8 @@ class ActivityForm(Form):
     description = TextAreaField(_l("Descripción"), validators=[Optional(), Length(max=TEXT_MAX)])
     responsible = StringField(_l("Responsable"), validators=[Optional(), Length(max=160)])
     quarter = SelectField(_l("Trimestre"), choices=QUARTER_CHOICES, default="", validate_choice=False)
-    start_date = _date_field(_l("Inicio"))
-    end_date = _date_field(_l("Fin"))
+    start_date = date_field(_l("Inicio"))
+    end_date = date_field(_l("Fin"))
     municipality_codes = StringField(_l("Municipios"), validators=[Optional(), Length(max=600)],
                                      description=_l("Códigos o nombres, separados por comas: 0623, 0622"))
 
@@ -148,7 +144,7 @@ class IndicatorForm(Form):
 
 
 class TrancheForm(Form):
-    planned_date = _date_field(_l("Fecha prevista"))
+    planned_date = date_field(_l("Fecha prevista"))
     amount = _amount_field(_l("Monto (US$)"))
     budget_lines = StringField(_l("Líneas presupuestarias"), validators=[Optional(), Length(max=200)],
                                description=_l("Números de línea separados por comas: 1, 2"))
@@ -167,8 +163,8 @@ def _text_area(label, description=None):
 
 class PlanForm(FlaskForm):
     title = StringField(_l("Título del plan"), validators=[Optional(), Length(max=200)])
-    start_date = _date_field(_l("Fecha de inicio"))
-    end_date = _date_field(_l("Fecha de finalización"))
+    start_date = date_field(_l("Fecha de inicio"))
+    end_date = date_field(_l("Fecha de finalización"))
     justification = _text_area(_l("Justificación"), _l("El problema que atiende el plan y por qué."))
     objectives = _text_area(_l("Objetivos"))
     ministry_alignment = _text_area(_l("Vinculación con los objetivos del ministerio"))
