@@ -12,6 +12,7 @@ from grants.context import acting_user
 from grants.services import advance_common
 from grants.validation.receipts import DOCUMENT_TYPES
 from grants.workflows.advance import AdvanceAction, AdvanceState, ReceiptState, StatementState
+from grants.workflows.deposit import DepositState
 
 DECIMAL = {"type": "string", "example": "1250.00"}
 ADVANCE_STATES = [s.value for s in AdvanceState]
@@ -196,7 +197,7 @@ class RefundReasonSchema(Schema):
 class RefundQuerySchema(PageArgsSchema):
     advance_id = fields.Integer(validate=ID_RANGE)
     agreement_id = fields.Integer(validate=ID_RANGE)
-    status = fields.String(validate=validate.OneOf(["declared", "confirmed", "rejected"]))
+    status = fields.String(validate=validate.OneOf([s.value for s in DepositState]))
 
 
 class LineBalanceSchema(Schema):

@@ -24,6 +24,7 @@ from grants.services import beneficiary_imports as imports
 from grants.services import import_results
 from grants.services import enrollments as enrollment_service
 from grants.domain_errors import ValidationFailed
+from grants.workflows.enrollment import EnrollmentState
 
 blp = Blueprint("beneficiaries", __name__, url_prefix="/api/v1", description="Beneficiarios e inscripciones")
 
@@ -104,12 +105,12 @@ class EnrollmentSchema(Schema):
 
 
 class EnrollmentArgsSchema(PageArgsSchema):
-    status = fields.String(validate=validate.OneOf(["pending", "validated", "active", "inactive", "withdrawn"]))
+    status = fields.String(validate=validate.OneOf([s.value for s in EnrollmentState]))
     active_on = fields.Date(metadata={"description": "Only those active on this day"})
 
 
 class EnrollmentStatusChangeSchema(Schema):
-    status = fields.String(required=True, validate=validate.OneOf(["validated", "active", "inactive", "withdrawn"]))
+    status = fields.String(required=True, validate=validate.OneOf([s.value for s in EnrollmentState if s != EnrollmentState.PENDING]))
     effective_date = fields.Date(required=True)
     reason = fields.String(load_default=None, validate=validate.Length(max=2000))
 

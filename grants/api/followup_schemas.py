@@ -11,6 +11,7 @@ from grants.api.schemas import ID_RANGE
 from grants.models.followup import MEASURES, SANCTION_TYPES, SEVERITIES
 from grants.workflows.incident import MeasureState
 from grants.money import format_amount, parse_amount
+from grants.workflows.incident import IncidentState
 
 DECIMAL = {"type": "string", "example": "45.50"}
 TEXT = validate.Length(max=10000)
@@ -190,7 +191,7 @@ class DepositDecisionSchema(Schema):
 
 
 class IncidentQuerySchema(PageArgsSchema):
-    status = fields.String(validate=validate.OneOf(("open", "resolved")))
+    status = fields.String(validate=validate.OneOf([s.value for s in IncidentState]))
 
 
 class EvidenceUploadSchema(Schema):

@@ -81,12 +81,12 @@ def render_payment(payment: Payment, status: int = 200, refused=None, execute_fo
 @login_required
 def queue():
     require(current_user, Permission.MONEY_READ)
-    state = request.args.get("state") or "prepared"
+    state = request.args.get("state") or PaymentState.PREPARED.value
     if state not in QUEUE_STATES:
-        state = "prepared"
+        state = PaymentState.PREPARED.value
     query = scope_to_user(current_user, select(Payment), Payment.organization_id)
     counts = _counts(query)
-    order = Payment.id.desc() if state in ("executed", "cancelled") else Payment.id
+    order = Payment.id.desc() if state in (PaymentState.EXECUTED, PaymentState.CANCELLED) else Payment.id
     items, paging = page_of(query.where(Payment.status == state).order_by(order))
     return render_template("money/payments.html", payments=items, paging=paging, state=state, states=QUEUE_STATES,
                            titles=QUEUE_TITLES, counts=counts, **money_labels())
