@@ -67,7 +67,7 @@ def start_import(actor: Actor, agreement_id: int, filename: str, data: bytes, ki
     user = actor.user
     if agreement is None or user is None or not agreement.is_visible_to(user):
         raise NotFound()
-    if Role.NGO not in user.roles or user.organization_id != agreement.organization_id:
+    if not user.acts_for(agreement.organization_id):
         raise Forbidden(_l("Solo la organización del convenio sube sus listas."))
     if agreement.status not in IMPORTABLE_STATES:
         raise Conflict(_l("Las listas se reciben solo para convenios firmados o en ejecución."),

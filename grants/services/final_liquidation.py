@@ -193,7 +193,7 @@ def _check_preparer(actor: Actor, agreement: Agreement) -> None:
     user = actor.user
     if user is None:
         raise Forbidden()
-    if Role.NGO in user.roles and user.organization_id != agreement.organization_id:
+    if not agreement.is_visible_to(user):
         raise NotFound()
     if not user.can(Permission.LIQUIDATION_DECIDE) or user.id != agreement.administrator_id:
         raise Forbidden(_l("Solo el administrador designado del convenio prepara su liquidación final."))

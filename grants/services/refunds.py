@@ -60,7 +60,7 @@ def _declarer(actor: Actor, advance: Advance) -> None:
     user = actor.user
     if user is None or not user.can(Permission.REFUNDS_RECORD):
         raise Forbidden(_l("Solo la organización (o tesorería en su nombre) declara reintegros."))
-    if Role.NGO in user.roles and user.organization_id != advance.organization_id:
+    if not advance.is_visible_to(user):
         raise NotFound()
 
 
