@@ -112,6 +112,9 @@ def bare_states(path: Path, root: Path = PACKAGE.parent) -> list[str]:
             literals = [node.value] if isinstance(node.value, ast.Constant) else []
             if any(isinstance(t, ast.Name) and t.id.endswith("STATES") for t in targets):   # X_STATES = ("a", "b")
                 subject, literals = True, [c for c in ast.walk(node.value) if isinstance(c, ast.Constant)]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("in_", "not_in"):
+            subject = _is_state_subject(node.func.value)   # Payment.status.in_(("prepared", …))
+            literals = [c for arg in node.args for c in ast.walk(arg) if isinstance(c, ast.Constant)]
         elif isinstance(node, ast.keyword):
             subject = node.arg in ("status", "measure_status")
             literals = [node.value] if isinstance(node.value, ast.Constant) else []
@@ -142,7 +145,8 @@ def test_no_template_compares_a_state_with_a_bare_string():
 def test_the_check_above_sees_a_bare_state(tmp_path):
     planted = tmp_path / "planted.py"
     planted.write_text("def f(p):\n    if p.status == 'executed':\n        p.status = 'cancelled'\n"
-                       "    return Payment(status='prepared')\nOPEN_STATES = ('signed', 'in_execution')\n")
+                       "    return Payment(status='prepared')\nOPEN_STATES = ('signed', 'in_execution')\n"
+                       "q = select(Payment).where(Payment.status.in_(('authorized',)))\n")
     assert sorted(bare_states(planted, tmp_path)) == ["planted.py:2 'executed'", "planted.py:3 'cancelled'",
                                               "planted.py:4 'prepared'", "planted.py:5 'in_execution'",
-                                              "planted.py:5 'signed'"]
+                                              "planted.py:5 'signed'", "planted.py:6 'authorized'"]

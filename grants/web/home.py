@@ -28,7 +28,7 @@ from grants.security import require, scope_to_user
 from grants.services import final_liquidation, meetings, notifications
 from grants.web import plans as plan_pages
 from grants.web.paging import int_arg, page_of
-from grants.workflows.advance import AdvanceState, StatementState
+from grants.workflows.advance import COMMITTED_STATES, AdvanceState, StatementState
 from grants.workflows.audit_check import FindingState
 from grants.workflows.payment import InvoiceState, PaymentState
 
@@ -120,7 +120,7 @@ def _money_queues(user) -> dict:
         queues["advances_to_disburse"] = _count(Advance, Advance.status == AdvanceState.PREPARED,
                                                 Advance.prepared_by_id != user.id)
         queues["advances_waiting"] = db.session.scalars(select(Advance).where(
-            Advance.status.in_(("approved", "prepared"))).order_by(Advance.id).limit(10)).all()
+            Advance.status.in_(COMMITTED_STATES)).order_by(Advance.id).limit(10)).all()
     if Role.FINANCIAL_REVIEWER in user.roles:
         queues["advances_to_approve"] = db.session.scalars(select(Advance).where(
             Advance.status == AdvanceState.REQUESTED).order_by(Advance.id).limit(10)).all()
