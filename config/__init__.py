@@ -51,6 +51,7 @@ class Config:
     AGREEMENT_SCAN_MAX_BYTES = 10 * 1024 * 1024
     BENEFICIARY_LIST_MAX_BYTES = 64 * 1024 * 1024
     DEBARMENT_LIST_MAX_BYTES = 10 * 1024 * 1024  # the CSV of debarred suppliers (admins)
+    INVOICE_PEOPLE_MAX_BYTES = 2 * 1024 * 1024  # the CSV of document numbers of the people an invoice serves
 
     # Notifications by e-mail: only when SMTP_HOST is set (an outbox, sent after commit).
     SMTP_HOST = ""

@@ -33,7 +33,7 @@ from decimal import Decimal
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from grants import formats
 from grants.clock import today
@@ -223,3 +223,14 @@ def changes_since(payment, now: Eligibility | None = None) -> list[EligibilityCh
             changes.append(EligibilityChange(key[0], key[1], before[1] if before else None,
                                              after[1] if after else None, amount))
     return changes
+
+
+def active_throughout(agreement_id: int, start: date, end: date):
+    """The rule above as one query: the agreement's enrollments whose units of a service period
+    ``[start, end]`` are payable, i.e. with an ``active`` status period covering every day of it
+    (an enrollment never goes from active to active; only a status undone on the same day splits
+    an active span, and such a person is not offered). The invoice form offers only these people."""
+    return (select(Enrollment).join(EnrollmentPeriod, EnrollmentPeriod.enrollment_id == Enrollment.id)
+            .where(Enrollment.agreement_id == agreement_id, EnrollmentPeriod.status == EnrollmentState.ACTIVE,
+                   EnrollmentPeriod.valid_from <= start,
+                   or_(EnrollmentPeriod.valid_to.is_(None), EnrollmentPeriod.valid_to > end)))

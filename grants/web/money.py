@@ -5,7 +5,6 @@ void form. Payments live in grants/web/payments.py, advances and statements in a
 Routes are thin: the services validate and write; a refusal is shown on the page, in Spanish."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -13,6 +12,7 @@ from flask import Blueprint, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from sqlalchemy import select
 from wtforms import BooleanField, FieldList, Form, FormField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
@@ -20,7 +20,7 @@ from wtforms.validators import Length, Optional
 from grants import labels
 from grants.context import current_actor
 from grants.extensions import db
-from grants.models import Advance, Agreement, Beneficiary, Enrollment, Invoice, Payment, Supplier
+from grants.models import Advance, Agreement, Invoice, Payment, Supplier
 from grants.permissions import Permission
 from grants.security import require, visible
 from grants.services import attachments
@@ -31,6 +31,7 @@ from grants.domain_errors import ValidationFailed
 from grants.web.actions import submit
 from grants.web.forms import apply_errors, date_field
 from grants.web.paging import db_id, page_of
+from grants.web.served_picker import Picker
 from grants.money import ZERO
 from grants.workflows.agreement import AgreementState
 from grants.workflows.payment import InvoiceAction, InvoiceState, PaymentState
@@ -131,18 +132,11 @@ class InvoiceLineForm(Form):
     quantity = StringField(_l("Cantidad"), validators=[Optional(), Length(max=14)], render_kw={"inputmode": "decimal"})
     unit_price = StringField(_l("Precio unitario (US$)"), validators=[Optional(), Length(max=20)],
                              render_kw={"inputmode": "decimal"})
-    per_beneficiary = BooleanField(_l("Por beneficiario"))
-    beneficiaries = TextAreaField(
-        _l("Beneficiarios atendidos"), validators=[Optional(), Length(max=200_000)],
-        description=_l("Números de documento (DUI u otro) de las personas inscritas en el convenio, uno por línea. "
-                       "La cantidad es el número de personas."))
+    per_beneficiary = BooleanField(_l("Por beneficiario"),
+                                   description=_l("Una unidad por cada persona atendida elegida abajo."))
 
     def is_blank(self) -> bool:
-        return not any(str(f.data or "").strip() for f in (self.description, self.quantity, self.unit_price,
-                                                             self.beneficiaries))
-
-
-DOCUMENT_SPLIT = re.compile(r"[\s,;]+")
+        return not any(str(f.data or "").strip() for f in (self.description, self.quantity, self.unit_price))
 
 
 class InvoiceForm(FlaskForm):
@@ -156,10 +150,15 @@ class InvoiceForm(FlaskForm):
         description=_l("El proveedor factura un servicio que aún no termina. Se registra, pero no se paga "
                        "directamente."))
     lines = FieldList(FormField(InvoiceLineForm), min_entries=1)
+    people_q = StringField(_l("Buscar por nombre o número de documento"), validators=[Optional(), Length(max=100)])
+    served_all = BooleanField(_l("Todas las personas activas en el período del servicio"))
+    served_file = FileField(_l("O adjunte un CSV con sus números de documento"), render_kw={"accept": ".csv,.txt"},
+                            description=_l("Una columna de números de documento (DUI u otro), con o sin encabezado."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.list_errors: list[str] = []
+        self.served_errors: dict[str, list[str]] = {}
 
     def rows(self) -> list[InvoiceLineForm]:
         return [entry.form for entry in self.lines if not entry.form.is_blank()]
@@ -188,15 +187,15 @@ class InvoiceForm(FlaskForm):
                 return True
         return False
 
-    def to_data(self, agreement: Agreement, errors: dict) -> dict:
+    def to_data(self, served: list[int]) -> dict:
+        """The service's data; every per-beneficiary line serves the people chosen."""
         lines = []
-        for i, row in enumerate(self.rows()):
-            documents = [d for d in DOCUMENT_SPLIT.split(row.beneficiaries.data or "") if d]
-            enrollment_ids = _enrollments_by_document(agreement, documents, f"lines.{i}.beneficiaries", errors)
+        for row in self.rows():
+            per_beneficiary = bool(row.per_beneficiary.data)
             quantity = (row.quantity.data or "").strip()  # blank on a per-beneficiary line: one per person
             lines.append({"budget_line": row.budget_line.data, "description": row.description.data or "",
                           "quantity": quantity, "unit_price": row.unit_price.data or "",
-                          "per_beneficiary": bool(row.per_beneficiary.data), "enrollment_ids": enrollment_ids})
+                          "per_beneficiary": per_beneficiary, "enrollment_ids": served if per_beneficiary else []})
         return {"supplier_id": self.supplier_id.data or None, "number": self.number.data or "",
                 "issue_date": self.issue_date.data or "", "period_start": self.period_start.data or "",
                 "period_end": self.period_end.data or "", "advance_invoice": bool(self.advance_invoice.data),
@@ -210,8 +209,13 @@ class InvoiceForm(FlaskForm):
             texts = [str(m) for m in messages]
             if key == "lines":
                 self.list_errors.extend(texts)
+            elif key.startswith("served"):
+                self.served_errors.setdefault(key, []).extend(texts)
+            elif parts[0] == "lines" and len(parts) >= 3 and parts[2] == "enrollment_ids":
+                self.served_errors.setdefault("served", []).extend(
+                    str(_l("Línea %(n)s: %(error)s", n=int(parts[1]) + 1, error=t)) for t in texts)
             elif parts[0] == "lines" and len(parts) >= 3 and parts[1].isdigit() and int(parts[1]) < len(rows):
-                name = {"enrollment_ids": "beneficiaries", "amount": "unit_price"}.get(parts[2], parts[2])
+                name = {"amount": "unit_price"}.get(parts[2], parts[2])
                 target = getattr(rows[int(parts[1])], name, None) or rows[int(parts[1])].description
                 target.errors = list(target.errors) + texts
             else:
@@ -219,23 +223,11 @@ class InvoiceForm(FlaskForm):
         apply_errors(self, leftover)
 
 
-def _enrollments_by_document(agreement: Agreement, documents: list[str], field: str, errors: dict) -> list[int]:
-    """The agreement's enrollments of these document numbers; unknown numbers are field errors."""
-    if not documents:
-        return []
-    found = dict(db.session.execute(
-        select(Beneficiary.document_number, Enrollment.id).join(Enrollment.beneficiary)
-        .where(Enrollment.agreement_id == agreement.id, Beneficiary.document_number.in_(documents))).all())
-    missing = [d for d in documents if d not in found]
-    if missing:
-        errors.setdefault(field, []).append(_l("No están inscritos en este convenio: %(docs)s",
-                                               docs=", ".join(missing[:20])))
-    return [found[d] for d in dict.fromkeys(documents) if d in found]
-
-
-def _render_invoice_form(form: InvoiceForm, agreement: Agreement, status: int = 200, refused=None):
+def _render_invoice_form(form: InvoiceForm, agreement: Agreement, status: int = 200, refused=None,
+                         picker: Picker | None = None):
     form.set_choices(agreement)
-    return render_template("money/invoice_form.html", form=form, agreement=agreement, refused=refused,
+    picker = (picker or Picker()).prepare(agreement, form.period_start.data, form.period_end.data)
+    return render_template("money/invoice_form.html", form=form, agreement=agreement, refused=refused, picker=picker,
                            action=url_for("money_pages.new_invoice", agreement_id=agreement.id)), status
 
 
@@ -248,22 +240,23 @@ def new_invoice(agreement_id):
         return _render_invoice_form(InvoiceForm(formdata=None), agreement)
     form = InvoiceForm()
     form.set_choices(agreement)
-    if form.apply_row_action(request.form):
-        return _render_invoice_form(form, agreement)
-    errors: dict = {}   # the page's own: document numbers the agreement does not know
+    picker = Picker.of(request.form)
+    if form.apply_row_action(request.form) or picker.navigating(request.form):
+        return _render_invoice_form(form, agreement, picker=picker)
+    errors: dict = {}   # the page's own: the choice of people served
 
     def register():
         # The service still checks everything else so every error shows at once; a registration
         # that passed anyway is rolled back.
-        invoice = invoice_service.register_invoice(current_actor(), agreement.id, form.to_data(agreement, errors))
+        served = picker.resolve(agreement, form.period_start.data, form.period_end.data, bool(form.served_all.data),
+                                form.served_file.data, errors)
+        invoice = invoice_service.register_invoice(current_actor(), agreement.id, form.to_data(served))
         if errors:
             raise ValidationFailed(errors={})
         return invoice
 
     def place(exc: ValidationFailed) -> str | None:
-        service_errors = {k: v for k, v in exc.errors.items()
-                          if k.replace(".enrollment_ids", ".beneficiaries") not in errors}
-        form.apply_errors({**service_errors, **errors})
+        form.apply_errors({**exc.errors, **errors})
         return None if exc.errors or errors else exc.detail
 
     return submit(form, register, done=lambda invoice: _l(
@@ -271,7 +264,7 @@ def new_invoice(agreement_id):
                       number=invoice.number),
                   then=lambda invoice: url_for("money_pages.invoice_page", invoice_id=invoice.id),
                   place_refusal=place, render=lambda status, refused: _render_invoice_form(
-                      form, db.session.get(Agreement, agreement_id), status, refused))
+                      form, db.session.get(Agreement, agreement_id), status, refused, picker))
 
 
 # --- invoice page ----------------------------------------------------------------------------

@@ -32,11 +32,11 @@ def db_id(value) -> int:
     return number
 
 
-def page_of(query, size: int = PAGE_SIZE, arg: str = "page"):
-    """(items, paging) for the query argument ``arg`` (several lists may page on one screen);
-    paging has arg, page, total and pages."""
+def page_of(query, size: int = PAGE_SIZE, arg: str = "page", page: int | None = None):
+    """(items, paging) for the query argument ``arg`` (several lists may page on one screen), or for
+    ``page`` when a form carries it; paging has arg, page, total and pages."""
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     pages = max((total + size - 1) // size, 1)
-    page = min(max(int_arg(arg, 1) or 1, 1), pages)
+    page = min(max((page if page is not None else int_arg(arg, 1)) or 1, 1), pages)
     items = db.session.scalars(query.limit(size).offset((page - 1) * size)).all()
     return items, {"arg": arg, "page": page, "total": total, "pages": pages}

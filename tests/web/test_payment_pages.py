@@ -80,35 +80,32 @@ def invoice_form(token, ctx, number="F-100", lines=(), **overrides):
     return data
 
 
-def test_ngo_registers_an_invoice_with_rows_added_by_buttons_and_beneficiaries_by_document(client, ctx):
+def test_ngo_registers_an_invoice_with_rows_added_by_buttons_and_the_people_served_picked(client, ctx):
     agreement = ctx["agreement"]
     login(client, ctx["ngo"])
     assert 'data-testid="register-invoice"' in html_of(client.get(f"/agreements/{agreement.id}/money"))
     url = f"/agreements/{agreement.id}/invoices/new"
     token = csrf_token(client, url)
-    first = {"budget_line": "1", "description": "Curso", "quantity": "", "unit_price": "120.00", "per_beneficiary": "y",
-             "beneficiaries": ""}
+    first = {"budget_line": "1", "description": "Curso", "quantity": "", "unit_price": "120.00", "per_beneficiary": "y"}
     response = client.post(url, data={**invoice_form(token, ctx, lines=[first]), "add_line": "1"})
     assert response.status_code == 200 and html_of(response).count('data-testid="line-row"') == 2
     assert db.session.scalar(select(func.count()).select_from(Invoice)) == 0
 
-    documents = {name: e.beneficiary.document_number for name, e in ctx["people"].items()}
-    bad = dict(first, beneficiaries="99999999-9")
-    response = client.post(url, data=invoice_form(token, ctx, number="", lines=[bad]))
+    response = client.post(url, data=invoice_form(token, ctx, number="", lines=[first]))
     html = html_of(response)
     assert response.status_code == 422
-    assert "No están inscritos en este convenio: 99999999-9" in field_errors(html, "lines-0-beneficiaries")
+    assert "Línea 1: Indique las inscripciones de los beneficiarios atendidos" in field_errors(html, "served")
     assert "Este campo es obligatorio." in field_errors(html, "number")
 
-    good = dict(first, beneficiaries=f"{documents['active']}\n{documents['never']}")
     extra = {"budget_line": "2", "description": "Materiales", "quantity": "3", "unit_price": "10.50"}
-    response = client.post(url, data=invoice_form(token, ctx, lines=[good, extra]))
+    response = client.post(url, data={**invoice_form(token, ctx, lines=[first, extra]),
+                                      "pick": str(ctx["people"]["active"].id)})
     assert response.status_code == 303
     invoice = db.session.scalars(select(Invoice)).one()
     assert response.headers["Location"].endswith(f"/invoices/{invoice.id}")
-    assert (invoice.number, invoice.total, invoice.status) == ("F-100", Decimal("271.50"), "registered")
-    assert sorted(b.enrollment_id for b in invoice.lines[0].beneficiaries) == sorted(
-        [ctx["people"]["active"].id, ctx["people"]["never"].id])
+    assert (invoice.number, invoice.total, invoice.status) == ("F-100", Decimal("151.50"), "registered")
+    assert [b.enrollment_id for b in invoice.lines[0].beneficiaries] == [ctx["people"]["active"].id]
+    assert invoice.lines[1].beneficiaries == []
     assert events("invoice", invoice.id, "invoice.registered") == 1
 
 
