@@ -25,8 +25,9 @@ from grants.permissions import Permission
 from grants.security import require, visible
 from grants.services import attachments
 from grants.services import invoices as invoice_service
-from grants.services import ledger
+from grants.services import ledger, served_people
 from grants.services import payments as payment_service
+from grants.services.enrollments import mask_document
 from grants.domain_errors import ValidationFailed
 from grants.web.actions import submit
 from grants.web.forms import apply_errors, date_field
@@ -304,7 +305,8 @@ def render_invoice(invoice: Invoice, status: int = 200, refused=None, **forms):
         can_prepare=invoice.status == InvoiceState.CERTIFIED and live_payment is None
         and current_user.can(Permission.PAYMENTS_PREPARE) and agreement.status == AgreementState.IN_EXECUTION,
         documents=attachments.attachments_of(invoice), document_kinds=_document_kinds(invoice),
-        **money_labels()), status
+        served=served_people.people(sorted({b.enrollment_id for line in invoice.lines for b in line.beneficiaries})),
+        mask_document=mask_document, **money_labels()), status
 
 
 def _document_kinds(invoice: Invoice) -> list[str]:

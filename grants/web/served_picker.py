@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from werkzeug.datastructures import MultiDict
 
 from grants import formats
@@ -83,9 +83,11 @@ class Picker:
                     errors.setdefault(key, []).extend(messages)
         refused = served_people.not_offered(agreement.id, start, end, self.chosen)
         if refused:
-            errors.setdefault("served", []).append(_l(
-                "Se quitaron de la selección %(n)s personas que no están activas todo el período del servicio en este "
-                "convenio: revise la selección.", n=len(refused)))
+            errors.setdefault("served", []).append(lazy_ngettext(
+                "Se quitó de la selección %(num)s persona que no está activa todo el período del servicio en este "
+                "convenio: revise la selección.",
+                "Se quitaron de la selección %(num)s personas que no están activas todo el período del servicio en "
+                "este convenio: revise la selección.", len(refused)))
             self.chosen = [i for i in self.chosen if i not in set(refused)]
         return self.chosen
 
