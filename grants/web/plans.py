@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 from wtforms import SelectChoice
 
+from grants import formats
 from grants.context import current_actor
 from grants.extensions import db
 from grants.labels import DISCIPLINE_LABELS, PLAN_STATE_LABELS, SECTION_LABELS
@@ -143,18 +144,24 @@ def plan_page(plan_id):
     if plan.can_edit(current_user):
         checklist = _checklist(plan_service.submission_problems(plan))
     agreement = db.session.scalar(select(Agreement).where(Agreement.plan_id == plan.id))
-    # the observations that apply to this version: its own, or those of the last reviewed one before it
-    reviewed = [v for v in plan.versions if v.number <= version.number and v.reviews]
-    notes_from = reviewed[-1] if reviewed else None
-    notes: dict[str, list] = {s: [] for s in SECTIONS}
-    for review in notes_from.reviews if notes_from else []:
-        for note in review.observations:
-            notes[note.section].append({"review": review, "text": note.text})
+    notes_from, notes = review_notes(plan, version)
     return render_template(
         "plans/detail.html", plan=plan, version=version, content=read_content(version),
         checklist=checklist, ready=checklist is not None and all(c["ok"] for c in checklist),
         agreement=agreement, is_owner=_is_owner(plan), notes=notes, notes_from=notes_from,
         meeting_section=meeting_pages.section(plan))
+
+
+def review_notes(plan: Plan, version: PlanVersion) -> tuple[PlanVersion | None, dict[str, list]]:
+    """The reviewers' observations that apply to ``version``, by section: its own, or those of the
+    last reviewed version before it (a draft being revised), each with its review and day."""
+    reviewed = [v for v in plan.versions if v.number <= version.number and v.reviews]
+    notes_from = reviewed[-1] if reviewed else None
+    notes: dict[str, list] = {s: [] for s in SECTIONS}
+    for review in notes_from.reviews if notes_from else []:
+        for note in review.observations:
+            notes[note.section].append({"review": review, "text": note.text, "day": formats.day(review.created_at)})
+    return notes_from, notes
 
 
 def _is_owner(plan: Plan) -> bool:
@@ -166,9 +173,10 @@ def _is_owner(plan: Plan) -> bool:
 def _render_editor(form: PlanForm, allocation: Allocation, plan: Plan | None, status: int = 200, **extra):
     action = (url_for("plan_pages.edit_plan", plan_id=plan.id) if plan is not None
               else url_for("plan_pages.new_plan", allocation_id=allocation.id))
+    notes_from, notes = review_notes(plan, plan.latest_version) if plan is not None else (None, {})
     return render_template("plans/edit.html", form=form, allocation=allocation, plan=plan, action=action,
                            budget_total=form.budget_total(), tranche_total=form.tranche_total(),
-                           **extra), status
+                           notes_from=notes_from, notes=notes, **extra), status
 
 
 def _editor_post(form: PlanForm, allocation: Allocation, plan: Plan | None):
