@@ -6,7 +6,7 @@ numbers. The choice travels in the form: the people checked on the page shown, p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from flask_babel import lazy_ngettext
 from werkzeug.datastructures import MultiDict
@@ -34,10 +34,13 @@ def _ids(values) -> list[int]:
 
 
 def _day(value) -> date | None:
-    try:
-        return parse_date(value) if value else None
-    except (TypeError, ValueError):
-        return None
+    """A day typed ISO (the date picker) or dd/mm/yyyy; None otherwise (the service says why)."""
+    for read in (parse_date, lambda text: datetime.strptime(text.strip(), "%d/%m/%Y").date()):
+        try:
+            return read(value) if value else None
+        except (TypeError, ValueError):
+            continue
+    return None
 
 
 @dataclass
