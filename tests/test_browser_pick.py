@@ -30,7 +30,8 @@ def test_an_ngo_picks_served_people_on_an_invoice_and_the_invoice_shows_them(dem
     support.log_in(page, live_server, "ngo2@fondos.example.org", demo_app.config["DEMO_PASSWORD"])
     page.goto(f"{live_server}/agreements/{agreement_id}/money")
     page.click("[data-testid=register-invoice]")
-    page.select_option("select[name=supplier_id]", label="Panadería y Eventos La Espiga, S.A. de C.V. · 0210-140395-102-0")
+    page.select_option("select[name=supplier_id]",
+                       label="Panadería y Eventos La Espiga, S.A. de C.V. · 0210-140395-102-0")
     page.fill("input[name=number]", "B-7781")
     page.fill("input[name=issue_date]", end.isoformat())
     page.fill("input[name=period_start]", start.isoformat())

@@ -138,7 +138,8 @@ def read_document_list(agreement_id: int, start: date, end: date, data: bytes | 
     for i in range(0, len(listed), CHUNK):
         enrolled.update(db.session.execute(
             select(Beneficiary.document_number, Enrollment.id).join(Enrollment.beneficiary)
-            .where(Enrollment.agreement_id == agreement_id, Beneficiary.document_number.in_(listed[i:i + CHUNK]))).all())
+            .where(Enrollment.agreement_id == agreement_id,
+                   Beneficiary.document_number.in_(listed[i:i + CHUNK]))).all())
     inactive = set(not_offered(agreement_id, start, end, list(enrolled.values())))
     span = _l("del %(start)s al %(end)s", start=formats.day(start), end=formats.day(end))
     for number, row in numbers.items():

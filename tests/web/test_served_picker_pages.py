@@ -66,7 +66,8 @@ def test_the_list_offers_only_people_active_the_whole_period_searched_by_name_wi
     document = people["ana"].beneficiary.document_number
     assert document not in html and f"•••••••{document[-3:]}" in html
 
-    typed = {"period_start": day("2026-03-01").strftime("%d/%m/%Y"), "period_end": day("2026-03-31").strftime("%d/%m/%Y")}
+    typed = {"period_start": day("2026-03-01").strftime("%d/%m/%Y"),
+             "period_end": day("2026-03-31").strftime("%d/%m/%Y")}
     assert offered(html_of(client.post(url, data={**data, **typed, "people_search": "1"}))) == offered(html)
     html = html_of(client.post(url, data={**data, "people_search": "1", "people_q": "prueba BETO"}))
     assert offered(html) == {people["beto"].id}
