@@ -148,3 +148,16 @@ def test_a_csv_with_bad_rows_lists_each_row_and_saves_nothing_then_a_good_one_re
                            content_type="multipart/form-data")
     assert response.status_code == 303
     assert served(db.session.scalars(select(Invoice)).one()) == {people["ana"].id, people["carla"].id}
+
+
+def test_the_csv_is_size_limited_and_must_be_text(client, ctx, app, monkeypatch):
+    monkeypatch.setitem(app.config, "INVOICE_PEOPLE_MAX_BYTES", 64)
+    url, data = form(client, ctx)
+    number = ctx["people"]["ana"].beneficiary.document_number
+    big = (number + "\n") * 10
+    for content, message in ((big.encode(), "El archivo supera el máximo de 1 MB."),
+                             (b"%PDF-1.4\n%\xe2\xe3\n", "El archivo debe ser CSV")):
+        response = client.post(url, data={**data, "served_file": (io.BytesIO(content), "p.csv")},
+                               content_type="multipart/form-data")
+        assert response.status_code == 422 and invoices() == 0
+        assert message in field_errors(html_of(response), "served_file")
