@@ -62,6 +62,7 @@ FINAL_LIQUIDATION = (*CLOSING_AGREEMENT, "main a[href$='/final-liquidation']")
 PLAN = ("/plans", link("/plans/"))
 REVIEW = ("/reviews", "main a[href$='/review']")
 MEETINGS = ("/admin/allocations", link("/allocations/", "main"))
+MEETING = (*MEETINGS, link("/meetings/"))
 ORGANIZATION = ("/admin/organizations", link("/admin/organizations/", "main td"))
 FINDING = ("/audit/findings", link("/audit/findings/"))
 CHECK_RUN = ("/audit/checks", link("/audit/check-runs/"))
@@ -72,10 +73,11 @@ STAFF = ["/", "/inbox", "/plans", PLAN, "/agreements", AGREEMENT, MONEY, "/admin
 # role (a demo account) → the pages it works on; None: not logged in
 PAGES: dict[str | None, list] = {
     None: ["/login"],
-    "admin": [*STAFF, "/admin/organizations/new", "/admin/allocations/new", "/admin/users",
-              "/admin/users/new", "/audit", "/legislature-reports", "/debarred-suppliers", MEETINGS],
-    "legal": [*STAFF, "/reviews", REVIEW,
-              FINAL_LIQUIDATION],
+    "admin": [*STAFF, "/admin/organizations/new", (*ORGANIZATION, "main a[href$='/edit']"),
+              "/admin/allocations/new", "/admin/users", "/admin/users/new",
+              ("/admin/users", "main a[href$='/edit']"), "/audit", "/legislature-reports",
+              "/debarred-suppliers", MEETINGS],
+    "legal": [*STAFF, "/reviews", REVIEW, FINAL_LIQUIDATION],
     "financial": [*STAFF, "/reviews", "/suppliers/queue", ADVANCE, STATEMENT, INVOICE],
     "monitoring": [*STAFF, "/beneficiary-imports", "/double-enrollments", BENEFICIARIES, BATCH,
                    FOLLOW_UP, FOLLOW_UP_REPORT, INCIDENT],
@@ -87,9 +89,9 @@ PAGES: dict[str | None, list] = {
     "ngo2": ["/", "/inbox", "/plans", PLAN, "/agreements", AGREEMENT, MONEY, INVOICE, PAYMENT, ADVANCE,
              STATEMENT, (*MONEY, "main a[href$='/invoices/new']"), (*MONEY, "main a[href$='/advances/new']"),
              SUPPLIERS, SUPPLIER, (*SUPPLIERS, "main a[href$='/suppliers/new']"), BENEFICIARIES, BATCH,
-             FOLLOW_UP, FOLLOW_UP_REPORT, INCIDENT, ORGANIZATION, MEETINGS],
-    "ngo1": ["/", ("/", "main a[href$='/plan/new']"), FINAL_LIQUIDATION],
-    "ngo3": ["/", PLAN],
+             FOLLOW_UP, FOLLOW_UP_REPORT, INCIDENT, ORGANIZATION, MEETINGS, MEETING],
+    "ngo1": ["/", ("/", "main a[href$='/plan/new']"), FINAL_LIQUIDATION],  # the plan editor; a closing
+    "ngo3": ["/", PLAN],  # a plan in review
 }
 
 
