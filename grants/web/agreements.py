@@ -104,7 +104,7 @@ class ReasonForm(FlaskForm):
 def _reason_form(kind: str, formdata=None) -> ReasonForm:
     """Suspend, resume and terminate share one form; distinct ids keep the labels apart on one page."""
     form = ReasonForm(formdata=formdata) if formdata is not None else ReasonForm(formdata=None)
-    form.reason.id = f"{kind}-reason"
+    form.reason.id = form.reason.label.field_id = f"{kind}-reason"  # the label points at its own box
     return form
 
 
