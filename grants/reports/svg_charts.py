@@ -15,8 +15,9 @@ from itertools import count
 from grants import formats
 
 WIDTH = 640
-LABEL_W = 190          # the left column: each row's name
+LABEL_W = 220          # the left column: each row's name (cut to LABEL_CHARS)
 VALUE_W = 120          # the right column: each bar's value
+LABEL_CHARS = 28
 BAR_H = 14
 GAP = 10
 _ids = count(1)
@@ -32,7 +33,7 @@ def _width(value, top: Decimal) -> int:
     return max(0, round(Decimal(value) / top * span)) if value else 0
 
 
-def _short(text: str, size: int = 30) -> str:
+def _short(text: str, size: int = LABEL_CHARS) -> str:
     text = str(text)
     return text if len(text) <= size else text[: size - 1] + "…"
 

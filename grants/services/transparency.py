@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from grants.extensions import db
 from grants.models import Agreement, Allocation, Payment, Supplier
+from grants.models.closing import VERDICTS
 from grants.money import CENT
 from grants.services import dashboard, legislature
 from grants.workflows.payment import PaymentState
@@ -58,7 +59,6 @@ def year_page(year: int) -> dict:
         "agreements": [r for r in rows if r["agreement_number"]],
         "without_agreement": [r for r in rows if not r["agreement_number"]],
         "execution": dashboard.execution(year), "suppliers": suppliers(year),
-        "verdicts": [{"code": v, "label": label, "count": data["totals"]["verdicts"][v]}
-                     for v, label in VERDICT_WORDS.items() if data["totals"]["verdicts"].get(v)],
+        "verdicts": [{"code": v, "label": VERDICT_WORDS[v], "count": data["totals"]["verdicts"][v]} for v in VERDICTS],
         "report_sent": sent.sent_at if sent is not None else None,
     }

@@ -84,7 +84,14 @@ def test_no_personal_data_on_any_page_or_in_the_open_data(ctx, client):
     assert "Marta Lidia Quintanilla" in html_of(client.get(f"/transparencia/{year()}"))
 
 
-def test_the_assemblys_report_files_are_public_once_sent(ctx, client):
+def test_the_verdict_and_the_assemblys_report_files_are_public_once_decided_and_sent(ctx, client):
+    assert 'data-verdict="cumple_parcialmente">Cumple parcialmente: 0<' in html_of(client.get(f"/transparencia/{year()}"))
+    h.to_closing(ctx)
+    h.liquidate(ctx, "cumple_parcialmente", "Ejecutó el plan con atrasos.")
+    html = html_of(client.get(f"/transparencia/{year()}"))
+    row = re.search(rf'data-agreement="{re.escape(ctx["agreement"].number)}">(.*?)</tr>', html, re.S).group(1)
+    assert row.endswith("<td>Cumple parcialmente</td>")
+    assert 'data-verdict="cumple_parcialmente">Cumple parcialmente: 1<' in html
     assert client.get(f"/transparencia/{year()}/informe-asamblea.json").status_code == 404
     assert 'data-testid="report-pdf"' not in html_of(client.get(f"/transparencia/{year()}"))
     legislature.send_report(Actor.for_user(ctx["auditor"]), year())
