@@ -160,3 +160,10 @@ def test_ministry_roles_see_it(ctx, client, role):
     login(client, make_user([role]))
     assert client.get("/tablero").status_code == 200
     assert 'data-testid="nav-dashboard"' in html_of(client.get("/"))
+
+
+def test_the_page_in_english(ctx, client):
+    login(client, ctx["monitoring"])
+    html = html_of(client.get(f"/tablero?year={year()}", headers={"Accept-Language": "en"}))
+    assert "<h1>Ministry dashboard</h1>" in html and "People reached by sex" in html
+    assert "Women" in html and "18 to 29 years" in html and "Mujeres" not in html

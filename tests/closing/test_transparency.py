@@ -104,3 +104,10 @@ def test_the_verdict_and_the_assemblys_report_files_are_public_once_decided_and_
     assert ctx["agreement"].number in text and DUI_SHAPED.search(text) is None
     assert client.get(f"/transparencia/{year()}/informe-asamblea.pdf").data.startswith(b"%PDF")
     assert client.get(f"/transparencia/{year() - 1}/informe-asamblea.pdf").status_code == 404
+
+
+def test_the_portal_speaks_english_too(ctx, client):
+    html = html_of(client.get(f"/transparencia/{year()}", headers={"Accept-Language": "en"}))
+    assert "<h1>Transparency portal</h1>" in html
+    assert "Assigned and executed by NGO, fiscal year" in html and "Direct payments by supplier" in html
+    assert "Ejercicio fiscal" not in html and "Pagos directos" not in html
