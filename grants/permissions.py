@@ -60,6 +60,7 @@ class Permission(StrEnum):
     LIQUIDATION_SIGN_OFF = "liquidation:sign_off"  # approve or send it back: a reviewer, for their discipline
     LEGISLATURE_REPORTS = "legislature:reports"    # generate and send the yearly report
     MEETINGS_RECORD = "meetings:record"            # technical meetings on any case (administrators: their own)
+    DASHBOARD_READ = "dashboard:read"              # the ministry's dashboard (year figures; never NGOs)
 
 
 _STAFF_READ = {
@@ -71,7 +72,7 @@ _STAFF_READ = {
     Permission.SUPPLIERS_READ,
     Permission.MONEY_READ,
 }
-_REVIEW = _STAFF_READ | {Permission.PLANS_REVIEW, Permission.LIQUIDATION_SIGN_OFF}
+_REVIEW = _STAFF_READ | {Permission.PLANS_REVIEW, Permission.LIQUIDATION_SIGN_OFF, Permission.DASHBOARD_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # An NGO user reads only its own organization: scoping is applied on top (404 otherwise).
@@ -92,10 +93,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Refunds arrive in the ministry's account: treasury records them too.
     Role.TREASURY: frozenset(_STAFF_READ | {Permission.PAYMENTS_PREPARE, Permission.PAYMENTS_AUTHORIZE,
                                             Permission.PAYMENTS_EXECUTE, Permission.ADVANCES_DISBURSE,
-                                            Permission.REFUNDS_RECORD, Permission.DEPOSITS_CONFIRM}),
+                                            Permission.REFUNDS_RECORD, Permission.DEPOSITS_CONFIRM,
+                                            Permission.DASHBOARD_READ}),
     Role.AUDITOR: frozenset(_STAFF_READ | {Permission.AUDIT_READ, Permission.AUDIT_VERIFY,
                                            Permission.PERSONAL_DATA_UNMASK, Permission.CHECKS_RUN,
-                                           Permission.FINDINGS_DECIDE, Permission.LEGISLATURE_REPORTS}),
+                                           Permission.FINDINGS_DECIDE, Permission.LEGISLATURE_REPORTS,
+                                           Permission.DASHBOARD_READ}),
     Role.ADMIN: frozenset(
         _STAFF_READ
         | {
@@ -108,6 +111,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.DEBARMENT_MANAGE,
             Permission.LEGISLATURE_REPORTS,
             Permission.MEETINGS_RECORD,
+            Permission.DASHBOARD_READ,
         }
     ),
 }

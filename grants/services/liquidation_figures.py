@@ -41,6 +41,15 @@ VALIDATED_STATES = (EnrollmentState.VALIDATED, EnrollmentState.ACTIVE, Enrollmen
 
 # --- grouped figures (one agreement or a whole year) ------------------------------------------
 
+def reached_in_term():
+    """EXISTS: the enrollment (``Enrollment``, joined to its ``Agreement``) was active on at least one
+    day of the agreement's term — what "reached" means for the liquidation, the Assembly and the dashboard."""
+    p = EnrollmentPeriod
+    return select(p.id).where(
+        p.enrollment_id == Enrollment.id, p.status == EnrollmentState.ACTIVE, p.valid_from <= Agreement.end_date,
+        or_(p.valid_to.is_(None), (p.valid_to > Agreement.start_date) & (p.valid_to > p.valid_from))).exists()
+
+
 def beneficiary_counts(agreement_ids) -> dict[int, dict]:
     """{agreement id: {"validated", "reached"}}: enrollments ever validated, and enrollments that
     were active on at least one day of the agreement's term (periods are ``[valid_from, valid_to)``)."""
@@ -51,9 +60,7 @@ def beneficiary_counts(agreement_ids) -> dict[int, dict]:
     p, e, a = EnrollmentPeriod, Enrollment, Agreement
     # Semi-joins (EXISTS) rather than COUNT(DISTINCT): one pass over a year's enrollments.
     ever_validated = select(p.id).where(p.enrollment_id == e.id, p.status.in_(VALIDATED_STATES)).exists()
-    active_in_term = select(p.id).where(
-        p.enrollment_id == e.id, p.status == EnrollmentState.ACTIVE, p.valid_from <= a.end_date,
-        or_(p.valid_to.is_(None), (p.valid_to > a.start_date) & (p.valid_to > p.valid_from))).exists()
+    active_in_term = reached_in_term()
     validated = db.session.execute(select(e.agreement_id, func.count()).where(e.agreement_id.in_(ids), ever_validated)
                                    .group_by(e.agreement_id)).all()
     reached = db.session.execute(select(e.agreement_id, func.count()).join(a, a.id == e.agreement_id)

@@ -2,9 +2,12 @@
 Standard 1.1 vocabulary): one release per agreement (not drafts), with the ministry as buyer and
 payer, the NGO as supplier and payee, the tranches (``milestones`` of type ``payment``) and the
 follow-up reports (type ``reporting``), and ``contracts[].implementation.transactions``: advances
-disbursed (ministry → NGO), direct payments executed (ministry → supplier) and refunds (NGO →
-ministry) once treasury confirmed them against the bank (a declared deposit is not money back yet).
-Every URI starts with ``PUBLIC_BASE_URL``.
+disbursed (ministry → NGO, id ``advance-…``), direct payments executed (ministry → supplier,
+``payment-…``) and refunds (NGO → ministry, ``refund-…``) once treasury confirmed them against the
+bank (a declared deposit is not money back yet). Every URI starts with ``PUBLIC_BASE_URL``. The
+package validates against the official OCDS 1.1.5 release package schema (tests/data/ocds-1.1.5):
+days are RFC 3339 date-times in El Salvador's time. A supplier identified by a personal DUI (a
+natural person) is published by name only, without the document.
 
 No personal data of beneficiaries ever enters it: no identity documents, names or birth dates;
 no enrollment is read at all. Amounts are exact JSON numbers written from Decimals
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import date, datetime, time
 from decimal import Decimal
 
 from flask import current_app
@@ -97,7 +101,7 @@ def ocds_package(fiscal_year: int) -> dict:
                         .where(Advance.agreement_id.in_(ids), Advance.status.in_(TRANSFERRED_STATES))
                         .order_by(Advance.transfer_date, Advance.id), "agreement_id") if ids else {}
     payments = _grouped(select(Payment.agreement_id, Payment.id, Payment.amount, Payment.transfer_date,
-                               Supplier.tax_id, Supplier.legal_name)
+                               Payment.supplier_id, Supplier.tax_id, Supplier.tax_id_type, Supplier.legal_name)
                         .join(Supplier, Supplier.id == Payment.supplier_id)
                         .where(Payment.agreement_id.in_(ids), Payment.status == PaymentState.EXECUTED)
                         .order_by(Payment.transfer_date, Payment.id), "agreement_id") if ids else {}
@@ -123,6 +127,14 @@ def ocds_package(fiscal_year: int) -> dict:
     }
 
 
+def _supplier(p) -> dict:
+    """A supplier paid directly; a natural person identified by a DUI is published by name only."""
+    if p.tax_id_type != "nit":
+        return {"id": f"SV-MJSP-PROV-{p.supplier_id}", "name": p.legal_name, "roles": ["payee"]}
+    return {"id": _party_id(p.tax_id), "name": p.legal_name, "roles": ["payee"],
+            "identifier": {"scheme": "SV-NIT", "id": p.tax_id, "legalName": p.legal_name}}
+
+
 def _release(a, tranches, advances, payments, refunds, reports) -> dict:
     ocid = f"{OCID_PREFIX}{a.number}"
     ministry = _ministry()
@@ -130,34 +142,33 @@ def _release(a, tranches, advances, payments, refunds, reports) -> dict:
            "identifier": {"scheme": "SV-NIT", "id": a.nit, "legalName": a.legal_name}}
     suppliers: dict[str, dict] = {}
     for p in payments:
-        suppliers.setdefault(p.tax_id, {"id": _party_id(p.tax_id), "name": p.legal_name, "roles": ["payee"],
-                                        "identifier": {"scheme": "SV-NIT", "id": p.tax_id, "legalName": p.legal_name}})
+        suppliers.setdefault(p.tax_id, _supplier(p))
     transferred = {adv.tranche_number: adv for adv in advances}
     milestones = [{"id": f"tranche-{t.number}", "title": f"Desembolso {t.number}", "type": "payment",
-                   "dueDate": t.planned_date.isoformat(), "value": _value(t.amount),
+                   "dueDate": _moment(t.planned_date), "value": _value(t.amount),
                    "status": "met" if t.number in transferred else "scheduled",
-                   **({"dateMet": transferred[t.number].transfer_date.isoformat()} if t.number in transferred else {})}
+                   **({"dateMet": _moment(transferred[t.number].transfer_date)} if t.number in transferred else {})}
                   for t in tranches]
     milestones += [{"id": f"follow-up-{r.id}", "title": "Informe de seguimiento", "type": "reporting",
                     "description": f"Período {r.period_start.isoformat()} a {r.period_end.isoformat()}",
-                    "dueDate": r.period_end.isoformat(), "status": "met",
-                    "dateMet": clock_date(r.created_at)} for r in reports]
+                    "dueDate": _moment(r.period_end), "status": "met",
+                    "dateMet": _moment(clock_date(r.created_at))} for r in reports]
     transactions = (
-        [{"id": f"advance-{adv.id}", "source": "advance", "date": adv.transfer_date.isoformat(),
+        [{"id": f"advance-{adv.id}", "date": _moment(adv.transfer_date),
           "value": _value(adv.amount), "payer": _ref(ministry), "payee": _ref(ngo)} for adv in advances]
-        + [{"id": f"payment-{p.id}", "source": "direct-payment", "date": p.transfer_date.isoformat(),
+        + [{"id": f"payment-{p.id}", "date": _moment(p.transfer_date),
             "value": _value(p.amount), "payer": _ref(ministry), "payee": _ref(suppliers[p.tax_id])} for p in payments]
-        + [{"id": f"refund-{r.id}", "source": "refund", "date": r.refunded_on.isoformat(),
+        + [{"id": f"refund-{r.id}", "date": _moment(r.refunded_on),
             "value": _value(r.amount), "payer": _ref(ngo), "payee": _ref(ministry)} for r in refunds])
     transactions.sort(key=lambda t: (t["date"], t["id"]))
     tag = ["contract", "implementation"] if a.status not in (AgreementState.LIQUIDATED, AgreementState.REPORTED, AgreementState.TERMINATED) else \
         ["contractTermination"]
     contract = {"id": a.number, "awardID": f"{a.number}-award", "title": a.title, "description": a.object,
                 "status": CONTRACT_STATUS.get(a.status, "pending"), "value": _value(a.amount),
-                "period": {"startDate": a.start_date.isoformat(), "endDate": a.end_date.isoformat()},
+                "period": {"startDate": _moment(a.start_date), "endDate": _moment(a.end_date, end=True)},
                 "milestones": milestones, "implementation": {"transactions": transactions}}
     if a.signed_on:
-        contract["dateSigned"] = a.signed_on.isoformat()
+        contract["dateSigned"] = _moment(a.signed_on)
     return {
         "ocid": ocid, "id": f"{ocid}-{a.status}", "date": a.updated_at.isoformat(timespec="seconds"),
         "tag": tag, "initiationType": "tender", "language": "es",
@@ -169,14 +180,20 @@ def _release(a, tranches, advances, payments, refunds, reports) -> dict:
                    "procurementMethod": "direct", "procurementMethodDetails": "Asignación por decreto legislativo",
                    "value": _value(a.allocation_amount)},
         "awards": [{"id": f"{a.number}-award", "status": "active", "value": _value(a.amount),
-                    "suppliers": [_ref(ngo)], **({"date": a.signed_on.isoformat()} if a.signed_on else {})}],
+                    "suppliers": [_ref(ngo)], **({"date": _moment(a.signed_on)} if a.signed_on else {})}],
         "contracts": [contract],
     }
 
 
-def clock_date(moment) -> str:
+def clock_date(moment) -> date:
     """A UTC timestamp as El Salvador's calendar date."""
-    return moment.astimezone(clock.EL_SALVADOR).date().isoformat()
+    return moment.astimezone(clock.EL_SALVADOR).date()
+
+
+def _moment(day: date, end: bool = False) -> str:
+    """A calendar day as OCDS writes dates (RFC 3339 date-time): its first second in El Salvador
+    (``2026-02-01T00:00:00-06:00``), or its last with ``end`` (a period's end day is included)."""
+    return datetime.combine(day, time(23, 59, 59) if end else time(0), tzinfo=clock.EL_SALVADOR).isoformat()
 
 
 def dumps(value) -> str:

@@ -22,6 +22,10 @@ def register_web(app: Flask) -> None:
     from grants.web import attachments as attachment_pages
     from grants.web import meetings as meeting_pages
     from grants.web import generated_files as file_pages
+    from grants.web import dashboard as dashboard_pages
+    from grants.web import transparency as transparency_pages
+    from grants.reports import svg_charts
+    from markupsafe import Markup
     from grants.services import meetings as meeting_service
     from grants.services.attachments import kind_label as attachment_kind_label
     from grants.web.forms import ROLE_LABELS
@@ -56,6 +60,15 @@ def register_web(app: Flask) -> None:
     # Templates compare states with the lifecycles' Enums ({% if plan.status == PlanState.DRAFT %}), never
     # with bare strings (tests/test_typed_states.py reads them); a misspelt member fails to render.
     app.jinja_env.globals.update({enum.__name__: enum for enum in STATE_ENUMS})
+    # Server-side SVG charts (grants.reports.svg_charts): the words come translated from the template.
+    def chart_pairs(title, items, first, second, label="name", keys=("assigned", "executed")):
+        return Markup(svg_charts.paired_bars(title, [(str(i[label]), i[keys[0]], i[keys[1]]) for i in items],
+                                             first, second))
+
+    def chart_bars(title, items, label="label", key="count", money=False):
+        return Markup(svg_charts.bars(title, [(str(i[label]), i[key]) for i in items], money=money))
+
+    app.jinja_env.globals.update(chart_pairs=chart_pairs, chart_bars=chart_bars)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(admin.bp)
@@ -74,3 +87,5 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(attachment_pages.bp)
     app.register_blueprint(meeting_pages.bp)
     app.register_blueprint(file_pages.bp)
+    app.register_blueprint(dashboard_pages.bp)
+    app.register_blueprint(transparency_pages.bp)

@@ -177,7 +177,7 @@ def test_schema_and_open_data_are_public(client, ctx):
     assert response.status_code == 200 and response.mimetype == "application/json"
     package = json.loads(response.data, parse_float=Decimal)
     transactions = package["releases"][0]["contracts"][0]["implementation"]["transactions"]
-    assert [(t["source"], t["value"]["amount"]) for t in transactions] == [("direct-payment", Decimal("250.75"))]
+    assert [(t["id"].split("-")[0], t["value"]["amount"]) for t in transactions] == [("payment", Decimal("250.75"))]
 
 
 def test_openapi_documents_the_closing_endpoints(client):

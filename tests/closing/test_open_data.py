@@ -28,6 +28,11 @@ def ctx(app):
     return ctx
 
 
+def kind(transaction: dict) -> str:
+    """advance, payment (direct) or refund: the id's prefix."""
+    return transaction["id"].rsplit("-", 1)[0]
+
+
 def package_text() -> tuple[dict, str]:
     text = open_data.dumps(open_data.ocds_package(year()))
     return json.loads(text, parse_float=D), text
@@ -48,12 +53,14 @@ def test_one_release_per_agreement_with_parties_milestones_and_transactions(ctx)
     assert parties[supplier_id]["roles"] == ["payee"]
     contract = release["contracts"][0]
     assert contract["value"] == {"amount": D("100000.00"), "currency": "USD"}
-    assert contract["period"] == {"startDate": iso("2026-02-01"), "endDate": iso("2026-11-30")}
+    assert contract["period"] == {"startDate": iso("2026-02-01") + "T00:00:00-06:00",
+                                  "endDate": iso("2026-11-30") + "T23:59:59-06:00"}
     milestones = contract["milestones"]
     assert [(m["type"], m["status"]) for m in milestones] == [
         ("payment", "met"), ("payment", "scheduled"), ("payment", "scheduled"), ("reporting", "met")]
-    assert milestones[0]["dateMet"] == iso("2026-02-16") and milestones[0]["value"]["amount"] == D("40000.00")
-    assert milestones[3]["dueDate"] == iso("2026-04-30")
+    assert milestones[0]["dateMet"] == iso("2026-02-16") + "T00:00:00-06:00"
+    assert milestones[0]["value"]["amount"] == D("40000.00")
+    assert milestones[3]["dueDate"] == iso("2026-04-30") + "T00:00:00-06:00"
     transactions = {t["id"]: t for t in contract["implementation"]["transactions"]}
     advance = transactions[f"advance-{ctx['advance'].id}"]
     assert (advance["payer"]["id"], advance["payee"]["id"], advance["value"]) == (
@@ -61,14 +68,14 @@ def test_one_release_per_agreement_with_parties_milestones_and_transactions(ctx)
     payment = transactions[f"payment-{ctx['payment'].id}"]
     assert (payment["payer"]["id"], payment["payee"]["id"], payment["value"]["amount"]) == (
         "SV-MJSP", supplier_id, D("1234.56"))
-    refund = next(t for t in transactions.values() if t["source"] == "refund")
+    refund = next(t for t in transactions.values() if kind(t) == "refund")
     assert (refund["payer"]["id"], refund["payee"]["id"], refund["value"]["amount"], refund["date"]) == (
-        ngo_id, "SV-MJSP", D("10000.00"), iso("2026-06-20"))
+        ngo_id, "SV-MJSP", D("10000.00"), iso("2026-06-20") + "T00:00:00-06:00")
     # The transactions add up to the ledger.
     bal = ledger.balances(agreement)
-    by_source = {s: sum((t["value"]["amount"] for t in transactions.values() if t["source"] == s), D(0))
-                 for s in ("advance", "direct-payment", "refund")}
-    assert by_source == {"advance": bal.advanced, "direct-payment": bal.paid_directly, "refund": bal.refunded}
+    by_kind = {s: sum((t["value"]["amount"] for t in transactions.values() if kind(t) == s), D(0))
+               for s in ("advance", "payment", "refund")}
+    assert by_kind == {"advance": bal.advanced, "payment": bal.paid_directly, "refund": bal.refunded}
 
 
 def test_amounts_are_exact_json_numbers(ctx):
@@ -109,9 +116,9 @@ def test_only_refunds_treasury_confirmed_are_published(ctx):
     db.session.commit()
     package, _ = package_text()
     transactions = package["releases"][0]["contracts"][0]["implementation"]["transactions"]
-    published = {t["id"] for t in transactions if t["source"] == "refund"}
+    published = {t["id"] for t in transactions if kind(t) == "refund"}
     assert f"refund-{pending.id}" not in published and f"refund-{refused.id}" not in published
-    assert sum(t["value"]["amount"] for t in transactions if t["source"] == "refund") == \
+    assert sum(t["value"]["amount"] for t in transactions if kind(t) == "refund") == \
         ledger.balances(ctx["agreement"]).refunded == D("10000.00")
 
 
