@@ -22,6 +22,7 @@ def register_web(app: Flask) -> None:
     from grants.web import attachments as attachment_pages
     from grants.web import meetings as meeting_pages
     from grants.web import generated_files as file_pages
+    from grants.web import search as search_pages
     from grants.services import meetings as meeting_service
     from grants.services.attachments import kind_label as attachment_kind_label
     from grants.web.forms import ROLE_LABELS
@@ -74,3 +75,4 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(attachment_pages.bp)
     app.register_blueprint(meeting_pages.bp)
     app.register_blueprint(file_pages.bp)
+    app.register_blueprint(search_pages.bp)
