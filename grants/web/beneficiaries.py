@@ -119,6 +119,7 @@ def render_beneficiaries(agreement: Agreement, status: int = 200, upload_form: U
                                    .order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc()),
                                    BATCH_PAGE, "batches_page")
 
+    since = search.current_since([e.id for e in people])
     revealed = set(session.pop(REVEALED, []) or [])  # shown in full on this render only
     sees_all = enrollment_service.sees_personal_data(current_user, agreement.organization_id)
     rows = []
@@ -130,7 +131,7 @@ def render_beneficiaries(agreement: Agreement, status: int = 200, upload_form: U
             "document": person.document_number if full else enrollment_service.mask_document(person.document_number),
             "birth": formats.day(person.birth_date) if full
             else enrollment_service.mask_birth_date(person.birth_date),
-            "since": enrollment.periods[-1].valid_from if enrollment.periods else enrollment.enrolled_on,
+            "since": since.get(enrollment.id, enrollment.enrolled_on),
             "targets": _status_targets(enrollment),
         })
     may_upload = is_owner_ngo(agreement.organization_id) and current_user.can(Permission.BENEFICIARIES_IMPORT)
