@@ -87,6 +87,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.scale = min(args.scale, 0.05)
+    generated = not args.database
     if args.database:
         url = args.database
     else:
@@ -106,12 +107,12 @@ def main() -> int:
         pages = [
             ("people, no filter (reference)", lambda: client.get(people)),
             (f"people by name prefix '{s['prefix']}'", lambda: client.get(f"{people}?q={s['prefix']}")),
-            (f"people by name prefix, page 3", lambda: client.get(f"{people}?q={s['prefix'][:1]}&page=3")),
+            ("people by name prefix, page 3", lambda: client.get(f"{people}?q={s['prefix'][:1]}&page=3")),
             ("people by exact DUI (POST, audited)",
              lambda: client.post(f"{people}/dui", data={"dui": s["dui"], "csrf_token": token})),
             ("people by state 'active'", lambda: client.get(f"{people}?status=active")),
             ("people, last page", lambda: client.get(f"{people}?page=100000")),
-            (f"agreements by NGO text", lambda: client.get("/agreements?q=asoc&year=")),
+            ("agreements by NGO text", lambda: client.get("/agreements?q=asoc&year=")),
             (f"payments by supplier '{s['supplier']}'", lambda: client.get(f"/payments?q={s['supplier']}&state=executed")),
         ]
         failures, reference = 0, None
@@ -124,6 +125,10 @@ def main() -> int:
                   f"target ≤ {TARGET_MS:.0f} ms  {verdict(ok)}")
     finally:
         dispose(app)
+        if generated and not args.keep:
+            from liquidation_checks import _drop
+
+            _drop(url)
     print(f"\n{'PASS' if not failures else 'FAIL'}: {len(pages) - failures} of {len(pages)} pages within {TARGET_MS:.0f} ms")
     return 1 if failures else 0
 

@@ -232,3 +232,21 @@ def test_suppliers_organizations_and_plans_by_name(app, two):
     assert [r[1] for r in rows_of(html_of(admin.get(f"/admin/organizations?q={nit}")), "organizations")] == [nit]
     plans = rows_of(html_of(client.get("/plans?q=segunda")), "plans")
     assert len(plans) == 1 and "Segunda" in plans[0][1]
+
+
+def test_the_money_and_follow_up_pages_link_their_exports_which_open(app, two):
+    first, second = two
+    ph.prepared(first, number="F-LINK-1")
+    agreement_id = first["agreement"].id
+    client = signed_in(app, first["ngo"])
+    money = html_of(client.get(f"/agreements/{agreement_id}/money"))
+    follow = html_of(client.get(f"/agreements/{agreement_id}/follow-up"))
+    for name, html in (("payments", money), ("advances", money), ("followup", follow)):
+        link = f"/exports/{name}.xlsx?agreement_id={agreement_id}"
+        assert link in html, name
+        sheet = load_workbook(io.BytesIO(client.get(link).get_data())).active
+        assert sheet.max_column > 3, name
+    rows = csv_rows(client.get(f"/exports/payments.csv?agreement_id={agreement_id}"))
+    assert [r[4] for r in rows[1:]] == ["F-LINK-1"]
+    other = signed_in(app, second["ngo"])
+    assert csv_rows(other.get(f"/exports/payments.csv?agreement_id={agreement_id}"))[1:] == []
