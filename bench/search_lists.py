@@ -13,7 +13,6 @@ what the search adds to a page that has no search). Verdict: every page ≤ 200 
 """
 from __future__ import annotations
 
-import argparse
 import re
 import statistics
 import sys
@@ -21,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import app_for_url, dispose, verdict  # noqa: E402
+from _common import app_for_url, dispose, parse_year_arguments, verdict, year_arguments  # noqa: E402
 
 TARGET_MS = 200.0
 PASSWORD = "bench-2026"   # bench/year/generate.py
@@ -77,16 +76,7 @@ def _subjects(app) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", help="a schema with a generated year (generate_year.py --keep)")
-    parser.add_argument("--scale", type=float, default=1.0, help="when generating: share of the full year")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: generate 5 %% of a year")
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--keep", action="store_true", help="keep the generated schema")
-    args = parser.parse_args()
-    if args.quick:
-        args.scale = min(args.scale, 0.05)
+    args = parse_year_arguments(year_arguments(__doc__.split("\n\n")[0], 5, "timed asks of each page"))
     generated = not args.database
     if args.database:
         url = args.database

@@ -21,16 +21,17 @@ log_in = support.log_in
 pytestmark = pytest.mark.browser
 
 
+def _people() -> dict:
+    ctx = ph.payments_setup(beneficiaries=False)
+    people = ph.enroll(ctx, ["berta", "carla", "dora"])
+    return {"monitoring": ctx["monitoring"].email, "agreement_id": ctx["agreement"].id,
+            "dui": people["carla"].beneficiary.document_number}
+
+
 @pytest.fixture
 def search_server(live_app):
-    with live_app.app_context():
-        ctx = ph.payments_setup(beneficiaries=False)
-        people = ph.enroll(ctx, ["berta", "carla", "dora"])
-        data = {"monitoring": ctx["monitoring"].email, "agreement_id": ctx["agreement"].id,
-                "dui": people["carla"].beneficiary.document_number}
-        db.session.remove()
-    with support.serve(live_app, "search-server") as base_url:
-        yield base_url, data
+    with support.serve_prepared(live_app, "search-server", _people) as served:
+        yield served
 
 
 def test_monitoring_searches_by_dui_sees_it_masked_and_downloads_the_registry(search_server, new_page, live_app):

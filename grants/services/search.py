@@ -115,30 +115,28 @@ def suppliers(user, f: dict) -> Select:
     return query.order_by(Supplier.legal_name, Supplier.version, Supplier.id)
 
 
-def advances(user, f: dict) -> Select:
-    """Advances by agreement number or NGO (``q``) and state; newest first."""
-    query = scope_to_user(user, select(Advance), Advance.organization_id)
+def _of_agreements(user, model, f: dict) -> Select:
+    """Rows of agreements (advances, follow-up reports) by agreement number or NGO (``q``), state,
+    agreement; newest first."""
+    query = scope_to_user(user, select(model), model.organization_id)
     if f.get("q"):
-        query = (query.join(Agreement, Agreement.id == Advance.agreement_id)
-                 .join(Organization, Organization.id == Advance.organization_id)
+        query = (query.join(Agreement, Agreement.id == model.agreement_id)
+                 .join(Organization, Organization.id == model.organization_id)
                  .where(matches(f["q"], Agreement.number, Organization.legal_name)))
     if f.get("state") is not None:
-        query = query.where(Advance.status == f["state"])
+        query = query.where(model.status == f["state"])
     if f.get("agreement_id"):
-        query = query.where(Advance.agreement_id == f["agreement_id"])
-    return query.order_by(Advance.id.desc())
+        query = query.where(model.agreement_id == f["agreement_id"])
+    return query.order_by(model.id.desc())
+
+
+def advances(user, f: dict) -> Select:
+    return _of_agreements(user, Advance, f)
 
 
 def followup_reports(user, f: dict) -> Select:
-    """Follow-up reports by agreement number or NGO (``q``), agreement; newest first."""
-    query = scope_to_user(user, select(FollowUpReport), FollowUpReport.organization_id)
-    if f.get("q"):
-        query = (query.join(Agreement, Agreement.id == FollowUpReport.agreement_id)
-                 .join(Organization, Organization.id == FollowUpReport.organization_id)
-                 .where(matches(f["q"], Agreement.number, Organization.legal_name)))
-    if f.get("agreement_id"):
-        query = query.where(FollowUpReport.agreement_id == f["agreement_id"])
-    return query.order_by(FollowUpReport.id.desc())
+    """(A report has no state: its export reads none.)"""
+    return _of_agreements(user, FollowUpReport, f)
 
 
 def enrollments(agreement_id: int, f: dict) -> Select:
