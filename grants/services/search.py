@@ -152,6 +152,8 @@ def enrollments(agreement_id: int, f: dict) -> Select:
         # The agreement's people as an array first: the planner then reads them by key (a few
         # thousand lookups) instead of hashing the whole registry (1 M people) to sort one page.
         people = select(Enrollment.beneficiary_id).where(Enrollment.agreement_id == agreement_id)
+        if f.get("state") is not None:
+            people = people.where(Enrollment.status == f["state"])
         query = query.where(Beneficiary.id == any_(func.array(people.scalar_subquery())))
     if f.get("q"):
         query = query.where(matches(f["q"], Beneficiary.last_names, Beneficiary.first_names, prefix=True))
