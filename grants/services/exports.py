@@ -25,6 +25,7 @@ from grants.labels import (
     AGREEMENT_STATE_LABELS,
     ENROLLMENT_STATE_LABELS,
     PAYMENT_STATE_LABELS,
+    PLAN_STATE_LABELS,
     SUPPLIER_STATE_LABELS,
 )
 from grants.models import Agreement, User
@@ -38,6 +39,7 @@ from grants.workflows.advance import AdvanceState
 from grants.workflows.agreement import AgreementState
 from grants.workflows.enrollment import EnrollmentState
 from grants.workflows.payment import PaymentState
+from grants.workflows.plan import PlanState
 from grants.workflows.supplier import SupplierState
 
 INLINE_MAX = 5000    # more rows than this: a file built by the job queue
@@ -72,6 +74,12 @@ _register(ExportList(
     lambda: [_l("Número"), _l("Organización"), _l("Año"), _l("Monto"), _l("Inicio"), _l("Fin"), _l("Estado")],
     lambda a: [a.number, a.organization.legal_name, a.year, a.amount, a.start_date, a.end_date,
                _label(AGREEMENT_STATE_LABELS, a.status)]))
+
+_register(ExportList(
+    "plans", _l("Planes"), Permission.PLANS_READ, PlanState, search.plans,
+    lambda: [_l("Plan"), _l("Organización"), _l("Año"), _l("Asignación"), _l("Estado")],
+    lambda p: [p.title, p.organization.legal_name, p.allocation.fiscal_year, p.allocation.amount,
+               _label(PLAN_STATE_LABELS, p.status)]))
 
 _register(ExportList(
     "payments", _l("Pagos"), Permission.MONEY_READ, PaymentState, search.payments,

@@ -56,7 +56,8 @@ def agreements(user, f: dict) -> Select:
     if f.get("q"):
         query = query.join(Organization, Organization.id == Agreement.organization_id).where(
             matches(f["q"], Agreement.number, Organization.legal_name))
-    return _state_year(query, Agreement, f).order_by(Agreement.year.desc(), Agreement.sequence.desc())
+    return (_state_year(query, Agreement, f).options(selectinload(Agreement.organization), selectinload(Agreement.plan))
+            .order_by(Agreement.year.desc(), Agreement.sequence.desc()))
 
 
 def plans(user, f: dict) -> Select:
@@ -71,7 +72,8 @@ def plans(user, f: dict) -> Select:
         query = query.join(Allocation, Allocation.id == Plan.allocation_id).where(Allocation.fiscal_year == f["year"])
     if f.get("state") is not None:
         query = query.where(Plan.status == f["state"])
-    return query.order_by(Plan.updated_at.desc(), Plan.id.desc())
+    return (query.options(selectinload(Plan.organization), selectinload(Plan.allocation))
+            .order_by(Plan.updated_at.desc(), Plan.id.desc()))
 
 
 def organizations(user, f: dict) -> Select:

@@ -77,7 +77,7 @@ def search_args(states: type[Enum] | None = None, *, default_state: Enum | None 
 # --- exports -------------------------------------------------------------------------------------
 
 # the filters each export reads, as its page does
-EXPORT_ARGS = {"agreements": {"year": True}}
+EXPORT_ARGS = {"agreements": {"year": True}, "plans": {"year": True}}
 
 
 def _day_arg(name: str):

@@ -250,3 +250,16 @@ def test_the_money_and_follow_up_pages_link_their_exports_which_open(app, two):
     assert [r[4] for r in rows[1:]] == ["F-LINK-1"]
     other = signed_in(app, second["ngo"])
     assert csv_rows(other.get(f"/exports/payments.csv?agreement_id={agreement_id}"))[1:] == []
+
+
+def test_the_plans_export_holds_the_page_rows(app, two):
+    first, second = two
+    client = signed_in(app, first["legal"])
+    year = first["agreement"].year
+    html = html_of(client.get(f"/plans?q=segunda&year={year}"))
+    page = rows_of(html, "plans")
+    assert len(page) == 1 and f"/exports/plans.csv?q=segunda&amp;year={year}" in html
+    rows = csv_rows(client.get(f"/exports/plans.csv?q=segunda&year={year}"))
+    assert [r[1] for r in rows[1:]] == [p[1] for p in page] == ["Fundación Segunda de Prueba"]
+    assert csv_rows(client.get(f"/exports/plans.csv?q=segunda&year={year + 1}"))[1:] == []
+    assert csv_rows(signed_in(app, first["ngo"]).get("/exports/plans.csv?q=segunda"))[1:] == []
