@@ -82,6 +82,28 @@ def mb(kib: int) -> float:
     return kib / 1024
 
 
+def year_arguments(description: str, repeat: int, repeat_help: str):
+    """The arguments of a benchmark on a generated year: --database (a kept year) or --scale /
+    --quick (generate one), --seed, --repeat, --keep. ``parse_year_arguments`` reads them."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--database", help="a schema with a generated year (generate_year.py --keep)")
+    parser.add_argument("--scale", type=float, default=1.0, help="when generating: share of the full year")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: generate 5 %% of a year (--scale 0.05)")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--repeat", type=int, default=repeat, help=repeat_help)
+    parser.add_argument("--keep", action="store_true", help="keep the generated schema")
+    return parser
+
+
+def parse_year_arguments(parser):
+    args = parser.parse_args()
+    if args.quick:
+        args.scale = min(args.scale, 0.05)
+    return args
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 

@@ -22,7 +22,6 @@ Exit status 1 when a target is missed or a planted anomaly is not found. See ben
 """
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import subprocess
@@ -32,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, app_for_url, dispose, mb, status_kib, verdict  # noqa: E402
+from _common import ROOT, app_for_url, dispose, mb, parse_year_arguments, status_kib, verdict, year_arguments  # noqa: E402,E501
 
 TARGET_RATIO = 5.0
 TARGET_REPORT_SECONDS = 5.0
@@ -196,19 +195,11 @@ def explain(app, statements: Statements, rules: list[str]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", help="a schema with a generated year (generate_year.py --keep)")
-    parser.add_argument("--scale", type=float, default=1.0, help="when generating: share of the full year")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: generate 5 %% of a year (--scale 0.05)")
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs of the checks and of the reference")
+    parser = year_arguments(__doc__.split("\n\n")[0], 3, "timed runs of the checks and of the reference")
     parser.add_argument("--explain", type=int, default=0, metavar="N", help="EXPLAIN ANALYZE the N slowest rules")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="AUDIT_CHECK_WORKERS for the run (default: the app's setting, 2)")
-    parser.add_argument("--keep", action="store_true", help="keep the generated schema")
-    args = parser.parse_args()
-    if args.quick:
-        args.scale = min(args.scale, 0.05)
+    args = parse_year_arguments(parser)
 
     from generate_year import PLANTED
 

@@ -52,6 +52,19 @@ def serve(app, name: str = "live-server") -> Iterator[str]:
         thread.join(timeout=10)
 
 
+@contextmanager
+def serve_prepared(app, name: str, prepare) -> Iterator[tuple[str, dict]]:
+    """``prepare()`` run (and committed by it) in ``app``'s context, then ``app`` served: yields
+    (base URL, what ``prepare`` returned: plain values, no database objects)."""
+    from grants.extensions import db
+
+    with app.app_context():
+        data = prepare()
+        db.session.remove()
+    with serve(app, name) as base_url:
+        yield base_url, data
+
+
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -60,6 +61,13 @@ class Beneficiary(TimestampMixin, Base):
     @property
     def full_name(self) -> str:
         return f"{self.first_names} {self.last_names}"
+
+
+# Searching people by the beginning of a name, any case (grants.services.search.matches, prefix):
+# lower(...) LIKE 'text%' walks these; text_pattern_ops makes LIKE use them whatever the collation.
+for _column in ("last_names", "first_names"):
+    _lowered = func.lower(getattr(Beneficiary, _column)).label(f"{_column}_lower")
+    Index(f"ix_beneficiaries_{_column}_lower", _lowered, postgresql_ops={f"{_column}_lower": "text_pattern_ops"})
 
 
 class ImportBatch(TimestampMixin, Base):

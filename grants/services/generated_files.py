@@ -220,3 +220,29 @@ def _legislature_kind(suffix: str, mimetype: str) -> FileKind:
 
 KINDS["legislature_pdf"] = _legislature_kind("pdf", "application/pdf")
 KINDS["legislature_xlsx"] = _legislature_kind("xlsx", XLSX)
+
+
+def _list_export_kind(fmt: str, mimetype: str) -> FileKind:
+    """A list's export with the page's filters (``services.exports``), for who asked; a new one
+    once any audited change moved the data (the audit chain's head)."""
+    def check(user, params: dict) -> None:
+        from grants.services import exports
+
+        exports.check_file(user, params)
+
+    def build(params: dict) -> Path:
+        from grants.services import exports
+
+        return exports.build_file(params)
+
+    def filename(params: dict) -> str:
+        from grants.services import exports
+
+        return exports.file_name(params)
+
+    return FileKind(f"list_export_{fmt}", f".{fmt}", mimetype, check=check, version=_audit_head,
+                    filename=filename, build=build)
+
+
+KINDS["list_export_csv"] = _list_export_kind("csv", "text/csv")
+KINDS["list_export_xlsx"] = _list_export_kind("xlsx", XLSX)

@@ -26,6 +26,7 @@ def register_web(app: Flask) -> None:
     from grants.web import transparency as transparency_pages
     from grants.reports import svg_charts
     from markupsafe import Markup
+    from grants.web import search as search_pages
     from grants.services import meetings as meeting_service
     from grants.services.attachments import kind_label as attachment_kind_label
     from grants.web.forms import ROLE_LABELS
@@ -89,3 +90,4 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(file_pages.bp)
     app.register_blueprint(dashboard_pages.bp)
     app.register_blueprint(transparency_pages.bp)
+    app.register_blueprint(search_pages.bp)

@@ -14,9 +14,11 @@ from grants.permissions import Permission
 from grants.security import require, scope_to_user, visible
 from grants.services import allocations as allocation_service
 from grants.services import organizations as organization_service
+from grants.services import search
 from grants.services import users as user_service
 from grants.validation.territory import municipalities
 from grants.web.actions import submit
+from grants.web.search import search_args
 from grants.web.paging import int_arg, page_of
 from grants.web.forms import AllocationForm, OrganizationForm, UserForm
 
@@ -63,9 +65,9 @@ def _organization_form_data(org: Organization) -> dict:
 @login_required
 def organizations():
     require(current_user, Permission.ORGANIZATIONS_READ)
-    query = scope_to_user(current_user, select(Organization).order_by(Organization.legal_name), Organization.id)
-    items, pager = page_of(query)
-    return render_template("admin/organizations.html", organizations=items, paging=pager)
+    found = search_args()
+    items, pager = page_of(search.organizations(current_user, found.filters))
+    return render_template("admin/organizations.html", organizations=items, paging=pager, search=found)
 
 
 @bp.get("/organizations/<int:org_id>")

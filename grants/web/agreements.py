@@ -20,15 +20,17 @@ from grants.extensions import db
 from grants.labels import AGREEMENT_STATE_LABELS
 from grants.models import Agreement, Plan, User, UserRole
 from grants.permissions import Permission, Role
-from grants.security import require, scope_to_user, visible
+from grants.security import require, visible
 from grants.services import agreement_document
 from grants.services import agreements as agreement_service
 from grants.services import files
+from grants.services import search
 from grants.domain_errors import Conflict
 from grants.web import meetings as meeting_pages
 from grants.web.actions import submit
 from grants.web.forms import date_field, person_name
 from grants.web.paging import db_id, page_of
+from grants.web.search import search_args
 from grants.workflows.agreement import AgreementState
 from grants.workflows.plan import PlanState
 
@@ -148,14 +150,9 @@ def _render_page(agreement: Agreement, status: int = 200, **forms):
 @login_required
 def agreement_list():
     require(current_user, Permission.AGREEMENTS_READ)
-    state = request.args.get("state") or ""
-    query = select(Agreement).order_by(Agreement.year.desc(), Agreement.sequence.desc())
-    if state in AGREEMENT_STATE_LABELS:
-        query = query.where(Agreement.status == state)
-    else:
-        state = ""
-    items, pager = page_of(scope_to_user(current_user, query, Agreement.organization_id))
-    return render_template("agreements/list.html", agreements=items, paging=pager, state=state)
+    found = search_args(AgreementState, year=True)
+    items, pager = page_of(search.agreements(current_user, found.filters))
+    return render_template("agreements/list.html", agreements=items, paging=pager, search=found)
 
 
 @bp.get("/agreements/<int:agreement_id>")

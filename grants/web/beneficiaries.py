@@ -22,14 +22,17 @@ from grants import formats
 from grants.context import current_actor
 from grants.extensions import db
 from grants.labels import BATCH_STATE_LABELS, ENROLLMENT_STATE_LABELS
-from grants.models import Agreement, Beneficiary, Enrollment, EnrollmentPeriod, ImportBatch
+from grants.models import Agreement, Enrollment, EnrollmentPeriod, ImportBatch
 from grants.permissions import Permission
 from grants.security import require, visible
 from grants.services import beneficiary_imports as imports
 from grants.services import enrollments as enrollment_service
+from grants.services import search
 from grants.domain_errors import ValidationFailed
 from grants.web.actions import submit
+from grants.validation.identity import IdentityError, normalize_dui
 from grants.web.paging import page_of
+from grants.web.search import search_args
 from grants.workflows.enrollment import NGO_REPORTABLE, EnrollmentState, allowed
 
 bp = Blueprint("beneficiary_pages", __name__)
@@ -92,29 +95,31 @@ def _status_targets(enrollment: Enrollment) -> list[str]:
 
 
 def render_beneficiaries(agreement: Agreement, status: int = 200, upload_form: UploadForm | None = None,
-                         row_errors: dict | None = None, activation_errors: list | None = None):
-    args = request.args
-    state = args.get("status") or ""
-    if state not in ENROLLMENT_STATE_LABELS:
-        state = ""
-    day_text = (args.get("active_on") or "").strip()
+                         row_errors: dict | None = None, activation_errors: list | None = None,
+                         dui: str | None = None, dui_error: str | None = None):
+    """The agreement's people with the query string's filters (name ``q``, ``status``,
+    ``active_on``), or the one person of a DUI searched for (``dui``: the search was logged)."""
+    found = search_args(EnrollmentState, state_arg="status")
+    state = found.state
+    day_text = (request.args.get("active_on") or "").strip()
     day = _parse_day(day_text) if day_text else None
     filter_errors = {"active_on": [_l("Fecha no válida: use AAAA-MM-DD.")]} if day_text and day is None else {}
-
-    query = enrollment_service.active_on(agreement.id, day) if day else select(Enrollment).where(
-        Enrollment.agreement_id == agreement.id)
-    if state:
-        query = query.where(Enrollment.status == state)
-    query = (query.join(Beneficiary, Beneficiary.id == Enrollment.beneficiary_id)
-             .options(selectinload(Enrollment.beneficiary), selectinload(Enrollment.periods))
-             .order_by(Beneficiary.last_names, Beneficiary.first_names, Enrollment.id))
-    people, paging = page_of(query, ENROLLMENT_PAGE)
+    if dui_error:
+        filter_errors["dui"] = [dui_error]
+    if day:
+        found.filters["active_on"] = day
+        found.args["active_on"] = day_text
+    filters = {**found.filters, "dui": dui} if dui else found.filters
+    people, paging = page_of(search.enrollments(agreement.id, filters), ENROLLMENT_PAGE)
+    if dui:
+        search.record_dui_search(current_actor(), agreement, dui, paging["total"])
     counts = dict(db.session.execute(select(Enrollment.status, func.count()).where(
         Enrollment.agreement_id == agreement.id).group_by(Enrollment.status)).all())
     batches, batch_paging = page_of(select(ImportBatch).where(ImportBatch.agreement_id == agreement.id)
                                    .order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc()),
                                    BATCH_PAGE, "batches_page")
 
+    since = search.current_since([e.id for e in people])
     revealed = set(session.pop(REVEALED, []) or [])  # shown in full on this render only
     sees_all = enrollment_service.sees_personal_data(current_user, agreement.organization_id)
     rows = []
@@ -126,7 +131,7 @@ def render_beneficiaries(agreement: Agreement, status: int = 200, upload_form: U
             "document": person.document_number if full else enrollment_service.mask_document(person.document_number),
             "birth": formats.day(person.birth_date) if full
             else enrollment_service.mask_birth_date(person.birth_date),
-            "since": enrollment.periods[-1].valid_from if enrollment.periods else enrollment.enrolled_on,
+            "since": since.get(enrollment.id, enrollment.enrolled_on),
             "targets": _status_targets(enrollment),
         })
     may_upload = is_owner_ngo(agreement.organization_id) and current_user.can(Permission.BENEFICIARIES_IMPORT)
@@ -140,8 +145,9 @@ def render_beneficiaries(agreement: Agreement, status: int = 200, upload_form: U
         may_reveal=current_user.can(Permission.PERSONAL_DATA_UNMASK) and not sees_all,
         may_activate=current_user.can(Permission.BENEFICIARIES_VALIDATE) or may_upload,
         activation_errors=activation_errors or [],
-        row_errors=row_errors or {}, today=_default_day(agreement).isoformat(),
-        filters={k: v for k, v in (("status", state), ("active_on", day_text), ("page", paging["page"])) if v},
+        row_errors=row_errors or {}, today=_default_day(agreement).isoformat(), search=found, dui_searched=bool(dui),
+        filters={k: v for k, v in (("status", state), ("active_on", day_text), ("q", found.q),
+                                   ("page", paging["page"])) if v},
         max_mb=imports.max_upload_bytes() // (1024 * 1024))
     return private(current_app.make_response((response, status)))
 
@@ -156,11 +162,27 @@ def agreement_beneficiaries(agreement_id):
     return render_beneficiaries(load_agreement(agreement_id))
 
 
+@bp.post("/agreements/<int:agreement_id>/beneficiaries/dui")
+@login_required
+def search_by_dui(agreement_id):
+    """The agreement's person with this DUI (exact, normalized as the lists store it), shown as the
+    list shows everyone (masked for the ministry). A POST: the number stays out of addresses and
+    access logs; the search is written in the audit log (the DUI as its hash), found or not."""
+    agreement = load_agreement(agreement_id)
+    raw = (request.form.get("dui") or "").strip()[:30]
+    try:
+        dui = normalize_dui(raw)
+    except IdentityError as exc:
+        return render_beneficiaries(agreement, 422, dui_error=str(exc.message) if raw else str(
+            _l("Escriba el DUI (00000000-0).")))
+    return render_beneficiaries(agreement, dui=dui)
+
+
 # --- one enrollment: status, personal data ---------------------------------------------------
 
 def _list_url(agreement_id: int, anchor: str = "") -> str:
     """The agreement's list, on the page and filter it was acted from."""
-    keep = {k: v for k, v in request.args.items() if k in ("status", "active_on", "page") and v}
+    keep = {k: v for k, v in request.args.items() if k in ("status", "active_on", "q", "page") and v}
     return url_for("beneficiary_pages.agreement_beneficiaries", agreement_id=agreement_id, **keep) + anchor
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, render_template, request, send_file, url_for
+from flask import Blueprint, render_template, send_file, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -20,14 +20,16 @@ from grants.context import current_actor
 from grants.extensions import db
 from grants.models import Payment
 from grants.permissions import Permission
-from grants.security import require, scope_to_user, visible
+from grants.security import require, visible
 from grants.services import invoices as invoice_service  # El Salvador's date for date defaults
 from grants.services import payments as payment_service
+from grants.services import search
 from grants.web import idempotent_forms
 from grants.web.actions import submit
 from grants.web.forms import apply_errors
 from grants.web.money import load_invoice, money_labels, render_invoice
 from grants.web.paging import page_of
+from grants.web.search import search_args
 from grants.workflows.payment import PaymentAction, PaymentState
 
 bp = Blueprint("payment_pages", __name__)
@@ -81,15 +83,15 @@ def render_payment(payment: Payment, status: int = 200, refused=None, execute_fo
 @login_required
 def queue():
     require(current_user, Permission.MONEY_READ)
-    state = request.args.get("state") or PaymentState.PREPARED.value
-    if state not in QUEUE_STATES:
-        state = PaymentState.PREPARED.value
-    query = scope_to_user(current_user, select(Payment), Payment.organization_id)
-    counts = _counts(query)
-    order = Payment.id.desc() if state in (PaymentState.EXECUTED, PaymentState.CANCELLED) else Payment.id
-    items, paging = page_of(query.where(Payment.status == state).order_by(order))
-    return render_template("money/payments.html", payments=items, paging=paging, state=state, states=QUEUE_STATES,
-                           titles=QUEUE_TITLES, counts=counts, **money_labels())
+    found = search_args(PaymentState, default_state=PaymentState.PREPARED, agreement=True)
+    state = found.filters["state"]
+    counts = _counts(search.payments(current_user, {**found.filters, "state": None}))
+    query = search.payments(current_user, found.filters)
+    if state not in (PaymentState.EXECUTED, PaymentState.CANCELLED):  # the oldest waiting first
+        query = query.order_by(None).order_by(Payment.id)
+    items, paging = page_of(query)
+    return render_template("money/payments.html", payments=items, paging=paging, state=state.value,
+                           states=QUEUE_STATES, titles=QUEUE_TITLES, counts=counts, search=found, **money_labels())
 
 
 def _counts(query) -> dict[str, int]:

@@ -17,11 +17,13 @@ from grants.models import SECTIONS, Agreement, Allocation, Plan, PlanVersion, Re
 from grants.permissions import DISCIPLINE_ROLES, Permission
 from grants.security import require, scope_to_user, visible
 from grants.services import plans as plan_service
+from grants.services import search
 from grants.domain_errors import Conflict
 from grants.services.plan_content import diff_versions, read_content
 from grants.web import meetings as meeting_pages
 from grants.web.paging import int_arg, page_of
 from grants.web.actions import submit
+from grants.web.search import search_args
 from grants.web.plan_forms import (
     ActivityForm,
     BudgetLineForm,
@@ -100,15 +102,10 @@ def allocations_without_plan(user):
 @login_required
 def plan_list():
     require(current_user, Permission.PLANS_READ)
-    state = request.args.get("state") or ""
-    query = select(Plan).order_by(Plan.updated_at.desc(), Plan.id.desc())
-    if state in PLAN_STATE_LABELS:
-        query = query.where(Plan.status == state)
-    else:
-        state = ""
-    items, pager = page_of(scope_to_user(current_user, query, Plan.organization_id))
+    found = search_args(PlanState, year=True)
+    items, pager = page_of(search.plans(current_user, found.filters))
     open_allocations = allocations_without_plan(current_user) if current_user.can(Permission.PLANS_EDIT) else []
-    return render_template("plans/list.html", plans=items, paging=pager, state=state,
+    return render_template("plans/list.html", plans=items, paging=pager, search=found,
                            open_allocations=open_allocations)
 
 

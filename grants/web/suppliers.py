@@ -21,11 +21,13 @@ from grants.security import require, scope_to_user, visible
 from grants.services import debarment
 from grants.services import documents
 from grants.services import suppliers as supplier_service
+from grants.services import search
 from grants.domain_errors import Conflict, ValidationFailed
 from grants.validation.supplier import CHECK_NAMES, describe
 from grants.web.forms import person_name
 from grants.web.actions import submit
 from grants.web.paging import page_of
+from grants.web.search import search_args
 from grants.workflows.supplier import SupplierAction, SupplierState
 from grants.labels import SUPPLIER_STATE_LABELS
 
@@ -167,13 +169,14 @@ def _labels() -> dict:
 @login_required
 def agreement_suppliers(agreement_id):
     agreement = _agreement(agreement_id)
+    found = search_args(SupplierState)
     show_all = request.args.get("all") == "1"
-    query = select(Supplier).where(Supplier.agreement_id == agreement.id)
-    if not show_all:
-        query = query.where(Supplier.status != S.SUPERSEDED)
-    items, pager = page_of(query.order_by(Supplier.legal_name, Supplier.version, Supplier.id))
+    if show_all:
+        found.filters["all"] = found.args["all"] = 1
+    found.filters["agreement_id"] = agreement.id
+    items, pager = page_of(search.suppliers(current_user, found.filters))
     return render_template("suppliers/list.html", agreement=agreement, suppliers=items, paging=pager,
-                           show_all=show_all, can_propose=_is_owner(agreement.organization_id) and _active(agreement),
+                           show_all=show_all, search=found, can_propose=_is_owner(agreement.organization_id) and _active(agreement),
                            **_labels())
 
 
