@@ -22,6 +22,7 @@ def register_web(app: Flask) -> None:
     from grants.web import attachments as attachment_pages
     from grants.web import meetings as meeting_pages
     from grants.web import generated_files as file_pages
+    from grants.web import work, work_queues
     from grants.services import meetings as meeting_service
     from grants.services.attachments import kind_label as attachment_kind_label
     from grants.web.forms import ROLE_LABELS
@@ -37,6 +38,15 @@ def register_web(app: Flask) -> None:
         except SQLAlchemyError:  # an error page after a failed database must still render
             return 0
 
+    def work_count() -> int:
+        """Everything waiting for the signed-in user (for the «Mi trabajo» link)."""
+        if not current_user or not current_user.is_authenticated:
+            return 0
+        try:
+            return work_queues.total_for(current_user)
+        except SQLAlchemyError:  # an error page after a failed database must still render
+            return 0
+
     @app.context_processor
     def _labels():
         return {
@@ -49,6 +59,7 @@ def register_web(app: Flask) -> None:
             "meeting_stage_labels": meeting_service.STAGE_LABELS,
             "institution_labels": meeting_service.INSTITUTION_LABELS,
             "commitment_state_labels": meeting_service.COMMITMENT_STATE_LABELS,
+            "work_count": work_count,
         }
 
     # A global, not a context value: macros imported without context (attachment_list) use it.
@@ -74,3 +85,4 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(attachment_pages.bp)
     app.register_blueprint(meeting_pages.bp)
     app.register_blueprint(file_pages.bp)
+    app.register_blueprint(work.bp)
