@@ -23,6 +23,7 @@ def register_web(app: Flask) -> None:
     from grants.web import meetings as meeting_pages
     from grants.web import generated_files as file_pages
     from grants.web import work, work_queues
+    from grants.web.confirm import CONFIRMATIONS
     from grants.services import meetings as meeting_service
     from grants.services.attachments import kind_label as attachment_kind_label
     from grants.web.forms import ROLE_LABELS
@@ -64,6 +65,7 @@ def register_web(app: Flask) -> None:
 
     # A global, not a context value: macros imported without context (attachment_list) use it.
     app.jinja_env.globals["attachment_kind_label"] = attachment_kind_label
+    app.jinja_env.globals["confirmations"] = CONFIRMATIONS  # the macro confirm_box reads it
     # Templates compare states with the lifecycles' Enums ({% if plan.status == PlanState.DRAFT %}), never
     # with bare strings (tests/test_typed_states.py reads them); a misspelt member fails to render.
     app.jinja_env.globals.update({enum.__name__: enum for enum in STATE_ENUMS})

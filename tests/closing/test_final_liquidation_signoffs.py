@@ -285,7 +285,8 @@ def post_signoff(client, ctx, discipline, decision, observations="", revision=1)
     token = csrf_token(client, "/")
     return client.post(f"{page(ctx)}/sign-off", data={
         f"{discipline}-csrf_token": token, "discipline": discipline, "revision": str(revision),
-        f"{discipline}-decision": decision, f"{discipline}-observations": observations})
+        f"{discipline}-decision": decision, f"{discipline}-observations": observations,
+        f"{discipline}-confirm": "y"})
 
 
 def test_each_reviewer_gets_the_form_of_their_discipline_and_decides_on_the_page(client, ctx):
