@@ -2,6 +2,8 @@
 each item with its age and a link to the page where it is done (the queues: web/work_queues.py)."""
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -24,12 +26,13 @@ def my_work():
         queues = [work_queues.BY_KEY[kind]]
     lists = []
     for queue in queues:
-        rows, paging = page_of(queue.query(current_user), size=PAGE_SIZE if kind else OVERVIEW_SIZE,
-                               arg=f"page_{queue.key}")
-        lists.append((queue, work_queues.items_of(queue, rows), paging))
+        arg = f"page_{queue.key}"
+        rows, paging = page_of(queue.query(current_user), size=PAGE_SIZE if kind else OVERVIEW_SIZE, arg=arg)
+        lists.append((queue, work_queues.items_of(queue, rows), paging, partial(_page_url, arg, queue.key)))
+    return render_template("home/work.html", lists=lists, kind=kind,
+                           total=sum(paging["total"] for _, _, paging, _ in lists))
 
-    def page_url(arg: str, page: int) -> str:  # the other lists keep their pages
-        return url_for("work.my_work", **{**request.args.to_dict(), arg: page})
 
-    return render_template("home/work.html", lists=lists, kind=kind, page_url=page_url,
-                           total=sum(paging["total"] for _, _, paging in lists))
+def _page_url(arg: str, anchor: str, page: int) -> str:
+    """Page ``page`` of one list; the other lists keep theirs."""
+    return url_for("work.my_work", **{**request.args.to_dict(), arg: page}, _anchor=anchor)

@@ -95,6 +95,7 @@ def test_lists_are_paginated_each_with_its_own_page(client, ctx):
     login(client, ctx["treasury"])
     html = html_of(client.get("/trabajo"))
     assert html.count('data-item="/invoices/') == 10 and "Página 1 de 2" in html
+    assert 'href="/trabajo?page_invoices_to_pay=2#invoices_to_pay"' in html
     second = html_of(client.get("/trabajo?page_invoices_to_pay=2"))
     assert re.findall(r'data-item="(/invoices/\d+)"', second) == [f"/invoices/{i.id}" for i in invoices[10:]]
     assert len(queue_links(client, "invoices_to_pay")) == 12        # ?kind= shows one kind in full
