@@ -25,7 +25,6 @@ from grants.models import (
     Advance,
     Agreement,
     Commitment,
-    FinalLiquidation,
     AuditFinding,
     ExpenseStatement,
     ImportBatch,
@@ -35,7 +34,6 @@ from grants.models import (
     Payment,
     PaymentAuthorization,
     Plan,
-    PlanVersion,
     ReceiptCertificate,
     Refund,
     Supplier,
@@ -43,6 +41,7 @@ from grants.models import (
 from grants.permissions import Permission, Role
 from grants.services import final_liquidation, meetings
 from grants.web.plans import DISCIPLINE_ROLES, review_queue_query
+from grants.workflows.agreement import AgreementState
 from grants.workflows.advance import AdvanceAction, AdvanceState, StatementState
 from grants.workflows.audit_check import FindingState
 from grants.workflows.commitment import CommitmentState
@@ -133,8 +132,11 @@ def _invoice_url(invoice) -> str:
 
 def _invoices_to_pay(user):
     live = select(Payment.id).where(Payment.invoice_id == Invoice.id, Payment.status != PaymentState.CANCELLED)
+    # what can be paid: not a factura anticipada, on an agreement in execution (payments.prepare_payment)
     return (select(Invoice).join(ReceiptCertificate, ReceiptCertificate.invoice_id == Invoice.id)
-            .where(Invoice.status == InvoiceState.CERTIFIED, ~live.exists())
+            .join(Agreement, Agreement.id == Invoice.agreement_id)
+            .where(Invoice.status == InvoiceState.CERTIFIED, ~live.exists(), ~Invoice.advance_invoice,
+                   Agreement.status == AgreementState.IN_EXECUTION)
             .order_by(ReceiptCertificate.created_at, Invoice.id))
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from grants import clock
 from grants.extensions import db
 from grants.models import User
-from grants.services import payments
+from grants.services import agreements, payments
 from grants.web import work_queues
 from tests.factories import make_user, valid_nit
 from tests.helpers import html_of, login
@@ -66,6 +66,15 @@ def test_treasury_follows_an_invoice_from_certified_to_paid_with_segregation_of_
     login(client, ctx["treasury"])
     assert all(queue_links(client, key) == [] for key in ("invoices_to_pay", "payments_to_authorize",
                                                           "payments_to_execute"))
+
+
+def test_a_certified_invoice_of_a_suspended_agreement_cannot_be_paid_so_it_waits_for_nobody(client, ctx):
+    invoice = ph.certified(ctx)
+    login(client, ctx["treasury"])
+    assert queue_links(client, "invoices_to_pay") == [f"/invoices/{invoice.id}"]
+    agreements.suspend_agreement(ph.act(ctx["legal"]), ctx["agreement"].id, "Incumplimiento grave en trámite.")
+    db.session.commit()
+    assert queue_links(client, "invoices_to_pay") == []
 
 
 def test_the_nav_counts_the_work_and_the_home_counters_link_to_the_lists(client, ctx):
