@@ -8,7 +8,15 @@ import pytest
 from grants import clock
 from grants.audit import Actor
 from grants.extensions import db
-from grants.services import beneficiary_imports, due_process, final_liquidation, meetings, plans, refunds
+from grants.services import (
+    beneficiary_imports,
+    due_process,
+    expense_statements,
+    final_liquidation,
+    meetings,
+    plans,
+    refunds,
+)
 from tests.agreement_helpers import agreement_in_execution
 from tests.closing import helpers as closing_helpers
 from tests.closing import timeline_closing as tc
@@ -160,3 +168,18 @@ def test_an_open_finding_waits_for_the_auditor_until_decided(client, closing):
     assert queue_links(client, "findings_to_decide") == [f"/audit/findings/{item.id}"]
     closing_helpers.decide_finding(item, "justified")
     assert queue_links(client, "findings_to_decide") == []
+
+
+def test_a_submitted_statement_waits_for_the_financial_review_until_each_receipt_is_decided(client, app):
+    ctx = ah.money_setup()
+    advance = ah.disbursed(ctx)
+    login(client, ctx["ngo"])
+    assert queue_links(client, "statements_due") == [f"/advances/{advance.id}"]
+    statement = expense_statements.submit_statement(act(ctx["ngo"]), advance.id, [ah.row()])
+    db.session.commit()
+    assert queue_links(client, "statements_due") == []          # submitted: now the ministry's turn
+    login(client, ctx["financial"])
+    assert queue_links(client, "statements_to_review") == [f"/expense-statements/{statement.id}"]
+    expense_statements.decide_receipt(act(ctx["financial"]), statement.receipts[0].id, True)
+    db.session.commit()
+    assert queue_links(client, "statements_to_review") == []
