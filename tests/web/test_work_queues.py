@@ -188,3 +188,15 @@ def test_each_queue_with_a_refusal_rule_finds_exactly_what_refusal_for_allows(ap
             assert found == expected, (queue.key, user.email)
             checked += len(expected)
     assert checked > 0
+
+
+def test_the_lists_speak_english_in_english_mode(client, ctx):
+    with clock.at(clock.today() - timedelta(days=1)):
+        invoice = ph.certified(ctx)
+    login(client, ctx["treasury"])
+    client.set_cookie("fondos_lang", "en")
+    html = html_of(client.get("/trabajo"))
+    assert ">My work<" in html and "Certified invoices to pay" in html and "Payments to authorize" in html
+    assert f"{ctx['agreement'].number} · invoice {invoice.number} · " in html and ">1 day<" in html
+    assert "1 item waits for your action; the oldest first." in html
+    assert not re.search(r"Facturas|días|Nada pendiente|Asunto", html)
