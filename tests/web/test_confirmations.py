@@ -13,7 +13,6 @@ from grants.services import plans
 from grants.web.confirm import CONFIRMATIONS
 from tests.agreement_helpers import agreement_in_execution
 from tests.closing import helpers as closing_helpers
-from tests.closing import timeline_closing as tc
 from tests.factories import make_allocation, make_organization, make_user, plan_content, valid_dui
 from tests.helpers import csrf_token, html_of, login
 from tests.money import advance_helpers as ah
@@ -57,10 +56,7 @@ def _in_execution():
 
 
 def _proposed_liquidation():
-    ctx = closing_helpers.setup(beneficiaries=False)
-    closing_helpers.pay(ctx, "480.20")
-    tc.liquidated_advance(ctx, 1, accepted=("25000.00",))
-    closing_helpers.to_closing(ctx)
+    ctx = closing_helpers.ready_in_closing()
     liquidation = closing_helpers.prepare(ctx)
     page = f"/agreements/{ctx['agreement'].id}/final-liquidation"
     data = {"discipline": "legal", "revision": str(liquidation.revision), "legal-decision": "approve"}

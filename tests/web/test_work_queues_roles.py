@@ -19,7 +19,6 @@ from grants.services import (
 )
 from tests.agreement_helpers import agreement_in_execution
 from tests.closing import helpers as closing_helpers
-from tests.closing import timeline_closing as tc
 from tests.factories import make_allocation, make_organization, make_user, plan_content, valid_dui
 from tests.followup import helpers as followup_helpers
 from tests.helpers import login
@@ -135,11 +134,7 @@ def test_commitments_due_within_a_week_wait_for_their_owner_only(client, app):
 
 @pytest.fixture
 def closing(app):
-    ctx = closing_helpers.setup(beneficiaries=False)
-    closing_helpers.pay(ctx, "480.20")
-    tc.liquidated_advance(ctx, 1, accepted=("25000.00",))
-    closing_helpers.to_closing(ctx)
-    return ctx
+    return closing_helpers.ready_in_closing()
 
 
 def test_a_final_liquidation_waits_for_each_discipline_and_a_send_back_for_the_administrator(client, closing):
