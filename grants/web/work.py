@@ -27,7 +27,8 @@ def my_work():
     lists = []
     for queue in queues:
         arg = f"page_{queue.key}"
-        rows, paging = page_of(queue.query(current_user), size=PAGE_SIZE if kind else OVERVIEW_SIZE, arg=arg)
+        size = PAGE_SIZE if kind else OVERVIEW_SIZE
+        rows, paging = page_of(work_queues.rows_query(queue, current_user), size=size, arg=arg)
         lists.append((queue, work_queues.items_of(queue, rows), paging, partial(_page_url, arg, queue.key)))
     return render_template("home/work.html", lists=lists, kind=kind,
                            total=sum(paging["total"] for _, _, paging, _ in lists))

@@ -17,6 +17,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from grants import clock, formats
 from grants.extensions import db
@@ -68,6 +69,7 @@ class Queue:
     # (model, action, where): the query is the model's refusal_for(user, action) rule among the rows
     # matching ``where`` (tests compare the two)
     refusal: tuple | None = None
+    load: tuple = ()                    # loader options for what ``what`` reads of each row (no N+1)
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,11 @@ def _invoice_url(invoice) -> str:
 
 
 # --- treasury ----------------------------------------------------------------------------------
+
+_INVOICE = (selectinload(Invoice.agreement), selectinload(Invoice.supplier))
+_PAYMENT = (selectinload(Payment.agreement), selectinload(Payment.invoice).selectinload(Invoice.supplier))
+_ADVANCE = (selectinload(Advance.agreement),)
+
 
 def _invoices_to_pay(user):
     live = select(Payment.id).where(Payment.invoice_id == Invoice.id, Payment.status != PaymentState.CANCELLED)
@@ -277,19 +284,20 @@ _ADVANCE_TREASURY = (AdvanceState.APPROVED, AdvanceState.PREPARED)
 
 QUEUES: list[Queue] = [
     Queue("invoices_to_pay", _l("Facturas certificadas por pagar"), _has(Permission.PAYMENTS_PREPARE),
-          _invoices_to_pay, lambda i: i.certificate.created_at, _invoice_what, _invoice_url),
+          _invoices_to_pay, lambda i: i.certificate.created_at, _invoice_what, _invoice_url,
+          load=(*_INVOICE, selectinload(Invoice.certificate))),
     Queue("payments_to_authorize", _l("Pagos por autorizar"), _has(Permission.PAYMENTS_AUTHORIZE),
           _payments_to_authorize, lambda p: p.prepared_at, _payment_what, _payment_url,
-          refusal=(Payment, PaymentAction.AUTHORIZE, Payment.status == PaymentState.PREPARED)),
+          refusal=(Payment, PaymentAction.AUTHORIZE, Payment.status == PaymentState.PREPARED), load=_PAYMENT),
     Queue("payments_to_execute", _l("Pagos por ejecutar"), _has(Permission.PAYMENTS_EXECUTE),
           _payments_to_execute, lambda p: p.authorized_at, _payment_what, _payment_url,
-          refusal=(Payment, PaymentAction.EXECUTE, Payment.status.in_(COMMITTED_STATES))),
+          refusal=(Payment, PaymentAction.EXECUTE, Payment.status.in_(COMMITTED_STATES)), load=_PAYMENT),
     Queue("advances_to_prepare", _l("Anticipos por preparar"), _has(Permission.ADVANCES_DISBURSE),
           _advances_to_prepare, lambda a: a.reviewed_at, _advance_what, _advance_url,
-          refusal=(Advance, AdvanceAction.PREPARE, Advance.status.in_(_ADVANCE_TREASURY))),
+          refusal=(Advance, AdvanceAction.PREPARE, Advance.status.in_(_ADVANCE_TREASURY)), load=_ADVANCE),
     Queue("advances_to_disburse", _l("Anticipos por desembolsar"), _has(Permission.ADVANCES_DISBURSE),
           _advances_to_disburse, lambda a: a.prepared_at, _advance_what, _advance_url,
-          refusal=(Advance, AdvanceAction.DISBURSE, Advance.status.in_(_ADVANCE_TREASURY))),
+          refusal=(Advance, AdvanceAction.DISBURSE, Advance.status.in_(_ADVANCE_TREASURY)), load=_ADVANCE),
     Queue("refunds_to_confirm", _l("Reintegros por confirmar"), _has(Permission.DEPOSITS_CONFIRM),
           _refunds_to_confirm, lambda r: r.recorded_at,
           lambda r: _("%(advance)s · reintegro %(ref)s", advance=_advance_what(r.advance), ref=r.bank_reference),
@@ -301,22 +309,28 @@ QUEUES: list[Queue] = [
           _lists_to_validate, lambda b: b.confirmed_at,
           lambda b: _("%(agreement)s · %(file)s", agreement=b.agreement.number, file=b.filename),
           lambda b: url_for("beneficiary_pages.batch_page", batch_id=b.id),
-          refusal=(ImportBatch, BatchAction.VALIDATE, ImportBatch.status.in_((BatchState.READY, BatchState.CONFIRMED)))),
+          refusal=(ImportBatch, BatchAction.VALIDATE,
+                   ImportBatch.status.in_((BatchState.READY, BatchState.CONFIRMED)))),
     Queue("suppliers_to_validate", _l("Proveedores por validar"), _deciding(Permission.SUPPLIERS_VALIDATE),
           _suppliers_to_validate, lambda s: s.created_at,
           lambda s: _("%(agreement)s · %(supplier)s", agreement=s.agreement.number, supplier=s.legal_name),
           lambda s: url_for("supplier_pages.supplier_page", supplier_id=s.id),
-          refusal=(Supplier, SupplierAction.VALIDATE, Supplier.status.in_((SupplierState.PROPOSED, SupplierState.VALIDATED)))),
+          refusal=(Supplier, SupplierAction.VALIDATE,
+                   Supplier.status.in_((SupplierState.PROPOSED, SupplierState.VALIDATED)))),
     Queue("advances_to_approve", _l("Anticipos por aprobar"), _deciding(Permission.ADVANCES_APPROVE),
           _advances_to_approve, lambda a: a.created_at, _advance_what, _advance_url,
-          refusal=(Advance, AdvanceAction.APPROVE, Advance.status.in_((AdvanceState.REQUESTED, AdvanceState.APPROVED)))),
+          refusal=(Advance, AdvanceAction.APPROVE,
+                   Advance.status.in_((AdvanceState.REQUESTED, AdvanceState.APPROVED))),
+          load=_ADVANCE),
     Queue("statements_to_review", _l("Liquidaciones de anticipo por revisar"), _has(Permission.STATEMENTS_REVIEW),
           _statements_to_review, lambda s: s.submitted_at,
           lambda s: _("%(advance)s · liquidación %(n)s", advance=_advance_what(s.advance), n=s.number),
           lambda s: url_for("advance_pages.statement_page", statement_id=s.id)),
     Queue("invoices_to_certify", _l("Facturas por certificar"), _has(Permission.INVOICES_CERTIFY),
           _invoices_to_certify, lambda i: i.created_at, _invoice_what, _invoice_url,
-          refusal=(Invoice, InvoiceAction.CERTIFY, Invoice.status.in_((InvoiceState.REGISTERED, InvoiceState.CERTIFIED)))),
+          refusal=(Invoice, InvoiceAction.CERTIFY,
+                   Invoice.status.in_((InvoiceState.REGISTERED, InvoiceState.CERTIFIED))),
+          load=_INVOICE),
     *[Queue(f"liquidations_{d}", _l("Liquidaciones finales por aprobar (%(discipline)s)",
                                     discipline=DISCIPLINE_LABELS[d]),
             lambda user, d=d: user.can(Permission.LIQUIDATION_SIGN_OFF) and _reviewer_of(d)(user),
@@ -347,6 +361,11 @@ BY_KEY = {queue.key: queue for queue in QUEUES}
 
 def queues_for(user) -> list[Queue]:
     return [queue for queue in QUEUES if queue.applies(user)]
+
+
+def rows_query(queue: Queue, user):
+    """The queue's query with what its items read loaded in one go (the page's rows)."""
+    return queue.query(user).options(*queue.load)
 
 
 def count(queue: Queue, user) -> int:

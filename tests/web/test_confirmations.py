@@ -43,7 +43,8 @@ def _ready_list(client, app, tmp_path):
     app.config["UPLOAD_DIR"] = str(tmp_path)
     ctx = agreement_in_execution()
     login(client, ctx["ngo"])
-    batch_id = batch_id_of(upload(client, ctx["agreement"].id, f"{HEADER}\n{GOOD.format(dui=valid_dui(1), name='Ana')}\n"))
+    rows = f"{HEADER}\n{GOOD.format(dui=valid_dui(1), name='Ana')}\n"
+    batch_id = batch_id_of(upload(client, ctx["agreement"].id, rows))
     page = f"/beneficiary-imports/{batch_id}"
     return ctx["ngo"], page, f"{page}/confirm", {}, lambda: db.session.get(ImportBatch, batch_id).status
 

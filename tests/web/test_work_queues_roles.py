@@ -65,7 +65,8 @@ def test_a_confirmed_list_waits_for_monitoring_never_for_its_uploader(client, ap
     app.config["UPLOAD_DIR"] = str(tmp_path)
     ctx = agreement_in_execution()
     login(client, ctx["ngo"])
-    batch_id = batch_id_of(upload(client, ctx["agreement"].id, f"{HEADER}\n{GOOD.format(dui=valid_dui(3), name='Ana')}\n"))
+    rows = f"{HEADER}\n{GOOD.format(dui=valid_dui(3), name='Ana')}\n"
+    batch_id = batch_id_of(upload(client, ctx["agreement"].id, rows))
     beneficiary_imports.confirm_batch(act(ctx["ngo"]), batch_id)
     db.session.commit()
     assert "lists_to_validate" not in client.get("/trabajo").get_data(as_text=True)
