@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from grants.audit import Actor
+from grants.demo import demo_accounts
 from grants.extensions import db
 from grants.models import Invoice, Payment, User
 from grants.services import invoices, ledger
@@ -101,3 +102,26 @@ def test_treasury_pays_a_certified_invoice_from_its_queues_without_the_inbox(
         assert [a.user.email for a in payment.authorizations] == [TREASURY2]
         assert ledger.check_invariants() == []
         db.session.remove()
+
+
+EXPECTED = {  # a list each demo account has on «Mi trabajo» (with or without items)
+    "treasury": "payments_to_authorize", "treasury2": "payments_to_authorize", "legal": "reviews_legal",
+    "financial": "advances_to_approve", "monitoring": "lists_to_validate", "administrator": "invoices_to_certify",
+    "auditor": "findings_to_decide", "ngo1": "plans_returned", "ngo2": "statements_due", "ngo3": "incidents_to_answer",
+    "admin": "commitments_due",
+}
+
+
+@pytest.mark.parametrize(("email", "roles"), demo_accounts(), ids=[e.split("@")[0] for e, _ in demo_accounts()])
+def test_each_demo_account_opens_its_work_from_the_navigation(live_server, new_page, email, roles):
+    page = new_page()
+    log_in(page, live_server, email)
+    page.click("[data-testid=work-link]")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mi trabajo")
+    expect(page.locator(f"section[data-queue={EXPECTED[email.split('@')[0]]}]")).to_have_count(1)
+    # the demo's April payment waits for the second officer, never for treasury, who prepared it
+    april = page.locator("section[data-queue=payments_to_authorize] tr[data-item^='/payments/']")
+    if email.startswith("treasury2"):
+        expect(april).to_have_count(1)
+    elif email.startswith("treasury"):
+        expect(april).to_have_count(0)
