@@ -21,7 +21,8 @@ def born(age: int, on: date | None = None) -> date:
     return years_before((on or day(ENROLLED_ON)) - timedelta(days=100), age)
 
 
-def agreement_in_execution(territory=("0623", "0622"), ages=(14, 29), amount="100000.00", **org):
+def agreement_in_execution(territory=("0623", "0622"), ages=(14, 29), amount="100000.00", start=True, **org):
+    """``start=False``: signed, with its administrator, not yet in execution."""
     organization = make_organization(**org)
     allocation = make_allocation(organization, amount=amount)
     ngo = make_user(["ngo"], organization=organization)
@@ -41,7 +42,8 @@ def agreement_in_execution(territory=("0623", "0622"), ages=(14, 29), amount="10
         "ngo_signatory_name": "N", "ngo_signatory_title": "R"})
     agreements.sign_agreement(legal, agreement.id, day("2026-01-20"), tiny_pdf())
     agreements.designate_administrator(legal, agreement.id, administrator.id)
-    agreements.start_execution(legal, agreement.id)
+    if start:
+        agreements.start_execution(legal, agreement.id)
     db.session.commit()
     return {"agreement": agreement, "organization": organization, "ngo": ngo, "administrator": administrator,
             **reviewers}

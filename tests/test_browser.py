@@ -278,6 +278,7 @@ def test_a_plan_goes_from_the_ngos_editor_to_review_and_back_with_changes_reques
     expect(ngo.get_by_role("heading", level=1)).to_contain_text(title)
     expect(ngo.locator("[data-testid=plan-state]")).to_have_text("Borrador")
     expect(ngo.locator("[data-testid=submission]")).to_contain_text("puede enviarse a revisión")
+    ngo.check("[data-testid=confirm-submit_plan]")
     ngo.click("[data-testid=submit-plan]")
     expect(ngo.locator("[data-testid=plan-state]")).to_have_text("Enviado")
     plan_url = ngo.url
@@ -323,6 +324,7 @@ def test_a_plan_goes_from_the_ngos_editor_to_review_and_back_with_changes_reques
     ngo.fill("input[name=indicators-1-target]", "80")
     ngo.fill("textarea[name=indicators-1-means_of_verification]", "Constancias escolares")
     ngo.click("[data-testid=save-draft]")
+    ngo.check("[data-testid=confirm-submit_plan]")
     ngo.click("[data-testid=submit-plan]")
     expect(ngo.locator("[data-testid=plan-state]")).to_have_text("Enviado")
 
@@ -422,6 +424,7 @@ def test_ngo_uploads_a_faulty_beneficiary_list_downloads_its_errors_fixes_it_and
     expect(page.locator("[data-testid=batch-state]")).to_have_text("Lista para confirmar", timeout=20000)
     expect(page.locator("[data-count=valid] strong")).to_have_text("4")
     expect(page.locator("[data-count=error] strong")).to_have_text("0")
+    page.check("[data-testid=confirm-confirm_list]")
     page.click("[data-testid=confirm]")
     expect(page.locator("[data-testid=batch-state]")).to_have_text("Confirmada")
 

@@ -69,6 +69,7 @@ def test_the_administrator_proposes_and_the_three_disciplines_approve_in_the_bro
         expect(reviewer.locator("[data-testid^=signoff-form-]")).to_have_count(1)
         form = reviewer.locator(f"[data-testid=signoff-form-{discipline}]")
         form.locator("input[value=approve]").check()
+        form.locator(f"[data-testid=confirm-sign_off-{discipline}]").check()
         form.locator(f"[data-testid=sign-off-{discipline}]").click()
         expect(reviewer.locator(f"tr[data-discipline={discipline}]")).to_have_attribute("data-decision", "approve")
         expect(reviewer.locator(f"tr[data-discipline={discipline}] [data-testid=signer]")).to_have_text(

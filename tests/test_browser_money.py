@@ -62,11 +62,13 @@ def test_treasury_prepares_another_authorizes_then_it_is_executed_and_the_order_
     log_in(authorizer, base, data["treasury2"])
     authorizer.goto(f"{base}/payments")
     authorizer.locator(f"a[href='{payment_url[len(base):]}']").click()
+    authorizer.check("[data-testid=confirm-authorize_payment]")
     authorizer.click("[data-testid=authorize]")
     expect(authorizer.locator("[data-testid=payment-state]")).to_have_text("Autorizado")
 
     preparer.reload()
     preparer.fill("input[name=bank_reference]", "TRF-2026-000451")
+    preparer.check("[data-testid=confirm-execute_payment]")
     preparer.click("[data-testid=execute]")
     expect(preparer.locator("[data-testid=payment-state]")).to_have_text("Ejecutado")
     expect(preparer.locator("[data-testid=transfer]")).to_contain_text("TRF-2026-000451")

@@ -146,17 +146,18 @@ def liquidation_state(agreement: Agreement) -> dict:
     }
 
 
-def waiting_for(disciplines, limit: int | None = None) -> list[FinalLiquidation]:
-    """Proposed revisions that still lack the sign-off of one of ``disciplines``, oldest first
-    (the reviewers' queue)."""
-    disciplines = [d for d in disciplines if d in set(Discipline)]
-    if not disciplines:
-        return []
+def waiting_query(disciplines):
+    """Proposed revisions lacking the sign-off of one of ``disciplines``, oldest first (reviewers' queue)."""
     fl, so = FinalLiquidation, FinalLiquidationSignOff
-    query = (select(fl).where(fl.status == LiquidationState.PROPOSED, or_(*[
+    return (select(fl).where(fl.status == LiquidationState.PROPOSED, or_(*[
         ~select(so.id).where(so.final_liquidation_id == fl.id, so.discipline == d).exists() for d in disciplines]))
         .order_by(fl.prepared_at, fl.id))
-    return db.session.scalars(query.limit(limit) if limit else query).all()
+
+
+def waiting_for(disciplines, limit: int | None = None) -> list[FinalLiquidation]:
+    if not (disciplines := [d for d in disciplines if d in set(Discipline)]):
+        return []
+    return db.session.scalars(waiting_query(disciplines).limit(limit)).all()
 
 
 def signable_disciplines(user, agreement: Agreement, state: dict) -> tuple[list[str], object]:
@@ -435,11 +436,14 @@ def acta_pdf(agreement: Agreement) -> bytes:
     return build_final_liquidation_pdf(doc)
 
 
-def returned_to(administrator_id: int) -> list[FinalLiquidation]:
+def returned_query(administrator_id: int):
     """Revisions sent back and not revised yet, on the agreements ``administrator_id`` administers."""
     fl, newer = FinalLiquidation, aliased(FinalLiquidation)
-    return db.session.scalars(
-        select(fl).join(Agreement, Agreement.id == fl.agreement_id)
-        .where(fl.status == LiquidationState.RETURNED, Agreement.administrator_id == administrator_id,
-               ~select(newer.id).where(newer.agreement_id == fl.agreement_id, newer.revision > fl.revision).exists())
-        .order_by(fl.closed_at, fl.id)).all()
+    return (select(fl).join(Agreement, Agreement.id == fl.agreement_id)
+            .where(fl.status == LiquidationState.RETURNED, Agreement.administrator_id == administrator_id,
+                   ~select(newer.id).where(newer.agreement_id == fl.agreement_id, newer.revision > fl.revision).exists())
+            .order_by(fl.closed_at, fl.id))
+
+
+def returned_to(administrator_id: int) -> list[FinalLiquidation]:
+    return db.session.scalars(returned_query(administrator_id)).all()

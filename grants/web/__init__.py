@@ -27,6 +27,8 @@ def register_web(app: Flask) -> None:
     from grants.reports import svg_charts
     from markupsafe import Markup
     from grants.web import search as search_pages
+    from grants.web import work, work_queues
+    from grants.web.confirm import CONFIRMATIONS
     from grants.services import meetings as meeting_service
     from grants.services.attachments import kind_label as attachment_kind_label
     from grants.web.forms import ROLE_LABELS
@@ -42,6 +44,15 @@ def register_web(app: Flask) -> None:
         except SQLAlchemyError:  # an error page after a failed database must still render
             return 0
 
+    def work_count() -> int:
+        """Everything waiting for the signed-in user (for the «Mi trabajo» link)."""
+        if not current_user or not current_user.is_authenticated:
+            return 0
+        try:
+            return work_queues.total_for(current_user)
+        except SQLAlchemyError:  # an error page after a failed database must still render
+            return 0
+
     @app.context_processor
     def _labels():
         return {
@@ -54,10 +65,12 @@ def register_web(app: Flask) -> None:
             "meeting_stage_labels": meeting_service.STAGE_LABELS,
             "institution_labels": meeting_service.INSTITUTION_LABELS,
             "commitment_state_labels": meeting_service.COMMITMENT_STATE_LABELS,
+            "work_count": work_count,
         }
 
     # A global, not a context value: macros imported without context (attachment_list) use it.
     app.jinja_env.globals["attachment_kind_label"] = attachment_kind_label
+    app.jinja_env.globals["confirmations"] = CONFIRMATIONS  # the macro confirm_box reads it
     # Templates compare states with the lifecycles' Enums ({% if plan.status == PlanState.DRAFT %}), never
     # with bare strings (tests/test_typed_states.py reads them); a misspelt member fails to render.
     app.jinja_env.globals.update({enum.__name__: enum for enum in STATE_ENUMS})
@@ -91,3 +104,4 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(dashboard_pages.bp)
     app.register_blueprint(transparency_pages.bp)
     app.register_blueprint(search_pages.bp)
+    app.register_blueprint(work.bp)

@@ -35,6 +35,7 @@ from grants.web import idempotent_forms
 from grants.web.actions import submit
 from grants.web.forms import DepositForm, apply_errors, date_field
 from grants.web.money import is_owner, load_agreement, money_labels
+from grants.web.confirm import confirmation
 from grants.workflows.advance import AdvanceAction, AdvanceState
 
 bp = Blueprint("advance_pages", __name__)
@@ -57,6 +58,7 @@ class RejectForm(FlaskForm):
 class DisburseForm(FlaskForm):
     bank_reference = StringField(_l("Referencia bancaria de la transferencia"), validators=[Optional(), Length(max=60)])
     transfer_date = date_field(_l("Fecha de la transferencia"))
+    confirm = confirmation("disburse_advance")
 
 
 class RefundForm(DepositForm):

@@ -31,6 +31,7 @@ from grants.web.actions import submit
 from grants.web.forms import date_field, person_name
 from grants.web.paging import db_id, page_of
 from grants.web.search import search_args
+from grants.web.confirm import unconfirmed
 from grants.workflows.agreement import AgreementState
 from grants.workflows.plan import PlanState
 
@@ -302,6 +303,8 @@ def designate_administrator(agreement_id):
 def start_execution(agreement_id):
     agreement = _load(agreement_id)
     require(current_user, Permission.AGREEMENTS_MANAGE)
+    if (refused := unconfirmed(url_for("agreement_pages.agreement_page", agreement_id=agreement.id))) is not None:
+        return refused
     agreement_service.start_execution(current_actor(), agreement.id)
     flash(_l("El convenio está en ejecución."), "success")
     return redirect(url_for("agreement_pages.agreement_page", agreement_id=agreement.id))

@@ -61,6 +61,7 @@ from grants.web.beneficiaries import (
 )
 from grants.web.generated_files import request_and_serve
 from grants.web.paging import page_of
+from grants.web.confirm import unconfirmed
 from grants.workflows.enrollment import EnrollmentState
 from grants.workflows.import_batch import BatchAction, BatchState
 
@@ -243,6 +244,8 @@ def _decide(batch_id: int, call, done):
 @bp.post("/beneficiary-imports/<int:batch_id>/confirm")
 @login_required
 def confirm(batch_id):
+    if (refused := unconfirmed(url_for("beneficiary_pages.batch_page", batch_id=batch_id))) is not None:
+        return refused
     return _decide(batch_id, imports.confirm_batch,
                    _l("Lista confirmada: las personas quedan inscritas como pendientes de validación."))
 

@@ -27,6 +27,7 @@ from grants.services import legislature
 from grants.web.generated_files import request_and_serve
 from grants.web.paging import int_arg
 from grants.web.actions import submit
+from grants.web.confirm import confirmation
 from grants.workflows.final_liquidation import LiquidationState
 
 bp = Blueprint("closing_pages", __name__)
@@ -53,6 +54,7 @@ class SignOffForm(FlaskForm):
         validators=[Optional()], validate_choice=False)
     observations = TextAreaField(_l("Observaciones"), validators=[Optional(), Length(max=5000)],
                                  description=_l("Obligatorias al devolver: qué debe corregir el administrador."))
+    confirm = confirmation("sign_off")
 
 
 class SendForm(FlaskForm):

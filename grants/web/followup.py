@@ -27,6 +27,7 @@ from grants.services import refunds as refund_service
 from grants.domain_errors import Forbidden, NotFound, ValidationFailed
 from grants.web.actions import submit
 from grants.web.forms import DepositForm, apply_errors, date_field
+from grants.web.confirm import unconfirmed
 from grants.workflows.agreement import AgreementState
 from grants.workflows.incident import MeasureState
 
@@ -120,6 +121,8 @@ def agreement_followup(agreement_id):
 @login_required
 def begin_closing(agreement_id):
     agreement = _agreement(agreement_id)
+    if (refused := unconfirmed(url_for("followup_pages.agreement_followup", agreement_id=agreement.id))) is not None:
+        return refused
     return submit(None, lambda: agreement_service.begin_closing(current_actor(), agreement.id),
                   done=_l("Se inició el cierre del convenio: ya no se aceptan pagos ni anticipos nuevos."),
                   then=url_for("agreement_pages.agreement_page", agreement_id=agreement.id),

@@ -18,7 +18,6 @@ from grants.models import (
     Invoice,
     Notification,
     Organization,
-    Payment,
     Plan,
     User,
 )
@@ -27,12 +26,19 @@ from grants.permissions import Permission, Role
 from grants.security import require, scope_to_user
 from grants.services import final_liquidation, meetings, notifications
 from grants.web import plans as plan_pages
+from grants.web import work_queues
 from grants.web.paging import int_arg, page_of
 from grants.workflows.advance import COMMITTED_STATES, AdvanceState, StatementState
 from grants.workflows.audit_check import FindingState
-from grants.workflows.payment import InvoiceState, PaymentState
+from grants.workflows.payment import InvoiceState
 
 bp = Blueprint("home", __name__)
+
+TREASURY_QUEUES = {
+    "invoices_to_pay": _l("facturas certificadas por pagar"), "payments_to_authorize": _l("pagos por autorizar"),
+    "payments_to_execute": _l("pagos por ejecutar"), "advances_to_prepare": _l("anticipos por preparar"),
+    "advances_to_disburse": _l("anticipos por desembolsar"), "refunds_to_confirm": _l("reintegros por confirmar"),
+}
 
 ROLE_ORDER = list(Role)
 
@@ -112,13 +118,9 @@ def _count(model, *where) -> int:
 def _money_queues(user) -> dict:
     """Per-role counts of money work waiting (each links to where it is done)."""
     queues: dict = {}
-    if Role.TREASURY in user.roles:
-        queues["payments_to_authorize"] = _count(Payment, Payment.status == PaymentState.PREPARED,
-                                                 Payment.prepared_by_id != user.id)
-        queues["payments_to_execute"] = _count(Payment, Payment.status == PaymentState.AUTHORIZED)
-        queues["advances_to_prepare"] = _count(Advance, Advance.status == AdvanceState.APPROVED)
-        queues["advances_to_disburse"] = _count(Advance, Advance.status == AdvanceState.PREPARED,
-                                                Advance.prepared_by_id != user.id)
+    if Role.TREASURY in user.roles:  # the counts of «Mi trabajo»'s lists, each linking to its list
+        queues["counts"] = {key: (label, work_queues.count(work_queues.BY_KEY[key], user))
+                            for key, label in TREASURY_QUEUES.items() if work_queues.BY_KEY[key].applies(user)}
         queues["advances_waiting"] = db.session.scalars(select(Advance).where(
             Advance.status.in_(COMMITTED_STATES)).order_by(Advance.id).limit(10)).all()
     if Role.FINANCIAL_REVIEWER in user.roles:

@@ -30,6 +30,7 @@ from grants.web.forms import apply_errors
 from grants.web.money import load_invoice, money_labels, render_invoice
 from grants.web.paging import page_of
 from grants.web.search import search_args
+from grants.web.confirm import confirmation, unconfirmed
 from grants.workflows.payment import PaymentAction, PaymentState
 
 bp = Blueprint("payment_pages", __name__)
@@ -48,6 +49,7 @@ class ExecuteForm(FlaskForm):
                                  validators=[Optional(), Length(max=60)])
     transfer_date = StringField(_l("Fecha de la transferencia"), widget=DateInput(),
                                 validators=[Optional(), Length(max=10)])
+    confirm = confirmation("execute_payment")
 
 
 class CancelForm(FlaskForm):
@@ -124,6 +126,8 @@ def payment_page(payment_id):
 def authorize(payment_id):
     payment = load_payment(payment_id)
     require(current_user, Permission.PAYMENTS_AUTHORIZE)
+    if (refused := unconfirmed(url_for("payment_pages.payment_page", payment_id=payment.id))) is not None:
+        return refused
     return submit(None, lambda: payment_service.authorize_payment(current_actor(), payment.id),
                   done=lambda done: _l("Pago autorizado: puede ejecutarse.") if done.status == PaymentState.AUTHORIZED else
                   _l("Autorización registrada: este pago requiere una segunda autorización de otra persona."),

@@ -24,6 +24,7 @@ from grants.web import meetings as meeting_pages
 from grants.web.paging import int_arg, page_of
 from grants.web.actions import submit
 from grants.web.search import search_args
+from grants.web.confirm import unconfirmed
 from grants.web.plan_forms import (
     ActivityForm,
     BudgetLineForm,
@@ -235,6 +236,8 @@ def edit_plan(plan_id):
 def submit_plan(plan_id):
     require(current_user, Permission.PLANS_EDIT)
     plan = visible(current_user, db.session.get(Plan, plan_id))
+    if (refused := unconfirmed(url_for("plan_pages.plan_page", plan_id=plan.id))) is not None:
+        return refused
     errors: dict = {}
 
     def render(status, refused):  # the stored draft (submit_plan moved the status before it checked)

@@ -20,6 +20,7 @@ from grants.models import AuditCheckRun, AuditFinding, Receipt
 from grants.models.base import utcnow
 from grants.services import agreements, expense_statements, final_liquidation, followup
 from grants.workflows.agreement import AgreementAction
+from tests.closing import timeline_closing as tc
 from tests.factories import make_user
 from tests.money import advance_helpers as ah
 from tests.money import payment_helpers as ph
@@ -110,6 +111,16 @@ def decide_finding(item, status: str, note: str = "Resuelto con documentos") -> 
     record_event(db.session, SYSTEM, "audit_finding.decided", "audit_finding", item.id, before=before,
                  after=snapshot(item), organization_id=item.organization_id)
     db.session.commit()
+
+
+def ready_in_closing() -> dict:
+    """An agreement in closing with one direct payment and one advance accounted for: ready for its
+    final liquidation."""
+    ctx = setup(beneficiaries=False)
+    pay(ctx, "480.20")
+    tc.liquidated_advance(ctx, 1, accepted=("25000.00",))
+    to_closing(ctx)
+    return ctx
 
 
 def to_closing(ctx: dict, force: bool = False):

@@ -28,7 +28,6 @@ from grants.models.base import utcnow
 from grants.services import agreements, final_liquidation, legislature
 from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.closing import helpers as h
-from tests.closing import timeline_closing as tc
 from tests.factories import make_organization, make_user
 from tests.helpers import audit_actions, csrf_token, login
 from tests.timeline import year
@@ -40,11 +39,7 @@ DISCIPLINES = ("legal", "financial", "monitoring")
 @pytest.fixture
 def ctx(app):
     """An agreement in closing with one direct payment and one advance accounted for: ready."""
-    ctx = h.setup(beneficiaries=False)
-    h.pay(ctx, "480.20")
-    tc.liquidated_advance(ctx, 1, accepted=("25000.00",))
-    h.to_closing(ctx)
-    return ctx
+    return h.ready_in_closing()
 
 
 def sign(ctx, discipline, decision="approve", observations=None, user=None, revision=None):
@@ -285,7 +280,8 @@ def post_signoff(client, ctx, discipline, decision, observations="", revision=1)
     token = csrf_token(client, "/")
     return client.post(f"{page(ctx)}/sign-off", data={
         f"{discipline}-csrf_token": token, "discipline": discipline, "revision": str(revision),
-        f"{discipline}-decision": decision, f"{discipline}-observations": observations})
+        f"{discipline}-decision": decision, f"{discipline}-observations": observations,
+        f"{discipline}-confirm": "y"})
 
 
 def test_each_reviewer_gets_the_form_of_their_discipline_and_decides_on_the_page(client, ctx):

@@ -57,14 +57,14 @@ def test_advance_request_approval_preparation_and_disbursement_through_the_pages
     assert 'data-testid="disburse-form"' not in html and 'data-testid="preparer-cannot-disburse"' in html
     response = client.post(f"{page}/disburse", data={"csrf_token": csrf_token(client, page),
                                                      "idempotency_key": "a" * 32, "bank_reference": "TRF-A1",
-                                                     "transfer_date": today().isoformat()})
+                                                     "transfer_date": today().isoformat(), "confirm": "y"})
     assert response.status_code == 409
     assert refusal(html_of(response)) == "Quien preparó el desembolso no puede ejecutarlo (segregación de funciones)."
 
     login(client, actx["treasury2"])
     html = html_of(client.get(page))
     form = {"csrf_token": csrf_token(client, page), "idempotency_key": key_of(html, "disburse-form"),
-            "bank_reference": "TRF-A1", "transfer_date": today().isoformat()}
+            "bank_reference": "TRF-A1", "transfer_date": today().isoformat(), "confirm": "y"}
     assert client.post(f"{page}/disburse", data=form).status_code == 303
     assert client.post(f"{page}/disburse", data=form).status_code == 303   # the double click
     advance = db.session.get(Advance, advance.id)

@@ -141,13 +141,13 @@ def test_the_full_agreement_flow_through_the_pages(client, people):
     response = client.post(f"{url}/administrator", data={"csrf_token": token, "user_id": str(p["financial"].id)})
     assert response.status_code == 422
     assert "rol de administrador de programa" in error_after(response.get_data(as_text=True), "user_id")
-    assert client.post(f"{url}/start", data={"csrf_token": token}).status_code == 409
+    assert client.post(f"{url}/start", data={"csrf_token": token, "confirm": "y"}).status_code == 409
     response = client.post(f"{url}/administrator", data={"csrf_token": token, "user_id": str(p["administrator"].id)})
     assert response.status_code == 303
     assert p["administrator"].full_name in client.get(url).get_data(as_text=True)
 
     # execution, suspension (a reason is required) and resumption
-    assert client.post(f"{url}/start", data={"csrf_token": token}).status_code == 302
+    assert client.post(f"{url}/start", data={"csrf_token": token, "confirm": "y"}).status_code == 302
     db.session.refresh(agreement)
     assert agreement.status == "in_execution"
     response = client.post(f"{url}/suspend", data={"csrf_token": token, "reason": "  "})

@@ -127,7 +127,7 @@ def test_a_faulty_list_is_reported_downloaded_confirmed_and_validated(app, ctx):
 
     # nothing is enrolled before confirmation; the NGO confirms
     assert db.session.scalar(select(func.count()).select_from(Enrollment)) == 0
-    response = post(ngo, f"/beneficiary-imports/{batch_id}/confirm", page=f"/beneficiary-imports/{batch_id}")
+    response = post(ngo, f"/beneficiary-imports/{batch_id}/confirm", {"confirm": "y"}, page=f"/beneficiary-imports/{batch_id}")
     assert response.status_code == 303
     assert db.session.scalar(select(func.count()).select_from(Enrollment)) == 3
     assert set(db.session.scalars(select(Enrollment.status))) == {"pending"}
@@ -152,7 +152,7 @@ def test_staff_see_masked_data_and_reveal_it_once_with_a_reason(app, ctx):
     agreement = ctx["agreement"]
     ngo = client_for(app, ctx["ngo"])
     batch_id = batch_id_of(upload(ngo, agreement.id, HEADER + "\n" + GOOD.format(dui="00016297-5", name="Ana") + "\n"))
-    post(ngo, f"/beneficiary-imports/{batch_id}/confirm")
+    post(ngo, f"/beneficiary-imports/{batch_id}/confirm", {"confirm": "y"})
     url = f"/agreements/{agreement.id}/beneficiaries"
     own = ngo.get(url).get_data(as_text=True)
     born_on = ANA_BORN.strftime("%d/%m/%Y")
@@ -195,7 +195,7 @@ def test_status_changes_from_the_list_and_the_active_on_filter(app, ctx):
     ngo = client_for(app, ctx["ngo"])
     lines = [GOOD.format(dui=valid_dui(n), name=f"Ana {n}") for n in (1, 2)]
     batch_id = batch_id_of(upload(ngo, agreement.id, HEADER + "\n" + "\n".join(lines) + "\n"))
-    post(ngo, f"/beneficiary-imports/{batch_id}/confirm")
+    post(ngo, f"/beneficiary-imports/{batch_id}/confirm", {"confirm": "y"})
     first, second = db.session.scalars(select(Enrollment).order_by(Enrollment.id)).all()
     url = f"/agreements/{agreement.id}/beneficiaries"
 
@@ -259,7 +259,7 @@ def test_double_enrollment_is_warned_and_decided_by_monitoring(app, ctx):
     assert [count_in(html, n) for n in ("total", "valid", "warning", "error")] == [1, 0, 1, 0]
     assert re.search(r'<tr data-row="2">.*Está activa en otro convenio: quedará pendiente de decisión de seguimiento',
                      html, re.S)
-    post(other_ngo, f"/beneficiary-imports/{batch_id}/confirm")
+    post(other_ngo, f"/beneficiary-imports/{batch_id}/confirm", {"confirm": "y"})
     double = db.session.scalars(select(Enrollment).where(Enrollment.agreement_id == other["agreement"].id)).one()
     assert double.double_enrollment == "pending"
 
@@ -288,7 +288,7 @@ def test_another_ngo_sees_nothing(app, ctx):
     for path in (f"/beneficiary-imports/{batch_id}", f"/beneficiary-imports/{batch_id}/errors.csv",
                  f"/beneficiary-imports/{batch_id}/errors.xlsx", f"/agreements/{ctx['agreement'].id}/beneficiaries"):
         assert stranger.get(path).status_code == 404, path
-    assert post(stranger, f"/beneficiary-imports/{batch_id}/confirm").status_code == 404
+    assert post(stranger, f"/beneficiary-imports/{batch_id}/confirm", {"confirm": "y"}).status_code == 404
     assert f"/beneficiary-imports/{batch_id}" not in stranger.get("/beneficiary-imports").get_data(as_text=True)
     assert db.session.get(ImportBatch, batch_id).status == "ready"
 
@@ -383,7 +383,7 @@ def test_long_lists_and_reports_are_paginated(app, ctx, monkeypatch):
     second = ngo.get(f"/beneficiary-imports/{batch_id}?errors_page=2").get_data(as_text=True)
     assert set(re.findall(r'<tr data-row="(\d+)">', second)) == {"7"}
 
-    post(ngo, f"/beneficiary-imports/{batch_id}/confirm")
+    post(ngo, f"/beneficiary-imports/{batch_id}/confirm", {"confirm": "y"})
     url = f"/agreements/{agreement.id}/beneficiaries"
     html = ngo.get(url + "?status=pending").get_data(as_text=True)
     assert re.findall(r"López Pérez, (Ana \d)", html) == ["Ana 1", "Ana 2"] and "Página 1 de 2" in html
@@ -402,7 +402,7 @@ def _list_with_findings(app, ctx):
     """Row 2 already enrolled (warning), row 4 the same person as row 3, row 5 a control character."""
     ngo = client_for(app, ctx["ngo"])
     first = batch_id_of(upload(ngo, ctx["agreement"].id, HEADER + "\n" + GOOD.format(dui=valid_dui(1), name="Ana") + "\n"))
-    post(ngo, f"/beneficiary-imports/{first}/confirm")
+    post(ngo, f"/beneficiary-imports/{first}/confirm", {"confirm": "y"})
     lines = [GOOD.format(dui=valid_dui(1), name="Ana"), GOOD.format(dui=valid_dui(2), name="Eva"),
              GOOD.format(dui=valid_dui(2), name="Eva"), GOOD.format(dui=valid_dui(3), name="Lu\x14z")]
     return ngo, batch_id_of(upload(ngo, ctx["agreement"].id, HEADER + "\n" + "\n".join(lines) + "\n"))

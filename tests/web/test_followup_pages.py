@@ -147,13 +147,13 @@ def test_begin_closing_button_refused_with_money_in_flight_then_accepted(client,
     payment = ph.prepared(ctx, [ph.line(1, "1", "75.00")])
     login(client, ctx["administrator"])
     section = f"/agreements/{agreement.id}/follow-up"
-    response = client.post(f"/agreements/{agreement.id}/closing", data={"csrf_token": csrf_token(client, section)})
+    response = client.post(f"/agreements/{agreement.id}/closing", data={"csrf_token": csrf_token(client, section), "confirm": "y"})
     assert response.status_code == 409
     assert f"pago N.º {payment.id}" in refusal(html_of(response))
     assert agreement.status == "in_execution"
     payments.cancel_payment(act(ctx["treasury"]), payment.id, "Factura duplicada")
     db.session.commit()
-    response = client.post(f"/agreements/{agreement.id}/closing", data={"csrf_token": csrf_token(client, section)})
+    response = client.post(f"/agreements/{agreement.id}/closing", data={"csrf_token": csrf_token(client, section), "confirm": "y"})
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/agreements/{agreement.id}")
     assert agreement.status == "closing"

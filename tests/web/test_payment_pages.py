@@ -185,7 +185,7 @@ def test_treasury_prepares_and_the_preparer_cannot_authorize(client, ctx):
     html = html_of(client.get(page))
     assert 'data-testid="authorize-form"' not in html
     assert "Usted preparó este pago: debe autorizarlo otra persona de tesorería." in html
-    response = client.post(f"{page}/authorize", data={"csrf_token": csrf_token(client, page)})
+    response = client.post(f"{page}/authorize", data={"csrf_token": csrf_token(client, page), "confirm": "y"})
     assert response.status_code == 409
     assert refusal(html_of(response)) == "Quien preparó el pago no puede autorizarlo (segregación de funciones)."
     assert db.session.get(Payment, payment.id).status == "prepared"
@@ -193,7 +193,7 @@ def test_treasury_prepares_and_the_preparer_cannot_authorize(client, ctx):
     login(client, ctx["treasury2"])
     html = html_of(client.get(page))
     assert 'data-testid="authorize-form"' in html
-    response = client.post(f"{page}/authorize", data={"csrf_token": csrf_token(client, page)})
+    response = client.post(f"{page}/authorize", data={"csrf_token": csrf_token(client, page), "confirm": "y"})
     assert response.status_code == 303
     assert db.session.get(Payment, payment.id).status == "authorized"
     assert events("payment", payment.id, "payment.authorized") == 1
@@ -218,7 +218,8 @@ def test_a_double_click_on_execute_moves_the_money_once(client, ctx):
     key = key_of(html, "execute-form")
     token = csrf_token(client, page)
     today = invoices.today().isoformat()
-    form = {"csrf_token": token, "idempotency_key": key, "bank_reference": "TRF-2026-0042", "transfer_date": today}
+    form = {"csrf_token": token, "idempotency_key": key, "bank_reference": "TRF-2026-0042", "transfer_date": today,
+            "confirm": "y"}
     first = client.post(f"{page}/execute", data=form)
     second = client.post(f"{page}/execute", data=form)
     assert first.status_code == second.status_code == 303
@@ -243,7 +244,7 @@ def test_execute_needs_a_bank_reference_and_a_fresh_key_is_kept_after_an_error(c
     page = f"/payments/{payment.id}"
     key = key_of(html_of(client.get(page)), "execute-form")
     form = {"csrf_token": csrf_token(client, page), "idempotency_key": key, "bank_reference": "",
-            "transfer_date": invoices.today().isoformat()}
+            "transfer_date": invoices.today().isoformat(), "confirm": "y"}
     response = client.post(f"{page}/execute", data=form)
     assert response.status_code == 422
     html = html_of(response)
@@ -258,7 +259,7 @@ def test_execute_without_a_key_is_refused_not_run(client, ctx):
     login(client, ctx["treasury"])
     page = f"/payments/{payment.id}"
     response = client.post(f"{page}/execute", data={"csrf_token": csrf_token(client, page), "bank_reference": "T-1",
-                                                    "transfer_date": invoices.today().isoformat()})
+                                                    "transfer_date": invoices.today().isoformat(), "confirm": "y"})
     assert response.status_code == 400
     assert db.session.get(Payment, payment.id).status == "authorized"
 
@@ -306,7 +307,7 @@ def test_the_ngo_sees_its_payment_without_treasury_forms(client, ctx):
     for form in ("authorize-form", "execute-form", "cancel-form"):
         assert f'data-testid="{form}"' not in html
     response = client.post(f"/payments/{payment.id}/execute", data={
-        "csrf_token": csrf_token(client, f"/payments/{payment.id}"), "bank_reference": "X", "transfer_date": ""})
+        "csrf_token": csrf_token(client, f"/payments/{payment.id}"), "bank_reference": "X", "transfer_date": "", "confirm": "y"})
     assert response.status_code == 403
 
 
@@ -319,8 +320,8 @@ def test_home_panels_count_the_money_work_waiting_for_each_role(client, ctx):
     login(client, ctx["treasury2"])
     html = html_of(client.get("/"))
     counts = dict(re.findall(r'data-queue="(\w+)"><strong>(\d+)<', html))
-    assert counts == {"payments_to_authorize": "1", "payments_to_execute": "1", "advances_to_prepare": "0",
-                      "advances_to_disburse": "0"}
+    assert counts == {"invoices_to_pay": "0", "payments_to_authorize": "1", "payments_to_execute": "1",
+                      "advances_to_prepare": "0", "advances_to_disburse": "0", "refunds_to_confirm": "0"}
     login(client, ctx["treasury"])               # its own preparation is not its to authorize
     assert 'data-queue="payments_to_authorize"><strong>0<' in html_of(client.get("/"))
     login(client, ctx["administrator"])

@@ -132,7 +132,7 @@ def test_the_ngo_creates_its_plan_in_the_editor_and_submits_it(client, people):
     assert re.search(r'<option selected value="T2">|<option value="T2" selected>', editor)
 
     token = csrf_token(client, f"/plans/{plan.id}")
-    response = client.post(f"/plans/{plan.id}/submit", data={"csrf_token": token})
+    response = client.post(f"/plans/{plan.id}/submit", data={"csrf_token": token, "confirm": "y"})
     assert response.status_code == 303
     db.session.refresh(plan)
     assert plan.status == "submitted"
@@ -205,7 +205,7 @@ def test_tranches_not_adding_up_stop_the_submission_with_the_message_above_the_t
     assert "Los desembolsos suman 90000.00 y el presupuesto 100000.00" in page
 
     token = csrf_token(client, f"/plans/{plan.id}")
-    response = client.post(f"/plans/{plan.id}/submit", data={"csrf_token": token})
+    response = client.post(f"/plans/{plan.id}/submit", data={"csrf_token": token, "confirm": "y"})
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'data-testid="submit-failed"' in html
@@ -259,7 +259,7 @@ def test_an_ngo_gets_404_for_another_organizations_plan(client, people):
                  f"/plans/{plan.id}?version=1"):
         assert client.get(path).status_code == 404, path
     token = csrf_token(client, "/plans")
-    assert client.post(f"/plans/{plan.id}/submit", data={"csrf_token": token}).status_code == 404
+    assert client.post(f"/plans/{plan.id}/submit", data={"csrf_token": token, "confirm": "y"}).status_code == 404
     assert client.post(f"/plans/{plan.id}/revise", data={"csrf_token": token}).status_code == 404
     listing = client.get("/plans").get_data(as_text=True)
     assert "Jóvenes con futuro" not in listing
@@ -400,7 +400,7 @@ def test_a_full_round_through_the_pages_with_the_diff_of_the_new_version(client,
     response = client.post(f"/plans/{plan.id}/edit", data=editor_data(csrf_token(client, f"/plans/{plan.id}/edit"),
                                                                       content))
     assert response.status_code == 303
-    response = client.post(f"/plans/{plan.id}/submit", data={"csrf_token": token})
+    response = client.post(f"/plans/{plan.id}/submit", data={"csrf_token": token, "confirm": "y"})
     assert response.status_code == 303
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
 
