@@ -208,9 +208,9 @@ def _indicators(data: dict) -> list:
     rows = [["Convenio", "ONG", "Indicador", "Unidad", "Línea base", "Meta", "Logrado"]]
     for r in data["rows"]:
         for i in r["indicators"]:
-            achieved = "sin informe" if i["achieved"] is None else formats.grouped(i['achieved'])
             rows.append([r["agreement_number"], _p(r["organization_name"]), _p(i["name"]), i["unit"],
-                         formats.grouped(i['baseline']), formats.grouped(i['target']), achieved])
+                         formats.quantity(i["baseline"]), formats.quantity(i["target"]),
+                         formats.quantity(i["achieved"], "sin informe")])
     story = [PageBreak(), Paragraph("6. Indicadores: meta y logro (último informe de seguimiento)", _HEADING)]
     if len(rows) == 1:
         return story + [Paragraph("Ningún convenio del ejercicio tiene indicadores.", _BODY)]
