@@ -23,7 +23,7 @@ from tests.helpers import web_login
 demo_app = _demo_app
 
 ROLES = ("admin", "legal", "financial", "monitoring", "administrator", "treasury", "auditor", "ngo1", "ngo2")
-PAGES_PER_ROLE = 30  # the home page, the menu, and what they link to (breadth first)
+PAGES_PER_ROLE = 60  # the home page, the menu, and what they link to (breadth first): every role's main pages
 SKIPPED = re.compile(r"\.(pdf|xlsx|csv|json|png|jpe?g)$|^/(api|static|logout|login)|/download|/file$|/scan$|/slip")
 
 # Text people or the service wrote down once, in the language of its day: notifications (in the recipient's
