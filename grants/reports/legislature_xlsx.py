@@ -99,7 +99,7 @@ def _summary(ws, data: dict) -> None:
     total_row = r + 1
     ws.cell(row=total_row, column=1, value="Totales").font = _BOLD
     ws.cell(row=total_row, column=3, value=f"{totals['organizations']} ONG").font = _BOLD
-    ws.cell(row=total_row, column=6, value=f"{totals['agreements']} convenios").font = _BOLD
+    ws.cell(row=total_row, column=6, value=f"{totals['agreements']} {'convenio' if totals['agreements'] == 1 else 'convenios'}").font = _BOLD
     for col, (_, key, kind) in enumerate(SUMMARY_COLUMNS, start=1):
         if kind == "text":
             continue
