@@ -101,6 +101,7 @@ def render_beneficiaries(agreement: Agreement, status: int = 200, upload_form: U
     day_text = (args.get("active_on") or "").strip()
     day = _parse_day(day_text) if day_text else None
     filter_errors = {"active_on": [BAD_DAY]} if day_text and day is None else {}
+    day_text = day.isoformat() if day else day_text  # a date input shows only ISO (typed dd/mm/yyyy comes back so)
 
     query = enrollment_service.active_on(agreement.id, day) if day else select(Enrollment).where(
         Enrollment.agreement_id == agreement.id)

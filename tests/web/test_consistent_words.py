@@ -8,6 +8,7 @@ import html as html_lib
 import io
 import re
 from collections import deque
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -243,3 +244,19 @@ def test_workbooks_hold_days_as_dates_shown_dd_mm_yyyy(files):
             (url, {(c.coordinate, c.number_format) for c in days if not c.number_format.lower().startswith("dd/mm")})
         assert not [t for t in texts if ISO_DAY.search(t)], (url, [t for t in texts if ISO_DAY.search(t)][:5])
         assert days or any(re.search(r"\b\d{2}/\d{2}/\d{4}\b", t) for t in texts), url
+
+
+def test_a_date_filter_takes_the_day_typed_dd_mm_yyyy_or_iso(demo_app):
+    from tests.helpers import demo_term_start
+
+    client = demo_app.test_client()
+    web_login(client, f"ngo2@{DOMAIN}", "demo-2026")
+    day = demo_term_start() + timedelta(days=60)
+    typed, iso = (client.get(f"/agreements/1/beneficiaries?active_on={text}").get_data(as_text=True)
+                  for text in (day.strftime("%d/%m/%Y"), day.isoformat()))
+    rows = [re.findall(r'<tr id="inscripcion-(\d+)"', page) for page in (typed, iso)]
+    assert rows[0] == rows[1] and rows[0], rows
+    assert "Fecha no válida" not in typed
+    assert f'value="{day.isoformat()}"' in typed  # the date input shows it back (ISO is all it shows)
+    bad = client.get("/agreements/1/beneficiaries?active_on=31/02/2026").get_data(as_text=True)
+    assert "Fecha no válida: escríbala como dd/mm/aaaa" in bad
