@@ -64,7 +64,7 @@ bench: install
 
 # Regenerate the message catalogue after changing UI text (then translate the new entries).
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o grants/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_ngettext:1,2 -o grants/translations/messages.pot .
 	$(BIN)/pybabel update -i grants/translations/messages.pot -d grants/translations
 
 clean:

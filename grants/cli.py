@@ -55,7 +55,8 @@ def users_unblock(email, address, everyone) -> None:
     if not (email or address or everyone):
         raise click.UsageError("give --email, --address or --all")
     deleted = throttle.forget(email=email, address=address)
-    click.echo(f"{deleted} contador(es) de intentos fallidos borrado(s).")
+    click.echo(f"{deleted} contador de intentos fallidos borrado." if deleted == 1
+               else f"{deleted} contadores de intentos fallidos borrados.")
 
 
 @users_cli.command("create")

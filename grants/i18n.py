@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, current_app, has_request_context, request
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import get_locale
 from flask_login import current_user
 from jinja2 import Undefined
 
@@ -31,6 +31,8 @@ def init_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=TRANSLATIONS)
     # the one formatter of amounts for people; an amount a page does not have (undefined) shows nothing
     app.jinja_env.filters["money"] = lambda value: formats.usd(None if isinstance(value, Undefined) else value)
-    app.jinja_env.filters["date"] = lambda v, fmt="medium": format_date(v, fmt) if v else ""
-    app.jinja_env.filters["datetime"] = lambda v, fmt="short": format_datetime(v, fmt) if v else ""
+    # one way to write a day (dd/mm/yyyy) and a moment (dd/mm/yyyy HH:MM, El Salvador) in both languages
+    app.jinja_env.filters["date"] = lambda value: formats.day(None if isinstance(value, Undefined) else value)
+    app.jinja_env.filters["datetime"] = lambda value: formats.moment(None if isinstance(value, Undefined) else value)
+    app.jinja_env.filters["quantity"] = lambda value: formats.quantity(None if isinstance(value, Undefined) else value)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())

@@ -1,7 +1,13 @@
-"""Spanish labels (English through the catalogue) for states, disciplines, decisions, sections."""
+"""Spanish labels (English through the catalogue) for states, disciplines, decisions, sections, and
+the data of a finding's evidence (``evidence_label``/``evidence_value``: what pages and workbooks show)."""
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
 from flask_babel import lazy_gettext as _l
+
+from grants import formats
 
 PLAN_STATE_LABELS = {
     "draft": _l("Borrador"),
@@ -126,3 +132,167 @@ FINDING_SEVERITY_LABELS = {
     "medium": _l("Media"),
     "low": _l("Baja"),
 }
+
+
+# A finding's evidence: the name of each datum and of the kinds of things it names (never the raw key).
+EVIDENCE_LABELS = {
+    "active_days": _l("Días activo"),
+    "advance_id": _l("Anticipo N.º"),
+    "agreement": _l("Convenio"),
+    "agreement_amount": _l("Monto del convenio"),
+    "agreement_spending": _l("Gasto del convenio"),
+    "agreement_status": _l("Estado del convenio"),
+    "agreements": _l("Convenios"),
+    "allocation_amount": _l("Monto asignado"),
+    "allowed_by_monitoring": _l("Permitido por seguimiento"),
+    "amount": _l("Monto"),
+    "approved": _l("Aprobado"),
+    "bank_name": _l("Banco"),
+    "bank_reference": _l("Referencia bancaria"),
+    "beneficiary_id": _l("Beneficiario N.º"),
+    "budget_line": _l("Línea presupuestaria"),
+    "category": _l("Categoría"),
+    "changes": _l("Cambios"),
+    "checked_on": _l("Revisado el"),
+    "date": _l("Fecha"),
+    "days": _l("Días"),
+    "days_before": _l("Días antes"),
+    "days_early": _l("Días de anticipación"),
+    "days_overdue": _l("Días de atraso"),
+    "days_waiting": _l("Días de espera"),
+    "declared_at": _l("Declarado el"),
+    "decree": _l("Decreto"),
+    "deposit_date": _l("Fecha del depósito"),
+    "disbursed": _l("Desembolsado"),
+    "document_number": _l("Número de documento"),
+    "document_type": _l("Tipo de documento"),
+    "effective": _l("Vigente desde"),
+    "enrollment_id": _l("Inscripción N.º"),
+    "enrollments": _l("Inscripciones"),
+    "events_verified": _l("Eventos verificados"),
+    "excess": _l("Exceso"),
+    "executed_at": _l("Ejecutado el"),
+    "field": _l("Dato"),
+    "first_broken_seq": _l("Primera secuencia rota"),
+    "fiscal_year": _l("Año fiscal"),
+    "id": _l("N.º"),
+    "invoice": _l("Factura"),
+    "invoice_id": _l("Factura N.º"),
+    "invoice_line": _l("Línea de la factura"),
+    "invoices": _l("Facturas"),
+    "issue_date": _l("Fecha de emisión"),
+    "kind": _l("Tipo"),
+    "liquidated": _l("Liquidado"),
+    "liquidation_due": _l("Liquidación vence el"),
+    "matches": _l("Coincidencias"),
+    "minimum_receipts": _l("Mínimo de comprobantes"),
+    "moved_at": _l("Movido el"),
+    "name": _l("Nombre"),
+    "number": _l("Número"),
+    "outstanding": _l("Saldo pendiente"),
+    "overlap_from": _l("Coinciden desde"),
+    "overlap_until": _l("Coinciden hasta"),
+    "paid": _l("Pagado"),
+    "period_days": _l("Días del período"),
+    "period_end": _l("Fin del período"),
+    "period_start": _l("Inicio del período"),
+    "phone": _l("Teléfono"),
+    "position": _l("Cargo"),
+    "prefinancing_days": _l("Días de prefinanciamiento"),
+    "reason": _l("Motivo"),
+    "receipt_status": _l("Estado del comprobante"),
+    "receipts": _l("Comprobantes"),
+    "received_on": _l("Recibido el"),
+    "recorded_at": _l("Registrado el"),
+    "refunded": _l("Reintegrado"),
+    "round_amount": _l("Monto en cifras redondas"),
+    "round_receipts": _l("Comprobantes en cifras redondas"),
+    "share": _l("Proporción"),
+    "since": _l("Desde"),
+    "spent": _l("Gastado"),
+    "status": _l("Estado"),
+    "superseded_at": _l("Reemplazado el"),
+    "supplier_decided_at": _l("Proveedor decidido el"),
+    "supplier_id": _l("Proveedor N.º"),
+    "supplier_name": _l("Proveedor"),
+    "supplier_status": _l("Estado del proveedor"),
+    "supplier_tax_id": _l("NIT o DUI del proveedor"),
+    "supplier_version": _l("Versión del proveedor"),
+    "suppliers": _l("Proveedores"),
+    "term_end": _l("Fin del plazo"),
+    "term_start": _l("Inicio del plazo"),
+    "threshold": _l("Umbral"),
+    "threshold_share": _l("Proporción límite"),
+    "total": _l("Total"),
+    "tranche": _l("Desembolso"),
+    "transfer_date": _l("Fecha de transferencia"),
+    "transferred": _l("Transferido"),
+    "unit_price": _l("Precio unitario"),
+    "units": _l("Unidades"),
+    "until": _l("Hasta"),
+    "use": _l("Uso"),
+    "used_at": _l("Usado el"),
+    "uses": _l("Usos"),
+    "with": _l("Con"),
+}
+
+EVIDENCE_VALUE_LABELS = {
+    "payment": _l("Pago"),
+    "advance": _l("Anticipo"),
+    "invoice": _l("Factura"),
+    "receipt": _l("Comprobante"),
+    "tax_id": _l("NIT/DUI"),
+    "bank_account": _l("Cuenta bancaria"),
+    "address": _l("Dirección"),
+    "organization_nit": _l("NIT de la organización"),
+    "legal_representative": _l("Representante legal"),
+    "board_member": _l("Miembro de la junta directiva"),
+    "organization_bank_account": _l("Cuenta bancaria de la organización"),
+    "organization_address": _l("Dirección de la organización"),
+    "organization_phone": _l("Teléfono de la organización"),
+}
+
+_EVIDENCE_MONEY = {"agreement_amount", "agreement_spending", "allocation_amount", "amount", "approved", "disbursed",
+                   "excess", "liquidated", "outstanding", "paid", "refunded", "round_amount", "spent", "threshold",
+                   "total", "transferred", "unit_price"}
+_EVIDENCE_SHARES = {"share", "threshold_share"}
+_EVIDENCE_STATES = {"agreement_status": AGREEMENT_STATE_LABELS, "receipt_status": RECEIPT_STATE_LABELS,
+                    "supplier_status": SUPPLIER_STATE_LABELS, "status": ENROLLMENT_STATE_LABELS}
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}$")
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def evidence_label(key: str):
+    """The name of a datum of a finding's evidence (the key itself only for one no rule writes)."""
+    return EVIDENCE_LABELS.get(key, key)
+
+
+def evidence_value(key: str, value) -> str:
+    """One plain datum of a finding's evidence as people read it: days dd/mm/yyyy, moments with the hour
+    (El Salvador), amounts in dollars, shares in percent, states and kinds by their label, yes/no."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return str(_l("Sí") if value else _l("No"))
+    if key in _EVIDENCE_STATES and value in _EVIDENCE_STATES[key]:
+        return str(_EVIDENCE_STATES[key][value])
+    if isinstance(value, str) and value in EVIDENCE_VALUE_LABELS:
+        return str(EVIDENCE_VALUE_LABELS[value])
+    if key in _EVIDENCE_MONEY:
+        return formats.usd(value)
+    if key in _EVIDENCE_SHARES:
+        return formats.percent(Decimal(str(value)) * 100)
+    if isinstance(value, str) and _ISO_MOMENT.match(value):
+        return formats.moment(value)
+    if isinstance(value, str) and _ISO_DAY.match(value):
+        return formats.day(value)
+    return str(value)
+
+
+def evidence_text(key: str, value) -> str:
+    """A datum of the evidence on one line (a workbook cell): nested data as «name: value» pairs."""
+    if isinstance(value, dict):
+        return ", ".join(f"{evidence_label(k)}: {evidence_text(k, v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return "; ".join(evidence_text(key, v) for v in value)
+    return evidence_value(key, value)

@@ -50,7 +50,7 @@ def test_an_auditor_runs_checks_opens_a_finding_and_marks_it_justified(audit_ser
     expect(row).to_contain_text("$40,000.00")
     row.locator("[data-testid=finding-link]").click()
     expect(page.locator("[data-testid=finding-state]")).to_have_text("Abierto")
-    expect(page.locator("[data-testid=evidence] tr[data-key=outstanding]")).to_contain_text("40000.00")
+    expect(page.locator("[data-testid=evidence] tr[data-key=outstanding]")).to_contain_text("$40,000.00")
 
     page.select_option("select[name=status]", "justified")
     page.fill("textarea[name=note]", "Prórroga autorizada por nota MJSP-12")

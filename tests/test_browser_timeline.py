@@ -108,11 +108,11 @@ def test_monitoring_activates_a_list_from_a_past_day_and_a_payment_for_those_day
     log_in(monitoring, base, emails["monitoring"])
     monitoring.goto(f"{base}/beneficiary-imports/{batch_id}")
     form = monitoring.get_by_test_id("activate-form")
-    expect(form).to_contain_text("3 persona(s) validadas")
+    expect(form).to_contain_text("3 personas validadas")
     form.locator("input[name=since]").fill(since.isoformat())
     form.locator("input[name=reason]").fill("Asistencia verificada en las listas de marzo")
     form.get_by_test_id("activate").click()
-    expect(monitoring.locator(".flash")).to_contain_text("3 persona(s) activas")
+    expect(monitoring.locator(".flash")).to_contain_text("3 personas activas")
 
     with app.app_context():
         users = {k: db.session.scalar(db.select(User).where(User.email == v)) for k, v in emails.items()}

@@ -71,7 +71,8 @@ def units_paid_inactive(reader: Session, scope: Scope, settings: RuleSettings):
         yield FindingRow(
             "units_paid_inactive", "high", first["agreement_id"], first["organization_id"], "payment", str(payment_id),
             f"Pago {payment_id} (convenio {first['number']}, factura {first['invoice_number']}): {len(units)} "
-            f"unidad(es) por {formats.usd(amount)} pagadas por beneficiarios no activos todo el período "
+            f"{'unidad pagada' if len(units) == 1 else 'unidades pagadas'} por {formats.usd(amount)} por beneficiarios "
+            f"no activos todo el período "
             f"{formats.day(first['period_start'], '—')} – {formats.day(first['period_end'], '—')}.",
             {"agreement": first["number"], "invoice_id": first["invoice_id"], "invoice": first["invoice_number"],
              "period_start": first["period_start"], "period_end": first["period_end"], "amount": amount,

@@ -40,7 +40,8 @@ def receipt_before_disbursement(reader: Session, scope: Scope, settings: RuleSet
         yield FindingRow(
             "receipt_before_disbursement", "high", r["agreement_id"], r["organization_id"], "receipt", str(r["id"]),
             f"Comprobante {r['document_number']} ({r['supplier_tax_id']}) del {formats.day(r['issue_date'], '—')} por "
-            f"{formats.usd(money(r['amount']))}: {days} día(s) antes de la transferencia del anticipo "
+            f"{formats.usd(money(r['amount']))}: {days} {'día' if days == 1 else 'días'} antes de la transferencia "
+            f"del anticipo "
             f"{r['tranche_number']} ({formats.day(r['transfer_date'], '—')}) del convenio {r['number']}"
             + (f", que permite {r['prefinancing_days']} de prefinanciamiento." if r["prefinancing_days"]
                else ", que no permite prefinanciar."),
@@ -179,7 +180,8 @@ def payment_basis_changed(reader: Session, scope: Scope, settings: RuleSettings)
             "payment_basis_changed", "medium", first["agreement_id"], first["organization_id"], "payment",
             str(payment_id),
             f"Pago {payment_id} (factura {first['invoice_number']}, convenio {first['number']}): después de "
-            f"ejecutado se cambió con fecha pasada el estado de {len(units)} persona(s) pagada(s) por "
+            f"ejecutado se cambió con fecha pasada el estado de {len(units)} "
+            f"{'persona pagada' if len(units) == 1 else 'personas pagadas'} por "
             f"{formats.usd(amount)} del período {formats.day(first['period_start'], '—')} – {formats.day(first['period_end'], '—')}.",
             {"agreement": first["number"], "invoice": first["invoice_number"], "executed_at": first["executed_at"],
              "period_start": first["period_start"], "period_end": first["period_end"], "amount": amount,

@@ -52,7 +52,7 @@ def findings_pdf(findings: Iterable, generated_on: date, title: str | None = Non
     by_status = Counter(f.status_label for f in findings)
     story = [
         Paragraph(_text(title or "Hallazgos de las revisiones de liquidación"), _TITLE),
-        Paragraph(f"{len(findings)} hallazgos. Por severidad: "
+        Paragraph(f"{len(findings)} {'hallazgo' if len(findings) == 1 else 'hallazgos'}. Por severidad: "
                   + (", ".join(f"{k}: {v}" for k, v in sorted(by_severity.items())) or "—")
                   + ". Por estado: " + (", ".join(f"{k}: {v}" for k, v in sorted(by_status.items())) or "—") + ".",
                   _BODY),

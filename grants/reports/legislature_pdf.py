@@ -125,7 +125,7 @@ def _summary(data: dict) -> list:
                      agreement, formats.usd(r["allocation_amount"]), formats.usd(r["assigned"]), formats.usd(r["paid_directly"]),
                      formats.usd(r["advanced"]), formats.usd(r["liquidated"]), formats.usd(r["refunded"]), formats.usd(r["unspent"]), formats.usd(r["available"])])
     t = data["totals"]
-    rows.append(["", "Totales", f"{t['organizations']} ONG", f"{t['agreements']} convenios", formats.usd(t["allocation_amount"]),
+    rows.append(["", "Totales", f"{t['organizations']} ONG", f"{t['agreements']} {'convenio' if t['agreements'] == 1 else 'convenios'}", formats.usd(t["allocation_amount"]),
                  formats.usd(t["assigned"]), formats.usd(t["paid_directly"]), formats.usd(t["advanced"]), formats.usd(t["liquidated"]),
                  formats.usd(t["refunded"]), formats.usd(t["unspent"]), formats.usd(t["available"])])
     widths = [0.8 * cm, 2.0 * cm, 4.4 * cm, 3.0 * cm] + [2.06 * cm] * 8
@@ -140,13 +140,13 @@ def _results(data: dict) -> list:
     for n, r in enumerate(data["rows"], start=1):
         f = r["findings"]
         rows.append([str(n), _p(r["organization_name"]), r["agreement_number"] or "Sin convenio",
-                     str(r["beneficiaries_target"]), str(r["beneficiaries_validated"]),
-                     str(r["beneficiaries_reached"]), r["verdict_label"], str(f["total"]), str(f["open"]),
+                     formats.quantity(r["beneficiaries_target"]), formats.quantity(r["beneficiaries_validated"]),
+                     formats.quantity(r["beneficiaries_reached"]), r["verdict_label"], str(f["total"]), str(f["open"]),
                      str(f["justified"]), str(f["confirmed"]), str(f["resolved"])])
     t = data["totals"]
     f = t["findings"]
-    rows.append(["", "Totales", "", str(t["beneficiaries_target"]), str(t["beneficiaries_validated"]),
-                 str(t["beneficiaries_reached"]), "", str(f["total"]), str(f["open"]), str(f["justified"]),
+    rows.append(["", "Totales", "", formats.quantity(t["beneficiaries_target"]), formats.quantity(t["beneficiaries_validated"]),
+                 formats.quantity(t["beneficiaries_reached"]), "", str(f["total"]), str(f["open"]), str(f["justified"]),
                  str(f["confirmed"]), str(f["resolved"])])
     widths = [0.8 * cm, 6.4 * cm, 3.4 * cm, 1.9 * cm, 1.6 * cm, 1.7 * cm, 3.3 * cm] + [1.5 * cm] * 5
     table = _table(rows, widths, 3, total=True)
@@ -208,9 +208,9 @@ def _indicators(data: dict) -> list:
     rows = [["Convenio", "ONG", "Indicador", "Unidad", "Línea base", "Meta", "Logrado"]]
     for r in data["rows"]:
         for i in r["indicators"]:
-            achieved = "sin informe" if i["achieved"] is None else formats.grouped(i['achieved'])
             rows.append([r["agreement_number"], _p(r["organization_name"]), _p(i["name"]), i["unit"],
-                         formats.grouped(i['baseline']), formats.grouped(i['target']), achieved])
+                         formats.quantity(i["baseline"]), formats.quantity(i["target"]),
+                         formats.quantity(i["achieved"], "sin informe")])
     story = [PageBreak(), Paragraph("6. Indicadores: meta y logro (último informe de seguimiento)", _HEADING)]
     if len(rows) == 1:
         return story + [Paragraph("Ningún convenio del ejercicio tiene indicadores.", _BODY)]

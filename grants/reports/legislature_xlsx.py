@@ -10,6 +10,8 @@ written through ``grants.reports.xlsx`` (formula-like text neutralized, control 
 """
 from __future__ import annotations
 
+from decimal import Decimal
+
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -97,7 +99,7 @@ def _summary(ws, data: dict) -> None:
     total_row = r + 1
     ws.cell(row=total_row, column=1, value="Totales").font = _BOLD
     ws.cell(row=total_row, column=3, value=f"{totals['organizations']} ONG").font = _BOLD
-    ws.cell(row=total_row, column=6, value=f"{totals['agreements']} convenios").font = _BOLD
+    ws.cell(row=total_row, column=6, value=f"{totals['agreements']} {'convenio' if totals['agreements'] == 1 else 'convenios'}").font = _BOLD
     for col, (_, key, kind) in enumerate(SUMMARY_COLUMNS, start=1):
         if kind == "text":
             continue
@@ -119,8 +121,8 @@ def _indicators(ws, data: dict) -> None:
                       ind["target"], ind["achieved"]]
             for col, value in enumerate(values, start=1):
                 cell = ws.cell(row=r, column=col, value=value)
-                if col >= 5:
-                    cell.number_format = NUMBER
+                if col >= 5 and value is not None:  # a count of people is whole: «45», not «45.00»
+                    cell.number_format = "#,##0" if Decimal(value) == Decimal(value).to_integral_value() else NUMBER
 
 
 def _findings(ws, data: dict) -> None:

@@ -9,7 +9,8 @@ Every value that goes into a cell passes through ``safe_cell``:
   gets a leading apostrophe;
 - text longer than a cell holds (32 767 characters) is cut.
 
-Numbers, dates and booleans pass as they are. Writers never touch openpyxl's worksheets
+Numbers, dates and booleans pass as they are; a date or a moment cell is shown ``dd/mm/yyyy`` (``hh:mm``
+added for a moment, on El Salvador's clock), the one way people read days. Writers never touch openpyxl's worksheets
 directly: ``new_workbook()`` hands out ``Sheet`` objects whose ``append``, ``cell`` and item
 assignment go through ``safe_cell`` (tests/reports/test_xlsx_cells.py holds every module to it).
 Plain data in, bytes out.
@@ -21,12 +22,22 @@ import re
 from datetime import date, datetime, time
 from decimal import Decimal
 
+from grants.clock import EL_SALVADOR
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_CELL_TEXT = 32_767
 REPLACEMENT = "\ufffd"
 # what XML 1.0 cannot carry (openpyxl's ILLEGAL_CHARACTERS_RE, plus surrogates and the non-characters)
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _PASS = (int, float, Decimal, date, datetime, time)  # bool is an int
+DAY_FORMAT = "dd/mm/yyyy"
+MOMENT_FORMAT = "dd/mm/yyyy hh:mm"
+
+
+def _number_format(value) -> str | None:
+    if isinstance(value, datetime):
+        return MOMENT_FORMAT
+    return DAY_FORMAT if isinstance(value, date) else None
 
 
 def safe_text(value) -> str:
@@ -42,6 +53,8 @@ def safe_text(value) -> str:
 def safe_cell(value):
     """A cell value: numbers, dates and booleans as they are, None as an empty cell, the rest as
     ``safe_text``."""
+    if isinstance(value, datetime) and value.tzinfo is not None:  # a workbook has no time zones
+        return value.astimezone(EL_SALVADOR).replace(tzinfo=None)
     if value is None or isinstance(value, _PASS):
         return value
     return safe_text(value)
@@ -61,16 +74,31 @@ class Sheet:
         object.__setattr__(self, "_ws", worksheet)
 
     def append(self, values) -> None:
-        self._ws.append(safe_row(values))
+        row = safe_row(values)
+        formats = [_number_format(v) for v in row]
+        if not any(formats):
+            self._ws.append(row)
+        elif not hasattr(self._ws, "max_row"):  # a write-only sheet: its cells carry their format
+            from openpyxl.cell import WriteOnlyCell
+
+            self._ws.append([_formatted(WriteOnlyCell(self._ws, v), f) for v, f in zip(row, formats)])
+        else:
+            self._ws.append(row)
+            for column, number_format in enumerate(formats, start=1):
+                if number_format:
+                    self._ws.cell(row=self._ws.max_row, column=column).number_format = number_format
 
     def cell(self, row: int, column: int, value=None):
         cell = self._ws.cell(row=row, column=column)
         if value is not None:
             cell.value = safe_cell(value)
+            _formatted(cell, _number_format(cell.value))
         return cell
 
     def __setitem__(self, key: str, value) -> None:
-        self._ws[key].value = safe_cell(value)
+        cell = self._ws[key]
+        cell.value = safe_cell(value)
+        _formatted(cell, _number_format(cell.value))
 
     def __getitem__(self, key):
         return self._ws[key]
@@ -80,6 +108,12 @@ class Sheet:
 
     def __setattr__(self, name, value) -> None:
         setattr(self._ws, name, value)
+
+
+def _formatted(cell, number_format: str | None):
+    if number_format:
+        cell.number_format = number_format
+    return cell
 
 
 class Book:

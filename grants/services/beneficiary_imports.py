@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, lazy_ngettext
 from sqlalchemy import func, select, text
 
 from grants import formats
@@ -267,8 +267,9 @@ def confirm_batch(actor: Actor, batch_id: int) -> ImportBatch:
     record_event(db.session, actor, "beneficiary_import.confirmed", "import_batch", batch.id,
                  after={**_audit_batch(batch), **applied}, organization_id=batch.organization_id)
     notify(users_with_role(Role.MONITORING_REVIEWER), "beneficiaries.confirmed",
-           _l("Lista de beneficiarios confirmada: %(org)s (%(n)s filas)", org=batch.agreement.organization.legal_name,
-              n=batch.rows_valid + batch.rows_warning),
+           lazy_ngettext("Lista de beneficiarios confirmada: %(org)s (%(num)s fila)",
+                         "Lista de beneficiarios confirmada: %(org)s (%(num)s filas)",
+                         batch.rows_valid + batch.rows_warning, org=batch.agreement.organization.legal_name),
            _l("Valide la lista del convenio %(number)s.", number=batch.agreement.number),
            link=f"/beneficiary-imports/{batch.id}")
     return batch

@@ -28,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, lazy_ngettext
 from sqlalchemy import func, select
 
 from grants import formats
@@ -247,8 +247,9 @@ def _submit(actor: Actor, advance_id: int, numbered: list[tuple[int, dict]], *, 
     notify(users_with_role(Role.FINANCIAL_REVIEWER), "expense_statement.submitted",
            _l("Liquidación por revisar: convenio %(number)s, desembolso %(n)s", number=agreement.number,
               n=advance.tranche_number),
-           _l("%(org)s presentó %(count)s comprobantes por $%(total)s.", org=agreement.organization.legal_name,
-              count=len(cleaned), total=formats.grouped(total)), link=f"/expense-statements/{statement.id}")
+           lazy_ngettext("%(org)s presentó %(num)s comprobante por $%(total)s.",
+                         "%(org)s presentó %(num)s comprobantes por $%(total)s.", len(cleaned),
+                         org=agreement.organization.legal_name, total=formats.grouped(total)), link=f"/expense-statements/{statement.id}")
     return statement
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, lazy_ngettext
 from sqlalchemy import func, or_, select
 
 from grants.extensions import db
@@ -153,9 +153,10 @@ def blockers(agreement: Agreement) -> list[dict]:
     findings = db.session.scalars(select(AuditFinding.id).where(
         AuditFinding.agreement_id == agreement.id, AuditFinding.status == FindingState.CONFIRMED).order_by(AuditFinding.id)).all()
     if findings:
-        found.append({"code": "finding_unresolved", "ids": list(findings), "message": _l(
-            "Hay %(n)s hallazgos confirmados de auditoría sin resolver: deben resolverse antes de la liquidación final.",
-            n=len(findings))})
+        found.append({"code": "finding_unresolved", "ids": list(findings), "message": lazy_ngettext(
+            "Hay %(num)s hallazgo confirmado de auditoría sin resolver: debe resolverse antes de la liquidación final.",
+            "Hay %(num)s hallazgos confirmados de auditoría sin resolver: deben resolverse antes de la liquidación "
+            "final.", len(findings))})
     return found
 
 

@@ -25,7 +25,7 @@ from decimal import Decimal
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, lazy_ngettext
 from sqlalchemy import select
 
 from grants import formats
@@ -184,8 +184,10 @@ def prepare_payment(actor: Actor, invoice_id: int) -> Payment:
     notify(_others_in_treasury(actor), "payment.prepared",
            _l("Pago por autorizar: $%(amount)s a %(supplier)s", amount=formats.grouped(payment.amount),
               supplier=supplier.legal_name),
-           _l("Factura %(number)s del convenio %(agreement)s. Requiere %(n)s autorización(es) de otra persona.",
-              number=invoice.number, agreement=agreement.number, n=payment.required_authorizations),
+           lazy_ngettext("Factura %(number)s del convenio %(agreement)s. Requiere %(num)s autorización de otra "
+                         "persona.", "Factura %(number)s del convenio %(agreement)s. Requiere %(num)s autorizaciones "
+                         "de otras personas.", payment.required_authorizations, number=invoice.number,
+                         agreement=agreement.number),
            link=f"/payments/{payment.id}")
     return payment
 
@@ -206,8 +208,10 @@ def authorize_payment(actor: Actor, payment_id: int) -> Payment:
         raise Conflict(_l("Usted ya autorizó este pago: la segunda autorización es de otra persona."), code=refusal)
     changes = changes_since(payment)
     if changes:
-        raise Conflict(_l("La elegibilidad de los beneficiarios cambió desde que se preparó el pago (%(n)s cambio(s)): "
-                          "prepárelo de nuevo con la lista vigente.", n=len(changes)), code="eligibility_changed",
+        raise Conflict(lazy_ngettext(
+            "La elegibilidad de los beneficiarios cambió desde que se preparó el pago (%(num)s cambio): prepárelo de "
+            "nuevo con la lista vigente.", "La elegibilidad de los beneficiarios cambió desde que se preparó el pago "
+            "(%(num)s cambios): prepárelo de nuevo con la lista vigente.", len(changes)), code="eligibility_changed",
                        errors={"eligibility": [c.message for c in changes]})
     before = audit_view(payment)
     now = utcnow()

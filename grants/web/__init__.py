@@ -71,6 +71,7 @@ def register_web(app: Flask) -> None:
     # A global, not a context value: macros imported without context (attachment_list) use it.
     app.jinja_env.globals["attachment_kind_label"] = attachment_kind_label
     app.jinja_env.globals["confirmations"] = CONFIRMATIONS  # the macro confirm_box reads it
+    app.jinja_env.globals.update(evidence_label=labels.evidence_label, evidence_value=labels.evidence_value)
     # Templates compare states with the lifecycles' Enums ({% if plan.status == PlanState.DRAFT %}), never
     # with bare strings (tests/test_typed_states.py reads them); a misspelt member fails to render.
     app.jinja_env.globals.update({enum.__name__: enum for enum in STATE_ENUMS})

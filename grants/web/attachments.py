@@ -4,16 +4,17 @@ suppliers and follow-up reports (``grants.services.documents`` decides who may a
 Other objects take their files in their own forms (a refund's slip, an incident's reply)."""
 from __future__ import annotations
 
-from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, make_response, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from grants import formats
 from grants.context import current_actor
 from grants.services import attachments, documents
 from grants.domain_errors import ValidationFailed
 from grants.web.actions import submit
+from grants.web.forms import BAD_DAY
 
 bp = Blueprint("attachment_pages", __name__)
 
@@ -52,9 +53,9 @@ def upload(owner_type, owner_id):
         expires = None
         if (request.form.get("expires_on") or "").strip():
             try:
-                expires = date.fromisoformat(request.form["expires_on"].strip())
+                expires = formats.parse_day(request.form["expires_on"])
             except ValueError:
-                raise ValidationFailed(errors={"expires_on": [_l("Fecha no válida: use AAAA-MM-DD.")]}) from None
+                raise ValidationFailed(errors={"expires_on": [BAD_DAY]}) from None
         kind = request.form.get("kind") or ""
         limit = attachments.kind_limit(kind if kind in attachments.KINDS else "followup_annex")
         data = upload_.read(limit + 1) if upload_ else b""  # over the limit: the service says so (413)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, current_app, render_template, request, session, url_for
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, lazy_ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -33,6 +33,7 @@ from grants.web.actions import submit
 from grants.validation.identity import IdentityError, normalize_dui
 from grants.web.paging import page_of
 from grants.web.search import search_args
+from grants.web.forms import BAD_DAY
 from grants.workflows.enrollment import NGO_REPORTABLE, EnrollmentState, allowed
 
 bp = Blueprint("beneficiary_pages", __name__)
@@ -77,7 +78,7 @@ def private(response):
 
 def _parse_day(value: str | None) -> date | None:
     try:
-        return date.fromisoformat((value or "").strip())
+        return formats.parse_day(value)
     except ValueError:
         return None
 
@@ -103,7 +104,8 @@ def render_beneficiaries(agreement: Agreement, status: int = 200, upload_form: U
     state = found.state
     day_text = (request.args.get("active_on") or "").strip()
     day = _parse_day(day_text) if day_text else None
-    filter_errors = {"active_on": [_l("Fecha no válida: use AAAA-MM-DD.")]} if day_text and day is None else {}
+    filter_errors = {"active_on": [BAD_DAY]} if day_text and day is None else {}
+    day_text = day.isoformat() if day else day_text  # a date input shows only ISO (typed dd/mm/yyyy comes back so)
     if dui_error:
         filter_errors["dui"] = [dui_error]
     if day:
@@ -206,7 +208,7 @@ def change_status(enrollment_id):
     reason = (request.form.get("reason") or "").strip()[:2000]
     def change():
         if effective is None:
-            raise ValidationFailed(errors={"effective_date": [_l("Indique la fecha efectiva (AAAA-MM-DD).")]})
+            raise ValidationFailed(errors={"effective_date": [_l("Indique la fecha efectiva (dd/mm/aaaa).")]})
         enrollment_service.change_status(current_actor(), enrollment.id, target, effective, reason or None)
 
     return _row_action(enrollment, "status", change, field="status",
@@ -222,7 +224,7 @@ def activate_selected(agreement_id):
     since = _parse_day(request.form.get("since"))
     def activate():
         if since is None:
-            raise ValidationFailed(errors={"since": [_l("Indique desde qué día (AAAA-MM-DD).")]})
+            raise ValidationFailed(errors={"since": [_l("Indique desde qué día (dd/mm/aaaa).")]})
         if not ids:
             raise ValidationFailed(errors={"enrollment_ids": [_l("Seleccione al menos una persona validada.")]})
         return enrollment_service.activate_validated(current_actor(), agreement.id, since,
@@ -231,8 +233,9 @@ def activate_selected(agreement_id):
     messages: list[str] = []
     return submit(None, activate, then=_list_url(agreement.id),
                   place_errors=lambda errors: messages.extend(str(m) for ms in errors.values() for m in ms),
-                  done=lambda result: _l("%(n)s persona(s) activas desde el %(day)s.", n=result["activated"],
-                                         day=formats.day(since)),
+                  done=lambda result: lazy_ngettext("%(num)s persona activa desde el %(day)s.",
+                                                    "%(num)s personas activas desde el %(day)s.", result["activated"],
+                                                    day=formats.day(since)),
                   render=lambda status, refused: render_beneficiaries(  # the activation box: 422 whatever refused it
                       db.session.get(Agreement, agreement_id), 422, activation_errors=messages or [str(refused)]))
 

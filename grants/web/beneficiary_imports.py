@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import (
     abort,
@@ -29,7 +29,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, lazy_ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import case, func, select
 from werkzeug.datastructures import ImmutableMultiDict
@@ -62,6 +62,7 @@ from grants.web.beneficiaries import (
 from grants.web.generated_files import request_and_serve
 from grants.web.paging import page_of
 from grants.web.confirm import unconfirmed
+from grants.web.forms import BAD_DAY
 from grants.workflows.enrollment import EnrollmentState
 from grants.workflows.import_batch import BatchAction, BatchState
 
@@ -262,9 +263,9 @@ def _form_day(name: str):
     if not text:
         return None, None
     try:
-        return date.fromisoformat(text), None
+        return formats.parse_day(text), None
     except ValueError:
-        return None, _l("Fecha no válida: use AAAA-MM-DD.")
+        return None, BAD_DAY
 
 
 @bp.post("/beneficiary-imports/<int:batch_id>/validate")
@@ -294,9 +295,10 @@ def activate(batch_id):
         return enrollment_service.activate_validated(current_actor(), batch.agreement_id, day,
                                                      request.form.get("reason"), batch_id=batch.id)
 
-    return press(activate_all, done=lambda result: _l(
-                     "%(n)s persona(s) activas desde el %(day)s (%(late)s desde su validación, posterior).",
-                     n=result["activated"], day=formats.day(day), late=result["from_validation"]),
+    return press(activate_all, done=lambda result: lazy_ngettext(
+                     "%(num)s persona activa desde el %(day)s (%(late)s desde su validación, posterior).",
+                     "%(num)s personas activas desde el %(day)s (%(late)s desde su validación, posterior).",
+                     result["activated"], day=formats.day(day), late=result["from_validation"]),
                  then=url_for("beneficiary_pages.batch_page", batch_id=batch_id))
 
 

@@ -172,7 +172,10 @@ def _render_reports(year: int, status: int = 200, refused=None, form=None):
     data = legislature.report_data(year)
     reports = db.session.scalars(select(LegislatureReport).where(LegislatureReport.fiscal_year == year)
                                  .order_by(LegislatureReport.id.desc())).all()
+    verdict_labels = {**closing.VERDICT_LABELS, "en_ejecucion": _l("En ejecución"),
+                      "terminado": _l("Terminado sin liquidación"), "sin_convenio": _l("Sin convenio")}
     return render_template("closing/legislature.html", year=year, years=years, data=data, reports=reports,
+                           verdict_labels=verdict_labels,
                            sent=legislature.sent_report(year), form=form or SendForm(formdata=None),
                            refused=refused), status
 

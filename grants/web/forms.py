@@ -23,6 +23,7 @@ from flask_wtf.file import FileField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import DateInput
 
+from grants import formats
 from grants.permissions import Role
 from grants.validation.identity import IdentityError, check_person_name
 from grants.web.paging import db_id
@@ -153,10 +154,37 @@ def apply_errors(form, errors: dict) -> None:
         form.form_errors = list(getattr(form, "form_errors", [])) + [str(m) for m in leftover]
 
 
-def date_field(label, **kwargs) -> StringField:
-    """A day typed as dd/mm/yyyy or ISO (the browser's date picker sends ISO); the service parses it
-    and says what is wrong, so the form only bounds its length."""
-    return StringField(label, widget=DateInput(), validators=[Optional(), Length(max=10)], **kwargs)
+BAD_DAY = _l("Fecha no válida: escríbala como dd/mm/aaaa (por ejemplo 31/12/2026).")
+
+
+class DayField(StringField):
+    """A day typed as dd/mm/yyyy or ISO (the browser's date picker sends ISO): its data is the ISO
+    text the services read (``formats.parse_day``), or the text as typed when it is no day — then the
+    form says so in words, next to the field."""
+
+    widget = DateInput()
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        try:
+            self.data = formats.parse_day(self.data).isoformat() if (self.data or "").strip() else ""
+        except ValueError:
+            pass
+
+    def pre_validate(self, form) -> None:
+        text = (self.data or "").strip()
+        if not text:
+            return
+        try:
+            formats.parse_day(text)
+        except ValueError:
+            raise ValidationError(_l("«%(text)s» no es una fecha válida: escríbala como dd/mm/aaaa (por ejemplo "
+                                     "31/12/2026).", text=text[:20])) from None
+
+
+def date_field(label, **kwargs) -> DayField:
+    """The one date field of the pages (``DayField``)."""
+    return DayField(label, validators=[Optional()], **kwargs)
 
 
 class DepositForm(FlaskForm):

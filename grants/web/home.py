@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, lazy_ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -178,5 +178,6 @@ def mark_read(notification_id):
 @login_required
 def mark_all_read():
     count = notifications.mark_all_read(current_user)
-    flash(_l("%(n)s notificaciones marcadas como leídas.", n=count), "success")
+    flash(lazy_ngettext("%(num)s notificación marcada como leída.", "%(num)s notificaciones marcadas como leídas.",
+                        count), "success")
     return redirect(url_for("home.inbox"))

@@ -13,7 +13,6 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length, Optional
-from wtforms.widgets import DateInput
 
 from grants import formats
 from grants.context import current_actor
@@ -26,7 +25,7 @@ from grants.services import payments as payment_service
 from grants.services import search
 from grants.web import idempotent_forms
 from grants.web.actions import submit
-from grants.web.forms import apply_errors
+from grants.web.forms import apply_errors, date_field
 from grants.web.money import load_invoice, money_labels, render_invoice
 from grants.web.paging import page_of
 from grants.web.search import search_args
@@ -47,8 +46,7 @@ QUEUE_TITLES = {
 class ExecuteForm(FlaskForm):
     bank_reference = StringField(_l("Referencia bancaria de la transferencia"),
                                  validators=[Optional(), Length(max=60)])
-    transfer_date = StringField(_l("Fecha de la transferencia"), widget=DateInput(),
-                                validators=[Optional(), Length(max=10)])
+    transfer_date = date_field(_l("Fecha de la transferencia"))
     confirm = confirmation("execute_payment")
 
 

@@ -5,7 +5,7 @@ list with its CSV upload. Routes are thin: the services validate and write."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, lazy_ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -342,9 +342,11 @@ def debarred():
         placed["general"], placed["row_errors"] = debarment.debarment_row_errors(exc.errors)
 
     return submit(form, lambda: debarment.import_debarred(current_actor(), upload.read() if upload else b""),
-                  done=lambda summary: _l(
-                      "Lista importada: %(rows)s filas; %(created)s nuevas, %(updated)s actualizadas, %(unchanged)s "
-                      "sin cambios; %(flagged)s proveedores señalados.", rows=summary["rows"],
+                  done=lambda summary: lazy_ngettext(
+                      "Lista importada: %(num)s fila. Nuevas: %(created)s; actualizadas: %(updated)s; sin cambios: "
+                      "%(unchanged)s; proveedores señalados: %(flagged)s.",
+                      "Lista importada: %(num)s filas. Nuevas: %(created)s; actualizadas: %(updated)s; sin cambios: "
+                      "%(unchanged)s; proveedores señalados: %(flagged)s.", summary["rows"],
                       created=summary["created"], updated=summary["updated"], unchanged=summary["unchanged"],
                       flagged=summary["suppliers_flagged"]),
                   then=url_for("supplier_pages.debarred"), place_refusal=place,

@@ -85,7 +85,7 @@ def test_a_confirmed_finding_blocks_until_resolved(ctx):
     h.finding(ctx["agreement"], "open")
     h.to_closing(ctx)
     error = refused(ctx, "finding_unresolved")
-    assert "1 hallazgos confirmados" in str(error.detail)
+    assert "1 hallazgo confirmado de auditoría sin resolver: debe resolverse" in str(error.detail)
     h.decide_finding(item, "resolved")
     liquidation = h.liquidate(ctx)
     assert liquidation.findings == {"total": 3, "open": 1, "justified": 1, "confirmed": 0, "resolved": 1,

@@ -179,7 +179,7 @@ def test_an_approval_is_refused_while_a_blocker_appears_but_a_send_back_is_not(c
     h.prepare(ctx)
     finding = h.finding(ctx["agreement"], "confirmed")
     error = refused(lambda: sign(ctx, "legal"), "finding_unresolved")
-    assert "hallazgos confirmados" in str(error.detail)
+    assert "1 hallazgo confirmado" in str(error.detail)
     h.decide_finding(finding, "resolved")
     assert h.sign(ctx, "legal").decision == "approve"
     h.finding(ctx["agreement"], "confirmed")

@@ -133,9 +133,9 @@ def test_the_pages_show_the_deadline_take_the_reply_and_the_decision(ctx, client
     web_login(client, ctx["ngo"].email)
     page = f"/incidents/{incident.id}"
     html = client.get(page).get_data(as_text=True)
-    from flask_babel import format_date
+    from grants.formats import day
 
-    assert 'data-testid="reply-form"' in html and f"descargo hasta el {format_date(incident.reply_due)}" in html
+    assert 'data-testid="reply-form"' in html and f"descargo hasta el {day(incident.reply_due)}" in html
     response = client.post(f"{page}/reply", data={"csrf_token": csrf_token(client, page),
                                                   "text": "Entregamos las listas.",
                                                   "files": [(__import__("io").BytesIO(tiny_pdf("Listas")), "listas.pdf")]},

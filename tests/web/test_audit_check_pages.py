@@ -120,7 +120,7 @@ def test_an_auditor_opens_a_finding_and_marks_it_justified_with_a_note(client, a
     finding = db.session.scalars(select(AuditFinding).where(AuditFinding.rule_code == "advance_overdue")).one()
     url = f"/audit/findings/{finding.id}"
     html = client.get(url).get_data(as_text=True)
-    assert 'data-key="outstanding"' in html and "40000.00" in html
+    assert 'data-key="outstanding"' in html and "$40,000.00" in html
     assert 'data-state="open"' in html and 'data-testid="decision-form"' in html
     assert '<option value="justified">Justificado</option>' in html
 

@@ -205,7 +205,7 @@ def test_the_admin_uploads_the_debarment_list_with_per_row_errors(client, p):
                            content_type="multipart/form-data")
     assert response.status_code == 303
     page = client.get(url).get_data(as_text=True)
-    assert "1 nuevas" in page and NIT_HIGH in page and "Incumplimiento" in page
+    assert "Nuevas: 1;" in page and NIT_HIGH in page and "Incumplimiento" in page
 
     # the NGO's supplier with that NIT is now flagged on its page
     logout(client)
