@@ -2,7 +2,8 @@
 
 Every cell goes through ``grants.reports.xlsx`` (``safe_text`` / ``safe_cell``): text starting with
 = + - @ (or a tab / CR) gets a leading apostrophe. In the XLSX, amounts (Decimal) stay numbers with
-a currency format and days stay dates (dd/mm/yyyy); in the CSV they are written plainly (2500.00,
+a currency format and days stay dates (dd/mm/yyyy), both set by ``xlsx.Sheet.append``, the held
+workbook and the streamed one alike; in the CSV they are written plainly (2500.00,
 2026-03-01), so a program reading it needs no locale. Plain data in, bytes (or a temporary file
 for the big ones, built by a job) out.
 """
@@ -20,7 +21,6 @@ from pathlib import Path
 from grants.reports.xlsx import new_workbook, safe_text
 
 CURRENCY = '"$"#,##0.00'
-DAY = "DD/MM/YYYY"
 CSV_MIME = "text/csv; charset=utf-8"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -55,12 +55,7 @@ def table_xlsx(title: str, headers: list[str], rows: Iterable[list]) -> bytes:
     sheet.append(headers)
     sheet.freeze_panes = "A2"
     for row in rows:
-        sheet.append(row)
-        for column, value in enumerate(row, 1):
-            if isinstance(value, Decimal):
-                sheet.cell(sheet.max_row, column).number_format = CURRENCY
-            elif isinstance(value, date) and not isinstance(value, datetime):
-                sheet.cell(sheet.max_row, column).number_format = DAY
+        sheet.append(row, money=CURRENCY)
     return workbook.to_bytes()
 
 
@@ -72,7 +67,7 @@ def _temporary(suffix: str) -> Path:
 
 def table_file(fmt: str, title: str, headers: list[str], rows: Iterable[list]) -> Path:
     """The same file written to a temporary file, a row at a time (bounded memory: a registry of a
-    million people). The XLSX is openpyxl's write-only workbook: days keep openpyxl's date format."""
+    million people). The XLSX is openpyxl's write-only workbook, its cells formatted as in ``table_xlsx``."""
     path = _temporary(f".{fmt}")
     try:
         if fmt == "csv":
@@ -83,7 +78,7 @@ def table_file(fmt: str, title: str, headers: list[str], rows: Iterable[list]) -
             sheet = workbook.create_sheet(title[:31])
             sheet.append(headers)
             for row in rows:
-                sheet.append(row)
+                sheet.append(row, money=CURRENCY)
             workbook.save(path)
     except BaseException:
         path.unlink(missing_ok=True)

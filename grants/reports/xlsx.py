@@ -10,7 +10,8 @@ Every value that goes into a cell passes through ``safe_cell``:
 - text longer than a cell holds (32 767 characters) is cut.
 
 Numbers, dates and booleans pass as they are; a date or a moment cell is shown ``dd/mm/yyyy`` (``hh:mm``
-added for a moment, on El Salvador's clock), the one way people read days. Writers never touch openpyxl's worksheets
+added for a moment, on El Salvador's clock), the one way people read days; ``Sheet.append(row, money=...)``
+gives amounts (Decimal) a number format too, in a streamed (write-only) sheet as in a held one. Writers never touch openpyxl's worksheets
 directly: ``new_workbook()`` hands out ``Sheet`` objects whose ``append``, ``cell`` and item
 assignment go through ``safe_cell`` (tests/reports/test_xlsx_cells.py holds every module to it).
 Plain data in, bytes out.
@@ -34,9 +35,11 @@ DAY_FORMAT = "dd/mm/yyyy"
 MOMENT_FORMAT = "dd/mm/yyyy hh:mm"
 
 
-def _number_format(value) -> str | None:
+def _number_format(value, money: str | None = None) -> str | None:
     if isinstance(value, datetime):
         return MOMENT_FORMAT
+    if isinstance(value, Decimal):
+        return money
     return DAY_FORMAT if isinstance(value, date) else None
 
 
@@ -73,9 +76,10 @@ class Sheet:
     def __init__(self, worksheet):
         object.__setattr__(self, "_ws", worksheet)
 
-    def append(self, values) -> None:
+    def append(self, values, money: str | None = None) -> None:
+        """A row; ``money``: the number format of its amounts (Decimal), same in a write-only sheet."""
         row = safe_row(values)
-        formats = [_number_format(v) for v in row]
+        formats = [_number_format(v, money) for v in row]
         if not any(formats):
             self._ws.append(row)
         elif not hasattr(self._ws, "max_row"):  # a write-only sheet: its cells carry their format

@@ -110,7 +110,7 @@ def test_the_agreements_export_holds_the_page_rows_and_neutralizes_formulas(app,
     assert "'" + FORMULA_NAME in [v[1] for v in values[1:]]
     amount, start = sheet.cell(2, 4), sheet.cell(2, 5)
     assert isinstance(amount.value, (int, float)) and "$" in amount.number_format
-    assert start.is_date and start.number_format == "DD/MM/YYYY"
+    assert start.is_date and start.number_format == "dd/mm/yyyy"
     assert Decimal(str(amount.value)) == first["agreement"].amount or Decimal(str(amount.value)) == second["agreement"].amount
 
 
