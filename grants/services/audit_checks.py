@@ -355,9 +355,12 @@ def decide_finding(actor: Actor, finding_id: int, status: str, note: str | None)
 
 def findings_query(filters: dict | None = None):
     """A select of findings with the filters (rule_code, status, agreement_id, severity, present,
-    organization_id, run_id: seen by that run): present first, then by severity, newest first."""
+    organization_id, run_id: seen by that run; q: words of the agreement number, NGO name or
+    summary): present first, then by severity, newest first."""
+    from grants.services.search import finding_words
+
     f = filters or {}
-    query = select(AuditFinding)
+    query = select(AuditFinding).where(finding_words(f["q"])) if f.get("q") else select(AuditFinding)
     for name in ("rule_code", "status", "agreement_id", "severity", "organization_id"):
         if f.get(name) not in (None, ""):
             query = query.where(getattr(AuditFinding, name) == f[name])

@@ -109,6 +109,12 @@ _register(ExportList(
     lambda s: [s.legal_name, s.tax_id, s.version, _label(SUPPLIER_STATE_LABELS, s.status)]))
 
 
+_register(ExportList(
+    "organizations", _l("Organizaciones"), Permission.ORGANIZATIONS_READ, None, search.organizations,
+    lambda: [_l("Razón social"), _l("NIT"), _l("Registro"), _l("Representante legal"), _l("Estado")],
+    lambda o: [o.legal_name, o.nit, o.registry_number, o.legal_rep_name, _l("Activa") if o.active else _l("Inactiva")]))
+
+
 def _registry_query(user, f: dict):
     agreement = db.session.get(Agreement, f.get("agreement_id") or 0)
     if agreement is None or not (user.sees_all_organizations or user.organization_id == agreement.organization_id):

@@ -3,7 +3,8 @@ and the export writes (``grants.services.exports``), so a file always holds the 
 
 Filters are plain data, already checked by the page (``grants.web.search``): ``q`` (text, searched
 case-insensitively with ``lower(...) LIKE``: a prefix of a name, part of a number), ``state`` (a
-lifecycle Enum member), ``year`` (int), ``dui`` (a normalized DUI). Every query is scoped to what
+lifecycle Enum member), ``year`` (int), ``dui`` (a normalized DUI). The findings' words
+(``finding_words``) are added by their own query (``grants.services.audit_checks.findings_query``). Every query is scoped to what
 the user may see (``grants.security.scope_to_user``) before a filter is added.
 
 Searching people by DUI reads personal data: ``record_dui_search`` writes it in the audit log
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import Select, any_, func, or_, select
+from sqlalchemy import Select, and_, any_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from grants.audit import Actor, record_event
@@ -82,6 +83,20 @@ def organizations(user, f: dict) -> Select:
     if f.get("q"):
         query = query.where(or_(matches(f["q"], Organization.legal_name), matches(f["q"], Organization.nit, prefix=True)))
     return query.order_by(Organization.legal_name, Organization.id)
+
+
+def finding_words(text: str):
+    """A condition on findings: each word of ``text`` is in the finding's agreement number, its
+    NGO's name or its summary (any case)."""
+    from grants.models import AuditFinding
+
+    def one(word: str):
+        return or_(AuditFinding.agreement_id.in_(select(Agreement.id).where(matches(word, Agreement.number))),
+                   AuditFinding.organization_id.in_(select(Organization.id).where(
+                       matches(word, Organization.legal_name))),
+                   matches(word, AuditFinding.summary))
+
+    return and_(*[one(word) for word in text.split()])
 
 
 def payments(user, f: dict) -> Select:

@@ -28,12 +28,13 @@ from grants.security import require
 from grants.services import audit_checks as service
 from grants.web.actions import submit
 from grants.web.paging import int_arg, page_of
-from grants.workflows.audit_check import RunState, allowed_actions
+from grants.web.search import search_args
+from grants.workflows.audit_check import FindingState, RunState, allowed_actions
 from grants.workflows.agreement import AgreementState
 
 bp = Blueprint("audit_check_pages", __name__)
 
-FILTERS = ("rule_code", "status", "severity", "agreement_id", "present", "run_id")
+FILTERS = ("q", "rule_code", "status", "severity", "agreement_id", "present", "run_id")
 EXPORT_LIMIT = 5000
 
 
@@ -116,13 +117,15 @@ def run_page(run_id):
                            can_run=current_user.can(Permission.CHECKS_RUN), **_labels())
 
 
-def _filters() -> dict:
+def _filters() -> tuple[dict, list]:
+    """The filters of the query string, and the messages of the values left out (an unknown state)."""
     args = request.args
-    f: dict = {}
+    found = search_args(FindingState, state_arg="status")
+    f: dict = {"q": found.filters["q"]} if found.q else {}
+    if found.filters.get("state") is not None:
+        f["status"] = found.filters["state"]
     if args.get("rule_code") in RULES_BY_CODE:
         f["rule_code"] = args["rule_code"]
-    if args.get("status") in FINDING_STATE_LABELS:
-        f["status"] = args["status"]
     if args.get("severity") in FINDING_SEVERITY_LABELS:
         f["severity"] = args["severity"]
     for name in ("agreement_id", "run_id"):
@@ -131,29 +134,30 @@ def _filters() -> dict:
             f[name] = value
     if args.get("present") in ("1", "0"):
         f["present"] = args["present"] == "1"
-    return f
+    return f, found.messages
 
 
 def _query_args(f: dict) -> dict:
-    return {k: (("1" if v else "0") if k == "present" else v) for k, v in f.items()}
+    """The filters back as the query string (the pager's and the exports' links)."""
+    return {k: (("1" if v else "0") if k == "present" else str(v)) for k, v in f.items()}
 
 
 @bp.get("/audit/findings")
 @login_required
 def findings():
     _reader()
-    f = _filters()
+    f, messages = _filters()
     items, paging = page_of(service.findings_query(f))
     numbers = dict(db.session.execute(select(Agreement.id, Agreement.number).where(
         Agreement.id.in_({x.agreement_id for x in items if x.agreement_id}))).all()) if items else {}
     return render_template("audit_checks/findings.html", findings=items, paging=paging, filters=f,
-                           args=_query_args(f), rules=RULES, numbers=numbers,
+                           args=_query_args(f), rules=RULES, numbers=numbers, messages=messages,
                            agreements=_agreement_choices()[1:], **_labels())
 
 
 def _export_findings() -> list[AuditFinding]:
     _reader()
-    return db.session.scalars(service.findings_query(_filters()).limit(EXPORT_LIMIT)).all()
+    return db.session.scalars(service.findings_query(_filters()[0]).limit(EXPORT_LIMIT)).all()
 
 
 @bp.get("/audit/findings.xlsx")
