@@ -224,7 +224,7 @@ def check_pages(page: Page, base: str, specs) -> tuple[dict, list[str], Counter]
 @pytest.fixture(scope="module")
 def more_cases(demo_app):
     """A draft plan of ngo1 (its editor), an approved plan without agreement (the agreement's
-    form) and a draft agreement (its edit form), on two... three new allocations of ngo1's
+    form) and a draft agreement (its edit form), on three new allocations of ngo1's
     organization, like the demo's ngo2 plan (the same content and days)."""
     from grants import clock
     from grants.audit import Actor
