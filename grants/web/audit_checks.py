@@ -1,6 +1,7 @@
 """Internal audit pages: the liquidation checks (run form, the rule catalogue with what each rule
 detects and why, recent runs; a run asked for here is done by a job and has a page of its own that
-refreshes itself until the run ends), the findings (filters, pages, XLSX/PDF export) and a finding
+refreshes itself until the run ends), the findings (text search and filters, pages, XLSX/PDF export of
+the same filters) and a finding
 (evidence, decision with a note). Auditors run and decide; admins read."""
 from __future__ import annotations
 
