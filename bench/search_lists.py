@@ -107,6 +107,7 @@ def main() -> int:
             ("people, last page", lambda: client.get(f"{people}?page=100000")),
             (f"registry-wide by name prefix '{s['prefix']}'", lambda: client.get(f"/beneficiarios?q={s['prefix']}")),
             ("registry-wide by name prefix, page 3", lambda: client.get(f"/beneficiarios?q={s['prefix'][:2]}&page=3")),
+            ("registry-wide by one letter (the worst)", lambda: client.get(f"/beneficiarios?q={s['prefix'][:1]}")),
             ("registry-wide by exact DUI (POST, audited)",
              lambda: client.post("/beneficiarios/dui", data={"dui": s["dui"], "csrf_token": token})),
             (f"registry-wide, an NGO, by name '{s['prefix']}'", lambda: ngo.get(f"/beneficiarios?q={s['prefix']}")),

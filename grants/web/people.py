@@ -8,8 +8,7 @@ is a POST and is written in the audit log like the per-agreement one (the DUI as
 neither a name nor a DUI the page lists no one: it never sorts the whole registry."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
-from flask_babel import lazy_gettext as _l
+from flask import Blueprint, current_app, render_template
 from flask_login import current_user, login_required
 
 from grants.context import current_actor
@@ -18,8 +17,7 @@ from grants.permissions import Permission
 from grants.security import require
 from grants.services import enrollments as enrollment_service
 from grants.services import search
-from grants.validation.identity import IdentityError, normalize_dui
-from grants.web.beneficiaries import DOCUMENT_LABELS, private
+from grants.web.beneficiaries import DOCUMENT_LABELS, private, typed_dui
 from grants.web.paging import page_of
 from grants.web.search import search_args
 from grants.workflows.enrollment import EnrollmentState
@@ -57,9 +55,5 @@ def registry_by_dui():
     """Everyone enrolled with this DUI (exact, normalized as the lists store it) that the reader
     may see; found or not, the search is written in the audit log."""
     require(current_user, Permission.BENEFICIARIES_READ)
-    raw = (request.form.get("dui") or "").strip()[:30]
-    try:
-        dui = normalize_dui(raw)
-    except IdentityError as exc:
-        return _render(422, dui_error=str(exc.message) if raw else str(_l("Escriba el DUI (00000000-0).")))
-    return _render(dui=dui)
+    dui, error = typed_dui()
+    return _render(422, dui_error=error) if error else _render(dui=dui)
