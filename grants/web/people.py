@@ -5,7 +5,8 @@ agreements for an NGO, in every agreement for ministry staff.
 It reuses the lists' search (``grants.web.search.search_args``, ``grants.services.search.registry``);
 documents are always masked here (the agreement's page shows an NGO its own in full). A DUI search
 is a POST and is written in the audit log like the per-agreement one (the DUI as its hash). With
-neither a name nor a DUI the page lists no one: it never sorts the whole registry."""
+neither a name nor a DUI the page lists no one: it never sorts the whole registry; and it counts up to
+``COUNTED`` matches (a few letters may match tens of thousands: the page asks for more letters)."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
@@ -25,6 +26,7 @@ from grants.workflows.enrollment import EnrollmentState
 bp = Blueprint("people_pages", __name__)
 
 PEOPLE_PAGE = 25
+COUNTED = 1000  # a search of the whole registry counts up to this many: more, and the page says so
 
 
 def _render(status: int = 200, dui: str | None = None, dui_error: str | None = None):
@@ -32,7 +34,8 @@ def _render(status: int = 200, dui: str | None = None, dui_error: str | None = N
     found = search_args(EnrollmentState)
     rows, paging = [], {"arg": "page", "page": 1, "total": 0, "pages": 1}
     if found.q or dui:
-        people, paging = page_of(search.registry(current_user, {**found.filters, "dui": dui}), PEOPLE_PAGE)
+        people, paging = page_of(search.registry(current_user, {**found.filters, "dui": dui}), PEOPLE_PAGE,
+                                 cap=COUNTED)
         if dui:
             search.record_registry_dui_search(current_actor(), current_user, dui, paging["total"])
         rows = [{"enrollment": e, "person": e.beneficiary,

@@ -151,3 +151,14 @@ def test_the_invoices_pager_keeps_the_search(app, two):
     assert "q=f-pag" in next_link and "invoices_page=2" in next_link
     rest = rows_of(html_of(client.get(next_link)), "invoices")
     assert len(rest) == 1 and rest[0][0].startswith("F-PAG-")
+
+
+def test_a_search_matching_too_many_says_so_and_pages_no_further(app, two, monkeypatch):
+    from grants.web import people
+
+    monkeypatch.setattr(people, "COUNTED", 25)
+    html = html_of(signed_in(app, two[0]["monitoring"]).get(f"{PATH}?q=prueba"))  # 31 people: more than 25
+    assert "Más de 25 inscripciones coinciden" in html and len(rows_of(html, "registry")) == 25
+    assert "Siguiente" not in html
+    exact = html_of(signed_in(app, two[0]["monitoring"]).get(f"{PATH}?q=anab"))
+    assert "1 inscripción encontrada" in exact  # Anaba: under the cap, counted
