@@ -80,7 +80,7 @@ FINDING = ("/audit/findings", link("/audit/findings/"))
 CHECK_RUN = ("/audit/checks", link("/audit/check-runs/"))
 
 STAFF = ["/", "/trabajo", "/inbox", "/plans", PLAN, "/agreements", AGREEMENT, MONEY, "/admin/organizations",
-         ORGANIZATION, "/admin/allocations"]
+         ORGANIZATION, "/admin/allocations", "/beneficiarios?q=a"]
 
 # role (a demo account) → the pages it works on; None: not logged in
 PAGES: dict[str | None, list] = {
@@ -100,7 +100,7 @@ PAGES: dict[str | None, list] = {
                  "/trabajo?kind=payments_to_authorize", "/trabajo?kind=advances_to_disburse"],
     "auditor": [*STAFF, "/tablero", "/audit/findings", FINDING, "/audit/checks", CHECK_RUN, "/audit",
                 "/legislature-reports", FINAL_LIQUIDATION],
-    "ngo2": ["/", "/trabajo", "/inbox", "/plans", PLAN, "/agreements", AGREEMENT, MONEY, INVOICE, PAYMENT, ADVANCE,
+    "ngo2": ["/", "/trabajo", "/inbox", "/beneficiarios?q=a", "/plans", PLAN, "/agreements", AGREEMENT, MONEY, INVOICE, PAYMENT, ADVANCE,
              STATEMENT, (*MONEY, "main a[href$='/invoices/new']"), (*MONEY, "main a[href$='/advances/new']"),
              SUPPLIERS, SUPPLIER, (*SUPPLIERS, "main a[href$='/suppliers/new']"), BENEFICIARIES, BATCH,
              FOLLOW_UP, FOLLOW_UP_REPORT, INCIDENT, ORGANIZATION, MEETINGS, MEETING],

@@ -24,6 +24,7 @@ from grants.labels import (
     ADVANCE_STATE_LABELS,
     AGREEMENT_STATE_LABELS,
     ENROLLMENT_STATE_LABELS,
+    INVOICE_STATE_LABELS,
     PAYMENT_STATE_LABELS,
     PLAN_STATE_LABELS,
     SUPPLIER_STATE_LABELS,
@@ -38,7 +39,7 @@ from grants.services import search
 from grants.workflows.advance import AdvanceState
 from grants.workflows.agreement import AgreementState
 from grants.workflows.enrollment import EnrollmentState
-from grants.workflows.payment import PaymentState
+from grants.workflows.payment import InvoiceState, PaymentState
 from grants.workflows.plan import PlanState
 from grants.workflows.supplier import SupplierState
 
@@ -87,6 +88,12 @@ _register(ExportList(
              _l("Deducciones"), _l("Monto a pagar"), _l("Fecha de transferencia"), _l("Estado")],
     lambda p: [p.id, p.agreement.number, p.supplier.legal_name, p.supplier.tax_id, p.invoice.number,
                p.invoiced_amount, p.deducted_amount, p.amount, p.transfer_date, _label(PAYMENT_STATE_LABELS, p.status)]))
+
+_register(ExportList(
+    "invoices", _l("Facturas"), Permission.MONEY_READ, InvoiceState, search.invoices,
+    lambda: [_l("Factura"), _l("Convenio"), _l("Proveedor"), _l("NIT/DUI"), _l("Emisión"), _l("Total"), _l("Estado")],
+    lambda i: [i.number, i.agreement.number, i.supplier.legal_name, i.supplier_tax_id, i.issue_date, i.total,
+               _label(INVOICE_STATE_LABELS, i.status)]))
 
 _register(ExportList(
     "advances", _l("Anticipos"), Permission.MONEY_READ, AdvanceState, search.advances,

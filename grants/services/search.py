@@ -117,6 +117,24 @@ def payments(user, f: dict) -> Select:
                          selectinload(Payment.agreement)).order_by(Payment.id.desc())
 
 
+def invoices(user, f: dict) -> Select:
+    """An agreement's invoices (``agreement_id``) by number, supplier name or NIT (``q``), state;
+    newest first (as the agreement's money page lists them)."""
+    from grants.models import Invoice
+
+    query = scope_to_user(user, select(Invoice), Invoice.organization_id)
+    if f.get("agreement_id"):
+        query = query.where(Invoice.agreement_id == f["agreement_id"])
+    if f.get("q"):
+        named = select(Supplier.id).where(matches(f["q"], Supplier.legal_name))
+        query = query.where(or_(matches(f["q"], Invoice.number), matches(f["q"], Invoice.supplier_tax_id, prefix=True),
+                                Invoice.supplier_id.in_(named)))
+    if f.get("state") is not None:
+        query = query.where(Invoice.status == f["state"])
+    return (query.options(selectinload(Invoice.supplier), selectinload(Invoice.agreement))
+            .order_by(Invoice.issue_date.desc(), Invoice.id.desc()))
+
+
 def suppliers(user, f: dict) -> Select:
     """An agreement's suppliers (``agreement_id``) by name or NIT (``q``) and state; the versions in
     force unless ``all``."""
@@ -194,8 +212,36 @@ def dui_hash(dui: str) -> str:
     return hashlib.sha256(dui.encode()).hexdigest()
 
 
+def _record_search(actor: Actor, entity_type: str, entity_id, dui: str, found: int, organization_id) -> None:
+    record_event(db.session, actor, "personal_data.searched", entity_type, entity_id, after={
+        "fields": ["document_number"], "document_sha256": dui_hash(dui), "found": found},
+        organization_id=organization_id)
+
+
 def record_dui_search(actor: Actor, agreement: Agreement, dui: str, found: int) -> None:
     """A search of an agreement's people by DUI: logged like a reveal (the number as its hash)."""
-    record_event(db.session, actor, "personal_data.searched", "agreement", agreement.id, after={
-        "fields": ["document_number"], "document_sha256": dui_hash(dui), "found": found},
-        organization_id=agreement.organization_id)
+    _record_search(actor, "agreement", agreement.id, dui, found, agreement.organization_id)
+
+
+def record_registry_dui_search(actor: Actor, user, dui: str, found: int) -> None:
+    """A search of the whole registry by DUI (no single agreement): the registry searched is the
+    user's organization's (an NGO) or everyone's (``all``, the ministry)."""
+    organization_id = None if user.sees_all_organizations else user.organization_id
+    _record_search(actor, "beneficiary_registry", organization_id or "all", dui, found, organization_id)
+
+
+def registry(user, f: dict) -> Select:
+    """People across agreements (the registry): by name prefix (``q``: last names, or first names),
+    exact DUI (``dui``), enrollment state; only the enrollments of the user's organization for an
+    NGO. By last and first names. The page asks for a name or a DUI first: never the whole registry."""
+    query = (scope_to_user(user, select(Enrollment), Enrollment.organization_id)
+             .join(Beneficiary, Beneficiary.id == Enrollment.beneficiary_id))
+    if f.get("q"):
+        query = query.where(matches(f["q"], Beneficiary.last_names, Beneficiary.first_names, prefix=True))
+    if f.get("dui"):
+        query = query.where(Beneficiary.document_type == "dui", Beneficiary.document_number == f["dui"])
+    if f.get("state") is not None:
+        query = query.where(Enrollment.status == f["state"])
+    return (query.options(selectinload(Enrollment.beneficiary),
+                          selectinload(Enrollment.agreement).selectinload(Agreement.organization))
+            .order_by(Beneficiary.last_names, Beneficiary.first_names, Enrollment.id))

@@ -27,6 +27,7 @@ def register_web(app: Flask) -> None:
     from grants.reports import svg_charts
     from markupsafe import Markup
     from grants.web import search as search_pages
+    from grants.web import people as people_pages
     from grants.web import work, work_queues
     from grants.web.confirm import CONFIRMATIONS
     from grants.services import meetings as meeting_service
@@ -105,4 +106,5 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(dashboard_pages.bp)
     app.register_blueprint(transparency_pages.bp)
     app.register_blueprint(search_pages.bp)
+    app.register_blueprint(people_pages.bp)
     app.register_blueprint(work.bp)

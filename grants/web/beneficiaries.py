@@ -171,13 +171,19 @@ def search_by_dui(agreement_id):
     list shows everyone (masked for the ministry). A POST: the number stays out of addresses and
     access logs; the search is written in the audit log (the DUI as its hash), found or not."""
     agreement = load_agreement(agreement_id)
+    dui, error = typed_dui()
+    if error:
+        return render_beneficiaries(agreement, 422, dui_error=error)
+    return render_beneficiaries(agreement, dui=dui)
+
+
+def typed_dui() -> tuple[str | None, str | None]:
+    """The DUI of a search form, normalized as the lists store it; or the message saying why not."""
     raw = (request.form.get("dui") or "").strip()[:30]
     try:
-        dui = normalize_dui(raw)
+        return normalize_dui(raw), None
     except IdentityError as exc:
-        return render_beneficiaries(agreement, 422, dui_error=str(exc.message) if raw else str(
-            _l("Escriba el DUI (00000000-0).")))
-    return render_beneficiaries(agreement, dui=dui)
+        return None, str(exc.message) if raw else str(_l("Escriba el DUI (00000000-0)."))
 
 
 # --- one enrollment: status, personal data ---------------------------------------------------

@@ -25,6 +25,7 @@ from grants.permissions import Permission
 from grants.security import require, visible
 from grants.services import attachments
 from grants.services import invoices as invoice_service
+from grants.services import search
 from grants.services import ledger, served_people
 from grants.services import payments as payment_service
 from grants.services.enrollments import mask_document
@@ -32,6 +33,7 @@ from grants.domain_errors import ValidationFailed
 from grants.web.actions import submit
 from grants.web.forms import apply_errors, date_field
 from grants.web.paging import db_id, page_of
+from grants.web.search import search_args
 from grants.web.served_picker import Picker
 from grants.money import ZERO
 from grants.workflows.agreement import AgreementState
@@ -105,9 +107,9 @@ def budget_chart(lines) -> dict:
 def agreement_money(agreement_id):
     agreement = load_agreement(agreement_id)
     balances = ledger.balances(agreement)
-    invoices, invoice_paging = page_of(
-        select(Invoice).where(Invoice.agreement_id == agreement.id)
-        .order_by(Invoice.issue_date.desc(), Invoice.id.desc()), arg="invoices_page")
+    found = search_args(InvoiceState)  # the invoices' search: number, supplier name or NIT, state
+    invoices, invoice_paging = page_of(search.invoices(current_user, {**found.filters, "agreement_id": agreement.id}),
+                                       arg="invoices_page")
     payments, payment_paging = page_of(
         select(Payment).where(Payment.agreement_id == agreement.id).order_by(Payment.id.desc()), arg="payments_page")
     advances = db.session.scalars(
@@ -115,7 +117,7 @@ def agreement_money(agreement_id):
     in_execution = agreement.status == AgreementState.IN_EXECUTION
     return render_template(
         "money/agreement.html", agreement=agreement, balances=balances, chart=budget_chart(balances.lines),
-        invoices=invoices, invoice_paging=invoice_paging, payments=payments, payment_paging=payment_paging,
+        invoices=invoices, invoice_paging=invoice_paging, search=found, payments=payments, payment_paging=payment_paging,
         advances=advances,
         can_register=in_execution and is_owner(agreement.organization_id)
         and current_user.can(Permission.INVOICES_REGISTER),

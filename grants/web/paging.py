@@ -32,11 +32,16 @@ def db_id(value) -> int:
     return number
 
 
-def page_of(query, size: int = PAGE_SIZE, arg: str = "page", page: int | None = None):
+def page_of(query, size: int = PAGE_SIZE, arg: str = "page", page: int | None = None, cap: int | None = None):
     """(items, paging) for the query argument ``arg`` (several lists may page on one screen), or for
-    ``page`` when a form carries it; paging has arg, page, total and pages."""
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    ``page`` when a form carries it; paging has arg, page, total, pages and capped. ``cap``: count
+    no further than this many rows (a search of a huge table: ``capped`` says there are more, and
+    the pages stop there)."""
+    counted = query.order_by(None) if cap is None else query.order_by(None).limit(cap + 1)
+    total = db.session.scalar(select(func.count()).select_from(counted.subquery()))
+    capped = cap is not None and total > cap
+    total = cap if capped else total
     pages = max((total + size - 1) // size, 1)
     page = min(max((page if page is not None else int_arg(arg, 1)) or 1, 1), pages)
     items = db.session.scalars(query.limit(size).offset((page - 1) * size)).all()
-    return items, {"arg": arg, "page": page, "total": total, "pages": pages}
+    return items, {"arg": arg, "page": page, "total": total, "pages": pages, "capped": capped}
