@@ -30,7 +30,7 @@ def by_dui(client, dui: str):
 def enroll_again(ctx: dict, person) -> None:
     """The same person (same DUI) enrolled in another agreement, through the real import."""
     row = (f"DUI,{person.document_number},{person.first_names},{person.last_names},"
-           f"{person.birth_date.strftime('%d/%m/%Y')},F,San Salvador Centro,2026-02-01")
+           f"{person.birth_date.strftime('%d/%m/%Y')},F,San Salvador Centro,{day('2026-02-01').isoformat()}")
     with clock.at(day("2026-02-10")):
         batch = beneficiary_imports.import_file(ph.act(ctx["ngo"]), ctx["agreement"].id, "lista.csv",
                                                 (ph.HEADER + "\n" + row + "\n").encode(), "enrollment")
