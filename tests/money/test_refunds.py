@@ -45,7 +45,7 @@ def test_refund_closes_the_advance(app):
     assert (figures.advanced, figures.liquidated, figures.refunded, figures.outstanding, figures.available) == (
         Decimal("40000.00"), Decimal("35000.00"), Decimal("5000.00"), Decimal("0.00"), Decimal("65000.00"))
     actions = db.session.scalars(select(AuditEvent.action).where(
-        AuditEvent.entity_type == "advance", AuditEvent.entity_id == str(advance.id))).all()
+        AuditEvent.entity_type == "advance", AuditEvent.entity_id == str(advance.id)).order_by(AuditEvent.seq)).all()
     assert actions[-5:] == ["advance.refund_declared", "advance.refund_confirmed", "advance.refund_declared",
                             "advance.refund_confirmed", "advance.liquidated"]
     with pytest.raises(Conflict) as refused:
