@@ -48,7 +48,7 @@ def test_a_valid_statement_is_stored_with_pending_receipts(app):
     first, second = statement.receipts
     assert (first.supplier_tax_id, first.status, first.position) == ("0614-050707-104-8", "pending", 1)
     assert (second.document_type, second.issue_date) == ("ccf", day("2026-06-14"))
-    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == str(advance.id))).all()
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == str(advance.id)).order_by(AuditEvent.seq)).all()
     assert actions[-1] == "expense_statement.submitted"
     assert submit(ctx, advance, [row()]).number == 2
 
@@ -191,7 +191,7 @@ def test_decisions_liquidate_the_advance_and_review_the_statement(app):
     assert (figures.liquidated, figures.outstanding) == (Decimal("1000.00"), Decimal("39000.00"))
     assert [(line.number, line.liquidated) for line in figures.lines] == [
         (1, Decimal("1000.00")), (2, Decimal("0.00")), (3, Decimal("0.00"))]
-    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == str(advance.id))).all()
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == str(advance.id)).order_by(AuditEvent.seq)).all()
     assert actions[-2:] == ["receipt.accepted", "receipt.rejected"]
 
 

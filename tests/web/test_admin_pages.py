@@ -79,7 +79,8 @@ def test_organization_form_creates_and_edits_with_audit(admin_client):
     assert response.status_code == 303
     db.session.refresh(org)
     assert [m.name for m in org.board_members] == ["Juana Pérez", "Pedro López"]
-    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_type == "organization")).all()
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_type == "organization")
+                                 .order_by(AuditEvent.seq)).all()
     assert actions == ["organization.created", "organization.updated"]
 
 
