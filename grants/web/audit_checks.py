@@ -35,7 +35,6 @@ from grants.workflows.agreement import AgreementState
 
 bp = Blueprint("audit_check_pages", __name__)
 
-FILTERS = ("q", "rule_code", "status", "severity", "agreement_id", "present", "run_id")
 EXPORT_LIMIT = 5000
 
 
