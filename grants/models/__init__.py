@@ -17,6 +17,7 @@ from grants.models.fines import FinePayment
 from grants.models.generated_file import GeneratedFile
 from grants.models.followup import FollowUpActivity, FollowUpIndicator, FollowUpReport, Incident, IncidentReply
 from grants.models.idempotency import IdempotencyRecord
+from grants.models.issued_document import IssuedDocument
 from grants.models.invoice import Invoice, InvoiceLine, InvoiceLineBeneficiary, ReceiptCertificate
 from grants.models.ledger import AgreementBalance, BudgetLineBalance
 from grants.models.meeting import Commitment, Meeting, MeetingParticipant
@@ -39,6 +40,7 @@ from grants.models.throttle import LoginThrottle
 from grants.models.user import ApiToken, User, UserRole
 
 __all__ = [
+    "IssuedDocument",
     "GeneratedFile",
     "LoginThrottle",
     "FinalLiquidation",
