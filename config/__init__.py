@@ -138,6 +138,18 @@ class Config:
     # PostgreSQL in production, inline otherwise (`make run` needs no worker; JOBS_MODE=queue with
     # `flask worker` tries the queue in development).
     JOBS_MODE = ""
+    # Signed documents (issue 15, grants/services/signing.py). Every PDF Fondos issues as the ministry
+    # is signed (PAdES) with this PKCS#12; empty passphrase = read ``<p12 without suffix>.pass`` beside
+    # it (the demo CA's layout). SIGNING_TSA_URL: an RFC 3161 timestamp authority (empty: no timestamp).
+    # SIGNING_REQUIRED: refuse to issue a document when the certificate is missing (production);
+    # otherwise it is issued unsigned (IssuedDocument.signed = false) with a warning in the log.
+    # SIGNING_TRUST_ROOTS: PEM file(s) (os.pathsep-separated) /verificar trusts.
+    SIGNING_P12 = str(INSTANCE_DIR / "signing" / "ministry.p12")
+    SIGNING_PASSPHRASE = ""
+    SIGNING_TSA_URL = ""
+    SIGNING_REQUIRED = False
+    SIGNING_TRUST_ROOTS = str(INSTANCE_DIR / "signing" / "ca.pem")
+    VERIFY_MAX_BYTES = 20 * 1024 * 1024  # a PDF uploaded to /verificar
     BENEFICIARY_IMPORT_PAUSE = 0.0  # tests only: seconds slept every 2,000 rows of a list (a slow import)
 
 
@@ -161,6 +173,7 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    SIGNING_REQUIRED = True  # a document the ministry issues is never handed out unsigned
     # A connection the database closed (a restart, a failover, PgBouncer) is replaced, not handed out.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
@@ -220,6 +233,11 @@ def load_config(profile: str | None = None, **overrides) -> dict:
             settings[key] = int(os.environ[key])
     if "API_TOKEN_TTL_HOURS" in os.environ:
         settings["API_TOKEN_TTL"] = timedelta(hours=float(os.environ["API_TOKEN_TTL_HOURS"]))
+    for key in ("SIGNING_P12", "SIGNING_PASSPHRASE", "SIGNING_TSA_URL", "SIGNING_TRUST_ROOTS"):
+        if f"FONDOS_{key}" in os.environ:
+            settings[key] = os.environ[f"FONDOS_{key}"]
+    if "FONDOS_SIGNING_REQUIRED" in os.environ:
+        settings["SIGNING_REQUIRED"] = _env_bool("FONDOS_SIGNING_REQUIRED", False)
     if "BENEFICIARY_IMPORT_PAUSE" in os.environ:
         settings["BENEFICIARY_IMPORT_PAUSE"] = float(os.environ["BENEFICIARY_IMPORT_PAUSE"])
     settings.update(overrides)

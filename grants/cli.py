@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
@@ -28,7 +28,12 @@ notifications_cli = AppGroup("notifications", help="Notificaciones por correo.")
 def demo_load(if_empty: bool) -> None:
     """Load three NGOs, 2026 allocations and one account per role (password demo-2026)."""
     from grants.demo import load_demo
+    from grants.demo_signing import ensure_demo_ca
 
+    made = ensure_demo_ca(current_app.config)
+    if made:
+        click.echo(f"Certificado de firma de demostración creado: {made['p12']} (raíz de confianza {made['ca']}; "
+                   f"no se versiona).")
     if if_empty and db.session.scalar(select(func.count()).select_from(User)):
         click.echo("La base de datos ya tiene usuarios; no se cargan datos de demostración.")
         return
@@ -235,3 +240,5 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(reports_cli)
     from grants.cli_ops import ledger_cli
     app.cli.add_command(ledger_cli)
+    from grants.cli_documents import documents_cli
+    app.cli.add_command(documents_cli)

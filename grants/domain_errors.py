@@ -61,6 +61,15 @@ class Unauthorized(DomainError):
     title = _l("Se requiere autenticación.")
 
 
+class SigningUnavailable(DomainError):
+    """The ministry's signing certificate is required (``SIGNING_REQUIRED``) and missing or unreadable:
+    the document is not handed out unsigned."""
+
+    status = 503
+    code = "signing_unavailable"
+    title = _l("La firma electrónica del ministerio no está disponible; el documento no se emitió.")
+
+
 class TooManyAttempts(DomainError):
     """Too many failed logins for an account or from an address in the current window (429)."""
 

@@ -29,11 +29,21 @@ import os
 import time
 from typing import Callable, Mapping
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram,
+                               generate_latest)
 
 log = logging.getLogger(__name__)
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+DOCUMENT_VERIFICATIONS = Counter(
+    "fondos_document_verifications_total", "PDFs checked on /verificar and the API, by result "
+    "(valid, invalid, unsigned, not_pdf).", ["result"])
+
+
+def count_verification(result: str) -> None:
+    DOCUMENT_VERIFICATIONS.labels(result=result).inc()
+
 
 REQUEST_LATENCY = Histogram(
     "fondos_http_request_duration_seconds", "Time to produce a response, by endpoint (URL rule) and status.",

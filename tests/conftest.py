@@ -134,8 +134,25 @@ class FreshContextClient(FlaskClient):
         return response
 
 
+_SIGNING_CA: dict = {}
+
+
+def signing_ca() -> dict:
+    """This test process's small CA (grants/demo_signing.py): every app of the suite signs the
+    documents it issues with its ministry certificate and trusts its root."""
+    if not _SIGNING_CA:
+        from grants.demo_signing import make_ca
+
+        _SIGNING_CA.update(make_ca(Path(tempfile.mkdtemp(prefix="fondos-signing-"))))
+    return _SIGNING_CA
+
+
 def make_app(database: TestDatabase, **overrides):
     overrides.setdefault("UPLOAD_DIR", tempfile.mkdtemp(prefix="fondos-uploads-"))
+    ca = signing_ca()
+    overrides.setdefault("SIGNING_P12", str(ca["p12"]))
+    overrides.setdefault("SIGNING_PASSPHRASE", ca["passphrase"].read_text())
+    overrides.setdefault("SIGNING_TRUST_ROOTS", str(ca["ca"]))
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=database.url, **overrides)
     app.test_client_class = FreshContextClient
     with app.app_context():

@@ -84,7 +84,7 @@ STAFF = ["/", "/trabajo", "/inbox", "/plans", PLAN, "/agreements", AGREEMENT, MO
 
 # role (a demo account) → the pages it works on; None: not logged in
 PAGES: dict[str | None, list] = {
-    None: ["/login", "/transparencia"],  # (/transparencia answers with its latest year's page, /transparencia/<year>)
+    None: ["/login", "/transparencia", "/verificar"],  # (/transparencia answers with its latest year's page, /transparencia/<year>)
     "admin": [*STAFF, "/tablero", "/admin/organizations/new", (*ORGANIZATION, "main a[href$='/edit']"),
               "/admin/allocations/new", "/admin/users", "/admin/users/new",
               ("/admin/users", "main a[href$='/edit']"), "/audit", "/legislature-reports",

@@ -22,6 +22,7 @@ from grants.models import Agreement
 from grants.permissions import Permission
 from grants.security import require, scope_to_user, visible
 from grants.services import agreements as service
+from grants.services import signing
 from grants.services.agreement_document import agreement_pdf
 
 blp = Blueprint("agreements", __name__, url_prefix="/api/v1/agreements", description="Convenios de cooperación")
@@ -114,5 +115,6 @@ terminate = _state_change("terminate", service.terminate_agreement, "Terminate e
 def document(agreement_id):
     """The agreement as a PDF in Spanish."""
     agreement = _agreement(agreement_id)
-    return Response(agreement_pdf(agreement), mimetype="application/pdf", headers={
+    pdf = signing.issue("agreement", agreement, agreement_pdf(agreement), actor=current_actor())
+    return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{agreement.number}.pdf"'})

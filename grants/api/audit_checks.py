@@ -23,6 +23,7 @@ from grants.workflows.audit_check import DECISIONS, FindingState, RunState
 from grants.permissions import Permission
 from grants.security import require
 from grants.services import audit_checks as service
+from grants.services import signing
 from grants.domain_errors import NotFound
 
 blp = Blueprint("audit_checks", __name__, url_prefix="/api/v1/audit",
@@ -194,6 +195,7 @@ def findings_xlsx(args):
 @blp.response(200, content_type="application/pdf")
 def findings_pdf(args):
     """The findings with these filters as PDF (at most 5,000)."""
-    data = service.findings_pdf(_export(args))
+    data = signing.issue("findings", ("findings_filter", signing.filter_key(args)), service.findings_pdf(_export(args)),
+                         actor=current_actor())
     return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="hallazgos-{today().isoformat()}.pdf"'})

@@ -30,6 +30,7 @@ from grants.models import Agreement, Invoice, Payment
 from grants.security import scope_to_user
 from grants.services import invoices as invoice_service
 from grants.services import payments as service
+from grants.services import signing
 from grants.services.payment_eligibility import eligibilities
 from grants.workflows.payment import PaymentState
 
@@ -190,5 +191,6 @@ def cancel_payment(data, payment_id):
 def payment_order(payment_id):
     """The payment order (PDF): invoice, deductions, totals and signatures; «NO EJECUTADO» until executed."""
     payment = _payment(payment_id)
-    return Response(service.payment_order_pdf(payment), mimetype="application/pdf", headers={
+    pdf = signing.issue("payment_order", payment, service.payment_order_pdf(payment), actor=current_actor())
+    return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="orden-de-pago-{payment.id}.pdf"'})

@@ -34,7 +34,7 @@ from grants.models import (
 from grants.models.base import utcnow
 from grants.workflows.audit_check import FindingState
 from grants.permissions import Permission
-from grants.services import files
+from grants.services import files, signing
 from grants.services.agreements import _change_state
 from grants.domain_errors import Conflict, Forbidden, ValidationFailed
 from grants.services.liquidation_figures import beneficiary_counts, finding_counts, indicator_values
@@ -314,6 +314,9 @@ def _generate(actor: Actor, year: int) -> tuple[LegislatureReport, dict]:
         raise Conflict(_l("No hay asignaciones del ejercicio %(year)s: no hay nada que informar.", year=year),
                        code="empty_year")
     built = build_files(data)
+    # the PDF is issued as the ministry: signed, recorded per fiscal year (grants/services/signing.py);
+    # the same content as the year's last issued version gives that same signed file back
+    built["pdf"] = signing.issue("legislature_report", ("fiscal_year", year), built["pdf"], actor=actor)
     stored = {kind: files.store(content, FOLDER, f".{kind}") for kind, content in built.items()}
     totals = report_json(data)["totals"]
     report = LegislatureReport(fiscal_year=year, status=ReportState.GENERATED, agreements=data["totals"]["agreements"],

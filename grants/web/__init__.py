@@ -24,6 +24,7 @@ def register_web(app: Flask) -> None:
     from grants.web import generated_files as file_pages
     from grants.web import dashboard as dashboard_pages
     from grants.web import transparency as transparency_pages
+    from grants.web import verification as verification_pages
     from grants.reports import svg_charts
     from markupsafe import Markup
     from grants.web import search as search_pages
@@ -105,6 +106,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(file_pages.bp)
     app.register_blueprint(dashboard_pages.bp)
     app.register_blueprint(transparency_pages.bp)
+    app.register_blueprint(verification_pages.bp)
     app.register_blueprint(search_pages.bp)
     app.register_blueprint(people_pages.bp)
     app.register_blueprint(work.bp)

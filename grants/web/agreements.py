@@ -24,7 +24,7 @@ from grants.security import require, visible
 from grants.services import agreement_document
 from grants.services import agreements as agreement_service
 from grants.services import files
-from grants.services import search
+from grants.services import search, signing
 from grants.domain_errors import Conflict
 from grants.web import meetings as meeting_pages
 from grants.web.actions import submit
@@ -166,7 +166,7 @@ def agreement_page(agreement_id):
 @login_required
 def agreement_pdf(agreement_id):
     agreement = _load(agreement_id)
-    pdf = agreement_document.agreement_pdf(agreement)
+    pdf = signing.issue("agreement", agreement, agreement_document.agreement_pdf(agreement), actor=current_actor())
     response = send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
                          download_name=f"{agreement.number}.pdf")
     response.headers["Cache-Control"] = "private, no-store"

@@ -27,6 +27,7 @@ from grants.models.base import utcnow
 from grants.permissions import Permission
 from grants.security import require
 from grants.services import audit_checks as service
+from grants.services import signing
 from grants.web.actions import submit
 from grants.web.paging import int_arg, page_of
 from grants.web.search import search_args
@@ -171,7 +172,8 @@ def findings_xlsx():
 @bp.get("/audit/findings.pdf")
 @login_required
 def findings_pdf():
-    data = service.findings_pdf(_export_findings())
+    data = signing.issue("findings", ("findings_filter", signing.filter_key(request.args)),
+                         service.findings_pdf(_export_findings()), actor=current_actor())
     return send_file(io.BytesIO(data), as_attachment=True, download_name=f"hallazgos-{today().isoformat()}.pdf",
                      mimetype="application/pdf")
 

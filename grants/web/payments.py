@@ -22,7 +22,7 @@ from grants.permissions import Permission
 from grants.security import require, visible
 from grants.services import invoices as invoice_service  # El Salvador's date for date defaults
 from grants.services import payments as payment_service
-from grants.services import search
+from grants.services import search, signing
 from grants.web import idempotent_forms
 from grants.web.actions import submit
 from grants.web.forms import apply_errors, date_field
@@ -187,7 +187,7 @@ def cancel(payment_id):
 @login_required
 def order_pdf(payment_id):
     payment = load_payment(payment_id)
-    pdf = payment_service.payment_order_pdf(payment)
+    pdf = signing.issue("payment_order", payment, payment_service.payment_order_pdf(payment), actor=current_actor())
     response = send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
                          download_name=f"orden-de-pago-{payment.id}.pdf")
     response.headers["Cache-Control"] = "private, no-store"

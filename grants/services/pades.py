@@ -1,0 +1,146 @@
+"""Every use of pyHanko, in one place (so it can be replaced): sign a PDF as PAdES and check one.
+
+* ``load_signer(p12_path, passphrase)`` reads the PKCS#12 (key, certificate, chain).
+* ``sign(pdf, signer, ...)`` appends a PAdES B-B signature (``/ETSI.CAdES.detached``, SHA-256) as an
+  incremental update: the original bytes stay as they were, so the text of the PDF is unchanged.
+  With ``tsa_url`` a timestamp from that TSA (RFC 3161, ``HTTPTimeStamper``) makes it PAdES B-T;
+  the TSA is only called when configured (offline deployments leave it empty).
+* ``inspect(pdf, trust_roots)`` validates every signature offline (no fetching of CRLs/OCSP,
+  revocation «soft-fail») and reports the last one: intact, trusted (chains to a root given),
+  covering the whole file (nothing appended after it), who signed and when.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from io import BytesIO
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+FIELD_PREFIX = "FondosMinisterio"
+
+
+class NotAPdf(ValueError):
+    """The bytes are not a PDF pyHanko can read."""
+
+
+@dataclass(frozen=True)
+class Signer:
+    backend: object           # pyhanko.sign.signers.SimpleSigner
+    subject: str              # the certificate's subject, human readable (CN, O, C)
+    common_name: str
+
+
+def load_signer(p12_path: Path, passphrase: str | None) -> Signer:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pyhanko.sign import signers
+
+    backend = signers.SimpleSigner.load_pkcs12(str(p12_path), passphrase=passphrase.encode() if passphrase else None)
+    if backend is None:
+        raise ValueError(f"cannot read the PKCS#12 at {p12_path} (wrong passphrase or not a PKCS#12)")
+    cert = backend.signing_cert
+    return Signer(backend, cert.subject.human_friendly, _common_name(cert))
+
+
+def _common_name(cert) -> str:
+    return str(cert.subject.native.get("common_name") or cert.subject.human_friendly)
+
+
+def sign(pdf: bytes, signer: Signer, *, field_name: str, reason: str, location: str,
+         tsa_url: str | None = None) -> bytes:
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers, timestamps
+
+    meta = signers.PdfSignatureMetadata(field_name=field_name, subfilter=fields.SigSeedSubFilter.PADES,
+                                        md_algorithm="sha256", reason=reason, location=location,
+                                        name=signer.common_name)
+    timestamper = timestamps.HTTPTimeStamper(tsa_url, timeout=10) if tsa_url else None
+    writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+    out = signers.PdfSigner(meta, signer.backend, timestamper=timestamper).sign_pdf(writer)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Inspection:
+    signed: bool
+    intact: bool = False            # the signed bytes hash to what was signed, the signature is the key's
+    trusted: bool = False           # the certificate chains to a trust root (and was valid then)
+    whole_file: bool = False        # the signature covers the whole file: nothing added after it
+    signer_name: str | None = None  # CN
+    signer_organization: str | None = None
+    signer_subject: str | None = None
+    signed_at: datetime | None = None  # the timestamp's time when there is one, else the signer's claim
+    timestamped: bool = False
+    problem: str | None = None      # why it is not valid, for logs (English, technical)
+
+    @property
+    def valid(self) -> bool:
+        return self.signed and self.intact and self.trusted and self.whole_file
+
+
+def load_roots(paths: list[Path]) -> list:
+    """The certificates in PEM (or DER) files; a missing file is skipped with a warning."""
+    from asn1crypto import pem, x509
+
+    roots = []
+    for path in paths:
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            log.warning("signing trust root %s cannot be read", path)
+            continue
+        blobs = [der for _, _, der in pem.unarmor(data, multiple=True)] if pem.detect(data) else [data]
+        roots.extend(x509.Certificate.load(der) for der in blobs)
+    return roots
+
+
+def inspect(pdf: bytes, roots: list) -> Inspection:
+    """The PDF's last signature, validated against ``roots`` (raises ``NotAPdf``)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pyhanko.pdf_utils.misc import PdfError
+        from pyhanko.pdf_utils.reader import PdfFileReader
+        from pyhanko.sign.validation import validate_pdf_signature
+        from pyhanko.sign.validation.status import SignatureCoverageLevel
+        from pyhanko_certvalidator import ValidationContext
+
+    if not pdf.lstrip()[:5] == b"%PDF-":
+        raise NotAPdf("no PDF header")
+    try:
+        reader = PdfFileReader(BytesIO(pdf), strict=False)
+        signatures = list(reader.embedded_signatures)
+    except Exception as exc:  # a broken xref, a truncated file, garbage after the header
+        raise NotAPdf(str(exc)) from exc
+    if not signatures:
+        return Inspection(signed=False)
+    embedded = signatures[-1]
+    context = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
+    try:
+        status = validate_pdf_signature(embedded, signer_validation_context=context,
+                                        ts_validation_context=context)
+    except (PdfError, ValueError, KeyError, TypeError) as exc:  # a signature dictionary pyHanko cannot read
+        return Inspection(signed=True, problem=f"signature unreadable: {exc}")
+    except Exception as exc:  # noqa: BLE001 - anything else from a hostile file is a broken signature
+        log.info("signature validation failed: %r", exc)
+        return Inspection(signed=True, problem=f"signature unreadable: {exc!r}")
+    cert = status.signing_cert
+    subject = cert.subject.native if cert is not None else {}
+    ts = status.timestamp_validity
+    signed_at = ts.timestamp if ts is not None and ts.intact and ts.valid else status.signer_reported_dt
+    whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    problems = [text for ok, text in ((status.intact and status.valid, "signature broken or content altered"),
+                                      (status.trusted, "certificate not trusted"),
+                                      (whole, f"coverage {status.coverage}")) if not ok]
+    return Inspection(signed=True, intact=bool(status.intact and status.valid), trusted=bool(status.trusted),
+                      whole_file=whole, signer_name=subject.get("common_name"),
+                      signer_organization=subject.get("organization_name"),
+                      signer_subject=cert.subject.human_friendly if cert is not None else None,
+                      signed_at=signed_at, timestamped=ts is not None,
+                      problem="; ".join(problems) or None)
