@@ -4,6 +4,9 @@ findings export, report to the Assembly), each a version of one object's documen
 ``sha256`` is the hash of the file handed out (signed), so anyone holding a copy can find which
 document and which version it is (``/verificar``); ``content_sha256`` is the hash of the unsigned
 PDF the builders made, so the same content is issued once and handed out again byte for byte.
+``covered_sha256`` is the hash of the bytes the signature covers (all but the signature container): a
+copy with the same covered bytes and another file hash was changed inside the container, where no
+signature reaches (an embedded certificate, the padding) — ``/verificar`` calls it altered.
 ``signed`` is false only where no certificate was configured (development without one).
 """
 from __future__ import annotations
@@ -28,6 +31,7 @@ class IssuedDocument(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     content_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    covered_sha256: Mapped[str | None] = mapped_column(String(64))  # what the signature covers (/ByteRange)
     size: Mapped[int] = mapped_column(BigInteger, nullable=False)
     signed: Mapped[bool] = mapped_column(Boolean, nullable=False)
     signer_subject: Mapped[str | None] = mapped_column(String(300))
@@ -43,6 +47,7 @@ class IssuedDocument(Base):
         UniqueConstraint("sha256"),
         UniqueConstraint("kind", "object_type", "object_key", "version"),
         Index("ix_issued_documents_content", "kind", "object_type", "object_key", "content_sha256"),
+        Index("ix_issued_documents_covered_sha256", "covered_sha256"),
     )
 
     @property

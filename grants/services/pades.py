@@ -76,6 +76,7 @@ class Inspection:
     signer_subject: str | None = None
     signed_at: datetime | None = None  # the timestamp's time when there is one, else the signer's claim
     timestamped: bool = False
+    covered_sha256: str | None = None  # SHA-256 of the bytes the signature covers (/ByteRange)
     problem: str | None = None      # why it is not valid, for logs (English, technical)
 
     @property
@@ -132,15 +133,64 @@ def inspect(pdf: bytes, roots: list) -> Inspection:
         return Inspection(signed=True, problem=f"signature unreadable: {exc!r}")
     cert = status.signing_cert
     subject = cert.subject.native if cert is not None else {}
+    padded = _padding_is_clean(pdf, embedded)
+    covered = _covered_sha256(pdf, embedded)
     ts = status.timestamp_validity
     signed_at = ts.timestamp if ts is not None and ts.intact and ts.valid else status.signer_reported_dt
     whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
     problems = [text for ok, text in ((status.intact and status.valid, "signature broken or content altered"),
+                                      (padded, "bytes changed in the signature's unused space"),
                                       (status.trusted, "certificate not trusted"),
                                       (whole, f"coverage {status.coverage}")) if not ok]
-    return Inspection(signed=True, intact=bool(status.intact and status.valid), trusted=bool(status.trusted),
+    return Inspection(signed=True, intact=bool(status.intact and status.valid and padded), trusted=bool(status.trusted),
                       whole_file=whole, signer_name=subject.get("common_name"),
                       signer_organization=subject.get("organization_name"),
                       signer_subject=cert.subject.human_friendly if cert is not None else None,
-                      signed_at=signed_at, timestamped=ts is not None,
+                      signed_at=signed_at, timestamped=ts is not None, covered_sha256=covered,
                       problem="; ".join(problems) or None)
+
+
+def _padding_is_clean(pdf: bytes, embedded) -> bool:
+    """The one part of a signed file no signature covers is the room reserved for the signature
+    itself (``/Contents``, hex, zero-padded after the CMS blob). Any byte changed there is a change
+    to the file: the blob must be followed by zeros only, so that altering any byte of the file
+    makes verification fail."""
+    try:
+        start, end = int(embedded.sig_object["/ByteRange"][1]), int(embedded.sig_object["/ByteRange"][2])
+        text = pdf[start:end]
+        if not (text.startswith(b"<") and text.endswith(b">")):
+            return False
+        blob = bytes.fromhex(text[1:-1].decode("ascii"))
+        if len(blob) < 2 or blob[0] != 0x30:
+            return False
+        length = blob[1]
+        if length & 0x80:  # long form: the next (length & 0x7f) bytes hold the length
+            count = length & 0x7F
+            length = int.from_bytes(blob[2:2 + count], "big") + 2 + count
+        else:
+            length += 2
+        return length <= len(blob) and not any(blob[length:])
+    except (KeyError, TypeError, ValueError, IndexError):
+        return False
+
+
+def _covered_sha256(pdf: bytes, embedded) -> str | None:
+    import hashlib
+
+    try:
+        start1, length1, start2, length2 = (int(x) for x in embedded.sig_object["/ByteRange"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    digest = hashlib.sha256(pdf[start1:start1 + length1])
+    digest.update(pdf[start2:start2 + length2])
+    return digest.hexdigest()
+
+
+def covered_sha256(pdf: bytes) -> str | None:
+    """SHA-256 of what the PDF's last signature covers (everything but the signature container).
+    Two files with the same covered bytes and different whole-file hashes differ only inside the
+    signature container — a copy of an issued file changed where no signature reaches."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    signatures = list(PdfFileReader(BytesIO(pdf), strict=False).embedded_signatures)
+    return _covered_sha256(pdf, signatures[-1]) if signatures else None

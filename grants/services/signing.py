@@ -143,6 +143,7 @@ def issue(kind: str, record, pdf: bytes, *, actor: Actor | None = None) -> bytes
         document = IssuedDocument(
             kind=kind, object_type=object_type, object_key=object_key,
             version=(previous.version if previous else 0) + 1, sha256=stored.sha256, content_sha256=content,
+            covered_sha256=pades.covered_sha256(out) if the_signer is not None else None,
             size=stored.size, signed=the_signer is not None,
             signer_subject=the_signer.subject if the_signer else None, issued_by_id=actor.user_id)
         try:

@@ -159,4 +159,9 @@ def verify(pdf: bytes) -> Verdict:
     if not found.trusted:
         return Verdict("invalid", problem="untrusted", **common)
     document, later = _registered(digest)
+    if document is None and found.covered_sha256 and db.session.scalar(select(IssuedDocument.id).where(
+            IssuedDocument.covered_sha256 == found.covered_sha256).limit(1)) is not None:
+        # an issued file with bytes changed inside its signature container (where the signature
+        # does not reach): it is not the file Fondos issued
+        return Verdict("invalid", problem="altered", **common)
     return Verdict("valid", document=document, later=later, **common)

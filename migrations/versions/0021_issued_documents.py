@@ -25,6 +25,7 @@ def upgrade():
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('content_sha256', sa.String(length=64), nullable=False),
+    sa.Column('covered_sha256', sa.String(length=64), nullable=True),
     sa.Column('size', sa.BigInteger(), nullable=False),
     sa.Column('signed', sa.Boolean(), nullable=False),
     sa.Column('signer_subject', sa.String(length=300), nullable=True),
@@ -44,9 +45,11 @@ def upgrade():
     with op.batch_alter_table('issued_documents', schema=None) as batch_op:
         batch_op.create_index('ix_issued_documents_content', ['kind', 'object_type', 'object_key', 'content_sha256'],
                               unique=False)
+        batch_op.create_index('ix_issued_documents_covered_sha256', ['covered_sha256'], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('issued_documents', schema=None) as batch_op:
+        batch_op.drop_index('ix_issued_documents_covered_sha256')
         batch_op.drop_index('ix_issued_documents_content')
     op.drop_table('issued_documents')
