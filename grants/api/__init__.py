@@ -37,6 +37,7 @@ def init_api(app: Flask) -> None:
         auth,
         beneficiaries,
         closing,
+        documents,
         followup,
         generated_files,
         meetings,
@@ -50,7 +51,7 @@ def init_api(app: Flask) -> None:
 
     modules = (auth, organizations, allocations, plans, agreements, beneficiaries, suppliers, notifications,
                users, audit, advances, payments, followup, closing, audit_checks, attachments, meetings,
-               generated_files)
+               generated_files, documents)
     for module in modules:
         csrf.exempt(module.blp)  # the API authenticates with bearer tokens only, never cookies
         api.register_blueprint(module.blp)
