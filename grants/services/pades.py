@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
@@ -20,6 +21,26 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 FIELD_PREFIX = "FondosMinisterio"
+_CHECKING: ContextVar[bool] = ContextVar("fondos_pades_checking", default=False)
+
+
+class _QuietWhileChecking(logging.Filter):
+    """A file anyone uploads to /verificar may be untrusted, altered or hostile: pyHanko logs each such
+    verdict as an error with a traceback. While ``inspect`` runs they are the expected answer, not a
+    fault of ours: dropped here, and ``inspect`` logs one line (INFO) with the reason instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _CHECKING.get()
+
+
+_QUIET = _QuietWhileChecking()
+
+
+def _quiet_pyhanko() -> None:
+    """Filter every pyHanko logger (a logger's filter sees only its own records, not its children's)."""
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+        if name.startswith("pyhanko") and isinstance(logger, logging.Logger) and _QUIET not in logger.filters:
+            logger.addFilter(_QUIET)
 
 
 class NotAPdf(ValueError):
@@ -102,6 +123,17 @@ def load_roots(paths: list[Path]) -> list:
 
 def inspect(pdf: bytes, roots: list) -> Inspection:
     """The PDF's last signature, validated against ``roots`` (raises ``NotAPdf``)."""
+    token = _CHECKING.set(True)
+    try:
+        found = _inspect(pdf, roots)
+    finally:
+        _CHECKING.reset(token)
+    if found.problem:
+        log.info("signature not valid: %s", found.problem)
+    return found
+
+
+def _inspect(pdf: bytes, roots: list) -> Inspection:
     import warnings
 
     with warnings.catch_warnings():
@@ -111,6 +143,7 @@ def inspect(pdf: bytes, roots: list) -> Inspection:
         from pyhanko.sign.validation import validate_pdf_signature
         from pyhanko.sign.validation.status import SignatureCoverageLevel
         from pyhanko_certvalidator import ValidationContext
+    _quiet_pyhanko()  # once its modules (and their loggers) are loaded
 
     if not pdf.lstrip()[:5] == b"%PDF-":
         raise NotAPdf("no PDF header")
