@@ -150,8 +150,10 @@ def issue(kind: str, record, pdf: bytes, *, actor: Actor | None = None) -> bytes
             with db.session.begin_nested():  # another request issuing the same version at once
                 db.session.add(document)
                 db.session.flush()
-        except IntegrityError:
-            continue  # that one won: read it again (the same content is then returned as it stored it)
+        except IntegrityError:  # that one won: read it again (the same content is returned as it stored it)
+            log.info("%s %s %s: version %s was issued by another request first", kind, object_type, object_key,
+                     document.version)
+            continue
         record_event(db.session, actor, "document.issued", "issued_document", document.id,
                      after=snapshot(document))
         return out
