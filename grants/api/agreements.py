@@ -115,6 +115,6 @@ terminate = _state_change("terminate", service.terminate_agreement, "Terminate e
 def document(agreement_id):
     """The agreement as a PDF in Spanish."""
     agreement = _agreement(agreement_id)
-    pdf = signing.issue("agreement", agreement, agreement_pdf(agreement), actor=current_actor())
+    pdf = signing.issue("agreement", agreement, lambda day: agreement_pdf(agreement, day), actor=current_actor())
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{agreement.number}.pdf"'})

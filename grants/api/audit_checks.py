@@ -195,7 +195,8 @@ def findings_xlsx(args):
 @blp.response(200, content_type="application/pdf")
 def findings_pdf(args):
     """The findings with these filters as PDF (at most 5,000)."""
-    data = signing.issue("findings", ("findings_filter", signing.filter_key(args)), service.findings_pdf(_export(args)),
-                         actor=current_actor())
+    found = _export(args)
+    data = signing.issue("findings", ("findings_filter", signing.filter_key(args)),
+                         lambda day: service.findings_pdf(found, generated_on=day), actor=current_actor())
     return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="hallazgos-{today().isoformat()}.pdf"'})

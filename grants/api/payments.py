@@ -191,6 +191,6 @@ def cancel_payment(data, payment_id):
 def payment_order(payment_id):
     """The payment order (PDF): invoice, deductions, totals and signatures; «NO EJECUTADO» until executed."""
     payment = _payment(payment_id)
-    pdf = signing.issue("payment_order", payment, service.payment_order_pdf(payment), actor=current_actor())
+    pdf = signing.issue("payment_order", payment, lambda day: service.payment_order_pdf(payment, day), actor=current_actor())
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="orden-de-pago-{payment.id}.pdf"'})

@@ -1,6 +1,7 @@
 """The agreement PDF's plain data, read from the agreement and its approved plan version."""
 from __future__ import annotations
 
+from datetime import date
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -19,7 +20,7 @@ from grants.labels import AGREEMENT_STATE_LABELS
 MINISTRY = "Ministerio de Justicia y Seguridad Pública"
 
 
-def agreement_document(agreement: Agreement) -> AgreementDocument:
+def agreement_document(agreement: Agreement, generated_on: date | None = None) -> AgreementDocument:
     version = agreement.plan_version
     org = agreement.organization
     with force_locale("es"):  # the legal document is Spanish whatever the reader's language
@@ -53,9 +54,11 @@ def agreement_document(agreement: Agreement) -> AgreementDocument:
         ngo_signatory=Signatory(agreement.ngo_signatory_name, agreement.ngo_signatory_title, org.legal_name),
         administrator_name=agreement.administrator.full_name if agreement.administrator else None,
         signed_on=agreement.signed_on if signed else None,
-        generated_on=today(),
+        generated_on=generated_on or today(),
     )
 
 
-def agreement_pdf(agreement: Agreement) -> bytes:
-    return build_agreement_pdf(agreement_document(agreement))
+def agreement_pdf(agreement: Agreement, generated_on: date | None = None) -> bytes:
+    """The agreement as printed on ``generated_on`` (today by default; the day its issued version was
+    printed when ``grants.services.signing`` checks whether it changed)."""
+    return build_agreement_pdf(agreement_document(agreement, generated_on))

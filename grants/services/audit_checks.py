@@ -46,7 +46,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from flask import current_app
@@ -422,10 +422,10 @@ def findings_xlsx(findings: list[AuditFinding]) -> bytes:
     return build(export_records(findings), generated_on=today())
 
 
-def findings_pdf(findings: list[AuditFinding], title: str | None = None) -> bytes:
+def findings_pdf(findings: list[AuditFinding], title: str | None = None, generated_on: date | None = None) -> bytes:
     from grants.reports.findings_pdf import findings_pdf as build
 
-    return build(export_records(findings), generated_on=today(), title=title)
+    return build(export_records(findings), generated_on=generated_on or today(), title=title)
 
 
 __all__ = ["FINDING_SEVERITIES", "decide_finding", "export_records", "fingerprint",

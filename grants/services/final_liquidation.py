@@ -18,6 +18,7 @@ report to the legislature always say the same thing, G9).
 """
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from flask_babel import force_locale
@@ -391,7 +392,7 @@ def _acta_signoff(discipline: str, signoff: FinalLiquidationSignOff | None):
                        str(SIGNOFF_DECISION_LABELS[signoff.decision]), signoff.observations or "")
 
 
-def acta_pdf(agreement: Agreement) -> bytes:
+def acta_pdf(agreement: Agreement, generated_on: date | None = None) -> bytes:
     """The acta de liquidación final of the latest revision (Spanish, whatever the reader's
     language): «NO APROBADA» on every page until the three disciplines approved it. 404 while
     nothing was prepared."""
@@ -432,7 +433,8 @@ def acta_pdf(agreement: Agreement) -> bytes:
                              for i in latest.indicators or []),
             findings=latest.findings or {}, verdict=str(VERDICT_LABELS[latest.verdict]), reasoning=latest.reasoning,
             prepared_by=latest.prepared_by.full_name, prepared_on=_local_day(latest.prepared_at),
-            signoffs=signoffs, earlier=earlier, decided_on=_local_day(latest.closed_at), generated_on=today())
+            signoffs=signoffs, earlier=earlier, decided_on=_local_day(latest.closed_at),
+            generated_on=generated_on or today())
     return build_final_liquidation_pdf(doc)
 
 

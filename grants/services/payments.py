@@ -331,7 +331,7 @@ def _local(moment: datetime | None) -> date | None:
     return moment.astimezone(EL_SALVADOR).date() if moment else None
 
 
-def payment_order_pdf(payment: Payment) -> bytes:
+def payment_order_pdf(payment: Payment, generated_on: date | None = None) -> bytes:
     from grants.reports.payment_order_pdf import (
         OrderDeduction,
         OrderLine,
@@ -376,5 +376,5 @@ def payment_order_pdf(payment: Payment) -> bytes:
                               payment.transfer_date if executed else None,
                               f"Transferencia {payment.bank_reference}" if executed else "")),
         bank_reference=payment.bank_reference, transfer_date=payment.transfer_date,
-        cancel_reason=payment.cancel_reason, generated_on=today())
+        cancel_reason=payment.cancel_reason, generated_on=generated_on or today())
     return build_payment_order_pdf(doc)

@@ -1,11 +1,14 @@
 """Documents Fondos issues as the ministry: signed (PAdES, ``grants.services.pades``), recorded
 (``IssuedDocument``), audited, and stable.
 
-``issue(kind, record, pdf)`` is called with the unsigned PDF a builder made (the builders are
-``invariant``: the same data gives the same bytes, no creation date or random id inside). If the
-latest issued version of that kind for that object has the same content (SHA-256 of the unsigned
-bytes), its stored signed file is returned — downloading an agreement twice gives the same file
-and the same hash. Otherwise the PDF is signed, stored in the file store (folder ``issued``, named
+``issue(kind, record, build)`` is called with a builder ``build(generated_on) -> bytes`` of the
+unsigned PDF (or with the bytes of a document that is frozen once made, like the report sent to the
+Assembly). The builders are ``invariant``: the same data gives the same bytes, no creation date or
+random id inside; what changes from day to day is only the «Generado el …» line, so the document is
+built again *as printed on the day its latest version was issued*: if that gives the latest version's
+content (SHA-256 of the unsigned bytes), its stored signed file is returned — downloading an
+agreement twice, today or next month, gives the same file and the same hash while nothing in it
+changed. Otherwise the PDF is signed, stored in the file store (folder ``issued``, named
 by the signed file's SHA-256) and recorded as version n + 1, with a ``document.issued`` event.
 
 Without a certificate (no PKCS#12 at ``SIGNING_P12``): with ``SIGNING_REQUIRED`` (the production
@@ -17,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from flask import current_app
@@ -24,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from grants.audit import Actor, record_event, snapshot
+from grants.clock import EL_SALVADOR, today
 from grants.domain_errors import SigningUnavailable
 from grants.extensions import db
 from grants.models.issued_document import ISSUED_KINDS, IssuedDocument
@@ -115,20 +121,30 @@ def _reusable(document: IssuedDocument | None, content: str, can_sign: bool) -> 
     return path.read_bytes()
 
 
-def issue(kind: str, record, pdf: bytes, *, actor: Actor | None = None) -> bytes:
-    """The file to hand out for this document: signed, recorded and audited (see the module)."""
+def _printed_on(document: IssuedDocument) -> date:
+    return document.issued_at.astimezone(EL_SALVADOR).date()
+
+
+def issue(kind: str, record, build: Callable[[date], bytes] | bytes, *, actor: Actor | None = None) -> bytes:
+    """The file to hand out for this document: signed, recorded and audited (see the module).
+    ``build(generated_on)`` makes the unsigned PDF as printed on that day; bytes are taken as they are."""
     if kind not in ISSUED_KINDS:
         raise ValueError(f"unknown issued document kind {kind!r}")
     actor = actor or Actor.system("issue")
     object_type, object_key = object_of(record)
-    content = sha256(pdf)
     the_signer = signer()
     if the_signer is None and current_app.config.get("SIGNING_REQUIRED"):
         log.error("SIGNING_REQUIRED and no signing certificate at %s", current_app.config.get("SIGNING_P12"))
         raise SigningUnavailable()
+    pdf = build if isinstance(build, bytes) else build(today())
+    content = sha256(pdf)
     for _attempt in range(3):
         previous = latest(kind, object_type, object_key)
-        same = _reusable(previous, content, the_signer is not None)
+        if previous is not None and not isinstance(build, bytes) and _printed_on(previous) != today():
+            # the same document printed on its issue day: unchanged unless its content changed
+            same = _reusable(previous, sha256(build(_printed_on(previous))), the_signer is not None)
+        else:
+            same = _reusable(previous, content, the_signer is not None)
         if same is not None:
             return same
         if the_signer is None:

@@ -166,7 +166,7 @@ def agreement_page(agreement_id):
 @login_required
 def agreement_pdf(agreement_id):
     agreement = _load(agreement_id)
-    pdf = signing.issue("agreement", agreement, agreement_document.agreement_pdf(agreement), actor=current_actor())
+    pdf = signing.issue("agreement", agreement, lambda day: agreement_document.agreement_pdf(agreement, day), actor=current_actor())
     response = send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
                          download_name=f"{agreement.number}.pdf")
     response.headers["Cache-Control"] = "private, no-store"

@@ -172,8 +172,9 @@ def findings_xlsx():
 @bp.get("/audit/findings.pdf")
 @login_required
 def findings_pdf():
+    found = _export_findings()
     data = signing.issue("findings", ("findings_filter", signing.filter_key(request.args)),
-                         service.findings_pdf(_export_findings()), actor=current_actor())
+                         lambda day: service.findings_pdf(found, generated_on=day), actor=current_actor())
     return send_file(io.BytesIO(data), as_attachment=True, download_name=f"hallazgos-{today().isoformat()}.pdf",
                      mimetype="application/pdf")
 

@@ -144,7 +144,7 @@ def sign_off(agreement_id):
 def acta_pdf(agreement_id):
     """The acta de liquidación final (PDF) of the latest revision."""
     agreement = _agreement(agreement_id)
-    pdf = signing.issue("final_liquidation_acta", agreement, closing.acta_pdf(agreement), actor=current_actor())
+    pdf = signing.issue("final_liquidation_acta", agreement, lambda day: closing.acta_pdf(agreement, day), actor=current_actor())
     response = send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
                          download_name=f"acta-liquidacion-final-{agreement.number}.pdf")
     response.headers["Cache-Control"] = "private, no-store"

@@ -187,7 +187,7 @@ def cancel(payment_id):
 @login_required
 def order_pdf(payment_id):
     payment = load_payment(payment_id)
-    pdf = signing.issue("payment_order", payment, payment_service.payment_order_pdf(payment), actor=current_actor())
+    pdf = signing.issue("payment_order", payment, lambda day: payment_service.payment_order_pdf(payment, day), actor=current_actor())
     response = send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
                          download_name=f"orden-de-pago-{payment.id}.pdf")
     response.headers["Cache-Control"] = "private, no-store"

@@ -5,10 +5,12 @@ then says a later one exists; the CLI's exit codes; the service without a certif
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from grants import clock, formats
 from grants.audit import Actor
 from grants.domain_errors import SigningUnavailable
 from grants.extensions import db
@@ -106,6 +108,23 @@ def test_the_same_content_is_issued_once_and_a_change_is_version_2(client, peopl
     assert older.valid and older.document.version == 1 and older.later.version == 2
     assert "Existe una versión posterior de este documento: versión 2" in " ".join(older.lines())
     assert sh.download_agreement(client, people) == second
+
+
+def test_a_later_day_gives_the_same_file_while_nothing_changed(client, people):
+    """The printed «Generado el …» day alone is not a new version: a month later the agreement
+    downloads as the same signed file; a real change is version 2, printed on its own day."""
+    first = sh.download_agreement(client, people)
+    later_day = clock.today() + timedelta(days=40)
+    with clock.at(later_day):
+        assert sh.download_agreement(client, people) == first
+        other = make_user(["administrator"], full_name="Otra Administradora")
+        agreements.designate_administrator(Actor.for_user(people["legal"]), people["agreement"].id, other.id)
+        db.session.commit()
+        second = sh.download_agreement(client, people)
+    assert second != first and f"Generado el {formats.day(later_day)}" in pdf_text(second)
+    assert f"Generado el {formats.day(later_day)}" not in pdf_text(first)
+    assert verification.verify(second).document.version == 2
+    assert verification.verify(first).later.version == 2
 
 
 def test_a_valid_signature_on_a_file_fondos_never_issued(app):
