@@ -70,7 +70,7 @@ class BankStatement(Base):
 
 class BankStatementLine(Base):
     __tablename__ = "bank_statement_lines"
-    __audit_type__ = "bank_statement_line"
+    __audit_parent__ = "statement"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     statement_id: Mapped[int] = mapped_column(ForeignKey("bank_statements.id"), nullable=False)
