@@ -25,12 +25,12 @@ from sqlalchemy.exc import IntegrityError
 
 from grants import formats
 from grants.audit import Actor, record_event, snapshot
-from grants.domain_errors import Conflict, FileTooLarge, Forbidden, NotFound, ValidationFailed
+from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
 from grants.extensions import db
 from grants.models import Advance, BankStatement, BankStatementLine, FinePayment, Payment, Refund
 from grants.models.base import utcnow
 from grants.permissions import Permission
-from grants.services import bank_matching
+from grants.services import attachments, bank_matching
 from grants.services.bank_matching import KINDS, Found, Unmatched
 from grants.services.bank_statement_files import parse
 from grants.workflows import TransitionRefused
@@ -44,7 +44,7 @@ REASON_LIMIT = 2000
 
 
 def max_upload_bytes() -> int:
-    return int(current_app.config.get("BANK_STATEMENT_MAX_BYTES") or 5 * 1024 * 1024)
+    return int(current_app.config["BANK_STATEMENT_MAX_BYTES"])
 
 
 def _require(actor: Actor, permission: Permission, message) -> None:
@@ -62,13 +62,7 @@ def upload_statement(actor: Actor, filename: str | None, data: bytes | None) -> 
     """Stores the statement in ``data`` and matches its lines: ``(statement, True)``; the same file
     again: ``(the stored statement, False)`` and nothing changes."""
     _require(actor, Permission.BANK_STATEMENTS_RECONCILE, _l("Solo tesorería sube extractos bancarios."))
-    data = data or b""
-    limit = max_upload_bytes()
-    if len(data) > limit:
-        raise FileTooLarge(errors={"file": [_l("El extracto puede pesar hasta %(mb)s MB.",
-                                               mb=max(limit // (1024 * 1024), 1))]})
-    if not data:
-        raise ValidationFailed(errors={"file": [_l("Elija el archivo del extracto (camt.053 o CSV).")]})
+    found = attachments.check_file(data, attachments.BANK_STATEMENTS, max_upload_bytes())
     digest = hashlib.sha256(data).hexdigest()
     known = db.session.scalar(select(BankStatement).where(BankStatement.sha256 == digest))
     if known is not None:
@@ -88,7 +82,7 @@ def upload_statement(actor: Actor, filename: str | None, data: bytes | None) -> 
     credits = sum((x.amount for x in parsed.lines if x.direction == "credit"), ZERO)
     statement = BankStatement(
         account=parsed.account, statement_ref=reference, message_id=parsed.message_id, format=parsed.format,
-        filename=_clean_name(filename), sha256=digest, size=len(data), created_at_bank=parsed.created_at,
+        filename=attachments.clean_filename(filename, found.suffix, "extracto"), sha256=digest, size=len(data), created_at_bank=parsed.created_at,
         period_start=parsed.period_start, period_end=parsed.period_end, opening_balance=parsed.opening_balance,
         closing_balance=parsed.closing_balance, total_debits=debits, total_credits=credits,
         line_count=len(parsed.lines), uploaded_by_id=actor.user_id, uploaded_at=utcnow())
@@ -125,13 +119,6 @@ def upload_statement(actor: Actor, filename: str | None, data: bytes | None) -> 
     record_event(db.session, actor, "bank_statement.uploaded", "bank_statement", statement.id,
                  after={**snapshot(statement), "lines": [_summary(x) for x in statement.lines]})
     return statement, True
-
-
-def _clean_name(filename: str | None) -> str:
-    import unicodedata
-
-    name = "".join(c for c in str(filename or "") if unicodedata.category(c)[0] != "C").strip()
-    return (name or "extracto")[-200:]
 
 
 def _summary(line: BankStatementLine) -> dict:

@@ -63,16 +63,17 @@ def test_a_csv_with_a_bad_row_saves_nothing_and_says_which_row(ctx):
 
 
 @pytest.mark.parametrize("data, expected", [
-    (b"", "Elija el archivo"),
-    (b"%PDF-1.7\n\x00\x01binary", "no es un"),
+    (b"", "Adjunte el archivo"),
+    (b"%PDF-1.7\n\x00\x01binary", "se revisa su contenido"),
     (b"nombre,apellido\nAna,Prueba\n", "faltan las columnas"),
-    (b"<html><body>hola</body></html>", "no es un extracto ISO 20022"),
+    (b"<html><body>hola</body></html>", "se revisa su contenido"),
+    (b"<?xml version=\"1.0\"?><pain001/>", "no es un extracto ISO 20022"),
     (b"<Document", "no es un XML válido"),
     (b'<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
      b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">&xxe;</Document>', "DTD"),
     (b'<?xml version="1.0"?>\n<!DOCTYPE lol [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>\n'
      b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">&b;</Document>', "DTD"),
-], ids=["empty", "binary", "other-csv", "html", "broken-xml", "xxe", "entity-expansion"])
+], ids=["empty", "binary", "other-csv", "html", "other-xml", "broken-xml", "xxe", "entity-expansion"])
 def test_a_file_that_is_not_a_statement_is_refused_clearly(ctx, data, expected):
     messages = refused(ctx, data, filename="extracto.xml" if data.startswith(b"<") else "extracto.csv")
     assert any(expected in m for m in messages), messages
