@@ -9,10 +9,11 @@ from decimal import Decimal
 import pytest
 import xmlschema
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from grants.domain_errors import Conflict
 from grants.extensions import db
-from grants.models import Advance, BankStatementLine, Payment
+from grants.models import Advance, AuditEvent, BankStatementLine, Payment
 from grants.reports.camt053 import statement_xml
 from grants.services import bank_statements
 from grants.services.bank_ids import end_to_end_id
@@ -204,3 +205,32 @@ def test_a_fine_deposit_is_confirmed_by_its_credit(ctx):
     line = by_number(statement)[1]
     db.session.refresh(fine)
     assert (line.status, line.fine_payment_id, fine.status) == (LineState.MATCHED, fine.id, DepositState.CONFIRMED)
+
+
+def test_a_payment_executed_by_hand_is_confirmed_by_the_statement_without_running_twice(ctx):
+    from grants.services import payments
+
+    payment = authorized(ctx, "640.00")
+    payments.execute_payment(ah.act(ctx["treasury"]), payment.id, "MANUAL-1", today())
+    db.session.commit()
+    before = events()
+    statement, _ = upload(ctx, camt([debit(payment, reference="BANCO-1")]))
+    line = by_number(statement)[1]
+    db.session.refresh(payment)
+    assert (line.status, line.payment_id) == (LineState.MATCHED, payment.id)
+    assert (payment.bank_reference, payment.executed_by_id) == ("MANUAL-1", ctx["treasury"].id)
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.seq > before)
+                                 .order_by(AuditEvent.seq)).all()
+    assert "payment.executed" not in actions and actions[-1] == "bank_statement.uploaded"
+
+
+def test_the_database_refuses_a_second_line_for_one_payment(ctx):
+    payment = authorized(ctx)
+    statement, _ = upload(ctx, camt([debit(payment)]))
+    line = by_number(statement)[1]
+    db.session.add(BankStatementLine(
+        statement_id=statement.id, line_number=2, booking_date=today(), direction="debit", amount=payment.amount,
+        currency="USD", status=LineState.MATCHED, payment_id=line.payment_id, match_method="e2e"))
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
