@@ -52,6 +52,7 @@ class Config:
     BENEFICIARY_LIST_MAX_BYTES = 64 * 1024 * 1024
     DEBARMENT_LIST_MAX_BYTES = 10 * 1024 * 1024  # the CSV of debarred suppliers (admins)
     INVOICE_PEOPLE_MAX_BYTES = 2 * 1024 * 1024  # the CSV of document numbers of the people an invoice serves
+    BANK_STATEMENT_MAX_BYTES = 10 * 1024 * 1024  # a bank statement (camt.053 XML or CSV) uploaded by treasury
 
     # Notifications by e-mail: only when SMTP_HOST is set (an outbox, sent after commit).
     SMTP_HOST = ""

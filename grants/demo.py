@@ -22,6 +22,7 @@ from grants import clock
 from grants.audit import Actor
 from grants.demo_closing import demo_closing
 from grants.demo_meetings import demo_meetings
+from grants.demo_bank import demo_bank_statements
 from grants.services.allocations import create_allocation
 from grants.services.organizations import create_organization
 from grants.services.users import create_user
@@ -217,6 +218,7 @@ def _demo_plans(t: Timeline, orgs, allocations, users) -> dict:
     _demo_beneficiaries(t, as_("ngo2"), as_("monitoring"), agreement.id)
     supplier = _demo_suppliers(t, as_("ngo2"), as_("financial"), agreement.id)
     _demo_money(t, as_, agreement.id, supplier.id)
+    demo_bank_statements(t, as_, agreement.id)
     _demo_follow_up(t, as_, agreement)
     demo_meetings(t, as_, agreement)
 

@@ -61,6 +61,8 @@ class Permission(StrEnum):
     LEGISLATURE_REPORTS = "legislature:reports"    # generate and send the yearly report
     MEETINGS_RECORD = "meetings:record"            # technical meetings on any case (administrators: their own)
     DASHBOARD_READ = "dashboard:read"              # the ministry's dashboard (year figures; never NGOs)
+    BANK_STATEMENTS_READ = "bank_statements:read"  # bank statements and reconciliation (never NGOs)
+    BANK_STATEMENTS_RECONCILE = "bank_statements:reconcile"  # upload statements, resolve their lines: treasury
 
 
 _STAFF_READ = {
@@ -83,7 +85,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # The legal team drafts agreements and records their signature.
     Role.LEGAL_REVIEWER: frozenset(_REVIEW | {Permission.AGREEMENTS_MANAGE, Permission.MEETINGS_RECORD}),
     Role.FINANCIAL_REVIEWER: frozenset(_REVIEW | {Permission.SUPPLIERS_VALIDATE, Permission.ADVANCES_APPROVE,
-                                                  Permission.STATEMENTS_REVIEW}),
+                                                  Permission.STATEMENTS_REVIEW, Permission.BANK_STATEMENTS_READ}),
     # Monitoring and audit control (seguimiento y contraloría) leads the technical meetings.
     Role.MONITORING_REVIEWER: frozenset(_REVIEW | {Permission.BENEFICIARIES_VALIDATE,
                                                    Permission.PERSONAL_DATA_UNMASK, Permission.MEETINGS_RECORD}),
@@ -94,11 +96,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.TREASURY: frozenset(_STAFF_READ | {Permission.PAYMENTS_PREPARE, Permission.PAYMENTS_AUTHORIZE,
                                             Permission.PAYMENTS_EXECUTE, Permission.ADVANCES_DISBURSE,
                                             Permission.REFUNDS_RECORD, Permission.DEPOSITS_CONFIRM,
-                                            Permission.DASHBOARD_READ}),
+                                            Permission.DASHBOARD_READ, Permission.BANK_STATEMENTS_READ,
+                                            Permission.BANK_STATEMENTS_RECONCILE}),
     Role.AUDITOR: frozenset(_STAFF_READ | {Permission.AUDIT_READ, Permission.AUDIT_VERIFY,
                                            Permission.PERSONAL_DATA_UNMASK, Permission.CHECKS_RUN,
                                            Permission.FINDINGS_DECIDE, Permission.LEGISLATURE_REPORTS,
-                                           Permission.DASHBOARD_READ}),
+                                           Permission.DASHBOARD_READ, Permission.BANK_STATEMENTS_READ}),
     Role.ADMIN: frozenset(
         _STAFF_READ
         | {

@@ -36,7 +36,8 @@ from tests.timeline import day, iso
 
 LIMIT = 64 * 1024
 LIMITS = ("AGREEMENT_SCAN_MAX_BYTES", "BENEFICIARY_LIST_MAX_BYTES", "EXPENSE_STATEMENT_MAX_BYTES",
-          "RECEIPT_SCAN_MAX_BYTES", "INCIDENT_EVIDENCE_MAX_BYTES", "ATTACHMENT_MAX_BYTES", "DEBARMENT_LIST_MAX_BYTES")
+          "RECEIPT_SCAN_MAX_BYTES", "INCIDENT_EVIDENCE_MAX_BYTES", "ATTACHMENT_MAX_BYTES", "DEBARMENT_LIST_MAX_BYTES",
+          "BANK_STATEMENT_MAX_BYTES")
 HTML_IN_PDF = b"%PDF-1.7\n<html><body><script>alert(document.cookie)</script></body></html>\n%%EOF\n"
 RTL = "\u202e"
 
@@ -266,6 +267,18 @@ def debarred(url):
     return setup
 
 
+def bank_statement(ctx):
+    from tests.money.bank_statement_helpers import camt
+
+    return {"url": "/bank-statements", "user": ctx["treasury3"], "field": "file", "good": camt([]), "suffix": ".xml"}
+
+
+def latest_bank_statement() -> str:
+    from grants.models import BankStatement
+
+    return db.session.scalars(select(BankStatement.filename).order_by(BankStatement.id.desc())).first()
+
+
 WEB_DONE = (302, 303)
 ENDPOINTS = [
     Endpoint("api agreement scan", False, sign("/api/v1")),
@@ -296,6 +309,7 @@ ENDPOINTS = [
              latest_batch, WEB_DONE),
     Endpoint("api debarred suppliers", False, debarred("/api/v1/debarred-suppliers/import")),
     Endpoint("web debarred suppliers", True, debarred("/debarred-suppliers"), accepted=WEB_DONE),
+    Endpoint("web bank statement", True, bank_statement, latest_bank_statement, WEB_DONE),
 ]
 
 
@@ -310,7 +324,7 @@ def test_the_matrix_names_every_upload_endpoint():
     found.discard("api/idempotency")  # hashes the files of the requests it wraps (which are rows here)
     assert found == {"api/agreements", "api/followup", "api/beneficiaries", "api/attachments", "api/meetings",
                      "api/advances", "web/agreements", "web/suppliers", "web/followup", "web/beneficiary_imports",
-                     "web/attachments", "web/meetings", "web/advances"}
+                     "web/attachments", "web/meetings", "web/advances", "web/bank_statements"}
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from grants.models.agreement import Agreement, AgreementCounter, AgreementStatus
 from grants.models.allocation import Allocation
 from grants.models.attachment import Attachment
 from grants.models.audit import AuditChainHead, AuditEvent
+from grants.models.bank_statement import BankStatement, BankStatementLine
 from grants.models.base import Base
 from grants.models.beneficiary import Beneficiary, Enrollment, EnrollmentPeriod, ImportBatch, ImportBatchProgress, ImportRow
 from grants.models.closing import (
@@ -41,6 +42,8 @@ from grants.models.user import ApiToken, User, UserRole
 
 __all__ = [
     "IssuedDocument",
+    "BankStatement",
+    "BankStatementLine",
     "GeneratedFile",
     "LoginThrottle",
     "FinalLiquidation",

@@ -328,8 +328,10 @@ def _bank_reference(value, errors: FieldErrors) -> str:
     return reference
 
 
-def disburse_advance(actor: Actor, advance_id: int, bank_reference: str, transfer_date) -> Advance:
-    """A treasury officer other than the preparer records the transfer; the ledger moves the money."""
+def disburse_advance(actor: Actor, advance_id: int, bank_reference: str, transfer_date, *,
+                     source: str = "manual") -> Advance:
+    """A treasury officer other than the preparer records the transfer; the ledger moves the money.
+    ``source``: ``"manual"`` (treasury's form) or ``"bank_statement"`` (a matched statement line)."""
     treasury(actor)
     errors = FieldErrors()
     reference = _bank_reference(bank_reference, errors)

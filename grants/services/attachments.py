@@ -122,6 +122,12 @@ def _is_csv(data: bytes) -> bool:
     return not looks_binary(data[:4096]) and not _HTML.search(data[:SNIFF_WINDOW]) and text_encoding(data) is not None
 
 
+def _is_xml(data: bytes) -> bool:
+    """Text that begins with an XML element or declaration (a bank statement, camt.053); what it
+    holds is read by its own parser (``grants.services.bank_statement_files``: no DTD, no entities)."""
+    return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<" and _is_csv(data)
+
+
 @dataclass(frozen=True)
 class FileType:
     name: str
@@ -139,9 +145,11 @@ FILE_TYPES = {t.name: t for t in (
     FileType("json", "application/json", ".json", "JSON (DTE)", _is_json_object),
     FileType("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx", "XLSX", _is_xlsx),
     FileType("csv", "text/csv", ".csv", "CSV", _is_csv, (".txt",)),
+    FileType("xml", "application/xml", ".xml", "XML", _is_xml),
 )}
 SCANS = ("pdf", "jpeg", "png")
 TABLES = ("xlsx", "csv")
+BANK_STATEMENTS = ("xml", "csv")  # camt.053.001.08, or the documented CSV
 
 
 def detect(data: bytes, accepted: tuple[str, ...]) -> FileType | None:

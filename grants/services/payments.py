@@ -232,8 +232,11 @@ def authorize_payment(actor: Actor, payment_id: int) -> Payment:
     return payment
 
 
-def execute_payment(actor: Actor, payment_id: int, bank_reference: str, transfer_date) -> Payment:
-    """Treasury records the bank transfer of an authorized payment: committed money becomes paid."""
+def execute_payment(actor: Actor, payment_id: int, bank_reference: str, transfer_date, *,
+                    source: str = "manual") -> Payment:
+    """Treasury records the bank transfer of an authorized payment: committed money becomes paid.
+    ``source``: who says it was transferred — ``"manual"`` (treasury's form) or ``"bank_statement"``
+    (a statement line matched it, grants.services.bank_statements); the same rules either way."""
     _require(actor, Permission.PAYMENTS_EXECUTE, _l("Solo tesorería ejecuta pagos."))
     payment, agreement = _load(actor, payment_id)
     _in_execution(agreement, _l("no se ejecutan pagos."))

@@ -15,6 +15,7 @@ def register_web(app: Flask) -> None:
     from grants.models import Notification
     from grants.validation.territory import municipality_label
     from grants.web import admin, advances, agreements, auth, home, money, payments, plans, suppliers
+    from grants.web import bank_statements as bank_statement_pages
     from grants.web import beneficiary_imports
     from grants.web import followup
     from grants.web import closing
@@ -97,6 +98,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(suppliers.bp)
     app.register_blueprint(money.bp)
     app.register_blueprint(payments.bp)
+    app.register_blueprint(bank_statement_pages.bp)
     app.register_blueprint(advances.bp)
     app.register_blueprint(followup.bp)
     app.register_blueprint(closing.bp)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from grants.workflows.advance import AdvanceState, ReceiptState, StatementState
 from grants.workflows.agreement import AgreementState
 from grants.workflows.assembly_report import ReportState
+from grants.workflows.bank_statement import LineState
 from grants.workflows.audit_check import FindingState, RunState
 from grants.workflows.commitment import CommitmentState
 from grants.workflows.deposit import DepositState
@@ -23,4 +24,5 @@ STATE_ENUMS = (
     PlanState, AgreementState, EnrollmentState, BatchState, BatchKind, SupplierState, InvoiceState, PaymentState,
     AdvanceState, StatementState, ReceiptState, DepositState, CommitmentState, IncidentState, MeasureState,
     RunState, FindingState, LiquidationState, ReportState, OutboxState, FileState,
+    LineState,
 )

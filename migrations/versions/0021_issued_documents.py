@@ -1,7 +1,7 @@
 """documents Fondos issued as the ministry (signed PDFs), one row per version
 
 Revision ID: 0021_issued_documents
-Revises: 0018_search_indexes
+Revises: 0020_bank_statements
 Create Date: 2026-12-06 18:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0021_issued_documents'
-down_revision = '0018_search_indexes'
+down_revision = '0020_bank_statements'
 branch_labels = None
 depends_on = None
 
