@@ -80,6 +80,12 @@ def _line_refusal(agreement_id: int, budget_line_id: int, amount: Decimal) -> No
                      amount=formats.grouped(amount)))
 
 
+def _plus(column, delta):
+    """``column + delta`` to the cent in the database: exact on PostgreSQL (numeric), and on SQLite
+    (where NUMERIC is stored as a binary float) never a stray 1e-13 below zero after many moves."""
+    return func.round(column + delta, 2)
+
+
 def _move_line(agreement_id: int, budget_line_id: int, amount: Decimal, *, committed=ZERO, paid=ZERO,
                liquidated=ZERO) -> None:
     """Add the deltas to one budget line; refused (nothing changed) if it would pass the line."""
@@ -89,7 +95,7 @@ def _move_line(agreement_id: int, budget_line_id: int, amount: Decimal, *, commi
         b.agreement_id == agreement_id, b.budget_line_id == budget_line_id,
         func.round(b.committed + committed, 2) >= 0,
         func.round(b.committed + b.paid + b.liquidated + grows, 2) <= b.approved,
-    ).values(committed=b.committed + committed, paid=b.paid + paid, liquidated=b.liquidated + liquidated)
+    ).values(committed=_plus(b.committed, committed), paid=_plus(b.paid, paid), liquidated=_plus(b.liquidated, liquidated))
     if db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount != 1:
         raise _line_refusal(agreement_id, budget_line_id, amount)
 
@@ -135,8 +141,8 @@ def _move(agreement_id: int, amount: Decimal, *, committed=ZERO, paid=ZERO, adva
         func.round(a.refunded + refunded, 2) <= func.round(a.advanced + advanced, 2),
         func.round(a.committed + a.paid + a.advanced - a.refunded + committed + paid + advanced - refunded, 2)
         <= a.amount,
-    ).values(committed=a.committed + committed, paid=a.paid + paid, advanced=a.advanced + advanced,
-             refunded=a.refunded + refunded)
+    ).values(committed=_plus(a.committed, committed), paid=_plus(a.paid, paid), advanced=_plus(a.advanced, advanced),
+             refunded=_plus(a.refunded, refunded))
     if db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount != 1:
         raise _agreement_refusal(agreement_id, amount)
 
@@ -171,7 +177,7 @@ def record_refund(agreement_id: int, amount: Decimal) -> None:
 def _declared(agreement_id: int, delta: Decimal) -> None:
     a = AgreementBalance
     stmt = update(a).where(a.agreement_id == agreement_id, func.round(a.refunds_declared + delta, 2) >= 0).values(
-        refunds_declared=a.refunds_declared + delta)
+        refunds_declared=_plus(a.refunds_declared, delta))
     if db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount != 1:
         raise NoRoom(_l("El convenio no tiene reintegros declarados por ese monto."), code="ledger_not_open")
 
@@ -196,8 +202,8 @@ def _fines(agreement_id: int, *, assessed=ZERO, declared=ZERO, collected=ZERO) -
         func.round(a.fines_declared + declared, 2) >= 0, func.round(a.fines_collected + collected, 2) >= 0,
         func.round(a.fines_collected + collected + a.fines_declared + declared, 2)
         <= func.round(a.fines_assessed + assessed, 2),
-    ).values(fines_assessed=a.fines_assessed + assessed, fines_declared=a.fines_declared + declared,
-             fines_collected=a.fines_collected + collected)
+    ).values(fines_assessed=_plus(a.fines_assessed, assessed), fines_declared=_plus(a.fines_declared, declared),
+             fines_collected=_plus(a.fines_collected, collected))
     if db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount != 1:
         raise NoRoom(_l("La multa no admite ese monto: supera lo que falta por cobrar."), code="fine_exceeded")
 
