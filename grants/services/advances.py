@@ -62,6 +62,7 @@ from grants.services.advance_common import (
 from grants.domain_errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
 from grants.money import parse_amount
 from grants.services.notifications import notify, users_of_organization, users_with_role
+from grants.services.payment_batches import refuse_if_in_issued_batch
 from grants.workflows.advance import TRANSFERRED_STATES, AdvanceAction, AdvanceState
 from grants.workflows.advance import next_state as advance_next_state
 
@@ -341,6 +342,7 @@ def disburse_advance(actor: Actor, advance_id: int, bank_reference: str, transfe
     agreement = agreement_for_money(peek.agreement_id)
     advance = load_advance(advance_id)
     _refuse(actor, advance, AdvanceAction.DISBURSE)
+    refuse_if_in_issued_batch("advance", advance.id)  # the bank statement disburses it
     check_gate(agreement, advance.tranche_number, advance.id)
     if day < advance.prepared_at.astimezone(EL_SALVADOR).date():
         raise ValidationFailed(errors={"transfer_date": [_l(
