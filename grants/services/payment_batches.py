@@ -34,7 +34,7 @@ from grants.labels import ADVANCE_STATE_LABELS, PAYMENT_BATCH_STATE_LABELS, PAYM
 from grants.models import Advance, Agreement, Invoice, Organization, Payment, PaymentBatch, PaymentBatchItem, Supplier
 from grants.models.base import utcnow
 from grants.models.payment_batch import batch_number
-from grants.permissions import Permission
+from grants.permissions import Permission, Role
 from grants.reports import pain001
 from grants.services.bank_ids import end_to_end_id
 from grants.workflows import TransitionRefused
@@ -67,6 +67,10 @@ def account(account_id) -> dict | None:
 
 # --- shared ----------------------------------------------------------------------------------
 
+def may_see_batches(user) -> bool:
+    return user is not None and (user.can(Permission.PAYMENTS_EXECUTE) or user.has_role(Role.AUDITOR))
+
+
 def _treasury(actor: Actor, advances: bool = False) -> None:
     user = actor.user
     if user is None or not user.can(Permission.PAYMENTS_EXECUTE) or (
@@ -81,9 +85,8 @@ def audit_view(batch: PaymentBatch) -> dict:
 
 
 def load_batch(actor: Actor, batch_id, lock: bool = False) -> PaymentBatch:
-    """The batch (FOR UPDATE with ``lock``); only treasury (and readers of everything) see batches."""
-    user = actor.user
-    if user is None or not (user.can(Permission.PAYMENTS_EXECUTE) or user.sees_all_organizations):
+    """The batch (FOR UPDATE with ``lock``); only treasury and internal audit see batches."""
+    if not may_see_batches(actor.user):
         raise NotFound()
     batch = (db.session.get(PaymentBatch, batch_id, with_for_update=True if lock else None,
                             populate_existing=lock) if isinstance(batch_id, int) and batch_id > 0 else None)
