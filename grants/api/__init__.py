@@ -42,6 +42,7 @@ def init_api(app: Flask) -> None:
         meetings,
         notifications,
         organizations,
+        payment_batches,
         payments,
         plans,
         suppliers,
@@ -50,7 +51,7 @@ def init_api(app: Flask) -> None:
 
     modules = (auth, organizations, allocations, plans, agreements, beneficiaries, suppliers, notifications,
                users, audit, advances, payments, followup, closing, audit_checks, attachments, meetings,
-               generated_files)
+               generated_files, payment_batches)
     for module in modules:
         csrf.exempt(module.blp)  # the API authenticates with bearer tokens only, never cookies
         api.register_blueprint(module.blp)
