@@ -113,25 +113,24 @@ def get_batch(batch_id):
     return _batch(batch_id)
 
 
-@blp.route("/payment-batches/<int:batch_id>/pain001.xml", methods=["POST"])
-@blp.response(200, content_type="application/xml")
-def issue_file(batch_id):
-    """The batch's pain.001.001.09 file. The first call builds it, validates it against the XSD,
-    stores it with its SHA-256 (``X-Content-SHA256``) and issues the batch (it no longer changes);
-    later calls return the same bytes. 409 ``batch_stale`` if a payment changed since the batch was
-    made, ``invalid_payment_file`` if the schema refuses it."""
-    _batch(batch_id)
-    batch, data = service.issue_batch(current_actor(), batch_id)
-    return _file(batch, data)
-
-
 @blp.route("/payment-batches/<int:batch_id>/pain001.xml")
-@blp.response(200, content_type="application/xml")
-def get_file(batch_id):
-    """The stored file of an issued batch, byte for byte (409 ``batch_not_issued`` before)."""
-    _batch(batch_id)
-    batch, data = service.batch_file(current_actor(), batch_id)
-    return _file(batch, data)
+class BatchFile(MethodView):
+    @blp.response(200, content_type="application/xml")
+    def get(self, batch_id):
+        """The stored file of an issued batch, byte for byte (409 ``batch_not_issued`` before)."""
+        _batch(batch_id)
+        batch, data = service.batch_file(current_actor(), batch_id)
+        return _file(batch, data)
+
+    @blp.response(200, content_type="application/xml")
+    def post(self, batch_id):
+        """The batch's pain.001.001.09 file. The first call builds it, validates it against the XSD,
+        stores it with its SHA-256 (``X-Content-SHA256``) and issues the batch (it no longer changes);
+        later calls return the same bytes. 409 ``batch_stale`` if a payment changed since the batch was
+        made, ``invalid_payment_file`` if the schema refuses it."""
+        _batch(batch_id)
+        batch, data = service.issue_batch(current_actor(), batch_id)
+        return _file(batch, data)
 
 
 def _file(batch: PaymentBatch, data: bytes) -> Response:

@@ -20,7 +20,7 @@ from grants.services.bank_ids import end_to_end_id
 from tests.factories import make_user
 from tests.helpers import audit_actions, outcome
 from tests.money.batch_helpers import batch_data, issued, made_batch, prepared_advance, some_payments
-from tests.money.payment_helpers import act, authorized, line, payments_setup, prepared
+from tests.money.payment_helpers import act, authorized, payments_setup, prepared
 
 
 @pytest.fixture
