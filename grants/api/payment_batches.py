@@ -107,29 +107,29 @@ class Batches(MethodView):
         return service.create_batch(current_actor(), data)
 
 
-@blp.route("/payment-batches/<int:batch_id>")
+@blp.route("/payment-batches/<int:payment_batch_id>")
 @blp.response(200, PaymentBatchSchema)
-def get_batch(batch_id):
-    return _batch(batch_id)
+def get_batch(payment_batch_id):
+    return _batch(payment_batch_id)
 
 
-@blp.route("/payment-batches/<int:batch_id>/pain001.xml")
+@blp.route("/payment-batches/<int:payment_batch_id>/pain001.xml")
 class BatchFile(MethodView):
     @blp.response(200, content_type="application/xml")
-    def get(self, batch_id):
+    def get(self, payment_batch_id):
         """The stored file of an issued batch, byte for byte (409 ``batch_not_issued`` before)."""
-        _batch(batch_id)
-        batch, data = service.batch_file(current_actor(), batch_id)
+        _batch(payment_batch_id)
+        batch, data = service.batch_file(current_actor(), payment_batch_id)
         return _file(batch, data)
 
     @blp.response(200, content_type="application/xml")
-    def post(self, batch_id):
+    def post(self, payment_batch_id):
         """The batch's pain.001.001.09 file. The first call builds it, validates it against the XSD,
         stores it with its SHA-256 (``X-Content-SHA256``) and issues the batch (it no longer changes);
         later calls return the same bytes. 409 ``batch_stale`` if a payment changed since the batch was
         made, ``invalid_payment_file`` if the schema refuses it."""
-        _batch(batch_id)
-        batch, data = service.issue_batch(current_actor(), batch_id)
+        _batch(payment_batch_id)
+        batch, data = service.issue_batch(current_actor(), payment_batch_id)
         return _file(batch, data)
 
 
@@ -139,11 +139,11 @@ def _file(batch: PaymentBatch, data: bytes) -> Response:
         "X-Content-SHA256": batch.file_sha256, "Cache-Control": "private, no-store"})
 
 
-@blp.route("/payment-batches/<int:batch_id>/cancel", methods=["POST"])
+@blp.route("/payment-batches/<int:payment_batch_id>/cancel", methods=["POST"])
 @blp.arguments(PaymentBatchCancelSchema)
 @blp.response(200, PaymentBatchSchema)
-def cancel_batch(data, batch_id):
+def cancel_batch(data, payment_batch_id):
     """Cancel with a reason (an issued batch: the bank did not take the file); its payments and
     advances are free for another batch."""
-    _batch(batch_id)
-    return service.cancel_batch(current_actor(), batch_id, data["reason"])
+    _batch(payment_batch_id)
+    return service.cancel_batch(current_actor(), payment_batch_id, data["reason"])
