@@ -329,8 +329,11 @@ def _bank_reference(value, errors: FieldErrors) -> str:
     return reference
 
 
-def disburse_advance(actor: Actor, advance_id: int, bank_reference: str, transfer_date) -> Advance:
-    """A treasury officer other than the preparer records the transfer; the ledger moves the money."""
+def disburse_advance(actor: Actor, advance_id: int, bank_reference: str, transfer_date, *,
+                     by_bank_statement: bool = False) -> Advance:
+    """A treasury officer other than the preparer records the transfer; the ledger moves the money.
+    An advance sent to the bank in an issued payment batch is disbursed only from the bank's statement
+    (``by_bank_statement=True``), never by hand."""
     treasury(actor)
     errors = FieldErrors()
     reference = _bank_reference(bank_reference, errors)
@@ -342,7 +345,8 @@ def disburse_advance(actor: Actor, advance_id: int, bank_reference: str, transfe
     agreement = agreement_for_money(peek.agreement_id)
     advance = load_advance(advance_id)
     _refuse(actor, advance, AdvanceAction.DISBURSE)
-    refuse_if_in_issued_batch("advance", advance.id)  # the bank statement disburses it
+    if not by_bank_statement:
+        refuse_if_in_issued_batch("advance", advance.id)  # the bank statement disburses it
     check_gate(agreement, advance.tranche_number, advance.id)
     if day < advance.prepared_at.astimezone(EL_SALVADOR).date():
         raise ValidationFailed(errors={"transfer_date": [_l(

@@ -38,7 +38,7 @@ from grants.permissions import Permission, Role
 from grants.reports import pain001
 from grants.services.bank_ids import end_to_end_id
 from grants.workflows import TransitionRefused
-from grants.workflows.advance import AdvanceAction, AdvanceState
+from grants.workflows.advance import TRANSFERRED_STATES, AdvanceAction, AdvanceState
 from grants.workflows.agreement import AgreementState
 from grants.workflows.payment import PaymentState
 from grants.workflows.payment_batch import PaymentBatchAction, PaymentBatchItemKind, PaymentBatchState, next_state
@@ -330,6 +330,18 @@ def batch_file(actor: Actor, batch_id: int) -> tuple[PaymentBatch, bytes]:
     return batch, batch.file_bytes
 
 
+def _executed_items(batch: PaymentBatch) -> list[str]:
+    """The end-to-end ids of the batch's items already executed (payments) or disbursed (advances)."""
+    done = []
+    for item in batch.items:
+        if item.kind == K.PAYMENT:
+            if db.session.get(Payment, item.payment_id).status == PaymentState.EXECUTED:
+                done.append(item.end_to_end_id)
+        elif db.session.get(Advance, item.advance_id).status in TRANSFERRED_STATES:
+            done.append(item.end_to_end_id)
+    return done
+
+
 def cancel_batch(actor: Actor, batch_id: int, reason) -> PaymentBatch:
     """Cancel with a reason; its payments and advances are free for another batch."""
     _treasury(actor)
@@ -340,6 +352,10 @@ def cancel_batch(actor: Actor, batch_id: int, reason) -> PaymentBatch:
         raise ValidationFailed(errors={"reason": [_l("Máximo %(n)s caracteres.", n=REASON_LIMIT)]})
     batch = load_batch(actor, batch_id, lock=True)
     new_state = _next(batch, PaymentBatchAction.CANCEL)
+    done = _executed_items(batch)
+    if done:
+        raise Conflict(_l("El banco ya ejecutó parte de este lote (%(ids)s): no se anula.", ids=", ".join(done)),
+                       code="batch_partly_executed")
     before = audit_view(batch)
     batch.status, batch.cancel_reason = new_state, reason
     batch.cancelled_by_id, batch.cancelled_at = actor.user_id, utcnow()

@@ -233,13 +233,17 @@ def authorize_payment(actor: Actor, payment_id: int) -> Payment:
     return payment
 
 
-def execute_payment(actor: Actor, payment_id: int, bank_reference: str, transfer_date) -> Payment:
-    """Treasury records the bank transfer of an authorized payment: committed money becomes paid."""
+def execute_payment(actor: Actor, payment_id: int, bank_reference: str, transfer_date, *,
+                    by_bank_statement: bool = False) -> Payment:
+    """Treasury records the bank transfer of an authorized payment: committed money becomes paid.
+    A payment sent to the bank in an issued payment batch is executed only from the bank's statement
+    (``by_bank_statement=True``), never by hand."""
     _require(actor, Permission.PAYMENTS_EXECUTE, _l("Solo tesorería ejecuta pagos."))
     payment, agreement = _load(actor, payment_id)
     _in_execution(agreement, _l("no se ejecutan pagos."))
     new_state = _next(payment, PaymentAction.EXECUTE)
-    refuse_if_in_issued_batch("payment", payment.id)  # the bank statement executes it
+    if not by_bank_statement:
+        refuse_if_in_issued_batch("payment", payment.id)  # the bank statement executes it
     supplier = db.session.get(Supplier, payment.supplier_id, with_for_update={"read": True}, populate_existing=True)
     if supplier.status != SupplierState.VALIDATED:
         raise Conflict(_l("El proveedor %(name)s está «%(state)s»: cancele este pago y prepare otro con la versión "

@@ -179,3 +179,18 @@ def test_a_file_the_schema_refuses_is_a_clear_refusal(ctx, monkeypatch):
         (pain001.Transfer("E", Decimal("-1.00"), "n", "a", "b", "r"),)))
     assert outcome(lambda: payment_batches.issue_batch(act(ctx["treasury2"]), batch.id)) == "invalid_payment_file"
     assert batch.status == "open" and batch.file_sha256 is None
+
+
+def test_the_bank_statement_executes_what_an_issued_batch_sent_and_the_batch_then_stays(ctx):
+    payment, other = some_payments(ctx)
+    advance = prepared_advance(ctx)
+    batch = made_batch(ctx, [payment, other], [advance])
+    issued(ctx, batch)
+    item = payment_batches.items_by_end_to_end_id([end_to_end_id("payment", payment.id), "FONDOS-PAG-999999"])
+    assert list(item) == [end_to_end_id("payment", payment.id)] and item[end_to_end_id("payment", payment.id)].batch \
+        == batch
+    payments.execute_payment(act(ctx["treasury"]), payment.id, "BANK-REF-1", today(), by_bank_statement=True)
+    advances.disburse_advance(act(ctx["treasury2"]), advance.id, "BANK-REF-2", today(), by_bank_statement=True)
+    db.session.commit()
+    assert outcome(lambda: payment_batches.cancel_batch(act(ctx["treasury2"]), batch.id, "El banco no lo tomó")) \
+        == "batch_partly_executed"
