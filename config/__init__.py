@@ -153,6 +153,16 @@ class Config:
     VERIFY_MAX_BYTES = 20 * 1024 * 1024  # a PDF uploaded to /verificar
     BENEFICIARY_IMPORT_PAUSE = 0.0  # tests only: seconds slept every 2,000 rows of a list (a slow import)
 
+    # Issue 15. The ministry's own bank accounts treasury pays from (the debtor of a payment batch's
+    # pain.001 file): a list of {"id", "name" (holder), "account", "bank", "bic" (optional)}. Set
+    # TREASURY_ACCOUNTS to a JSON list to replace this demo account; MINISTRY_NAME is the file's
+    # initiating party.
+    MINISTRY_NAME = "Ministerio de Justicia y Seguridad Pública"
+    TREASURY_ACCOUNTS: list = [
+        {"id": "mjsp-fondos", "name": "Ministerio de Justicia y Seguridad Pública - Fondos ONG",
+         "account": "100-200-300-4", "bank": "Banco Central de Reserva de El Salvador", "bic": "BCRSSVSS"},
+    ]
+
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
@@ -197,6 +207,7 @@ _OVERRIDABLE = (
     "LOG_LEVEL",
     "METRICS_TOKEN",
     "JOBS_MODE",
+    "MINISTRY_NAME",
 )
 
 
@@ -241,6 +252,8 @@ def load_config(profile: str | None = None, **overrides) -> dict:
         settings["SIGNING_REQUIRED"] = _env_bool("FONDOS_SIGNING_REQUIRED", False)
     if "BENEFICIARY_IMPORT_PAUSE" in os.environ:
         settings["BENEFICIARY_IMPORT_PAUSE"] = float(os.environ["BENEFICIARY_IMPORT_PAUSE"])
+    if "TREASURY_ACCOUNTS" in os.environ:
+        settings["TREASURY_ACCOUNTS"] = treasury_accounts(os.environ["TREASURY_ACCOUNTS"])
     settings.update(overrides)
     if name == "production":
         check_production(settings)
@@ -252,6 +265,34 @@ def load_config(profile: str | None = None, **overrides) -> dict:
     if not settings.get("SECRET_KEY"):
         settings["SECRET_KEY"] = _dev_secret_key()
     return settings
+
+
+def treasury_accounts(raw: str) -> list[dict]:
+    """``TREASURY_ACCOUNTS`` from the environment: a JSON list of accounts, each with a unique
+    ``id``, ``name``, ``account`` and ``bank`` (``bic`` optional). Anything else stops the start."""
+    import json
+    import re
+
+    try:
+        accounts = json.loads(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"TREASURY_ACCOUNTS is not JSON: {exc}") from None
+    if not isinstance(accounts, list) or not accounts:
+        raise RuntimeError("TREASURY_ACCOUNTS must be a non-empty JSON list of accounts")
+    seen, result = set(), []
+    for entry in accounts:
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) and entry[k].strip()
+                                                  for k in ("id", "name", "account", "bank")):
+            raise RuntimeError("each TREASURY_ACCOUNTS entry needs id, name, account and bank (text)")
+        bic = str(entry.get("bic") or "").strip().upper()
+        if bic and not re.fullmatch(r"[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?", bic):
+            raise RuntimeError(f"TREASURY_ACCOUNTS: {bic!r} is not a BIC")
+        if len(entry["id"].strip()) > 40 or len(entry["account"].strip()) > 34 or entry["id"] in seen:
+            raise RuntimeError("TREASURY_ACCOUNTS: ids are unique (at most 40 characters), accounts at most 34")
+        seen.add(entry["id"])
+        result.append({"id": entry["id"].strip(), "name": entry["name"].strip(),
+                       "account": entry["account"].strip(), "bank": entry["bank"].strip(), "bic": bic or None})
+    return result
 
 
 class ProductionConfigError(RuntimeError):

@@ -20,6 +20,7 @@ from flask import current_app
 from grants import formats
 from grants import clock
 from grants.audit import Actor
+from grants.demo_batches import demo_batches
 from grants.demo_closing import demo_closing
 from grants.demo_meetings import demo_meetings
 from grants.demo_bank import demo_bank_statements
@@ -219,6 +220,7 @@ def _demo_plans(t: Timeline, orgs, allocations, users) -> dict:
     supplier = _demo_suppliers(t, as_("ngo2"), as_("financial"), agreement.id)
     _demo_money(t, as_, agreement.id, supplier.id)
     demo_bank_statements(t, as_, agreement.id)
+    demo_batches(t, as_, agreement.id, supplier.id)  # two payments authorized, ready for a payment batch
     _demo_follow_up(t, as_, agreement)
     demo_meetings(t, as_, agreement)
 

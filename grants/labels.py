@@ -87,6 +87,12 @@ PAYMENT_STATE_LABELS = {
     "cancelled": _l("Cancelado"),
 }
 
+PAYMENT_BATCH_STATE_LABELS = {
+    "open": _l("Abierto"),
+    "issued": _l("Emitido"),
+    "cancelled": _l("Anulado"),
+}
+
 ADVANCE_STATE_LABELS = {
     "requested": _l("Solicitado"),
     "approved": _l("Aprobado"),

@@ -97,7 +97,7 @@ PAGES: dict[str | None, list] = {
     "administrator": [*STAFF, INVOICE, FOLLOW_UP, (*FOLLOW_UP, "main a[href$='/follow-up-reports/new']"),
                       (*FOLLOW_UP, "main a[href$='/incidents/new']")],
     "treasury": [*STAFF, "/tablero", "/payments", "/bank-statements", PAYMENT, ADVANCE, INVOICE,
-                 "/trabajo?kind=invoices_to_pay",
+                 "/trabajo?kind=invoices_to_pay", "/payment-batches", "/payment-batches/new",
                  "/trabajo?kind=payments_to_authorize", "/trabajo?kind=advances_to_disburse"],
     "auditor": [*STAFF, "/tablero", "/audit/findings", FINDING, "/audit/checks", CHECK_RUN, "/audit",
                 "/legislature-reports", FINAL_LIQUIDATION],

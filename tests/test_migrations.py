@@ -82,7 +82,7 @@ def test_demo_loads_through_the_services_and_the_app_serves_it(live_app):
 
 def test_the_demo_money_adds_up(live_app):
     """ngo2's demo: March paid with two never-active participants deducted, April waiting for a second
-    treasury officer, the first advance disbursed with one receipt accepted; the ledger reconciles."""
+    treasury officer, May and June authorized (grants/demo_batches.py), the first advance disbursed with one receipt accepted; the ledger reconciles."""
     from grants.models import Advance, Agreement, Payment
     from grants.services import ledger
 
@@ -91,7 +91,8 @@ def test_the_demo_money_adds_up(live_app):
             load_demo(Actor.system("tests"))
         payments = db.session.scalars(select(Payment).order_by(Payment.id)).all()
         assert [(p.status, str(p.invoiced_amount), str(p.deducted_amount), str(p.amount)) for p in payments] == [
-            ("executed", "462.00", "42.00", "420.00"), ("prepared", "462.00", "42.00", "420.00")]
+            ("executed", "462.00", "42.00", "420.00"), ("prepared", "462.00", "42.00", "420.00"),
+            ("authorized", "420.00", "0.00", "420.00"), ("authorized", "420.00", "0.00", "420.00")]
         assert [d.reason_code for d in payments[0].deductions] == ["beneficiary_not_active"] * 2
         # ngo2's agreement (ngo1's closing is tests/closing/test_final_liquidation_signoffs.py's)
         ngo2 = db.session.scalars(select(Agreement).where(Agreement.status == "in_execution")).one()
@@ -99,7 +100,7 @@ def test_the_demo_money_adds_up(live_app):
         assert (advance.status, str(advance.amount), str(advance.liquidated_amount)) == ("disbursed", "60000.00", "1845.60")
         balances = ledger.balances(ngo2)
         assert (str(balances.paid_directly), str(balances.committed), str(balances.outstanding),
-                str(balances.available)) == ("420.00", "420.00", "58154.40", "81660.00")
+                str(balances.available)) == ("420.00", "1260.00", "58154.40", "80820.00")
         assert ledger.check_invariants() == []
         # The follow-up report counts the 20 active participants; the auditor's run found the overdue advance.
         from grants.models import AuditFinding, FollowUpReport

@@ -43,6 +43,7 @@ def init_api(app: Flask) -> None:
         meetings,
         notifications,
         organizations,
+        payment_batches,
         payments,
         plans,
         suppliers,
@@ -51,7 +52,7 @@ def init_api(app: Flask) -> None:
 
     modules = (auth, organizations, allocations, plans, agreements, beneficiaries, suppliers, notifications,
                users, audit, advances, payments, followup, closing, audit_checks, attachments, meetings,
-               generated_files, documents)
+               generated_files, documents, payment_batches)
     for module in modules:
         csrf.exempt(module.blp)  # the API authenticates with bearer tokens only, never cookies
         api.register_blueprint(module.blp)

@@ -25,6 +25,7 @@ from grants.models.meeting import Commitment, Meeting, MeetingParticipant
 from grants.models.notification import Notification, OutboxEmail
 from grants.models.organization import BoardMember, Organization, OrganizationPhone
 from grants.models.payment import Payment, PaymentAuthorization, PaymentDeduction, PaymentLine
+from grants.models.payment_batch import PaymentBatch, PaymentBatchItem
 from grants.models.plan import (
     SECTIONS,
     Plan,
@@ -76,6 +77,8 @@ __all__ = [
     "PaymentAuthorization",
     "PaymentDeduction",
     "PaymentLine",
+    "PaymentBatch",
+    "PaymentBatchItem",
     "SECTIONS",
     "Agreement",
     "AgreementCounter",

@@ -62,6 +62,7 @@ from grants.services.advance_common import (
 from grants.domain_errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
 from grants.money import parse_amount
 from grants.services.notifications import notify, users_of_organization, users_with_role
+from grants.services.payment_batches import refuse_if_in_issued_batch
 from grants.workflows.advance import TRANSFERRED_STATES, AdvanceAction, AdvanceState
 from grants.workflows.advance import next_state as advance_next_state
 
@@ -329,9 +330,11 @@ def _bank_reference(value, errors: FieldErrors) -> str:
 
 
 def disburse_advance(actor: Actor, advance_id: int, bank_reference: str, transfer_date, *,
-                     source: str = "manual") -> Advance:
+                     by_bank_statement: bool = False) -> Advance:
     """A treasury officer other than the preparer records the transfer; the ledger moves the money.
-    ``source``: ``"manual"`` (treasury's form) or ``"bank_statement"`` (a matched statement line)."""
+    An advance sent to the bank in an issued payment batch is disbursed only from the bank's statement
+    (``by_bank_statement=True``: a statement line matched it, grants.services.bank_matching), never by
+    hand; the other rules are the same either way."""
     treasury(actor)
     errors = FieldErrors()
     reference = _bank_reference(bank_reference, errors)
@@ -343,6 +346,8 @@ def disburse_advance(actor: Actor, advance_id: int, bank_reference: str, transfe
     agreement = agreement_for_money(peek.agreement_id)
     advance = load_advance(advance_id)
     _refuse(actor, advance, AdvanceAction.DISBURSE)
+    if not by_bank_statement:
+        refuse_if_in_issued_batch("advance", advance.id)  # the bank statement disburses it
     check_gate(agreement, advance.tranche_number, advance.id)
     if day < advance.prepared_at.astimezone(EL_SALVADOR).date():
         raise ValidationFailed(errors={"transfer_date": [_l(

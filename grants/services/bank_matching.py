@@ -201,9 +201,9 @@ def settle(actor: Actor, line: BankStatementLine, found: Found) -> None:
     reference = line.bank_reference or line.end_to_end_id or f"EXTRACTO-{line.statement_id}-{line.line_number}"
     calls = {
         "payment": lambda: payments.execute_payment(actor, found.record.id, bank_reference=reference,
-                                                    transfer_date=line.booking_date, source="bank_statement"),
+                                                    transfer_date=line.booking_date, by_bank_statement=True),
         "advance": lambda: advances.disburse_advance(actor, found.record.id, bank_reference=reference,
-                                                     transfer_date=line.booking_date, source="bank_statement"),
+                                                     transfer_date=line.booking_date, by_bank_statement=True),
         "refund": lambda: refunds.confirm_refund(actor, found.record.id),
         "fine_payment": lambda: fines.decide_fine_deposit(actor, found.record.id, True),
     }

@@ -50,6 +50,7 @@ from grants.domain_errors import Conflict, FieldErrors, Forbidden, NotFound, Val
 from grants.services.invoices import TEXT_LIMIT, agreement_state_refusal, load_invoice, lock_agreement, parse_date
 from grants.services.payment_eligibility import Deduction, Eligibility, LineEligibility, changes_since, eligibility
 from grants.services.notifications import notify, users_of_organization, users_with_role
+from grants.services.payment_batches import refuse_if_in_issued_batch
 from grants.workflows import TransitionRefused
 from grants.workflows.agreement import AgreementState
 from grants.workflows.payment import (
@@ -233,14 +234,17 @@ def authorize_payment(actor: Actor, payment_id: int) -> Payment:
 
 
 def execute_payment(actor: Actor, payment_id: int, bank_reference: str, transfer_date, *,
-                    source: str = "manual") -> Payment:
+                    by_bank_statement: bool = False) -> Payment:
     """Treasury records the bank transfer of an authorized payment: committed money becomes paid.
-    ``source``: who says it was transferred — ``"manual"`` (treasury's form) or ``"bank_statement"``
-    (a statement line matched it, grants.services.bank_statements); the same rules either way."""
+    A payment sent to the bank in an issued payment batch is executed only from the bank's statement
+    (``by_bank_statement=True``: a statement line matched it, grants.services.bank_matching), never by
+    hand; the other rules are the same either way."""
     _require(actor, Permission.PAYMENTS_EXECUTE, _l("Solo tesorería ejecuta pagos."))
     payment, agreement = _load(actor, payment_id)
     _in_execution(agreement, _l("no se ejecutan pagos."))
     new_state = _next(payment, PaymentAction.EXECUTE)
+    if not by_bank_statement:
+        refuse_if_in_issued_batch("payment", payment.id)  # the bank statement executes it
     supplier = db.session.get(Supplier, payment.supplier_id, with_for_update={"read": True}, populate_existing=True)
     if supplier.status != SupplierState.VALIDATED:
         raise Conflict(_l("El proveedor %(name)s está «%(state)s»: cancele este pago y prepare otro con la versión "
@@ -294,6 +298,7 @@ def cancel_payment(actor: Actor, payment_id: int, reason: str | None) -> Payment
     _require(actor, Permission.PAYMENTS_PREPARE, _l("Solo tesorería cancela pagos."))
     payment, agreement = _load(actor, payment_id)
     new_state = _next(payment, PaymentAction.CANCEL)
+    refuse_if_in_issued_batch("payment", payment.id)  # sent to the bank: cancel the batch first
     reason = (reason or "").strip() if isinstance(reason, (str, type(None))) else ""
     if not reason:
         raise ValidationFailed(errors={"reason": [_l("Indique el motivo de la cancelación.")]})

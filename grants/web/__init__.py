@@ -31,6 +31,7 @@ def register_web(app: Flask) -> None:
     from grants.web import search as search_pages
     from grants.web import people as people_pages
     from grants.web import work, work_queues
+    from grants.web import payment_batches as batch_pages
     from grants.web.confirm import CONFIRMATIONS
     from grants.services import meetings as meeting_service
     from grants.services.attachments import kind_label as attachment_kind_label
@@ -99,6 +100,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(money.bp)
     app.register_blueprint(payments.bp)
     app.register_blueprint(bank_statement_pages.bp)
+    app.register_blueprint(batch_pages.bp)
     app.register_blueprint(advances.bp)
     app.register_blueprint(followup.bp)
     app.register_blueprint(closing.bp)

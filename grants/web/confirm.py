@@ -34,6 +34,10 @@ CONFIRMATIONS = {
                           "No se puede deshacer."),
     "disburse_advance": _l("Confirmo que la transferencia se hizo: el anticipo queda desembolsado a la "
                            "organización. No se puede deshacer."),
+    "issue_batch": _l("Confirmo que descargo el archivo para enviarlo al banco: el lote queda emitido y ya no "
+                      "cambia; sus pagos y anticipos los ejecutará el estado de cuenta del banco."),
+    "cancel_batch": _l("Confirmo que anulo este lote: sus pagos y anticipos quedan libres para otro lote. Si el "
+                       "archivo ya se envió, el banco no debe procesarlo. No se puede deshacer."),
 }
 MUST_CONFIRM = _l("Marque la casilla de confirmación: sin ella no se hizo nada.")
 

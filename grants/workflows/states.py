@@ -17,12 +17,13 @@ from grants.workflows.import_batch import BatchKind, BatchState
 from grants.workflows.incident import IncidentState, MeasureState
 from grants.workflows.outbox import OutboxState
 from grants.workflows.payment import InvoiceState, PaymentState
+from grants.workflows.payment_batch import PaymentBatchItemKind, PaymentBatchState
 from grants.workflows.plan import PlanState
 from grants.workflows.supplier import SupplierState
 
 STATE_ENUMS = (
     PlanState, AgreementState, EnrollmentState, BatchState, BatchKind, SupplierState, InvoiceState, PaymentState,
     AdvanceState, StatementState, ReceiptState, DepositState, CommitmentState, IncidentState, MeasureState,
-    RunState, FindingState, LiquidationState, ReportState, OutboxState, FileState,
-    LineState,
+    RunState, FindingState, LiquidationState, ReportState, OutboxState, FileState, PaymentBatchState,
+    PaymentBatchItemKind, LineState,
 )

@@ -3,7 +3,7 @@ treasury and their lines, matched to payments, disbursements, refunds and fine d
 (grants/services/bank_statements.py); each record matched by at most one line.
 
 Revision ID: 0020_bank_statements
-Revises: 0018_search_indexes
+Revises: 0019_payment_batches
 Create Date: 2026-12-06 18:10:53.700526
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0020_bank_statements'
-down_revision = '0018_search_indexes'
+down_revision = '0019_payment_batches'
 branch_labels = None
 depends_on = None
 

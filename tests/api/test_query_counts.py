@@ -40,6 +40,12 @@ ROLES = ("auditor", "admin", "ngo2", "administrator", "financial", "treasury")
 CEILINGS = {"/api/v1/agreements/{agreement_id}": 3, "/api/v1/agreements/{agreement_id}/balances": 3}
 # Reads whose repeated statement is not a row's: none today. An entry needs its reason.
 REPEATS_ALLOWED: dict[str, str] = {}
+# Lists compared on other page sizes than 1 and 3 rows, each with its reason.
+PAGE_SIZES = {
+    # the first row is the demo's executed payment; a prepared one (the second) brings the eligibility
+    # preview: two statements for the page, whatever the number of prepared rows (payments API)
+    "/api/v1/payments": (2, 3),
+}
 
 
 class StatementCounter:
@@ -82,6 +88,7 @@ def demo(backend, tmp_path_factory):
         with unit_of_work():
             load_demo(Actor.system("tests"))
             _a_finding_on_every_agreement()
+            _a_payment_batch()
     counter = StatementCounter(app)
     client = app.test_client()
     tokens = {}
@@ -121,6 +128,18 @@ def _a_finding_on_every_agreement() -> None:
         record_event(db.session, system, "audit.finding_created", "audit_finding", finding.id)
 
 
+def _a_payment_batch() -> None:
+    """The demo's authorized payments in a payment batch (the demo leaves the batch to the reader)."""
+    from grants.clock import today
+    from grants.services import payment_batches
+    from grants.workflows.payment import PaymentState
+
+    treasury2 = db.session.scalars(select(M.User).where(M.User.email == "treasury2@fondos.example.org")).one()
+    ids = db.session.scalars(select(M.Payment.id).where(M.Payment.status == PaymentState.AUTHORIZED)).all()
+    payment_batches.create_batch(Actor.for_user(treasury2), {
+        "debtor_account_id": payment_batches.accounts()[0]["id"], "execution_date": today(), "payment_ids": ids})
+
+
 def _ids(app) -> dict[str, int]:
     """A real object for each path parameter: the demo's agreement with money, and its things."""
     with app.app_context():
@@ -136,6 +155,7 @@ def _ids(app) -> dict[str, int]:
             "invoice_id": last(M.Invoice), "payment_id": last(M.Payment), "report_id": last(M.FollowUpReport),
             "incident_id": last(M.Incident), "run_id": last(M.AuditCheckRun), "finding_id": last(M.AuditFinding),
             "meeting_id": last(M.Meeting), "commitment_id": last(M.Commitment), "file_id": last(M.GeneratedFile),
+            "payment_batch_id": last(M.PaymentBatch),
             "year": db.session.scalar(select(M.Allocation.fiscal_year).order_by(M.Allocation.id)),
         }
 
@@ -189,11 +209,12 @@ def test_every_json_get_is_read_without_a_query_per_row(demo):
                             f"({' '.join(statement.split())[:120]})")
         if isinstance(body, dict) and "items" in body and body.get("total", 0) >= 3:
             sep = "&" if "?" in url else "?"
-            _, one = counter.get(client, f"{url}{sep}page_size=1", tokens[who])
-            _, three = counter.get(client, f"{url}{sep}page_size=3", tokens[who])
+            small, large = PAGE_SIZES.get(path, (1, 3))
+            _, one = counter.get(client, f"{url}{sep}page_size={small}", tokens[who])
+            _, three = counter.get(client, f"{url}{sep}page_size={large}", tokens[who])
             compared.append(path)
             if len(one) != len(three):
-                failures.append(f"{path}: {len(one)} statements for 1 row, {len(three)} for 3")
+                failures.append(f"{path}: {len(one)} statements for {small} rows, {len(three)} for {large}")
     assert not failures, "\n".join(failures)
     # The lists the demo fills enough to compare 1 row with 3 (others rely on the repeat check).
     assert {"/api/v1/organizations", "/api/v1/allocations", "/api/v1/plans", "/api/v1/users",
