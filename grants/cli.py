@@ -242,3 +242,5 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(ledger_cli)
     from grants.cli_documents import documents_cli
     app.cli.add_command(documents_cli)
+    from grants.cli_bank import bank_cli
+    app.cli.add_command(bank_cli)

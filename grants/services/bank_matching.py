@@ -14,7 +14,8 @@ by the rules below, and the execution of that record through its own service. Fl
 **Credits** (money coming in): a refund (reintegro) or a fine deposit declared by the NGO and not yet
 decided, whose **bank reference** is the line's (case and spaces aside); exactly one.
 
-A record found must be in a state the bank can settle — a payment authorized, an advance prepared, a
+A payment or advance sent in an issued payment batch is matched only by a statement of that batch's
+debtor account (else «cuenta distinta»). A record found must be in a state the bank can settle — a payment authorized, an advance prepared, a
 refund or fine deposit declared — and the amount must be **exactly** the line's, to the cent. Then
 its own service runs with the uploader as actor and the statement as source (``execute_payment``,
 ``disburse_advance``: the bank's booking date and reference; ``confirm_refund``,
@@ -39,7 +40,7 @@ from grants.domain_errors import DomainError
 from grants.extensions import db
 from grants.labels import ADVANCE_STATE_LABELS, PAYMENT_STATE_LABELS
 from grants.models import Advance, Agreement, BankStatementLine, FinePayment, Invoice, Payment, Refund
-from grants.services import advances, fines, payments, refunds
+from grants.services import advances, fines, payment_batches, payments, refunds
 from grants.services.bank_ids import parse_end_to_end_id
 from grants.services.refunds import DEPOSIT_STATE_LABELS
 from grants.workflows.advance import AdvanceState
@@ -62,6 +63,8 @@ REASONS = {
                              "%(statement)s."),
     "wrong_state": _l("%(what)s está «%(state)s»: el banco no puede liquidarlo."),
     "wrong_direction": _l("Un %(direction)s del banco no corresponde a %(what)s."),
+    "wrong_account": _l("%(what)s salió al banco en el lote %(batch)s desde la cuenta %(expected)s; este extracto es "
+                        "de la cuenta %(account)s."),
     "refused": _l("%(what)s no se pudo registrar: %(message)s"),
 }
 
@@ -170,6 +173,10 @@ STATE_LABELS = {"payment": PAYMENT_STATE_LABELS, "advance": ADVANCE_STATE_LABELS
                 "fine_payment": DEPOSIT_STATE_LABELS}
 
 
+def _account(number: str | None) -> str:
+    return re.sub(r"[^0-9A-Z]", "", str(number or "").upper())
+
+
 def check(line: BankStatementLine, found: Found) -> bool:
     """Whether ``found`` may be matched by ``line`` (raises ``Unmatched`` when not); True when its
     service must run (a record waiting for the bank), False when it was already settled by hand."""
@@ -179,6 +186,11 @@ def check(line: BankStatementLine, found: Found) -> bool:
         with force_locale("es"):
             direction = str(_l("débito") if line.direction == "debit" else _l("crédito"))
         raise Unmatched("wrong_direction", direction=direction, what=what)
+    if kind in ("payment", "advance"):
+        batch = payment_batches.issued_batch_holding(kind, record.id)
+        if batch is not None and _account(batch.debtor_account) != _account(line.statement.account):
+            raise Unmatched("wrong_account", what=what, batch=batch.number, expected=batch.debtor_account,
+                            account=line.statement.account)
     earlier = _settled_by_line(record, kind)
     if earlier is not None and earlier.id != line.id:
         raise Unmatched("already_reconciled", what=what, line=earlier.line_number,
