@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy import select
 
 from grants import clock
@@ -17,7 +18,6 @@ from grants.reports.camt053 import statement_xml
 from grants.services import bank_statements
 from grants.services.bank_ids import end_to_end_id
 
-ACCOUNT = "100-200-300400-5"
 
 
 def demo_bank_statements(t, as_, agreement_id: int) -> None:
@@ -27,16 +27,17 @@ def demo_bank_statements(t, as_, agreement_id: int) -> None:
                                  .order_by(Advance.id)).first()
     payment = db.session.scalars(select(Payment).join(Invoice, Invoice.id == Payment.invoice_id).where(
         Payment.agreement_id == agreement_id, Invoice.number == "A-0311")).first()
+    account = current_app.config["TREASURY_ACCOUNTS"][0]["account"]  # the ministry's account payments leave
     opening = Decimal("1500000.00")
     with clock.at(t.day(17)):
-        data = statement_xml(ACCOUNT, f"EXT-{year}-{t.day(16):%m%d}", t.day(16), [
+        data = statement_xml(account, f"EXT-{year}-{t.day(16):%m%d}", t.day(16), [
             {"direction": "debit", "amount": advance.amount, "bank_reference": advance.bank_reference,
              "end_to_end_id": end_to_end_id("advance", advance.id), "counterparty": advance.agreement.organization.legal_name,
              "remittance": "Anticipo, primer desembolso"}], opening_balance=opening)
         bank_statements.upload_statement(as_("treasury2"), f"extracto-{t.day(16)}.xml", data)
     opening -= advance.amount
     with clock.at(t.day(67)):
-        data = statement_xml(ACCOUNT, f"EXT-{year}-{t.day(66):%m%d}", t.day(66), [
+        data = statement_xml(account, f"EXT-{year}-{t.day(66):%m%d}", t.day(66), [
             {"direction": "debit", "amount": payment.amount, "bank_reference": payment.bank_reference,
              "end_to_end_id": end_to_end_id("payment", payment.id), "counterparty": payment.supplier.legal_name,
              "remittance": "Pago factura A-0311"},
