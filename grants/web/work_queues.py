@@ -27,6 +27,8 @@ from grants.models import (
     Agreement,
     Commitment,
     AuditFinding,
+    BankStatement,
+    BankStatementLine,
     ExpenseStatement,
     ImportBatch,
     Incident,
@@ -34,6 +36,8 @@ from grants.models import (
     Invoice,
     Payment,
     PaymentAuthorization,
+    PaymentBatch,
+    PaymentBatchItem,
     Plan,
     ReceiptCertificate,
     Refund,
@@ -45,11 +49,13 @@ from grants.web.plans import DISCIPLINE_ROLES, review_queue_query
 from grants.workflows.agreement import AgreementState
 from grants.workflows.advance import AdvanceAction, AdvanceState, StatementState
 from grants.workflows.audit_check import FindingState
+from grants.workflows.bank_statement import LineState
 from grants.workflows.commitment import CommitmentState
 from grants.workflows.deposit import DepositState
 from grants.workflows.import_batch import BatchAction, BatchKind, BatchState
 from grants.workflows.incident import MeasureState
 from grants.workflows.payment import COMMITTED_STATES, InvoiceAction, InvoiceState, PaymentAction, PaymentState
+from grants.workflows.payment_batch import PaymentBatchState
 from grants.workflows.plan import PlanState
 from grants.workflows.supplier import SupplierAction, SupplierState
 
@@ -154,8 +160,17 @@ def _payments_to_authorize(user):
                                   ~signed.exists()).order_by(Payment.prepared_at, Payment.id))
 
 
+def _at_the_bank(item_column, record_id):
+    """Sent in an issued payment batch: the bank statement executes it, nobody by hand."""
+    return (select(PaymentBatchItem.id).join(PaymentBatch, PaymentBatch.id == PaymentBatchItem.batch_id)
+            .where(item_column == record_id, PaymentBatchItem.live.is_(True),
+                   PaymentBatch.status == PaymentBatchState.ISSUED).exists())
+
+
 def _payments_to_execute(user):
-    return select(Payment).where(Payment.status == PaymentState.AUTHORIZED).order_by(Payment.authorized_at, Payment.id)
+    return (select(Payment).where(Payment.status == PaymentState.AUTHORIZED,
+                                  ~_at_the_bank(PaymentBatchItem.payment_id, Payment.id))
+            .order_by(Payment.authorized_at, Payment.id))
 
 
 def _advances_to_prepare(user):
@@ -163,8 +178,15 @@ def _advances_to_prepare(user):
 
 
 def _advances_to_disburse(user):
-    return (select(Advance).where(Advance.status == AdvanceState.PREPARED, Advance.prepared_by_id != user.id)
+    return (select(Advance).where(Advance.status == AdvanceState.PREPARED, Advance.prepared_by_id != user.id,
+                                  ~_at_the_bank(PaymentBatchItem.advance_id, Advance.id))
             .order_by(Advance.prepared_at, Advance.id))
+
+
+def _statement_lines_to_resolve(user):
+    return (select(BankStatementLine).join(BankStatement, BankStatement.id == BankStatementLine.statement_id)
+            .where(BankStatementLine.status == LineState.UNMATCHED)
+            .order_by(BankStatement.uploaded_at, BankStatementLine.statement_id, BankStatementLine.line_number))
 
 
 def _refunds_to_confirm(user):
@@ -298,6 +320,13 @@ QUEUES: list[Queue] = [
     Queue("advances_to_disburse", _l("Anticipos por desembolsar"), _has(Permission.ADVANCES_DISBURSE),
           _advances_to_disburse, lambda a: a.prepared_at, _advance_what, _advance_url,
           refusal=(Advance, AdvanceAction.DISBURSE, Advance.status.in_(_ADVANCE_TREASURY)), load=_ADVANCE),
+    Queue("statement_lines_to_resolve", _l("Movimientos del banco sin conciliar"),
+          _has(Permission.BANK_STATEMENTS_RECONCILE), _statement_lines_to_resolve, lambda line: line.statement.uploaded_at,
+          lambda line: _("Extracto %(statement)s · línea %(n)s · %(amount)s · %(reason)s",
+                         statement=line.statement.statement_ref, n=line.line_number, amount=formats.usd(line.amount),
+                         reason=line.reason),
+          lambda line: url_for("bank_statement_pages.statement_page", statement_id=line.statement_id),
+          load=(selectinload(BankStatementLine.statement),)),
     Queue("refunds_to_confirm", _l("Reintegros por confirmar"), _has(Permission.DEPOSITS_CONFIRM),
           _refunds_to_confirm, lambda r: r.recorded_at,
           lambda r: _("%(advance)s · reintegro %(ref)s", advance=_advance_what(r.advance), ref=r.bank_reference),

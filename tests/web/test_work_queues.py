@@ -209,3 +209,37 @@ def test_the_lists_speak_english_in_english_mode(client, ctx):
     assert f"{ctx['agreement'].number} · invoice {invoice.number} · " in html and ">1 day<" in html
     assert "1 item waits for your action; the oldest first." in html
     assert not re.search(r"Facturas|días|Nada pendiente|Asunto", html)
+
+
+def test_what_is_at_the_bank_leaves_the_hand_lists_and_unmatched_bank_lines_wait_for_treasury(client, ctx):
+    """A payment sent in an issued batch is the bank's to execute: not in «Pagos por ejecutar» (by hand
+    it is refused) until the batch is cancelled; the statement's unmatched lines wait in their own list."""
+    from decimal import Decimal
+
+    from grants.services import bank_statements, payment_batches
+    from grants.services.bank_answer import statement_for_batch
+    from tests.money.batch_helpers import issued, made_batch, some_payments
+
+    kept, sent = some_payments(ctx, ("10.00", "20.00"))
+    login(client, ctx["treasury3"])
+    assert queue_links(client, "payments_to_execute") == [f"/payments/{kept.id}", f"/payments/{sent.id}"]
+    batch = made_batch(ctx, [sent])
+    assert queue_links(client, "payments_to_execute") == [f"/payments/{kept.id}", f"/payments/{sent.id}"]  # open
+    issued(ctx, batch)
+    assert queue_links(client, "payments_to_execute") == [f"/payments/{kept.id}"]
+    assert queue_links(client, "statement_lines_to_resolve") == []
+
+    statement, _ = bank_statements.upload_statement(ph.act(ctx["treasury3"]), "extracto.xml",
+                                                    statement_for_batch(batch, fee=Decimal("1.10")))
+    db.session.commit()
+    assert queue_links(client, "statement_lines_to_resolve") == [f"/bank-statements/{statement.id}"]
+    assert "$1.10" in html_of(client.get("/trabajo?kind=statement_lines_to_resolve"))
+    login(client, ctx["ngo"])
+    assert "statement_lines_to_resolve" not in keys_on_page(client)
+
+    other = made_batch(ctx, [kept])
+    issued(ctx, other)
+    payment_batches.cancel_batch(ph.act(ctx["treasury2"]), other.id, "El banco no tomó el archivo")
+    db.session.commit()
+    login(client, ctx["treasury3"])
+    assert queue_links(client, "payments_to_execute") == [f"/payments/{kept.id}"]  # back in hand
