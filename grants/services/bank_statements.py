@@ -311,3 +311,27 @@ def reconciliation_days(limit: int = 200) -> list[tuple[str, date]]:
         .group_by(BankStatement.account, BankStatementLine.booking_date)
         .order_by(BankStatementLine.booking_date.desc(), BankStatement.account).limit(limit)).all()
     return [(a, d) for a, d in rows]
+
+
+@dataclass(frozen=True)
+class BankTrail:
+    """Where a payment or advance stands with the bank, for its page: the live batch that holds it
+    (open or issued) and the statement line that matched it."""
+    batch: object | None
+    line: BankStatementLine | None
+
+    @property
+    def at_the_bank(self) -> bool:
+        """Sent in an issued batch and not yet on a statement: the bank executes it, not a person."""
+        return self.batch is not None and self.batch.status == "issued" and self.line is None
+
+
+def bank_trail(kind: str, record_id: int) -> BankTrail:
+    from grants.models import PaymentBatch, PaymentBatchItem
+
+    item_column = PaymentBatchItem.payment_id if kind == "payment" else PaymentBatchItem.advance_id
+    line_column = BankStatementLine.payment_id if kind == "payment" else BankStatementLine.advance_id
+    batch = db.session.scalar(select(PaymentBatch).join(PaymentBatchItem, PaymentBatchItem.batch_id == PaymentBatch.id)
+                              .where(item_column == record_id, PaymentBatchItem.live.is_(True)))
+    line = db.session.scalar(select(BankStatementLine).where(line_column == record_id))
+    return BankTrail(batch, line)

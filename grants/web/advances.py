@@ -35,6 +35,7 @@ from grants.web import idempotent_forms
 from grants.web.actions import submit
 from grants.web.forms import DepositForm, apply_errors, date_field
 from grants.web.money import is_owner, load_agreement, money_labels
+from grants.web.payments import bank_trail
 from grants.web.confirm import confirmation
 from grants.workflows.advance import AdvanceAction, AdvanceState
 
@@ -126,6 +127,7 @@ def render_advance(advance: Advance, status: int = 200, refused=None, **forms):
     refund_form = forms.get("refund_form") or RefundForm(
         formdata=None, data={"refunded_on": invoice_service.today().isoformat()})
     key = idempotent_forms.form_key()
+    trail = bank_trail("advance", advance.id)
     return render_template(
         "money/advance.html", advance=advance, agreement=advance.agreement, refused=refused,
         summary=advance_common.summary(advance), pending=advance_common.pending_receipts(advance.id),
@@ -136,7 +138,7 @@ def render_advance(advance: Advance, status: int = 200, refused=None, **forms):
         disburse_key=key if forms.get("disburse_form") else idempotent_forms.new_key(),
         refund_key=key if forms.get("refund_form") else idempotent_forms.new_key(),
         can_decide=advance.can(user, AdvanceAction.APPROVE), can_prepare=advance.can(user, AdvanceAction.PREPARE),
-        can_disburse=advance.can(user, AdvanceAction.DISBURSE),
+        can_disburse=advance.can(user, AdvanceAction.DISBURSE) and not (trail and trail.at_the_bank), trail=trail,
         preparer_waits=advance.refusal_for(user, AdvanceAction.DISBURSE) == "segregation_of_duties",
         can_refund=advance.status == AdvanceState.DISBURSED and user.can(Permission.REFUNDS_RECORD)
         and (treasury or is_owner(advance.organization_id)),

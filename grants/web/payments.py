@@ -22,7 +22,7 @@ from grants.permissions import Permission
 from grants.security import require, visible
 from grants.services import invoices as invoice_service  # El Salvador's date for date defaults
 from grants.services import payments as payment_service
-from grants.services import search, signing
+from grants.services import bank_statements, payment_batches, search, signing
 from grants.web import idempotent_forms
 from grants.web.actions import submit
 from grants.web.forms import apply_errors, date_field
@@ -59,8 +59,17 @@ def load_payment(payment_id: int) -> Payment:
     return visible(current_user, db.session.get(Payment, payment_id))
 
 
+def bank_trail(kind: str, record_id: int):
+    """The batch and statement line of a payment or advance, for ministry staff who read them (None
+    for the NGO: the ministry's bank files are not theirs)."""
+    if not payment_batches.may_see_batches(current_user):
+        return None
+    return bank_statements.bank_trail(kind, record_id)
+
+
 def render_payment(payment: Payment, status: int = 200, refused=None, execute_form=None, cancel_form=None):
     authorizing = payment.refusal_for(current_user, PaymentAction.AUTHORIZE)
+    trail = bank_trail("payment", payment.id)
     if execute_form is None:
         execute_form = ExecuteForm(formdata=None, data={"transfer_date": invoice_service.today().isoformat()})
     changes = payment_service.changes_since(payment) if payment.status == PaymentState.PREPARED else []
@@ -72,7 +81,8 @@ def render_payment(payment: Payment, status: int = 200, refused=None, execute_fo
         idempotency_key=idempotent_forms.form_key(),
         may_authorize=authorizing not in ("forbidden", "invalid_transition"),
         is_preparer=authorizing == "segregation_of_duties", already_authorized=authorizing == "already_authorized",
-        can_authorize=authorizing is None, can_execute=payment.can(current_user, PaymentAction.EXECUTE),
+        can_authorize=authorizing is None, trail=trail,
+        can_execute=payment.can(current_user, PaymentAction.EXECUTE) and not (trail and trail.at_the_bank),
         can_cancel=payment.can(current_user, PaymentAction.CANCEL),
         **money_labels()), status
 

@@ -110,3 +110,25 @@ def test_flask_bank_statement_writes_the_banks_answer_to_an_issued_batch(app, ct
         (Decimal("75.25"), "matched"), (Decimal("1.75"), "unmatched")]
     missing = runner.invoke(args=["bank", "statement", "--batch", "FONDOS-LOTE-999999"])
     assert missing.exit_code == 1 and "No existe el lote" in missing.output
+
+
+def test_the_payment_page_shows_its_batch_and_statement_line_to_treasury_not_to_the_ngo(client, ctx):
+    from tests.helpers import html_of, login
+
+    paid = some_payments(ctx, ("55.00",))
+    batch = made_batch(ctx, paid)
+    page = f"/payments/{paid[0].id}"
+    login(client, ctx["treasury3"])
+    html = html_of(client.get(page))
+    assert batch.number in html and 'data-testid="execute-form"' in html  # open batch: still executable by hand
+    issued(ctx, batch)
+    html = html_of(client.get(page))
+    assert "enviado al banco" in html and 'data-testid="execute-form"' not in html
+    statement, _ = _upload(ctx, statement_for_batch(batch))
+    html = html_of(client.get(page))
+    assert f"/bank-statements/{statement.id}" in html and statement.statement_ref in html
+    assert f"{batch.number}-1" in html and "enviado al banco" not in html
+    login(client, ctx["ngo"])
+    html = html_of(client.get(page))
+    assert f"{batch.number}-1" in html  # the transfer's reference is the NGO's to see; the ministry's files not
+    assert "/payment-batches/" not in html and 'data-testid="batch"' not in html and "/bank-statements/" not in html
