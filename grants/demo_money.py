@@ -37,6 +37,25 @@ def demo_suppliers(t: Timeline, ngo: Actor, financial: Actor, agreement_id: int)
     return validated
 
 
+def refreshments_invoice(t: Timeline, as_, agreement_id: int, supplier_id: int, served: list[int], number: str,
+                         first: int, last: int):
+    """ngo2's refreshments for ``served`` from day ``first`` to day ``last``: invoiced two days later,
+    received (certified by the administrator) the next."""
+    from grants.services import invoices
+
+    with clock.at(t.day(last + 2)):
+        registered = invoices.register_invoice(as_("ngo2"), agreement_id, {
+            "supplier_id": supplier_id, "number": number, "issue_date": t.iso(last + 2),
+            "period_start": t.iso(first), "period_end": t.iso(last),
+            "lines": [{"budget_line": 4, "description": "Refrigerios de las sesiones del mes (12 por participante)",
+                       "quantity": str(len(served)), "unit_price": "21.00", "per_beneficiary": True,
+                       "enrollment_ids": served}]})
+    with clock.at(t.day(last + 3)):
+        invoices.certify_receipt(as_("administrator"), registered.id, {
+            "received_on": t.iso(last + 3), "conforming": True, "differences": None})
+    return registered
+
+
 def demo_money(t: Timeline, as_, agreement_id: int, supplier_id: int) -> None:
     """ngo2's money, through the real services, each step on its day: the first month's refreshments
     paid directly (two of the 22 participants billed were never active, so their units are
@@ -46,7 +65,7 @@ def demo_money(t: Timeline, as_, agreement_id: int, supplier_id: int) -> None:
 
     from grants.extensions import db
     from grants.models import Enrollment
-    from grants.services import advances, expense_statements, invoices, payments, refunds
+    from grants.services import advances, expense_statements, payments, refunds
     from grants.demo import DAYS_SINCE_START
     from grants.services.demo_scan import demo_document
 
@@ -56,18 +75,7 @@ def demo_money(t: Timeline, as_, agreement_id: int, supplier_id: int) -> None:
     year = t.fiscal_year
 
     def invoice(number: str, first: int, last: int):
-        """Refreshments served from day ``first`` to day ``last``: invoiced two days later, received the next."""
-        with clock.at(t.day(last + 2)):
-            registered = invoices.register_invoice(as_("ngo2"), agreement_id, {
-                "supplier_id": supplier_id, "number": number, "issue_date": t.iso(last + 2),
-                "period_start": t.iso(first), "period_end": t.iso(last),
-                "lines": [{"budget_line": 4, "description": "Refrigerios de las sesiones del mes (12 por participante)",
-                           "quantity": str(len(served)), "unit_price": "21.00", "per_beneficiary": True,
-                           "enrollment_ids": served}]})
-        with clock.at(t.day(last + 3)):
-            invoices.certify_receipt(as_("administrator"), registered.id, {
-                "received_on": t.iso(last + 3), "conforming": True, "differences": None})
-        return registered
+        return refreshments_invoice(t, as_, agreement_id, supplier_id, served, number, first, last)
 
     first_month = invoice("A-0311", 30, 58)
     with clock.at(t.day(63)):
