@@ -82,8 +82,15 @@ def sign(pdf: bytes, signer: Signer, *, field_name: str, reason: str, location: 
                                         name=signer.common_name)
     timestamper = timestamps.HTTPTimeStamper(tsa_url, timeout=10) if tsa_url else None
     writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
-    out = signers.PdfSigner(meta, signer.backend, timestamper=timestamper).sign_pdf(writer)
+    try:
+        out = signers.PdfSigner(meta, signer.backend, timestamper=timestamper).sign_pdf(writer)
+    except timestamps.TimestampRequestError as exc:  # the TSA is down, slow or answers garbage
+        raise TimestampUnavailable(f"{tsa_url}: {exc}") from exc
     return out.getvalue()
+
+
+class TimestampUnavailable(Exception):
+    """The configured timestamp authority did not give a timestamp: nothing is signed without it."""
 
 
 @dataclass(frozen=True)

@@ -153,8 +153,12 @@ def issue(kind: str, record, build: Callable[[date], bytes] | bytes, *, actor: A
             out = pdf
         else:
             version = (previous.version if previous else 0) + 1
-            out = pades.sign(pdf, the_signer, field_name=f"{pades.FIELD_PREFIX}{version}", reason=REASON[kind],
-                             location=LOCATION, tsa_url=current_app.config.get("SIGNING_TSA_URL") or None)
+            try:
+                out = pades.sign(pdf, the_signer, field_name=f"{pades.FIELD_PREFIX}{version}", reason=REASON[kind],
+                                 location=LOCATION, tsa_url=current_app.config.get("SIGNING_TSA_URL") or None)
+            except pades.TimestampUnavailable as exc:
+                log.error("no timestamp for %s %s %s: %s", kind, object_type, object_key, exc)
+                raise SigningUnavailable(code="timestamp_unavailable") from exc
         stored = files.store(out, FOLDER, ".pdf")
         document = IssuedDocument(
             kind=kind, object_type=object_type, object_key=object_key,
