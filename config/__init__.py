@@ -159,7 +159,7 @@ class Config:
     # initiating party.
     MINISTRY_NAME = "Ministerio de Justicia y Seguridad Pública"
     TREASURY_ACCOUNTS: list = [
-        {"id": "mjsp-fondos", "name": "Ministerio de Justicia y Seguridad Pública - Fondos ONG",
+        {"id": "mjsp-fondos", "name": "Ministerio de Justicia y Seguridad Pública - Prevención de la violencia",
          "account": "100-200-300-4", "bank": "Banco Central de Reserva de El Salvador", "bic": "BCRSSVSS"},
     ]
 

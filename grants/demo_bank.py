@@ -34,7 +34,7 @@ def demo_bank_statements(t, as_, agreement_id: int) -> None:
             {"direction": "debit", "amount": advance.amount, "bank_reference": advance.bank_reference,
              "end_to_end_id": end_to_end_id("advance", advance.id), "counterparty": advance.agreement.organization.legal_name,
              "remittance": "Anticipo, primer desembolso"}], opening_balance=opening)
-        bank_statements.upload_statement(as_("treasury2"), f"extracto-{t.day(16)}.xml", data)
+        bank_statements.upload_statement(as_("treasury2"), f"extracto-EXT-{year}-{t.day(16):%m%d}.xml", data)
     opening -= advance.amount
     with clock.at(t.day(67)):
         data = statement_xml(account, f"EXT-{year}-{t.day(66):%m%d}", t.day(66), [
@@ -43,4 +43,4 @@ def demo_bank_statements(t, as_, agreement_id: int) -> None:
              "remittance": "Pago factura A-0311"},
             {"direction": "debit", "amount": "2.50", "bank_reference": f"COM-{year}-0066",
              "remittance": "Comisión por transferencia"}], opening_balance=opening)
-        bank_statements.upload_statement(as_("treasury2"), f"extracto-{t.day(66)}.xml", data)
+        bank_statements.upload_statement(as_("treasury2"), f"extracto-EXT-{year}-{t.day(66):%m%d}.xml", data)

@@ -139,6 +139,23 @@ FINDING_SEVERITY_LABELS = {
     "low": _l("Baja"),
 }
 
+# What a finding is about (its ``entity_type``), for people (the raw key stays in exports and the API).
+FINDING_ENTITY_LABELS = {
+    "advance": _l("Anticipo"),
+    "agreement": _l("Convenio"),
+    "agreement_supplier": _l("Proveedor del convenio"),
+    "allocation": _l("Asignación"),
+    "audit_chain": _l("Bitácora"),
+    "budget_line": _l("Línea presupuestaria"),
+    "enrollment_pair": _l("Inscripciones simultáneas"),
+    "invoice": _l("Factura"),
+    "invoice_series": _l("Serie de facturas"),
+    "payment": _l("Pago"),
+    "receipt": _l("Comprobante"),
+    "refund": _l("Reintegro"),
+    "supplier": _l("Proveedor"),
+}
+
 
 # A finding's evidence: the name of each datum and of the kinds of things it names (never the raw key).
 EVIDENCE_LABELS = {

@@ -21,7 +21,7 @@ from grants import jobs
 from grants.clock import today
 from grants.context import current_actor, request_id
 from grants.extensions import db
-from grants.labels import CHECK_RUN_STATE_LABELS, FINDING_SEVERITY_LABELS, FINDING_STATE_LABELS
+from grants.labels import CHECK_RUN_STATE_LABELS, FINDING_ENTITY_LABELS, FINDING_SEVERITY_LABELS, FINDING_STATE_LABELS
 from grants.models import Agreement, AuditCheckRun, AuditFinding
 from grants.models.base import utcnow
 from grants.permissions import Permission
@@ -61,6 +61,7 @@ def _agreement_choices() -> list[tuple[str, str]]:
 
 def _labels() -> dict:
     return {"finding_state_labels": FINDING_STATE_LABELS, "severity_labels": FINDING_SEVERITY_LABELS,
+            "entity_labels": FINDING_ENTITY_LABELS,
             "rules_by_code": RULES_BY_CODE, "run_state_labels": CHECK_RUN_STATE_LABELS}
 
 

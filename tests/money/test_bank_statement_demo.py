@@ -10,7 +10,6 @@ from sqlalchemy import select
 from grants.audit import Actor
 from grants.db import unit_of_work
 from grants.demo import DOMAIN, load_demo
-from grants.demo_bank import ACCOUNT
 from grants.extensions import db
 from grants.models import BankStatement
 from grants.services import bank_statements
@@ -28,7 +27,9 @@ def test_the_demo_statements_confirm_what_treasury_registered(live_app):
             [("matched", None), ("unmatched", "unknown_reference")]
         payment = second.lines[0].payment
         assert payment.transfer_date == second.lines[0].booking_date and payment.executed_by.email.startswith("treasury@")
-        figures = bank_statements.reconciliation(ACCOUNT, payment.transfer_date)
+        account = live_app.config["TREASURY_ACCOUNTS"][0]["account"]  # the ministry's account of the batches
+        assert first.account == second.account == account
+        figures = bank_statements.reconciliation(account, payment.transfer_date)
         assert figures.matched_debits == figures.ledger_debits == payment.amount
         statement_id = second.id
 

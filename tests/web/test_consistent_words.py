@@ -50,8 +50,11 @@ def spanish_labels() -> set[str]:
     from flask_babel import force_locale
 
     found = set()
+    # the names of kinds of things (evidence, what a finding is about) are nouns that stored Spanish
+    # text also uses («Anticipo 1 del convenio …»): not role or state labels
     for mapping in [ROLE_LABELS, *(m for m in _label_maps() if m not in (labels.EVIDENCE_LABELS,
-                                                                          labels.EVIDENCE_VALUE_LABELS))]:
+                                                                          labels.EVIDENCE_VALUE_LABELS,
+                                                                          labels.FINDING_ENTITY_LABELS))]:
         for label in mapping.values():
             with force_locale("en"):
                 english = str(label)
