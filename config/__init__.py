@@ -73,6 +73,7 @@ class Config:
     LOGIN_THROTTLE_ENABLED = True
     LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "30 per minute"
+    VERIFY_LIMIT_PER_ADDRESS = "20 per minute"   # /verificar and the API's verify: pyHanko on anyone's PDF
 
     API_TOKEN_TTL = timedelta(hours=12)
     API_TOKEN_MAX_TTL = timedelta(days=30)
@@ -202,6 +203,7 @@ _OVERRIDABLE = (
     "SESSION_COOKIE_SECURE",
     "LOGIN_LIMIT_PER_ACCOUNT",
     "LOGIN_LIMIT_PER_ADDRESS",
+    "VERIFY_LIMIT_PER_ADDRESS",
     "PAYMENT_DUAL_AUTHORIZATION_THRESHOLD",
     "LOG_FORMAT",
     "LOG_LEVEL",

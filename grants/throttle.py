@@ -93,7 +93,7 @@ class Attempt:
 
 
 def check_settings(config) -> None:
-    for setting in ("LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_ADDRESS"):
+    for setting in ("LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_ADDRESS", "VERIFY_LIMIT_PER_ADDRESS"):
         Limit.parse(config[setting])
 
 
@@ -168,12 +168,34 @@ def begin_login(email: str | None) -> Attempt:
                 if _take(conn, counter, now) is None:
                     raise _Full(counter)  # rolls back: a refused attempt takes no slot anywhere
     except _Full as full:
-        wait = max(1, math.ceil((full.counter.window_end() - now).total_seconds()))
-        raise TooManyAttempts(
-            _l("Demasiados intentos fallidos de inicio de sesión. Vuelva a intentarlo en %(minutes)s min.",
-               minutes=math.ceil(wait / 60)),
-            retry_after=wait) from None
+        raise _refusal(full.counter, now, lambda minutes: _l(
+            "Demasiados intentos fallidos de inicio de sesión. Vuelva a intentarlo en %(minutes)s min.",
+            minutes=minutes)) from None
     return Attempt(counters)
+
+
+def _refusal(counter: Counter, now: datetime, message) -> TooManyAttempts:
+    wait = max(1, math.ceil((counter.window_end() - now).total_seconds()))
+    return TooManyAttempts(message(math.ceil(wait / 60)), retry_after=wait)
+
+
+def take_slot(kind: str, setting: str, message) -> None:
+    """One use of a costly public action from this request's address — verifying a PDF
+    (``VERIFY_LIMIT_PER_ADDRESS``) — counted like failed logins (same table, its own key, every
+    process and machine): refused with ``TooManyAttempts`` (429, ``Retry-After``) once the window is
+    full. ``message(minutes)`` says so to people."""
+    if not current_app.config.get("LOGIN_THROTTLE_ENABLED", True):
+        return
+    counter = Counter(digest(kind, client_address()), Limit.parse(current_app.config[setting]))
+    now = clock.utcnow()
+    try:
+        with own_transaction() as conn:
+            _relaxed(conn)
+            _clean(conn, now)
+            if _take(conn, counter, now) is None:
+                raise _Full(counter)
+    except _Full as full:
+        raise _refusal(full.counter, now, message) from None
 
 
 def failures(email: str | None = None, address: str | None = None, at: datetime | None = None) -> int:

@@ -53,6 +53,7 @@ class VerdictSchema(Schema):
 def verify():
     """Verify a PDF (multipart/form-data, field ``file``, at most 20 MB). Public: no token."""
     limit = current_app.config["VERIFY_MAX_BYTES"]
+    verification.limit_per_address()
     upload = request.files.get("file")
     data = upload.stream.read(limit + 1) if upload else b""
     if not data:

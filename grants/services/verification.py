@@ -141,6 +141,14 @@ def _registered(digest: str) -> tuple[IssuedDocument | None, IssuedDocument | No
     return document, latest if latest is not None and latest.version > document.version else None
 
 
+def limit_per_address() -> None:
+    """Verifying runs pyHanko on anyone's PDF: at most ``VERIFY_LIMIT_PER_ADDRESS`` per address."""
+    from grants import throttle
+
+    throttle.take_slot("verify", "VERIFY_LIMIT_PER_ADDRESS", lambda minutes: _l(
+        "Demasiadas verificaciones desde esta dirección. Vuelva a intentarlo en %(minutes)s min.", minutes=minutes))
+
+
 def verify(pdf: bytes) -> Verdict:
     digest = signing.sha256(pdf)
     try:

@@ -37,6 +37,7 @@ def verify_page():
     if request.method == "GET" or not form.validate_on_submit():
         return render_template("verification/verify.html", form=form, verdict=None,
                                limit_mb=limit // (1024 * 1024)), 200 if request.method == "GET" else 400
+    verification.limit_per_address()
     data = _read(request.files.get("document"), limit)
     status = 200
     if not data:

@@ -105,3 +105,20 @@ def test_the_api_verifies_without_a_token(client, signed):
     assert bad["state"] == "not_pdf" and bad["valid"] is False
     assert_problem(client.post("/api/v1/documents/verify", data={}, content_type="multipart/form-data"),
                    422, "validation_error")
+
+
+def test_verifying_is_limited_per_address_on_the_page_and_the_api_together(client, app, signed, monkeypatch):
+    """pyHanko runs on anyone's PDF: ``VERIFY_LIMIT_PER_ADDRESS`` per address, page and API counted
+    together (the same counters as failed logins, so every process and machine shares them)."""
+    _, pdf = signed
+    monkeypatch.setitem(app.config, "VERIFY_LIMIT_PER_ADDRESS", "3 per minute")
+    assert [upload(client, pdf).status_code for _ in range(2)] == [200, 200]
+    api = client.post("/api/v1/documents/verify", data={"file": (BytesIO(pdf), "c.pdf")},
+                      content_type="multipart/form-data")
+    assert api.status_code == 200
+    refused = upload(client, pdf)
+    assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert "Demasiadas verificaciones desde esta dirección" in html_of(refused)
+    assert_problem(client.post("/api/v1/documents/verify", data={"file": (BytesIO(pdf), "c.pdf")},
+                               content_type="multipart/form-data"), 429, "too_many_requests")
+    assert client.get("/verificar").status_code == 200  # the page itself is always there
