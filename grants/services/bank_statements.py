@@ -27,7 +27,8 @@ from grants import formats
 from grants.audit import Actor, record_event, snapshot
 from grants.domain_errors import Conflict, Forbidden, NotFound, ValidationFailed
 from grants.extensions import db
-from grants.models import Advance, BankStatement, BankStatementLine, FinePayment, Payment, Refund
+from grants.models import (Advance, BankStatement, BankStatementLine, FinePayment, Payment, PaymentBatch,
+                           PaymentBatchItem, Refund)
 from grants.models.base import utcnow
 from grants.permissions import Permission
 from grants.services import attachments, bank_matching
@@ -38,6 +39,7 @@ from grants.workflows.advance import AdvanceState
 from grants.workflows.bank_statement import LineAction, LineState, next_state
 from grants.workflows.deposit import DepositState
 from grants.workflows.payment import PaymentState
+from grants.workflows.payment_batch import PaymentBatchState
 
 ZERO = Decimal("0.00")
 REASON_LIMIT = 2000
@@ -317,17 +319,16 @@ def reconciliation_days(limit: int = 200) -> list[tuple[str, date]]:
 class BankTrail:
     """Where a payment or advance stands with the bank, for its page: the live batch that holds it
     (open or issued) and the statement line that matched it."""
-    batch: object | None
+    batch: PaymentBatch | None
     line: BankStatementLine | None
 
     @property
     def at_the_bank(self) -> bool:
         """Sent in an issued batch and not yet on a statement: the bank executes it, not a person."""
-        return self.batch is not None and self.batch.status == "issued" and self.line is None
+        return self.batch is not None and self.batch.status == PaymentBatchState.ISSUED and self.line is None
 
 
 def bank_trail(kind: str, record_id: int) -> BankTrail:
-    from grants.models import PaymentBatch, PaymentBatchItem
 
     item_column = PaymentBatchItem.payment_id if kind == "payment" else PaymentBatchItem.advance_id
     line_column = BankStatementLine.payment_id if kind == "payment" else BankStatementLine.advance_id
