@@ -5,16 +5,19 @@ signs the answers with a TSA certificate of its own root, which the verifier tru
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from grants import clock, formats
+
 from grants.services import signing, verification
 from tests.pdfs import tiny_pdf
 
-FIXED = datetime(2026, 3, 15, 16, 30, tzinfo=timezone.utc)  # the TSA's clock: not the suite's, on purpose
+# The TSA's clock, on purpose not the server's: 10 days before the suite's day, at 16:30 UTC.
+FIXED = datetime.combine(clock.today() - timedelta(days=10), time(16, 30), timezone.utc)
 
 
 def _tsa_certificate(folder: Path):
@@ -27,7 +30,7 @@ def _tsa_certificate(folder: Path):
     def name(cn):
         return x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "SV"),
                           x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    start, until = datetime.now(timezone.utc) - timedelta(days=400), datetime.now(timezone.utc) + timedelta(days=900)
+    start, until = clock.utcnow() - timedelta(days=400), clock.utcnow() + timedelta(days=900)
     root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     root = (x509.CertificateBuilder().subject_name(name("TSA de prueba — raíz")).issuer_name(name("TSA de prueba — raíz"))
             .public_key(root_key.public_key()).serial_number(x509.random_serial_number())
@@ -88,7 +91,8 @@ def test_with_a_tsa_the_signature_carries_its_timestamp_and_verifies(app, tsa, m
     verdict = verification.verify(signed)
     assert verdict.valid and verdict.timestamped
     assert verdict.signed_at == FIXED  # the time is the TSA's, not the server's own claim
-    assert "15/03/2026 10:30" in " ".join(verdict.lines())  # shown on El Salvador's clock (UTC−6)
+    local = FIXED.astimezone(clock.EL_SALVADOR)
+    assert f"{formats.day(local.date())} 10:30" in " ".join(verdict.lines())  # El Salvador's clock (UTC−6)
 
 
 def test_a_tsa_that_does_not_answer_issues_nothing(app, monkeypatch):
