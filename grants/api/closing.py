@@ -20,6 +20,7 @@ from grants.models import Agreement, LegislatureReport
 from grants.permissions import Permission
 from grants.security import require, visible
 from grants.services import final_liquidation as closing
+from grants.services import final_liquidation_acta
 from grants.services import legislature, open_data, signing
 
 blp = Blueprint("closing", __name__, url_prefix="/api/v1",
@@ -206,7 +207,7 @@ def acta_pdf(agreement_id):
     the three sign-offs with names and dates; «NO APROBADA» on every page until the three
     disciplines approved it. 404 while nothing was prepared."""
     agreement = _agreement(agreement_id)
-    pdf = signing.issue("final_liquidation_acta", agreement, lambda day: closing.acta_pdf(agreement, day), actor=current_actor())
+    pdf = signing.issue("final_liquidation_acta", agreement, lambda day: final_liquidation_acta.acta_pdf(agreement, day), actor=current_actor())
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="acta-liquidacion-final-{agreement.number}.pdf"',
         "Cache-Control": "private, no-store"})

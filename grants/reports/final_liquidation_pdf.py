@@ -1,6 +1,6 @@
 """The acta de liquidación final of an agreement as a PDF, in Spanish.
 
-Plain data in, bytes out (no database, no Flask): ``grants.services.final_liquidation.acta_pdf``
+Plain data in, bytes out (no database, no Flask): ``grants.services.final_liquidation_acta.acta_pdf``
 reads the latest revision into a ``FinalLiquidationActa``. It states the agreement and the NGO,
 the figures (assigned, paid directly, advanced, liquidated, refunded, not executed), the
 beneficiaries, the indicators, the findings, the verdict with its reasoning, and the three

@@ -23,6 +23,7 @@ from grants.models.closing import VERDICTS
 from grants.permissions import DISCIPLINE_ROLES, Permission
 from grants.security import require, visible
 from grants.services import final_liquidation as closing
+from grants.services import final_liquidation_acta
 from grants.services import legislature, signing
 from grants.web.generated_files import request_and_serve
 from grants.web.paging import int_arg
@@ -144,7 +145,7 @@ def sign_off(agreement_id):
 def acta_pdf(agreement_id):
     """The acta de liquidación final (PDF) of the latest revision."""
     agreement = _agreement(agreement_id)
-    pdf = signing.issue("final_liquidation_acta", agreement, lambda day: closing.acta_pdf(agreement, day), actor=current_actor())
+    pdf = signing.issue("final_liquidation_acta", agreement, lambda day: final_liquidation_acta.acta_pdf(agreement, day), actor=current_actor())
     response = send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
                          download_name=f"acta-liquidacion-final-{agreement.number}.pdf")
     response.headers["Cache-Control"] = "private, no-store"

@@ -361,7 +361,7 @@ def test_a_final_liquidation_recorded_before_the_signoffs_stays_valid(live_app):
 
     from grants import MIGRATIONS_DIR
     from grants.models import User
-    from grants.services.final_liquidation import acta_pdf
+    from grants.services.final_liquidation_acta import acta_pdf
     from tests.pdfs import pdf_text
 
     with live_app.app_context():

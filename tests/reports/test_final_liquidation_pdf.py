@@ -18,7 +18,7 @@ from grants.reports.final_liquidation_pdf import (
     FinalLiquidationActa,
     build_final_liquidation_pdf,
 )
-from grants.services import final_liquidation
+from grants.services import final_liquidation_acta
 from tests.closing import helpers as h
 from tests.helpers import csrf_token, web_login
 from tests.pdfs import pdf_pages, pdf_text
@@ -124,11 +124,11 @@ def local_day(moment):
 def test_the_acta_of_a_signed_liquidation_names_the_signers_and_their_dates(client, ctx):
     h.prepare(ctx, "cumple", "Ejecutó lo previsto y pagó directamente a su proveedor.")
     legal = h.sign(ctx, "legal")
-    text = pdf_text(final_liquidation.acta_pdf(ctx["agreement"]))
+    text = pdf_text(final_liquidation_acta.acta_pdf(ctx["agreement"]))
     assert "NO APROBADA" in text and ctx["legal"].full_name in text and f"Fecha: {local_day(legal.signed_at)}" in text
     assert text.count("Pendiente") == 2 and "$480.20" in text and "$99,519.80" in text
     financial, monitoring = h.sign(ctx, "financial"), h.sign(ctx, "monitoring")
-    pages = pdf_pages(final_liquidation.acta_pdf(ctx["agreement"]))
+    pages = pdf_pages(final_liquidation_acta.acta_pdf(ctx["agreement"]))
     text = " ".join(pages)
     assert "NO APROBADA" not in text and "Pendiente" not in text
     for user, signoff in ((ctx["legal"], legal), (ctx["financial"], financial), (ctx["monitoring"], monitoring)):
