@@ -46,6 +46,16 @@ def today() -> date:
     return now().date()
 
 
+def local_day(moment: datetime | None) -> date | None:
+    """The day a stored moment falls on in El Salvador (what people call its date): 03:00 UTC
+    on 1 January is still 31 December there. A naive moment is UTC, as stored; None stays None."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(EL_SALVADOR).date()
+
+
 @contextmanager
 def at(day: date | datetime, hour: int = 10) -> Iterator[datetime]:
     """Run the block as if it were ``day`` (at ``hour`` o'clock in El Salvador, unless a datetime

@@ -1,7 +1,7 @@
 """Test fixtures: every database test runs on SQLite and on PostgreSQL.
 
 * ``database``: one migrated database per backend for the session (a temp SQLite file, or a
-  fresh schema in the PostgreSQL ``test`` database), dropped at the end.
+  fresh database on the PostgreSQL test server), dropped at the end.
 * ``app`` / ``client``: bound to it; each test runs inside a connection-level transaction and
   every request or service commit becomes a SAVEPOINT (Warehouse's pattern), rolled back after
   the test, so tests never see each other's data.
@@ -14,6 +14,7 @@ If it is unreachable its tests are skipped, except under CI (``CI=true``) where 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -59,6 +60,8 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     if _TRAVEL is not None:
         _TRAVEL.stop()
+    for template in _TEMPLATES.values():
+        template.drop()
 
 
 def pytest_report_header(config):
@@ -66,7 +69,10 @@ def pytest_report_header(config):
 
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-BACKENDS = ("sqlite", "postgresql")
+BACKENDS = tuple(b.strip() for b in os.environ.get("FONDOS_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip())
+# FONDOS_TEST_BACKENDS=sqlite (or postgresql): one backend only, for a quicker local run; `make test` runs both.
+if not BACKENDS or set(BACKENDS) - {"sqlite", "postgresql"}:
+    raise pytest.UsageError(f"FONDOS_TEST_BACKENDS: sqlite and/or postgresql, not {BACKENDS!r}")
 
 
 def pg_url() -> str:
@@ -85,29 +91,69 @@ def pg_available() -> bool:
 
 
 class TestDatabase:
-    """A throw-away database: a SQLite file, or a PostgreSQL schema."""
+    """A throw-away database: a SQLite file, or a PostgreSQL database on the test server.
+
+    It starts empty. ``migrate()`` (``make_app``) brings it to the head revision as a byte copy of
+    the process's template for the backend — a database migrated once, for real (``flask db
+    upgrade``, every migration from the first), that no test touches: the SQLite file copied, or
+    ``CREATE DATABASE … TEMPLATE``. The same tables, constraints and alembic revision, without
+    twenty migrations per test (2–3 s each). ``tests/test_migrations.py`` migrates from scratch
+    and compares the result with the models."""
 
     __test__ = False
 
     def __init__(self, backend: str, tmp_dir: Path):
         self.backend = backend
-        self.name = f"t_{uuid.uuid4().hex[:12]}"
+        self.name = f"fondos_t_{uuid.uuid4().hex[:12]}"
+        self.migrated = False
         if backend == "sqlite":
-            self.url = f"sqlite:///{tmp_dir / (self.name + '.db')}"
+            self.path = tmp_dir / (self.name + ".db")
+            self.url = f"sqlite:///{self.path}"
         else:
-            base = sa.engine.make_url(pg_url())
-            self._admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-            with self._admin.connect() as conn:
-                conn.execute(sa.text(f'CREATE SCHEMA "{self.name}"'))
-            query = dict(base.query)
-            query["options"] = f"-csearch_path={self.name}"
-            self.url = base.set(query=query).render_as_string(hide_password=False)
+            self._create(f'CREATE DATABASE "{self.name}"')
+            self.url = sa.engine.make_url(pg_url()).set(database=self.name).render_as_string(hide_password=False)
+
+    @staticmethod
+    def _create(statement: str) -> None:
+        with _admin().connect() as conn:
+            conn.execute(sa.text(statement))
+
+    def migrate(self, make) -> None:
+        """At head: a copy of this process's template database for the backend, which ``make(url)``
+        (an app on that URL) migrated once, for real. The template is never used by a test."""
+        if self.migrated:
+            return
+        template = _TEMPLATES.get(self.backend)
+        if template is None:
+            template = TestDatabase(self.backend, Path(tempfile.mkdtemp(prefix="fondos-template-")))
+            app = make(template.url)
+            with app.app_context():
+                upgrade(directory=MIGRATIONS_DIR)
+            dispose(app)  # CREATE DATABASE … TEMPLATE wants it without connections
+            _TEMPLATES[self.backend] = template
+        if self.backend == "sqlite":
+            shutil.copyfile(template.path, self.path)
+        else:
+            self._create(f'DROP DATABASE "{self.name}"')
+            self._create(f'CREATE DATABASE "{self.name}" TEMPLATE "{template.name}"')
+        self.migrated = True
 
     def drop(self) -> None:
         if self.backend == "postgresql":
-            with self._admin.connect() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA "{self.name}" CASCADE'))
-            self._admin.dispose()
+            self._create(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        elif self.path.exists():
+            self.path.unlink()
+
+
+_TEMPLATES: dict[str, TestDatabase] = {}
+_ADMIN: list = []
+
+
+def _admin() -> sa.Engine:
+    """One autocommit engine on the test server's own database, for CREATE/DROP DATABASE."""
+    if not _ADMIN:
+        _ADMIN.append(sa.create_engine(pg_url(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool))
+    return _ADMIN[0]
 
 
 class ConnectionBoundSession(FlaskSession):
@@ -153,10 +199,9 @@ def make_app(database: TestDatabase, **overrides):
     overrides.setdefault("SIGNING_P12", str(ca["p12"]))
     overrides.setdefault("SIGNING_PASSPHRASE", ca["passphrase"].read_text())
     overrides.setdefault("SIGNING_TRUST_ROOTS", str(ca["ca"]))
+    database.migrate(lambda url: create_app("testing", SQLALCHEMY_DATABASE_URI=url, **overrides))
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=database.url, **overrides)
     app.test_client_class = FreshContextClient
-    with app.app_context():
-        upgrade(directory=MIGRATIONS_DIR)
     return app
 
 

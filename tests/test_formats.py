@@ -44,3 +44,13 @@ def test_days_are_read_on_el_salvadors_calendar():
 
 def test_floats_never_sneak_in():
     assert formats.usd(Decimal("0.1") + Decimal("0.2")) == "$0.30"
+
+
+def test_a_stored_moment_falls_on_el_salvadors_day():
+    """clock.local_day: what a PDF, the open data or a rule calls the date of a stored UTC moment."""
+    from grants import clock
+
+    assert clock.local_day(datetime(2027, 1, 1, 3, 0, tzinfo=timezone.utc)) == date(2026, 12, 31)
+    assert clock.local_day(datetime(2027, 1, 1, 3, 0)) == date(2026, 12, 31)  # naive: UTC, as stored
+    assert clock.local_day(datetime(2027, 1, 1, 6, 0, tzinfo=timezone.utc)) == date(2027, 1, 1)
+    assert clock.local_day(None) is None

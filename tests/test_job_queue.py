@@ -2,7 +2,7 @@
 and error downloads that stop when the client leaves.
 
 The queue's tests run on PostgreSQL only (the queue lives there; SQLite runs jobs in-process), each
-on a fresh schema whose commits are real, with workers started as child processes on the suite's day.
+on a fresh database whose commits are real, with workers started as child processes on the suite's day.
 """
 from __future__ import annotations
 
@@ -126,11 +126,11 @@ def processed_events(app, batch_id: int) -> int:
         AuditEvent.action == "beneficiary_import.processed"))
 
 
-def test_the_queue_lives_in_the_tests_schema(queue_app):
-    schema = queue_app.config["TEST_DATABASE"].name
+def test_the_queue_lives_in_the_tests_database(queue_app):
+    name = queue_app.config["TEST_DATABASE"].name
     with queue_app.app_context():
-        found = db.session.scalar(text(
-            "SELECT count(*) FROM pg_tables WHERE schemaname = :s AND tablename = 'procrastinate_jobs'"), {"s": schema})
+        assert db.session.scalar(text("SELECT current_database()")) == name
+        found = db.session.scalar(text("SELECT count(*) FROM pg_tables WHERE tablename = 'procrastinate_jobs'"))
         assert found == 1
         assert jobs.queue_ready(queue_app)
 

@@ -1,5 +1,5 @@
 """The login throttle holds across worker processes and both faces: gunicorn with 4 workers on a
-fresh PostgreSQL schema, 25 wrong passwords for one account sent at once, alternating the web form
+fresh PostgreSQL database, 25 wrong passwords for one account sent at once, alternating the web form
 and the API. Exactly 10 are checked; the rest, and then the right password, get 429."""
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def _until_every_worker_answers(base, access_log, workers: int) -> None:
 
 @pytest.fixture
 def gunicorn(live_database, backend, tmp_path):
-    """gunicorn, 4 workers, serving a fresh PostgreSQL schema that holds one user."""
+    """gunicorn, 4 workers, serving a fresh PostgreSQL database that holds one user."""
     if backend != "postgresql":
         pytest.skip("several processes on one database: PostgreSQL")
     app = make_app(live_database)

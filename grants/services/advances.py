@@ -42,7 +42,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from grants import formats
-from grants.clock import EL_SALVADOR, today
+from grants.clock import local_day, today
 from grants.audit import Actor
 from grants.extensions import db
 from grants.labels import ADVANCE_STATE_LABELS
@@ -349,10 +349,10 @@ def disburse_advance(actor: Actor, advance_id: int, bank_reference: str, transfe
     if not by_bank_statement:
         refuse_if_in_issued_batch("advance", advance.id)  # the bank statement disburses it
     check_gate(agreement, advance.tranche_number, advance.id)
-    if day < advance.prepared_at.astimezone(EL_SALVADOR).date():
+    if day < local_day(advance.prepared_at):
         raise ValidationFailed(errors={"transfer_date": [_l(
             "La transferencia no puede ser anterior a la preparación del desembolso (%(day)s).",
-            day=formats.day(advance.prepared_at.astimezone(EL_SALVADOR)))]})
+            day=formats.day(advance.prepared_at))]})
     before = audit_view(advance)
     # Fines the NGO accepted to have deducted are kept from this transfer (grants.services.fines).
     withheld = fines.withhold_from(actor, advance)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from grants.clock import EL_SALVADOR, today
+from grants.clock import local_day, today
 from grants.domain_errors import NotFound
 from grants.labels import DISCIPLINE_LABELS
 from grants.models import Agreement, FinalLiquidationSignOff
@@ -22,16 +22,12 @@ from grants.services.final_liquidation import (
 from grants.workflows.plan import Discipline
 
 
-def _local_day(moment):
-    return moment.astimezone(EL_SALVADOR).date() if moment else None
-
-
 def _acta_signoff(discipline: str, signoff: FinalLiquidationSignOff | None):
     from grants.reports.final_liquidation_pdf import ActaSignOff
 
     if signoff is None:
         return ActaSignOff(str(DISCIPLINE_LABELS[discipline]), None, None, None)
-    return ActaSignOff(str(DISCIPLINE_LABELS[discipline]), signoff.reviewer.full_name, _local_day(signoff.signed_at),
+    return ActaSignOff(str(DISCIPLINE_LABELS[discipline]), signoff.reviewer.full_name, local_day(signoff.signed_at),
                        str(SIGNOFF_DECISION_LABELS[signoff.decision]), signoff.observations or "")
 
 
@@ -58,7 +54,7 @@ def acta_pdf(agreement: Agreement, generated_on: date | None = None) -> bytes:
         signoffs = tuple(_acta_signoff(d.value, next((s for s in latest.signoffs if s.discipline == d), None))
                          for d in Discipline)
         earlier = tuple(ActaRevision(
-            r.revision, r.prepared_by.full_name, _local_day(r.prepared_at), str(VERDICT_LABELS[r.verdict]),
+            r.revision, r.prepared_by.full_name, local_day(r.prepared_at), str(VERDICT_LABELS[r.verdict]),
             tuple(_acta_signoff(s.discipline, s) for s in r.signoffs)) for r in revs[:-1])
         doc = FinalLiquidationActa(
             agreement_number=agreement.number, organization_name=agreement.organization.legal_name,
@@ -75,7 +71,7 @@ def acta_pdf(agreement: Agreement, generated_on: date | None = None) -> bytes:
                                            amount(i.get("target")), amount(i.get("achieved")))
                              for i in latest.indicators or []),
             findings=latest.findings or {}, verdict=str(VERDICT_LABELS[latest.verdict]), reasoning=latest.reasoning,
-            prepared_by=latest.prepared_by.full_name, prepared_on=_local_day(latest.prepared_at),
-            signoffs=signoffs, earlier=earlier, decided_on=_local_day(latest.closed_at),
+            prepared_by=latest.prepared_by.full_name, prepared_on=local_day(latest.prepared_at),
+            signoffs=signoffs, earlier=earlier, decided_on=local_day(latest.closed_at),
             generated_on=generated_on or today())
     return build_final_liquidation_pdf(doc)

@@ -33,7 +33,7 @@ def signoffs(liquidation_ids) -> dict[int, list[dict]]:
                    FinalLiquidationSignOff.decision == "approve")).all():
         out.setdefault(liquidation_id, []).append({
             "discipline": discipline, "discipline_label": DISCIPLINE_WORDS.get(discipline, discipline),
-            "name": name, "signed_on": at.astimezone(clock.EL_SALVADOR).date()})
+            "name": name, "signed_on": clock.local_day(at)})
     for entries in out.values():
         entries.sort(key=lambda e: order.get(e["discipline"], 9))
     return out

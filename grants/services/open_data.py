@@ -152,7 +152,7 @@ def _release(a, tranches, advances, payments, refunds, reports) -> dict:
     milestones += [{"id": f"follow-up-{r.id}", "title": "Informe de seguimiento", "type": "reporting",
                     "description": f"Período {r.period_start.isoformat()} a {r.period_end.isoformat()}",
                     "dueDate": _moment(r.period_end), "status": "met",
-                    "dateMet": _moment(clock_date(r.created_at))} for r in reports]
+                    "dateMet": _moment(clock.local_day(r.created_at))} for r in reports]
     transactions = (
         [{"id": f"advance-{adv.id}", "date": _moment(adv.transfer_date),
           "value": _value(adv.amount), "payer": _ref(ministry), "payee": _ref(ngo)} for adv in advances]
@@ -183,11 +183,6 @@ def _release(a, tranches, advances, payments, refunds, reports) -> dict:
                     "suppliers": [_ref(ngo)], **({"date": _moment(a.signed_on)} if a.signed_on else {})}],
         "contracts": [contract],
     }
-
-
-def clock_date(moment) -> date:
-    """A UTC timestamp as El Salvador's calendar date."""
-    return moment.astimezone(clock.EL_SALVADOR).date()
 
 
 def _moment(day: date, end: bool = False) -> str:

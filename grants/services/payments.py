@@ -20,7 +20,7 @@ suspension (FOR UPDATE) waits for payments in flight and blocks every later one.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from flask import current_app
@@ -42,7 +42,7 @@ from grants.models import (
     PaymentLine,
     Supplier,
 )
-from grants.clock import EL_SALVADOR, today
+from grants.clock import local_day, today
 from grants.models.base import utcnow
 from grants.permissions import Permission, Role
 from grants.services import ledger
@@ -261,7 +261,7 @@ def execute_payment(actor: Actor, payment_id: int, bank_reference: str, transfer
         day = parse_date(transfer_date) if transfer_date not in (None, "") else None
     except (ValueError, TypeError):
         pass
-    authorized_on = payment.authorized_at.astimezone(EL_SALVADOR).date()
+    authorized_on = local_day(payment.authorized_at)
     if day is None:
         errors.add("transfer_date", _l("Indique la fecha de la transferencia (AAAA-MM-DD)."))
     elif day > today():
@@ -335,10 +335,6 @@ def reprepare_payment(actor: Actor, payment_id: int) -> Payment:
 
 # --- the payment order PDF -------------------------------------------------------------------
 
-def _local(moment: datetime | None) -> date | None:
-    return moment.astimezone(EL_SALVADOR).date() if moment else None
-
-
 def payment_order_pdf(payment: Payment, generated_on: date | None = None) -> bytes:
     from grants.reports.payment_order_pdf import (
         OrderDeduction,
@@ -359,7 +355,7 @@ def payment_order_pdf(payment: Payment, generated_on: date | None = None) -> byt
     cert = invoice.certificate
     certificate = (f"{'Conforme' if cert.conforming else 'Con diferencias'}, recibido el {formats.day(cert.received_on)} "
                    f"por {cert.issued_by.full_name}" if cert else "Sin acta")
-    authorizers = [Signature("Autorizado por", a.user.full_name, _local(a.at)) for a in payment.authorizations]
+    authorizers = [Signature("Autorizado por", a.user.full_name, local_day(a.at)) for a in payment.authorizations]
     authorizers += [Signature("Autorizado por", None, None)] * (payment.required_authorizations - len(authorizers))
     executed = payment.status == PaymentState.EXECUTED
     doc = PaymentOrder(
@@ -378,7 +374,7 @@ def payment_order_pdf(payment: Payment, generated_on: date | None = None) -> byt
             mask_document(enrollments[d.enrollment_id].beneficiary.document_number) if d.enrollment_id else "",
             d.units, d.amount, d.reason) for d in payment.deductions),
         invoiced=payment.invoiced_amount, deducted=payment.deducted_amount, payable=payment.amount,
-        signatures=(Signature("Preparado por", payment.prepared_by.full_name, _local(payment.prepared_at)),
+        signatures=(Signature("Preparado por", payment.prepared_by.full_name, local_day(payment.prepared_at)),
                     *authorizers,
                     Signature("Ejecutado por", payment.executed_by.full_name if executed else None,
                               payment.transfer_date if executed else None,

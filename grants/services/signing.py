@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from grants.audit import Actor, record_event, snapshot
-from grants.clock import EL_SALVADOR, today
+from grants.clock import local_day, today
 from grants.domain_errors import SigningUnavailable
 from grants.extensions import db
 from grants.models.issued_document import ISSUED_KINDS, IssuedDocument
@@ -122,7 +122,7 @@ def _reusable(document: IssuedDocument | None, content: str, can_sign: bool) -> 
 
 
 def _printed_on(document: IssuedDocument) -> date:
-    return document.issued_at.astimezone(EL_SALVADOR).date()
+    return local_day(document.issued_at)
 
 
 def issue(kind: str, record, build: Callable[[date], bytes] | bytes, *, actor: Actor | None = None) -> bytes:

@@ -182,10 +182,7 @@ def findings_pdf():
 
 def _load(finding_id: int) -> AuditFinding:
     _reader()
-    finding = db.session.get(AuditFinding, finding_id)
-    if finding is None:
-        abort(404)
-    return finding
+    return db.get_or_404(AuditFinding, finding_id)
 
 
 def _finding_page(finding: AuditFinding, form: DecisionForm | None = None, status: int = 200, refused=None):

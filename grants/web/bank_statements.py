@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -140,19 +140,13 @@ def render_statement(statement: BankStatement, status: int = 200, refused=None, 
 
 def _load(statement_id: int) -> BankStatement:
     _reader()
-    statement = db.session.get(BankStatement, statement_id)
-    if statement is None:
-        abort(404)
-    return statement
+    return db.get_or_404(BankStatement, statement_id)
 
 
 def _load_line(line_id: int) -> BankStatementLine:
     _reader()
     require(current_user, Permission.BANK_STATEMENTS_RECONCILE)
-    line = db.session.get(BankStatementLine, line_id)
-    if line is None:
-        abort(404)
-    return line
+    return db.get_or_404(BankStatementLine, line_id)
 
 
 @bp.get("/bank-statements/<int:statement_id>")

@@ -59,10 +59,7 @@ def _may_see() -> None:
 
 def _load(batch_id: int) -> PaymentBatch:
     _may_see()
-    batch = db.session.get(PaymentBatch, batch_id)
-    if batch is None:
-        abort(404)
-    return batch
+    return db.get_or_404(PaymentBatch, batch_id)
 
 
 @bp.get("/payment-batches")
