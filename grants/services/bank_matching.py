@@ -229,6 +229,12 @@ def settle(actor: Actor, line: BankStatementLine, found: Found) -> None:
     except DomainError as exc:
         savepoint.rollback()
         db.session.expire_all()
+        # another statement's line settled it while this one waited for the record's row lock
+        # (two uploads at once): say so, as when that line had been there first
+        earlier = _settled_by_line(found.record, found.kind)
+        if earlier is not None and earlier.id != line.id:
+            raise Unmatched("already_reconciled", what=describe(found.kind, found.record), line=earlier.line_number,
+                            statement=earlier.statement.statement_ref) from None
         with force_locale("es"):
             messages = [str(m) for ms in (exc.errors or {}).values() for m in ms] or [str(exc.detail)]
             what = describe(found.kind, found.record)
