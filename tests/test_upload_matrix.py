@@ -267,10 +267,13 @@ def debarred(url):
     return setup
 
 
-def bank_statement(ctx):
-    from tests.money.bank_statement_helpers import camt
+def bank_statement(prefix: str):
+    def setup(ctx):
+        from tests.money.bank_statement_helpers import camt
 
-    return {"url": "/bank-statements", "user": ctx["treasury3"], "field": "file", "good": camt([]), "suffix": ".xml"}
+        return {"url": f"{prefix}/bank-statements", "user": ctx["treasury3"], "field": "file", "good": camt([]),
+                "suffix": ".xml"}
+    return setup
 
 
 def latest_bank_statement() -> str:
@@ -309,7 +312,8 @@ ENDPOINTS = [
              latest_batch, WEB_DONE),
     Endpoint("api debarred suppliers", False, debarred("/api/v1/debarred-suppliers/import")),
     Endpoint("web debarred suppliers", True, debarred("/debarred-suppliers"), accepted=WEB_DONE),
-    Endpoint("web bank statement", True, bank_statement, latest_bank_statement, WEB_DONE),
+    Endpoint("api bank statement", False, bank_statement("/api/v1"), latest_bank_statement),
+    Endpoint("web bank statement", True, bank_statement(""), latest_bank_statement, WEB_DONE),
 ]
 
 
@@ -326,7 +330,7 @@ def test_the_matrix_names_every_upload_endpoint():
     # answered in tests/signing/test_verify_page.py
     found -= {"api/documents", "web/verification"}
     assert found == {"api/agreements", "api/followup", "api/beneficiaries", "api/attachments", "api/meetings",
-                     "api/advances", "web/agreements", "web/suppliers", "web/followup", "web/beneficiary_imports",
+                     "api/advances", "api/bank_statements", "web/agreements", "web/suppliers", "web/followup", "web/beneficiary_imports",
                      "web/attachments", "web/meetings", "web/advances", "web/bank_statements"}
 
 

@@ -35,6 +35,7 @@ def init_api(app: Flask) -> None:
         audit,
         audit_checks,
         auth,
+        bank_statements,
         beneficiaries,
         closing,
         documents,
@@ -52,7 +53,7 @@ def init_api(app: Flask) -> None:
 
     modules = (auth, organizations, allocations, plans, agreements, beneficiaries, suppliers, notifications,
                users, audit, advances, payments, followup, closing, audit_checks, attachments, meetings,
-               generated_files, documents, payment_batches)
+               generated_files, documents, payment_batches, bank_statements)
     for module in modules:
         csrf.exempt(module.blp)  # the API authenticates with bearer tokens only, never cookies
         api.register_blueprint(module.blp)

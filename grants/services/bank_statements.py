@@ -273,12 +273,15 @@ def reconciliation(account: str, day: date) -> Reconciliation:
     what the ledger says was executed on that day for the records matched on that account's
     statements (payments and disbursements by transfer date; refunds and fine deposits confirmed,
     by the day the NGO deposited); and what was executed that day but no statement has shown yet."""
-    def lines_sum(direction: str, status: LineState) -> Decimal:
-        return _sum(_lines(account).with_only_columns(func.sum(BankStatementLine.amount)).where(
-            BankStatementLine.booking_date == day, BankStatementLine.direction == direction,
-            BankStatementLine.status == status))
-
     L = BankStatementLine
+    booked = {(direction, LineState(status)): Decimal(str(total or 0)).quantize(Decimal("0.01"))
+              for direction, status, total in db.session.execute(
+                  _lines(account).with_only_columns(L.direction, L.status, func.sum(L.amount))
+                  .where(L.booking_date == day).group_by(L.direction, L.status))}
+
+    def lines_sum(direction: str, status: LineState) -> Decimal:
+        return booked.get((direction, status), ZERO)
+
     ledger_debits = (
         _sum(select(func.sum(Payment.amount)).where(Payment.status == PaymentState.EXECUTED, Payment.transfer_date == day,
                                                     Payment.id.in_(_matched_ids(account, L.payment_id))))

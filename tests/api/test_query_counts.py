@@ -155,12 +155,25 @@ def _ids(app) -> dict[str, int]:
             "invoice_id": last(M.Invoice), "payment_id": last(M.Payment), "report_id": last(M.FollowUpReport),
             "incident_id": last(M.Incident), "run_id": last(M.AuditCheckRun), "finding_id": last(M.AuditFinding),
             "meeting_id": last(M.Meeting), "commitment_id": last(M.Commitment), "file_id": last(M.GeneratedFile),
-            "payment_batch_id": last(M.PaymentBatch),
+            "payment_batch_id": last(M.PaymentBatch), "bank_statement_id": last(M.BankStatement),
             "year": db.session.scalar(select(M.Allocation.fiscal_year).order_by(M.Allocation.id)),
         }
 
 
 OWNERS = {"invoices": "invoice_id", "suppliers": "supplier_id", "follow-up-reports": "report_id"}
+
+
+def _required_query(app, path: str) -> str:
+    """The query string of a GET that needs one: the reconciliation of the demo statement's account and day."""
+    if path != "/api/v1/bank-statements/reconciliation":
+        return ""
+    with app.app_context():
+        account, day = db.session.execute(
+            select(M.BankStatement.account, M.BankStatementLine.booking_date)
+            .join(M.BankStatementLine, M.BankStatementLine.statement_id == M.BankStatement.id)
+            .order_by(M.BankStatementLine.id.desc()).limit(1)).one()
+        db.session.remove()
+    return f"?account={account}&day={day.isoformat()}"
 
 
 def _json_gets(client) -> list[str]:
@@ -185,7 +198,7 @@ def _reads(demo):
     ids = _ids(app)
     reads = []
     for path in _json_gets(client):
-        url = _url(path, ids)
+        url = _url(path, ids) + _required_query(app, path)
         for who in ROLES:
             response, statements = counter.get(client, url, tokens[who])
             if response.status_code == 200:
