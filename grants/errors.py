@@ -5,6 +5,7 @@ Never a stack trace; bad input is never a 500.
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, json, render_template, request
 
@@ -53,7 +54,54 @@ MARSHMALLOW_MESSAGES = {
     "Invalid value.": _l("Valor no válido."),
     "Not a valid mapping type.": _l("Debe ser un objeto."),
     "Shorter than minimum length 1.": _l("Este campo es obligatorio."),
+    "Not a valid date.": _l("Debe ser una fecha válida (AAAA-MM-DD)."),
+    "Not a valid datetime.": _l("Debe ser una fecha y hora válidas (ISO 8601)."),
+    "Not a valid time.": _l("Debe ser una hora válida (HH:MM)."),
+    "Not a valid number.": _l("Debe ser un número."),
+    "Not a valid UUID.": _l("Debe ser un UUID válido."),
+    "Not a valid URL.": _l("Debe ser una dirección web válida."),
+    "Special numeric values (nan or infinity) are not permitted.": _l("Debe ser un número finito."),
+    "String does not match expected pattern.": _l("El formato no es válido."),
+    "Invalid URL.": _l("Debe ser una dirección web válida."),
 }
+
+# marshmallow's messages that carry the validator's figures («Length must be between 1 and 2000.»):
+# the same figures, in the request's language.
+MARSHMALLOW_PATTERNS = [
+    (re.compile(r"Length must be between (?P<min>\d+) and (?P<max>\d+)\."),
+     lambda m: _l("La longitud debe estar entre %(min)s y %(max)s.", **m)),
+    (re.compile(r"Shorter than minimum length (?P<min>\d+)\."),
+     lambda m: _l("La longitud mínima es %(min)s.", **m)),
+    (re.compile(r"Longer than maximum length (?P<max>\d+)\."),
+     lambda m: _l("La longitud máxima es %(max)s.", **m)),
+    (re.compile(r"Length must be (?P<equal>\d+)\."),
+     lambda m: _l("La longitud debe ser %(equal)s.", **m)),
+    (re.compile(r"Must be greater than or equal to (?P<min>[^ ]+) and less than or equal to (?P<max>[^ ]+)\."),
+     lambda m: _l("Debe estar entre %(min)s y %(max)s.", **m)),
+    (re.compile(r"Must be greater than or equal to (?P<min>[^ ]+)\."),
+     lambda m: _l("Debe ser mayor o igual que %(min)s.", **m)),
+    (re.compile(r"Must be less than or equal to (?P<max>[^ ]+)\."),
+     lambda m: _l("Debe ser menor o igual que %(max)s.", **m)),
+    (re.compile(r"Must be greater than (?P<min>[^ ]+)\."),
+     lambda m: _l("Debe ser mayor que %(min)s.", **m)),
+    (re.compile(r"Must be less than (?P<max>[^ ]+)\."),
+     lambda m: _l("Debe ser menor que %(max)s.", **m)),
+    (re.compile(r"Must be one of: (?P<choices>.*)\."),
+     lambda m: _l("Debe ser uno de estos valores: %(choices)s.", **m)),
+]
+
+
+def people_message(message) -> str:
+    """A marshmallow message as the request's language says it (others pass unchanged)."""
+    text = str(message)
+    known = MARSHMALLOW_MESSAGES.get(text)
+    if known is not None:
+        return str(known)
+    for pattern, say in MARSHMALLOW_PATTERNS:
+        found = pattern.fullmatch(text)
+        if found:
+            return str(say(found.groupdict()))
+    return text
 
 
 def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:
@@ -71,12 +119,12 @@ def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:
             name = f"{prefix}.{key}" if prefix else key
             flat.update(flatten_errors(value, name))
     elif isinstance(errors, (list, tuple)) and errors and all(not isinstance(e, (dict, list)) for e in errors):
-        flat[prefix or "_schema"] = [str(MARSHMALLOW_MESSAGES.get(str(e), e)) for e in errors]
+        flat[prefix or "_schema"] = [people_message(e) for e in errors]
     elif isinstance(errors, (list, tuple)):
         for value in errors:
             flat.update(flatten_errors(value, prefix))
     else:
-        flat[prefix or "_schema"] = [str(MARSHMALLOW_MESSAGES.get(str(errors), errors))]
+        flat[prefix or "_schema"] = [people_message(errors)]
     return flat
 
 

@@ -67,3 +67,28 @@ def test_ids_beyond_the_key_range_are_not_found(client):
     response = client.get(f"/api/v1/organizations/{10**20}", headers=headers)
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("es", {"day": "Debe ser una fecha válida (AAAA-MM-DD).",
+            "reason": "La longitud debe estar entre 1 y 2000.",
+            "kind": "Debe ser uno de estos valores: advance, fine_payment, payment, refund.",
+            "record_id": "Debe ser un número entero."}),
+    ("en", {"day": "Must be a valid date (YYYY-MM-DD).",
+            "reason": "The length must be between 1 and 2000.",
+            "kind": "Must be one of: advance, fine_payment, payment, refund.",
+            "record_id": "Must be a whole number."}),
+])
+def test_the_validators_messages_keep_their_figures_in_the_requests_language(client, language, expected):
+    """marshmallow's messages that carry figures (a length, a range, the allowed values) are said in
+    Spanish or English like the rest of the problem, never left in marshmallow's English."""
+    headers = {**api_headers(client, make_user(["treasury"])), "Accept-Language": language}
+    response = client.get("/api/v1/bank-statements/reconciliation?account=100-200-300-4&day=2026-02-30",
+                          headers=headers)
+    assert response.status_code == 422 and response.get_json()["errors"]["day"] == [expected["day"]]
+    response = client.post("/api/v1/bank-statement-lines/1/match", headers=headers,
+                           json={"kind": "invoice", "record_id": "uno", "reason": ""})
+    errors = response.get_json()["errors"]
+    assert response.status_code == 422
+    assert {name: errors[name] for name in ("reason", "kind", "record_id")} == {
+        name: [expected[name]] for name in ("reason", "kind", "record_id")}
