@@ -66,29 +66,20 @@ MARSHMALLOW_MESSAGES = {
 }
 
 # marshmallow's messages that carry the validator's figures («Length must be between 1 and 2000.»):
-# the same figures, in the request's language.
-MARSHMALLOW_PATTERNS = [
-    (re.compile(r"Length must be between (?P<min>\d+) and (?P<max>\d+)\."),
-     lambda m: _l("La longitud debe estar entre %(min)s y %(max)s.", **m)),
-    (re.compile(r"Shorter than minimum length (?P<min>\d+)\."),
-     lambda m: _l("La longitud mínima es %(min)s.", **m)),
-    (re.compile(r"Longer than maximum length (?P<max>\d+)\."),
-     lambda m: _l("La longitud máxima es %(max)s.", **m)),
-    (re.compile(r"Length must be (?P<equal>\d+)\."),
-     lambda m: _l("La longitud debe ser %(equal)s.", **m)),
-    (re.compile(r"Must be greater than or equal to (?P<min>[^ ]+) and less than or equal to (?P<max>[^ ]+)\."),
-     lambda m: _l("Debe estar entre %(min)s y %(max)s.", **m)),
-    (re.compile(r"Must be greater than or equal to (?P<min>[^ ]+)\."),
-     lambda m: _l("Debe ser mayor o igual que %(min)s.", **m)),
-    (re.compile(r"Must be less than or equal to (?P<max>[^ ]+)\."),
-     lambda m: _l("Debe ser menor o igual que %(max)s.", **m)),
-    (re.compile(r"Must be greater than (?P<min>[^ ]+)\."),
-     lambda m: _l("Debe ser mayor que %(min)s.", **m)),
-    (re.compile(r"Must be less than (?P<max>[^ ]+)\."),
-     lambda m: _l("Debe ser menor que %(max)s.", **m)),
-    (re.compile(r"Must be one of: (?P<choices>.*)\."),
-     lambda m: _l("Debe ser uno de estos valores: %(choices)s.", **m)),
-]
+# the same figures, in the request's language (each group is the message's %(name)s).
+MARSHMALLOW_PATTERNS = [(re.compile(pattern), message) for pattern, message in (
+    (r"Length must be between (?P<min>\d+) and (?P<max>\d+)\.", _l("La longitud debe estar entre %(min)s y %(max)s.")),
+    (r"Shorter than minimum length (?P<min>\d+)\.", _l("La longitud mínima es %(min)s.")),
+    (r"Longer than maximum length (?P<max>\d+)\.", _l("La longitud máxima es %(max)s.")),
+    (r"Length must be (?P<equal>\d+)\.", _l("La longitud debe ser %(equal)s.")),
+    (r"Must be greater than or equal to (?P<min>[^ ]+) and less than or equal to (?P<max>[^ ]+)\.",
+     _l("Debe estar entre %(min)s y %(max)s.")),
+    (r"Must be greater than or equal to (?P<min>[^ ]+)\.", _l("Debe ser mayor o igual que %(min)s.")),
+    (r"Must be less than or equal to (?P<max>[^ ]+)\.", _l("Debe ser menor o igual que %(max)s.")),
+    (r"Must be greater than (?P<min>[^ ]+)\.", _l("Debe ser mayor que %(min)s.")),
+    (r"Must be less than (?P<max>[^ ]+)\.", _l("Debe ser menor que %(max)s.")),
+    (r"Must be one of: (?P<choices>.*)\.", _l("Debe ser uno de estos valores: %(choices)s.")),
+)]
 
 
 def people_message(message) -> str:
@@ -100,7 +91,7 @@ def people_message(message) -> str:
     for pattern, say in MARSHMALLOW_PATTERNS:
         found = pattern.fullmatch(text)
         if found:
-            return str(say(found.groupdict()))
+            return str(say) % found.groupdict()
     return text
 
 

@@ -165,6 +165,14 @@ def _settled_by_line(record, kind: str) -> BankStatementLine | None:
     return db.session.scalar(select(BankStatementLine).where(column == record.id))
 
 
+def _refuse_if_another_line_has(line: BankStatementLine, kind: str, record) -> None:
+    """``already_reconciled`` when a line other than ``line`` already matched ``record``."""
+    earlier = _settled_by_line(record, kind)
+    if earlier is not None and earlier.id != line.id:
+        raise Unmatched("already_reconciled", what=describe(kind, record), line=earlier.line_number,
+                        statement=earlier.statement.statement_ref)
+
+
 SETTLEABLE = {"payment": PaymentState.AUTHORIZED, "advance": AdvanceState.PREPARED,
               "refund": DepositState.DECLARED, "fine_payment": DepositState.DECLARED}
 SETTLED = {"payment": (PaymentState.EXECUTED,), "advance": (AdvanceState.DISBURSED, AdvanceState.LIQUIDATED),
@@ -191,10 +199,7 @@ def check(line: BankStatementLine, found: Found) -> bool:
         if batch is not None and _account(batch.debtor_account) != _account(line.statement.account):
             raise Unmatched("wrong_account", what=what, batch=batch.number, expected=batch.debtor_account,
                             account=line.statement.account)
-    earlier = _settled_by_line(record, kind)
-    if earlier is not None and earlier.id != line.id:
-        raise Unmatched("already_reconciled", what=what, line=earlier.line_number,
-                        statement=earlier.statement.statement_ref)
+    _refuse_if_another_line_has(line, kind, record)
     if record.status != SETTLEABLE[kind] and record.status not in SETTLED[kind]:
         with force_locale("es"):
             raise Unmatched("wrong_state", what=what[:1].upper() + what[1:],
@@ -231,10 +236,7 @@ def settle(actor: Actor, line: BankStatementLine, found: Found) -> None:
         db.session.expire_all()
         # another statement's line settled it while this one waited for the record's row lock
         # (two uploads at once): say so, as when that line had been there first
-        earlier = _settled_by_line(found.record, found.kind)
-        if earlier is not None and earlier.id != line.id:
-            raise Unmatched("already_reconciled", what=describe(found.kind, found.record), line=earlier.line_number,
-                            statement=earlier.statement.statement_ref) from None
+        _refuse_if_another_line_has(line, found.kind, found.record)
         with force_locale("es"):
             messages = [str(m) for ms in (exc.errors or {}).values() for m in ms] or [str(exc.detail)]
             what = describe(found.kind, found.record)

@@ -260,8 +260,13 @@ def _lines(account: str):
         BankStatement.account == account)
 
 
+def _money(total) -> Decimal:
+    """A SUM as dollars and cents (SQLite's NUMERIC arrives as a float, or None for no rows)."""
+    return Decimal(str(total or 0)).quantize(Decimal("0.01"))
+
+
 def _sum(query) -> Decimal:
-    return Decimal(str(db.session.scalar(query) or 0)).quantize(Decimal("0.01"))
+    return _money(db.session.scalar(query))
 
 
 def _matched_ids(account: str, column):
@@ -274,7 +279,7 @@ def reconciliation(account: str, day: date) -> Reconciliation:
     statements (payments and disbursements by transfer date; refunds and fine deposits confirmed,
     by the day the NGO deposited); and what was executed that day but no statement has shown yet."""
     L = BankStatementLine
-    booked = {(direction, LineState(status)): Decimal(str(total or 0)).quantize(Decimal("0.01"))
+    booked = {(direction, LineState(status)): _money(total)
               for direction, status, total in db.session.execute(
                   _lines(account).with_only_columns(L.direction, L.status, func.sum(L.amount))
                   .where(L.booking_date == day).group_by(L.direction, L.status))}
