@@ -13,6 +13,7 @@ If it is unreachable its tests are skipped, except under CI (``CI=true``) where 
 """
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -118,18 +119,23 @@ class TestDatabase:
         with _admin().connect() as conn:
             conn.execute(sa.text(statement))
 
-    def migrate(self, make) -> None:
-        """At head: a copy of this process's template database for the backend, which ``make(url)``
-        (an app on that URL) migrated once, for real. The template is never used by a test."""
+    def migrate_for_real(self) -> None:
+        """``flask db upgrade`` on this database: every migration from the first."""
+        app = create_app("testing", SQLALCHEMY_DATABASE_URI=self.url)
+        with app.app_context():
+            upgrade(directory=MIGRATIONS_DIR)
+        dispose(app)  # CREATE DATABASE … TEMPLATE wants the template without connections
+        self.migrated = True
+
+    def migrate(self) -> None:
+        """At head: a copy of this process's template database for the backend, migrated once for
+        real. The template is never used by a test."""
         if self.migrated:
             return
         template = _TEMPLATES.get(self.backend)
         if template is None:
             template = TestDatabase(self.backend, Path(tempfile.mkdtemp(prefix="fondos-template-")))
-            app = make(template.url)
-            with app.app_context():
-                upgrade(directory=MIGRATIONS_DIR)
-            dispose(app)  # CREATE DATABASE … TEMPLATE wants it without connections
+            template.migrate_for_real()
             _TEMPLATES[self.backend] = template
         if self.backend == "sqlite":
             shutil.copyfile(template.path, self.path)
@@ -146,14 +152,12 @@ class TestDatabase:
 
 
 _TEMPLATES: dict[str, TestDatabase] = {}
-_ADMIN: list = []
 
 
+@functools.cache
 def _admin() -> sa.Engine:
     """One autocommit engine on the test server's own database, for CREATE/DROP DATABASE."""
-    if not _ADMIN:
-        _ADMIN.append(sa.create_engine(pg_url(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool))
-    return _ADMIN[0]
+    return sa.create_engine(pg_url(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
 
 
 class ConnectionBoundSession(FlaskSession):
@@ -199,7 +203,7 @@ def make_app(database: TestDatabase, **overrides):
     overrides.setdefault("SIGNING_P12", str(ca["p12"]))
     overrides.setdefault("SIGNING_PASSPHRASE", ca["passphrase"].read_text())
     overrides.setdefault("SIGNING_TRUST_ROOTS", str(ca["ca"]))
-    database.migrate(lambda url: create_app("testing", SQLALCHEMY_DATABASE_URI=url, **overrides))
+    database.migrate()
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=database.url, **overrides)
     app.test_client_class = FreshContextClient
     return app
